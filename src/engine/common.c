@@ -1,0 +1,102 @@
+/* common.c: error reporting, checked allocation and the clock, shared by the whole engine. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine_int.h"
+
+static const char *const status_names[] = {
+#define WASM__NAME(name, text) #name,
+    WASM_STATUS_MAP(WASM__NAME)
+#undef WASM__NAME
+};
+static const char *const status_texts[] = {
+#define WASM__TEXT(name, text) text,
+    WASM_STATUS_MAP(WASM__TEXT)
+#undef WASM__TEXT
+};
+static const char *const trap_messages[] = {
+#define WASM__TEXT(name, text) text,
+    WASM_TRAP_MAP(WASM__TEXT)
+#undef WASM__TEXT
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *wasm_status_name(wasm_status status) {
+  return (unsigned)status < COUNT_OF(status_names) ? status_names[status] : "WASM_UNKNOWN_STATUS";
+}
+
+const char *wasm_status_text(wasm_status status) {
+  return (unsigned)status < COUNT_OF(status_texts) ? status_texts[status] : "unknown status";
+}
+
+const char *wasm_trap_message(wasm_trap trap) {
+  return (unsigned)trap < COUNT_OF(trap_messages) ? trap_messages[trap] : "unknown trap";
+}
+
+const char *wasm_valtype_name(wasm_valtype type) {
+  switch (type) {
+    case WASM_TYPE_I32: return "i32";
+    case WASM_TYPE_I64: return "i64";
+    case WASM_TYPE_F32: return "f32";
+    case WASM_TYPE_F64: return "f64";
+    case WASM_TYPE_V128: return "v128";
+    case WASM_TYPE_FUNCREF: return "funcref";
+    case WASM_TYPE_EXTERNREF: return "externref";
+    default: return NULL;
+  }
+}
+
+WASM__PRINTF(3, 0)
+wasm_status wasm__vfail(wasm_error *err, wasm_status status, const char *fmt, va_list ap) {
+  if (err) {
+    err->status = status;
+    err->trap = WASM_TRAP_NONE;
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+  }
+  return status;
+}
+
+wasm_status wasm__fail(wasm_error *err, wasm_status status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  wasm__vfail(err, status, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+wasm_status wasm__trap(wasm_error *err, wasm_trap trap) {
+  if (err) {
+    err->status = WASM_TRAP;
+    err->trap = trap;
+    snprintf(err->message, sizeof err->message, "%s", wasm_trap_message(trap));
+  }
+  return WASM_TRAP;
+}
+
+void wasm__error_clear(wasm_error *err) {
+  if (err) {
+    err->status = WASM_OK;
+    err->trap = WASM_TRAP_NONE;
+    err->message[0] = '\0';
+  }
+}
+
+void *wasm__calloc(size_t n, size_t size) {
+  if (n == 0 || size == 0) return calloc(1, 1); /* a unique non-NULL pointer: NULL means failure */
+  return calloc(n, size);
+}
+
+void *wasm__reallocarray(void *p, size_t n, size_t size) {
+  if (size != 0 && n > SIZE_MAX / size) return NULL;
+  size_t bytes = n * size;
+  return realloc(p, bytes ? bytes : 1);
+}
+
+uint64_t wasm__now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
