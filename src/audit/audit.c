@@ -1,0 +1,269 @@
+/*
+ * audit.c: the audit store's front end (include/hv_audit.h). Checks every argument once, then
+ * dispatches to the backend, so that each backend can trust what it is given.
+ */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit_int.h"
+#include "hv_log.h"
+
+struct hv_audit_store {
+  const hv_audit_backend *backend;
+  void *impl;
+};
+
+/* ---- Errors ------------------------------------------------------------------------------------
+ */
+
+const char *hv_audit_status_name(hv_audit_status status) {
+  switch (status) {
+#define HV_AUDIT__NAME(name, text) \
+  case name:                       \
+    return #name;
+    HV_AUDIT_STATUS_MAP(HV_AUDIT__NAME)
+#undef HV_AUDIT__NAME
+  }
+  return "HV_AUDIT_UNKNOWN";
+}
+
+const char *hv_audit_status_text(hv_audit_status status) {
+  switch (status) {
+#define HV_AUDIT__TEXT(name, text) \
+  case name:                       \
+    return text;
+    HV_AUDIT_STATUS_MAP(HV_AUDIT__TEXT)
+#undef HV_AUDIT__TEXT
+  }
+  return "unknown status";
+}
+
+hv_audit_status audit_fail(hv_audit_error *err, hv_audit_status status, const char *fmt, ...) {
+  if (err != NULL) {
+    err->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+  }
+  return status;
+}
+
+hv_audit_status audit_ok(hv_audit_error *err) {
+  if (err != NULL) {
+    err->status = HV_AUDIT_OK;
+    err->message[0] = '\0';
+  }
+  return HV_AUDIT_OK;
+}
+
+/* ---- Small helpers ------------------------------------------------------------------------------
+ */
+
+int64_t hv_audit_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t hv_audit_retention_cutoff(int64_t now_ms, uint32_t retention_days) {
+  int64_t span = (int64_t)retention_days * 86400 * 1000;
+  return now_ms > span ? now_ms - span : 0;
+}
+
+void hv_audit_format_time(int64_t ms, char out[HV_AUDIT_TIME_SIZE]) {
+  _Static_assert(HV_AUDIT_TIME_SIZE == HV_LOG_TIME_SIZE, "one time format for logs and records");
+  hv_log_format_time(ms, out);
+}
+
+void hv_audit_record_free(hv_audit_record *r) {
+  if (r == NULL) return;
+  free(r->execution_summary);
+  free(r->request_metadata);
+  r->execution_summary = NULL;
+  r->request_metadata = NULL;
+}
+
+static bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+bool hv_audit_request_id_valid(const char *id) {
+  if (id == NULL) return false;
+  for (size_t i = 0; i < 36; i++) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? id[i] != '-' : !is_lower_hex(id[i])) return false; /* stops at a NUL too */
+  }
+  return id[36] == '\0';
+}
+
+/* A fixed-size field: NUL-terminated within its array, and its length. */
+static bool terminated(const char *field, size_t size, size_t *len) {
+  const char *nul = memchr(field, '\0', size);
+  if (nul == NULL) return false;
+  *len = (size_t)(nul - field);
+  return true;
+}
+
+static bool hex_field_ok(const char *field, size_t size, size_t want_len) {
+  size_t len;
+  if (!terminated(field, size, &len)) return false;
+  if (len == 0) return true; /* absent */
+  if (len != want_len) return false;
+  for (size_t i = 0; i < len; i++)
+    if (!is_lower_hex(field[i])) return false;
+  return true;
+}
+
+static bool charset_ok(const char *s, size_t len, bool allow_dot_dash) {
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || (allow_dot_dash && (c == '.' || c == '-'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/* A JSON object of at most HV_AUDIT_JSON_MAX bytes, without duplicate keys. */
+static bool json_object_ok(const char *text) {
+  size_t len = strnlen(text, HV_AUDIT_JSON_MAX + 1);
+  if (len > HV_AUDIT_JSON_MAX) return false;
+  json_error_t jerr;
+  json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  bool ok = j != NULL && json_is_object(j);
+  json_decref(j);
+  return ok;
+}
+
+static hv_audit_status check_record(const hv_audit_record *r, hv_audit_error *err) {
+  size_t len;
+  if (!terminated(r->request_id, sizeof r->request_id, &len) ||
+      !hv_audit_request_id_valid(r->request_id))
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "request_id: not a lowercase UUID");
+  const char *id = r->request_id;
+  const int64_t max_ms = INT64_C(253402300799999); /* 9999-12-31T23:59:59.999Z */
+  if (r->recorded_at_ms <= 0 || r->recorded_at_ms > max_ms)
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "record %s: recorded_at_ms out of range", id);
+  if (!terminated(r->api_key_id, sizeof r->api_key_id, &len) || len == 0 ||
+      !charset_ok(r->api_key_id, len, true))
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT,
+                      "record %s: api_key_id must be 1-64 of A-Z a-z 0-9 . _ -", id);
+  if (!hex_field_ok(r->key_id, sizeof r->key_id, 16))
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT,
+                      "record %s: key_id must be empty or 16 lowercase hex digits", id);
+  const struct {
+    const char *name, *value;
+  } hashes[] = {{"result_commitment", r->result_commitment},
+                {"program_commitment", r->program_commitment},
+                {"arguments_commitment", r->arguments_commitment}};
+  for (size_t i = 0; i < 3; i++) {
+    if (!hex_field_ok(hashes[i].value, HV_AUDIT_HASH_SIZE, 64))
+      return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT,
+                        "record %s: %s must be empty or 64 lowercase hex digits", id,
+                        hashes[i].name);
+  }
+  if (!terminated(r->status, sizeof r->status, &len) || len == 0 ||
+      !charset_ok(r->status, len, false))
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT,
+                      "record %s: status must be 1-32 of A-Z a-z 0-9 _", id);
+  if (r->execution_summary == NULL || !json_object_ok(r->execution_summary))
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT,
+                      "record %s: execution_summary must be a JSON object of at most %d bytes", id,
+                      HV_AUDIT_JSON_MAX);
+  if (r->request_metadata != NULL && !json_object_ok(r->request_metadata))
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT,
+                      "record %s: request_metadata must be NULL or a JSON object of at most %d "
+                      "bytes",
+                      id, HV_AUDIT_JSON_MAX);
+  return HV_AUDIT_OK;
+}
+
+/* ---- Backends and the store ------------------------------------------------------------------ */
+
+const hv_audit_backend *hv_audit_backend_find(const char *name) {
+  if (name != NULL && strcmp(name, hv_audit_sqlite_backend.name) == 0)
+    return &hv_audit_sqlite_backend;
+  return NULL;
+}
+
+hv_audit_status hv_audit_open(const hv_audit_backend *backend, const char *target,
+                              const hv_audit_options *options, hv_audit_store **out,
+                              hv_audit_error *err) {
+  if (out == NULL) return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "hv_audit_open: out is NULL");
+  *out = NULL;
+  if (backend == NULL)
+    return audit_fail(err, HV_AUDIT_UNSUPPORTED, "no audit backend of that name in this build");
+  if (target == NULL || target[0] == '\0')
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "%s audit store: no path or DSN given",
+                      backend->name);
+  hv_audit_options opt = {0};
+  if (options != NULL) opt = *options;
+  if (opt.connections == 0) opt.connections = AUDIT_DEFAULT_CONNECTIONS;
+  if (opt.busy_timeout_ms == 0) opt.busy_timeout_ms = AUDIT_DEFAULT_BUSY_TIMEOUT_MS;
+  if (opt.purge_batch == 0) opt.purge_batch = AUDIT_DEFAULT_PURGE_BATCH;
+  if (opt.connections > AUDIT_MAX_CONNECTIONS || opt.busy_timeout_ms > 600000)
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT,
+                      "audit options: at most %u connections and a 600 s busy timeout",
+                      AUDIT_MAX_CONNECTIONS);
+
+  hv_audit_store *s = calloc(1, sizeof *s);
+  if (s == NULL) return audit_fail(err, HV_AUDIT_NO_MEMORY, "out of memory");
+  s->backend = backend;
+  hv_audit_status st = backend->open(target, &opt, &s->impl, err);
+  if (st != HV_AUDIT_OK) {
+    free(s);
+    return st;
+  }
+  *out = s;
+  return audit_ok(err);
+}
+
+void hv_audit_close(hv_audit_store *s) {
+  if (s == NULL) return;
+  s->backend->close(s->impl);
+  free(s);
+}
+
+const char *hv_audit_backend_name(const hv_audit_store *s) {
+  return s != NULL ? s->backend->name : "?";
+}
+
+hv_audit_status hv_audit_put(hv_audit_store *s, const hv_audit_record *r, hv_audit_error *err) {
+  if (s == NULL || r == NULL)
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "hv_audit_put: NULL argument");
+  hv_audit_status st = check_record(r, err);
+  if (st != HV_AUDIT_OK) return st;
+  return s->backend->put(s->impl, r, err);
+}
+
+hv_audit_status hv_audit_get(hv_audit_store *s, const char *request_id, hv_audit_record *out,
+                             hv_audit_error *err) {
+  if (s == NULL || out == NULL)
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "hv_audit_get: NULL argument");
+  memset(out, 0, sizeof *out);
+  if (!hv_audit_request_id_valid(request_id))
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "request_id: not a lowercase UUID");
+  hv_audit_status st = s->backend->get(s->impl, request_id, out, err);
+  if (st != HV_AUDIT_OK) {
+    hv_audit_record_free(out);
+    memset(out, 0, sizeof *out);
+  }
+  return st;
+}
+
+hv_audit_status hv_audit_purge(hv_audit_store *s, int64_t older_than_ms, uint64_t *removed,
+                               hv_audit_error *err) {
+  uint64_t dummy = 0;
+  if (removed == NULL) removed = &dummy;
+  *removed = 0;
+  if (s == NULL) return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "hv_audit_purge: NULL store");
+  return s->backend->purge(s->impl, older_than_ms, removed, err);
+}
+
+hv_audit_status hv_audit_health(hv_audit_store *s, hv_audit_error *err) {
+  if (s == NULL) return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "hv_audit_health: NULL store");
+  return s->backend->health(s->impl, err);
+}

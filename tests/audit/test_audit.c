@@ -1,0 +1,524 @@
+/*
+ * test_audit.c: hv_audit with the SQLite backend, on real files in a temporary directory.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hv_audit.h"
+
+#define DAY_MS (INT64_C(86400) * 1000)
+static const int64_t NOW = INT64_C(1795514400123); /* 2026-11-24T10:00:00.123Z */
+
+static const char HASH_R[] = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+static const char HASH_P[] = "0000000000000000000000000000000000000000000000000000000000000001";
+static const char HASH_A[] = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+static const char SUMMARY[] =
+    "{\"status\":\"success\",\"execution_time_ms\":3,\"compile_time_ms\":1,\"gas_used\":120,"
+    "\"gas_limit\":10000000000,\"memory_peak_bytes\":65536,\"timeout_ms\":10000,"
+    "\"module_cached\":false}";
+static const char METADATA[] = "{\"client\":\"hvctl\",\"note\":\"caf\xc3\xa9 \\\"quoted\\\"\"}";
+
+typedef struct fixture {
+  char dir[64];
+  char path[128];
+} fixture;
+
+static void rm_rf(const char *dir) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  if (f == NULL) return -1;
+  snprintf(f->dir, sizeof f->dir, "/tmp/hv_audit_test.XXXXXX");
+  if (mkdtemp(f->dir) == NULL) return -1;
+  snprintf(f->path, sizeof f->path, "%s/audit.db", f->dir);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  rm_rf(f->dir);
+  free(f);
+  return 0;
+}
+
+static void make_id(char out[HV_AUDIT_REQUEST_ID_SIZE], unsigned a, unsigned b) {
+  snprintf(out, HV_AUDIT_REQUEST_ID_SIZE, "%08x-0000-4000-8000-%012x", a, b);
+}
+
+static void make_record(hv_audit_record *r, unsigned a, unsigned b, int64_t at) {
+  memset(r, 0, sizeof *r);
+  make_id(r->request_id, a, b);
+  r->recorded_at_ms = at;
+  snprintf(r->api_key_id, sizeof r->api_key_id, "dev");
+  snprintf(r->key_id, sizeof r->key_id, "0123456789abcdef");
+  snprintf(r->result_commitment, sizeof r->result_commitment, "%s", HASH_R);
+  snprintf(r->program_commitment, sizeof r->program_commitment, "%s", HASH_P);
+  snprintf(r->arguments_commitment, sizeof r->arguments_commitment, "%s", HASH_A);
+  snprintf(r->status, sizeof r->status, "success");
+  r->execution_summary = (char *)SUMMARY;
+  r->request_metadata = (char *)METADATA;
+}
+
+static hv_audit_store *open_store(const char *path, const hv_audit_options *opt) {
+  hv_audit_store *s = NULL;
+  hv_audit_error err;
+  hv_audit_status st = hv_audit_open(&hv_audit_sqlite_backend, path, opt, &s, &err);
+  if (st != HV_AUDIT_OK) fail_msg("open %s: %s", path, err.message);
+  return s;
+}
+
+static void put_ok(hv_audit_store *s, const hv_audit_record *r) {
+  hv_audit_error err;
+  if (hv_audit_put(s, r, &err) != HV_AUDIT_OK) fail_msg("put %s: %s", r->request_id, err.message);
+}
+
+static void assert_same(const hv_audit_record *a, const hv_audit_record *b) {
+  assert_string_equal(a->request_id, b->request_id);
+  assert_true(a->recorded_at_ms == b->recorded_at_ms);
+  assert_string_equal(a->api_key_id, b->api_key_id);
+  assert_string_equal(a->key_id, b->key_id);
+  assert_string_equal(a->result_commitment, b->result_commitment);
+  assert_string_equal(a->program_commitment, b->program_commitment);
+  assert_string_equal(a->arguments_commitment, b->arguments_commitment);
+  assert_string_equal(a->status, b->status);
+  assert_string_equal(a->execution_summary, b->execution_summary);
+  if (a->request_metadata == NULL || b->request_metadata == NULL)
+    assert_true(a->request_metadata == b->request_metadata);
+  else
+    assert_string_equal(a->request_metadata, b->request_metadata);
+}
+
+/* Runs SQL straight on the file, outside the library, and returns the first column as an int. */
+static int64_t sql_int(const char *path, const char *sql) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+static void sql_exec(const char *path, const char *sql) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+/* ---- Tests -------------------------------------------------------------------------------------
+ */
+
+static void test_put_get_round_trip(void **state) {
+  fixture *f = *state;
+  hv_audit_store *s = open_store(f->path, NULL);
+  assert_string_equal(hv_audit_backend_name(s), "sqlite");
+  hv_audit_record r, failed, got;
+  make_record(&r, 1, 1, NOW);
+  put_ok(s, &r);
+  /* A failed execution: no server key, no commitments, no metadata. */
+  make_record(&failed, 1, 2, NOW + 1);
+  failed.key_id[0] = failed.result_commitment[0] = '\0';
+  failed.program_commitment[0] = failed.arguments_commitment[0] = '\0';
+  snprintf(failed.status, sizeof failed.status, "ENCRYPTION_ERROR");
+  failed.execution_summary = "{\"status\":\"ENCRYPTION_ERROR\"}";
+  failed.request_metadata = NULL;
+  put_ok(s, &failed);
+
+  hv_audit_error err;
+  assert_int_equal(hv_audit_get(s, r.request_id, &got, &err), HV_AUDIT_OK);
+  assert_same(&got, &r);
+  hv_audit_record_free(&got);
+  assert_null(got.execution_summary);
+  assert_int_equal(hv_audit_get(s, failed.request_id, &got, &err), HV_AUDIT_OK);
+  assert_same(&got, &failed);
+  hv_audit_record_free(&got);
+
+  char t[HV_AUDIT_TIME_SIZE];
+  hv_audit_format_time(r.recorded_at_ms, t);
+  assert_string_equal(t, "2026-11-24T10:00:00.123Z");
+  hv_audit_close(s);
+}
+
+static void test_unknown_and_malformed_ids(void **state) {
+  fixture *f = *state;
+  hv_audit_store *s = open_store(f->path, NULL);
+  hv_audit_record got;
+  hv_audit_error err;
+  char id[HV_AUDIT_REQUEST_ID_SIZE];
+  make_id(id, 9, 9);
+  assert_int_equal(hv_audit_get(s, id, &got, &err), HV_AUDIT_NOT_FOUND);
+  assert_int_equal(err.status, HV_AUDIT_NOT_FOUND);
+  assert_non_null(strstr(err.message, id));
+  assert_null(got.execution_summary);
+  static const char *const bad[] = {
+      "",
+      "not-a-uuid",
+      "00000009-0000-4000-8000-00000000000",   /* one short */
+      "00000009-0000-4000-8000-0000000000099", /* one long */
+      "00000009-0000-4000-8000-00000000000G",
+      "0000000A-0000-4000-8000-000000000009", /* upper case is not canonical */
+      "00000009+0000-4000-8000-000000000009",
+      "00000009-0000-4000-8000-000000000009' OR '1'='1",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(hv_audit_get(s, bad[i], &got, &err), HV_AUDIT_INVALID_ARGUMENT);
+    assert_false(hv_audit_request_id_valid(bad[i]));
+  }
+  assert_int_equal(hv_audit_get(s, NULL, &got, &err), HV_AUDIT_INVALID_ARGUMENT);
+  assert_true(hv_audit_request_id_valid(id));
+  hv_audit_close(s);
+}
+
+static void test_duplicate_request_id(void **state) {
+  fixture *f = *state;
+  hv_audit_store *s = open_store(f->path, NULL);
+  hv_audit_record r;
+  make_record(&r, 2, 1, NOW);
+  put_ok(s, &r);
+  r.recorded_at_ms = NOW + 5;
+  hv_audit_error err;
+  assert_int_equal(hv_audit_put(s, &r, &err), HV_AUDIT_DUPLICATE);
+  assert_non_null(strstr(err.message, r.request_id));
+  hv_audit_record got;
+  assert_int_equal(hv_audit_get(s, r.request_id, &got, &err), HV_AUDIT_OK);
+  assert_true(got.recorded_at_ms == NOW); /* the first record stands */
+  hv_audit_record_free(&got);
+  hv_audit_close(s);
+}
+
+static void test_invalid_records_are_refused(void **state) {
+  fixture *f = *state;
+  hv_audit_store *s = open_store(f->path, NULL);
+  hv_audit_record r;
+  hv_audit_error err;
+  char big[HV_AUDIT_JSON_MAX + 16];
+  memset(big, ' ', sizeof big - 1);
+  big[0] = '{';
+  big[sizeof big - 2] = '}';
+  big[sizeof big - 1] = '\0';
+  /* The field each case breaks, which the message must name. */
+  static const char *const cases[] = {
+      "request_id",        "recorded_at_ms",       "api_key_id",       "key_id",
+      "result_commitment", "arguments_commitment", "status",           "execution_summary",
+      "execution_summary", "execution_summary",    "request_metadata", "request_metadata",
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    make_record(&r, 3, (unsigned)i, NOW);
+    switch (i) {
+      case 0:
+        r.request_id[3] = 'X';
+        break;
+      case 1:
+        r.recorded_at_ms = 0;
+        break;
+      case 2:
+        snprintf(r.api_key_id, sizeof r.api_key_id, "has space");
+        break;
+      case 3:
+        snprintf(r.key_id, sizeof r.key_id, "0123456789ABCDEF");
+        break;
+      case 4:
+        r.result_commitment[10] = '\0';
+        break;
+      case 5:
+        memset(r.arguments_commitment, 'a', sizeof r.arguments_commitment);
+        break;
+      case 6:
+        snprintf(r.status, sizeof r.status, "bad status!");
+        break;
+      case 7:
+        r.execution_summary = NULL;
+        break;
+      case 8:
+        r.execution_summary = "[1,2]";
+        break;
+      case 9:
+        r.execution_summary = big;
+        break;
+      case 10:
+        r.request_metadata = "{\"a\":1,\"a\":2}";
+        break;
+      case 11:
+        r.request_metadata = "{\"bad\": \xff}";
+        break;
+    }
+    hv_audit_status st = hv_audit_put(s, &r, &err);
+    if (st != HV_AUDIT_INVALID_ARGUMENT || strstr(err.message, cases[i]) == NULL)
+      fail_msg("case %zu (%s): %s %s", i, cases[i], hv_audit_status_name(st), err.message);
+  }
+  assert_int_equal(hv_audit_put(s, NULL, &err), HV_AUDIT_INVALID_ARGUMENT);
+  assert_int_equal(hv_audit_put(NULL, &r, &err), HV_AUDIT_INVALID_ARGUMENT);
+  /* None of them was stored. */
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit_records"), 0);
+  hv_audit_close(s);
+}
+
+static void test_record_survives_reopen(void **state) {
+  fixture *f = *state;
+  hv_audit_store *s = open_store(f->path, NULL);
+  hv_audit_record r, got;
+  make_record(&r, 4, 1, NOW);
+  put_ok(s, &r);
+  hv_audit_close(s);
+
+  /* On disk: owner-only file, WAL mode, schema version 1, our application id. */
+  struct stat st;
+  assert_int_equal(stat(f->path, &st), 0);
+  assert_int_equal(st.st_mode & 0077, 0);
+  assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"), 1);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit_records"), 1);
+  assert_int_equal(sql_int(f->path, "PRAGMA application_id"), 0x48564155);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *q = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+
+  s = open_store(f->path, NULL);
+  hv_audit_error err;
+  assert_int_equal(hv_audit_get(s, r.request_id, &got, &err), HV_AUDIT_OK);
+  assert_same(&got, &r);
+  hv_audit_record_free(&got);
+  hv_audit_close(s);
+}
+
+static void test_purge_with_injected_now(void **state) {
+  fixture *f = *state;
+  hv_audit_options opt = {.purge_batch = 3}; /* several batches for 10 old records */
+  hv_audit_store *s = open_store(f->path, &opt);
+  hv_audit_record r;
+  const int64_t ages[] = {30 * DAY_MS, 10 * DAY_MS, 8 * DAY_MS, 7 * DAY_MS + 1};
+  unsigned n = 0;
+  for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
+    for (unsigned k = 0; k < (i == 0 ? 7u : 1u); k++) {
+      make_record(&r, 5, n++, NOW - ages[i]);
+      put_ok(s, &r);
+    }
+  }
+  /* Kept: exactly at the cutoff (7 days), and younger. */
+  const int64_t kept_ages[] = {7 * DAY_MS, 6 * DAY_MS, 1};
+  for (size_t i = 0; i < 3; i++) {
+    make_record(&r, 6, (unsigned)i, NOW - kept_ages[i]);
+    put_ok(s, &r);
+  }
+  int64_t cutoff = hv_audit_retention_cutoff(NOW, 7);
+  assert_true(cutoff == NOW - 7 * DAY_MS);
+  uint64_t removed = 99;
+  hv_audit_error err;
+  assert_int_equal(hv_audit_purge(s, cutoff, &removed, &err), HV_AUDIT_OK);
+  assert_int_equal(removed, 10);
+  hv_audit_record got;
+  for (unsigned i = 0; i < n; i++) {
+    char id[HV_AUDIT_REQUEST_ID_SIZE];
+    make_id(id, 5, i);
+    assert_int_equal(hv_audit_get(s, id, &got, &err), HV_AUDIT_NOT_FOUND);
+  }
+  for (unsigned i = 0; i < 3; i++) {
+    char id[HV_AUDIT_REQUEST_ID_SIZE];
+    make_id(id, 6, i);
+    assert_int_equal(hv_audit_get(s, id, &got, &err), HV_AUDIT_OK);
+    hv_audit_record_free(&got);
+  }
+  assert_int_equal(hv_audit_purge(s, cutoff, &removed, &err), HV_AUDIT_OK);
+  assert_int_equal(removed, 0);
+  assert_int_equal(hv_audit_purge(s, NOW + 1, NULL, &err), HV_AUDIT_OK);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit_records"), 0);
+  assert_true(hv_audit_retention_cutoff(DAY_MS, 7) == 0); /* saturates */
+  hv_audit_close(s);
+}
+
+#define THREADS 8
+#define PER_THREAD 40
+
+typedef struct worker {
+  hv_audit_store *store;
+  unsigned index;
+  int failures;
+} worker;
+
+static void *put_worker(void *arg) {
+  worker *w = arg;
+  for (unsigned i = 0; i < PER_THREAD; i++) {
+    hv_audit_record r, got;
+    hv_audit_error err;
+    make_record(&r, 100 + w->index, i, NOW + i);
+    if (hv_audit_put(w->store, &r, &err) != HV_AUDIT_OK) w->failures++;
+    /* Read back at once, while other threads write. */
+    if (hv_audit_get(w->store, r.request_id, &got, &err) != HV_AUDIT_OK)
+      w->failures++;
+    else
+      hv_audit_record_free(&got);
+  }
+  return NULL;
+}
+
+static void test_concurrent_puts(void **state) {
+  fixture *f = *state;
+  hv_audit_store *s = open_store(f->path, NULL);
+  pthread_t th[THREADS];
+  worker w[THREADS];
+  for (unsigned i = 0; i < THREADS; i++) {
+    w[i] = (worker){.store = s, .index = i, .failures = 0};
+    assert_int_equal(pthread_create(&th[i], NULL, put_worker, &w[i]), 0);
+  }
+  for (unsigned i = 0; i < THREADS; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(w[i].failures, 0);
+  }
+  hv_audit_error err;
+  assert_int_equal(hv_audit_health(s, &err), HV_AUDIT_OK);
+  hv_audit_close(s);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit_records"), THREADS * PER_THREAD);
+}
+
+static void test_corrupt_and_foreign_files(void **state) {
+  fixture *f = *state;
+  hv_audit_store *s = NULL;
+  hv_audit_error err;
+
+  /* Not a database at all. */
+  FILE *fp = fopen(f->path, "wb");
+  assert_non_null(fp);
+  for (int i = 0; i < 256; i++) fputs("this is not an sqlite database. ", fp);
+  fclose(fp);
+  assert_int_equal(hv_audit_open(&hv_audit_sqlite_backend, f->path, NULL, &s, &err),
+                   HV_AUDIT_CORRUPT);
+  assert_null(s);
+  assert_non_null(strstr(err.message, f->path));
+  assert_non_null(strstr(err.message, "not a database"));
+
+  /* A database header followed by garbage. */
+  fp = fopen(f->path, "wb");
+  assert_non_null(fp);
+  fwrite("SQLite format 3", 1, 16, fp);
+  for (int i = 0; i < 8192; i++) fputc((i * 131 + 7) & 0xff, fp);
+  fclose(fp);
+  assert_int_equal(hv_audit_open(&hv_audit_sqlite_backend, f->path, NULL, &s, &err),
+                   HV_AUDIT_CORRUPT);
+
+  /* A real SQLite database that is somebody else's. */
+  unlink(f->path);
+  sql_exec(f->path, "CREATE TABLE customers (id INTEGER)");
+  assert_int_equal(hv_audit_open(&hv_audit_sqlite_backend, f->path, NULL, &s, &err),
+                   HV_AUDIT_CORRUPT);
+  assert_non_null(strstr(err.message, "not an audit database"));
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master"), 1); /* untouched */
+
+  /* Ours, but from a newer build. */
+  unlink(f->path);
+  s = open_store(f->path, NULL);
+  hv_audit_close(s);
+  sql_exec(f->path, "UPDATE schema_version SET version = 2");
+  assert_int_equal(hv_audit_open(&hv_audit_sqlite_backend, f->path, NULL, &s, &err),
+                   HV_AUDIT_SCHEMA_VERSION);
+  assert_non_null(strstr(err.message, "schema version 2"));
+}
+
+static void test_bad_paths(void **state) {
+  fixture *f = *state;
+  hv_audit_store *s = NULL;
+  hv_audit_error err;
+  char path[256];
+
+  /* Under a regular file. */
+  FILE *fp = fopen(f->path, "w");
+  assert_non_null(fp);
+  fclose(fp);
+  snprintf(path, sizeof path, "%s/audit.db/x.db", f->dir);
+  assert_int_equal(hv_audit_open(&hv_audit_sqlite_backend, path, NULL, &s, &err),
+                   HV_AUDIT_CANNOT_OPEN);
+  assert_non_null(strstr(err.message, "not a directory"));
+  /* A directory. */
+  assert_int_equal(hv_audit_open(&hv_audit_sqlite_backend, f->dir, NULL, &s, &err),
+                   HV_AUDIT_CANNOT_OPEN);
+  /* Two missing levels: only one is created. */
+  snprintf(path, sizeof path, "%s/a/b/audit.db", f->dir);
+  assert_int_equal(hv_audit_open(&hv_audit_sqlite_backend, path, NULL, &s, &err),
+                   HV_AUDIT_CANNOT_OPEN);
+  assert_non_null(strstr(err.message, "No such file or directory"));
+  assert_null(s);
+  /* One missing level is created, owner-only. */
+  snprintf(path, sizeof path, "%s/data/audit.db", f->dir);
+  s = open_store(path, NULL);
+  hv_audit_close(s);
+  snprintf(path, sizeof path, "%s/data", f->dir);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_true(S_ISDIR(st.st_mode));
+  assert_int_equal(st.st_mode & 0077, 0);
+
+  assert_int_equal(hv_audit_open(&hv_audit_sqlite_backend, "", NULL, &s, &err),
+                   HV_AUDIT_INVALID_ARGUMENT);
+  assert_int_equal(hv_audit_open(NULL, f->path, NULL, &s, &err), HV_AUDIT_UNSUPPORTED);
+  hv_audit_options too_many = {.connections = 1000};
+  assert_int_equal(hv_audit_open(&hv_audit_sqlite_backend, f->path, &too_many, &s, &err),
+                   HV_AUDIT_INVALID_ARGUMENT);
+}
+
+static void test_health_writes(void **state) {
+  fixture *f = *state;
+  hv_audit_store *s = open_store(f->path, &(hv_audit_options){.connections = 1});
+  hv_audit_error err;
+  assert_int_equal(hv_audit_health(s, &err), HV_AUDIT_OK);
+  assert_int_equal(err.status, HV_AUDIT_OK);
+  hv_audit_close(s);
+  /* The heartbeat was committed. */
+  assert_true(sql_int(f->path, "SELECT checked_at FROM health WHERE id = 1") > 0);
+  /* A store whose health row someone deleted reports it. */
+  sql_exec(f->path, "DELETE FROM health");
+  s = open_store(f->path, NULL);
+  assert_int_equal(hv_audit_health(s, &err), HV_AUDIT_CORRUPT);
+  hv_audit_close(s);
+  assert_int_equal(hv_audit_health(NULL, &err), HV_AUDIT_INVALID_ARGUMENT);
+}
+
+static void test_backends_and_names(void **state) {
+  (void)state;
+  assert_ptr_equal(hv_audit_backend_find("sqlite"), &hv_audit_sqlite_backend);
+  assert_null(hv_audit_backend_find("postgres")); /* not built yet */
+  assert_null(hv_audit_backend_find(NULL));
+  assert_string_equal(hv_audit_status_name(HV_AUDIT_NOT_FOUND), "HV_AUDIT_NOT_FOUND");
+  assert_string_equal(hv_audit_status_text(HV_AUDIT_NOT_FOUND), "no such record");
+  hv_audit_close(NULL);
+  hv_audit_record_free(NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_put_get_round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unknown_and_malformed_ids, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_duplicate_request_id, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_invalid_records_are_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_record_survives_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_purge_with_injected_now, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_puts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_corrupt_and_foreign_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_paths, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_health_writes, setup, teardown),
+      cmocka_unit_test(test_backends_and_names),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
