@@ -1,1 +1,1591 @@
-/* code.c: being written */
+/*
+ * code.c: validation of function bodies (WebAssembly 2.0, SIMD excepted) and, in the same single
+ * pass, translation into the interpreter's register-style code (code_int.h).
+ *
+ * Validation follows the algorithm of the spec's appendix: a stack of operand types, a stack of
+ * control frames, and a "polymorphic" stack after unconditional branches. Each operand entry also
+ * records where its value lives at run time:
+ *   TEMP   in its natural slot (the cell that its stack position owns),
+ *   LOCAL  still in a local's cell (local.get copies nothing; the copy is made only if the local
+ *          is written while the entry is on the stack, or when a block starts),
+ *   CONST  in the function's constant area (constants are deduplicated and copied into the frame
+ *          at entry, so every operand is a plain cell offset).
+ * Temporaries' cell offsets depend on the size of the constant area, known only at the end: they
+ * are emitted with TEMP_FLAG set and every such operand's position is recorded for a final fixup.
+ *
+ * Peepholes: an instruction that produced the top of the stack has its destination retargeted by
+ * a following local.set/local.tee, and an integer compare followed by br_if/if becomes a single
+ * compare-and-branch.
+ *
+ * Gas (gas.h): the instructions of each basic block ("segment": straight-line code up to the next
+ * branch, through labels reached by falling through) are summed while translating, and the sum is
+ * written into every edge that enters the segment: branch operands, the fall-through operand of a
+ * conditional branch, the function's entry cost.
+ *
+ * Everything allocated while translating one function is freed before returning; time and memory
+ * are linear in the size of the body (a branch also checks its label's types, at most
+ * WASM_MAX_RESULTS / WASM_MAX_PARAMS of them).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "code_int.h"
+#include "gas.h"
+#include "limits.h"
+#include "reader.h"
+
+#define TEMP_FLAG 0x80000000u
+#define NO_POS UINT32_MAX
+#define T_UNKNOWN 0 /* the bottom type of the polymorphic stack */
+
+enum { K_TEMP, K_LOCAL, K_CONST };
+enum { C_FUNC, C_BLOCK, C_LOOP, C_IF, C_ELSE };
+
+typedef struct ventry {
+  uint32_t loc;   /* operand encoding of where the value is now */
+  uint32_t slot;  /* natural slot: temporary index (cell height when pushed) */
+  int32_t next;   /* LOCAL: next older entry referring to the same local, or -1 */
+  uint32_t local; /* LOCAL: local index */
+  uint8_t type;
+  uint8_t kind;
+} ventry;
+
+typedef struct blocktype {
+  uint32_t nparams, nresults;
+  const wasm_valtype *params, *results;
+} blocktype;
+
+typedef struct ctl {
+  blocktype bt;
+  uint32_t height;      /* operand entries below the frame (its params are above) */
+  uint32_t cells;       /* natural slot of the first param / result */
+  uint32_t gen;         /* tells a frame from a later one at the same depth */
+  int32_t pending;      /* forward branches to the end label (list in tr.fw) */
+  uint32_t header;      /* loop: code position of the header */
+  uint32_t if_op, if_rel, if_cost; /* if: the branch to patch at else/end */
+  uint32_t hdr_seg, hdr_base, hdr_cost; /* loop: gas of the segment starting at the header */
+  bool hdr_known;
+  uint8_t kind;
+  bool unreachable;
+  bool dead_entry;      /* entered in code that is never executed: nothing is emitted */
+} ctl;
+
+typedef struct fwd {
+  uint32_t op, rel, cost; /* code positions: op start, offset operand, cost operand (or NO_POS) */
+  int32_t next;
+} fwd;
+
+typedef struct pospair {
+  uint32_t a, b;
+} pospair;
+
+typedef struct tr {
+  wasm_module *m;
+  uint32_t func_index;
+  wasm_error *err;
+  wasm_reader r;
+  const wasm_functype *ft;
+  const int32_t *handlers;
+  bool failed; /* a validation error (err filled) */
+  bool oom;
+
+  size_t insn_offset; /* of the instruction being translated, for messages */
+  uint32_t opcode;
+
+  uint32_t nlocals;
+  wasm_valtype *ltypes;
+  int32_t *lhead; /* per local: newest LOCAL entry referring to it, or -1 */
+
+  ventry *vs;
+  uint32_t vn, vcap;
+  uint32_t cell_height, max_cells;
+  uint32_t *refs; /* indices of entries that were LOCAL when pushed (may be stale) */
+  uint32_t nrefs, refcap;
+
+  ctl *cs;
+  uint32_t cn, ccap, gen;
+
+  uint32_t *code;
+  uint32_t cu, codecap;
+  uint32_t *fix;
+  uint32_t nfix, fixcap;
+  fwd *fw;
+  uint32_t nfw, fwcap;
+
+  uint64_t *consts;
+  uint32_t nconst, constcap;
+  uint32_t *chash; /* const index + 1, open addressing */
+  uint32_t chash_cap;
+
+  bool emit; /* code is emitted only for instructions that may execute */
+
+  /* gas segments */
+  bool seg_open;
+  uint32_t seg_count, seg_id;
+  pospair *segp; /* (cost position, base count) */
+  uint32_t nsegp, segpcap;
+  pospair *segl; /* (control index, generation) of loops whose header is in this segment */
+  uint32_t nsegl, seglcap;
+
+  /* peepholes: valid while cu == last_end */
+  uint32_t last_end;
+  uint32_t last_dst_pos, last_dst_slot;
+  int cmp_kind; /* -1, or compare index (WASM_CMP_LIST order), 10 = eqz */
+  bool cmp_64;
+  uint32_t cmp_start, cmp_fix, cmp_a, cmp_b;
+
+  /* br_table: stub per target depth, deduplicated with a stamp */
+  uint32_t *stub_stamp, *stub_pos;
+  uint32_t stub_cap, brt_id;
+} tr;
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+static const char *opcode_name(uint32_t op) {
+  switch (op) {
+    case 0x00: return "unreachable"; case 0x02: return "block"; case 0x03: return "loop";
+    case 0x04: return "if"; case 0x05: return "else"; case 0x0B: return "end"; case 0x0C: return "br";
+    case 0x0D: return "br_if"; case 0x0E: return "br_table"; case 0x0F: return "return";
+    case 0x10: return "call"; case 0x11: return "call_indirect"; case 0x1A: return "drop";
+    case 0x1B: return "select"; case 0x1C: return "select t"; case 0x20: return "local.get";
+    case 0x21: return "local.set"; case 0x22: return "local.tee"; case 0x23: return "global.get";
+    case 0x24: return "global.set"; case 0x25: return "table.get"; case 0x26: return "table.set";
+    case 0x3F: return "memory.size"; case 0x40: return "memory.grow"; case 0xD0: return "ref.null";
+    case 0xD1: return "ref.is_null"; case 0xD2: return "ref.func";
+    default: return NULL;
+  }
+}
+
+WASM__PRINTF(3, 4)
+static bool fail(tr *t, wasm_status status, const char *fmt, ...) {
+  if (t->failed || t->oom) return false;
+  t->failed = true;
+  if (t->err) {
+    char what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    const char *name = opcode_name(t->opcode);
+    if (name)
+      wasm__fail(t->err, status, "%s: function %u, %s at byte offset %zu", what, t->func_index, name,
+                 t->insn_offset);
+    else if (t->opcode > 0xFF)
+      wasm__fail(t->err, status, "%s: function %u, opcode 0x%02X %u at byte offset %zu", what,
+                 t->func_index, t->opcode >> 8, t->opcode & 0xFF, t->insn_offset);
+    else
+      wasm__fail(t->err, status, "%s: function %u, opcode 0x%02X at byte offset %zu", what,
+                 t->func_index, t->opcode, t->insn_offset);
+  }
+  return false;
+}
+
+#define OK (!t->failed && !t->oom && !t->r.failed)
+#define TOK(t) (!(t).failed && !(t).oom && !(t).r.failed)
+
+/* ---- growable arrays ---------------------------------------------------------------------- */
+
+static bool grow(tr *t, void **p, uint32_t *cap, uint32_t need, size_t elem) {
+  if (need <= *cap) return true;
+  uint64_t n = *cap ? (uint64_t)*cap * 2 : 16;
+  while (n < need) n *= 2;
+  if (n > UINT32_MAX) n = UINT32_MAX;
+  if (n < need) {
+    t->oom = true;
+    return false;
+  }
+  void *q = wasm__reallocarray(*p, (size_t)n, elem);
+  if (!q) {
+    t->oom = true;
+    return false;
+  }
+  *p = q;
+  *cap = (uint32_t)n;
+  return true;
+}
+#define GROW(t, arr, cap, need) grow((t), (void **)&(arr), &(cap), (need), sizeof *(arr))
+
+/* ---- emission ----------------------------------------------------------------------------- */
+
+static void emit_u(tr *t, uint32_t u) {
+  if (t->cu >= t->codecap && !GROW(t, t->code, t->codecap, t->cu + 1)) return;
+  t->code[t->cu++] = u;
+}
+
+static void emit_op(tr *t, wasm_op op) { emit_u(t, (uint32_t)t->handlers[op]); }
+
+static void emit_loc(tr *t, uint32_t loc) {
+  if (loc & TEMP_FLAG) {
+    if (t->nfix >= t->fixcap && !GROW(t, t->fix, t->fixcap, t->nfix + 1)) return;
+    t->fix[t->nfix++] = t->cu;
+  }
+  emit_u(t, loc);
+}
+
+static void invalidate_peephole(tr *t) {
+  t->last_end = NO_POS;
+  t->cmp_kind = -1;
+}
+
+/* Remembers that the operation just emitted wrote its result, the new top of stack, to `slot`,
+ * its destination operand being at `dst_pos`. */
+static void note_result(tr *t, uint32_t dst_pos, uint32_t slot) {
+  t->last_end = t->cu;
+  t->last_dst_pos = dst_pos;
+  t->last_dst_slot = slot;
+  t->cmp_kind = -1;
+}
+
+static void emit_copy(tr *t, uint32_t dst, uint32_t src) {
+  emit_op(t, WASM_OP_COPY);
+  emit_loc(t, dst);
+  emit_loc(t, src);
+}
+
+/* ---- gas segments ------------------------------------------------------------------------- */
+
+static void seg_start(tr *t) {
+  t->seg_open = true;
+  t->seg_count = 0;
+  t->seg_id++;
+  t->nsegp = 0;
+  t->nsegl = 0;
+}
+
+/* The cost operand at `pos` receives the cost of the current segment from count `base` on. */
+static void seg_attach(tr *t, uint32_t pos, uint32_t base) {
+  if (t->nsegp >= t->segpcap && !GROW(t, t->segp, t->segpcap, t->nsegp + 1)) return;
+  t->segp[t->nsegp++] = (pospair){pos, base};
+}
+
+static void seg_end(tr *t) {
+  if (!t->seg_open || t->oom) return;
+  for (uint32_t i = 0; i < t->nsegp; i++) t->code[t->segp[i].a] = t->seg_count - t->segp[i].b;
+  for (uint32_t i = 0; i < t->nsegl; i++) {
+    uint32_t ci = t->segl[i].a;
+    if (ci < t->cn && t->cs[ci].gen == t->segl[i].b) {
+      t->cs[ci].hdr_known = true;
+      t->cs[ci].hdr_cost = t->seg_count - t->cs[ci].hdr_base;
+    }
+  }
+  t->seg_open = false;
+  t->nsegp = 0;
+  t->nsegl = 0;
+}
+
+/* ---- constants ---------------------------------------------------------------------------- */
+
+static uint32_t hash64(uint64_t v) {
+  v ^= v >> 33;
+  v *= 0xff51afd7ed558ccdull;
+  v ^= v >> 33;
+  return (uint32_t)v;
+}
+
+/* Returns the cell of constant `bits` (deduplicated), or NO_POS when out of memory. */
+static uint32_t const_cell(tr *t, uint64_t bits) {
+  if (t->nconst * 2 >= t->chash_cap) {
+    uint32_t ncap = t->chash_cap ? t->chash_cap * 2 : 64;
+    uint32_t *h = wasm__calloc(ncap, sizeof *h);
+    if (!h) {
+      t->oom = true;
+      return NO_POS;
+    }
+    for (uint32_t k = 0; k < t->nconst; k++) {
+      uint32_t i = hash64(t->consts[k]) & (ncap - 1);
+      while (h[i]) i = (i + 1) & (ncap - 1);
+      h[i] = k + 1;
+    }
+    free(t->chash);
+    t->chash = h;
+    t->chash_cap = ncap;
+  }
+  uint32_t i = hash64(bits) & (t->chash_cap - 1);
+  while (t->chash[i]) {
+    uint32_t k = t->chash[i] - 1;
+    if (t->consts[k] == bits) return t->nlocals + k;
+    i = (i + 1) & (t->chash_cap - 1);
+  }
+  if (!GROW(t, t->consts, t->constcap, t->nconst + 1)) return NO_POS;
+  t->consts[t->nconst] = bits;
+  t->chash[i] = ++t->nconst;
+  return t->nlocals + t->nconst - 1;
+}
+
+/* ---- operand stack ------------------------------------------------------------------------ */
+
+static bool is_num(uint8_t ty) {
+  return ty == WASM_TYPE_I32 || ty == WASM_TYPE_I64 || ty == WASM_TYPE_F32 || ty == WASM_TYPE_F64;
+}
+static bool is_ref(uint8_t ty) { return ty == WASM_TYPE_FUNCREF || ty == WASM_TYPE_EXTERNREF; }
+static bool is_valtype(uint8_t ty) { return is_num(ty) || is_ref(ty); }
+
+static const char *type_name(uint8_t ty) {
+  const char *n = wasm_valtype_name(ty);
+  return n ? n : "unknown";
+}
+
+static bool push_entry(tr *t, uint8_t type, uint8_t kind, uint32_t loc, uint32_t local) {
+  if (t->vn >= WASM_MAX_OPERAND_DEPTH)
+    return fail(t, WASM_IMPL_LIMIT, "operand stack deeper than %u", WASM_MAX_OPERAND_DEPTH);
+  if (t->vn >= t->vcap && !GROW(t, t->vs, t->vcap, t->vn + 1)) return false;
+  ventry *e = &t->vs[t->vn];
+  e->type = type;
+  e->kind = kind;
+  e->slot = t->cell_height;
+  e->loc = kind == K_TEMP ? (TEMP_FLAG | t->cell_height) : loc;
+  e->next = -1;
+  e->local = local;
+  if (kind == K_LOCAL) {
+    if (t->nrefs >= t->refcap && !GROW(t, t->refs, t->refcap, t->nrefs + 1)) return false;
+    t->refs[t->nrefs++] = t->vn;
+    e->next = t->lhead[local];
+    t->lhead[local] = (int32_t)t->vn;
+  }
+  t->vn++;
+  t->cell_height += 1; /* every 2.0 type takes one cell; v128 will take two */
+  if (t->cell_height > t->max_cells) t->max_cells = t->cell_height;
+  return true;
+}
+
+static bool push(tr *t, uint8_t type) { return push_entry(t, type, K_TEMP, 0, 0); }
+
+static bool push_local(tr *t, uint32_t x) {
+  if (!t->emit) return push(t, t->ltypes[x]);
+  return push_entry(t, t->ltypes[x], K_LOCAL, x, x);
+}
+
+static bool push_const(tr *t, uint8_t type, uint64_t bits) {
+  if (!t->emit) return push(t, type);
+  uint32_t cell = const_cell(t, bits);
+  if (cell == NO_POS) return false;
+  return push_entry(t, type, K_CONST, cell, 0);
+}
+
+/* Removes the top entry, keeping the per-local lists right. */
+static ventry pop_raw(tr *t) {
+  ventry e = t->vs[--t->vn];
+  if (e.kind == K_LOCAL) t->lhead[e.local] = e.next;
+  while (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) t->nrefs--;
+  t->cell_height = e.slot;
+  return e;
+}
+
+/* Pops an operand of type `expect` (0: any). In unreachable code an empty frame yields unknowns. */
+static bool pop(tr *t, uint8_t expect, ventry *out) {
+  ctl *c = &t->cs[t->cn - 1];
+  if (t->vn == c->height) {
+    if (!c->unreachable) {
+      if (expect) return fail(t, WASM_INVALID, "type mismatch: expected %s but nothing on the stack", type_name(expect));
+      return fail(t, WASM_INVALID, "type mismatch: expected a value but nothing on the stack");
+    }
+    if (out) {
+      memset(out, 0, sizeof *out);
+      out->type = expect ? expect : T_UNKNOWN;
+      out->kind = K_TEMP;
+      out->slot = t->cell_height;
+      out->loc = TEMP_FLAG | t->cell_height;
+    }
+    return true;
+  }
+  ventry e = pop_raw(t);
+  if (expect && e.type != expect && e.type != T_UNKNOWN)
+    return fail(t, WASM_INVALID, "type mismatch: expected %s, got %s", type_name(expect), type_name(e.type));
+  if (out) *out = e;
+  return true;
+}
+
+/* Checks that the top of the stack holds `types` without changing anything. */
+static bool check_top(tr *t, const wasm_valtype *types, uint32_t n) {
+  ctl *c = &t->cs[t->cn - 1];
+  for (uint32_t k = 0; k < n; k++) {
+    uint8_t want = types[n - 1 - k];
+    if (t->vn < c->height + k + 1) {
+      if (c->unreachable) return true;
+      return fail(t, WASM_INVALID, "type mismatch: expected %s but nothing on the stack", type_name(want));
+    }
+    uint8_t have = t->vs[t->vn - 1 - k].type;
+    if (have != want && have != T_UNKNOWN)
+      return fail(t, WASM_INVALID, "type mismatch: expected %s, got %s", type_name(want), type_name(have));
+  }
+  return true;
+}
+
+static bool pop_types(tr *t, const wasm_valtype *types, uint32_t n) {
+  for (uint32_t k = n; k-- > 0;)
+    if (!pop(t, types[k], NULL)) return false;
+  return true;
+}
+
+static bool push_types(tr *t, const wasm_valtype *types, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++)
+    if (!push(t, types[k])) return false;
+  return true;
+}
+
+/* Copies a deferred entry into its natural slot. The caller keeps the local lists right. */
+static void materialize_entry(tr *t, ventry *e) {
+  if (e->kind == K_TEMP) return;
+  uint32_t dst = TEMP_FLAG | e->slot;
+  emit_copy(t, dst, e->loc);
+  e->kind = K_TEMP;
+  e->loc = dst;
+}
+
+/* Before local x is written: entries still reading it get their own copy. */
+static void materialize_local(tr *t, uint32_t x) {
+  for (int32_t i = t->lhead[x]; i >= 0;) {
+    ventry *e = &t->vs[i];
+    int32_t next = e->next;
+    materialize_entry(t, e);
+    i = next;
+  }
+  t->lhead[x] = -1;
+  invalidate_peephole(t);
+}
+
+/* At block entry: no entry may keep reading a local the block could write. */
+static void materialize_all_locals(tr *t) {
+  for (uint32_t k = 0; k < t->nrefs; k++) {
+    uint32_t i = t->refs[k];
+    if (i < t->vn && t->vs[i].kind == K_LOCAL) {
+      t->lhead[t->vs[i].local] = -1;
+      materialize_entry(t, &t->vs[i]);
+    }
+  }
+  t->nrefs = 0;
+}
+
+/* The top n entries go to their natural slots (operands of calls, block params, results). */
+static void materialize_top(tr *t, uint32_t n) {
+  ctl *c = &t->cs[t->cn - 1];
+  for (uint32_t k = 0; k < n && t->vn > c->height + k; k++) {
+    ventry *e = &t->vs[t->vn - 1 - k];
+    if (e->kind == K_LOCAL) t->lhead[e->local] = e->next; /* it is the newest reference */
+    materialize_entry(t, e);
+  }
+}
+
+/* Drops the operands of the current frame (after an unconditional branch). */
+static void truncate_to_frame(tr *t) {
+  ctl *c = &t->cs[t->cn - 1];
+  while (t->vn > c->height) pop_raw(t);
+  t->cell_height = c->cells;
+}
+
+/* ---- control frames ----------------------------------------------------------------------- */
+
+static uint32_t label_arity(const ctl *c) { return c->kind == C_LOOP ? c->bt.nparams : c->bt.nresults; }
+static const wasm_valtype *label_types(const ctl *c) {
+  return c->kind == C_LOOP ? c->bt.params : c->bt.results;
+}
+
+static bool push_ctl(tr *t, uint8_t kind, const blocktype *bt) {
+  if (t->cn >= WASM_MAX_CONTROL_DEPTH + 1)
+    return fail(t, WASM_IMPL_LIMIT, "blocks nested deeper than %u", WASM_MAX_CONTROL_DEPTH);
+  if (t->cn >= t->ccap && !GROW(t, t->cs, t->ccap, t->cn + 1)) return false;
+  ctl *c = &t->cs[t->cn++];
+  memset(c, 0, sizeof *c);
+  c->bt = *bt;
+  c->kind = kind;
+  c->height = t->vn - (kind == C_FUNC ? 0 : bt->nparams);
+  c->cells = t->cell_height - (kind == C_FUNC ? 0 : bt->nparams);
+  c->gen = ++t->gen;
+  c->pending = -1;
+  c->if_op = NO_POS;
+  c->dead_entry = !t->emit;
+  return true;
+}
+
+/* Sends a branch operand pair (offset at rel, cost at cost) to label `li`. */
+static void link_target(tr *t, uint32_t op, uint32_t rel, uint32_t cost, uint32_t li) {
+  if (t->oom) return;
+  ctl *c = &t->cs[li];
+  if (c->kind == C_LOOP) {
+    t->code[rel] = c->header - op;
+    if (cost == NO_POS) return;
+    if (c->hdr_known) t->code[cost] = c->hdr_cost;
+    else seg_attach(t, cost, c->hdr_base); /* the header is in the open segment */
+    return;
+  }
+  if (!GROW(t, t->fw, t->fwcap, t->nfw + 1)) return;
+  t->fw[t->nfw] = (fwd){op, rel, cost, c->pending};
+  c->pending = (int32_t)t->nfw++;
+}
+
+/* Binds the end label of frame c here: forward branches land at the current position. */
+static void bind_end_label(tr *t, ctl *c) {
+  invalidate_peephole(t);
+  bool incoming = c->pending >= 0 || c->if_op != NO_POS;
+  if (!incoming || t->oom) return;
+  if (!t->seg_open) seg_start(t);
+  for (int32_t i = c->pending; i >= 0; i = t->fw[i].next) {
+    t->code[t->fw[i].rel] = t->cu - t->fw[i].op;
+    if (t->fw[i].cost != NO_POS) seg_attach(t, t->fw[i].cost, t->seg_count);
+  }
+  c->pending = -1;
+  if (c->if_op != NO_POS) {
+    t->code[c->if_rel] = t->cu - c->if_op;
+    seg_attach(t, c->if_cost, t->seg_count);
+    c->if_op = NO_POS;
+  }
+}
+
+/* ---- conditional branches ----------------------------------------------------------------- */
+
+/* A branch condition: a plain i32 cell, or a fused integer compare. */
+typedef struct cond {
+  int cmp; /* -1: plain (jump when cell != 0), 10: eqz (jump when a == 0), else compare index */
+  bool is64;
+  uint32_t a, b;
+} cond;
+
+static const uint8_t cmp_negate[10] = {1, 0, 8, 9, 6, 7, 4, 5, 2, 3};
+
+/* Pops the i32 condition, fusing with the compare that produced it when possible. */
+static bool pop_cond(tr *t, cond *out) {
+  ventry e;
+  bool fusable = t->emit && t->cmp_kind >= 0 && t->last_end == t->cu;
+  uint32_t slot = t->last_dst_slot;
+  if (!pop(t, WASM_TYPE_I32, &e)) return false;
+  out->cmp = -1;
+  out->a = e.loc;
+  out->b = 0;
+  out->is64 = false;
+  if (fusable && e.kind == K_TEMP && e.slot == slot) {
+    out->cmp = t->cmp_kind;
+    out->is64 = t->cmp_64;
+    out->a = t->cmp_a;
+    out->b = t->cmp_b;
+    t->cu = t->cmp_start; /* the compare is folded into the branch */
+    t->nfix = t->cmp_fix;
+  }
+  invalidate_peephole(t);
+  return true;
+}
+
+/* Emits "jump if cond (or if !cond when negate)"; returns the op position. Its operands at the
+ * returned position + `*rel_off`: offset, cost when taken, cost when falling through. */
+static uint32_t emit_cond_jump(tr *t, const cond *c, bool negate, bool back, uint32_t *rel_off) {
+  uint32_t op = t->cu;
+  if (c->cmp < 0 || c->cmp == 10) {
+    bool jump_if_nonzero = (c->cmp < 0) != negate;
+    wasm_op o = jump_if_nonzero ? (back ? WASM_OP_BR_IF_BACK : WASM_OP_BR_IF)
+                                : (back ? WASM_OP_BR_UNLESS_BACK : WASM_OP_BR_UNLESS);
+    emit_op(t, o);
+    emit_loc(t, c->a);
+    *rel_off = 2;
+  } else {
+    int k = negate ? cmp_negate[c->cmp] : c->cmp;
+    emit_op(t, (wasm_op)(WASM_OP_BR_EQ_I32 + 4 * k + (c->is64 ? 2 : 0) + (back ? 1 : 0)));
+    emit_loc(t, c->a);
+    emit_loc(t, c->b);
+    *rel_off = 3;
+  }
+  emit_u(t, 0);
+  emit_u(t, 0);
+  emit_u(t, 0);
+  return op;
+}
+
+/* ---- branches ----------------------------------------------------------------------------- */
+
+/* Results from the top of the stack to fp[0..), and return. */
+static void emit_return(tr *t) {
+  uint32_t n = t->ft->result_count;
+  if (n == 0) {
+    emit_op(t, WASM_OP_RETURN0);
+  } else if (n == 1) {
+    emit_op(t, WASM_OP_RETURN1);
+    emit_loc(t, t->vs[t->vn - 1].loc);
+  } else {
+    materialize_top(t, n);
+    emit_op(t, WASM_OP_RETURN_N);
+    emit_loc(t, TEMP_FLAG | t->vs[t->vn - n].slot);
+    emit_u(t, n);
+  }
+}
+
+static bool values_in_place(tr *t, const ctl *target) {
+  uint32_t n = label_arity(target);
+  for (uint32_t i = 0; i < n; i++) {
+    const ventry *e = &t->vs[t->vn - n + i];
+    if (e->kind != K_TEMP || e->slot != target->cells + i) return false;
+  }
+  return true;
+}
+
+/* Moves the label's values from the top of the stack to the label's slots, then jumps. */
+static void emit_transfer(tr *t, uint32_t li) {
+  ctl *target = &t->cs[li];
+  if (target->kind == C_FUNC) {
+    emit_return(t);
+    return;
+  }
+  uint32_t n = label_arity(target);
+  bool all_temp = true;
+  for (uint32_t i = 0; i < n; i++) all_temp &= t->vs[t->vn - n + i].kind == K_TEMP;
+  uint32_t first = n ? t->vs[t->vn - n].slot : 0;
+  if (n > 1 && all_temp) {
+    if (first != target->cells) {
+      emit_op(t, WASM_OP_MOVE_N);
+      emit_loc(t, TEMP_FLAG | target->cells);
+      emit_loc(t, TEMP_FLAG | first);
+      emit_u(t, n);
+    }
+  } else {
+    for (uint32_t i = 0; i < n; i++) {
+      const ventry *e = &t->vs[t->vn - n + i];
+      uint32_t dst = TEMP_FLAG | (target->cells + i);
+      if (e->loc != dst) emit_copy(t, dst, e->loc);
+    }
+  }
+  uint32_t op = t->cu;
+  emit_op(t, target->kind == C_LOOP ? WASM_OP_BR_BACK : WASM_OP_BR);
+  emit_u(t, 0);
+  emit_u(t, 0);
+  if (OK) link_target(t, op, op + 1, op + 2, li);
+}
+
+static bool read_label(tr *t, uint32_t *li) {
+  uint32_t depth = 0;
+  if (!wasm_read_u32(&t->r, &depth)) return false;
+  if (depth >= t->cn) return fail(t, WASM_INVALID, "unknown label %u", depth);
+  *li = t->cn - 1 - depth;
+  return true;
+}
+
+/* After an unconditional branch: the rest of the block is not executed. */
+static void set_unreachable(tr *t) {
+  seg_end(t);
+  truncate_to_frame(t);
+  t->cs[t->cn - 1].unreachable = true;
+  t->emit = false;
+  invalidate_peephole(t);
+}
+
+static bool op_br(tr *t) {
+  uint32_t li;
+  if (!read_label(t, &li)) return false;
+  ctl *target = &t->cs[li];
+  if (!check_top(t, label_types(target), label_arity(target))) return false;
+  if (t->emit) emit_transfer(t, li);
+  set_unreachable(t);
+  return OK;
+}
+
+static bool op_br_if(tr *t) {
+  uint32_t li;
+  cond c;
+  if (!read_label(t, &li) || !pop_cond(t, &c)) return false;
+  ctl *target = &t->cs[li];
+  uint32_t n = label_arity(target);
+  if (!t->emit) {
+    /* the spec's rule: the label's types replace whatever was there */
+    return pop_types(t, label_types(target), n) && push_types(t, label_types(target), n);
+  }
+  if (!check_top(t, label_types(target), n)) return false;
+  uint32_t rel_off;
+  if (target->kind != C_FUNC && values_in_place(t, target)) {
+    uint32_t op = emit_cond_jump(t, &c, false, target->kind == C_LOOP, &rel_off);
+    if (!OK) return false;
+    link_target(t, op, op + rel_off, op + rel_off + 1, li);
+    seg_end(t);
+    seg_start(t);
+    seg_attach(t, op + rel_off + 2, 0);
+  } else {
+    /* jump over the transfer when the condition is false; the transfer must not change the
+     * entries, since the fall-through path still uses them */
+    if (target->kind == C_FUNC && n > 1) materialize_top(t, n);
+    uint32_t op = emit_cond_jump(t, &c, true, false, &rel_off);
+    emit_transfer(t, li);
+    seg_end(t);
+    if (!OK) return false;
+    t->code[op + rel_off] = t->cu - op;
+    t->code[op + rel_off + 2] = 0; /* falls into the transfer, whose branch charges */
+    seg_start(t);
+    seg_attach(t, op + rel_off + 1, 0);
+  }
+  invalidate_peephole(t);
+  return OK;
+}
+
+/* The br_table stub arrays, indexed by control index: as large as the control stack. */
+static bool ensure_stubs(tr *t) {
+  if (t->stub_cap >= t->cn) return true;
+  uint32_t n = t->ccap;
+  uint32_t *a = wasm__reallocarray(t->stub_stamp, n, sizeof *a);
+  if (!a) {
+    t->oom = true;
+    return false;
+  }
+  t->stub_stamp = a;
+  uint32_t *b = wasm__reallocarray(t->stub_pos, n, sizeof *b);
+  if (!b) {
+    t->oom = true;
+    return false;
+  }
+  t->stub_pos = b;
+  for (uint32_t i = t->stub_cap; i < n; i++) t->stub_stamp[i] = 0;
+  t->stub_cap = n;
+  return true;
+}
+
+static bool op_br_table(tr *t) {
+  uint32_t count = 0;
+  if (!wasm_read_count(&t->r, 1, WASM_MAX_BR_TABLE_TARGETS, "br_table targets", &count)) return false;
+  /* labels are read twice: once to validate, once (from the same bytes) to emit */
+  const uint8_t *labels_at = t->r.pos;
+  uint32_t dli;
+  for (uint32_t i = 0; i < count; i++)
+    if (!read_label(t, &dli)) return false;
+  if (!read_label(t, &dli)) return false;
+  ventry idx;
+  if (!pop(t, WASM_TYPE_I32, &idx)) return false;
+  uint32_t arity = label_arity(&t->cs[dli]);
+  const uint8_t *after = t->r.pos;
+  t->r.pos = labels_at;
+  for (uint32_t i = 0; i <= count; i++) {
+    uint32_t li;
+    if (!read_label(t, &li)) return false;
+    if (label_arity(&t->cs[li]) != arity)
+      return fail(t, WASM_INVALID, "type mismatch: br_table labels of different arities (%u and %u)",
+                  label_arity(&t->cs[li]), arity);
+    if (!check_top(t, label_types(&t->cs[li]), arity)) return false;
+  }
+  if (t->emit) {
+    materialize_top(t, arity);
+    uint32_t first = arity ? t->vs[t->vn - arity].slot : t->cell_height;
+    uint32_t op = t->cu;
+    emit_op(t, WASM_OP_BR_TABLE);
+    emit_loc(t, idx.loc);
+    emit_u(t, count);
+    uint32_t entries = t->cu;
+    if (!OK || !GROW(t, t->code, t->codecap, t->cu + 2 * (count + 1))) return false;
+    t->cu += 2 * (count + 1);
+    if (!ensure_stubs(t)) return false;
+    uint32_t id = ++t->brt_id;
+    t->r.pos = labels_at;
+    for (uint32_t i = 0; i <= count; i++) {
+      uint32_t li;
+      read_label(t, &li);
+      ctl *target = &t->cs[li];
+      uint32_t e = entries + 2 * i;
+      if (target->kind != C_FUNC && (arity == 0 || target->cells == first)) {
+        link_target(t, op, e, e + 1, li);
+        continue;
+      }
+      /* a stub moves the values, then branches (one stub per target depth) */
+      if (t->stub_stamp[li] != id) {
+        t->stub_stamp[li] = id;
+        t->stub_pos[li] = t->cu;
+        if (target->kind == C_FUNC) {
+          emit_return(t);
+        } else {
+          if (arity == 1) {
+            emit_copy(t, TEMP_FLAG | target->cells, TEMP_FLAG | first);
+          } else if (arity > 1) {
+            emit_op(t, WASM_OP_MOVE_N);
+            emit_loc(t, TEMP_FLAG | target->cells);
+            emit_loc(t, TEMP_FLAG | first);
+            emit_u(t, arity);
+          }
+          uint32_t bop = t->cu;
+          emit_op(t, target->kind == C_LOOP ? WASM_OP_BR_BACK : WASM_OP_BR);
+          emit_u(t, 0);
+          emit_u(t, 0);
+          if (!OK) return false;
+          link_target(t, bop, bop + 1, bop + 2, li);
+        }
+        if (!OK) return false;
+      }
+      t->code[e] = t->stub_pos[li] - op;
+      t->code[e + 1] = 0;
+    }
+  }
+  t->r.pos = after;
+  set_unreachable(t);
+  return OK;
+}
+
+/* ---- blocks ------------------------------------------------------------------------------- */
+
+static const wasm_valtype single_types[] = {WASM_TYPE_I32, WASM_TYPE_I64, WASM_TYPE_F32,
+                                            WASM_TYPE_F64, WASM_TYPE_FUNCREF, WASM_TYPE_EXTERNREF};
+
+static const wasm_valtype *single(uint8_t ty) {
+  for (size_t i = 0; i < sizeof single_types; i++)
+    if (single_types[i] == ty) return &single_types[i];
+  return NULL;
+}
+
+static bool read_blocktype(tr *t, blocktype *bt) {
+  memset(bt, 0, sizeof *bt);
+  if (t->r.pos >= t->r.end) return wasm_read_u8(&t->r, &(uint8_t){0});
+  uint8_t b = *t->r.pos;
+  if (b == 0x40) {
+    t->r.pos++;
+    return true;
+  }
+  if (b == WASM_TYPE_V128) return fail(t, WASM_MALFORMED, "v128 (SIMD) is not supported");
+  if (single(b)) {
+    t->r.pos++;
+    bt->nresults = 1;
+    bt->results = single(b);
+    return true;
+  }
+  int64_t v = 0;
+  if (!wasm_read_sleb(&t->r, 33, &v)) return false;
+  if (v < 0) return fail(t, WASM_MALFORMED, "malformed block type");
+  if ((uint64_t)v >= t->m->type_count) return fail(t, WASM_INVALID, "unknown type %lld", (long long)v);
+  const wasm_functype *ft = &t->m->types[v];
+  bt->nparams = ft->param_count;
+  bt->params = ft->types;
+  bt->nresults = ft->result_count;
+  bt->results = ft->types + ft->param_count;
+  return true;
+}
+
+/* block, loop, if: pops (checks) the params; they stay on the stack, above the new frame. */
+static bool begin_block(tr *t, uint8_t kind, const blocktype *bt, const cond *c) {
+  if (!check_top(t, bt->params, bt->nparams)) return false;
+  if (!t->emit) {
+    /* the params' types become exactly the block's */
+    if (!pop_types(t, bt->params, bt->nparams) || !push_types(t, bt->params, bt->nparams)) return false;
+  } else {
+    materialize_all_locals(t);
+    materialize_top(t, bt->nparams);
+  }
+  if (!push_ctl(t, kind, bt)) return false;
+  ctl *f = &t->cs[t->cn - 1];
+  invalidate_peephole(t);
+  if (!t->emit) return true;
+  if (kind == C_LOOP) {
+    f->header = t->cu;
+    f->hdr_seg = t->seg_id;
+    f->hdr_base = t->seg_count;
+    if (!GROW(t, t->segl, t->seglcap, t->nsegl + 1)) return false;
+    t->segl[t->nsegl++] = (pospair){t->cn - 1, f->gen};
+  } else if (kind == C_IF) {
+    uint32_t rel_off;
+    uint32_t op = emit_cond_jump(t, c, true, false, &rel_off);
+    if (!OK) return false;
+    f->if_op = op;
+    f->if_rel = op + rel_off;
+    f->if_cost = op + rel_off + 1;
+    seg_end(t);
+    seg_start(t);
+    seg_attach(t, op + rel_off + 2, 0);
+  }
+  return OK;
+}
+
+/* Checks the frame's results at else/end and puts them in their slots. */
+static bool finish_results(tr *t) {
+  ctl *c = &t->cs[t->cn - 1];
+  uint32_t n = c->bt.nresults;
+  if (t->emit) {
+    if (!check_top(t, c->bt.results, n)) return false;
+    if (t->vn != c->height + n)
+      return fail(t, WASM_INVALID, "type mismatch: %u values left on the stack at the end of a block, expected %u",
+                  t->vn - c->height, n);
+    if (c->kind != C_FUNC) materialize_top(t, n); /* the function's results go by emit_return */
+    return OK;
+  }
+  if (!pop_types(t, c->bt.results, n)) return false;
+  if (t->vn != c->height)
+    return fail(t, WASM_INVALID, "type mismatch: %u values left on the stack at the end of a block, expected %u",
+                t->vn - c->height + n, n);
+  return true;
+}
+
+static bool op_else(tr *t) {
+  ctl *c = &t->cs[t->cn - 1];
+  if (c->kind != C_IF) return fail(t, WASM_MALFORMED, "else without a matching if");
+  if (!finish_results(t)) return false;
+  if (t->emit) {
+    uint32_t op = t->cu;
+    emit_op(t, WASM_OP_BR);
+    emit_u(t, 0);
+    emit_u(t, 0);
+    if (!OK) return false;
+    link_target(t, op, op + 1, op + 2, t->cn - 1);
+    seg_end(t);
+  }
+  truncate_to_frame(t);
+  c = &t->cs[t->cn - 1];
+  c->kind = C_ELSE;
+  c->unreachable = false;
+  t->emit = !c->dead_entry;
+  invalidate_peephole(t);
+  if (t->emit && c->if_op != NO_POS) {
+    seg_start(t);
+    t->code[c->if_rel] = t->cu - c->if_op;
+    seg_attach(t, c->if_cost, 0);
+    c->if_op = NO_POS;
+  }
+  return push_types(t, c->bt.params, c->bt.nparams);
+}
+
+static bool op_end(tr *t) {
+  ctl *c = &t->cs[t->cn - 1];
+  if (!finish_results(t)) return false;
+  c = &t->cs[t->cn - 1];
+  if (c->kind == C_IF) {
+    /* no else: the false path hands the params on as results */
+    bool same = c->bt.nparams == c->bt.nresults &&
+                (c->bt.nparams == 0 || memcmp(c->bt.params, c->bt.results, c->bt.nparams) == 0);
+    if (!same) return fail(t, WASM_INVALID, "type mismatch: if without else must leave its params as results");
+  }
+  if (c->kind == C_FUNC) {
+    if (t->emit) {
+      emit_return(t);
+      seg_end(t);
+    }
+    t->cn--;
+    return OK;
+  }
+  truncate_to_frame(t);
+  if (!c->dead_entry) bind_end_label(t, c);
+  ctl done = *c;
+  t->cn--;
+  t->emit = !done.dead_entry;
+  if (t->emit && !t->seg_open) seg_start(t); /* code after a block no branch reaches */
+  invalidate_peephole(t);
+  return push_types(t, done.bt.results, done.bt.nresults);
+}
+
+/* ---- instructions ------------------------------------------------------------------------- */
+
+typedef struct numeric_info {
+  uint16_t op; /* wasm_op + 1; 0: not a simple numeric operation */
+  uint8_t in1, in2, out;
+} numeric_info;
+
+#define TY_0 0
+#define TY_I32 WASM_TYPE_I32
+#define TY_I64 WASM_TYPE_I64
+#define TY_F32 WASM_TYPE_F32
+#define TY_F64 WASM_TYPE_F64
+#define NUM_INDEX(opc) ((opc) < 0x100 ? (opc) : 0x100 + ((opc) & 0xFF))
+static const numeric_info numeric_table[0x108] = {
+#define X(name, opc, a, b, r) [NUM_INDEX(opc)] = {WASM_OP_##name + 1, TY_##a, TY_##b, TY_##r},
+    WASM_NUMERIC_LIST(X)
+#undef X
+};
+
+typedef struct mem_info {
+  uint16_t op;
+  uint8_t bytes, type;
+} mem_info;
+static const mem_info load_table[] = {
+#define X(name, opc, n, ty) {WASM_OP_##name, n, TY_##ty},
+    WASM_LOAD_LIST(X)
+#undef X
+};
+static const mem_info store_table[] = {
+#define X(name, opc, n, ty) {WASM_OP_##name, n, TY_##ty},
+    WASM_STORE_LIST(X)
+#undef X
+};
+
+static bool op_numeric(tr *t, const numeric_info *ni) {
+  ventry a, b;
+  wasm_op op = (wasm_op)(ni->op - 1);
+  if (ni->in2) {
+    if (!pop(t, ni->in2, &b) || !pop(t, ni->in1, &a)) return false;
+  } else if (!pop(t, ni->in1, &a)) {
+    return false;
+  }
+  uint32_t slot = t->cell_height;
+  if (!push(t, ni->out)) return false;
+  if (!t->emit) return true;
+  uint32_t start = t->cu, nfix = t->nfix;
+  emit_op(t, op);
+  uint32_t dst_pos = t->cu;
+  emit_loc(t, TEMP_FLAG | slot);
+  emit_loc(t, a.loc);
+  if (ni->in2) emit_loc(t, b.loc);
+  note_result(t, dst_pos, slot);
+  if (op >= WASM_OP_I32_EQ && op <= WASM_OP_I32_GE_U) {
+    t->cmp_kind = (int)(op - WASM_OP_I32_EQ);
+    t->cmp_64 = false;
+  } else if (op >= WASM_OP_I64_EQ && op <= WASM_OP_I64_GE_U) {
+    t->cmp_kind = (int)(op - WASM_OP_I64_EQ);
+    t->cmp_64 = true;
+  } else if (op == WASM_OP_I32_EQZ) {
+    t->cmp_kind = 10;
+  }
+  if (t->cmp_kind >= 0) {
+    t->cmp_start = start;
+    t->cmp_fix = nfix;
+    t->cmp_a = a.loc;
+    t->cmp_b = ni->in2 ? b.loc : 0;
+  }
+  return OK;
+}
+
+static bool read_memarg(tr *t, uint32_t natural_bytes, uint32_t *offset) {
+  uint32_t align = 0;
+  if (!wasm_read_u32(&t->r, &align) || !wasm_read_u32(&t->r, offset)) return false;
+  if (t->m->memory_count == 0) return fail(t, WASM_INVALID, "unknown memory 0");
+  if (align >= 32 || (1u << align) > natural_bytes)
+    return fail(t, WASM_INVALID, "alignment must not be larger than natural");
+  return true;
+}
+
+static bool read_zero_byte(tr *t) {
+  uint8_t b = 0;
+  if (!wasm_read_u8(&t->r, &b)) return false;
+  if (b != 0) return fail(t, WASM_MALFORMED, "zero byte expected");
+  return true;
+}
+
+static bool need_memory(tr *t) {
+  if (t->m->memory_count == 0) return fail(t, WASM_INVALID, "unknown memory 0");
+  return true;
+}
+
+static bool read_table(tr *t, uint32_t *x) {
+  if (!wasm_read_u32(&t->r, x)) return false;
+  if (*x >= t->m->table_count) return fail(t, WASM_INVALID, "unknown table %u", *x);
+  return true;
+}
+
+static bool read_elem(tr *t, uint32_t *x) {
+  if (!wasm_read_u32(&t->r, x)) return false;
+  if (*x >= t->m->elem_count) return fail(t, WASM_INVALID, "unknown elem segment %u", *x);
+  return true;
+}
+
+static bool read_data(tr *t, uint32_t *x) {
+  if (!wasm_read_u32(&t->r, x)) return false;
+  if (!t->m->has_data_count) return fail(t, WASM_MALFORMED, "data count section required");
+  if (*x >= t->m->data_count) return fail(t, WASM_INVALID, "unknown data segment %u", *x);
+  return true;
+}
+
+static bool read_reftype(tr *t, uint8_t *ty) {
+  if (!wasm_read_u8(&t->r, ty)) return false;
+  if (!is_ref(*ty)) return fail(t, WASM_MALFORMED, "malformed reference type");
+  return true;
+}
+
+static bool op_load(tr *t, const mem_info *mi) {
+  uint32_t offset;
+  ventry addr;
+  if (!read_memarg(t, mi->bytes, &offset) || !pop(t, WASM_TYPE_I32, &addr)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, mi->type)) return false;
+  if (!t->emit) return true;
+  emit_op(t, (wasm_op)mi->op);
+  uint32_t dst_pos = t->cu;
+  emit_loc(t, TEMP_FLAG | slot);
+  emit_loc(t, addr.loc);
+  emit_u(t, offset);
+  note_result(t, dst_pos, slot);
+  return OK;
+}
+
+static bool op_store(tr *t, const mem_info *mi) {
+  uint32_t offset;
+  ventry addr, val;
+  if (!read_memarg(t, mi->bytes, &offset) || !pop(t, mi->type, &val) || !pop(t, WASM_TYPE_I32, &addr))
+    return false;
+  if (!t->emit) return true;
+  emit_op(t, (wasm_op)mi->op);
+  emit_loc(t, addr.loc);
+  emit_loc(t, val.loc);
+  emit_u(t, offset);
+  invalidate_peephole(t);
+  return OK;
+}
+
+/* An operation with a single result pushed on the stack: op d, then `n` operand units. */
+static void emit_result_op(tr *t, wasm_op op, uint32_t slot, const uint32_t *locs, uint32_t nlocs,
+                           const uint32_t *imms, uint32_t nimms) {
+  emit_op(t, op);
+  uint32_t dst_pos = t->cu;
+  emit_loc(t, TEMP_FLAG | slot);
+  for (uint32_t i = 0; i < nlocs; i++) emit_loc(t, locs[i]);
+  for (uint32_t i = 0; i < nimms; i++) emit_u(t, imms[i]);
+  note_result(t, dst_pos, slot);
+}
+
+static void emit_plain_op(tr *t, wasm_op op, const uint32_t *locs, uint32_t nlocs, const uint32_t *imms,
+                          uint32_t nimms) {
+  emit_op(t, op);
+  for (uint32_t i = 0; i < nlocs; i++) emit_loc(t, locs[i]);
+  for (uint32_t i = 0; i < nimms; i++) emit_u(t, imms[i]);
+  invalidate_peephole(t);
+}
+
+static bool op_call(tr *t, uint32_t func, const wasm_functype *ft, bool indirect, uint32_t type_index,
+                    uint32_t table) {
+  ventry idx = {0};
+  if (indirect && !pop(t, WASM_TYPE_I32, &idx)) return false;
+  const wasm_valtype *params = ft->types;
+  if (!check_top(t, params, ft->param_count)) return false;
+  if (t->emit) materialize_top(t, ft->param_count);
+  if (!pop_types(t, params, ft->param_count)) return false;
+  uint32_t arg = TEMP_FLAG | t->cell_height;
+  if (!push_types(t, ft->types + ft->param_count, ft->result_count)) return false;
+  if (!t->emit) return true;
+  if (indirect) {
+    emit_op(t, WASM_OP_CALL_INDIRECT);
+    emit_loc(t, arg);
+    emit_loc(t, idx.loc);
+    emit_u(t, type_index);
+    emit_u(t, table);
+  } else if (func < t->m->func_import_count) {
+    emit_op(t, WASM_OP_CALL_IMPORT);
+    emit_loc(t, arg);
+    emit_u(t, func);
+  } else {
+    uintptr_t p = (uintptr_t)&t->m->funcs[func];
+    emit_op(t, WASM_OP_CALL);
+    emit_loc(t, arg);
+    emit_u(t, (uint32_t)p);
+    emit_u(t, (uint32_t)((uint64_t)p >> 32));
+  }
+  invalidate_peephole(t);
+  return OK;
+}
+
+static bool op_local_set(tr *t, bool tee) {
+  uint32_t x;
+  if (!wasm_read_u32(&t->r, &x)) return false;
+  if (x >= t->nlocals) return fail(t, WASM_INVALID, "unknown local %u", x);
+  ventry v;
+  bool retarget = t->emit && !t->oom && t->last_end == t->cu && t->lhead[x] < 0;
+  uint32_t dst_pos = t->last_dst_pos, slot = t->last_dst_slot;
+  if (!pop(t, t->ltypes[x], &v)) return false;
+  if (t->emit) {
+    if (retarget && v.kind == K_TEMP && v.slot == slot) {
+      t->code[dst_pos] = x; /* the producer writes the local directly; the fixup skips it */
+    } else {
+      if (t->lhead[x] >= 0) materialize_local(t, x);
+      if (v.loc != x) emit_copy(t, x, v.loc);
+    }
+  }
+  invalidate_peephole(t);
+  if (tee) return push_local(t, x);
+  return OK;
+}
+
+static bool op_misc(tr *t) {
+  uint32_t sub = 0;
+  if (!wasm_read_u32(&t->r, &sub)) return false;
+  t->opcode = 0xFC00 | (sub & 0xFF);
+  if (sub <= 7) return op_numeric(t, &numeric_table[0x100 + sub]);
+  ventry a, b, c;
+  uint32_t x, y;
+  switch (sub) {
+    case 8: /* memory.init */
+      if (!read_data(t, &x) || !read_zero_byte(t) || !need_memory(t)) return false;
+      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, WASM_TYPE_I32, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
+      if (t->emit) emit_plain_op(t, WASM_OP_MEMORY_INIT, (uint32_t[]){a.loc, b.loc, c.loc}, 3, &x, 1);
+      return OK;
+    case 9: /* data.drop */
+      if (!read_data(t, &x)) return false;
+      if (t->emit) emit_plain_op(t, WASM_OP_DATA_DROP, NULL, 0, &x, 1);
+      return OK;
+    case 10: /* memory.copy */
+      if (!read_zero_byte(t) || !read_zero_byte(t) || !need_memory(t)) return false;
+      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, WASM_TYPE_I32, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
+      if (t->emit) emit_plain_op(t, WASM_OP_MEMORY_COPY, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
+      return OK;
+    case 11: /* memory.fill */
+      if (!read_zero_byte(t) || !need_memory(t)) return false;
+      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, WASM_TYPE_I32, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
+      if (t->emit) emit_plain_op(t, WASM_OP_MEMORY_FILL, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
+      return OK;
+    case 12: /* table.init elem table */
+      if (!read_elem(t, &y) || !read_table(t, &x)) return false;
+      if (t->m->elems[y].type != t->m->tables[x].elem)
+        return fail(t, WASM_INVALID, "type mismatch: table.init of %s elements into a %s table",
+                    type_name(t->m->elems[y].type), type_name(t->m->tables[x].elem));
+      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, WASM_TYPE_I32, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
+      if (t->emit) emit_plain_op(t, WASM_OP_TABLE_INIT, (uint32_t[]){a.loc, b.loc, c.loc}, 3, (uint32_t[]){x, y}, 2);
+      return OK;
+    case 13: /* elem.drop */
+      if (!read_elem(t, &x)) return false;
+      if (t->emit) emit_plain_op(t, WASM_OP_ELEM_DROP, NULL, 0, &x, 1);
+      return OK;
+    case 14: /* table.copy dst src */
+      if (!read_table(t, &x) || !read_table(t, &y)) return false;
+      if (t->m->tables[x].elem != t->m->tables[y].elem)
+        return fail(t, WASM_INVALID, "type mismatch: table.copy between %s and %s tables",
+                    type_name(t->m->tables[y].elem), type_name(t->m->tables[x].elem));
+      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, WASM_TYPE_I32, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
+      if (t->emit) emit_plain_op(t, WASM_OP_TABLE_COPY, (uint32_t[]){a.loc, b.loc, c.loc}, 3, (uint32_t[]){x, y}, 2);
+      return OK;
+    case 15: { /* table.grow */
+      if (!read_table(t, &x)) return false;
+      if (!pop(t, WASM_TYPE_I32, &b) || !pop(t, t->m->tables[x].elem, &a)) return false;
+      uint32_t slot = t->cell_height;
+      if (!push(t, WASM_TYPE_I32)) return false;
+      if (t->emit) emit_result_op(t, WASM_OP_TABLE_GROW, slot, (uint32_t[]){a.loc, b.loc}, 2, &x, 1);
+      return OK;
+    }
+    case 16: { /* table.size */
+      if (!read_table(t, &x)) return false;
+      uint32_t slot = t->cell_height;
+      if (!push(t, WASM_TYPE_I32)) return false;
+      if (t->emit) emit_result_op(t, WASM_OP_TABLE_SIZE, slot, NULL, 0, &x, 1);
+      return OK;
+    }
+    case 17: /* table.fill */
+      if (!read_table(t, &x)) return false;
+      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, t->m->tables[x].elem, &b) || !pop(t, WASM_TYPE_I32, &a))
+        return false;
+      if (t->emit) emit_plain_op(t, WASM_OP_TABLE_FILL, (uint32_t[]){a.loc, b.loc, c.loc}, 3, &x, 1);
+      return OK;
+    default:
+      return fail(t, WASM_MALFORMED, "illegal opcode 0xFC %u", sub);
+  }
+}
+
+/* One instruction; false on failure. */
+static bool translate_one(tr *t) {
+  uint8_t opc = 0;
+  t->insn_offset = wasm_reader_offset(&t->r);
+  if (!wasm_read_u8(&t->r, &opc)) return false;
+  t->opcode = opc;
+  if (t->emit && opc != 0x0B && opc != 0x05) t->seg_count += GAS_INSTRUCTION;
+
+  const numeric_info *ni = &numeric_table[opc];
+  if (ni->op) return op_numeric(t, ni);
+  if (opc >= 0x28 && opc <= 0x35) return op_load(t, &load_table[opc - 0x28]);
+  if (opc >= 0x36 && opc <= 0x3E) return op_store(t, &store_table[opc - 0x36]);
+
+  ventry a, b, c;
+  uint32_t x;
+  switch (opc) {
+    case 0x00: /* unreachable */
+      if (t->emit) emit_op(t, WASM_OP_UNREACHABLE);
+      set_unreachable(t);
+      return OK;
+    case 0x01: /* nop */
+      return true;
+    case 0x02: case 0x03: { /* block, loop */
+      blocktype bt;
+      if (!read_blocktype(t, &bt)) return false;
+      return begin_block(t, opc == 0x02 ? C_BLOCK : C_LOOP, &bt, NULL);
+    }
+    case 0x04: { /* if */
+      blocktype bt;
+      cond cd;
+      if (!read_blocktype(t, &bt) || !pop_cond(t, &cd)) return false;
+      return begin_block(t, C_IF, &bt, &cd);
+    }
+    case 0x05: return op_else(t);
+    case 0x0B: return op_end(t);
+    case 0x0C: return op_br(t);
+    case 0x0D: return op_br_if(t);
+    case 0x0E: return op_br_table(t);
+    case 0x0F: { /* return */
+      const wasm_functype *ft = t->ft;
+      if (!check_top(t, ft->types + ft->param_count, ft->result_count)) return false;
+      if (t->emit) emit_return(t);
+      set_unreachable(t);
+      return OK;
+    }
+    case 0x10: /* call */
+      if (!wasm_read_u32(&t->r, &x)) return false;
+      if (x >= t->m->func_count) return fail(t, WASM_INVALID, "unknown function %u", x);
+      return op_call(t, x, &t->m->types[t->m->funcs[x].type_index], false, 0, 0);
+    case 0x11: { /* call_indirect type table */
+      uint32_t table;
+      if (!wasm_read_u32(&t->r, &x) || !wasm_read_u32(&t->r, &table)) return false;
+      if (table >= t->m->table_count) return fail(t, WASM_INVALID, "unknown table %u", table);
+      if (x >= t->m->type_count) return fail(t, WASM_INVALID, "unknown type %u", x);
+      if (t->m->tables[table].elem != WASM_TYPE_FUNCREF)
+        return fail(t, WASM_INVALID, "type mismatch: call_indirect through a table of %s",
+                    type_name(t->m->tables[table].elem));
+      return op_call(t, 0, &t->m->types[x], true, x, table);
+    }
+    case 0x1A: /* drop */
+      invalidate_peephole(t);
+      return pop(t, 0, NULL);
+    case 0x1B: case 0x1C: { /* select, select t */
+      uint8_t want = 0;
+      if (opc == 0x1C) {
+        uint32_t n = 0;
+        if (!wasm_read_u32(&t->r, &n)) return false;
+        if (n != 1) return fail(t, WASM_INVALID, "invalid result arity: select takes exactly one type");
+        if (!wasm_read_u8(&t->r, &want)) return false;
+        if (want == WASM_TYPE_V128) return fail(t, WASM_MALFORMED, "v128 (SIMD) is not supported");
+        if (!is_valtype(want)) return fail(t, WASM_MALFORMED, "malformed value type 0x%02X", want);
+      }
+      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, want, &b) || !pop(t, want, &a)) return false;
+      uint8_t ty = want;
+      if (!want) {
+        if ((a.type != T_UNKNOWN && !is_num(a.type)) || (b.type != T_UNKNOWN && !is_num(b.type)))
+          return fail(t, WASM_INVALID, "type mismatch: select without a type needs numeric operands");
+        if (a.type != b.type && a.type != T_UNKNOWN && b.type != T_UNKNOWN)
+          return fail(t, WASM_INVALID, "type mismatch: select of %s and %s", type_name(a.type), type_name(b.type));
+        ty = a.type == T_UNKNOWN ? b.type : a.type;
+      }
+      uint32_t slot = t->cell_height;
+      if (!push(t, ty)) return false;
+      if (t->emit) emit_result_op(t, WASM_OP_SELECT, slot, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
+      return OK;
+    }
+    case 0x20: /* local.get */
+      if (!wasm_read_u32(&t->r, &x)) return false;
+      if (x >= t->nlocals) return fail(t, WASM_INVALID, "unknown local %u", x);
+      invalidate_peephole(t);
+      return push_local(t, x);
+    case 0x21: return op_local_set(t, false);
+    case 0x22: return op_local_set(t, true);
+    case 0x23: { /* global.get */
+      if (!wasm_read_u32(&t->r, &x)) return false;
+      if (x >= t->m->global_count) return fail(t, WASM_INVALID, "unknown global %u", x);
+      uint32_t slot = t->cell_height;
+      if (!push(t, t->m->globals[x].type)) return false;
+      if (t->emit) emit_result_op(t, WASM_OP_GLOBAL_GET, slot, NULL, 0, &x, 1);
+      return OK;
+    }
+    case 0x24: /* global.set */
+      if (!wasm_read_u32(&t->r, &x)) return false;
+      if (x >= t->m->global_count) return fail(t, WASM_INVALID, "unknown global %u", x);
+      if (!t->m->globals[x].mutable_) return fail(t, WASM_INVALID, "global is immutable: %u", x);
+      if (!pop(t, t->m->globals[x].type, &a)) return false;
+      if (t->emit) emit_plain_op(t, WASM_OP_GLOBAL_SET, &a.loc, 1, &x, 1);
+      return OK;
+    case 0x25: { /* table.get */
+      if (!read_table(t, &x) || !pop(t, WASM_TYPE_I32, &a)) return false;
+      uint32_t slot = t->cell_height;
+      if (!push(t, t->m->tables[x].elem)) return false;
+      if (t->emit) emit_result_op(t, WASM_OP_TABLE_GET, slot, &a.loc, 1, &x, 1);
+      return OK;
+    }
+    case 0x26: /* table.set */
+      if (!read_table(t, &x) || !pop(t, t->m->tables[x].elem, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
+      if (t->emit) emit_plain_op(t, WASM_OP_TABLE_SET, (uint32_t[]){a.loc, b.loc}, 2, &x, 1);
+      return OK;
+    case 0x3F: { /* memory.size */
+      if (!read_zero_byte(t) || !need_memory(t)) return false;
+      uint32_t slot = t->cell_height;
+      if (!push(t, WASM_TYPE_I32)) return false;
+      if (t->emit) emit_result_op(t, WASM_OP_MEMORY_SIZE, slot, NULL, 0, NULL, 0);
+      return OK;
+    }
+    case 0x40: { /* memory.grow */
+      if (!read_zero_byte(t) || !need_memory(t) || !pop(t, WASM_TYPE_I32, &a)) return false;
+      uint32_t slot = t->cell_height;
+      if (!push(t, WASM_TYPE_I32)) return false;
+      if (t->emit) emit_result_op(t, WASM_OP_MEMORY_GROW, slot, &a.loc, 1, NULL, 0);
+      return OK;
+    }
+    case 0x41: { /* i32.const */
+      int32_t v = 0;
+      if (!wasm_read_s32(&t->r, &v)) return false;
+      invalidate_peephole(t);
+      return push_const(t, WASM_TYPE_I32, (uint32_t)v);
+    }
+    case 0x42: { /* i64.const */
+      int64_t v = 0;
+      if (!wasm_read_s64(&t->r, &v)) return false;
+      invalidate_peephole(t);
+      return push_const(t, WASM_TYPE_I64, (uint64_t)v);
+    }
+    case 0x43: { /* f32.const */
+      uint32_t v = 0;
+      if (!wasm_read_f32_bits(&t->r, &v)) return false;
+      invalidate_peephole(t);
+      return push_const(t, WASM_TYPE_F32, v);
+    }
+    case 0x44: { /* f64.const */
+      uint64_t v = 0;
+      if (!wasm_read_f64_bits(&t->r, &v)) return false;
+      invalidate_peephole(t);
+      return push_const(t, WASM_TYPE_F64, v);
+    }
+    case 0xBC: case 0xBD: case 0xBE: case 0xBF: { /* reinterpretations: same bits, new type */
+      static const uint8_t from[4] = {WASM_TYPE_F32, WASM_TYPE_F64, WASM_TYPE_I32, WASM_TYPE_I64};
+      static const uint8_t to[4] = {WASM_TYPE_I32, WASM_TYPE_I64, WASM_TYPE_F32, WASM_TYPE_F64};
+      ctl *cf = &t->cs[t->cn - 1];
+      if (t->vn == cf->height) return pop(t, from[opc - 0xBC], NULL) && push(t, to[opc - 0xBC]);
+      ventry *e = &t->vs[t->vn - 1];
+      if (e->type != from[opc - 0xBC] && e->type != T_UNKNOWN)
+        return fail(t, WASM_INVALID, "type mismatch: expected %s, got %s", type_name(from[opc - 0xBC]),
+                    type_name(e->type));
+      e->type = to[opc - 0xBC];
+      /* the producer's destination may still be retargeted: the value did not move */
+      return true;
+    }
+    case 0xD0: { /* ref.null */
+      uint8_t ty = 0;
+      if (!read_reftype(t, &ty)) return false;
+      invalidate_peephole(t);
+      return push_const(t, ty, 0);
+    }
+    case 0xD1: { /* ref.is_null */
+      if (!pop(t, 0, &a)) return false;
+      if (a.type != T_UNKNOWN && !is_ref(a.type))
+        return fail(t, WASM_INVALID, "type mismatch: ref.is_null of %s", type_name(a.type));
+      uint32_t slot = t->cell_height;
+      if (!push(t, WASM_TYPE_I32)) return false;
+      if (t->emit) emit_result_op(t, WASM_OP_I64_EQZ, slot, &a.loc, 1, NULL, 0);
+      return OK;
+    }
+    case 0xD2: { /* ref.func */
+      if (!wasm_read_u32(&t->r, &x)) return false;
+      if (x >= t->m->func_count) return fail(t, WASM_INVALID, "unknown function %u", x);
+      if (!wasm__func_ref_declared(t->m, x)) return fail(t, WASM_INVALID, "undeclared function reference %u", x);
+      uint32_t slot = t->cell_height;
+      if (!push(t, WASM_TYPE_FUNCREF)) return false;
+      if (t->emit) emit_result_op(t, WASM_OP_REF_FUNC, slot, NULL, 0, &x, 1);
+      return OK;
+    }
+    case 0xFC: return op_misc(t);
+    case 0xFD: return fail(t, WASM_MALFORMED, "SIMD instructions (0xFD) are not supported");
+    default: return fail(t, WASM_MALFORMED, "illegal opcode 0x%02X", opc);
+  }
+}
+
+/* ---- the function ------------------------------------------------------------------------- */
+
+static void tr_free(tr *t) {
+  free(t->ltypes);
+  free(t->lhead);
+  free(t->vs);
+  free(t->refs);
+  free(t->cs);
+  free(t->code);
+  free(t->fix);
+  free(t->fw);
+  free(t->consts);
+  free(t->chash);
+  free(t->segp);
+  free(t->segl);
+  free(t->stub_stamp);
+  free(t->stub_pos);
+}
+
+static bool setup_locals(tr *t, const wasm_funcdecl *fd) {
+  uint64_t n = t->ft->param_count;
+  for (uint32_t i = 0; i < fd->local_run_count; i++) n += fd->local_runs[i].count;
+  if (n > WASM_MAX_LOCALS) return fail(t, WASM_IMPL_LIMIT, "more than %u locals", WASM_MAX_LOCALS);
+  t->nlocals = (uint32_t)n;
+  t->ltypes = wasm__calloc(n, sizeof *t->ltypes);
+  t->lhead = wasm__calloc(n, sizeof *t->lhead);
+  if (!t->ltypes || !t->lhead) {
+    t->oom = true;
+    return false;
+  }
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < t->ft->param_count; i++) t->ltypes[k++] = t->ft->types[i];
+  for (uint32_t i = 0; i < fd->local_run_count; i++)
+    for (uint32_t j = 0; j < fd->local_runs[i].count; j++) t->ltypes[k++] = fd->local_runs[i].type;
+  for (uint32_t i = 0; i < n; i++) {
+    t->lhead[i] = -1;
+    if (!is_valtype(t->ltypes[i])) return fail(t, WASM_MALFORMED, "local %u has an unsupported type", i);
+  }
+  return true;
+}
+
+/* Builds the immutable code object from the translator's buffers. */
+static struct wasm_code *finish(tr *t) {
+  uint32_t temps_base = t->nlocals + t->nconst;
+  uint64_t frame = (uint64_t)temps_base + t->max_cells;
+  if (frame >= TEMP_FLAG) {
+    fail(t, WASM_IMPL_LIMIT, "function frame too large");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < t->nfix; i++) {
+    uint32_t *u = &t->code[t->fix[i]];
+    if (*u & TEMP_FLAG) *u = temps_base + (*u & ~TEMP_FLAG);
+  }
+  uint32_t local_cells = t->nlocals - t->ft->param_cells;
+  uint32_t init_cells = local_cells + t->nconst;
+  size_t bytes = sizeof(struct wasm_code) + (size_t)init_cells * sizeof(wasm_cell) + (size_t)t->cu * sizeof(uint32_t);
+  struct wasm_code *code = malloc(bytes);
+  if (!code) {
+    t->oom = true;
+    return NULL;
+  }
+  wasm_cell *init = (wasm_cell *)(code + 1);
+  memset(init, 0, (size_t)local_cells * sizeof *init);
+  if (t->nconst) memcpy(init + local_cells, t->consts, (size_t)t->nconst * sizeof *init);
+  uint32_t *ops = (uint32_t *)(init + init_cells);
+  memcpy(ops, t->code, (size_t)t->cu * sizeof *ops);
+  code->start = ops + 1;
+  code->param_cells = t->ft->param_cells;
+  code->result_cells = t->ft->result_cells;
+  code->init_cells = init_cells;
+  code->frame_cells = (uint32_t)frame;
+  code->entry_cost = ops[0];
+  code->func_index = t->func_index;
+  code->local_cells = local_cells;
+  code->const_count = t->nconst;
+  code->type = t->ft;
+  code->init = init;
+  code->units = t->cu;
+  code->bytes = bytes;
+  return code;
+}
+
+wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, wasm_error *err) {
+  uint64_t t0 = wasm__now_ns();
+  wasm_error local_err;
+  if (!err) err = &local_err;
+  tr t;
+  memset(&t, 0, sizeof t);
+  t.m = m;
+  t.func_index = func_index;
+  t.err = err;
+  t.cmp_kind = -1;
+  t.last_end = NO_POS;
+  t.handlers = wasm__interp_op_offsets();
+  wasm_funcdecl *fd = &m->funcs[func_index];
+  t.ft = &m->types[fd->type_index];
+  wasm_reader_init(&t.r, m->bytes, fd->body, fd->body_end, err);
+  struct wasm_code *code = NULL;
+  blocktype fbt = {0, t.ft->result_count, NULL, t.ft->types + t.ft->param_count};
+
+  if (!setup_locals(&t, fd)) goto out;
+  t.emit = true;
+  if (!push_ctl(&t, C_FUNC, &fbt)) goto out;
+  emit_u(&t, 0); /* the entry cost */
+  seg_start(&t);
+  seg_attach(&t, 0, 0);
+  while (TOK(t) && t.cn > 0) {
+    if (wasm_reader_at_end(&t.r)) {
+      t.insn_offset = wasm_reader_offset(&t.r);
+      fail(&t, WASM_MALFORMED, "unexpected end of function body: END opcode expected");
+      break;
+    }
+    translate_one(&t);
+  }
+  if (TOK(t) && !wasm_reader_at_end(&t.r)) {
+    t.insn_offset = wasm_reader_offset(&t.r);
+    t.opcode = 0x0B;
+    fail(&t, WASM_MALFORMED, "section size mismatch: bytes after the function's final end");
+  }
+  if (TOK(t)) code = finish(&t);
+
+out:
+  if (t.oom && !t.failed) wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of memory translating function %u", func_index);
+  if (t.r.failed && !t.failed && !t.oom) {
+    char msg[WASM_ERROR_MESSAGE_MAX];
+    snprintf(msg, sizeof msg, "%s", err->message);
+    wasm__fail(err, err->status, "function %u: %s", func_index, msg);
+  }
+  wasm_status st = code ? WASM_OK : err->status;
+  if (!code && st == WASM_OK) st = WASM_INVALID;
+  if (code) {
+    fd->code = code;
+    m->code_bytes += code->bytes;
+  }
+  tr_free(&t);
+  m->translate_ns += wasm__now_ns() - t0;
+  return code ? WASM_OK : st;
+}
+
+void wasm__code_free(struct wasm_code *code) { free(code); }
+
+size_t wasm__code_size(const struct wasm_code *code) { return code ? code->bytes : 0; }

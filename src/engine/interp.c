@@ -1,1 +1,1021 @@
-/* interp.c: being written */
+/*
+ * interp.c: the interpreter of the translated code (code_int.h).
+ *
+ * One function, run(), holds every operation handler; dispatch is direct threading by computed
+ * goto: each operation's first unit is its handler's offset from a base label. The hot state lives
+ * in locals the compiler keeps in registers: ip, fp (the frame's cells), the memory's base and
+ * size, the gas counter.
+ *
+ * WebAssembly calls never recurse on the C stack: a call pushes a record (return ip, caller fp,
+ * caller instance) on the store's frame stack and continues the loop in the callee, a return pops
+ * it. Both stacks are bounded by the store's limits (max_call_depth records, max_stack_cells cells);
+ * a call that would pass either traps with "call stack exhausted". A host function called from
+ * WebAssembly may call back into the store: the nested execution uses the stacks above the caller's.
+ *
+ * Gas: code.c put the cost of each basic block on the edges that enter it; the handlers of
+ * branches, calls and bulk operations charge it (compiled out with WASM_NO_GAS_METERING). The
+ * interrupt flag is read at loop back-edges, br_table, calls and between chunks of bulk operations.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "code_int.h"
+#include "gas.h"
+#include "runtime_int.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the interpreter accesses linear memory in host byte order: little-endian hosts only"
+#endif
+
+#ifndef WASM_NO_GAS_METERING
+#define WASM_NO_GAS_METERING 0
+#endif
+
+/* Bulk operations work in chunks of this many bytes and check the interrupt flag between them. */
+#define BULK_CHUNK_BYTES (1u << 20)
+
+typedef struct frame_rec {
+  const uint32_t *ip; /* where the caller continues; NULL marks the entry frame of run() */
+  wasm_cell *fp;
+  struct wasm_instance *inst;
+} frame_rec;
+
+struct wasm_interp_state {
+  wasm_cell *cells; /* max_stack_cells cells, reserved with mmap (pages appear as they are used) */
+  size_t ncells;
+  size_t map_bytes;
+  frame_rec *frames; /* max_call_depth records */
+  uint32_t nframes;
+  size_t cell_top;   /* first free cell: where a nested execution starts */
+  uint32_t depth;    /* records in use */
+};
+
+/* ---- value helpers -------------------------------------------------------------------------- */
+
+static inline float f32_of(uint32_t b) {
+  float f;
+  memcpy(&f, &b, sizeof f);
+  return f;
+}
+static inline uint32_t bits_of_f32(float f) {
+  uint32_t b;
+  memcpy(&b, &f, sizeof b);
+  return b;
+}
+static inline double f64_of(uint64_t b) {
+  double f;
+  memcpy(&f, &b, sizeof f);
+  return f;
+}
+static inline uint64_t bits_of_f64(double f) {
+  uint64_t b;
+  memcpy(&b, &f, sizeof b);
+  return b;
+}
+
+/* min/max as the spec defines them: NaN if either is NaN, and -0 < +0. */
+static inline float f32_min(float a, float b) {
+  if (a != a || b != b) return a + b;
+  if (a == b) return signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+static inline float f32_max(float a, float b) {
+  if (a != a || b != b) return a + b;
+  if (a == b) return signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+static inline double f64_min(double a, double b) {
+  if (a != a || b != b) return a + b;
+  if (a == b) return signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+static inline double f64_max(double a, double b) {
+  if (a != a || b != b) return a + b;
+  if (a == b) return signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+
+static inline uint32_t rotl32(uint32_t x, uint32_t n) {
+  n &= 31;
+  return (x << n) | (x >> ((32 - n) & 31));
+}
+static inline uint32_t rotr32(uint32_t x, uint32_t n) {
+  n &= 31;
+  return (x >> n) | (x << ((32 - n) & 31));
+}
+static inline uint64_t rotl64(uint64_t x, uint64_t n) {
+  n &= 63;
+  return (x << n) | (x >> ((64 - n) & 63));
+}
+static inline uint64_t rotr64(uint64_t x, uint64_t n) {
+  n &= 63;
+  return (x >> n) | (x << ((64 - n) & 63));
+}
+
+/* Saturating truncations (the *_sat forms): NaN gives 0, out of range gives the nearest bound. */
+static inline uint32_t sat_i32_s(double x) {
+  if (x != x) return 0;
+  if (x <= -2147483649.0) return (uint32_t)INT32_MIN;
+  if (x >= 2147483648.0) return (uint32_t)INT32_MAX;
+  return (uint32_t)(int32_t)x;
+}
+static inline uint32_t sat_i32_u(double x) {
+  if (x != x || x <= -1.0) return 0;
+  if (x >= 4294967296.0) return UINT32_MAX;
+  return (uint32_t)x;
+}
+static inline uint64_t sat_i64_s(double x) {
+  if (x != x) return 0;
+  if (x < -9223372036854775808.0) return (uint64_t)INT64_MIN;
+  if (x >= 9223372036854775808.0) return (uint64_t)INT64_MAX;
+  return (uint64_t)(int64_t)x;
+}
+static inline uint64_t sat_i64_u(double x) {
+  if (x != x || x <= -1.0) return 0;
+  if (x >= 18446744073709551616.0) return UINT64_MAX;
+  return (uint64_t)x;
+}
+
+/* Gas of a bulk memory operation over n bytes, beyond its instruction. */
+static inline uint64_t bulk_bytes_cost(uint64_t n) {
+  return (n + GAS_BULK_MEMORY_BYTES_PER_UNIT - 1) / GAS_BULK_MEMORY_BYTES_PER_UNIT;
+}
+
+static const struct wasm_memory no_memory; /* stands in when the instance has none: size 0 */
+
+#if defined(__clang__)
+#define INTERP_NOINLINE __attribute__((noinline))
+#else
+#define INTERP_NOINLINE __attribute__((noinline, noclone))
+#endif
+
+/* ---- the interpreter ------------------------------------------------------------------------ */
+
+/*
+ * Runs `func` (a WebAssembly function) with its frame at `fp` (arguments in place). With
+ * `offsets_out` set, only returns the handler table. The caller saves and restores st's tops.
+ */
+INTERP_NOINLINE
+static wasm_status run(struct wasm_store *store, struct wasm_interp_state *st, struct wasm_func *func,
+                       wasm_cell *fp, wasm_error *err, const int32_t **offsets_out) {
+  static const int32_t offsets[WASM_OP_COUNT] = {
+#define X(name) [WASM_OP_##name] = (int32_t)((char *)&&L_##name - (char *)&&L_BASE),
+      WASM_OP_LIST(X)
+#undef X
+#define X(name, ...) [WASM_OP_##name] = (int32_t)((char *)&&L_##name - (char *)&&L_BASE),
+      WASM_NUMERIC_LIST(X) WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
+#undef X
+#define X(name)                                                                   \
+  [WASM_OP_BR_##name##_I32] = (int32_t)((char *)&&L_BR_##name##_I32 - (char *)&&L_BASE),           \
+  [WASM_OP_BR_##name##_I32_BACK] = (int32_t)((char *)&&L_BR_##name##_I32_BACK - (char *)&&L_BASE), \
+  [WASM_OP_BR_##name##_I64] = (int32_t)((char *)&&L_BR_##name##_I64 - (char *)&&L_BASE),           \
+  [WASM_OP_BR_##name##_I64_BACK] = (int32_t)((char *)&&L_BR_##name##_I64_BACK - (char *)&&L_BASE),
+      WASM_CMP_LIST(X)
+#undef X
+  };
+  if (offsets_out) {
+    *offsets_out = offsets;
+    return WASM_OK;
+  }
+
+  char *const base = (char *)&&L_BASE;
+  const uint32_t *ip;
+  struct wasm_instance *inst = func->instance;
+  const struct wasm_memory *memory;
+  uint8_t *mem;
+  uint64_t mem_size;
+  struct wasm_global **globals;
+  frame_rec *const frames = st->frames;
+  const uint32_t max_depth = st->nframes;
+  uint32_t depth = st->depth;
+  wasm_cell *const stack_end = st->cells + st->ncells;
+  wasm_trap trap = WASM_TRAP_NONE;
+  wasm_status status = WASM_OK;
+
+  /* state of a call in progress (do_call / call_func) */
+  const struct wasm_code *callee;
+  struct wasm_instance *callee_inst;
+  struct wasm_func *callee_func;
+  wasm_cell *nfp;
+  const uint32_t *ret;
+
+  /* Gas lives in a register; the store sees it at exits and around host calls. */
+  uint64_t gas_store_entry = store->gas_remaining;
+  int64_t gas_local_entry = gas_store_entry > INT64_MAX ? INT64_MAX : (int64_t)gas_store_entry;
+  int64_t gas = gas_local_entry;
+#define SYNC_GAS_OUT() (store->gas_remaining = gas_store_entry - (uint64_t)(gas_local_entry - gas))
+#define SYNC_GAS_IN()                                                                    \
+  do {                                                                                   \
+    gas_store_entry = store->gas_remaining;                                              \
+    gas_local_entry = gas_store_entry > INT64_MAX ? INT64_MAX : (int64_t)gas_store_entry; \
+    gas = gas_local_entry;                                                               \
+  } while (0)
+
+#define LOAD_INSTANCE()                                     \
+  do {                                                      \
+    memory = inst->memory ? inst->memory : &no_memory;      \
+    mem = memory->data;                                     \
+    mem_size = memory->size_bytes;                          \
+    globals = inst->globals;                                \
+  } while (0)
+
+#define NEXT() goto *(void *)(base + (int32_t)ip[0])
+#define TRAP(k)    \
+  do {             \
+    trap = (k);    \
+    goto trapped;  \
+  } while (0)
+#define CHECK_INTERRUPT()                                                                        \
+  do {                                                                                           \
+    if (WASM__UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed))) goto interrupted; \
+  } while (0)
+#if WASM_NO_GAS_METERING
+#define CHARGE(c) ((void)(c))
+#define CAN_PAY(c) ((void)(c), true)
+#else
+#define CHARGE(c)                                    \
+  do {                                               \
+    gas -= (int64_t)(c);                             \
+    if (WASM__UNLIKELY(gas < 0)) goto out_of_gas;    \
+  } while (0)
+#define CAN_PAY(c) ((uint64_t)(c) <= (uint64_t)gas)
+#endif
+
+#define C(k) fp[ip[k]]
+#define RU32(k) ((uint32_t)C(k))
+#define RI32(k) ((int32_t)(uint32_t)C(k))
+#define RU64(k) (C(k))
+#define RI64(k) ((int64_t)C(k))
+#define RF32(k) f32_of((uint32_t)C(k))
+#define RF64(k) f64_of(C(k))
+#define WU32(k, v) (C(k) = (uint32_t)(v))
+#define WU64(k, v) (C(k) = (uint64_t)(v))
+#define WF32(k, v) (C(k) = bits_of_f32(v))
+#define WF64(k, v) (C(k) = bits_of_f64(v))
+
+  LOAD_INSTANCE();
+  callee = func->code;
+  callee_inst = inst;
+  if (depth >= max_depth || callee->frame_cells > (size_t)(stack_end - fp)) {
+    trap = WASM_TRAP_CALL_STACK_EXHAUSTED;
+    goto trapped;
+  }
+  frames[depth].ip = NULL;
+  frames[depth].fp = fp;
+  frames[depth].inst = inst;
+  depth++;
+  memcpy(fp + callee->param_cells, callee->init, (size_t)callee->init_cells * sizeof(wasm_cell));
+  CHECK_INTERRUPT();
+  CHARGE(callee->entry_cost);
+  ip = callee->start;
+  NEXT();
+
+L_BASE:
+L_UNREACHABLE:
+  TRAP(WASM_TRAP_UNREACHABLE);
+
+L_COPY:
+  C(1) = C(2);
+  ip += 3;
+  NEXT();
+
+L_MOVE_N:
+  memmove(fp + ip[1], fp + ip[2], (size_t)ip[3] * sizeof(wasm_cell));
+  ip += 4;
+  NEXT();
+
+  /* ---- branches ---- */
+#define TAKE(rel_k, cost_k)            \
+  do {                                 \
+    CHARGE(ip[cost_k]);                \
+    ip += (int32_t)ip[rel_k];          \
+    NEXT();                            \
+  } while (0)
+#define FALL(cost_k, len) \
+  do {                    \
+    CHARGE(ip[cost_k]);   \
+    ip += (len);          \
+    NEXT();               \
+  } while (0)
+
+L_BR:
+  TAKE(1, 2);
+L_BR_BACK:
+  CHECK_INTERRUPT();
+  TAKE(1, 2);
+L_BR_IF:
+  if (RU32(1)) TAKE(2, 3);
+  FALL(4, 5);
+L_BR_IF_BACK:
+  if (RU32(1)) {
+    CHECK_INTERRUPT();
+    TAKE(2, 3);
+  }
+  FALL(4, 5);
+L_BR_UNLESS:
+  if (!RU32(1)) TAKE(2, 3);
+  FALL(4, 5);
+L_BR_UNLESS_BACK:
+  if (!RU32(1)) {
+    CHECK_INTERRUPT();
+    TAKE(2, 3);
+  }
+  FALL(4, 5);
+
+#define BR_CMP(name, op, T32, T64)                   \
+  L_BR_##name##_I32:                                 \
+  if ((T32)RU32(1) op (T32)RU32(2)) TAKE(3, 4);      \
+  FALL(5, 6);                                        \
+  L_BR_##name##_I32_BACK:                            \
+  if ((T32)RU32(1) op (T32)RU32(2)) {                \
+    CHECK_INTERRUPT();                               \
+    TAKE(3, 4);                                      \
+  }                                                  \
+  FALL(5, 6);                                        \
+  L_BR_##name##_I64:                                 \
+  if ((T64)RU64(1) op (T64)RU64(2)) TAKE(3, 4);      \
+  FALL(5, 6);                                        \
+  L_BR_##name##_I64_BACK:                            \
+  if ((T64)RU64(1) op (T64)RU64(2)) {                \
+    CHECK_INTERRUPT();                               \
+    TAKE(3, 4);                                      \
+  }                                                  \
+  FALL(5, 6);
+  BR_CMP(EQ, ==, uint32_t, uint64_t)
+  BR_CMP(NE, !=, uint32_t, uint64_t)
+  BR_CMP(LT_S, <, int32_t, int64_t)
+  BR_CMP(LT_U, <, uint32_t, uint64_t)
+  BR_CMP(GT_S, >, int32_t, int64_t)
+  BR_CMP(GT_U, >, uint32_t, uint64_t)
+  BR_CMP(LE_S, <=, int32_t, int64_t)
+  BR_CMP(LE_U, <=, uint32_t, uint64_t)
+  BR_CMP(GE_S, >=, int32_t, int64_t)
+  BR_CMP(GE_U, >=, uint32_t, uint64_t)
+
+L_BR_TABLE: {
+  uint32_t i = RU32(1), n = ip[2];
+  if (i > n) i = n;
+  const uint32_t *e = ip + 3 + 2 * (size_t)i;
+  CHECK_INTERRUPT();
+  CHARGE(e[1]);
+  ip += (int32_t)e[0];
+  NEXT();
+}
+
+  /* ---- returns and calls ---- */
+L_RETURN0:
+  goto do_return;
+L_RETURN1:
+  fp[0] = C(1);
+  goto do_return;
+L_RETURN_N:
+  memmove(fp, fp + ip[1], (size_t)ip[2] * sizeof(wasm_cell));
+  goto do_return;
+
+do_return: {
+  frame_rec *r = &frames[--depth];
+  if (!r->ip) goto finished;
+  ip = r->ip;
+  fp = r->fp;
+  if (r->inst != inst) {
+    inst = r->inst;
+    LOAD_INSTANCE();
+  } else {
+    mem_size = memory->size_bytes; /* the callee may have grown it; data never moves */
+  }
+  NEXT();
+}
+
+L_CALL: {
+  const wasm_funcdecl *fd = (const wasm_funcdecl *)(uintptr_t)((uint64_t)ip[2] | (uint64_t)ip[3] << 32);
+  callee = fd->code;
+  callee_inst = inst;
+  nfp = fp + ip[1];
+  ret = ip + 4;
+  goto do_call;
+}
+
+L_CALL_IMPORT:
+  callee_func = inst->funcs[ip[2]];
+  nfp = fp + ip[1];
+  ret = ip + 3;
+  goto call_func;
+
+L_CALL_INDIRECT: {
+  struct wasm_table *tab = inst->tables[ip[4]];
+  uint32_t i = RU32(2);
+  if (WASM__UNLIKELY(i >= tab->size)) TRAP(WASM_TRAP_UNDEFINED_ELEMENT);
+  callee_func = (struct wasm_func *)(uintptr_t)tab->elems[i];
+  if (WASM__UNLIKELY(!callee_func)) TRAP(WASM_TRAP_UNINITIALIZED_ELEMENT);
+  const wasm_functype *want = &inst->module->types[ip[3]];
+  if (callee_func->type != want && !wasm__functype_equal(callee_func->type, want))
+    TRAP(WASM_TRAP_INDIRECT_CALL_TYPE_MISMATCH);
+  nfp = fp + ip[1];
+  ret = ip + 5;
+  goto call_func;
+}
+
+call_func:
+  if (callee_func->code) {
+    callee = callee_func->code;
+    callee_inst = callee_func->instance;
+    goto do_call;
+  }
+  {
+    /* a host function: it may call back into this store, above our stacks */
+    CHECK_INTERRUPT();
+    const wasm_functype *ft = callee_func->type;
+    size_t need = ft->param_cells > ft->result_cells ? ft->param_cells : ft->result_cells;
+    st->depth = depth;
+    st->cell_top = (size_t)(nfp - st->cells) + need;
+    SYNC_GAS_OUT();
+    status = wasm__host_call(store, callee_func, nfp, err);
+    SYNC_GAS_IN();
+    mem_size = memory->size_bytes;
+    if (status != WASM_OK) goto host_failed;
+    ip = ret;
+    NEXT();
+  }
+
+do_call:
+  if (WASM__UNLIKELY(depth >= max_depth || callee->frame_cells > (size_t)(stack_end - nfp)))
+    TRAP(WASM_TRAP_CALL_STACK_EXHAUSTED);
+  CHECK_INTERRUPT();
+  CHARGE(callee->entry_cost);
+  frames[depth].ip = ret;
+  frames[depth].fp = fp;
+  frames[depth].inst = inst;
+  depth++;
+  {
+    const wasm_cell *src = callee->init;
+    wasm_cell *dst = nfp + callee->param_cells;
+    for (uint32_t n = callee->init_cells; n; n--) *dst++ = *src++;
+  }
+  fp = nfp;
+  ip = callee->start;
+  if (callee_inst != inst) {
+    inst = callee_inst;
+    LOAD_INSTANCE();
+  }
+  NEXT();
+
+  /* ---- variables and references ---- */
+L_SELECT: {
+  wasm_cell a = C(2), b = C(3);
+  C(1) = RU32(4) ? a : b;
+  ip += 5;
+  NEXT();
+}
+L_GLOBAL_GET:
+  C(1) = globals[ip[2]]->value[0];
+  ip += 3;
+  NEXT();
+L_GLOBAL_SET:
+  globals[ip[2]]->value[0] = C(1);
+  ip += 3;
+  NEXT();
+L_REF_FUNC:
+  C(1) = (wasm_cell)(uintptr_t)inst->funcs[ip[2]];
+  ip += 3;
+  NEXT();
+
+  /* ---- memory ---- */
+#define LOAD(name, N, T, conv)                                         \
+  L_##name: {                                                          \
+    uint64_t ea = (uint64_t)RU32(2) + ip[3];                           \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB); \
+    T v;                                                               \
+    memcpy(&v, mem + ea, sizeof v);                                    \
+    C(1) = (conv);                                                     \
+    ip += 4;                                                           \
+    NEXT();                                                            \
+  }
+  LOAD(LOAD_I32, 4, uint32_t, v)
+  LOAD(LOAD_I64, 8, uint64_t, v)
+  LOAD(LOAD_F32, 4, uint32_t, v)
+  LOAD(LOAD_F64, 8, uint64_t, v)
+  LOAD(LOAD_I32_8S, 1, int8_t, (uint32_t)(int32_t)v)
+  LOAD(LOAD_I32_8U, 1, uint8_t, v)
+  LOAD(LOAD_I32_16S, 2, int16_t, (uint32_t)(int32_t)v)
+  LOAD(LOAD_I32_16U, 2, uint16_t, v)
+  LOAD(LOAD_I64_8S, 1, int8_t, (uint64_t)(int64_t)v)
+  LOAD(LOAD_I64_8U, 1, uint8_t, v)
+  LOAD(LOAD_I64_16S, 2, int16_t, (uint64_t)(int64_t)v)
+  LOAD(LOAD_I64_16U, 2, uint16_t, v)
+  LOAD(LOAD_I64_32S, 4, int32_t, (uint64_t)(int64_t)v)
+  LOAD(LOAD_I64_32U, 4, uint32_t, v)
+
+#define STORE(name, N, T)                                              \
+  L_##name: {                                                          \
+    uint64_t ea = (uint64_t)RU32(1) + ip[3];                           \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB); \
+    T v = (T)C(2);                                                     \
+    memcpy(mem + ea, &v, sizeof v);                                    \
+    ip += 4;                                                           \
+    NEXT();                                                            \
+  }
+  STORE(STORE_I32, 4, uint32_t)
+  STORE(STORE_I64, 8, uint64_t)
+  STORE(STORE_F32, 4, uint32_t)
+  STORE(STORE_F64, 8, uint64_t)
+  STORE(STORE_I32_8, 1, uint8_t)
+  STORE(STORE_I32_16, 2, uint16_t)
+  STORE(STORE_I64_8, 1, uint8_t)
+  STORE(STORE_I64_16, 2, uint16_t)
+  STORE(STORE_I64_32, 4, uint32_t)
+
+L_MEMORY_SIZE:
+  WU32(1, memory->pages);
+  ip += 2;
+  NEXT();
+
+L_MEMORY_GROW: {
+  uint32_t delta = RU32(2);
+  uint64_t cost = (uint64_t)delta * GAS_MEMORY_GROW_PAGE;
+  if (!CAN_PAY(cost)) goto out_of_gas;
+  int64_t old = wasm__memory_grow(store, inst->memory, delta);
+  if (old >= 0) CHARGE(cost);
+  mem_size = memory->size_bytes;
+  WU32(1, (uint32_t)(int32_t)old);
+  ip += 3;
+  NEXT();
+}
+
+L_MEMORY_FILL: {
+  uint64_t d = RU32(1), n = RU32(3);
+  uint8_t v = (uint8_t)RU32(2);
+  if (WASM__UNLIKELY(d + n > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  CHARGE(bulk_bytes_cost(n));
+  while (n) {
+    size_t k = n < BULK_CHUNK_BYTES ? (size_t)n : BULK_CHUNK_BYTES;
+    memset(mem + d, v, k);
+    d += k;
+    n -= k;
+    if (n) CHECK_INTERRUPT();
+  }
+  ip += 4;
+  NEXT();
+}
+
+L_MEMORY_COPY: {
+  uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
+  if (WASM__UNLIKELY(d + n > mem_size || s + n > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  CHARGE(bulk_bytes_cost(n));
+  if (d <= s) {
+    while (n) {
+      size_t k = n < BULK_CHUNK_BYTES ? (size_t)n : BULK_CHUNK_BYTES;
+      memmove(mem + d, mem + s, k);
+      d += k;
+      s += k;
+      n -= k;
+      if (n) CHECK_INTERRUPT();
+    }
+  } else {
+    while (n) { /* backwards, so overlapping chunks read before they are overwritten */
+      size_t k = n < BULK_CHUNK_BYTES ? (size_t)n : BULK_CHUNK_BYTES;
+      n -= k;
+      memmove(mem + d + n, mem + s + n, k);
+      if (n) CHECK_INTERRUPT();
+    }
+  }
+  ip += 4;
+  NEXT();
+}
+
+L_MEMORY_INIT: {
+  uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
+  const wasm_data_instance *di = &inst->datas[ip[4]];
+  if (WASM__UNLIKELY(s + n > di->size || d + n > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  CHARGE(bulk_bytes_cost(n));
+  while (n) {
+    size_t k = n < BULK_CHUNK_BYTES ? (size_t)n : BULK_CHUNK_BYTES;
+    memcpy(mem + d, di->bytes + s, k);
+    d += k;
+    s += k;
+    n -= k;
+    if (n) CHECK_INTERRUPT();
+  }
+  ip += 5;
+  NEXT();
+}
+
+L_DATA_DROP:
+  inst->datas[ip[1]].size = 0;
+  ip += 2;
+  NEXT();
+
+  /* ---- tables ---- */
+#define TABLE_CHUNK (BULK_CHUNK_BYTES / sizeof(wasm_cell))
+
+L_TABLE_GET: {
+  const struct wasm_table *tab = inst->tables[ip[3]];
+  uint32_t i = RU32(2);
+  if (WASM__UNLIKELY(i >= tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  C(1) = tab->elems[i];
+  ip += 4;
+  NEXT();
+}
+L_TABLE_SET: {
+  struct wasm_table *tab = inst->tables[ip[3]];
+  uint32_t i = RU32(1);
+  if (WASM__UNLIKELY(i >= tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  tab->elems[i] = C(2);
+  ip += 4;
+  NEXT();
+}
+L_TABLE_SIZE:
+  WU32(1, inst->tables[ip[2]]->size);
+  ip += 3;
+  NEXT();
+L_TABLE_GROW: {
+  struct wasm_table *tab = inst->tables[ip[4]];
+  wasm_cell init = C(2);
+  uint32_t n = RU32(3);
+  uint64_t cost = (uint64_t)n * GAS_TABLE_ELEMENT;
+  if (!CAN_PAY(cost)) goto out_of_gas;
+  int64_t old = wasm__table_grow(store, tab, n, init);
+  if (old >= 0) CHARGE(cost);
+  WU32(1, (uint32_t)(int32_t)old);
+  ip += 5;
+  NEXT();
+}
+L_TABLE_FILL: {
+  struct wasm_table *tab = inst->tables[ip[4]];
+  uint64_t i = RU32(1), n = RU32(3);
+  wasm_cell v = C(2);
+  if (WASM__UNLIKELY(i + n > tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  CHARGE(n * GAS_TABLE_ELEMENT);
+  while (n) {
+    size_t k = n < TABLE_CHUNK ? (size_t)n : TABLE_CHUNK;
+    for (size_t j = 0; j < k; j++) tab->elems[i + j] = v;
+    i += k;
+    n -= k;
+    if (n) CHECK_INTERRUPT();
+  }
+  ip += 5;
+  NEXT();
+}
+L_TABLE_COPY: {
+  struct wasm_table *dt = inst->tables[ip[4]];
+  const struct wasm_table *stab = inst->tables[ip[5]];
+  uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
+  if (WASM__UNLIKELY(d + n > dt->size || s + n > stab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  CHARGE(n * GAS_TABLE_ELEMENT);
+  if (d <= s || dt != stab) {
+    while (n) {
+      size_t k = n < TABLE_CHUNK ? (size_t)n : TABLE_CHUNK;
+      memmove(dt->elems + d, stab->elems + s, k * sizeof(wasm_cell));
+      d += k;
+      s += k;
+      n -= k;
+      if (n) CHECK_INTERRUPT();
+    }
+  } else {
+    while (n) {
+      size_t k = n < TABLE_CHUNK ? (size_t)n : TABLE_CHUNK;
+      n -= k;
+      memmove(dt->elems + d + n, stab->elems + s + n, k * sizeof(wasm_cell));
+      if (n) CHECK_INTERRUPT();
+    }
+  }
+  ip += 6;
+  NEXT();
+}
+L_TABLE_INIT: {
+  struct wasm_table *tab = inst->tables[ip[4]];
+  const wasm_elem_instance *ei = &inst->elems[ip[5]];
+  uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
+  if (WASM__UNLIKELY(s + n > ei->count || d + n > tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  CHARGE(n * GAS_TABLE_ELEMENT);
+  while (n) {
+    size_t k = n < TABLE_CHUNK ? (size_t)n : TABLE_CHUNK;
+    memcpy(tab->elems + d, ei->refs + s, k * sizeof(wasm_cell));
+    d += k;
+    s += k;
+    n -= k;
+    if (n) CHECK_INTERRUPT();
+  }
+  ip += 6;
+  NEXT();
+}
+L_ELEM_DROP:
+  inst->elems[ip[1]].count = 0;
+  ip += 2;
+  NEXT();
+
+  /* ---- numeric operations ---- */
+#define BIN(name, T, R, W, expr) \
+  L_##name: {                    \
+    T a = R(2), b = R(3);        \
+    W(1, (expr));                \
+    ip += 4;                     \
+    NEXT();                      \
+  }
+#define UN(name, T, R, W, expr) \
+  L_##name: {                   \
+    T a = R(2);                 \
+    W(1, (expr));               \
+    ip += 3;                    \
+    NEXT();                     \
+  }
+
+  UN(I32_EQZ, uint32_t, RU32, WU32, a == 0)
+  BIN(I32_EQ, uint32_t, RU32, WU32, a == b)
+  BIN(I32_NE, uint32_t, RU32, WU32, a != b)
+  BIN(I32_LT_S, int32_t, RI32, WU32, a < b)
+  BIN(I32_LT_U, uint32_t, RU32, WU32, a < b)
+  BIN(I32_GT_S, int32_t, RI32, WU32, a > b)
+  BIN(I32_GT_U, uint32_t, RU32, WU32, a > b)
+  BIN(I32_LE_S, int32_t, RI32, WU32, a <= b)
+  BIN(I32_LE_U, uint32_t, RU32, WU32, a <= b)
+  BIN(I32_GE_S, int32_t, RI32, WU32, a >= b)
+  BIN(I32_GE_U, uint32_t, RU32, WU32, a >= b)
+  UN(I64_EQZ, uint64_t, RU64, WU32, a == 0)
+  BIN(I64_EQ, uint64_t, RU64, WU32, a == b)
+  BIN(I64_NE, uint64_t, RU64, WU32, a != b)
+  BIN(I64_LT_S, int64_t, RI64, WU32, a < b)
+  BIN(I64_LT_U, uint64_t, RU64, WU32, a < b)
+  BIN(I64_GT_S, int64_t, RI64, WU32, a > b)
+  BIN(I64_GT_U, uint64_t, RU64, WU32, a > b)
+  BIN(I64_LE_S, int64_t, RI64, WU32, a <= b)
+  BIN(I64_LE_U, uint64_t, RU64, WU32, a <= b)
+  BIN(I64_GE_S, int64_t, RI64, WU32, a >= b)
+  BIN(I64_GE_U, uint64_t, RU64, WU32, a >= b)
+  BIN(F32_EQ, float, RF32, WU32, a == b)
+  BIN(F32_NE, float, RF32, WU32, a != b)
+  BIN(F32_LT, float, RF32, WU32, a < b)
+  BIN(F32_GT, float, RF32, WU32, a > b)
+  BIN(F32_LE, float, RF32, WU32, a <= b)
+  BIN(F32_GE, float, RF32, WU32, a >= b)
+  BIN(F64_EQ, double, RF64, WU32, a == b)
+  BIN(F64_NE, double, RF64, WU32, a != b)
+  BIN(F64_LT, double, RF64, WU32, a < b)
+  BIN(F64_GT, double, RF64, WU32, a > b)
+  BIN(F64_LE, double, RF64, WU32, a <= b)
+  BIN(F64_GE, double, RF64, WU32, a >= b)
+
+  UN(I32_CLZ, uint32_t, RU32, WU32, a ? (uint32_t)__builtin_clz(a) : 32u)
+  UN(I32_CTZ, uint32_t, RU32, WU32, a ? (uint32_t)__builtin_ctz(a) : 32u)
+  UN(I32_POPCNT, uint32_t, RU32, WU32, (uint32_t)__builtin_popcount(a))
+  BIN(I32_ADD, uint32_t, RU32, WU32, a + b)
+  BIN(I32_SUB, uint32_t, RU32, WU32, a - b)
+  BIN(I32_MUL, uint32_t, RU32, WU32, a * b)
+L_I32_DIV_S: {
+  int32_t a = RI32(2), b = RI32(3);
+  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  if (WASM__UNLIKELY(a == INT32_MIN && b == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
+  WU32(1, a / b);
+  ip += 4;
+  NEXT();
+}
+L_I32_DIV_U: {
+  uint32_t a = RU32(2), b = RU32(3);
+  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  WU32(1, a / b);
+  ip += 4;
+  NEXT();
+}
+L_I32_REM_S: {
+  int32_t a = RI32(2), b = RI32(3);
+  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  WU32(1, b == -1 ? 0 : a % b);
+  ip += 4;
+  NEXT();
+}
+L_I32_REM_U: {
+  uint32_t a = RU32(2), b = RU32(3);
+  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  WU32(1, a % b);
+  ip += 4;
+  NEXT();
+}
+  BIN(I32_AND, uint32_t, RU32, WU32, a & b)
+  BIN(I32_OR, uint32_t, RU32, WU32, a | b)
+  BIN(I32_XOR, uint32_t, RU32, WU32, a ^ b)
+  BIN(I32_SHL, uint32_t, RU32, WU32, a << (b & 31))
+  BIN(I32_SHR_S, uint32_t, RU32, WU32, (uint32_t)((int32_t)a >> (b & 31)))
+  BIN(I32_SHR_U, uint32_t, RU32, WU32, a >> (b & 31))
+  BIN(I32_ROTL, uint32_t, RU32, WU32, rotl32(a, b))
+  BIN(I32_ROTR, uint32_t, RU32, WU32, rotr32(a, b))
+
+  UN(I64_CLZ, uint64_t, RU64, WU64, a ? (uint64_t)__builtin_clzll(a) : 64u)
+  UN(I64_CTZ, uint64_t, RU64, WU64, a ? (uint64_t)__builtin_ctzll(a) : 64u)
+  UN(I64_POPCNT, uint64_t, RU64, WU64, (uint64_t)__builtin_popcountll(a))
+  BIN(I64_ADD, uint64_t, RU64, WU64, a + b)
+  BIN(I64_SUB, uint64_t, RU64, WU64, a - b)
+  BIN(I64_MUL, uint64_t, RU64, WU64, a * b)
+L_I64_DIV_S: {
+  int64_t a = RI64(2), b = RI64(3);
+  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  if (WASM__UNLIKELY(a == INT64_MIN && b == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
+  WU64(1, a / b);
+  ip += 4;
+  NEXT();
+}
+L_I64_DIV_U: {
+  uint64_t a = RU64(2), b = RU64(3);
+  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  WU64(1, a / b);
+  ip += 4;
+  NEXT();
+}
+L_I64_REM_S: {
+  int64_t a = RI64(2), b = RI64(3);
+  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  WU64(1, b == -1 ? 0 : a % b);
+  ip += 4;
+  NEXT();
+}
+L_I64_REM_U: {
+  uint64_t a = RU64(2), b = RU64(3);
+  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  WU64(1, a % b);
+  ip += 4;
+  NEXT();
+}
+  BIN(I64_AND, uint64_t, RU64, WU64, a & b)
+  BIN(I64_OR, uint64_t, RU64, WU64, a | b)
+  BIN(I64_XOR, uint64_t, RU64, WU64, a ^ b)
+  BIN(I64_SHL, uint64_t, RU64, WU64, a << (b & 63))
+  BIN(I64_SHR_S, uint64_t, RU64, WU64, (uint64_t)((int64_t)a >> (b & 63)))
+  BIN(I64_SHR_U, uint64_t, RU64, WU64, a >> (b & 63))
+  BIN(I64_ROTL, uint64_t, RU64, WU64, rotl64(a, b))
+  BIN(I64_ROTR, uint64_t, RU64, WU64, rotr64(a, b))
+
+  /* sign manipulations are bit operations, so NaN payloads survive */
+  UN(F32_ABS, uint32_t, RU32, WU32, a & 0x7FFFFFFFu)
+  UN(F32_NEG, uint32_t, RU32, WU32, a ^ 0x80000000u)
+  /* libm hands a signalling NaN back unchanged; the spec wants it quieted (a + a does) */
+  UN(F32_CEIL, float, RF32, WF32, a != a ? a + a : ceilf(a))
+  UN(F32_FLOOR, float, RF32, WF32, a != a ? a + a : floorf(a))
+  UN(F32_TRUNC, float, RF32, WF32, a != a ? a + a : truncf(a))
+  UN(F32_NEAREST, float, RF32, WF32, a != a ? a + a : nearbyintf(a))
+  UN(F32_SQRT, float, RF32, WF32, sqrtf(a))
+  BIN(F32_ADD, float, RF32, WF32, a + b)
+  BIN(F32_SUB, float, RF32, WF32, a - b)
+  BIN(F32_MUL, float, RF32, WF32, a * b)
+  BIN(F32_DIV, float, RF32, WF32, a / b)
+  BIN(F32_MIN, float, RF32, WF32, f32_min(a, b))
+  BIN(F32_MAX, float, RF32, WF32, f32_max(a, b))
+  BIN(F32_COPYSIGN, uint32_t, RU32, WU32, (a & 0x7FFFFFFFu) | (b & 0x80000000u))
+  UN(F64_ABS, uint64_t, RU64, WU64, a & 0x7FFFFFFFFFFFFFFFull)
+  UN(F64_NEG, uint64_t, RU64, WU64, a ^ 0x8000000000000000ull)
+  UN(F64_CEIL, double, RF64, WF64, a != a ? a + a : ceil(a))
+  UN(F64_FLOOR, double, RF64, WF64, a != a ? a + a : floor(a))
+  UN(F64_TRUNC, double, RF64, WF64, a != a ? a + a : trunc(a))
+  UN(F64_NEAREST, double, RF64, WF64, a != a ? a + a : nearbyint(a))
+  UN(F64_SQRT, double, RF64, WF64, sqrt(a))
+  BIN(F64_ADD, double, RF64, WF64, a + b)
+  BIN(F64_SUB, double, RF64, WF64, a - b)
+  BIN(F64_MUL, double, RF64, WF64, a * b)
+  BIN(F64_DIV, double, RF64, WF64, a / b)
+  BIN(F64_MIN, double, RF64, WF64, f64_min(a, b))
+  BIN(F64_MAX, double, RF64, WF64, f64_max(a, b))
+  BIN(F64_COPYSIGN, uint64_t, RU64, WU64, (a & 0x7FFFFFFFFFFFFFFFull) | (b & 0x8000000000000000ull))
+
+  /* ---- conversions ---- */
+  UN(I32_WRAP_I64, uint64_t, RU64, WU32, (uint32_t)a)
+#define TRUNC(name, T, R, W, lo_ok, hi_ok, RT)                       \
+  L_##name: {                                                        \
+    T a = R(2);                                                      \
+    if (WASM__UNLIKELY(a != a)) TRAP(WASM_TRAP_INVALID_CONVERSION);  \
+    if (WASM__UNLIKELY(!(lo_ok && hi_ok))) TRAP(WASM_TRAP_INT_OVERFLOW); \
+    W(1, (RT)a);                                                     \
+    ip += 3;                                                         \
+    NEXT();                                                          \
+  }
+  TRUNC(I32_TRUNC_F32_S, float, RF32, WU32, a >= -2147483648.0f, a < 2147483648.0f, int32_t)
+  TRUNC(I32_TRUNC_F32_U, float, RF32, WU32, a > -1.0f, a < 4294967296.0f, uint32_t)
+  TRUNC(I32_TRUNC_F64_S, double, RF64, WU32, a > -2147483649.0, a < 2147483648.0, int32_t)
+  TRUNC(I32_TRUNC_F64_U, double, RF64, WU32, a > -1.0, a < 4294967296.0, uint32_t)
+  TRUNC(I64_TRUNC_F32_S, float, RF32, WU64, a >= -9223372036854775808.0f, a < 9223372036854775808.0f, int64_t)
+  TRUNC(I64_TRUNC_F32_U, float, RF32, WU64, a > -1.0f, a < 18446744073709551616.0f, uint64_t)
+  TRUNC(I64_TRUNC_F64_S, double, RF64, WU64, a >= -9223372036854775808.0, a < 9223372036854775808.0, int64_t)
+  TRUNC(I64_TRUNC_F64_U, double, RF64, WU64, a > -1.0, a < 18446744073709551616.0, uint64_t)
+  UN(I64_EXTEND_I32_S, int32_t, RI32, WU64, (int64_t)a)
+  UN(I64_EXTEND_I32_U, uint32_t, RU32, WU64, (uint64_t)a)
+  UN(F32_CONVERT_I32_S, int32_t, RI32, WF32, (float)a)
+  UN(F32_CONVERT_I32_U, uint32_t, RU32, WF32, (float)a)
+  UN(F32_CONVERT_I64_S, int64_t, RI64, WF32, (float)a)
+  UN(F32_CONVERT_I64_U, uint64_t, RU64, WF32, (float)a)
+  UN(F32_DEMOTE_F64, double, RF64, WF32, (float)a)
+  UN(F64_CONVERT_I32_S, int32_t, RI32, WF64, (double)a)
+  UN(F64_CONVERT_I32_U, uint32_t, RU32, WF64, (double)a)
+  UN(F64_CONVERT_I64_S, int64_t, RI64, WF64, (double)a)
+  UN(F64_CONVERT_I64_U, uint64_t, RU64, WF64, (double)a)
+  UN(F64_PROMOTE_F32, float, RF32, WF64, (double)a)
+  UN(I32_EXTEND8_S, uint32_t, RU32, WU32, (uint32_t)(int32_t)(int8_t)a)
+  UN(I32_EXTEND16_S, uint32_t, RU32, WU32, (uint32_t)(int32_t)(int16_t)a)
+  UN(I64_EXTEND8_S, uint64_t, RU64, WU64, (uint64_t)(int64_t)(int8_t)a)
+  UN(I64_EXTEND16_S, uint64_t, RU64, WU64, (uint64_t)(int64_t)(int16_t)a)
+  UN(I64_EXTEND32_S, uint64_t, RU64, WU64, (uint64_t)(int64_t)(int32_t)a)
+  UN(I32_TRUNC_SAT_F32_S, float, RF32, WU32, sat_i32_s(a))
+  UN(I32_TRUNC_SAT_F32_U, float, RF32, WU32, sat_i32_u(a))
+  UN(I32_TRUNC_SAT_F64_S, double, RF64, WU32, sat_i32_s(a))
+  UN(I32_TRUNC_SAT_F64_U, double, RF64, WU32, sat_i32_u(a))
+  UN(I64_TRUNC_SAT_F32_S, float, RF32, WU64, sat_i64_s(a))
+  UN(I64_TRUNC_SAT_F32_U, float, RF32, WU64, sat_i64_u(a))
+  UN(I64_TRUNC_SAT_F64_S, double, RF64, WU64, sat_i64_s(a))
+  UN(I64_TRUNC_SAT_F64_U, double, RF64, WU64, sat_i64_u(a))
+
+  /* ---- exits ---- */
+finished:
+  status = WASM_OK;
+  goto out;
+trapped:
+  status = wasm__trap(err, trap);
+  goto out;
+interrupted:
+  status = wasm__fail(err, WASM_TIMEOUT, "execution timeout: the execution was interrupted");
+  goto out;
+out_of_gas:
+  status = wasm__fail(err, WASM_GAS_EXHAUSTED, "gas exhausted");
+#if !WASM_NO_GAS_METERING
+  store->gas_remaining = 0;
+#endif
+  return status;
+host_failed:
+  /* status and err come from the host call */
+out:
+#if !WASM_NO_GAS_METERING
+  SYNC_GAS_OUT();
+#endif
+  return status;
+
+#undef NEXT
+#undef TRAP
+#undef CHARGE
+#undef CAN_PAY
+}
+
+const int32_t *wasm__interp_op_offsets(void) {
+  const int32_t *offsets = NULL;
+  run(NULL, NULL, NULL, NULL, NULL, &offsets);
+  return offsets;
+}
+
+/* ---- state and entry -------------------------------------------------------------------- */
+
+/* Creates the store's stacks, sized by its limits. Freed by wasm__interp_state_free. */
+static struct wasm_interp_state *state_new(const wasm_store_limits *limits) {
+  struct wasm_interp_state *st = calloc(1, sizeof *st);
+  if (!st) return NULL;
+  st->ncells = limits->max_stack_cells;
+  st->nframes = limits->max_call_depth;
+  st->map_bytes = (st->ncells ? st->ncells : 1) * sizeof(wasm_cell);
+  void *p = mmap(NULL, st->map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  st->frames = wasm__calloc(st->nframes ? st->nframes : 1, sizeof *st->frames);
+  if (p == MAP_FAILED || !st->frames) {
+    if (p != MAP_FAILED) munmap(p, st->map_bytes);
+    free(st->frames);
+    free(st);
+    return NULL;
+  }
+  st->cells = p;
+  return st;
+}
+
+void wasm__interp_state_free(struct wasm_interp_state *state) {
+  if (!state) return;
+  munmap(state->cells, state->map_bytes);
+  free(state->frames);
+  free(state);
+}
+
+wasm_status wasm__interp_call(struct wasm_store *store, struct wasm_func *func, wasm_cell *cells,
+                              wasm_error *err) {
+  wasm_status status;
+  if (!func->code) {
+    status = wasm__host_call(store, func, cells, err);
+  } else {
+    if (!store->interp) {
+      store->interp = state_new(&store->limits);
+      if (!store->interp) return wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of memory for the call stack");
+    }
+    struct wasm_interp_state *st = store->interp;
+    size_t top = st->cell_top;
+    uint32_t depth = st->depth;
+    const struct wasm_code *code = func->code;
+    size_t room = code->param_cells > code->result_cells ? code->param_cells : code->result_cells;
+    if (room > st->ncells - top) {
+      status = wasm__trap(err, WASM_TRAP_CALL_STACK_EXHAUSTED);
+    } else {
+      wasm_cell *fp = st->cells + top;
+      memcpy(fp, cells, (size_t)code->param_cells * sizeof *fp);
+      status = run(store, st, func, fp, err, NULL);
+      if (status == WASM_OK) memcpy(cells, fp, (size_t)code->result_cells * sizeof *fp);
+    }
+    st->cell_top = top; /* whatever happened, the stacks are as before the call */
+    st->depth = depth;
+  }
+  if (status == WASM_TRAP && store->memory_grow_refused) {
+    char what[WASM_ERROR_MESSAGE_MAX];
+    snprintf(what, sizeof what, "%s", err ? err->message : "trap");
+    status = wasm__fail(err, WASM_MEMORY_EXCEEDED,
+                        "memory limit exceeded: a memory.grow was refused by the cap, then: %s", what);
+  }
+  return status;
+}

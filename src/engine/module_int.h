@@ -134,6 +134,7 @@ struct wasm_module {
 
   uint32_t export_count;
   wasm_export *exports;
+  uint32_t *export_order; /* added by decode.c: export indices sorted by name, for lookups */
 
   bool has_start;
   uint32_t start_func;
@@ -153,6 +154,9 @@ struct wasm_module {
   size_t code_bytes;     /* sum of the translated code sizes, for stats */
   uint64_t translate_ns; /* time spent in code.c */
 };
+
+/* decode.c: the export named `name` (length-delimited), or NULL. O(log exports). */
+const wasm_export *wasm__module_find_export(const struct wasm_module *m, const char *name, size_t name_len);
 
 static inline bool wasm__func_ref_declared(const struct wasm_module *m, uint32_t func_index) {
   return (m->declared_func_refs[func_index / 64] >> (func_index % 64)) & 1u;

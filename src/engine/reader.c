@@ -22,11 +22,12 @@ bool wasm_read_count(wasm_reader *r, size_t min_item_bytes, uint32_t limit, cons
                      uint32_t *out) {
   uint32_t count = 0;
   if (!wasm_read_u32(r, &count)) return false;
-  if (count > limit)
-    return wasm_reader_fail(r, WASM_IMPL_LIMIT, "too many %s: %u (limit %u)", what, count, limit);
+  /* malformed first: a count the input cannot hold is a decoding error whatever the limits */
   if (min_item_bytes && count > wasm_reader_remaining(r) / min_item_bytes)
     return wasm_reader_fail(r, WASM_MALFORMED, "unexpected end: %u %s do not fit in the %zu bytes left",
                             count, what, wasm_reader_remaining(r));
+  if (count > limit)
+    return wasm_reader_fail(r, WASM_IMPL_LIMIT, "too many %s: %u (limit %u)", what, count, limit);
   *out = count;
   return true;
 }

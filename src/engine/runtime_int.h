@@ -28,6 +28,7 @@ struct wasm_memory {
 struct wasm_table {
   wasm_cell *elems;     /* may move when the table grows */
   uint32_t size;
+  uint32_t capacity;    /* added by runtime.c: allocated elements (size <= capacity <= max) */
   uint32_t max;         /* min(declared max or UINT32_MAX, the store's cap) */
   uint32_t declared_max;
   bool has_declared_max;

@@ -1,0 +1,38 @@
+/* main.c: the `hypervisor` executable: dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* The service (`serve`, also the default without a subcommand) joins this table later. */
+static const struct {
+  const char *name;
+  int (*main)(int argc, char **argv);
+  const char *usage;
+} cli_commands[] = {
+    {"run", cli_run, CLI_RUN_USAGE},
+    {"spectest", cli_spectest, CLI_SPECTEST_USAGE},
+};
+
+#define CLI_COMMAND_COUNT (sizeof cli_commands / sizeof cli_commands[0])
+
+static void cli_usage(FILE *out) {
+  fprintf(out, "usage: hypervisor COMMAND [OPTION...] [ARG...]\n");
+  for (size_t i = 0; i < CLI_COMMAND_COUNT; i++) fprintf(out, "  %s\n", cli_commands[i].usage);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    cli_usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    cli_usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  for (size_t i = 0; i < CLI_COMMAND_COUNT; i++)
+    if (strcmp(argv[1], cli_commands[i].name) == 0) return cli_commands[i].main(argc - 1, argv + 1);
+  fprintf(stderr, "hypervisor: unknown command '%s'\n", argv[1]);
+  cli_usage(stderr);
+  return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,72 @@
+/*
+ * outcome.h: the protocol's error codes (../shared/protocol.md, "Errors") and the mapping from the
+ * engine's statuses to them. Shared by `hypervisor run` and, later, the service, so that the command
+ * line and the HTTP API report the same code for the same failure.
+ *
+ * Nothing here allocates.
+ */
+#ifndef HV_OUTCOME_H
+#define HV_OUTCOME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "wasm_engine.h"
+
+/* X(name, wire code, HTTP status). Numbers are stable; never reuse one. */
+#define OUTCOME_CODE_MAP(X)                           \
+  X(OUTCOME_OK, "OK", 200)                            \
+  X(OUTCOME_INVALID_REQUEST, "INVALID_REQUEST", 400)  \
+  X(OUTCOME_INVALID_ARGUMENTS, "INVALID_ARGUMENTS", 400) \
+  X(OUTCOME_ENCRYPTION_ERROR, "ENCRYPTION_ERROR", 400) \
+  X(OUTCOME_UNAUTHORIZED, "UNAUTHORIZED", 401)        \
+  X(OUTCOME_NOT_FOUND, "NOT_FOUND", 404)              \
+  X(OUTCOME_PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", 413) \
+  X(OUTCOME_INVALID_WASM, "INVALID_WASM", 422)        \
+  X(OUTCOME_FUNCTION_NOT_FOUND, "FUNCTION_NOT_FOUND", 422) \
+  X(OUTCOME_EXECUTION_TRAP, "EXECUTION_TRAP", 422)    \
+  X(OUTCOME_EXECUTION_TIMEOUT, "EXECUTION_TIMEOUT", 422) \
+  X(OUTCOME_GAS_EXHAUSTED, "GAS_EXHAUSTED", 422)      \
+  X(OUTCOME_MEMORY_EXCEEDED, "MEMORY_EXCEEDED", 422)  \
+  X(OUTCOME_RATE_LIMITED, "RATE_LIMITED", 429)        \
+  X(OUTCOME_CAPACITY_EXCEEDED, "CAPACITY_EXCEEDED", 503) \
+  X(OUTCOME_INTERNAL_ERROR, "INTERNAL_ERROR", 500)
+
+typedef enum outcome_code {
+#define OUTCOME__ENUM(name, code, http) name,
+  OUTCOME_CODE_MAP(OUTCOME__ENUM)
+#undef OUTCOME__ENUM
+} outcome_code;
+
+/* The wire code ("INVALID_WASM"); never NULL ("INTERNAL_ERROR" for an unknown value). */
+const char *outcome_code_name(outcome_code code);
+/* The HTTP status that goes with the code (500 for an unknown value). */
+int outcome_http_status(outcome_code code);
+
+/*
+ * The protocol code for an engine status:
+ *   WASM_OK -> OUTCOME_OK
+ *   WASM_MALFORMED, WASM_INVALID, WASM_IMPL_LIMIT, WASM_UNLINKABLE -> INVALID_WASM
+ *   WASM_TRAP -> EXECUTION_TRAP (call stack exhaustion included)
+ *   WASM_TIMEOUT -> EXECUTION_TIMEOUT, WASM_GAS_EXHAUSTED -> GAS_EXHAUSTED,
+ *   WASM_MEMORY_EXCEEDED -> MEMORY_EXCEEDED, WASM_NOT_FOUND -> FUNCTION_NOT_FOUND,
+ *   WASM_BAD_ARGUMENTS -> INVALID_ARGUMENTS, WASM_OUT_OF_HOST_MEMORY and anything else -> INTERNAL_ERROR
+ */
+outcome_code outcome_from_status(wasm_status status);
+
+/*
+ * Writes into `buf` (always NUL-terminated when size > 0) the message that goes with an engine
+ * error. For a trap it starts with the spec's trap text ("integer divide by zero"), followed by the
+ * engine's detail in parentheses when the engine said more; otherwise it is the engine's message,
+ * or the status text when the engine left the message empty. Returns `buf`.
+ */
+char *outcome_describe(const wasm_error *err, char *buf, size_t size);
+
+/*
+ * The sandbox policy: a module may import nothing. Returns true if `module` complies; otherwise
+ * false with a message naming the first import ("module imports env.f (function); imports are not
+ * allowed") in `buf`. The caller reports it as OUTCOME_INVALID_WASM.
+ */
+bool outcome_sandbox_check(const wasm_module *module, char *buf, size_t size);
+
+#endif /* HV_OUTCOME_H */

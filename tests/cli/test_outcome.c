@@ -1,0 +1,85 @@
+/* test_outcome.c: protocol error codes and the engine-status mapping of src/cli/outcome.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "outcome.h"
+
+static void test_codes_and_http(void **state) {
+  assert_string_equal(outcome_code_name(OUTCOME_INVALID_WASM), "INVALID_WASM");
+  assert_string_equal(outcome_code_name(OUTCOME_EXECUTION_TIMEOUT), "EXECUTION_TIMEOUT");
+  assert_string_equal(outcome_code_name((outcome_code)999), "INTERNAL_ERROR");
+  assert_int_equal(outcome_http_status(OUTCOME_INVALID_ARGUMENTS), 400);
+  assert_int_equal(outcome_http_status(OUTCOME_UNAUTHORIZED), 401);
+  assert_int_equal(outcome_http_status(OUTCOME_PAYLOAD_TOO_LARGE), 413);
+  assert_int_equal(outcome_http_status(OUTCOME_GAS_EXHAUSTED), 422);
+  assert_int_equal(outcome_http_status(OUTCOME_RATE_LIMITED), 429);
+  assert_int_equal(outcome_http_status(OUTCOME_CAPACITY_EXCEEDED), 503);
+  assert_int_equal(outcome_http_status(OUTCOME_INTERNAL_ERROR), 500);
+}
+
+static void test_status_mapping(void **state) {
+  static const struct {
+    wasm_status status;
+    outcome_code code;
+  } map[] = {
+      {WASM_OK, OUTCOME_OK},
+      {WASM_MALFORMED, OUTCOME_INVALID_WASM},
+      {WASM_INVALID, OUTCOME_INVALID_WASM},
+      {WASM_IMPL_LIMIT, OUTCOME_INVALID_WASM},
+      {WASM_UNLINKABLE, OUTCOME_INVALID_WASM},
+      {WASM_TRAP, OUTCOME_EXECUTION_TRAP},
+      {WASM_TIMEOUT, OUTCOME_EXECUTION_TIMEOUT},
+      {WASM_GAS_EXHAUSTED, OUTCOME_GAS_EXHAUSTED},
+      {WASM_MEMORY_EXCEEDED, OUTCOME_MEMORY_EXCEEDED},
+      {WASM_NOT_FOUND, OUTCOME_FUNCTION_NOT_FOUND},
+      {WASM_BAD_ARGUMENTS, OUTCOME_INVALID_ARGUMENTS},
+      {WASM_OUT_OF_HOST_MEMORY, OUTCOME_INTERNAL_ERROR},
+      {(wasm_status)999, OUTCOME_INTERNAL_ERROR},
+  };
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    assert_int_equal(outcome_from_status(map[i].status), map[i].code);
+}
+
+static void test_describe_trap(void **state) {
+  char buf[300];
+  wasm_error err = {.status = WASM_TRAP, .trap = WASM_TRAP_INT_DIV_ZERO};
+  assert_string_equal(outcome_describe(&err, buf, sizeof buf), "integer divide by zero");
+  strcpy(err.message, "integer divide by zero");
+  assert_string_equal(outcome_describe(&err, buf, sizeof buf), "integer divide by zero");
+  strcpy(err.message, "integer divide by zero in function 3");
+  assert_string_equal(outcome_describe(&err, buf, sizeof buf), "integer divide by zero in function 3");
+  strcpy(err.message, "at function 3");
+  assert_string_equal(outcome_describe(&err, buf, sizeof buf), "integer divide by zero (at function 3)");
+  err = (wasm_error){.status = WASM_TRAP, .trap = WASM_TRAP_CALL_STACK_EXHAUSTED};
+  assert_string_equal(outcome_describe(&err, buf, sizeof buf), "call stack exhausted");
+}
+
+static void test_describe_other(void **state) {
+  char buf[300];
+  wasm_error err = {.status = WASM_MALFORMED};
+  assert_string_equal(outcome_describe(&err, buf, sizeof buf), "malformed module");
+  strcpy(err.message, "section 3: unexpected end at offset 0x1c");
+  assert_string_equal(outcome_describe(&err, buf, sizeof buf), "section 3: unexpected end at offset 0x1c");
+  /* An unterminated engine message is cut at the array's end, never read past it. */
+  memset(err.message, 'x', sizeof err.message);
+  outcome_describe(&err, buf, sizeof buf);
+  assert_int_equal(strlen(buf), WASM_ERROR_MESSAGE_MAX);
+  char small[8];
+  outcome_describe(&err, small, sizeof small);
+  assert_int_equal(strlen(small), 7);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_codes_and_http),
+      cmocka_unit_test(test_status_mapping),
+      cmocka_unit_test(test_describe_trap),
+      cmocka_unit_test(test_describe_other),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,409 @@
+/*
+ * test_run.c: drives the real `hypervisor` binary (HV_CLI_BIN) with posix_spawn and checks its
+ * stdout, stderr and exit status for `hypervisor run` and the usage errors. The modules come from
+ * tests/cli/wat/, converted by wat2wasm into HV_CLI_WASM_DIR at build time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+extern char **environ;
+
+#define OUT_MAX 65536
+#define ARGV_MAX 32
+
+typedef struct proc {
+  int status; /* exit status */
+  char out[OUT_MAX];
+  char err[OUT_MAX];
+} proc;
+
+static proc result;
+
+static void drain(int fd, char *buf, size_t *len, bool *open) {
+  char chunk[4096];
+  ssize_t n = read(fd, chunk, sizeof chunk);
+  if (n <= 0) {
+    if (n < 0 && errno == EINTR) return;
+    *open = false;
+    return;
+  }
+  size_t room = OUT_MAX - 1 - *len;
+  size_t take = (size_t)n < room ? (size_t)n : room;
+  memcpy(buf + *len, chunk, take);
+  *len += take;
+  buf[*len] = '\0';
+}
+
+/* Runs HV_CLI_BIN with the given arguments (NULL-terminated) into `result`. */
+static void hv(const char *first, ...) {
+  char *argv[ARGV_MAX];
+  int argc = 0;
+  argv[argc++] = (char *)HV_CLI_BIN;
+  va_list ap;
+  va_start(ap, first);
+  for (const char *a = first; a; a = va_arg(ap, const char *)) {
+    assert_true(argc < ARGV_MAX - 1);
+    argv[argc++] = (char *)a;
+  }
+  va_end(ap);
+  argv[argc] = NULL;
+
+  int out_pipe[2], err_pipe[2];
+  assert_int_equal(pipe2(out_pipe, O_CLOEXEC), 0);
+  assert_int_equal(pipe2(err_pipe, O_CLOEXEC), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  pid_t pid;
+  int rc = posix_spawn(&pid, HV_CLI_BIN, &actions, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  assert_int_equal(rc, 0);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+
+  memset(&result, 0, sizeof result);
+  size_t out_len = 0, err_len = 0;
+  bool out_open = true, err_open = true;
+  while (out_open || err_open) {
+    struct pollfd fds[2] = {{out_open ? out_pipe[0] : -1, POLLIN, 0}, {err_open ? err_pipe[0] : -1, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      assert_int_equal(errno, EINTR);
+      continue;
+    }
+    if (fds[0].revents) drain(out_pipe[0], result.out, &out_len, &out_open);
+    if (fds[1].revents) drain(err_pipe[0], result.err, &err_len, &err_open);
+  }
+  close(out_pipe[0]);
+  close(err_pipe[0]);
+  int wstatus;
+  while (waitpid(pid, &wstatus, 0) < 0) assert_int_equal(errno, EINTR);
+  if (!WIFEXITED(wstatus)) fail_msg("hypervisor died with signal %d; stderr: %s", WTERMSIG(wstatus), result.err);
+  result.status = WEXITSTATUS(wstatus);
+}
+
+static const char *wasm(const char *name) {
+  static char paths[8][512];
+  static int next;
+  char *p = paths[next++ % 8];
+  snprintf(p, sizeof paths[0], "%s/%s.wasm", HV_CLI_WASM_DIR, name);
+  return p;
+}
+
+/* Success: exit 0, exactly `out` on stdout, nothing on stderr. */
+static void expect_ok(const char *out) {
+  if (result.status != 0) fail_msg("exit %d, stderr: %s", result.status, result.err);
+  assert_string_equal(result.out, out);
+  assert_string_equal(result.err, "");
+}
+
+/* Failure: exit 1, nothing on stdout, one stderr line starting with `prefix`. */
+static void expect_fail(const char *prefix) {
+  if (result.status != 1) fail_msg("exit %d (wanted 1), stdout: %s stderr: %s", result.status, result.out, result.err);
+  assert_string_equal(result.out, "");
+  if (strncmp(result.err, prefix, strlen(prefix)) != 0) fail_msg("stderr '%s' does not start with '%s'", result.err, prefix);
+  char *nl = strchr(result.err, '\n');
+  assert_non_null(nl);
+  assert_string_equal(nl + 1, ""); /* one line */
+}
+
+static void expect_usage(void) {
+  if (result.status != 2) fail_msg("exit %d (wanted 2), stderr: %s", result.status, result.err);
+  assert_string_equal(result.out, "");
+  assert_non_null(strstr(result.err, "usage:"));
+}
+
+/* ---- results ------------------------------------------------------------------------------ */
+
+static void test_default_export_main(void **state) {
+  hv("run", wasm("values"), NULL);
+  expect_ok("42\n");
+}
+
+static void test_no_results_prints_nothing(void **state) {
+  hv("run", "--invoke", "none", wasm("values"), NULL);
+  expect_ok("");
+}
+
+static void test_integers(void **state) {
+  hv("run", "--invoke", "neg", wasm("values"), NULL);
+  expect_ok("-1\n");
+  hv("run", "--invoke", "add", wasm("values"), "2", "3", NULL);
+  expect_ok("5\n");
+  hv("run", "--invoke=add", wasm("values"), "-7", "3", NULL); /* a negative ARG is not an option */
+  expect_ok("-4\n");
+  hv("run", "--invoke", "add", wasm("values"), "0x10", "0X20", NULL);
+  expect_ok("48\n");
+  hv("run", "--invoke", "add", wasm("values"), "4294967295", "0", NULL);
+  expect_ok("-1\n");
+  hv("run", "--invoke", "add", wasm("values"), "2147483647", "1", NULL);
+  expect_ok("-2147483648\n");
+  hv("run", "--invoke", "add64", wasm("values"), "9223372036854775807", "1", NULL);
+  expect_ok("-9223372036854775808\n");
+  hv("run", "--invoke", "add64", wasm("values"), "0x100000000", "-1", NULL);
+  expect_ok("4294967295\n");
+}
+
+static void test_floats(void **state) {
+  hv("run", "--invoke", "id32", wasm("values"), "0.1", NULL);
+  expect_ok("0.1\n");
+  hv("run", "--invoke", "id64", wasm("values"), "0.1", NULL);
+  expect_ok("0.1\n");
+  hv("run", "--invoke", "div32", wasm("values"), "1", "3", NULL);
+  expect_ok("0.33333334\n");
+  hv("run", "--invoke", "div64", wasm("values"), "1", "3", NULL);
+  expect_ok("0.3333333333333333\n");
+  hv("run", "--invoke", "div64", wasm("values"), "-1", "0", NULL);
+  expect_ok("-inf\n");
+  hv("run", "--invoke", "id64", wasm("values"), "-0", NULL);
+  expect_ok("-0\n");
+  hv("run", "--invoke", "id64", wasm("values"), "123456789012345678", NULL);
+  expect_ok("1.2345678901234568e+17\n");
+  hv("run", "--invoke", "id32", wasm("values"), "1e-45", NULL);
+  expect_ok("1e-45\n");
+}
+
+static void test_nan_and_infinities(void **state) {
+  hv("run", "--invoke", "nan32", wasm("values"), NULL);
+  expect_ok("nan\n");
+  hv("run", "--invoke", "negnan64", wasm("values"), NULL);
+  expect_ok("nan\n");
+  hv("run", "--invoke", "inf64", wasm("values"), NULL);
+  expect_ok("inf\n");
+  hv("run", "--invoke", "neginf32", wasm("values"), NULL);
+  expect_ok("-inf\n");
+  hv("run", "--invoke", "id64", wasm("values"), "nan", NULL);
+  expect_ok("nan\n");
+  hv("run", "--invoke", "id32", wasm("values"), "-inf", NULL);
+  expect_ok("-inf\n");
+  hv("run", "--invoke", "div32", wasm("values"), "inf", "inf", NULL);
+  expect_ok("nan\n");
+}
+
+static void test_multi_value(void **state) {
+  hv("run", "--invoke", "multi", wasm("values"), NULL);
+  expect_ok("-7\n9223372036854775807\n1.5\n1e+100\n");
+}
+
+static void test_reference_result(void **state) {
+  hv("run", "--invoke", "nullfunc", wasm("values"), NULL);
+  expect_ok("null\n");
+}
+
+/* ---- failures ----------------------------------------------------------------------------- */
+
+static void test_wrong_argument_count(void **state) {
+  hv("run", "--invoke", "add", wasm("values"), "1", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "add", wasm("values"), "1", "2", "3", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", wasm("values"), "1", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+}
+
+static void test_wrong_argument_type(void **state) {
+  hv("run", "--invoke", "add", wasm("values"), "1.5", "2", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "add", wasm("values"), "12abc", "2", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "add", wasm("values"), "4294967296", "2", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "add", wasm("values"), "", "2", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "id32", wasm("values"), "1e39", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "id64", wasm("values"), "0.5 ", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "ref", wasm("values"), "null", NULL); /* references cannot be written */
+  expect_fail("INVALID_ARGUMENTS: ");
+}
+
+static void test_missing_export(void **state) {
+  hv("run", "--invoke", "nope", wasm("values"), NULL);
+  expect_fail("FUNCTION_NOT_FOUND: ");
+  hv("run", "--invoke", "grow", wasm("values"), NULL); /* memory.wasm has it, values.wasm not */
+  expect_fail("FUNCTION_NOT_FOUND: ");
+}
+
+static void test_malformed_module(void **state) {
+  char path[] = "/tmp/hv_cli_test_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  static const unsigned char bytes[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x7f};
+  assert_int_equal(write(fd, bytes, sizeof bytes), (ssize_t)sizeof bytes);
+  close(fd);
+  hv("run", path, NULL);
+  expect_fail("INVALID_WASM: ");
+  fd = open(path, O_WRONLY | O_TRUNC);
+  assert_int_equal(write(fd, "hello", 5), 5);
+  close(fd);
+  hv("run", path, NULL);
+  expect_fail("INVALID_WASM: ");
+  unlink(path);
+}
+
+static void test_import_is_invalid_wasm(void **state) {
+  hv("run", wasm("import"), NULL);
+  expect_fail("INVALID_WASM: ");
+  assert_non_null(strstr(result.err, "env.f"));
+}
+
+static void test_trap(void **state) {
+  hv("run", "--invoke", "divs", wasm("values"), "1", "0", NULL);
+  expect_fail("EXECUTION_TRAP: integer divide by zero");
+  hv("run", "--invoke", "divs", wasm("values"), "-2147483648", "-1", NULL);
+  expect_fail("EXECUTION_TRAP: integer overflow");
+  hv("run", "--invoke", "trap", wasm("values"), NULL);
+  expect_fail("EXECUTION_TRAP: unreachable");
+}
+
+static void test_runaway_recursion(void **state) {
+  hv("run", "--invoke", "recurse", wasm("values"), "0", NULL);
+  expect_fail("EXECUTION_TRAP: call stack exhausted");
+}
+
+static void test_timeout(void **state) {
+  hv("run", "--invoke", "loop", "--timeout", "1", "--gas", "18446744073709551615", wasm("values"), NULL);
+  expect_fail("EXECUTION_TIMEOUT: ");
+}
+
+static void test_timeout_covers_start_function(void **state) {
+  hv("run", "--timeout", "0.2", "--gas", "18446744073709551615", wasm("start_loop"), NULL);
+  expect_fail("EXECUTION_TIMEOUT: ");
+}
+
+static void test_gas_exhausted(void **state) {
+  hv("run", "--invoke", "loop", "--gas", "1000", wasm("values"), NULL);
+  expect_fail("GAS_EXHAUSTED: ");
+  hv("run", "--gas", "0", wasm("values"), NULL);
+  expect_fail("GAS_EXHAUSTED: ");
+}
+
+static void test_memory_exceeded(void **state) {
+  hv("run", wasm("memory"), NULL); /* 100 pages fit in 64 MiB */
+  expect_ok("100\n");
+  hv("run", "--memory-mb", "4", wasm("memory"), NULL);
+  expect_fail("MEMORY_EXCEEDED: ");
+  hv("run", "--memory-mb", "7", "--invoke", "grow", wasm("memory"), "100", NULL); /* past the cap: -1 */
+  expect_ok("-1\n");
+  hv("run", "--memory-mb", "7", "--invoke", "grow", wasm("memory"), "12", NULL); /* 112 pages = 7 MiB */
+  expect_ok("100\n");
+  hv("run", "--invoke", "grow_then_trap", wasm("memory"), NULL);
+  expect_fail("MEMORY_EXCEEDED: ");
+}
+
+static void test_stats(void **state) {
+  hv("run", "--stats", "--invoke", "add", wasm("values"), "1", "2", NULL);
+  assert_int_equal(result.status, 0);
+  assert_string_equal(result.out, "3\n");
+  static const char *const keys[] = {"gas_used: ", "execution_ms: ", "translation_ms: ", "peak_memory_bytes: "};
+  const char *p = result.err;
+  for (size_t i = 0; i < 4; i++) {
+    if (strncmp(p, keys[i], strlen(keys[i])) != 0) fail_msg("line %zu of '%s' is not %s", i, result.err, keys[i]);
+    p = strchr(p, '\n');
+    assert_non_null(p);
+    p++;
+  }
+  assert_string_equal(p, "");
+}
+
+static void test_unreadable_file(void **state) {
+  hv("run", "/nonexistent/x.wasm", NULL);
+  assert_int_equal(result.status, 1);
+  assert_string_equal(result.out, "");
+  assert_non_null(strstr(result.err, "cannot read"));
+  hv("run", "/", NULL); /* a directory */
+  assert_int_equal(result.status, 1);
+}
+
+/* ---- usage errors ------------------------------------------------------------------------- */
+
+static void test_usage_errors(void **state) {
+  hv(NULL);
+  expect_usage();
+  hv("frobnicate", NULL);
+  expect_usage();
+  hv("run", NULL);
+  expect_usage();
+  hv("run", "--bogus", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--invoke", NULL);
+  expect_usage();
+  hv("run", "--timeout", "0", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--timeout", "3601", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--timeout", "-1", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--timeout", "1s", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--gas", "-1", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--gas", "18446744073709551616", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--memory-mb", "4097", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--memory-mb", "x", wasm("values"), NULL);
+  expect_usage();
+  hv("spectest", NULL);
+  expect_usage();
+}
+
+static void test_limits_at_their_bounds_are_accepted(void **state) {
+  hv("run", "--timeout", "3600", "--gas", "18446744073709551615", "--memory-mb", "4096", wasm("values"), NULL);
+  expect_ok("42\n");
+  hv("run", "--timeout=0.5", "--gas=0x10000", "--memory-mb=0", wasm("values"), NULL);
+  expect_ok("42\n");
+}
+
+static void test_help(void **state) {
+  hv("--help", NULL);
+  assert_int_equal(result.status, 0);
+  assert_non_null(strstr(result.out, "hypervisor run"));
+  hv("run", "--help", NULL);
+  assert_int_equal(result.status, 0);
+  assert_non_null(strstr(result.out, "usage:"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_default_export_main),
+      cmocka_unit_test(test_no_results_prints_nothing),
+      cmocka_unit_test(test_integers),
+      cmocka_unit_test(test_floats),
+      cmocka_unit_test(test_nan_and_infinities),
+      cmocka_unit_test(test_multi_value),
+      cmocka_unit_test(test_reference_result),
+      cmocka_unit_test(test_wrong_argument_count),
+      cmocka_unit_test(test_wrong_argument_type),
+      cmocka_unit_test(test_missing_export),
+      cmocka_unit_test(test_malformed_module),
+      cmocka_unit_test(test_import_is_invalid_wasm),
+      cmocka_unit_test(test_trap),
+      cmocka_unit_test(test_runaway_recursion),
+      cmocka_unit_test(test_timeout),
+      cmocka_unit_test(test_timeout_covers_start_function),
+      cmocka_unit_test(test_gas_exhausted),
+      cmocka_unit_test(test_memory_exceeded),
+      cmocka_unit_test(test_stats),
+      cmocka_unit_test(test_unreadable_file),
+      cmocka_unit_test(test_usage_errors),
+      cmocka_unit_test(test_limits_at_their_bounds_are_accepted),
+      cmocka_unit_test(test_help),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

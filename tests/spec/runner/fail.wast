@@ -1,0 +1,21 @@
+;; Self-test of `hypervisor spectest`: every assertion here is wrong, so each must be reported as a
+;; failure. Expected: "1 passed, 11 failed" (the module passes).
+(module
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "arithmetic") (result f32) (f32.const nan:0x400001))
+  (func (export "id-ext") (param externref) (result externref) (local.get 0))
+  (func $f (export "some-func") (result funcref) (ref.func $f))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "trap") (unreachable))
+)
+(assert_return (invoke "add" (i32.const 2) (i32.const 2)) (i32.const 5))
+(assert_return (invoke "arithmetic") (f32.const nan:canonical))
+(assert_return (invoke "id-ext" (ref.extern 1)) (ref.extern 2))
+(assert_return (invoke "some-func") (ref.null func))
+(assert_trap (invoke "add" (i32.const 1) (i32.const 1)) "unreachable")
+(assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer overflow")
+(assert_exhaustion (invoke "trap") "call stack exhausted")
+(invoke "trap")
+(assert_invalid (module (func (result i32) (i32.const 0))) "type mismatch")
+(assert_unlinkable (module (import "spectest" "print_i32" (func (param i32)))) "incompatible import type")
+(assert_trap (module (func $s) (start $s)) "unreachable")
