@@ -1,0 +1,114 @@
+/*
+ * hv_client.h: the client's side of the protocol's encrypted round trip (protocol.md,
+ * "Cryptography"), without any HTTP: make a key pair per request, seal the module to the server's
+ * key, open the sealed result, and check the result document against the three commitments.
+ *
+ *   key = hv_client_key_generate()              fresh for every request
+ *   GET /v1/keys -> the current key's public_key (base64: hv_crypto_base64_decode) and key_id
+ *   hv_client_seal_request(key, server key, function_name, wasm) -> encrypted_wasm
+ *   POST /v1/execute {encrypted_wasm, key_id, function_name, arguments,
+ *                     public_key = hv_client_key_public_base64(key)}
+ *   hv_client_open_response_base64(key, request_id, encrypted_result) -> result document
+ *   hv_client_check_result(document, what was sent and the response's commitments)
+ *
+ * Errors and threads as in hv_crypto.h (hv_crypto_status, hv_crypto_err). Every buffer a call
+ * returns belongs to the caller; each comment names the function that frees it.
+ */
+#ifndef HV_CLIENT_H
+#define HV_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv_crypto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A client's P-256 key pair for one request; its private half never leaves the process. */
+typedef struct hv_client_key hv_client_key;
+
+/* A fresh random key pair. The caller owns *out and frees it with hv_client_key_free(). */
+hv_crypto_status hv_client_key_generate(hv_client_key **out, hv_crypto_err *err);
+/* The public key as a SEC1 uncompressed point: HPKE_PUBLIC_KEY_LEN bytes owned by key. */
+const uint8_t *hv_client_key_public(const hv_client_key *key);
+/* The public key in standard base64, for the request's `public_key`. *out is NUL-terminated;
+ * the caller frees it with free(). */
+hv_crypto_status hv_client_key_public_base64(const hv_client_key *key, char **out,
+                                             hv_crypto_err *err);
+/* Frees the key pair; the private key is cleansed. NULL is a no-op. */
+void hv_client_key_free(hv_client_key *key);
+
+/* A sealed request body. Both buffers belong to the struct: free them with
+ * hv_client_sealed_free(). */
+typedef struct hv_client_sealed {
+  uint8_t *bytes;    /* enc || ct, len bytes */
+  size_t len;
+  char *base64;      /* standard base64 of bytes, NUL-terminated: the `encrypted_wasm` */
+  size_t base64_len; /* without the NUL */
+} hv_client_sealed;
+
+/* SealBase(pkR = server key, info = "wasm-hypervisor/v1 request",
+ *          aad = SEC1(key) || utf8(function_name), pt = wasm) with a fresh ephemeral key.
+ * server_public_key is the server's key as a SEC1 point or a DER SubjectPublicKeyInfo
+ * (HV_CRYPTO_BAD_PUBLIC_KEY otherwise). On success *out is filled (free with
+ * hv_client_sealed_free()); on failure it is zeroed. */
+hv_crypto_status hv_client_seal_request(const hv_client_key *key, const uint8_t *server_public_key,
+                                        size_t server_public_key_len, const char *function_name,
+                                        const uint8_t *wasm, size_t wasm_len,
+                                        hv_client_sealed *out, hv_crypto_err *err);
+/* Frees the buffers of sealed and zeroes it; the struct itself is the caller's. */
+void hv_client_sealed_free(hv_client_sealed *sealed);
+
+/* OpenBase(skR = key, info = "wasm-hypervisor/v1 response", aad = utf8(request_id)) of the
+ * decoded `encrypted_result`. On success *document (caller frees with free()) holds the result
+ * document's bytes, *document_len of them, NUL-terminated for convenience. A response sealed to
+ * another key, for another request_id or changed on the way is HV_CRYPTO_DECRYPT_FAILED. */
+hv_crypto_status hv_client_open_response(const hv_client_key *key, const char *request_id,
+                                         const uint8_t *sealed, size_t sealed_len,
+                                         uint8_t **document, size_t *document_len,
+                                         hv_crypto_err *err);
+/* The same from the base64 text of `encrypted_result` (standard or base64url). */
+hv_crypto_status hv_client_open_response_base64(const hv_client_key *key, const char *request_id,
+                                                const char *encrypted_result, size_t len,
+                                                uint8_t **document, size_t *document_len,
+                                                hv_crypto_err *err);
+
+/* What the client sent and what the response claims; the library keeps no pointer to it. */
+typedef struct hv_client_expected {
+  const char *request_id;    /* the response's request_id (the response's aad) */
+  const char *function_name; /* as sent */
+  const uint8_t *wasm;       /* the module as sent (before sealing) */
+  size_t wasm_len;
+  const wasm_value *arguments; /* as the function receives them: typed per its signature */
+  size_t argument_count;
+  /* The response's commitments (hex); NULL skips that comparison. */
+  const char *result_commitment;
+  const char *program_commitment;
+  const char *arguments_commitment;
+} hv_client_expected;
+
+/* The commitments recomputed from the document, for GET /v1/verify. */
+typedef struct hv_client_commitments {
+  char result[HV_COMMIT_HEX_LEN + 1];
+  char program[HV_COMMIT_HEX_LEN + 1];
+  char arguments[HV_COMMIT_HEX_LEN + 1];
+} hv_client_commitments;
+
+/* Parses the decrypted document and checks it: its request_id and function_name are the
+ * expected ones and its program_sha256 is SHA-256(wasm) (else HV_CRYPTO_DOCUMENT_MISMATCH), and
+ * the commitments recomputed with its nonce equal the response's (else
+ * HV_CRYPTO_COMMITMENT_MISMATCH, naming which). computed (may be NULL) receives the recomputed
+ * commitments whenever the document parsed. On success, if out is not NULL, the caller owns *out
+ * (the parsed document with the results) and frees it with hv_commit_document_free(). */
+hv_crypto_status hv_client_check_result(const uint8_t *document, size_t document_len,
+                                        const hv_client_expected *expected,
+                                        hv_result_document **out, hv_client_commitments *computed,
+                                        hv_crypto_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HV_CLIENT_H */

@@ -1,0 +1,433 @@
+/*
+ * The encrypted round trip end to end, without HTTP: client seal -> server open (key ring in a
+ * temporary directory) -> server seals the result document -> client open -> commitment check;
+ * and each way a party in the middle could tamper with it failing cleanly.
+ */
+#define _XOPEN_SOURCE 700
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "hv_client.h"
+
+#define T0 1764000000
+#define PERIOD 3600
+#define REQUEST_ID "9b2f8f0e-4a43-4c1e-9f0d-2b8c3e7f6a11"
+
+static const uint8_t wasm[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+
+typedef struct fixture {
+  char dir[64];
+  hv_keyring *ring;
+  hv_keyring_key_info server; /* the current key */
+  hv_client_key *client;
+  char *client_b64; /* the request's public_key */
+  wasm_value args[2];
+} fixture;
+
+/* What the server answers: POST /v1/execute's 200 body, less the summary. */
+typedef struct response {
+  char *encrypted_result; /* base64 */
+  char result_commitment[HV_COMMIT_HEX_LEN + 1];
+  char program_commitment[HV_COMMIT_HEX_LEN + 1];
+  char arguments_commitment[HV_COMMIT_HEX_LEN + 1];
+  char key_id[HV_KEY_ID_LEN + 1];
+} response;
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  if (f == NULL)
+    return -1;
+  snprintf(f->dir, sizeof f->dir, "/tmp/hv-client-XXXXXX");
+  if (mkdtemp(f->dir) == NULL ||
+      hv_keyring_open(f->dir, PERIOD, T0, &f->ring, NULL) != HV_CRYPTO_OK ||
+      hv_keyring_current(f->ring, &f->server, NULL) != HV_CRYPTO_OK ||
+      hv_client_key_generate(&f->client, NULL) != HV_CRYPTO_OK ||
+      hv_client_key_public_base64(f->client, &f->client_b64, NULL) != HV_CRYPTO_OK)
+    return -1;
+  f->args[0] = (wasm_value){.type = WASM_TYPE_I32, .of.i32 = 40};
+  f->args[1] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = 44};
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  hv_keyring_close(f->ring);
+  hv_client_key_free(f->client);
+  free(f->client_b64);
+  nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  free(f);
+  return 0;
+}
+
+/* The server's half: decode and parse what came in, decrypt with the key ring, "run" the
+ * function (the result is 84), build and seal the result document. Returns the open's status. */
+static hv_crypto_status server_execute(fixture *f, const char *key_id, const char *encrypted_wasm,
+                                       const char *public_key_b64, const char *function_name,
+                                       response *out) {
+  uint8_t *sealed = NULL, *pk_bytes = NULL, *received = NULL, *sealed_result = NULL;
+  size_t sealed_len = 0, pk_len = 0, received_len = 0, sealed_result_len = 0, doc_len = 0;
+  hpke_public_key *client_pk = NULL;
+  uint8_t nonce[HV_COMMIT_NONCE_LEN];
+  char program_sha256[HV_COMMIT_HEX_LEN + 1];
+  char *doc = NULL;
+  wasm_value result = {.type = WASM_TYPE_I32, .of.i32 = 84};
+  hv_crypto_err err;
+  hv_crypto_status rc;
+
+  memset(out, 0, sizeof *out);
+  assert_int_equal(hv_crypto_base64_decode(public_key_b64, strlen(public_key_b64), &pk_bytes,
+                                           &pk_len, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(hpke_public_key_parse(pk_bytes, pk_len, &client_pk, NULL), HV_CRYPTO_OK);
+  assert_int_equal(hv_crypto_base64_decode(encrypted_wasm, strlen(encrypted_wasm), &sealed,
+                                           &sealed_len, NULL),
+                   HV_CRYPTO_OK);
+  rc = hv_keyring_open_request(f->ring, key_id, sealed, sealed_len, client_pk, function_name,
+                               &received, &received_len, out->key_id, &err);
+  if (rc != HV_CRYPTO_OK) {
+    assert_int_equal(err.status, rc);
+    assert_int_equal(hv_crypto_status_class(rc), HV_CRYPTO_CLASS_ENCRYPTION);
+    assert_null(received);
+    goto done;
+  }
+  assert_int_equal(received_len, sizeof wasm);
+  assert_memory_equal(received, wasm, sizeof wasm);
+  assert_int_equal(hv_commit_nonce(nonce, NULL), HV_CRYPTO_OK);
+  assert_int_equal(hv_commit_sha256_hex(received, received_len, program_sha256, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(hv_commit_document_build(REQUEST_ID, function_name, &result, 1, program_sha256,
+                                            nonce, &doc, &doc_len, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(hv_commit_result((const uint8_t *)doc, doc_len, out->result_commitment, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(hv_commit_program(nonce, received, received_len, out->program_commitment, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(hv_commit_arguments(nonce, f->args, 2, out->arguments_commitment, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(hv_crypto_seal_response(client_pk, REQUEST_ID, (const uint8_t *)doc, doc_len,
+                                           &sealed_result, &sealed_result_len, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(hv_crypto_base64_encode(sealed_result, sealed_result_len,
+                                           &out->encrypted_result, NULL, NULL),
+                   HV_CRYPTO_OK);
+done:
+  free(sealed);
+  free(pk_bytes);
+  free(received);
+  free(sealed_result);
+  free(doc);
+  hpke_public_key_free(client_pk);
+  return rc;
+}
+
+static hv_client_expected expectation(const fixture *f, const response *r) {
+  return (hv_client_expected){.request_id = REQUEST_ID,
+                              .function_name = "add",
+                              .wasm = wasm,
+                              .wasm_len = sizeof wasm,
+                              .arguments = f->args,
+                              .argument_count = 2,
+                              .result_commitment = r->result_commitment,
+                              .program_commitment = r->program_commitment,
+                              .arguments_commitment = r->arguments_commitment};
+}
+
+/* Client seals to server_key (SEC1 or DER), the server answers, the client opens and checks. */
+static void round_trip(fixture *f, const uint8_t *server_key, size_t server_key_len,
+                       const char *key_id) {
+  hv_client_sealed req;
+  response r;
+  uint8_t *doc = NULL;
+  size_t doc_len = 0;
+  hv_result_document *parsed = NULL;
+  hv_client_commitments computed;
+  hv_client_expected e;
+
+  assert_int_equal(hv_client_seal_request(f->client, server_key, server_key_len, "add", wasm,
+                                          sizeof wasm, &req, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(req.len, HPKE_ENC_LEN + sizeof wasm + HPKE_TAG_LEN);
+  assert_int_equal(strlen(req.base64), req.base64_len);
+  assert_int_equal(server_execute(f, key_id, req.base64, f->client_b64, "add", &r), HV_CRYPTO_OK);
+  assert_string_equal(r.key_id, f->server.key_id);
+  assert_int_equal(hv_client_open_response_base64(f->client, REQUEST_ID, r.encrypted_result,
+                                                  strlen(r.encrypted_result), &doc, &doc_len,
+                                                  NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(strlen((const char *)doc), doc_len);
+  e = expectation(f, &r);
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, &parsed, &computed, NULL),
+                   HV_CRYPTO_OK);
+  assert_string_equal(parsed->request_id, REQUEST_ID);
+  assert_int_equal(parsed->result_count, 1);
+  assert_int_equal(parsed->results[0].type, WASM_TYPE_I32);
+  assert_int_equal(parsed->results[0].of.i32, 84);
+  assert_string_equal(computed.result, r.result_commitment);
+  assert_string_equal(computed.program, r.program_commitment);
+  assert_string_equal(computed.arguments, r.arguments_commitment);
+  hv_commit_document_free(parsed);
+  free(doc);
+  free(r.encrypted_result);
+  hv_client_sealed_free(&req);
+  assert_null(req.bytes);
+}
+
+static void test_round_trip_sec1_with_key_id(void **state) {
+  fixture *f = *state;
+  round_trip(f, f->server.public_key, HPKE_PUBLIC_KEY_LEN, f->server.key_id);
+}
+
+static void test_round_trip_der_without_key_id(void **state) {
+  fixture *f = *state;
+  uint8_t spki[91] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+                      0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+                      0x07, 0x03, 0x42, 0x00};
+  memcpy(spki + 26, f->server.public_key, HPKE_PUBLIC_KEY_LEN);
+  round_trip(f, spki, sizeof spki, NULL);
+}
+
+/* Seals a request for function "add" and returns its base64 with byte `flip` changed (or not). */
+static char *sealed_request(fixture *f, const uint8_t *server_key, long flip) {
+  hv_client_sealed req;
+  char *b64 = NULL;
+  assert_int_equal(hv_client_seal_request(f->client, server_key, HPKE_PUBLIC_KEY_LEN, "add", wasm,
+                                          sizeof wasm, &req, NULL),
+                   HV_CRYPTO_OK);
+  if (flip >= 0)
+    req.bytes[flip] ^= 0x40;
+  assert_int_equal(hv_crypto_base64_encode(req.bytes, req.len, &b64, NULL, NULL), HV_CRYPTO_OK);
+  hv_client_sealed_free(&req);
+  return b64;
+}
+
+static void test_tampered_request(void **state) {
+  fixture *f = *state;
+  response r;
+  for (long flip = HPKE_ENC_LEN; flip < (long)(HPKE_ENC_LEN + sizeof wasm + HPKE_TAG_LEN);
+       flip += 5) {
+    char *b64 = sealed_request(f, f->server.public_key, flip);
+    assert_int_equal(server_execute(f, f->server.key_id, b64, f->client_b64, "add", &r),
+                     HV_CRYPTO_DECRYPT_FAILED);
+    free(b64);
+  }
+  /* a changed enc is not a point on the curve any more */
+  char *b64 = sealed_request(f, f->server.public_key, 10);
+  assert_int_equal(server_execute(f, NULL, b64, f->client_b64, "add", &r), HV_CRYPTO_BAD_ENC);
+  free(b64);
+}
+
+/* The aad binds the function name and the client's key. */
+static void test_wrong_aad(void **state) {
+  fixture *f = *state;
+  response r;
+  hv_client_key *mallory = NULL;
+  char *mallory_b64 = NULL;
+  char *b64 = sealed_request(f, f->server.public_key, -1);
+
+  assert_int_equal(server_execute(f, f->server.key_id, b64, f->client_b64, "sub", &r),
+                   HV_CRYPTO_DECRYPT_FAILED);
+  assert_int_equal(server_execute(f, NULL, b64, f->client_b64, "ad", &r),
+                   HV_CRYPTO_DECRYPT_FAILED);
+  assert_int_equal(hv_client_key_generate(&mallory, NULL), HV_CRYPTO_OK);
+  assert_int_equal(hv_client_key_public_base64(mallory, &mallory_b64, NULL), HV_CRYPTO_OK);
+  assert_int_equal(server_execute(f, f->server.key_id, b64, mallory_b64, "add", &r),
+                   HV_CRYPTO_DECRYPT_FAILED);
+  /* and the untouched request still goes through */
+  assert_int_equal(server_execute(f, f->server.key_id, b64, f->client_b64, "add", &r),
+                   HV_CRYPTO_OK);
+  free(r.encrypted_result);
+  free(mallory_b64);
+  hv_client_key_free(mallory);
+  free(b64);
+}
+
+static void test_wrong_key_id(void **state) {
+  fixture *f = *state;
+  response r;
+  hv_keyring_key_info previous = f->server, current;
+  char *to_previous = sealed_request(f, previous.public_key, -1);
+  char *to_current = NULL;
+
+  assert_int_equal(server_execute(f, "0123456789abcdef", to_previous, f->client_b64, "add", &r),
+                   HV_CRYPTO_UNKNOWN_KEY_ID);
+  assert_int_equal(server_execute(f, "not a key id", to_previous, f->client_b64, "add", &r),
+                   HV_CRYPTO_UNKNOWN_KEY_ID);
+  assert_int_equal(hv_keyring_rotate_if_due(f->ring, T0 + PERIOD, NULL), HV_CRYPTO_OK);
+  assert_int_equal(hv_keyring_current(f->ring, &current, NULL), HV_CRYPTO_OK);
+  to_current = sealed_request(f, current.public_key, -1);
+  /* a live key, but not the one the request was sealed to */
+  assert_int_equal(server_execute(f, previous.key_id, to_current, f->client_b64, "add", &r),
+                   HV_CRYPTO_DECRYPT_FAILED);
+  assert_int_equal(server_execute(f, current.key_id, to_previous, f->client_b64, "add", &r),
+                   HV_CRYPTO_DECRYPT_FAILED);
+  /* the previous key still serves the requests sealed to it */
+  assert_int_equal(server_execute(f, previous.key_id, to_previous, f->client_b64, "add", &r),
+                   HV_CRYPTO_OK);
+  assert_string_equal(r.key_id, previous.key_id);
+  free(r.encrypted_result);
+  free(to_previous);
+  free(to_current);
+}
+
+static void test_response_binding(void **state) {
+  fixture *f = *state;
+  response r;
+  hv_client_key *other = NULL;
+  uint8_t *doc = (uint8_t *)1, *sealed = NULL;
+  size_t doc_len = 0, sealed_len = 0;
+  hv_crypto_err err;
+  char *b64 = sealed_request(f, f->server.public_key, -1);
+
+  assert_int_equal(server_execute(f, NULL, b64, f->client_b64, "add", &r), HV_CRYPTO_OK);
+  /* another request_id */
+  assert_int_equal(hv_client_open_response_base64(f->client, "another-request",
+                                                  r.encrypted_result, strlen(r.encrypted_result),
+                                                  &doc, &doc_len, &err),
+                   HV_CRYPTO_DECRYPT_FAILED);
+  assert_null(doc);
+  /* another client */
+  assert_int_equal(hv_client_key_generate(&other, NULL), HV_CRYPTO_OK);
+  assert_int_equal(hv_client_open_response_base64(other, REQUEST_ID, r.encrypted_result,
+                                                  strlen(r.encrypted_result), &doc, &doc_len,
+                                                  &err),
+                   HV_CRYPTO_DECRYPT_FAILED);
+  /* changed on the way */
+  assert_int_equal(hv_crypto_base64_decode(r.encrypted_result, strlen(r.encrypted_result), &sealed,
+                                           &sealed_len, NULL),
+                   HV_CRYPTO_OK);
+  sealed[sealed_len - 1] ^= 1;
+  assert_int_equal(hv_client_open_response(f->client, REQUEST_ID, sealed, sealed_len, &doc,
+                                           &doc_len, &err),
+                   HV_CRYPTO_DECRYPT_FAILED);
+  assert_int_equal(hv_client_open_response(f->client, REQUEST_ID, sealed, 10, &doc, &doc_len,
+                                           &err),
+                   HV_CRYPTO_BAD_ENC);
+  assert_int_equal(hv_client_open_response_base64(f->client, REQUEST_ID, "not base64!", 11, &doc,
+                                                  &doc_len, &err),
+                   HV_CRYPTO_BAD_BASE64);
+  assert_null(doc);
+  free(sealed);
+  hv_client_key_free(other);
+  free(r.encrypted_result);
+  free(b64);
+}
+
+static void test_check_result_mismatches(void **state) {
+  fixture *f = *state;
+  response r;
+  uint8_t *doc = NULL;
+  size_t doc_len = 0;
+  hv_client_expected e;
+  hv_result_document *parsed = (hv_result_document *)1;
+  hv_crypto_err err;
+  wasm_value other_args[2];
+  const uint8_t other_wasm[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x01};
+  char *b64 = sealed_request(f, f->server.public_key, -1);
+
+  assert_int_equal(server_execute(f, NULL, b64, f->client_b64, "add", &r), HV_CRYPTO_OK);
+  assert_int_equal(hv_client_open_response_base64(f->client, REQUEST_ID, r.encrypted_result,
+                                                  strlen(r.encrypted_result), &doc, &doc_len,
+                                                  NULL),
+                   HV_CRYPTO_OK);
+  /* arguments other than those the server committed to */
+  memcpy(other_args, f->args, sizeof other_args);
+  other_args[1].of.i64 = 45;
+  e = expectation(f, &r);
+  e.arguments = other_args;
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, &parsed, NULL, &err),
+                   HV_CRYPTO_COMMITMENT_MISMATCH);
+  assert_null(parsed);
+  assert_non_null(strstr(err.message, "arguments_commitment"));
+  /* the same values typed differently are other arguments too */
+  other_args[1] = (wasm_value){.type = WASM_TYPE_I32, .of.i32 = 44};
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_COMMITMENT_MISMATCH);
+  /* another module */
+  e = expectation(f, &r);
+  e.wasm = other_wasm;
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_DOCUMENT_MISMATCH);
+  e.program_commitment = NULL; /* without the program commitment, program_sha256 catches it */
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_DOCUMENT_MISMATCH);
+  /* a result commitment for other bytes */
+  e = expectation(f, &r);
+  e.result_commitment = r.program_commitment;
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_COMMITMENT_MISMATCH);
+  assert_non_null(strstr(err.message, "result_commitment"));
+  /* the document of another request or function */
+  e = expectation(f, &r);
+  e.request_id = "another-request";
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_DOCUMENT_MISMATCH);
+  e = expectation(f, &r);
+  e.function_name = "sub";
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_DOCUMENT_MISMATCH);
+  /* a changed document */
+  e = expectation(f, &r);
+  char saved = (char)doc[doc_len - 3]; /* the nonce's last hex digit */
+  doc[doc_len - 3] = saved == '0' ? '1' : '0';
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_COMMITMENT_MISMATCH);
+  assert_int_equal(hv_client_check_result(doc, doc_len - 1, &e, NULL, NULL, &err),
+                   HV_CRYPTO_BAD_DOCUMENT);
+  /* without commitments to compare, only the document's own fields are checked */
+  doc[doc_len - 3] = (uint8_t)saved;
+  e.result_commitment = e.program_commitment = e.arguments_commitment = NULL;
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, NULL), HV_CRYPTO_OK);
+  free(doc);
+  free(r.encrypted_result);
+  free(b64);
+}
+
+static void test_seal_rejects_bad_server_key(void **state) {
+  fixture *f = *state;
+  hv_client_sealed req;
+  hv_crypto_err err;
+  uint8_t key[HPKE_PUBLIC_KEY_LEN];
+  memcpy(key, f->server.public_key, sizeof key);
+  key[40] ^= 1;
+  assert_int_equal(hv_client_seal_request(f->client, key, sizeof key, "add", wasm, sizeof wasm,
+                                          &req, &err),
+                   HV_CRYPTO_BAD_PUBLIC_KEY);
+  assert_null(req.bytes);
+  assert_null(req.base64);
+  assert_int_equal(hv_client_seal_request(f->client, key, 33, "add", wasm, sizeof wasm, &req,
+                                          &err),
+                   HV_CRYPTO_BAD_PUBLIC_KEY);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_round_trip_sec1_with_key_id, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_round_trip_der_without_key_id, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tampered_request, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_wrong_aad, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_wrong_key_id, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_response_binding, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_check_result_mismatches, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_seal_rejects_bad_server_key, setup, teardown),
+  };
+  return cmocka_run_group_tests_name("client", tests, NULL, NULL);
+}

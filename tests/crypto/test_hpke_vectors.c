@@ -1,0 +1,264 @@
+/*
+ * The RFC 9180 test vectors for DHKEM(P-256, HKDF-SHA256) / HKDF-SHA256 (base and psk modes;
+ * AES-128-GCM, AES-256-GCM, export-only), every value reproduced byte for byte: the derived key
+ * pairs, enc, the shared secret, every key-schedule output, each of the 257 nonces and
+ * ciphertexts (and their decryption), and each export on both sides.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "crypto_int.h"
+
+#define VECTOR_COUNT 6
+
+static json_t *vectors;
+static size_t encryptions_checked;
+static size_t exports_checked;
+
+typedef struct bytes {
+  uint8_t *data;
+  size_t len;
+} bytes;
+
+/* The hex string member key of obj, decoded (empty strings give a zero-length buffer). */
+static bytes field(const json_t *obj, const char *key) {
+  const json_t *j = json_object_get(obj, key);
+  bytes b = {NULL, 0};
+  assert_non_null(j);
+  assert_true(json_is_string(j));
+  b.len = json_string_length(j) / 2;
+  b.data = malloc(b.len + 1);
+  assert_non_null(b.data);
+  assert_int_equal(hv_crypto_hex_decode(json_string_value(j), json_string_length(j), b.data, b.len,
+                                        NULL),
+                   HV_CRYPTO_OK);
+  return b;
+}
+
+static void assert_bytes(const uint8_t *got, size_t got_len, bytes want) {
+  assert_int_equal(got_len, want.len);
+  assert_memory_equal(got, want.data, want.len);
+}
+
+static int load_vectors(void **state) {
+  const char *dir = getenv("HV_TESTDATA");
+  char path[4096];
+  json_error_t jerr;
+
+  (void)state;
+  snprintf(path, sizeof path, "%s/hpke/hpke-p256-vectors.json",
+           dir != NULL ? dir : "../shared/testdata");
+  vectors = json_load_file(path, 0, &jerr);
+  if (vectors == NULL)
+    fprintf(stderr, "cannot load %s: %s\n", path, jerr.text);
+  return vectors == NULL ? -1 : 0;
+}
+
+static int free_vectors(void **state) {
+  (void)state;
+  json_decref(vectors);
+  printf("[ INFO     ] checked %zu encryptions and %zu exports across %d vectors\n",
+         encryptions_checked, exports_checked, VECTOR_COUNT);
+  return 0;
+}
+
+static uint16_t u16(const json_t *v, const char *key) {
+  json_int_t n = json_integer_value(json_object_get(v, key));
+  assert_in_range(n, 0, 0xFFFF);
+  return (uint16_t)n;
+}
+
+static void test_file_shape(void **state) {
+  (void)state;
+  assert_true(json_is_array(vectors));
+  assert_int_equal(json_array_size(vectors), VECTOR_COUNT);
+  for (size_t i = 0; i < VECTOR_COUNT; i++) {
+    const json_t *v = json_array_get(vectors, i);
+    size_t want = u16(v, "aead_id") == HPKE_AEAD_EXPORT_ONLY ? 0 : 257;
+    assert_int_equal(u16(v, "kem_id"), HPKE_KEM_P256_HKDF_SHA256);
+    assert_int_equal(u16(v, "kdf_id"), HPKE_KDF_HKDF_SHA256);
+    assert_int_equal(json_array_size(json_object_get(v, "encryptions")), want);
+    assert_int_equal(json_array_size(json_object_get(v, "exports")), 3);
+  }
+}
+
+/* DeriveKeyPair(ikm) gives exactly (sk, pk). */
+static hpke_private_key *check_derive(const json_t *v, const char *ikm_key, const char *sk_key,
+                                      const char *pk_key) {
+  bytes ikm = field(v, ikm_key), sk = field(v, sk_key), pk = field(v, pk_key);
+  hpke_private_key *key = NULL;
+  uint8_t exported[HPKE_PRIVATE_KEY_LEN];
+
+  assert_int_equal(hpke_derive_key_pair(ikm.data, ikm.len, &key, NULL), HV_CRYPTO_OK);
+  assert_int_equal(hpke_private_key_export(key, exported, NULL), HV_CRYPTO_OK);
+  assert_bytes(exported, sizeof exported, sk);
+  assert_bytes(hpke_private_key_public(key), HPKE_PUBLIC_KEY_LEN, pk);
+  free(ikm.data);
+  free(sk.data);
+  free(pk.data);
+  return key;
+}
+
+/* Encap with ikmE, Decap with skR and KeySchedule give the vector's intermediate values. */
+static void check_kem_and_schedule(const json_t *v, const hpke_setup_params *params,
+                                   const hpke_public_key *pkR, const hpke_private_key *skR) {
+  bytes ikm_e = field(v, "ikmE"), enc = field(v, "enc"), ss = field(v, "shared_secret");
+  bytes ksc = field(v, "key_schedule_context"), secret = field(v, "secret");
+  bytes key = field(v, "key"), nonce = field(v, "base_nonce"), exp = field(v, "exporter_secret");
+  uint8_t got_enc[HPKE_ENC_LEN], got_ss[HPKE_SECRET_LEN];
+  hpke__schedule sched;
+
+  assert_int_equal(hpke__encap(pkR, ikm_e.data, ikm_e.len, got_enc, got_ss, NULL), HV_CRYPTO_OK);
+  assert_bytes(got_enc, sizeof got_enc, enc);
+  assert_bytes(got_ss, sizeof got_ss, ss);
+  memset(got_ss, 0, sizeof got_ss);
+  assert_int_equal(hpke__decap(skR, enc.data, enc.len, got_ss, NULL), HV_CRYPTO_OK);
+  assert_bytes(got_ss, sizeof got_ss, ss);
+  assert_int_equal(hpke__key_schedule(params, got_ss, &sched, NULL), HV_CRYPTO_OK);
+  assert_bytes(sched.key_schedule_context, sizeof sched.key_schedule_context, ksc);
+  assert_bytes(sched.secret, sizeof sched.secret, secret);
+  assert_bytes(sched.key, sched.key_len, key);
+  assert_bytes(sched.base_nonce, sched.nonce_len, nonce);
+  assert_bytes(sched.exporter_secret, sizeof sched.exporter_secret, exp);
+  bytes all[] = {ikm_e, enc, ss, ksc, secret, key, nonce, exp};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    free(all[i].data);
+}
+
+static void check_encryptions(const json_t *v, hpke_ctx *sender, hpke_ctx *recipient) {
+  const json_t *list = json_object_get(v, "encryptions");
+
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    const json_t *e = json_array_get(list, i);
+    bytes aad = field(e, "aad"), pt = field(e, "pt"), ct = field(e, "ct"), nonce = field(e, "nonce");
+    uint8_t got_nonce[HPKE_NONCE_LEN];
+    uint8_t *got_ct = malloc(pt.len + HPKE_TAG_LEN);
+    uint8_t *got_pt = malloc(ct.len);
+    size_t got_pt_len = 0;
+
+    assert_non_null(got_ct);
+    assert_non_null(got_pt);
+    hpke__compute_nonce(sender, got_nonce);
+    assert_bytes(got_nonce, sizeof got_nonce, nonce);
+    assert_int_equal(hpke_seal(sender, aad.data, aad.len, pt.data, pt.len, got_ct, NULL),
+                     HV_CRYPTO_OK);
+    assert_bytes(got_ct, pt.len + HPKE_TAG_LEN, ct);
+    assert_int_equal(hpke_open(recipient, aad.data, aad.len, ct.data, ct.len, got_pt, &got_pt_len,
+                               NULL),
+                     HV_CRYPTO_OK);
+    assert_bytes(got_pt, got_pt_len, pt);
+    encryptions_checked++;
+    free(got_ct);
+    free(got_pt);
+    free(aad.data);
+    free(pt.data);
+    free(ct.data);
+    free(nonce.data);
+  }
+}
+
+static void check_exports(const json_t *v, const hpke_ctx *sender, const hpke_ctx *recipient) {
+  const json_t *list = json_object_get(v, "exports");
+
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    const json_t *e = json_array_get(list, i);
+    bytes context = field(e, "exporter_context"), want = field(e, "exported_value");
+    size_t L = (size_t)json_integer_value(json_object_get(e, "L"));
+    uint8_t got[64];
+
+    assert_int_equal(L, want.len);
+    assert_true(L <= sizeof got);
+    assert_int_equal(hpke_export(sender, context.data, context.len, got, L, NULL), HV_CRYPTO_OK);
+    assert_bytes(got, L, want);
+    memset(got, 0, sizeof got);
+    assert_int_equal(hpke_export(recipient, context.data, context.len, got, L, NULL),
+                     HV_CRYPTO_OK);
+    assert_bytes(got, L, want);
+    exports_checked++;
+    free(context.data);
+    free(want.data);
+  }
+}
+
+static void test_vector(void **state) {
+  static const uint16_t modes[VECTOR_COUNT] = {1, 0, 0, 1, 0, 1};
+  static const uint16_t aeads[VECTOR_COUNT] = {1, 1, 2, 2, 0xFFFF, 0xFFFF};
+  const size_t index = *(const size_t *)*state;
+  const json_t *v = json_array_get(vectors, index);
+
+  assert_int_equal(u16(v, "mode"), modes[index]); /* the test's name says so */
+  assert_int_equal(u16(v, "aead_id"), aeads[index]);
+  bytes info = field(v, "info"), ikm_e = field(v, "ikmE"), pk_rm = field(v, "pkRm");
+  bytes enc = field(v, "enc");
+  bytes psk = {NULL, 0}, psk_id = {NULL, 0};
+  hpke_private_key *skE = NULL, *skR = NULL;
+  hpke_public_key *pkR = NULL;
+  hpke_ctx *sender = NULL, *recipient = NULL;
+  uint8_t got_enc[HPKE_ENC_LEN];
+  hv_crypto_err err;
+
+  if (json_object_get(v, "psk") != NULL) {
+    psk = field(v, "psk");
+    psk_id = field(v, "psk_id");
+  }
+  const hpke_setup_params params = {
+      .suite = {u16(v, "kem_id"), u16(v, "kdf_id"), u16(v, "aead_id")},
+      .mode = (hpke_mode)u16(v, "mode"),
+      .info = info.data, .info_len = info.len,
+      .psk = psk.data, .psk_len = psk.len, .psk_id = psk_id.data, .psk_id_len = psk_id.len,
+      .ikm_e = ikm_e.data, .ikm_e_len = ikm_e.len};
+
+  skE = check_derive(v, "ikmE", "skEm", "pkEm");
+  skR = check_derive(v, "ikmR", "skRm", "pkRm");
+  assert_int_equal(hpke_public_key_parse(pk_rm.data, pk_rm.len, &pkR, NULL), HV_CRYPTO_OK);
+  check_kem_and_schedule(v, &params, pkR, skR);
+
+  assert_int_equal(hpke_setup_sender(&params, pkR, got_enc, &sender, &err), HV_CRYPTO_OK);
+  assert_bytes(got_enc, sizeof got_enc, enc);
+  assert_int_equal(hpke_setup_recipient(&params, skR, enc.data, enc.len, &recipient, &err),
+                   HV_CRYPTO_OK);
+  check_encryptions(v, sender, recipient);
+  check_exports(v, sender, recipient);
+  if (params.suite.aead_id == HPKE_AEAD_EXPORT_ONLY) {
+    uint8_t ct[HPKE_TAG_LEN + 1];
+    assert_int_equal(hpke_seal(sender, NULL, 0, (const uint8_t *)"x", 1, ct, &err),
+                     HV_CRYPTO_UNSUPPORTED);
+  }
+
+  hpke_ctx_free(sender);
+  hpke_ctx_free(recipient);
+  hpke_public_key_free(pkR);
+  hpke_private_key_free(skE);
+  hpke_private_key_free(skR);
+  free(info.data);
+  free(ikm_e.data);
+  free(pk_rm.data);
+  free(enc.data);
+  free(psk.data);
+  free(psk_id.data);
+}
+
+int main(void) {
+  static const size_t index[VECTOR_COUNT] = {0, 1, 2, 3, 4, 5};
+  /* Named after the file's order: (mode, aead) = (psk, 1) (base, 1) (base, 2) (psk, 2)
+   * (base, export-only) (psk, export-only). */
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_file_shape),
+      {"vector_0_psk_aes128gcm", test_vector, NULL, NULL, (void *)&index[0]},
+      {"vector_1_base_aes128gcm", test_vector, NULL, NULL, (void *)&index[1]},
+      {"vector_2_base_aes256gcm", test_vector, NULL, NULL, (void *)&index[2]},
+      {"vector_3_psk_aes256gcm", test_vector, NULL, NULL, (void *)&index[3]},
+      {"vector_4_base_export_only", test_vector, NULL, NULL, (void *)&index[4]},
+      {"vector_5_psk_export_only", test_vector, NULL, NULL, (void *)&index[5]},
+  };
+  return cmocka_run_group_tests_name("hpke_vectors", tests, load_vectors, free_vectors);
+}
