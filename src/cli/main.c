@@ -3,13 +3,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "hv_server.h"
 
-/* The service (`serve`, also the default without a subcommand) joins this table later. */
+#define CLI_SERVE_USAGE "serve [--config FILE] | serve --check-config FILE   (the default command)"
+
 static const struct {
   const char *name;
   int (*main)(int argc, char **argv);
   const char *usage;
 } cli_commands[] = {
+    {"serve", hv_server_main, CLI_SERVE_USAGE},
     {"run", cli_run, CLI_RUN_USAGE},
     {"spectest", cli_spectest, CLI_SPECTEST_USAGE},
 };
@@ -18,17 +21,23 @@ static const struct {
 
 static void cli_usage(FILE *out) {
   fprintf(out, "usage: hypervisor COMMAND [OPTION...] [ARG...]\n");
+  if (argv[1][0] == '-') {
+    argv[0] = "serve";
+    return hv_server_main(argc, argv);
+  }
   for (size_t i = 0; i < CLI_COMMAND_COUNT; i++) fprintf(out, "  %s\n", cli_commands[i].usage);
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    cli_usage(stderr);
-    return CLI_EXIT_USAGE;
-  }
+  /* No subcommand, or options straight away: the service, as `hypervisor serve` would run. */
+  if (argc < 2) return hv_server_main(1, (char *[]){"serve", NULL});
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
     cli_usage(stdout);
     return CLI_EXIT_OK;
+  }
+  if (argv[1][0] == '-') {
+    argv[0] = "serve";
+    return hv_server_main(argc, argv);
   }
   for (size_t i = 0; i < CLI_COMMAND_COUNT; i++)
     if (strcmp(argv[1], cli_commands[i].name) == 0) return cli_commands[i].main(argc - 1, argv + 1);

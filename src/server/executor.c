@@ -1,0 +1,597 @@
+/*
+ * executor.c: argument conversion, exec_run_and_wait, and the in-process executor: a fixed pool of
+ * worker threads taking jobs from one FIFO queue, one shared wasm_watchdog for wall-clock limits.
+ */
+#include "executor.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hv_crypto.h" /* HV_COMMIT_MAX_VALUES */
+#include "valtext.h"
+
+/* ---- Arguments ---------------------------------------------------------------------------- */
+
+static const char *exec_type_name(wasm_valtype type) {
+  const char *name = wasm_valtype_name(type);
+  return name ? name : "?";
+}
+
+/* An integral double d in [lo, hi). */
+static bool exec_integral_in(double d, double lo, double hi) {
+  return isfinite(d) && d == floor(d) && d >= lo && d < hi;
+}
+
+bool exec_arg_convert(const exec_arg *arg, wasm_valtype type, wasm_value *out, char *why,
+                      size_t why_size) {
+  if (arg->declared != 0 && arg->declared != type) {
+    snprintf(why, why_size, "declared type %s does not match the parameter type %s",
+             exec_type_name(arg->declared), exec_type_name(type));
+    return false;
+  }
+  wasm_value v = {.type = type};
+  if (arg->kind == EXEC_ARG_TEXT) {
+    valtext_status st = valtext_parse(type, arg->text, &v);
+    if (st != VALTEXT_OK) {
+      snprintf(why, why_size, "\"%.64s\" is not a valid %s: %s", arg->text, exec_type_name(type),
+               valtext_status_message(st));
+      return false;
+    }
+    *out = v;
+    return true;
+  }
+  switch (type) {
+    case WASM_TYPE_I32:
+      if (arg->kind == EXEC_ARG_INT) {
+        if (arg->i < INT32_MIN || arg->i > (int64_t)UINT32_MAX) goto range;
+        v.of.i32 = (int32_t)(uint32_t)arg->i;
+      } else {
+        if (!exec_integral_in(arg->d, -2147483648.0, 4294967296.0)) goto not_int;
+        v.of.i32 = arg->d < 0 ? (int32_t)arg->d : (int32_t)(uint32_t)arg->d;
+      }
+      break;
+    case WASM_TYPE_I64:
+      if (arg->kind == EXEC_ARG_INT) {
+        v.of.i64 = arg->i;
+      } else {
+        if (!exec_integral_in(arg->d, -9223372036854775808.0, 18446744073709551616.0))
+          goto not_int;
+        v.of.i64 = arg->d < 9223372036854775808.0 ? (int64_t)arg->d
+                                                  : (int64_t)(uint64_t)arg->d;
+      }
+      break;
+    case WASM_TYPE_F32: {
+      float f = arg->kind == EXEC_ARG_INT ? (float)arg->i : (float)arg->d;
+      if (isinf(f)) goto range; /* JSON has no infinity: a finite number that overflows */
+      memcpy(&v.of.f32_bits, &f, sizeof f);
+      break;
+    }
+    case WASM_TYPE_F64: {
+      double d = arg->kind == EXEC_ARG_INT ? (double)arg->i : arg->d;
+      memcpy(&v.of.f64_bits, &d, sizeof d);
+      break;
+    }
+    default:
+      snprintf(why, why_size, "a %s parameter cannot be passed in a request", exec_type_name(type));
+      return false;
+  }
+  *out = v;
+  return true;
+range:
+  snprintf(why, why_size, "out of range for %s", exec_type_name(type));
+  return false;
+not_int:
+  snprintf(why, why_size, "%s needs an integer (got %g)", exec_type_name(type), arg->d);
+  return false;
+}
+
+void exec_outcome_free(exec_outcome *outcome) {
+  if (!outcome) return;
+  free(outcome->args);
+  free(outcome->results);
+  free(outcome);
+}
+
+/* ---- Running one job (any thread) --------------------------------------------------------- */
+
+static uint64_t exec_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+__attribute__((format(printf, 3, 4))) static void exec_fail(exec_outcome *out, outcome_code code,
+                                                             const char *fmt, ...) {
+  va_list ap;
+  out->code = code;
+  va_start(ap, fmt);
+  vsnprintf(out->message, sizeof out->message, fmt, ap);
+  va_end(ap);
+  for (char *p = out->message; *p; p++)
+    if (*p == '\n' || *p == '\r') *p = ' ';
+}
+
+/* "(i32, f64)" */
+static void exec_signature(const wasm_valtype *types, uint32_t count, char *buf, size_t size) {
+  size_t o = (size_t)snprintf(buf, size, "(");
+  for (uint32_t k = 0; k < count && o < size; k++)
+    o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? ", " : "", exec_type_name(types[k]));
+  if (o < size) snprintf(buf + o, size - o, ")");
+}
+
+static bool exec_numeric(wasm_valtype t) {
+  return t == WASM_TYPE_I32 || t == WASM_TYPE_I64 || t == WASM_TYPE_F32 || t == WASM_TYPE_F64;
+}
+
+/* The engine's failure as an outcome, with our own wording where the limit is ours. */
+static void exec_engine_fail(exec_outcome *out, const exec_job *job, const wasm_error *err) {
+  char msg[EXEC_MESSAGE_MAX];
+  outcome_code code = outcome_from_status(err->status);
+  switch (err->status) {
+    case WASM_TIMEOUT:
+      exec_fail(out, code, "execution exceeded the time limit of %" PRIu64 " ms",
+                job->limits.timeout_ns / 1000000u);
+      break;
+    case WASM_GAS_EXHAUSTED:
+      exec_fail(out, code, "execution used up its gas limit of %" PRIu64, job->limits.gas_limit);
+      break;
+    case WASM_MEMORY_EXCEEDED:
+      exec_fail(out, code, "%s (limit %u MiB)", outcome_describe(err, msg, sizeof msg),
+                (unsigned)(job->limits.max_memory_pages / (1024u * 1024u / WASM_PAGE_SIZE)));
+      break;
+    case WASM_OUT_OF_HOST_MEMORY:
+      exec_fail(out, OUTCOME_INTERNAL_ERROR, "the server ran out of memory");
+      break;
+    default:
+      exec_fail(out, code, "%s", outcome_describe(err, msg, sizeof msg));
+      break;
+  }
+}
+
+/* Hooks that let the in-process pool see (and interrupt) the store of a running job. */
+typedef struct exec_store_hook {
+  void (*enter)(void *ctx, wasm_store *store);
+  void (*leave)(void *ctx);
+  void *ctx;
+} exec_store_hook;
+
+/* Loads, checks, converts and runs; fills *out (never fails to fill it). */
+static void exec_run_job(const exec_job *job, wasm_watchdog *watchdog, const exec_store_hook *hook,
+                         exec_outcome *out) {
+  wasm_error err = {0};
+  wasm_module *module = NULL;
+  wasm_store *store = NULL;
+  uint64_t ticket = 0;
+  char buf[EXEC_MESSAGE_MAX];
+
+  uint64_t t0 = exec_now_ns();
+  module = wasm_module_load(job->wasm, job->wasm_len, &err);
+  out->compile_ns = exec_now_ns() - t0;
+  if (!module) {
+    exec_engine_fail(out, job, &err);
+    if (out->code != OUTCOME_INTERNAL_ERROR) out->code = OUTCOME_INVALID_WASM;
+    goto done;
+  }
+  out->ran = true;
+  if (!outcome_sandbox_check(module, buf, sizeof buf)) {
+    exec_fail(out, OUTCOME_INVALID_WASM, "%s", buf);
+    goto done;
+  }
+
+  size_t name_len = strlen(job->function_name);
+  wasm_functype_view type;
+  if (!wasm_module_find_func_export(module, job->function_name, name_len, &type)) {
+    exec_fail(out, OUTCOME_FUNCTION_NOT_FOUND, "the module exports no function '%.128s'",
+              job->function_name);
+    goto done;
+  }
+  for (uint32_t k = 0; k < type.result_count; k++) {
+    if (!exec_numeric(type.results[k])) {
+      exec_fail(out, OUTCOME_FUNCTION_NOT_FOUND,
+                "export '%.128s' returns a %s; only i32, i64, f32 and f64 results can be returned",
+                job->function_name, exec_type_name(type.results[k]));
+      goto done;
+    }
+  }
+  if (type.result_count > HV_COMMIT_MAX_VALUES) {
+    exec_fail(out, OUTCOME_FUNCTION_NOT_FOUND, "export '%.128s' returns more than %u values",
+              job->function_name, (unsigned)HV_COMMIT_MAX_VALUES);
+    goto done;
+  }
+  if (job->arg_count != type.param_count) {
+    exec_signature(type.params, type.param_count, buf, sizeof buf);
+    exec_fail(out, OUTCOME_INVALID_ARGUMENTS, "%.128s takes %" PRIu32 " argument%s %s, got %zu",
+              job->function_name, type.param_count, type.param_count == 1 ? "" : "s", buf,
+              job->arg_count);
+    goto done;
+  }
+
+  out->args = calloc(type.param_count ? type.param_count : 1, sizeof *out->args);
+  out->results = calloc(type.result_count ? type.result_count : 1, sizeof *out->results);
+  if (!out->args || !out->results) {
+    exec_fail(out, OUTCOME_INTERNAL_ERROR, "the server ran out of memory");
+    goto done;
+  }
+  for (uint32_t k = 0; k < type.param_count; k++) {
+    char why[EXEC_WHY_MAX];
+    if (!exec_numeric(type.params[k])) {
+      exec_fail(out, OUTCOME_INVALID_ARGUMENTS,
+                "parameter %" PRIu32 " of %.128s is a %s, which a request cannot pass", k + 1,
+                job->function_name, exec_type_name(type.params[k]));
+      goto done;
+    }
+    if (!exec_arg_convert(&job->args[k], type.params[k], &out->args[k], why, sizeof why)) {
+      exec_fail(out, OUTCOME_INVALID_ARGUMENTS, "arguments[%" PRIu32 "]: %s", k, why);
+      goto done;
+    }
+  }
+  out->arg_count = type.param_count;
+
+  wasm_store_limits limits;
+  wasm_store_limits_default(&limits);
+  limits.gas_limit = job->limits.gas_limit;
+  limits.max_memory_pages = job->limits.max_memory_pages;
+  store = wasm_store_new(&limits, &err);
+  if (!store) {
+    exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot create an execution store");
+    goto done;
+  }
+  if (hook) hook->enter(hook->ctx, store);
+
+  /* The start function runs inside wasm_instance_new: the limit covers it too. */
+  uint64_t t1 = exec_now_ns();
+  ticket = wasm_watchdog_arm(watchdog, store, job->limits.timeout_ns);
+  if (ticket == 0) {
+    exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot arm the execution timer");
+    goto done;
+  }
+  wasm_status status;
+  wasm_instance *instance = wasm_instance_new(store, module, NULL, 0, &err);
+  if (!instance) {
+    status = err.status;
+  } else {
+    wasm_extern ext;
+    if (!wasm_instance_export(instance, job->function_name, name_len, &ext) ||
+        ext.kind != WASM_EXTERN_FUNC) {
+      err = (wasm_error){.status = WASM_NOT_FOUND};
+      snprintf(err.message, sizeof err.message, "the module exports no function '%.128s'",
+               job->function_name);
+      status = WASM_NOT_FOUND;
+    } else {
+      status = wasm_func_call(store, ext.of.func, out->args, out->arg_count, out->results,
+                              type.result_count, &err);
+    }
+  }
+  wasm_watchdog_disarm(watchdog, ticket);
+  ticket = 0;
+  out->exec_ns = exec_now_ns() - t1;
+  wasm_store_stats stats;
+  wasm_store_get_stats(store, &stats);
+  out->gas_used = stats.gas_used;
+  out->memory_peak_bytes = stats.memory_peak_bytes;
+  if (status != WASM_OK) {
+    if (err.status == WASM_OK) err.status = status;
+    exec_engine_fail(out, job, &err);
+    goto done;
+  }
+  out->result_count = type.result_count;
+  out->code = OUTCOME_OK;
+  out->message[0] = '\0';
+
+done:
+  if (ticket) wasm_watchdog_disarm(watchdog, ticket);
+  if (store) {
+    if (hook) hook->leave(hook->ctx);
+    wasm_store_free(store);
+  }
+  wasm_module_free(module);
+  if (out->code != OUTCOME_OK) {
+    free(out->results);
+    out->results = NULL;
+    out->result_count = 0;
+  }
+}
+
+/* ---- Waiting for one job ------------------------------------------------------------------ */
+
+typedef struct exec_waiter {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  exec_outcome *outcome;
+  bool done;
+} exec_waiter;
+
+static void exec_wait_done(exec_job *job, exec_outcome *outcome, void *arg) {
+  (void)job;
+  exec_waiter *w = arg;
+  pthread_mutex_lock(&w->mu);
+  w->outcome = outcome;
+  w->done = true;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+exec_outcome *exec_run_and_wait(executor *ex, exec_job *job) {
+  exec_waiter w = {.outcome = NULL, .done = false};
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_cond_init(&w.cv, NULL);
+  job->done = exec_wait_done;
+  job->done_arg = &w;
+  job->next_ = NULL;
+  exec_outcome *result = NULL;
+  if (ex->ops->submit(ex, job) == EXEC_OK) {
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    result = w.outcome;
+  }
+  pthread_cond_destroy(&w.cv);
+  pthread_mutex_destroy(&w.mu);
+  return result;
+}
+
+/* ---- The in-process pool ------------------------------------------------------------------ */
+
+typedef struct inproc_worker {
+  struct inproc *pool;
+  pthread_t thread;
+  bool started;
+  wasm_store *store; /* the store running now, under pool->mu; for shutdown's interrupt */
+} inproc_worker;
+
+typedef struct inproc {
+  executor base;
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv; /* a job was queued, or stopping */
+  pthread_cond_t idle_cv; /* a submitted job finished */
+  uint32_t capacity;
+  uint32_t taken;     /* slots reserved, queued or running */
+  uint32_t submitted; /* jobs queued or running */
+  uint32_t active;    /* jobs running */
+  exec_job *head, *tail;
+  bool stopping; /* no new work */
+  bool exiting;  /* workers leave when the queue is empty */
+  wasm_watchdog *watchdog;
+  inproc_worker *workers;
+  uint32_t nworkers;
+} inproc;
+
+static void inproc_hook_enter(void *ctx, wasm_store *store) {
+  inproc_worker *w = ctx;
+  pthread_mutex_lock(&w->pool->mu);
+  w->store = store;
+  pthread_mutex_unlock(&w->pool->mu);
+}
+
+static void inproc_hook_leave(void *ctx) {
+  inproc_worker *w = ctx;
+  pthread_mutex_lock(&w->pool->mu);
+  w->store = NULL;
+  pthread_mutex_unlock(&w->pool->mu);
+}
+
+/* An outcome for a job that never ran. NULL only when memory ran out. */
+static exec_outcome *inproc_refused(void) {
+  exec_outcome *o = calloc(1, sizeof *o);
+  if (o) exec_fail(o, OUTCOME_CAPACITY_EXCEEDED, "the server is shutting down");
+  return o;
+}
+
+static void *inproc_main(void *arg) {
+  inproc_worker *w = arg;
+  inproc *p = w->pool;
+  exec_store_hook hook = {inproc_hook_enter, inproc_hook_leave, w};
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (!p->head && !p->exiting) pthread_cond_wait(&p->work_cv, &p->mu);
+    if (!p->head) break; /* exiting and nothing left */
+    exec_job *job = p->head;
+    p->head = job->next_;
+    if (!p->head) p->tail = NULL;
+    p->active++;
+    pthread_mutex_unlock(&p->mu);
+
+    exec_outcome *out = calloc(1, sizeof *out);
+    if (out) {
+      out->code = OUTCOME_INTERNAL_ERROR;
+      exec_run_job(job, p->watchdog, &hook, out);
+    }
+    /* The callback may free the job: nothing touches it afterwards. A NULL outcome tells the
+     * callback that memory ran out. */
+    job->done(job, out, job->done_arg);
+
+    pthread_mutex_lock(&p->mu);
+    p->active--;
+    p->submitted--;
+    p->taken--;
+    pthread_cond_broadcast(&p->idle_cv);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+static exec_status inproc_reserve(executor *ex) {
+  inproc *p = (inproc *)ex;
+  exec_status st = EXEC_OK;
+  pthread_mutex_lock(&p->mu);
+  if (p->stopping)
+    st = EXEC_SHUTTING_DOWN;
+  else if (p->taken >= p->capacity)
+    st = EXEC_CAPACITY;
+  else
+    p->taken++;
+  pthread_mutex_unlock(&p->mu);
+  return st;
+}
+
+static void inproc_release(executor *ex) {
+  inproc *p = (inproc *)ex;
+  pthread_mutex_lock(&p->mu);
+  if (p->taken > 0) p->taken--;
+  pthread_mutex_unlock(&p->mu);
+}
+
+static exec_status inproc_submit(executor *ex, exec_job *job) {
+  inproc *p = (inproc *)ex;
+  pthread_mutex_lock(&p->mu);
+  if (p->stopping) {
+    if (p->taken > 0) p->taken--;
+    pthread_mutex_unlock(&p->mu);
+    return EXEC_SHUTTING_DOWN;
+  }
+  job->next_ = NULL;
+  if (p->tail)
+    p->tail->next_ = job;
+  else
+    p->head = job;
+  p->tail = job;
+  p->submitted++;
+  pthread_cond_signal(&p->work_cv);
+  pthread_mutex_unlock(&p->mu);
+  return EXEC_OK;
+}
+
+static void inproc_counts(executor *ex, exec_counts *out) {
+  inproc *p = (inproc *)ex;
+  pthread_mutex_lock(&p->mu);
+  out->capacity = p->capacity;
+  out->active = p->active;
+  out->queued = p->taken - p->active;
+  out->threads = p->nworkers;
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void inproc_deadline(struct timespec *ts, uint64_t from_now_ns) {
+  clock_gettime(CLOCK_MONOTONIC, ts);
+  uint64_t ns = (uint64_t)ts->tv_nsec + from_now_ns % 1000000000u;
+  ts->tv_sec += (time_t)(from_now_ns / 1000000000u + ns / 1000000000u);
+  ts->tv_nsec = (long)(ns % 1000000000u);
+}
+
+static void inproc_shutdown(executor *ex, uint64_t grace_ns) {
+  inproc *p = (inproc *)ex;
+  pthread_mutex_lock(&p->mu);
+  p->stopping = true;
+  /* Jobs that have not started are refused now rather than started late. */
+  exec_job *queued = p->head;
+  p->head = p->tail = NULL;
+  pthread_mutex_unlock(&p->mu);
+  while (queued) {
+    exec_job *next = queued->next_;
+    queued->done(queued, inproc_refused(), queued->done_arg);
+    pthread_mutex_lock(&p->mu);
+    p->submitted--;
+    p->taken--;
+    pthread_cond_broadcast(&p->idle_cv);
+    pthread_mutex_unlock(&p->mu);
+    queued = next;
+  }
+
+  struct timespec deadline;
+  inproc_deadline(&deadline, grace_ns);
+  pthread_mutex_lock(&p->mu);
+  while (p->submitted > 0) {
+    int rc = pthread_cond_timedwait(&p->idle_cv, &p->mu, &deadline);
+    if (rc == ETIMEDOUT) {
+      /* Past the grace period: stop what still runs; each stops at its next back-edge or call. */
+      for (uint32_t k = 0; k < p->nworkers; k++)
+        if (p->workers[k].store) wasm_store_interrupt(p->workers[k].store);
+      inproc_deadline(&deadline, 100000000u); /* and again every 100 ms, for start functions */
+    }
+  }
+  p->exiting = true;
+  pthread_cond_broadcast(&p->work_cv);
+  pthread_mutex_unlock(&p->mu);
+  for (uint32_t k = 0; k < p->nworkers; k++) {
+    if (p->workers[k].started) pthread_join(p->workers[k].thread, NULL);
+    p->workers[k].started = false;
+  }
+}
+
+static void inproc_destroy(executor *ex) {
+  inproc *p = (inproc *)ex;
+  if (!p) return;
+  bool running = false;
+  for (uint32_t k = 0; k < p->nworkers; k++) running |= p->workers[k].started;
+  if (running) inproc_shutdown(ex, 0);
+  if (p->watchdog) wasm_watchdog_free(p->watchdog);
+  pthread_cond_destroy(&p->work_cv);
+  pthread_cond_destroy(&p->idle_cv);
+  pthread_mutex_destroy(&p->mu);
+  free(p->workers);
+  free(p);
+}
+
+static const executor_ops inproc_ops = {
+    .reserve = inproc_reserve,
+    .release = inproc_release,
+    .submit = inproc_submit,
+    .counts = inproc_counts,
+    .shutdown = inproc_shutdown,
+    .destroy = inproc_destroy,
+};
+
+executor *exec_inproc_new(uint32_t capacity, uint32_t threads, char *why, size_t why_size) {
+  if (capacity == 0) {
+    snprintf(why, why_size, "the executor needs a capacity of at least 1");
+    return NULL;
+  }
+  if (threads == 0) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = cpus < 2 ? 2u : cpus > 256 ? 256u : (uint32_t)cpus;
+  }
+  if (threads > capacity) threads = capacity;
+
+  inproc *p = calloc(1, sizeof *p);
+  if (!p) goto oom;
+  p->base.ops = &inproc_ops;
+  p->capacity = capacity;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->work_cv, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&p->idle_cv, &ca);
+  pthread_condattr_destroy(&ca);
+  p->workers = calloc(threads, sizeof *p->workers);
+  if (!p->workers) goto oom;
+  p->nworkers = threads;
+
+  wasm_error err = {0};
+  p->watchdog = wasm_watchdog_new(&err);
+  if (!p->watchdog) {
+    snprintf(why, why_size, "cannot start the execution watchdog: %s", err.message);
+    inproc_destroy(&p->base);
+    return NULL;
+  }
+  for (uint32_t k = 0; k < threads; k++) {
+    p->workers[k].pool = p;
+    int rc = pthread_create(&p->workers[k].thread, NULL, inproc_main, &p->workers[k]);
+    if (rc != 0) {
+      snprintf(why, why_size, "cannot start executor thread %u: %s", k, strerror(rc));
+      inproc_destroy(&p->base);
+      return NULL;
+    }
+    p->workers[k].started = true;
+  }
+  return &p->base;
+
+oom:
+  snprintf(why, why_size, "out of memory");
+  if (p) {
+    pthread_cond_destroy(&p->work_cv);
+    pthread_cond_destroy(&p->idle_cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p->workers);
+    free(p);
+  }
+  return NULL;
+}

@@ -1,0 +1,143 @@
+/*
+ * executor.h: where WebAssembly executions run, behind a small interface so that a
+ * process-isolated executor can replace the in-process one without touching the HTTP layer.
+ *
+ * A caller first reserves a slot (admission control: at most `capacity` jobs run or wait at once;
+ * beyond that EXEC_CAPACITY), then submits a job on that slot. The executor loads the module,
+ * applies the sandbox policy, finds the export, converts the arguments by its signature, runs it
+ * under the job's limits and hands an exec_outcome to the job's `done` callback, on one of its own
+ * threads. exec_wait() is the blocking form for callers that may block.
+ *
+ * The job's inputs (wasm bytes, names, arguments) are the caller's and must stay valid until `done`
+ * has been called; the executor copies nothing it does not need. The exec_outcome passed to `done`
+ * belongs to the caller from then on: free it with exec_outcome_free().
+ */
+#ifndef HV_SERVER_EXECUTOR_H
+#define HV_SERVER_EXECUTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "outcome.h"
+#include "wasm_engine.h"
+
+/* ---- Arguments as the request gave them (before the export's signature is known) ---------- */
+
+typedef enum exec_arg_kind {
+  EXEC_ARG_INT,  /* a JSON integer: `i` */
+  EXEC_ARG_REAL, /* a JSON number with a fraction or exponent: `d` */
+  EXEC_ARG_TEXT, /* a JSON string: `text` ("nan", "-inf", "18446744073709551615", "0x10") */
+} exec_arg_kind;
+
+typedef struct exec_arg {
+  exec_arg_kind kind;
+  wasm_valtype declared; /* the request's "type", or 0 when it gave none */
+  int64_t i;
+  double d;
+  const char *text; /* NUL-terminated; owned by whoever built the array */
+} exec_arg;
+
+#define EXEC_WHY_MAX 256
+
+/*
+ * Converts one request argument to a value of `type` (i32, i64, f32, f64). False with a reason
+ * in `why` when the value does not fit the type (a fraction for an integer, out of range, a string
+ * that is not a number of that type, a declared type that differs from `type`).
+ */
+bool exec_arg_convert(const exec_arg *arg, wasm_valtype type, wasm_value *out, char *why,
+                      size_t why_size);
+
+/* ---- Jobs and outcomes -------------------------------------------------------------------- */
+
+typedef struct exec_limits {
+  uint64_t gas_limit;
+  uint32_t max_memory_pages;
+  uint64_t timeout_ns; /* wall clock, instantiation (start function) and call */
+} exec_limits;
+
+#define EXEC_MESSAGE_MAX 512
+
+typedef struct exec_outcome {
+  outcome_code code;               /* OUTCOME_OK or the protocol error */
+  char message[EXEC_MESSAGE_MAX];  /* for an error: what went wrong, safe to send to the client */
+  bool ran;                        /* the module loaded: compile_ns is meaningful */
+  wasm_value *args;                /* arg_count converted arguments (when conversion succeeded) */
+  size_t arg_count;
+  wasm_value *results;             /* result_count results (OUTCOME_OK only) */
+  size_t result_count;
+  uint64_t compile_ns;             /* wasm_module_load */
+  uint64_t exec_ns;                /* instantiation and call */
+  uint64_t gas_used;
+  uint64_t memory_peak_bytes;
+} exec_outcome;
+
+/* Frees what the outcome owns (args, results) and the outcome itself. NULL: no-op. */
+void exec_outcome_free(exec_outcome *outcome);
+
+typedef struct exec_job exec_job;
+typedef void (*exec_done_fn)(exec_job *job, exec_outcome *outcome, void *arg);
+
+struct exec_job {
+  const uint8_t *wasm;
+  size_t wasm_len;
+  const char *function_name;
+  const exec_arg *args;
+  size_t arg_count;
+  exec_limits limits;
+  exec_done_fn done; /* called once, on an executor thread; owns the outcome from then on */
+  void *done_arg;
+  /* The executor's own bookkeeping: zero it before submitting. */
+  exec_job *next_;
+};
+
+/* ---- The interface ------------------------------------------------------------------------ */
+
+typedef enum exec_status {
+  EXEC_OK = 0,
+  EXEC_CAPACITY,     /* every slot is taken */
+  EXEC_SHUTTING_DOWN /* the executor no longer takes work */
+} exec_status;
+
+typedef struct exec_counts {
+  uint32_t capacity; /* slots: wasm.max_concurrent_executions */
+  uint32_t active;   /* jobs running now */
+  uint32_t queued;   /* slots taken by jobs not running yet (reserved or waiting for a thread) */
+  uint32_t threads;  /* worker threads */
+} exec_counts;
+
+typedef struct executor executor;
+
+typedef struct executor_ops {
+  /* Takes a slot, or EXEC_CAPACITY / EXEC_SHUTTING_DOWN. Every EXEC_OK is followed by exactly one
+   * submit or release. */
+  exec_status (*reserve)(executor *ex);
+  /* Gives back a slot that will not be used. */
+  void (*release)(executor *ex);
+  /* Runs `job` on the slot reserved for it. EXEC_SHUTTING_DOWN (the slot is released and `done`
+   * is not called) once shutdown has begun. */
+  exec_status (*submit)(executor *ex, exec_job *job);
+  void (*counts)(executor *ex, exec_counts *out);
+  /* Stops taking work, fails jobs that have not started (OUTCOME_CAPACITY_EXCEEDED, "shutting
+   * down"), and waits until running jobs end; after grace_ns it interrupts those still running.
+   * Returns when no job is left. */
+  void (*shutdown)(executor *ex, uint64_t grace_ns);
+  /* Frees the executor (after shutdown). */
+  void (*destroy)(executor *ex);
+} executor_ops;
+
+struct executor {
+  const executor_ops *ops;
+};
+
+/* Runs a job and waits for its outcome (the caller has reserved a slot). The caller owns the
+ * returned outcome; NULL if the job could not be submitted (shutting down) or memory ran out. */
+exec_outcome *exec_run_and_wait(executor *ex, exec_job *job);
+
+/*
+ * The in-process executor: `threads` worker threads (0: the number of online CPUs, at least 2,
+ * never more than capacity) sharing one wasm_watchdog. NULL on failure with a reason in `why`.
+ */
+executor *exec_inproc_new(uint32_t capacity, uint32_t threads, char *why, size_t why_size);
+
+#endif /* HV_SERVER_EXECUTOR_H */

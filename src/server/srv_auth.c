@@ -1,0 +1,138 @@
+/*
+ * srv_auth.c: API keys and the per-key rate limit.
+ *
+ * The server holds only SHA-256 hashes of the keys (auth.api_keys). A request's X-API-Key is
+ * hashed and compared with CRYPTO_memcmp against every configured hash, without stopping at a
+ * match, so the time taken says nothing about which key matched or how much of a hash did. What
+ * gets logged and recorded is the key's id, never the key.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "srv_int.h"
+
+/* ---- Token buckets ------------------------------------------------------------------------ */
+
+typedef struct srv_bucket {
+  pthread_mutex_t mu;
+  double tokens;
+  uint64_t last_ns;
+} srv_bucket;
+
+struct srv_ratelimit {
+  size_t count;
+  double per_second;
+  double burst;
+  atomic_ullong refused;
+  srv_bucket buckets[];
+};
+
+srv_ratelimit *srv_ratelimit_new(size_t key_count, uint32_t per_second, uint32_t burst) {
+  size_t n = key_count ? key_count : 1;
+  srv_ratelimit *rl = calloc(1, sizeof *rl + n * sizeof(srv_bucket));
+  if (!rl) return NULL;
+  rl->count = n;
+  rl->per_second = per_second ? per_second : 1;
+  rl->burst = burst ? burst : 1;
+  atomic_init(&rl->refused, 0);
+  for (size_t k = 0; k < n; k++) {
+    pthread_mutex_init(&rl->buckets[k].mu, NULL);
+    rl->buckets[k].tokens = rl->burst; /* a fresh bucket is full */
+    rl->buckets[k].last_ns = 0;
+  }
+  return rl;
+}
+
+void srv_ratelimit_free(srv_ratelimit *rl) {
+  if (!rl) return;
+  for (size_t k = 0; k < rl->count; k++) pthread_mutex_destroy(&rl->buckets[k].mu);
+  free(rl);
+}
+
+bool srv_ratelimit_take(srv_ratelimit *rl, size_t index, uint64_t now_ns,
+                        uint32_t *retry_after_s) {
+  if (index >= rl->count) return false;
+  srv_bucket *b = &rl->buckets[index];
+  bool ok;
+  pthread_mutex_lock(&b->mu);
+  if (b->last_ns != 0 && now_ns > b->last_ns) {
+    b->tokens += (double)(now_ns - b->last_ns) / 1e9 * rl->per_second;
+    if (b->tokens > rl->burst) b->tokens = rl->burst;
+  }
+  if (b->last_ns == 0 || now_ns > b->last_ns) b->last_ns = now_ns;
+  ok = b->tokens >= 1.0;
+  if (ok) {
+    b->tokens -= 1.0;
+  } else {
+    double wait = ceil((1.0 - b->tokens) / rl->per_second);
+    *retry_after_s = wait < 1.0 ? 1u : wait > 3600.0 ? 3600u : (uint32_t)wait;
+  }
+  pthread_mutex_unlock(&b->mu);
+  if (!ok) atomic_fetch_add(&rl->refused, 1);
+  return ok;
+}
+
+uint64_t srv_ratelimit_refused(const srv_ratelimit *rl) {
+  return atomic_load(&((srv_ratelimit *)rl)->refused);
+}
+
+/* ---- Authentication ----------------------------------------------------------------------- */
+
+/* Index of the configured key whose hash is `digest`, or -1; constant time over all keys. */
+static long srv_find_key(const hv_config *config, const unsigned char digest[32]) {
+  long found = -1;
+  for (size_t k = 0; k < config->auth.api_key_count; k++) {
+    int diff = CRYPTO_memcmp(config->auth.api_keys[k].sha256, digest, 32);
+    long mask = -(long)(diff == 0); /* all ones on a match */
+    found = (found & ~mask) | ((long)k & mask);
+  }
+  return found;
+}
+
+bool srv_authenticate(srv_request *r, srv_reply *reply) {
+  srv *s = r->server;
+  const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-Key");
+  if (!key || key[0] == '\0') {
+    HV_LOG(s->log, HV_LOG_WARN, "auth.rejected", HV_LOG_SECURITY,
+           HV_LOG_STR("path", r->path), HV_LOG_STR("reason", "missing X-API-Key"));
+    *reply = srv_error_reply(r, OUTCOME_UNAUTHORIZED, NULL,
+                             "this endpoint needs an API key in the X-API-Key header");
+    return false;
+  }
+  unsigned char digest[32];
+  unsigned int dlen = 0;
+  if (EVP_Digest(key, strlen(key), digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
+    *reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL, "cannot check the API key");
+    return false;
+  }
+  long index = srv_find_key(&s->config, digest);
+  OPENSSL_cleanse(digest, sizeof digest);
+  if (index < 0) {
+    HV_LOG(s->log, HV_LOG_WARN, "auth.rejected", HV_LOG_SECURITY,
+           HV_LOG_STR("path", r->path), HV_LOG_STR("reason", "unknown API key"));
+    *reply = srv_error_reply(r, OUTCOME_UNAUTHORIZED, NULL, "the API key is not valid");
+    return false;
+  }
+  r->key_index = index;
+  r->api_key_id = s->config.auth.api_keys[index].id;
+
+  uint32_t retry = 1;
+  if (!srv_ratelimit_take(s->rate, (size_t)index, srv_mono_ns(), &retry)) {
+    HV_LOG(s->log, HV_LOG_WARN, "rate.limited", HV_LOG_SECURITY,
+           HV_LOG_STR("api_key_id", r->api_key_id), HV_LOG_STR("path", r->path),
+           HV_LOG_UINT("retry_after_s", retry));
+    *reply = srv_error_reply(r, OUTCOME_RATE_LIMITED, NULL,
+                             "API key '%s' is over its rate limit of %u requests per second "
+                             "(burst %u); retry in %u s",
+                             r->api_key_id, s->config.rate_limit.requests_per_second,
+                             s->config.rate_limit.burst, retry);
+    reply->retry_after_s = retry;
+    return false;
+  }
+  return true;
+}

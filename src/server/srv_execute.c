@@ -1,0 +1,590 @@
+/*
+ * srv_execute.c: POST /v1/execute (protocol.md, "POST /v1/execute").
+ *
+ *   headers   (srv_http.c: route, API key, rate limit, Content-Length) -> an executor slot ->
+ *             request_id
+ *   body      JSON -> fields -> base64 -> client key -> HPKE open with the key ring -> job
+ *   executor  module, sandbox policy, export, arguments, run (executor.c)
+ *   finish    result document, commitments, sealed result, audit record (durable) -> reply
+ *
+ * Every outcome after the request_id exists is written to the audit store with its status. The
+ * plaintext program is wiped when the request ends; neither it, the arguments nor the results are
+ * ever logged.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
+#include "srv_int.h"
+
+struct srv_exec_state {
+  json_t *root;            /* the parsed request: argument texts point into it */
+  const char *function_name;
+  exec_arg *args;
+  size_t arg_count;
+  hpke_public_key *client_pk;
+  char *metadata;          /* compact JSON, or NULL */
+  uint8_t *wasm;           /* the plaintext program (wiped when freed) */
+  size_t wasm_len;
+  char key_id[HV_KEY_ID_LEN + 1]; /* the server key that decrypted; "" before */
+  exec_limits limits;
+  bool limits_known;
+  exec_job job;
+};
+
+/* ---- The execution summary ---------------------------------------------------------------- */
+
+static double srv_ms(uint64_t ns) { return round((double)ns / 1000.0) / 1000.0; }
+
+/* {"status", "execution_time_ms", "compile_time_ms", "gas_used", "gas_limit",
+ *  "memory_peak_bytes", "timeout_ms", "module_cached"}; `out` may be NULL (nothing ran). */
+static json_t *srv_summary(const srv_exec_state *st, outcome_code code, const exec_outcome *out) {
+  json_t *o = json_object();
+  if (!o) return NULL;
+  json_object_set_new(o, "status",
+                      json_string(code == OUTCOME_OK ? "success" : outcome_code_name(code)));
+  json_object_set_new(o, "execution_time_ms", json_real(out ? srv_ms(out->exec_ns) : 0.0));
+  json_object_set_new(o, "compile_time_ms", json_real(out ? srv_ms(out->compile_ns) : 0.0));
+  json_object_set_new(o, "gas_used", json_integer(out ? (json_int_t)out->gas_used : 0));
+  json_object_set_new(o, "gas_limit",
+                      json_integer(st && st->limits_known ? (json_int_t)st->limits.gas_limit : 0));
+  json_object_set_new(o, "memory_peak_bytes",
+                      json_integer(out ? (json_int_t)out->memory_peak_bytes : 0));
+  json_object_set_new(o, "timeout_ms",
+                      json_integer(st && st->limits_known
+                                       ? (json_int_t)(st->limits.timeout_ns / 1000000u)
+                                       : 0));
+  json_object_set_new(o, "module_cached", json_false());
+  return o;
+}
+
+/* ---- The audit record --------------------------------------------------------------------- */
+
+typedef struct srv_commitments {
+  char result[HV_COMMIT_HEX_LEN + 1];
+  char program[HV_COMMIT_HEX_LEN + 1];
+  char arguments[HV_COMMIT_HEX_LEN + 1];
+} srv_commitments;
+
+/* Writes the request's record; false (logged) when the store refused it. */
+static bool srv_record(srv_request *r, outcome_code code, const json_t *summary,
+                       const srv_commitments *c) {
+  srv *s = r->server;
+  srv_exec_state *st = r->exec;
+  hv_audit_record rec;
+  memset(&rec, 0, sizeof rec);
+  snprintf(rec.request_id, sizeof rec.request_id, "%s", r->request_id);
+  rec.recorded_at_ms = srv_now_ms(s);
+  snprintf(rec.api_key_id, sizeof rec.api_key_id, "%s", r->api_key_id ? r->api_key_id : "unknown");
+  if (st) snprintf(rec.key_id, sizeof rec.key_id, "%s", st->key_id);
+  if (c) {
+    memcpy(rec.result_commitment, c->result, sizeof rec.result_commitment);
+    memcpy(rec.program_commitment, c->program, sizeof rec.program_commitment);
+    memcpy(rec.arguments_commitment, c->arguments, sizeof rec.arguments_commitment);
+  }
+  snprintf(rec.status, sizeof rec.status, "%s",
+           code == OUTCOME_OK ? "success" : outcome_code_name(code));
+  char *summary_text = summary ? json_dumps(summary, SRV_JSON_FLAGS) : NULL;
+  rec.execution_summary = summary_text;
+  rec.request_metadata = st ? st->metadata : NULL;
+  hv_audit_error err = {0};
+  hv_audit_status as = summary_text ? hv_audit_put(s->audit, &rec, &err) : HV_AUDIT_NO_MEMORY;
+  free(summary_text);
+  if (as != HV_AUDIT_OK) {
+    HV_LOG(s->log, HV_LOG_ERROR, "audit.write_failed", 0, HV_LOG_STR("request_id", r->request_id),
+           HV_LOG_STR("error", hv_audit_status_name(as)), HV_LOG_STR("message", err.message));
+    return false;
+  }
+  return true;
+}
+
+/* An error reply for a request that has a request_id: recorded, counted, built. */
+static srv_reply srv_exec_fail(srv_request *r, outcome_code code, const exec_outcome *out,
+                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static srv_reply srv_exec_fail(srv_request *r, outcome_code code, const exec_outcome *out,
+                               const char *fmt, ...) {
+  char msg[EXEC_MESSAGE_MAX + 64];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  json_t *summary = srv_summary(r->exec, code, out);
+  srv_record(r, code, summary, NULL);
+  srv_metrics_execution(r->server->metrics, code, out && out->ran, out ? out->compile_ns : 0,
+                        out && out->exec_ns > 0, out ? out->exec_ns : 0, out ? out->gas_used : 0);
+  /* Outcomes of the executor carry the summary; refusals before it do not. */
+  srv_reply reply = srv_error_reply(r, code, out ? summary : NULL, "%s", msg);
+  json_decref(summary);
+  return reply;
+}
+
+/* ---- Header stage ------------------------------------------------------------------------- */
+
+bool srv_execute_begin(srv_request *r, srv_reply *reply) {
+  srv *s = r->server;
+  if (atomic_load(&s->shutting_down)) {
+    *reply = srv_error_reply(r, OUTCOME_CAPACITY_EXCEEDED, NULL, "the server is shutting down");
+    reply->retry_after_s = 5;
+    return false;
+  }
+  exec_status es = s->exec->ops->reserve(s->exec);
+  if (es != EXEC_OK) {
+    exec_counts counts;
+    s->exec->ops->counts(s->exec, &counts);
+    if (es == EXEC_SHUTTING_DOWN)
+      *reply = srv_error_reply(r, OUTCOME_CAPACITY_EXCEEDED, NULL, "the server is shutting down");
+    else
+      *reply = srv_error_reply(r, OUTCOME_CAPACITY_EXCEEDED, NULL,
+                               "all %u execution slots are taken; retry shortly",
+                               (unsigned)counts.capacity);
+    reply->retry_after_s = es == EXEC_SHUTTING_DOWN ? 5u : 1u;
+    HV_LOG(s->log, HV_LOG_WARN, "execute.capacity", 0, HV_LOG_UINT("active", counts.active),
+           HV_LOG_UINT("queued", counts.queued), HV_LOG_UINT("capacity", counts.capacity));
+    return false;
+  }
+  r->slot_reserved = true;
+  r->exec = calloc(1, sizeof *r->exec);
+  if (!r->exec || !srv_uuid_v4(r->request_id)) {
+    r->request_id[0] = '\0';
+    *reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL, "cannot start the request");
+    return false;
+  }
+  return true;
+}
+
+/* ---- Body stage: the request's fields ----------------------------------------------------- */
+
+static const char *const srv_fields[] = {"encrypted_wasm", "key_id",           "function_name",
+                                         "arguments",      "public_key",       "request_metadata",
+                                         "timeout_seconds", "gas_limit"};
+
+/* A present, non-null member (null counts as absent for optional fields). */
+static json_t *srv_member(json_t *root, const char *name) {
+  json_t *v = json_object_get(root, name);
+  return v && !json_is_null(v) ? v : NULL;
+}
+
+static bool srv_parse_type(const char *text, wasm_valtype *out) {
+  static const struct { const char *name; wasm_valtype type; } types[] = {
+      {"i32", WASM_TYPE_I32}, {"i64", WASM_TYPE_I64}, {"f32", WASM_TYPE_F32}, {"f64", WASM_TYPE_F64}};
+  for (size_t k = 0; k < 4; k++)
+    if (strcmp(text, types[k].name) == 0) {
+      *out = types[k].type;
+      return true;
+    }
+  return false;
+}
+
+/* A JSON string member without NUL bytes; NULL with *why set otherwise. */
+static const char *srv_text(json_t *v, size_t *len) {
+  if (!json_is_string(v)) return NULL;
+  const char *t = json_string_value(v);
+  size_t n = json_string_length(v);
+  if (strlen(t) != n) return NULL; /* an embedded \u0000 */
+  if (len) *len = n;
+  return t;
+}
+
+/* Parses and checks every field; fills st. Returns true, or false with *reply set. */
+static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, size_t *ct_len,
+                              const char **key_id, srv_reply *reply) {
+  srv *s = r->server;
+  json_error_t jerr;
+  if (r->body_len == 0) {
+    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                           "the request body is empty; send a JSON object");
+    return false;
+  }
+  st->root = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!st->root) {
+    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                           "malformed JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                           jerr.column);
+    return false;
+  }
+  /* The body is no longer needed: release it early (up to server.max_body_bytes). */
+  free(r->body);
+  r->body = NULL;
+  r->body_cap = 0;
+
+  json_t *root = st->root;
+  if (!json_is_object(root)) {
+    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "the request body must be a JSON object");
+    return false;
+  }
+  const char *name;
+  json_t *value;
+  json_object_foreach(root, name, value) {
+    bool known = false;
+    for (size_t k = 0; k < sizeof srv_fields / sizeof srv_fields[0]; k++)
+      known |= strcmp(name, srv_fields[k]) == 0;
+    if (!known) {
+      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "unknown field '%.64s'", name);
+      return false;
+    }
+  }
+
+  /* encrypted_wasm */
+  size_t len = 0;
+  json_t *v = srv_member(root, "encrypted_wasm");
+  const char *text = v ? srv_text(v, &len) : NULL;
+  if (!v || !text || len == 0) {
+    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                           v ? "encrypted_wasm: must be a non-empty base64 string"
+                             : "encrypted_wasm: missing (the sealed module, base64)");
+    return false;
+  }
+  hv_crypto_err cerr = {0};
+  if (hv_crypto_base64_decode(text, len, ct, ct_len, &cerr) != HV_CRYPTO_OK) {
+    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "encrypted_wasm: %s", cerr.message);
+    return false;
+  }
+
+  /* function_name */
+  v = srv_member(root, "function_name");
+  text = v ? srv_text(v, &len) : NULL;
+  if (!v || !text || len == 0 || len > SRV_FUNCTION_NAME_MAX) {
+    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                           !v ? "function_name: missing (the export to call)"
+                              : "function_name: must be a string of 1 to %u bytes without NUL",
+                           SRV_FUNCTION_NAME_MAX);
+    return false;
+  }
+  st->function_name = text;
+
+  /* public_key */
+  v = srv_member(root, "public_key");
+  text = v ? srv_text(v, &len) : NULL;
+  if (!v || !text || len == 0) {
+    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                           v ? "public_key: must be a non-empty base64 string"
+                             : "public_key: missing (your P-256 public key, base64)");
+    return false;
+  }
+  uint8_t *pk_bytes = NULL;
+  size_t pk_len = 0;
+  if (hv_crypto_base64_decode(text, len, &pk_bytes, &pk_len, &cerr) != HV_CRYPTO_OK) {
+    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "public_key: %s", cerr.message);
+    return false;
+  }
+  hv_crypto_status cs = hpke_public_key_parse(pk_bytes, pk_len, &st->client_pk, &cerr);
+  free(pk_bytes);
+  if (cs != HV_CRYPTO_OK) {
+    *reply = srv_exec_fail(r, OUTCOME_ENCRYPTION_ERROR, NULL, "public_key: %s", cerr.message);
+    return false;
+  }
+
+  /* key_id */
+  *key_id = NULL;
+  v = srv_member(root, "key_id");
+  if (v) {
+    text = srv_text(v, &len);
+    bool ok = text && len == HV_KEY_ID_LEN;
+    for (size_t k = 0; ok && k < len; k++)
+      ok = (text[k] >= '0' && text[k] <= '9') || (text[k] >= 'a' && text[k] <= 'f');
+    if (!ok) {
+      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                             "key_id: must be %d lowercase hex digits (from GET /v1/keys)",
+                             HV_KEY_ID_LEN);
+      return false;
+    }
+    *key_id = text;
+  }
+
+  /* arguments */
+  v = srv_member(root, "arguments");
+  if (v) {
+    if (!json_is_array(v)) {
+      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                             "arguments: must be an array of {\"value\": ...}");
+      return false;
+    }
+    size_t n = json_array_size(v);
+    if (n > SRV_MAX_ARGUMENTS) {
+      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "arguments: more than %u",
+                             SRV_MAX_ARGUMENTS);
+      return false;
+    }
+    st->args = calloc(n ? n : 1, sizeof *st->args);
+    if (!st->args) {
+      *reply = srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, "out of memory");
+      return false;
+    }
+    for (size_t k = 0; k < n; k++) {
+      json_t *a = json_array_get(v, k);
+      exec_arg *arg = &st->args[k];
+      if (!json_is_object(a)) {
+        *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                               "arguments[%zu]: must be an object {\"value\": ..., \"type\": ...}",
+                               k);
+        return false;
+      }
+      json_object_foreach(a, name, value) {
+        if (strcmp(name, "value") != 0 && strcmp(name, "type") != 0) {
+          *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                                 "arguments[%zu]: unknown field '%.64s'", k, name);
+          return false;
+        }
+      }
+      json_t *t = srv_member(a, "type");
+      if (t) {
+        const char *tt = srv_text(t, NULL);
+        if (!tt || !srv_parse_type(tt, &arg->declared)) {
+          *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                                 "arguments[%zu].type: must be one of i32, i64, f32, f64", k);
+          return false;
+        }
+      }
+      json_t *val = json_object_get(a, "value");
+      if (json_is_integer(val)) {
+        arg->kind = EXEC_ARG_INT;
+        arg->i = (int64_t)json_integer_value(val);
+      } else if (json_is_real(val)) {
+        arg->kind = EXEC_ARG_REAL;
+        arg->d = json_real_value(val);
+      } else if (json_is_string(val) && (arg->text = srv_text(val, NULL)) != NULL) {
+        arg->kind = EXEC_ARG_TEXT;
+      } else {
+        *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                               val ? "arguments[%zu].value: must be a number or a string"
+                                   : "arguments[%zu].value: missing",
+                               k);
+        return false;
+      }
+    }
+    st->arg_count = n;
+  }
+
+  /* request_metadata */
+  v = srv_member(root, "request_metadata");
+  if (v) {
+    if (!json_is_object(v)) {
+      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                             "request_metadata: must be a JSON object");
+      return false;
+    }
+    st->metadata = json_dumps(v, SRV_JSON_FLAGS);
+    if (!st->metadata || strlen(st->metadata) > SRV_METADATA_MAX) {
+      free(st->metadata);
+      st->metadata = NULL;
+      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                             "request_metadata: larger than %u bytes as compact JSON",
+                             SRV_METADATA_MAX);
+      return false;
+    }
+  }
+
+  /* limits */
+  uint64_t max_timeout_s = s->config.wasm.max_execution_time_seconds;
+  uint64_t timeout_s = max_timeout_s;
+  v = srv_member(root, "timeout_seconds");
+  if (v) {
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > (json_int_t)SRV_TIMEOUT_MAX_S) {
+      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                             "timeout_seconds: must be an integer from 1 to %u", SRV_TIMEOUT_MAX_S);
+      return false;
+    }
+    if ((uint64_t)json_integer_value(v) < timeout_s) timeout_s = (uint64_t)json_integer_value(v);
+  }
+  uint64_t gas = s->config.wasm.default_gas_limit;
+  v = srv_member(root, "gas_limit");
+  if (v) {
+    if (!json_is_integer(v) || json_integer_value(v) < 1) {
+      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
+                             "gas_limit: must be a positive integer (at most %" PRIu64 ")",
+                             s->config.wasm.default_gas_limit);
+      return false;
+    }
+    if ((uint64_t)json_integer_value(v) < gas) gas = (uint64_t)json_integer_value(v);
+  }
+  st->limits.gas_limit = gas;
+  st->limits.timeout_ns = timeout_s * 1000000000ull;
+  st->limits.max_memory_pages = s->config.wasm.max_memory_mb * (1024u * 1024u / WASM_PAGE_SIZE);
+  st->limits_known = true;
+  return true;
+}
+
+/* ---- Finish (executor thread) ------------------------------------------------------------- */
+
+/* The 200 reply: document, commitments, sealed result, audit record. */
+static srv_reply srv_exec_success(srv_request *r, const exec_outcome *out) {
+  srv *s = r->server;
+  srv_exec_state *st = r->exec;
+  hv_crypto_err cerr = {0};
+  uint8_t nonce[HV_COMMIT_NONCE_LEN];
+  char program_sha[HV_COMMIT_HEX_LEN + 1];
+  srv_commitments c;
+  char *doc = NULL, *b64 = NULL;
+  uint8_t *sealed = NULL;
+  size_t doc_len = 0, sealed_len = 0;
+  srv_reply reply = {0};
+
+  if (hv_commit_nonce(nonce, &cerr) != HV_CRYPTO_OK ||
+      hv_commit_sha256_hex(st->wasm, st->wasm_len, program_sha, &cerr) != HV_CRYPTO_OK ||
+      hv_commit_document_build(r->request_id, st->function_name, out->results, out->result_count,
+                               program_sha, nonce, &doc, &doc_len, &cerr) != HV_CRYPTO_OK ||
+      hv_commit_result((const uint8_t *)doc, doc_len, c.result, &cerr) != HV_CRYPTO_OK ||
+      hv_commit_program(nonce, st->wasm, st->wasm_len, c.program, &cerr) != HV_CRYPTO_OK ||
+      hv_commit_arguments(nonce, out->args, out->arg_count, c.arguments, &cerr) != HV_CRYPTO_OK ||
+      hv_crypto_seal_response(st->client_pk, r->request_id, (const uint8_t *)doc, doc_len, &sealed,
+                              &sealed_len, &cerr) != HV_CRYPTO_OK ||
+      hv_crypto_base64_encode(sealed, sealed_len, &b64, NULL, &cerr) != HV_CRYPTO_OK) {
+    HV_LOG(s->log, HV_LOG_ERROR, "execute.seal_failed", 0, HV_LOG_STR("request_id", r->request_id),
+           HV_LOG_STR("error", hv_crypto_status_name(cerr.status)));
+    reply = srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, out, "cannot seal the result");
+    goto done;
+  }
+
+  json_t *summary = srv_summary(st, OUTCOME_OK, out);
+  if (!summary || !srv_record(r, OUTCOME_OK, summary, &c)) {
+    json_decref(summary);
+    srv_metrics_execution(s->metrics, OUTCOME_INTERNAL_ERROR, out->ran, out->compile_ns, true,
+                          out->exec_ns, out->gas_used);
+    reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL,
+                            "the audit record could not be stored, so the result is withheld");
+    goto done;
+  }
+  srv_metrics_execution(s->metrics, OUTCOME_OK, out->ran, out->compile_ns, true, out->exec_ns,
+                        out->gas_used);
+  json_t *o = json_object();
+  if (o) {
+    json_object_set_new(o, "request_id", json_string(r->request_id));
+    json_object_set_new(o, "encrypted_result", json_string(b64));
+    json_object_set_new(o, "result_commitment", json_string(c.result));
+    json_object_set_new(o, "program_commitment", json_string(c.program));
+    json_object_set_new(o, "arguments_commitment", json_string(c.arguments));
+    json_object_set_new(o, "key_id", json_string(st->key_id));
+    json_object_set_new(o, "execution_summary", summary);
+  } else {
+    json_decref(summary);
+  }
+  reply = srv_json_reply(200, o);
+  r->status = reply.status;
+
+done:
+  OPENSSL_cleanse(nonce, sizeof nonce);
+  if (doc) OPENSSL_cleanse(doc, doc_len);
+  free(doc);
+  free(sealed);
+  free(b64);
+  return reply;
+}
+
+static void srv_exec_done(exec_job *job, exec_outcome *out, void *arg) {
+  (void)job;
+  srv_request *r = arg;
+  srv *s = r->server;
+  srv_reply reply;
+  if (!out) {
+    reply = srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, "the server ran out of memory");
+  } else if (out->code != OUTCOME_OK) {
+    if (out->code == OUTCOME_INVALID_WASM)
+      HV_LOG(s->log, HV_LOG_WARN, "module.refused", HV_LOG_SECURITY,
+             HV_LOG_STR("request_id", r->request_id), HV_LOG_STR("api_key_id", r->api_key_id));
+    if (out->code == OUTCOME_CAPACITY_EXCEEDED) {
+      reply = srv_exec_fail(r, out->code, NULL, "%s", out->message);
+      reply.retry_after_s = 5;
+    } else {
+      reply = srv_exec_fail(r, out->code, out, "%s", out->message);
+    }
+  } else {
+    reply = srv_exec_success(r, out);
+  }
+  exec_outcome_free(out);
+  r->pending = reply;
+  atomic_store(&r->phase, SRV_PHASE_DONE);
+  /* After this the request may be completed and freed by an HTTP thread at any moment. */
+  MHD_resume_connection(r->conn);
+}
+
+/* ---- Body stage --------------------------------------------------------------------------- */
+
+bool srv_execute_body(srv_request *r, srv_reply *reply) {
+  srv *s = r->server;
+  srv_exec_state *st = r->exec;
+  uint8_t *ct = NULL;
+  size_t ct_len = 0;
+  const char *key_id = NULL;
+
+  if (r->too_large) {
+    *reply = srv_exec_fail(r, OUTCOME_PAYLOAD_TOO_LARGE, NULL,
+                           "the request body is larger than the limit of %" PRIu64 " bytes",
+                           s->config.server.max_body_bytes);
+    return false;
+  }
+  if (!srv_parse_request(r, st, &ct, &ct_len, &key_id, reply)) {
+    free(ct);
+    return false;
+  }
+
+  hv_crypto_err cerr = {0};
+  hv_crypto_status cs = hv_keyring_open_request(s->ring, key_id, ct, ct_len, st->client_pk,
+                                                st->function_name, &st->wasm, &st->wasm_len,
+                                                st->key_id, &cerr);
+  free(ct);
+  if (cs != HV_CRYPTO_OK) {
+    st->key_id[0] = '\0';
+    hv_crypto_class cls = hv_crypto_status_class(cs);
+    if (cls == HV_CRYPTO_CLASS_ENCRYPTION) {
+      HV_LOG(s->log, HV_LOG_WARN, "decrypt.failed", HV_LOG_SECURITY,
+             HV_LOG_STR("request_id", r->request_id), HV_LOG_STR("api_key_id", r->api_key_id),
+             HV_LOG_STR("reason", hv_crypto_status_name(cs)));
+      *reply = srv_exec_fail(r, OUTCOME_ENCRYPTION_ERROR, NULL, "%s", cerr.message);
+    } else if (cls == HV_CRYPTO_CLASS_REQUEST) {
+      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "encrypted_wasm: %s", cerr.message);
+    } else {
+      HV_LOG(s->log, HV_LOG_ERROR, "decrypt.error", 0, HV_LOG_STR("request_id", r->request_id),
+             HV_LOG_STR("error", hv_crypto_status_name(cs)));
+      *reply = srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, "cannot decrypt the request");
+    }
+    return false;
+  }
+
+  st->job = (exec_job){
+      .wasm = st->wasm,
+      .wasm_len = st->wasm_len,
+      .function_name = st->function_name,
+      .args = st->args,
+      .arg_count = st->arg_count,
+      .limits = st->limits,
+      .done = srv_exec_done,
+      .done_arg = r,
+  };
+  atomic_store(&r->phase, SRV_PHASE_RUNNING);
+  /* Suspend before submitting: the executor may finish, and resume, before submit returns. */
+  MHD_suspend_connection(r->conn);
+  r->slot_reserved = false; /* submit takes the slot over, or releases it */
+  if (s->exec->ops->submit(s->exec, &st->job) != EXEC_OK) {
+    /* Answered like a finished job, through the resumed connection. */
+    r->pending = srv_exec_fail(r, OUTCOME_CAPACITY_EXCEEDED, NULL, "the server is shutting down");
+    r->pending.retry_after_s = 5;
+    atomic_store(&r->phase, SRV_PHASE_DONE);
+    MHD_resume_connection(r->conn);
+  }
+  return true;
+}
+
+void srv_execute_cleanup(srv_request *r) {
+  srv *s = r->server;
+  if (r->slot_reserved) {
+    s->exec->ops->release(s->exec);
+    r->slot_reserved = false;
+  }
+  srv_exec_state *st = r->exec;
+  if (!st) return;
+  if (st->wasm) OPENSSL_cleanse(st->wasm, st->wasm_len);
+  free(st->wasm);
+  free(st->args);
+  free(st->metadata);
+  hpke_public_key_free(st->client_pk);
+  json_decref(st->root);
+  free(st);
+  r->exec = NULL;
+}

@@ -1,0 +1,393 @@
+/*
+ * srv_http.c: the HTTP layer on libmicrohttpd.
+ *
+ * One daemon with an internal epoll thread pool of server.workers threads. For each request the
+ * access handler is called (1) once the headers are in: the route, the method, the API key, the
+ * rate limit, the Content-Length cap and (for execute) the executor slot are settled here, so a
+ * request that will be refused is refused before its body is read; (2) for each piece of the body,
+ * which is kept up to server.max_body_bytes and dropped beyond; (3) once the body is complete, when
+ * the endpoint runs. An execute request is then suspended while the executor works, and resumed
+ * with its reply ready: no HTTP thread ever waits for an execution.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "srv_int.h"
+
+/* ---- Routes ------------------------------------------------------------------------------- */
+
+typedef struct srv_route {
+  const char *path;   /* exact path, or a prefix ending in '/' when `param` */
+  bool param;         /* the rest of the path is the parameter (no '/') */
+  srv_endpoint endpoint;
+  unsigned methods;   /* SRV_GET | SRV_POST; HEAD goes with GET */
+  const char *allow;
+  bool auth;
+} srv_route;
+
+/* The route table: every path the service answers, versioned and unversioned. */
+static const srv_route srv_routes[] = {
+    {"/v1/execute", false, SRV_EP_EXECUTE, SRV_POST, "POST", true},
+    {"/execute", false, SRV_EP_EXECUTE, SRV_POST, "POST", true},
+    {"/v1/verify/", true, SRV_EP_VERIFY, SRV_GET, "GET, HEAD", false},
+    {"/verify/", true, SRV_EP_VERIFY, SRV_GET, "GET, HEAD", false},
+    {"/v1/keys", false, SRV_EP_KEYS, SRV_GET, "GET, HEAD", false},
+    {"/keys", false, SRV_EP_KEYS, SRV_GET, "GET, HEAD", false},
+    {"/health", false, SRV_EP_HEALTH, SRV_GET, "GET, HEAD", false},
+    {"/v1/health", false, SRV_EP_HEALTH, SRV_GET, "GET, HEAD", false},
+    {"/metrics", false, SRV_EP_METRICS, SRV_GET, "GET, HEAD", true},
+    {"/v1/metrics", false, SRV_EP_METRICS, SRV_GET, "GET, HEAD", true},
+};
+
+static const srv_route *srv_route_find(const char *url, srv_request *r) {
+  for (size_t k = 0; k < sizeof srv_routes / sizeof srv_routes[0]; k++) {
+    const srv_route *rt = &srv_routes[k];
+    if (!rt->param) {
+      if (strcmp(url, rt->path) == 0) return rt;
+      continue;
+    }
+    size_t n = strlen(rt->path);
+    if (strncmp(url, rt->path, n) != 0) continue;
+    const char *rest = url + n;
+    if (rest[0] == '\0' || strchr(rest, '/')) return NULL;
+    size_t len = strlen(rest);
+    if (len >= sizeof r->param) {
+      r->param_too_long = true;
+      len = sizeof r->param - 1;
+    }
+    memcpy(r->param, rest, len);
+    r->param[len] = '\0';
+    return rt;
+  }
+  return NULL;
+}
+
+static srv_method srv_method_of(const char *m) {
+  if (strcmp(m, MHD_HTTP_METHOD_GET) == 0) return SRV_GET;
+  if (strcmp(m, MHD_HTTP_METHOD_HEAD) == 0) return SRV_HEAD;
+  if (strcmp(m, MHD_HTTP_METHOD_POST) == 0) return SRV_POST;
+  return SRV_OTHER;
+}
+
+/* ---- Replies ------------------------------------------------------------------------------ */
+
+int srv_reply_send(srv_request *r, srv_reply *reply) {
+  struct MHD_Response *resp;
+  if (reply->body) {
+    resp = MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) srv_reply_discard(reply);
+  } else {
+    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  }
+  reply->body = NULL; /* the response owns it now */
+  if (!resp) return MHD_NO;
+  if (reply->content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  if (r->request_id[0]) MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+  if (reply->retry_after_s) {
+    char v[16];
+    snprintf(v, sizeof v, "%" PRIu32, reply->retry_after_s);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+  }
+  if (reply->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+  r->status = reply->status;
+  enum MHD_Result rc = MHD_queue_response(r->conn, reply->status, resp);
+  MHD_destroy_response(resp);
+  return rc;
+}
+
+/* ---- Request contexts --------------------------------------------------------------------- */
+
+static srv_request *srv_request_new(srv *s, struct MHD_Connection *conn) {
+  srv_request *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  r->server = s;
+  r->conn = conn;
+  r->start_ns = srv_mono_ns();
+  r->endpoint = SRV_EP_OTHER;
+  r->key_index = -1;
+  r->error = OUTCOME_OK;
+  atomic_init(&r->phase, SRV_PHASE_READING);
+  atomic_fetch_add(&s->inflight, 1);
+  return r;
+}
+
+static void srv_remote(struct MHD_Connection *conn, char *out, size_t size) {
+  snprintf(out, size, "?");
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (!ci || !ci->client_addr) return;
+  const struct sockaddr *sa = ci->client_addr;
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+              (socklen_t)size);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+              (socklen_t)size);
+}
+
+static const char *srv_termination_name(enum MHD_RequestTerminationCode t) {
+  switch (t) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK: return "completed";
+    case MHD_REQUEST_TERMINATED_WITH_ERROR: return "error";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED: return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN: return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR: return "read_error";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT: return "client_abort";
+    default: return "other";
+  }
+}
+
+/* The one log line of a request, then the context is freed. */
+static void srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                          enum MHD_RequestTerminationCode toe) {
+  srv *s = cls;
+  srv_request *r = *con_cls;
+  if (!r) return;
+  *con_cls = NULL;
+  double ms = (double)(srv_mono_ns() - r->start_ns) / 1e6;
+  char remote[INET6_ADDRSTRLEN + 1];
+  srv_remote(conn, remote, sizeof remote);
+  if (r->status >= 400 && r->error != OUTCOME_OK) srv_metrics_error(s->metrics, r->error);
+  hv_log_field f[10];
+  size_t n = 0;
+  f[n++] = HV_LOG_STR("method", r->method == SRV_GET    ? "GET"
+                                : r->method == SRV_POST ? "POST"
+                                : r->method == SRV_HEAD ? "HEAD"
+                                                        : "other");
+  f[n++] = HV_LOG_STR("path", r->path);
+  f[n++] = HV_LOG_UINT("status", r->status);
+  f[n++] = HV_LOG_DOUBLE("ms", ms);
+  if (r->request_id[0]) f[n++] = HV_LOG_STR("request_id", r->request_id);
+  if (r->api_key_id) f[n++] = HV_LOG_STR("api_key_id", r->api_key_id);
+  if (r->error != OUTCOME_OK) f[n++] = HV_LOG_STR("error_code", outcome_code_name(r->error));
+  f[n++] = HV_LOG_STR("remote", remote);
+  f[n++] = HV_LOG_UINT("bytes_in", r->body_seen);
+  if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    f[n++] = HV_LOG_STR("terminated", srv_termination_name(toe));
+  hv_log_event(s->log, r->status >= 500 || r->status == 0 ? HV_LOG_WARN : HV_LOG_INFO,
+               "http.request", 0, f, n);
+
+  srv_execute_cleanup(r);
+  srv_reply_discard(&r->pending);
+  free(r->body);
+  atomic_fetch_sub(&s->inflight, 1);
+  free(r);
+}
+
+/* ---- The access handler ------------------------------------------------------------------- */
+
+/* Stage 1: the headers are in. Refusals are answered here, before any of the body is read. */
+static enum MHD_Result srv_on_headers(srv_request *r, const char *url) {
+  srv *s = r->server;
+  srv_reply reply = {0};
+  const srv_route *rt = srv_route_find(url, r);
+  snprintf(r->path, sizeof r->path, "%s", rt && rt->param ? rt->path : url);
+  if (rt && rt->param) {
+    size_t n = strlen(r->path);
+    snprintf(r->path + n, sizeof r->path - n, "{id}");
+  }
+  if (!rt) {
+    srv_metrics_request(s->metrics, SRV_EP_OTHER);
+    reply = srv_error_reply(r, OUTCOME_NOT_FOUND, NULL, "no such endpoint: %.64s", url);
+    return srv_reply_send(r, &reply);
+  }
+  r->endpoint = rt->endpoint;
+  srv_metrics_request(s->metrics, rt->endpoint);
+  unsigned allowed = rt->methods | ((rt->methods & SRV_GET) ? SRV_HEAD : 0u);
+  if (!(r->method & allowed)) {
+    reply = srv_error_reply(r, OUTCOME_INVALID_REQUEST, NULL, "%s does not accept this method; use %s",
+                            rt->path, rt->allow);
+    reply.status = MHD_HTTP_METHOD_NOT_ALLOWED;
+    reply.allow = rt->allow;
+    return srv_reply_send(r, &reply);
+  }
+  if (rt->auth && !srv_authenticate(r, &reply)) return srv_reply_send(r, &reply);
+
+  if (rt->endpoint == SRV_EP_EXECUTE) {
+    r->wants_body = true;
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+      char *end = NULL;
+      unsigned long long declared = strtoull(cl, &end, 10);
+      if (end != cl && *end == '\0' && declared > s->config.server.max_body_bytes) {
+        reply = srv_error_reply(r, OUTCOME_PAYLOAD_TOO_LARGE, NULL,
+                                "the request body (%llu bytes) is larger than the limit of %" PRIu64
+                                " bytes",
+                                declared, s->config.server.max_body_bytes);
+        return srv_reply_send(r, &reply);
+      }
+      if (!srv_execute_begin(r, &reply)) return srv_reply_send(r, &reply);
+      if (end != cl && *end == '\0' && declared > 0) {
+        r->body = malloc((size_t)declared); /* on failure the body grows as it comes */
+        if (r->body) r->body_cap = (size_t)declared;
+      }
+      return MHD_YES;
+    }
+    if (!srv_execute_begin(r, &reply)) return srv_reply_send(r, &reply);
+  }
+  return MHD_YES;
+}
+
+/* Stage 2: a piece of the body. */
+static enum MHD_Result srv_on_body(srv_request *r, const char *data, size_t len) {
+  srv *s = r->server;
+  r->body_seen += len;
+  if (srv_mono_ns() - r->start_ns > SRV_BODY_DEADLINE_NS) {
+    HV_LOG(s->log, HV_LOG_WARN, "http.body_deadline", 0, HV_LOG_STR("path", r->path),
+           HV_LOG_UINT("bytes_in", r->body_seen));
+    return MHD_NO; /* too slow: close */
+  }
+  uint64_t cap = r->wants_body ? s->config.server.max_body_bytes : 0;
+  if (r->too_large || r->body_len + len > cap) {
+    if (!r->too_large) {
+      r->too_large = true;
+      free(r->body);
+      r->body = NULL;
+      r->body_len = r->body_cap = 0;
+    }
+    /* Past the cap nothing is kept; past the drain limit the connection is closed. */
+    return r->body_seen - cap > SRV_DRAIN_MAX ? MHD_NO : MHD_YES;
+  }
+  if (r->body_len + len > r->body_cap) {
+    size_t cap2 = r->body_cap ? r->body_cap : 4096;
+    while (cap2 < r->body_len + len) cap2 = cap2 > cap / 2 ? (size_t)cap : cap2 * 2;
+    uint8_t *p = realloc(r->body, cap2);
+    if (!p) return MHD_NO;
+    r->body = p;
+    r->body_cap = cap2;
+  }
+  memcpy(r->body + r->body_len, data, len);
+  r->body_len += len;
+  return MHD_YES;
+}
+
+/* Stage 3: the request is complete. */
+static enum MHD_Result srv_on_complete(srv_request *r) {
+  srv_reply reply = {0};
+  int phase = atomic_load(&r->phase);
+  if (phase == SRV_PHASE_DONE) {
+    reply = r->pending;
+    r->pending = (srv_reply){0};
+    return srv_reply_send(r, &reply);
+  }
+  if (phase == SRV_PHASE_RUNNING) return MHD_YES; /* not expected: suspended until done */
+
+  if (r->too_large && r->endpoint != SRV_EP_EXECUTE) {
+    reply = srv_error_reply(r, OUTCOME_PAYLOAD_TOO_LARGE, NULL,
+                            "this endpoint takes no request body");
+    return srv_reply_send(r, &reply);
+  }
+  switch (r->endpoint) {
+    case SRV_EP_EXECUTE:
+      if (srv_execute_body(r, &reply)) return MHD_YES; /* suspended; the executor answers */
+      break;
+    case SRV_EP_VERIFY: reply = srv_route_verify(r); break;
+    case SRV_EP_KEYS: reply = srv_route_keys(r); break;
+    case SRV_EP_HEALTH: reply = srv_route_health(r); break;
+    case SRV_EP_METRICS: reply = srv_route_metrics(r); break;
+    default: reply = srv_error_reply(r, OUTCOME_NOT_FOUND, NULL, "no such endpoint"); break;
+  }
+  return srv_reply_send(r, &reply);
+}
+
+static enum MHD_Result srv_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+  (void)version;
+  srv *s = cls;
+  srv_request *r = *con_cls;
+  if (!r) {
+    r = srv_request_new(s, conn);
+    if (!r) return MHD_NO;
+    *con_cls = r;
+    r->method = srv_method_of(method);
+    return srv_on_headers(r, url);
+  }
+  if (*upload_data_size) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    return srv_on_body(r, upload_data, n);
+  }
+  return srv_on_complete(r);
+}
+
+__attribute__((format(printf, 2, 0))) static void srv_mhd_log(void *cls, const char *fmt,
+                                                              va_list ap) {
+  srv *s = cls;
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t n = strlen(msg);
+  while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+  HV_LOG(s->log, HV_LOG_WARN, "http.internal", 0, HV_LOG_STR("message", msg));
+}
+
+/* ---- Start and stop ----------------------------------------------------------------------- */
+
+bool srv_http_start(srv *s, char *why, size_t why_size) {
+  char port[8];
+  snprintf(port, sizeof port, "%u", (unsigned)s->config.server.port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo *ai = NULL;
+  int gai = getaddrinfo(s->config.server.host[0] ? s->config.server.host : NULL, port, &hints, &ai);
+  if (gai != 0 || !ai) {
+    snprintf(why, why_size, "server.host: cannot resolve '%s': %s", s->config.server.host,
+             gai_strerror(gai));
+    return false;
+  }
+  struct sockaddr_storage addr;
+  memset(&addr, 0, sizeof addr);
+  memcpy(&addr, ai->ai_addr, ai->ai_addrlen <= sizeof addr ? ai->ai_addrlen : sizeof addr);
+  bool v6 = ai->ai_family == AF_INET6;
+  freeaddrinfo(ai);
+
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0u);
+  unsigned workers = s->config.server.workers;
+  s->daemon = MHD_start_daemon(
+      flags, s->config.server.port, NULL, NULL, srv_access, s,
+      MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, s,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+      MHD_OPTION_THREAD_POOL_SIZE, workers > 1 ? workers : 0u,
+      MHD_OPTION_CONNECTION_LIMIT, SRV_CONNECTION_LIMIT,
+      MHD_OPTION_CONNECTION_TIMEOUT, SRV_CONNECTION_TIMEOUT_S,
+      MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+      MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
+      MHD_OPTION_END);
+  if (!s->daemon) {
+    snprintf(why, why_size, "cannot listen on %s port %u (address in use, or not allowed?)",
+             s->config.server.host, (unsigned)s->config.server.port);
+    return false;
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  s->port = di && di->port ? di->port : s->config.server.port;
+  return true;
+}
+
+void srv_http_quiesce(srv *s) {
+  if (s->daemon && s->listen_fd < 0) {
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    s->listen_fd = fd == MHD_INVALID_SOCKET ? -1 : fd;
+  }
+}
+
+void srv_http_stop(srv *s) {
+  if (s->daemon) MHD_stop_daemon(s->daemon);
+  s->daemon = NULL;
+  if (s->listen_fd >= 0) close(s->listen_fd);
+  s->listen_fd = -1;
+}

@@ -1,0 +1,261 @@
+/*
+ * srv_int.h: the service's internals, shared by the files of src/server. Nothing here is public:
+ * the one entry point is hv_server_main (hv_server.h).
+ *
+ *   srv_main.c      start-up (config, logger, key ring, development key, audit store, executor,
+ *                   HTTP), the maintenance loop (key rotation, retention purge), signals, shutdown
+ *   srv_http.c      libmicrohttpd glue: request contexts, the body cap, routing, replies, the log
+ *                   line of every request
+ *   srv_auth.c      API keys (SHA-256, constant time) and the per-key token bucket
+ *   srv_execute.c   POST /v1/execute
+ *   srv_routes.c    GET /health, /v1/keys, /v1/verify/{id}, /metrics
+ *   srv_metrics.c   counters, gauges and histograms; Prometheus text and JSON
+ *   srv_util.c      clock, UUIDs, bounded buffers, JSON replies and error bodies
+ *   executor.[ch]   where executions run (the in-process worker pool)
+ */
+#ifndef HV_SERVER_SRV_INT_H
+#define HV_SERVER_SRV_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "executor.h"
+#include "hv_audit.h"
+#include "hv_config.h"
+#include "hv_crypto.h"
+#include "hv_log.h"
+#include "outcome.h"
+
+struct MHD_Daemon;
+struct MHD_Connection;
+
+/* ---- Fixed choices (docs/service.md, "Decisions") ----------------------------------------- */
+
+#define SRV_CONNECTION_LIMIT 1024u        /* open connections at once */
+#define SRV_CONNECTION_TIMEOUT_S 30u      /* idle seconds before a connection is closed */
+#define SRV_BODY_DEADLINE_NS (120ull * 1000000000u) /* a request body must arrive within this */
+#define SRV_DRAIN_MAX (1u << 20)          /* bytes past the cap read (and dropped) before closing */
+#define SRV_SHUTDOWN_EXTRA_NS (5ull * 1000000000u)  /* grace past the longest execution */
+#define SRV_MAINTENANCE_PERIOD_MS 60000u  /* key rotation and retention purge */
+#define SRV_TEST_MAINTENANCE_PERIOD_MS 100u
+#define SRV_HEALTH_CACHE_MS 1000u         /* storage probe cache for GET /health */
+#define SRV_FUNCTION_NAME_MAX 1024u       /* bytes */
+#define SRV_METADATA_MAX 4096u            /* bytes of compact JSON */
+#define SRV_MAX_ARGUMENTS 1000u
+#define SRV_TIMEOUT_MAX_S 300u
+#define SRV_TEST_CLOCK_ENV "HYPERVISOR_TEST_CLOCK_FILE"
+#define SRV_DEV_KEY_FILE "dev-api-key.sha256"
+#define SRV_DEV_KEY_ID "dev"
+
+#define SRV_UUID_SIZE 37
+/* Compact, and reals with 15 significant digits so that 0.042 stays 0.042. */
+#define SRV_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+/* ---- Bounded growable buffer -------------------------------------------------------------- */
+
+typedef struct srv_buf {
+  char *data;
+  size_t len, cap, max; /* never grows past max bytes (NUL included) */
+  bool failed;          /* an append did not fit or memory ran out: the content is incomplete */
+} srv_buf;
+
+void srv_buf_init(srv_buf *b, size_t max);
+bool srv_buf_append(srv_buf *b, const void *data, size_t len);
+__attribute__((format(printf, 2, 3))) bool srv_buf_printf(srv_buf *b, const char *fmt, ...);
+/* Hands the NUL-terminated content to the caller (free()), or NULL if anything failed. */
+char *srv_buf_take(srv_buf *b, size_t *len);
+void srv_buf_free(srv_buf *b);
+
+/* ---- Metrics ------------------------------------------------------------------------------ */
+
+typedef enum srv_endpoint {
+  SRV_EP_EXECUTE,
+  SRV_EP_VERIFY,
+  SRV_EP_KEYS,
+  SRV_EP_HEALTH,
+  SRV_EP_METRICS,
+  SRV_EP_OTHER,
+  SRV_EP_COUNT
+} srv_endpoint;
+
+const char *srv_endpoint_name(srv_endpoint ep);
+
+typedef struct srv_metrics srv_metrics;
+
+/* A new zeroed registry the caller frees with srv_metrics_free(); NULL when memory ran out. */
+srv_metrics *srv_metrics_new(void);
+void srv_metrics_free(srv_metrics *m);
+void srv_metrics_request(srv_metrics *m, srv_endpoint ep);
+void srv_metrics_error(srv_metrics *m, outcome_code code);
+/* One execute request with a request_id ended with `code`; the times are those of the executor
+ * (compile_ns only when `compiled`, exec_ns only when `executed`). */
+void srv_metrics_execution(srv_metrics *m, outcome_code code, bool compiled, uint64_t compile_ns,
+                           bool executed, uint64_t exec_ns, uint64_t gas_used);
+
+/* What the registry cannot count itself, read at render time. */
+typedef struct srv_metrics_view {
+  exec_counts exec;
+  size_t keys;
+  bool storage_ok;
+  double uptime_seconds;
+  double start_time_seconds;
+  uint64_t log_dropped;
+  uint64_t rate_limited;
+} srv_metrics_view;
+
+/* Prometheus text format 0.0.4, or the same figures as a JSON object. The caller frees the
+ * NUL-terminated result with free(); NULL when memory ran out. */
+char *srv_metrics_render_text(srv_metrics *m, const srv_metrics_view *v, size_t *len);
+char *srv_metrics_render_json(srv_metrics *m, const srv_metrics_view *v, size_t *len);
+
+/* ---- Authentication and rate limits ------------------------------------------------------- */
+
+typedef struct srv_ratelimit srv_ratelimit;
+
+/* One token bucket per API key (key_count of them). NULL when memory ran out. */
+srv_ratelimit *srv_ratelimit_new(size_t key_count, uint32_t per_second, uint32_t burst);
+void srv_ratelimit_free(srv_ratelimit *rl);
+/* Takes a token from key `index`'s bucket at monotonic time now_ns. False when the bucket is
+ * empty; *retry_after_s then says when the next token comes (at least 1). */
+bool srv_ratelimit_take(srv_ratelimit *rl, size_t index, uint64_t now_ns,
+                        uint32_t *retry_after_s);
+uint64_t srv_ratelimit_refused(const srv_ratelimit *rl);
+
+/* ---- The server --------------------------------------------------------------------------- */
+
+typedef struct srv {
+  hv_config config;
+  hv_logger *log;
+  hv_keyring *ring;
+  hv_audit_store *audit;
+  executor *exec;
+  srv_metrics *metrics;
+  srv_ratelimit *rate;
+  struct MHD_Daemon *daemon;
+  int listen_fd;            /* after quiesce: closed once the daemon has stopped */
+  uint16_t port;            /* the port actually bound (server.port 0 picks a free one) */
+
+  atomic_bool shutting_down;
+  atomic_uint inflight;     /* request contexts alive */
+  atomic_llong clock_offset_ms; /* the test clock's offset (0 outside tests) */
+  char clock_file[HV_CONFIG_PATH_SIZE]; /* "" unless HYPERVISOR_TEST_CLOCK_FILE is set */
+  uint64_t maintenance_period_ms;
+
+  uint64_t start_mono_ns;
+  int64_t start_wall_ms;
+
+  pthread_mutex_t health_mu;  /* storage probe cache */
+  uint64_t health_checked_ns;
+  bool health_ok;
+} srv;
+
+/* Wall-clock ms since the epoch, shifted by the test clock. */
+int64_t srv_now_ms(srv *s);
+/* HYPERVISOR_TEST_CLOCK_FILE: the file holds a signed number of seconds added to the clock
+ * (0 when missing or unreadable). */
+void srv_read_test_clock(srv *s);
+/* Monotonic ns (never shifted). */
+uint64_t srv_mono_ns(void);
+/* RFC 3339 UTC with milliseconds. */
+void srv_format_time(int64_t ms, char out[HV_LOG_TIME_SIZE]);
+/* A UUID v4 from OpenSSL's CSPRNG, lowercase. False if the CSPRNG failed. */
+bool srv_uuid_v4(char out[SRV_UUID_SIZE]);
+/* Is the storage usable? (cached for SRV_HEALTH_CACHE_MS) */
+bool srv_storage_ok(srv *s);
+
+/* ---- HTTP requests ------------------------------------------------------------------------ */
+
+typedef struct srv_request srv_request;
+
+typedef enum srv_method { SRV_GET = 1, SRV_POST = 2, SRV_HEAD = 4, SRV_OTHER = 8 } srv_method;
+
+/* A reply being built; srv_reply_send hands it to libmicrohttpd. */
+typedef struct srv_reply {
+  unsigned status;
+  char *body; /* malloc'd; freed by whoever sends or discards the reply */
+  size_t len;
+  const char *content_type;
+  uint32_t retry_after_s; /* 0: no Retry-After header */
+  const char *allow;      /* Allow header for 405, or NULL */
+} srv_reply;
+
+/* What an execute request carries across threads. Defined in srv_execute.c. */
+typedef struct srv_exec_state srv_exec_state;
+
+struct srv_request {
+  srv *server;
+  struct MHD_Connection *conn;
+  uint64_t start_ns;
+  srv_endpoint endpoint;
+  srv_method method;
+  char path[96];         /* for the log line: the route's path, cut */
+  char param[64];        /* /v1/verify/{param} */
+  bool param_too_long;
+
+  /* the body */
+  bool wants_body;
+  uint8_t *body;
+  size_t body_len, body_cap;
+  uint64_t body_seen;    /* bytes received, kept or not */
+  bool too_large;
+
+  /* authentication */
+  long key_index;        /* -1 before or without authentication */
+  const char *api_key_id;
+
+  /* execute */
+  bool slot_reserved;
+  char request_id[SRV_UUID_SIZE]; /* "" until assigned */
+  srv_exec_state *exec;
+  atomic_int phase;      /* SRV_PHASE_* */
+  srv_reply pending;     /* the reply made off the HTTP thread */
+
+  /* what the log line and metrics report */
+  unsigned status;
+  outcome_code error;    /* OUTCOME_OK when the reply was not an error */
+};
+
+enum { SRV_PHASE_READING = 0, SRV_PHASE_RUNNING = 1, SRV_PHASE_DONE = 2 };
+
+/* Builds an error reply: {"error_code", "message", "timestamp", "request_id"?,
+ * "execution_summary"?}. `summary` (may be NULL) is borrowed. Never fails: a reply without a body
+ * (500) when memory ran out. */
+srv_reply srv_error_reply(srv_request *r, outcome_code code, const json_t *summary,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A JSON reply of `obj` (a reference is stolen). 500 when it cannot be serialised. */
+srv_reply srv_json_reply(unsigned status, json_t *obj);
+/* Sends `reply` (taking its body) on the request's connection from the access handler. */
+int srv_reply_send(srv_request *r, srv_reply *reply);
+/* Frees a reply's body without sending it. */
+void srv_reply_discard(srv_reply *reply);
+
+/* Starts / quiesces / stops the HTTP daemon. */
+bool srv_http_start(srv *s, char *why, size_t why_size);
+void srv_http_quiesce(srv *s);
+void srv_http_stop(srv *s);
+
+/* Called by the access handler for each route once the body is complete. */
+srv_reply srv_route_health(srv_request *r);
+srv_reply srv_route_keys(srv_request *r);
+srv_reply srv_route_verify(srv_request *r);
+srv_reply srv_route_metrics(srv_request *r);
+
+/* POST /v1/execute: the header stage (auth is done; reserves the slot and assigns request_id),
+ * then the body stage. srv_execute_begin returns true and leaves *reply untouched when the
+ * request may go on; srv_execute_body returns true when the request was handed to the executor:
+ * it has suspended the connection, and resumes it with the reply in r->pending. */
+bool srv_execute_begin(srv_request *r, srv_reply *reply);
+bool srv_execute_body(srv_request *r, srv_reply *reply);
+/* Frees what an execute request holds (the connection is done). */
+void srv_execute_cleanup(srv_request *r);
+
+/* Authenticates the request's X-API-Key and applies its rate limit. True when it may go on;
+ * otherwise *reply is the error (UNAUTHORIZED, RATE_LIMITED). */
+bool srv_authenticate(srv_request *r, srv_reply *reply);
+
+#endif /* HV_SERVER_SRV_INT_H */

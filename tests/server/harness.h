@@ -1,0 +1,115 @@
+/*
+ * harness.h: start the real server in a child process on a free loopback port, with a temporary
+ * data directory and a generated configuration, and talk to it over HTTP (libcurl) or through
+ * hvctl. Every function fails the current cmocka test on an unexpected error.
+ */
+#ifndef HV_TESTS_SERVER_HARNESS_H
+#define HV_TESTS_SERVER_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "hv_client.h"
+
+/* The API keys every test configuration holds (ids "test" and "other"). */
+#define HT_API_KEY "test-key-0123456789abcdef0123456789abcdef"
+#define HT_OTHER_API_KEY "other-key-fedcba9876543210"
+
+typedef struct ht_options {
+  unsigned max_concurrent;       /* 0: 100 */
+  unsigned max_exec_seconds;     /* 0: 10 */
+  unsigned rps, burst;           /* 0: 1000, 1000 (out of the way) */
+  uint64_t max_body;             /* 0: 1 MiB */
+  unsigned max_memory_mb;        /* 0: 64 */
+  unsigned retention_days;       /* 0: 7 */
+  bool no_api_keys;              /* no auth section: the development key */
+  bool test_clock;               /* HYPERVISOR_TEST_CLOCK_FILE = DIR/clock */
+} ht_options;
+
+typedef struct ht_server {
+  char dir[256];
+  char config[320];
+  char log[320];
+  char out[320];
+  char clock[320];
+  char url[64];
+  uint16_t port;
+  pid_t pid;
+  ht_options opt;
+} ht_server;
+
+/* Makes the directory and the configuration, starts the server, waits for GET /health. */
+void ht_start(ht_server *s, const ht_options *opt);
+/* Starts the server again on the same directory, configuration and port. */
+void ht_restart(ht_server *s);
+/* Sends `sig` and waits for the exit; returns the exit status (-1 if killed by a signal). */
+int ht_stop_signal(ht_server *s, int sig);
+/* SIGTERM, wait, and asserts exit status 0. */
+void ht_stop(ht_server *s);
+/* Stops (if running) and removes the directory. */
+void ht_cleanup(ht_server *s);
+/* Writes the test clock's offset in seconds. */
+void ht_set_clock(ht_server *s, long long seconds);
+/* The whole content of a file under the server's directory ("server.log", "stdout"); caller frees. */
+char *ht_read_text(const char *path);
+
+typedef struct ht_resp {
+  long status;
+  char *body;
+  size_t len;
+  json_t *json; /* the body parsed, or NULL */
+  char retry_after[32];
+  char allow[64];
+  char content_type[128];
+  char request_id_header[64];
+} ht_resp;
+
+typedef struct ht_req {
+  const char *method;  /* NULL: GET, or POST when body is set */
+  const char *path;
+  const char *api_key;
+  const char *body;
+  size_t body_len;     /* 0 with body: strlen */
+  const char *accept;
+  bool chunked;        /* Transfer-Encoding: chunked instead of Content-Length */
+  long timeout_s;      /* 0: 60 */
+} ht_req;
+
+ht_resp ht_http(ht_server *s, const ht_req *req);
+ht_resp ht_get(ht_server *s, const char *path, const char *api_key);
+ht_resp ht_post(ht_server *s, const char *path, const char *api_key, const char *body);
+void ht_resp_free(ht_resp *r);
+/* Asserts an error reply: the status, the error_code and the body's shape. */
+void ht_assert_error(const ht_resp *r, long status, const char *code);
+
+/* A module from tests/server/wat, compiled at build time; caller frees. */
+uint8_t *ht_wasm(const char *name, size_t *len);
+
+/* The current server key (SEC1) and id. */
+void ht_current_key(ht_server *s, uint8_t pk[65], char key_id[17]);
+
+/* A sealed execute request for (wasm, function_name): a JSON object the caller may change before
+ * sending, and the client key that can open the answer (caller frees both). `seal_name` is the
+ * function name bound as AAD (normally function_name). */
+json_t *ht_exec_request(ht_server *s, const uint8_t *wasm, size_t wasm_len,
+                        const char *function_name, const char *seal_name, hv_client_key **key);
+/* Sends an execute request object. */
+ht_resp ht_execute(ht_server *s, const json_t *request, const char *api_key);
+
+/* Opens and checks a 200 execute reply; returns the result document (caller frees). */
+hv_result_document *ht_open_result(const ht_resp *r, const hv_client_key *key,
+                                   const char *function_name, const uint8_t *wasm,
+                                   size_t wasm_len, const wasm_value *args, size_t arg_count);
+
+/* Runs a program with argv (NULL-terminated) and extra env ("NAME=value" or NULL), captures
+ * stdout and stderr (caller frees), returns the exit status. */
+int ht_run(char *const argv[], const char *env, char **out, char **err);
+
+/* Polls `cond(arg)` every 20 ms up to `seconds`; true once it holds. */
+bool ht_wait_for(bool (*cond)(void *arg), void *arg, double seconds);
+
+#endif /* HV_TESTS_SERVER_HARNESS_H */
