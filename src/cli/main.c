@@ -21,10 +21,6 @@ static const struct {
 
 static void cli_usage(FILE *out) {
   fprintf(out, "usage: hypervisor COMMAND [OPTION...] [ARG...]\n");
-  if (argv[1][0] == '-') {
-    argv[0] = "serve";
-    return hv_server_main(argc, argv);
-  }
   for (size_t i = 0; i < CLI_COMMAND_COUNT; i++) fprintf(out, "  %s\n", cli_commands[i].usage);
 }
 
