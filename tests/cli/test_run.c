@@ -333,7 +333,10 @@ static void test_unreadable_file(void **state) {
 /* ---- usage errors ------------------------------------------------------------------------- */
 
 static void test_usage_errors(void **state) {
-  hv(NULL);
+  /* Without a subcommand `hypervisor` is the service: an unknown option is its usage error. */
+  hv("--bogus", NULL);
+  expect_usage();
+  hv("serve", "--bogus", NULL);
   expect_usage();
   hv("frobnicate", NULL);
   expect_usage();
