@@ -14,8 +14,10 @@
  * are emitted with TEMP_FLAG set and every such operand's position is recorded for a final fixup.
  *
  * Peepholes: an instruction that produced the top of the stack has its destination retargeted by
- * a following local.set/local.tee, and an integer compare followed by br_if/if becomes a single
- * compare-and-branch.
+ * a following local.set/local.tee; an integer compare followed by br_if/if becomes a single
+ * compare-and-branch; an i32.add feeding a load/store address is folded into the memory operation,
+ * and one feeding a br_if (directly or through a compare) into the branch. A folded instruction
+ * only moves when nothing was emitted after it and no label was bound there.
  *
  * Gas (gas.h): the instructions of each basic block ("segment": straight-line code up to the next
  * branch, through labels reached by falling through) are summed while translating, and the sum is
@@ -86,7 +88,7 @@ typedef struct tr {
   wasm_error *err;
   wasm_reader r;
   const wasm_functype *ft;
-  const int32_t *handlers;
+  const void *const *handlers;
   bool failed; /* a validation error (err filled) */
   bool oom;
 
@@ -134,6 +136,11 @@ typedef struct tr {
   int cmp_kind; /* -1, or compare index (WASM_CMP_LIST order), 10 = eqz */
   bool cmp_64;
   uint32_t cmp_start, cmp_fix, cmp_a, cmp_b;
+
+  /* the last i32.add, for fusing it into a load/store address or a loop's compare-and-branch:
+   * usable while add_end == cu and no label was bound since */
+  bool add_valid;
+  uint32_t add_start, add_fix, add_end, add_a, add_b, add_dst_pos;
 
   /* br_table: stub per target depth, deduplicated with a stamp */
   uint32_t *stub_stamp, *stub_pos;
@@ -208,12 +215,19 @@ static bool grow(tr *t, void **p, uint32_t *cap, uint32_t need, size_t elem) {
 
 /* ---- emission ----------------------------------------------------------------------------- */
 
-static void emit_u(tr *t, uint32_t u) {
-  if (t->cu >= t->codecap && !GROW(t, t->code, t->codecap, t->cu + 1)) return;
+__attribute__((noinline)) static bool grow_code(tr *t) { return GROW(t, t->code, t->codecap, t->cu + 1); }
+
+static inline void emit_u(tr *t, uint32_t u) {
+  if (WASM__UNLIKELY(t->cu >= t->codecap) && !grow_code(t)) return;
   t->code[t->cu++] = u;
 }
 
-static void emit_op(tr *t, wasm_op op) { emit_u(t, (uint32_t)t->handlers[op]); }
+/* An operation's first WASM_HANDLER_UNITS units: its handler's address, low half first. */
+static void emit_op(tr *t, wasm_op op) {
+  uint64_t h = (uint64_t)(uintptr_t)t->handlers[op];
+  emit_u(t, (uint32_t)h);
+  emit_u(t, (uint32_t)(h >> 32));
+}
 
 static void emit_loc(tr *t, uint32_t loc) {
   if (loc & TEMP_FLAG) {
@@ -226,6 +240,12 @@ static void emit_loc(tr *t, uint32_t loc) {
 static void invalidate_peephole(tr *t) {
   t->last_end = NO_POS;
   t->cmp_kind = -1;
+}
+
+/* A label is bound here: code before it may no longer move after it. */
+static void label_here(tr *t) {
+  invalidate_peephole(t);
+  t->add_valid = false;
 }
 
 /* Remembers that the operation just emitted wrote its result, the new top of stack, to `slot`,
@@ -375,7 +395,19 @@ static ventry pop_raw(tr *t) {
 /* Pops an operand of type `expect` (0: any). In unreachable code an empty frame yields unknowns. */
 static bool pop(tr *t, uint8_t expect, ventry *out) {
   ctl *c = &t->cs[t->cn - 1];
-  if (t->vn == c->height) {
+  if (WASM__LIKELY(t->vn > c->height)) {
+    ventry *e = &t->vs[--t->vn];
+    if (e->kind == K_LOCAL) t->lhead[e->local] = e->next;
+    if (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) {
+      while (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) t->nrefs--;
+    }
+    t->cell_height = e->slot;
+    if (WASM__UNLIKELY(expect && e->type != expect && e->type != T_UNKNOWN))
+      return fail(t, WASM_INVALID, "type mismatch: expected %s, got %s", type_name(expect), type_name(e->type));
+    if (out) *out = *e;
+    return true;
+  }
+  {
     if (!c->unreachable) {
       if (expect) return fail(t, WASM_INVALID, "type mismatch: expected %s but nothing on the stack", type_name(expect));
       return fail(t, WASM_INVALID, "type mismatch: expected a value but nothing on the stack");
@@ -389,11 +421,6 @@ static bool pop(tr *t, uint8_t expect, ventry *out) {
     }
     return true;
   }
-  ventry e = pop_raw(t);
-  if (expect && e.type != expect && e.type != T_UNKNOWN)
-    return fail(t, WASM_INVALID, "type mismatch: expected %s, got %s", type_name(expect), type_name(e.type));
-  if (out) *out = e;
-  return true;
 }
 
 /* Checks that the top of the stack holds `types` without changing anything. */
@@ -516,7 +543,7 @@ static void link_target(tr *t, uint32_t op, uint32_t rel, uint32_t cost, uint32_
 
 /* Binds the end label of frame c here: forward branches land at the current position. */
 static void bind_end_label(tr *t, ctl *c) {
-  invalidate_peephole(t);
+  label_here(t);
   bool incoming = c->pending >= 0 || c->if_op != NO_POS;
   if (!incoming || t->oom) return;
   if (!t->seg_open) seg_start(t);
@@ -539,6 +566,10 @@ typedef struct cond {
   int cmp; /* -1: plain (jump when cell != 0), 10: eqz (jump when a == 0), else compare index */
   bool is64;
   uint32_t a, b;
+  /* an i32.add whose result is `a`, emitted right before: fused into the branch if nothing is
+   * emitted in between (add_end == cu when the branch is emitted) */
+  bool add;
+  uint32_t add_start, add_fix, add_end, add_a, add_b, add_d;
 } cond;
 
 static const uint8_t cmp_negate[10] = {1, 0, 8, 9, 6, 7, 4, 5, 2, 3};
@@ -553,6 +584,7 @@ static bool pop_cond(tr *t, cond *out) {
   out->a = e.loc;
   out->b = 0;
   out->is64 = false;
+  out->add = false;
   if (fusable && e.kind == K_TEMP && e.slot == slot) {
     out->cmp = t->cmp_kind;
     out->is64 = t->cmp_64;
@@ -561,6 +593,16 @@ static bool pop_cond(tr *t, cond *out) {
     t->cu = t->cmp_start; /* the compare is folded into the branch */
     t->nfix = t->cmp_fix;
   }
+  if (t->emit && t->add_valid && t->add_end == t->cu && !out->is64 && !t->oom &&
+      t->code[t->add_dst_pos] == out->a) {
+    out->add = true;
+    out->add_start = t->add_start;
+    out->add_fix = t->add_fix;
+    out->add_end = t->add_end;
+    out->add_a = t->add_a;
+    out->add_b = t->add_b;
+    out->add_d = out->a;
+  }
   invalidate_peephole(t);
   return true;
 }
@@ -568,6 +610,35 @@ static bool pop_cond(tr *t, cond *out) {
 /* Emits "jump if cond (or if !cond when negate)"; returns the op position. Its operands at the
  * returned position + `*rel_off`: offset, cost when taken, cost when falling through. */
 static uint32_t emit_cond_jump(tr *t, const cond *c, bool negate, bool back, uint32_t *rel_off) {
+  if (c->add && t->cu == c->add_end && t->add_valid) {
+    /* d = a + b, then the branch on d: one operation (a loop counter and its test) */
+    t->cu = c->add_start;
+    t->nfix = c->add_fix;
+    t->add_valid = false;
+    uint32_t op = t->cu;
+    if (c->cmp < 0 || c->cmp == 10) {
+      bool jump_if_nonzero = (c->cmp < 0) != negate;
+      emit_op(t, jump_if_nonzero ? (back ? WASM_OP_ADD_BR_IF_BACK : WASM_OP_ADD_BR_IF)
+                                 : (back ? WASM_OP_ADD_BR_UNLESS_BACK : WASM_OP_ADD_BR_UNLESS));
+      emit_loc(t, c->add_d);
+      emit_loc(t, c->add_a);
+      emit_loc(t, c->add_b);
+      *rel_off = WASM_HANDLER_UNITS + 3;
+    } else {
+      int k = negate ? cmp_negate[c->cmp] : c->cmp;
+      emit_op(t, (wasm_op)(WASM_OP_ADD_BR_EQ_I32 + 2 * k + (back ? 1 : 0)));
+      emit_loc(t, c->add_d);
+      emit_loc(t, c->add_a);
+      emit_loc(t, c->add_b);
+      emit_loc(t, c->b);
+      *rel_off = WASM_HANDLER_UNITS + 4;
+    }
+    emit_u(t, 0);
+    emit_u(t, 0);
+    emit_u(t, 0);
+    return op;
+  }
+  t->add_valid = false;
   uint32_t op = t->cu;
   if (c->cmp < 0 || c->cmp == 10) {
     bool jump_if_nonzero = (c->cmp < 0) != negate;
@@ -575,13 +646,13 @@ static uint32_t emit_cond_jump(tr *t, const cond *c, bool negate, bool back, uin
                                 : (back ? WASM_OP_BR_UNLESS_BACK : WASM_OP_BR_UNLESS);
     emit_op(t, o);
     emit_loc(t, c->a);
-    *rel_off = 2;
+    *rel_off = WASM_HANDLER_UNITS + 1;
   } else {
     int k = negate ? cmp_negate[c->cmp] : c->cmp;
     emit_op(t, (wasm_op)(WASM_OP_BR_EQ_I32 + 4 * k + (c->is64 ? 2 : 0) + (back ? 1 : 0)));
     emit_loc(t, c->a);
     emit_loc(t, c->b);
-    *rel_off = 3;
+    *rel_off = WASM_HANDLER_UNITS + 2;
   }
   emit_u(t, 0);
   emit_u(t, 0);
@@ -645,7 +716,7 @@ static void emit_transfer(tr *t, uint32_t li) {
   emit_op(t, target->kind == C_LOOP ? WASM_OP_BR_BACK : WASM_OP_BR);
   emit_u(t, 0);
   emit_u(t, 0);
-  if (OK) link_target(t, op, op + 1, op + 2, li);
+  if (OK) link_target(t, op, op + WASM_HANDLER_UNITS, op + WASM_HANDLER_UNITS + 1, li);
 }
 
 static bool read_label(tr *t, uint32_t *li) {
@@ -704,6 +775,7 @@ static bool op_br_if(tr *t) {
     if (!OK) return false;
     t->code[op + rel_off] = t->cu - op;
     t->code[op + rel_off + 2] = 0; /* falls into the transfer, whose branch charges */
+    label_here(t);
     seg_start(t);
     seg_attach(t, op + rel_off + 1, 0);
   }
@@ -746,12 +818,16 @@ static bool op_br_table(tr *t) {
   uint32_t arity = label_arity(&t->cs[dli]);
   const uint8_t *after = t->r.pos;
   t->r.pos = labels_at;
+  if (!ensure_stubs(t)) return false;
+  uint32_t checked = ++t->brt_id; /* each distinct label's types are checked once */
   for (uint32_t i = 0; i <= count; i++) {
     uint32_t li;
     if (!read_label(t, &li)) return false;
     if (label_arity(&t->cs[li]) != arity)
       return fail(t, WASM_INVALID, "type mismatch: br_table labels of different arities (%u and %u)",
                   label_arity(&t->cs[li]), arity);
+    if (t->stub_stamp[li] == checked) continue;
+    t->stub_stamp[li] = checked;
     if (!check_top(t, label_types(&t->cs[li]), arity)) return false;
   }
   if (t->emit) {
@@ -796,7 +872,7 @@ static bool op_br_table(tr *t) {
           emit_u(t, 0);
           emit_u(t, 0);
           if (!OK) return false;
-          link_target(t, bop, bop + 1, bop + 2, li);
+          link_target(t, bop, bop + WASM_HANDLER_UNITS, bop + WASM_HANDLER_UNITS + 1, li);
         }
         if (!OK) return false;
       }
@@ -862,6 +938,7 @@ static bool begin_block(tr *t, uint8_t kind, const blocktype *bt, const cond *c)
   invalidate_peephole(t);
   if (!t->emit) return true;
   if (kind == C_LOOP) {
+    label_here(t);
     f->header = t->cu;
     f->hdr_seg = t->seg_id;
     f->hdr_base = t->seg_count;
@@ -910,7 +987,7 @@ static bool op_else(tr *t) {
     emit_u(t, 0);
     emit_u(t, 0);
     if (!OK) return false;
-    link_target(t, op, op + 1, op + 2, t->cn - 1);
+    link_target(t, op, op + WASM_HANDLER_UNITS, op + WASM_HANDLER_UNITS + 1, t->cn - 1);
     seg_end(t);
   }
   truncate_to_frame(t);
@@ -918,7 +995,7 @@ static bool op_else(tr *t) {
   c->kind = C_ELSE;
   c->unreachable = false;
   t->emit = !c->dead_entry;
-  invalidate_peephole(t);
+  label_here(t);
   if (t->emit && c->if_op != NO_POS) {
     seg_start(t);
     t->code[c->if_rel] = t->cu - c->if_op;
@@ -1023,6 +1100,15 @@ static bool op_numeric(tr *t, const numeric_info *ni) {
     t->cmp_a = a.loc;
     t->cmp_b = ni->in2 ? b.loc : 0;
   }
+  if (op == WASM_OP_I32_ADD) {
+    t->add_valid = true;
+    t->add_start = start;
+    t->add_fix = nfix;
+    t->add_end = t->cu;
+    t->add_a = a.loc;
+    t->add_b = b.loc;
+    t->add_dst_pos = dst_pos;
+  }
   return OK;
 }
 
@@ -1072,6 +1158,18 @@ static bool read_reftype(tr *t, uint8_t *ty) {
   return true;
 }
 
+/* When the address was computed by the i32.add just emitted (into a temporary nothing else reads),
+ * removes that add: the memory operation adds the two operands itself (LOAD_*_X, STORE_*_X). */
+static bool fuse_address(tr *t, const ventry *addr) {
+  if (!t->add_valid || t->add_end != t->cu || t->oom || addr->kind != K_TEMP ||
+      t->code[t->add_dst_pos] != (TEMP_FLAG | addr->slot))
+    return false;
+  t->cu = t->add_start;
+  t->nfix = t->add_fix;
+  t->add_valid = false;
+  return true;
+}
+
 static bool op_load(tr *t, const mem_info *mi) {
   uint32_t offset;
   ventry addr;
@@ -1079,6 +1177,16 @@ static bool op_load(tr *t, const mem_info *mi) {
   uint32_t slot = t->cell_height;
   if (!push(t, mi->type)) return false;
   if (!t->emit) return true;
+  if (fuse_address(t, &addr)) {
+    emit_op(t, (wasm_op)(WASM_OP_LOAD_I32_X + (mi->op - WASM_OP_LOAD_I32)));
+    uint32_t dst_pos = t->cu;
+    emit_loc(t, TEMP_FLAG | slot);
+    emit_loc(t, t->add_a);
+    emit_loc(t, t->add_b);
+    emit_u(t, offset);
+    note_result(t, dst_pos, slot);
+    return OK;
+  }
   emit_op(t, (wasm_op)mi->op);
   uint32_t dst_pos = t->cu;
   emit_loc(t, TEMP_FLAG | slot);
@@ -1094,8 +1202,14 @@ static bool op_store(tr *t, const mem_info *mi) {
   if (!read_memarg(t, mi->bytes, &offset) || !pop(t, mi->type, &val) || !pop(t, WASM_TYPE_I32, &addr))
     return false;
   if (!t->emit) return true;
-  emit_op(t, (wasm_op)mi->op);
-  emit_loc(t, addr.loc);
+  if (fuse_address(t, &addr)) {
+    emit_op(t, (wasm_op)(WASM_OP_STORE_I32_X + (mi->op - WASM_OP_STORE_I32)));
+    emit_loc(t, t->add_a);
+    emit_loc(t, t->add_b);
+  } else {
+    emit_op(t, (wasm_op)mi->op);
+    emit_loc(t, addr.loc);
+  }
   emit_loc(t, val.loc);
   emit_u(t, offset);
   invalidate_peephole(t);
@@ -1530,7 +1644,6 @@ static struct wasm_code *finish(tr *t) {
 }
 
 wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, wasm_error *err) {
-  uint64_t t0 = wasm__now_ns();
   wasm_error local_err;
   if (!err) err = &local_err;
   tr t;
@@ -1540,7 +1653,7 @@ wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, w
   t.err = err;
   t.cmp_kind = -1;
   t.last_end = NO_POS;
-  t.handlers = wasm__interp_op_offsets();
+  t.handlers = wasm__interp_handlers();
   wasm_funcdecl *fd = &m->funcs[func_index];
   t.ft = &m->types[fd->type_index];
   wasm_reader_init(&t.r, m->bytes, fd->body, fd->body_end, err);
@@ -1548,6 +1661,13 @@ wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, w
   blocktype fbt = {0, t.ft->result_count, NULL, t.ft->types + t.ft->param_count};
 
   if (!setup_locals(&t, fd)) goto out;
+  {
+    /* typical output: about two units of code and half a fixup per byte of body */
+    uint32_t body = (uint32_t)(fd->body_end - fd->body);
+    if (!GROW(&t, t.code, t.codecap, 2 * body + 16) || !GROW(&t, t.fix, t.fixcap, body / 2 + 16) ||
+        !GROW(&t, t.vs, t.vcap, 64) || !GROW(&t, t.cs, t.ccap, 16))
+      goto out;
+  }
   t.emit = true;
   if (!push_ctl(&t, C_FUNC, &fbt)) goto out;
   emit_u(&t, 0); /* the entry cost */
@@ -1577,15 +1697,77 @@ out:
   }
   wasm_status st = code ? WASM_OK : err->status;
   if (!code && st == WASM_OK) st = WASM_INVALID;
-  if (code) {
-    fd->code = code;
-    m->code_bytes += code->bytes;
-  }
+  if (code) fd->code = code; /* decode.c sums code sizes and translation time for the stats */
   tr_free(&t);
-  m->translate_ns += wasm__now_ns() - t0;
   return code ? WASM_OK : st;
 }
 
 void wasm__code_free(struct wasm_code *code) { free(code); }
+
+/* ---- introspection (tests, tuning) --------------------------------------------------------- */
+
+static const char *const op_names[WASM_OP_COUNT] = {
+#define X(name) [WASM_OP_##name] = #name,
+    WASM_OP_LIST(X)
+#undef X
+#define X(name, ...) [WASM_OP_##name] = #name,
+    WASM_NUMERIC_LIST(X) WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
+#undef X
+#define X(name)                                                                          \
+  [WASM_OP_BR_##name##_I32] = "BR_" #name "_I32", [WASM_OP_BR_##name##_I32_BACK] = "BR_" #name "_I32_BACK", \
+  [WASM_OP_BR_##name##_I64] = "BR_" #name "_I64", [WASM_OP_BR_##name##_I64_BACK] = "BR_" #name "_I64_BACK",
+    WASM_CMP_LIST(X)
+#undef X
+#define X(name, ...) [WASM_OP_##name##_X] = #name "_X",
+    WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
+#undef X
+#define X(name) [WASM_OP_ADD_BR_##name##_I32] = "ADD_BR_" #name "_I32", \
+                [WASM_OP_ADD_BR_##name##_I32_BACK] = "ADD_BR_" #name "_I32_BACK",
+    WASM_CMP_LIST(X)
+#undef X
+    [WASM_OP_ADD_BR_IF] = "ADD_BR_IF", [WASM_OP_ADD_BR_IF_BACK] = "ADD_BR_IF_BACK",
+    [WASM_OP_ADD_BR_UNLESS] = "ADD_BR_UNLESS", [WASM_OP_ADD_BR_UNLESS_BACK] = "ADD_BR_UNLESS_BACK",
+};
+
+const char *wasm__op_name(wasm_op op) { return (unsigned)op < WASM_OP_COUNT ? op_names[op] : "?"; }
+
+static uint32_t operand_units(wasm_op op, const uint32_t *p) {
+  if (op >= WASM_OP_ADD_BR_IF && op < WASM_OP_COUNT) return 6;
+  if (op >= WASM_OP_ADD_BR_EQ_I32 && op < WASM_OP_ADD_BR_IF) return 7;
+  if (op >= WASM_OP_LOAD_I32_X && op < WASM_OP_ADD_BR_EQ_I32) return 4;
+  if (op >= WASM_OP_BR_EQ_I32 && op < WASM_OP_LOAD_I32_X) return 5;
+  if (op >= WASM_OP_LOAD_I32 && op < WASM_OP_BR_EQ_I32) return 3;
+  if (op >= WASM_OP_I32_EQZ && op < WASM_OP_LOAD_I32) {
+    const numeric_info *ni = NULL;
+    for (size_t i = 0; i < sizeof numeric_table / sizeof numeric_table[0]; i++)
+      if (numeric_table[i].op == op + 1) ni = &numeric_table[i];
+    return ni && ni->in2 ? 3 : 2;
+  }
+  switch (op) {
+    case WASM_OP_UNREACHABLE: case WASM_OP_RETURN0: return 0;
+    case WASM_OP_RETURN1: case WASM_OP_MEMORY_SIZE: case WASM_OP_DATA_DROP: case WASM_OP_ELEM_DROP: return 1;
+    case WASM_OP_COPY: case WASM_OP_BR: case WASM_OP_BR_BACK: case WASM_OP_RETURN_N: case WASM_OP_CALL_IMPORT:
+    case WASM_OP_GLOBAL_GET: case WASM_OP_GLOBAL_SET: case WASM_OP_MEMORY_GROW: case WASM_OP_TABLE_SIZE:
+    case WASM_OP_REF_FUNC: return 2;
+    case WASM_OP_MOVE_N: case WASM_OP_CALL: case WASM_OP_MEMORY_COPY: case WASM_OP_MEMORY_FILL:
+    case WASM_OP_TABLE_GET: case WASM_OP_TABLE_SET: return 3;
+    case WASM_OP_BR_IF: case WASM_OP_BR_IF_BACK: case WASM_OP_BR_UNLESS: case WASM_OP_BR_UNLESS_BACK:
+    case WASM_OP_CALL_INDIRECT: case WASM_OP_SELECT: case WASM_OP_MEMORY_INIT: case WASM_OP_TABLE_GROW:
+    case WASM_OP_TABLE_FILL: return 4;
+    case WASM_OP_TABLE_COPY: case WASM_OP_TABLE_INIT: return 5;
+    case WASM_OP_BR_TABLE: return 2 + 2 * (p[WASM_HANDLER_UNITS + 1] + 1);
+    default: return 0;
+  }
+}
+
+uint32_t wasm__op_units(wasm_op op, const uint32_t *p) { return WASM_HANDLER_UNITS + operand_units(op, p); }
+
+wasm_op wasm__op_at(const uint32_t *p) {
+  uint64_t a = (uint64_t)p[0] | (uint64_t)p[1] << 32;
+  const void *const *h = wasm__interp_handlers();
+  for (int op = 0; op < WASM_OP_COUNT; op++)
+    if ((uint64_t)(uintptr_t)h[op] == a) return (wasm_op)op;
+  return WASM_OP_COUNT;
+}
 
 size_t wasm__code_size(const struct wasm_code *code) { return code ? code->bytes : 0; }

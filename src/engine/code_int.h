@@ -1,9 +1,10 @@
 /*
  * code_int.h: the translated-code format that code.c produces and interp.c runs.
  *
- * A translated function is a stream of 32-bit units. Every operation starts with one unit holding
- * the offset of its handler from the interpreter's base label (direct threading: the handler is
- * found with one load and one add, no opcode table), followed by its operands.
+ * A translated function is a stream of 32-bit units. Every operation starts with the address of its
+ * handler in the interpreter (WASM_HANDLER_UNITS units, low half first: direct threading, the next
+ * handler is one load and an indirect jump away, no opcode table), followed by its operands. The
+ * code is therefore only meaningful in the process that translated it.
  *
  * The frame of a call is an array of 64-bit cells:
  *
@@ -25,7 +26,7 @@
  * control-flow edge carries the gas cost of the straight-line code it leads to (until the next
  * branch), so gas is charged once per basic block, inside the branch operations (see gas.h).
  *
- * Operand layouts, in units after the handler unit ("d" destination cell, "a"/"b"/"c" source
+ * Operand layouts, in units after the handler's ("d" destination cell, "a"/"b"/"c" source
  * cells, "rel" branch offset, "cost" gas of the block an edge leads to):
  *   unary             d a
  *   binary            d a b
@@ -42,6 +43,11 @@
  *   SELECT            d a b c
  *   GLOBAL_GET        d global ; GLOBAL_SET a global
  *   LOAD_*            d addr offset ; STORE_* addr value offset
+ *   LOAD_*_X          d a b offset           address (u32)(a + b) + offset (a fused i32.add)
+ *   STORE_*_X         a b value offset
+ *   ADD_BR_<cmp>_I32(_BACK)   d a b c rel cost_taken cost_fallthrough
+ *                     d = a + b (i32), then branch if d <cmp> c (a fused loop counter)
+ *   ADD_BR_IF(_BACK), ADD_BR_UNLESS(_BACK)    d a b rel cost_taken cost_fallthrough
  *   MEMORY_SIZE d ; MEMORY_GROW d delta ; MEMORY_INIT dst src n seg ; DATA_DROP seg
  *   MEMORY_COPY dst src n ; MEMORY_FILL dst value n
  *   TABLE_GET d index table ; TABLE_SET index value table ; TABLE_SIZE d table
@@ -163,6 +169,14 @@ typedef enum wasm_op {
 #define WASM__OP_ENUM_BR(name) WASM_OP_BR_##name##_I32, WASM_OP_BR_##name##_I32_BACK, \
                                WASM_OP_BR_##name##_I64, WASM_OP_BR_##name##_I64_BACK,
   WASM_CMP_LIST(WASM__OP_ENUM_BR)
+#define WASM__OP_ENUM_X(name, ...) WASM_OP_##name##_X,
+  WASM_LOAD_LIST(WASM__OP_ENUM_X)
+  WASM_STORE_LIST(WASM__OP_ENUM_X)
+#define WASM__OP_ENUM_ADD_BR(name) WASM_OP_ADD_BR_##name##_I32, WASM_OP_ADD_BR_##name##_I32_BACK,
+  WASM_CMP_LIST(WASM__OP_ENUM_ADD_BR)
+  WASM_OP_ADD_BR_IF, WASM_OP_ADD_BR_IF_BACK, WASM_OP_ADD_BR_UNLESS, WASM_OP_ADD_BR_UNLESS_BACK,
+#undef WASM__OP_ENUM_X
+#undef WASM__OP_ENUM_ADD_BR
 #undef WASM__OP_ENUM
 #undef WASM__OP_ENUM_N
 #undef WASM__OP_ENUM_BR
@@ -186,10 +200,20 @@ struct wasm_code {
   size_t bytes;           /* whole allocation, for stats */
 };
 
+/* Units taken by a handler address at the start of every operation. */
+#define WASM_HANDLER_UNITS 2
+
 /*
- * interp.c: handler offsets from the interpreter's base label, indexed by wasm_op. The table is a
- * constant inside the interpreter function; this returns it.
+ * interp.c: handler addresses, indexed by wasm_op. The table is a constant inside the interpreter
+ * function (labels as values); this returns it.
  */
-const int32_t *wasm__interp_op_offsets(void);
+const void *const *wasm__interp_handlers(void);
+
+/* code.c: the name of an operation ("I32_ADD"), and its length in units including the handler
+ * (the operation at `p` is needed for the variable-length ones). */
+const char *wasm__op_name(wasm_op op);
+uint32_t wasm__op_units(wasm_op op, const uint32_t *p);
+/* code.c: the operation that starts at `p`, or WASM_OP_COUNT if none does. */
+wasm_op wasm__op_at(const uint32_t *p);
 
 #endif /* WASM_CODE_INT_H */

@@ -16,6 +16,7 @@
  * branches, calls and bulk operations charge it (compiled out with WASM_NO_GAS_METERING). The
  * interrupt flag is read at loop back-edges, br_table, calls and between chunks of bulk operations.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,10 @@
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the interpreter accesses linear memory in host byte order: little-endian hosts only"
+#endif
+
+#if FLT_EVAL_METHOD != 0
+#error "f32 arithmetic must round to single precision at every operation (FLT_EVAL_METHOD 0)"
 #endif
 
 #ifndef WASM_NO_GAS_METERING
@@ -144,7 +149,14 @@ static inline uint64_t bulk_bytes_cost(uint64_t n) {
   return (n + GAS_BULK_MEMORY_BYTES_PER_UNIT - 1) / GAS_BULK_MEMORY_BYTES_PER_UNIT;
 }
 
-static const struct wasm_memory no_memory; /* stands in when the instance has none: size 0 */
+static const struct wasm_memory no_memory;
+
+/* The handler address at the start of an operation (WASM_HANDLER_UNITS units). */
+static inline void *handler_at(const uint32_t *ip) {
+  void *h;
+  memcpy(&h, ip, sizeof h);
+  return h;
+} /* stands in when the instance has none: size 0 */
 
 #if defined(__clang__)
 #define INTERP_NOINLINE __attribute__((noinline))
@@ -154,97 +166,113 @@ static const struct wasm_memory no_memory; /* stands in when the instance has no
 
 /* ---- the interpreter ------------------------------------------------------------------------ */
 
-/*
- * Runs `func` (a WebAssembly function) with its frame at `fp` (arguments in place). With
- * `offsets_out` set, only returns the handler table. The caller saves and restores st's tops.
- */
-INTERP_NOINLINE
-static wasm_status run(struct wasm_store *store, struct wasm_interp_state *st, struct wasm_func *func,
-                       wasm_cell *fp, wasm_error *err, const int32_t **offsets_out) {
-  static const int32_t offsets[WASM_OP_COUNT] = {
-#define X(name) [WASM_OP_##name] = (int32_t)((char *)&&L_##name - (char *)&&L_BASE),
-      WASM_OP_LIST(X)
-#undef X
-#define X(name, ...) [WASM_OP_##name] = (int32_t)((char *)&&L_##name - (char *)&&L_BASE),
-      WASM_NUMERIC_LIST(X) WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
-#undef X
-#define X(name)                                                                   \
-  [WASM_OP_BR_##name##_I32] = (int32_t)((char *)&&L_BR_##name##_I32 - (char *)&&L_BASE),           \
-  [WASM_OP_BR_##name##_I32_BACK] = (int32_t)((char *)&&L_BR_##name##_I32_BACK - (char *)&&L_BASE), \
-  [WASM_OP_BR_##name##_I64] = (int32_t)((char *)&&L_BR_##name##_I64 - (char *)&&L_BASE),           \
-  [WASM_OP_BR_##name##_I64_BACK] = (int32_t)((char *)&&L_BR_##name##_I64_BACK - (char *)&&L_BASE),
-      WASM_CMP_LIST(X)
-#undef X
-  };
-  if (offsets_out) {
-    *offsets_out = offsets;
-    return WASM_OK;
-  }
-
-  char *const base = (char *)&&L_BASE;
-  const uint32_t *ip;
-  struct wasm_instance *inst = func->instance;
+/* What run() needs rarely: kept out of the locals so that the hot state (ip, fp, the memory's base
+ * and size, gas) gets the registers. */
+typedef struct run_ctx {
+  struct wasm_store *store;
+  struct wasm_interp_state *st;
+  struct wasm_instance *inst;
   const struct wasm_memory *memory;
-  uint8_t *mem;
-  uint64_t mem_size;
   struct wasm_global **globals;
-  frame_rec *const frames = st->frames;
-  const uint32_t max_depth = st->nframes;
-  uint32_t depth = st->depth;
-  wasm_cell *const stack_end = st->cells + st->ncells;
-  wasm_trap trap = WASM_TRAP_NONE;
-  wasm_status status = WASM_OK;
-
-  /* state of a call in progress (do_call / call_func) */
+  frame_rec *frames;
+  frame_rec *fsp;           /* next free frame record */
+  frame_rec *fend;          /* frames + max_call_depth */
+  wasm_cell *stack_end;
+  const atomic_uint *interrupt;
+  wasm_error *err;
+  uint64_t gas_store_entry; /* store->gas_remaining when `gas` was loaded */
+  int64_t gas_local_entry;  /* `gas` when it was loaded */
+  /* a call in progress (do_call / call_func) */
   const struct wasm_code *callee;
   struct wasm_instance *callee_inst;
   struct wasm_func *callee_func;
   wasm_cell *nfp;
   const uint32_t *ret;
+  wasm_trap trap;
+} run_ctx;
+
+/*
+ * Runs `func` (a WebAssembly function) with its frame at `fp` (arguments in place). With
+ * `offsets_out` set, only returns the handler table. The caller saves and restores st's tops.
+ */
+INTERP_NOINLINE
+static wasm_status run(run_ctx *c, struct wasm_func *func, wasm_cell *fp, const void *const **handlers_out) {
+  static const void *const handlers[WASM_OP_COUNT] = {
+#define X(name) [WASM_OP_##name] = &&L_##name,
+      WASM_OP_LIST(X)
+#undef X
+#define X(name, ...) [WASM_OP_##name] = &&L_##name,
+      WASM_NUMERIC_LIST(X) WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
+#undef X
+#define X(name)                                                                   \
+  [WASM_OP_BR_##name##_I32] = &&L_BR_##name##_I32,           \
+  [WASM_OP_BR_##name##_I32_BACK] = &&L_BR_##name##_I32_BACK, \
+  [WASM_OP_BR_##name##_I64] = &&L_BR_##name##_I64,           \
+  [WASM_OP_BR_##name##_I64_BACK] = &&L_BR_##name##_I64_BACK,
+      WASM_CMP_LIST(X)
+#undef X
+#define X(name, ...) [WASM_OP_##name##_X] = &&L_##name##_X,
+      WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
+#undef X
+#define X(name) [WASM_OP_ADD_BR_##name##_I32] = &&L_ADD_BR_##name##_I32, \
+                [WASM_OP_ADD_BR_##name##_I32_BACK] = &&L_ADD_BR_##name##_I32_BACK,
+      WASM_CMP_LIST(X)
+#undef X
+      [WASM_OP_ADD_BR_IF] = &&L_ADD_BR_IF, [WASM_OP_ADD_BR_IF_BACK] = &&L_ADD_BR_IF_BACK,
+      [WASM_OP_ADD_BR_UNLESS] = &&L_ADD_BR_UNLESS, [WASM_OP_ADD_BR_UNLESS_BACK] = &&L_ADD_BR_UNLESS_BACK,
+  };
+  if (handlers_out) {
+    *handlers_out = handlers;
+    return WASM_OK;
+  }
+
+  /* the hot state */
+  const uint32_t *ip;
+  uint8_t *mem;
+  uint64_t mem_size;
+  int64_t gas;
+  wasm_status status = WASM_OK;
 
   /* Gas lives in a register; the store sees it at exits and around host calls. */
-  uint64_t gas_store_entry = store->gas_remaining;
-  int64_t gas_local_entry = gas_store_entry > INT64_MAX ? INT64_MAX : (int64_t)gas_store_entry;
-  int64_t gas = gas_local_entry;
-#define SYNC_GAS_OUT() (store->gas_remaining = gas_store_entry - (uint64_t)(gas_local_entry - gas))
-#define SYNC_GAS_IN()                                                                    \
-  do {                                                                                   \
-    gas_store_entry = store->gas_remaining;                                              \
-    gas_local_entry = gas_store_entry > INT64_MAX ? INT64_MAX : (int64_t)gas_store_entry; \
-    gas = gas_local_entry;                                                               \
+#define SYNC_GAS_OUT() (c->store->gas_remaining = c->gas_store_entry - (uint64_t)(c->gas_local_entry - gas))
+#define SYNC_GAS_IN()                                                                              \
+  do {                                                                                             \
+    c->gas_store_entry = c->store->gas_remaining;                                                  \
+    c->gas_local_entry = c->gas_store_entry > INT64_MAX ? INT64_MAX : (int64_t)c->gas_store_entry; \
+    gas = c->gas_local_entry;                                                                      \
   } while (0)
 
-#define LOAD_INSTANCE()                                     \
-  do {                                                      \
-    memory = inst->memory ? inst->memory : &no_memory;      \
-    mem = memory->data;                                     \
-    mem_size = memory->size_bytes;                          \
-    globals = inst->globals;                                \
+#define LOAD_INSTANCE()                                          \
+  do {                                                           \
+    c->memory = c->inst->memory ? c->inst->memory : &no_memory;  \
+    mem = c->memory->data;                                       \
+    mem_size = c->memory->size_bytes;                            \
+    c->globals = c->inst->globals;                               \
   } while (0)
 
-#define NEXT() goto *(void *)(base + (int32_t)ip[0])
-#define TRAP(k)    \
-  do {             \
-    trap = (k);    \
-    goto trapped;  \
+#define NEXT() goto *handler_at(ip)
+#define TRAP(k)      \
+  do {               \
+    c->trap = (k);   \
+    goto trapped;    \
   } while (0)
-#define CHECK_INTERRUPT()                                                                        \
-  do {                                                                                           \
-    if (WASM__UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed))) goto interrupted; \
+#define CHECK_INTERRUPT()                                                                       \
+  do {                                                                                          \
+    if (WASM__UNLIKELY(atomic_load_explicit(c->interrupt, memory_order_relaxed))) goto interrupted; \
   } while (0)
 #if WASM_NO_GAS_METERING
-#define CHARGE(c) ((void)(c))
-#define CAN_PAY(c) ((void)(c), true)
+#define CHARGE(x) ((void)(x))
+#define CAN_PAY(x) ((void)(x), true)
 #else
-#define CHARGE(c)                                    \
+#define CHARGE(x)                                    \
   do {                                               \
-    gas -= (int64_t)(c);                             \
+    gas -= (int64_t)(x);                             \
     if (WASM__UNLIKELY(gas < 0)) goto out_of_gas;    \
   } while (0)
-#define CAN_PAY(c) ((uint64_t)(c) <= (uint64_t)gas)
+#define CAN_PAY(x) ((uint64_t)(x) <= (uint64_t)gas)
 #endif
 
-#define C(k) fp[ip[k]]
+#define C(k) fp[ip[(k) + 1]]
 #define RU32(k) ((uint32_t)C(k))
 #define RI32(k) ((int32_t)(uint32_t)C(k))
 #define RU64(k) (C(k))
@@ -256,48 +284,51 @@ static wasm_status run(struct wasm_store *store, struct wasm_interp_state *st, s
 #define WF32(k, v) (C(k) = bits_of_f32(v))
 #define WF64(k, v) (C(k) = bits_of_f64(v))
 
+  SYNC_GAS_IN();
+  c->inst = func->instance;
   LOAD_INSTANCE();
-  callee = func->code;
-  callee_inst = inst;
-  if (depth >= max_depth || callee->frame_cells > (size_t)(stack_end - fp)) {
-    trap = WASM_TRAP_CALL_STACK_EXHAUSTED;
-    goto trapped;
+  {
+    const struct wasm_code *code = func->code;
+    if (c->fsp == c->fend || code->frame_cells > (size_t)(c->stack_end - fp)) {
+      c->trap = WASM_TRAP_CALL_STACK_EXHAUSTED;
+      goto trapped;
+    }
+    c->fsp->ip = NULL;
+    c->fsp->fp = fp;
+    c->fsp->inst = c->inst;
+    c->fsp++;
+    memcpy(fp + code->param_cells, code->init, (size_t)code->init_cells * sizeof(wasm_cell));
+    CHECK_INTERRUPT();
+    CHARGE(code->entry_cost);
+    ip = code->start;
   }
-  frames[depth].ip = NULL;
-  frames[depth].fp = fp;
-  frames[depth].inst = inst;
-  depth++;
-  memcpy(fp + callee->param_cells, callee->init, (size_t)callee->init_cells * sizeof(wasm_cell));
-  CHECK_INTERRUPT();
-  CHARGE(callee->entry_cost);
-  ip = callee->start;
   NEXT();
 
-L_BASE:
+
 L_UNREACHABLE:
   TRAP(WASM_TRAP_UNREACHABLE);
 
 L_COPY:
   C(1) = C(2);
-  ip += 3;
+  ip += 4;
   NEXT();
 
 L_MOVE_N:
-  memmove(fp + ip[1], fp + ip[2], (size_t)ip[3] * sizeof(wasm_cell));
-  ip += 4;
+  memmove(fp + ip[2], fp + ip[3], (size_t)ip[4] * sizeof(wasm_cell));
+  ip += 5;
   NEXT();
 
   /* ---- branches ---- */
 #define TAKE(rel_k, cost_k)            \
   do {                                 \
-    CHARGE(ip[cost_k]);                \
-    ip += (int32_t)ip[rel_k];          \
+    CHARGE(ip[(cost_k) + 1]);                \
+    ip += (int32_t)ip[(rel_k) + 1];          \
     NEXT();                            \
   } while (0)
 #define FALL(cost_k, len) \
   do {                    \
-    CHARGE(ip[cost_k]);   \
-    ip += (len);          \
+    CHARGE(ip[(cost_k) + 1]);   \
+    ip += (len) + 1;          \
     NEXT();               \
   } while (0)
 
@@ -355,10 +386,68 @@ L_BR_UNLESS_BACK:
   BR_CMP(GE_S, >=, int32_t, int64_t)
   BR_CMP(GE_U, >=, uint32_t, uint64_t)
 
+  /* d = a + b (i32), then branch on d: a loop counter and its test in one operation */
+#define ADD_BR_CMP(name, op, T32)                   \
+  L_ADD_BR_##name##_I32: {                          \
+    uint32_t d = RU32(2) + RU32(3);                 \
+    WU32(1, d);                                     \
+    if ((T32)d op (T32)RU32(4)) TAKE(5, 6);         \
+    FALL(7, 8);                                     \
+  }                                                 \
+  L_ADD_BR_##name##_I32_BACK: {                     \
+    uint32_t d = RU32(2) + RU32(3);                 \
+    WU32(1, d);                                     \
+    if ((T32)d op (T32)RU32(4)) {                   \
+      CHECK_INTERRUPT();                            \
+      TAKE(5, 6);                                   \
+    }                                               \
+    FALL(7, 8);                                     \
+  }
+  ADD_BR_CMP(EQ, ==, uint32_t)
+  ADD_BR_CMP(NE, !=, uint32_t)
+  ADD_BR_CMP(LT_S, <, int32_t)
+  ADD_BR_CMP(LT_U, <, uint32_t)
+  ADD_BR_CMP(GT_S, >, int32_t)
+  ADD_BR_CMP(GT_U, >, uint32_t)
+  ADD_BR_CMP(LE_S, <=, int32_t)
+  ADD_BR_CMP(LE_U, <=, uint32_t)
+  ADD_BR_CMP(GE_S, >=, int32_t)
+  ADD_BR_CMP(GE_U, >=, uint32_t)
+L_ADD_BR_IF: {
+  uint32_t d = RU32(2) + RU32(3);
+  WU32(1, d);
+  if (d) TAKE(4, 5);
+  FALL(6, 7);
+}
+L_ADD_BR_IF_BACK: {
+  uint32_t d = RU32(2) + RU32(3);
+  WU32(1, d);
+  if (d) {
+    CHECK_INTERRUPT();
+    TAKE(4, 5);
+  }
+  FALL(6, 7);
+}
+L_ADD_BR_UNLESS: {
+  uint32_t d = RU32(2) + RU32(3);
+  WU32(1, d);
+  if (!d) TAKE(4, 5);
+  FALL(6, 7);
+}
+L_ADD_BR_UNLESS_BACK: {
+  uint32_t d = RU32(2) + RU32(3);
+  WU32(1, d);
+  if (!d) {
+    CHECK_INTERRUPT();
+    TAKE(4, 5);
+  }
+  FALL(6, 7);
+}
+
 L_BR_TABLE: {
-  uint32_t i = RU32(1), n = ip[2];
+  uint32_t i = RU32(1), n = ip[3];
   if (i > n) i = n;
-  const uint32_t *e = ip + 3 + 2 * (size_t)i;
+  const uint32_t *e = ip + 4 + 2 * (size_t)i;
   CHECK_INTERRUPT();
   CHARGE(e[1]);
   ip += (int32_t)e[0];
@@ -372,125 +461,139 @@ L_RETURN1:
   fp[0] = C(1);
   goto do_return;
 L_RETURN_N:
-  memmove(fp, fp + ip[1], (size_t)ip[2] * sizeof(wasm_cell));
+  memmove(fp, fp + ip[2], (size_t)ip[3] * sizeof(wasm_cell));
   goto do_return;
 
 do_return: {
-  frame_rec *r = &frames[--depth];
+  const frame_rec *r = --c->fsp;
   if (!r->ip) goto finished;
   ip = r->ip;
   fp = r->fp;
-  if (r->inst != inst) {
-    inst = r->inst;
+  if (r->inst != c->inst) {
+    c->inst = r->inst;
     LOAD_INSTANCE();
   } else {
-    mem_size = memory->size_bytes; /* the callee may have grown it; data never moves */
+    mem_size = c->memory->size_bytes; /* the callee may have grown it; data never moves */
   }
   NEXT();
 }
 
-L_CALL: {
-  const wasm_funcdecl *fd = (const wasm_funcdecl *)(uintptr_t)((uint64_t)ip[2] | (uint64_t)ip[3] << 32);
-  callee = fd->code;
-  callee_inst = inst;
-  nfp = fp + ip[1];
-  ret = ip + 4;
-  goto do_call;
+L_CALL: { /* a function of the same module: the hot path, without the context's call fields */
+  const wasm_funcdecl *fd = (const wasm_funcdecl *)(uintptr_t)((uint64_t)ip[3] | (uint64_t)ip[4] << 32);
+  const struct wasm_code *callee = fd->code;
+  wasm_cell *nfp = fp + ip[2];
+  frame_rec *r = c->fsp;
+  if (WASM__UNLIKELY(r == c->fend || callee->frame_cells > (size_t)(c->stack_end - nfp)))
+    TRAP(WASM_TRAP_CALL_STACK_EXHAUSTED);
+  CHECK_INTERRUPT();
+  CHARGE(callee->entry_cost);
+  r->ip = ip + 5;
+  r->fp = fp;
+  r->inst = c->inst;
+  c->fsp = r + 1;
+  const wasm_cell *src = callee->init;
+  wasm_cell *dst = nfp + callee->param_cells;
+  for (uint32_t n = callee->init_cells; n; n--) *dst++ = *src++;
+  fp = nfp;
+  ip = callee->start;
+  NEXT();
 }
 
 L_CALL_IMPORT:
-  callee_func = inst->funcs[ip[2]];
-  nfp = fp + ip[1];
-  ret = ip + 3;
+  c->callee_func = c->inst->funcs[ip[3]];
+  c->nfp = fp + ip[2];
+  c->ret = ip + 4;
   goto call_func;
 
 L_CALL_INDIRECT: {
-  struct wasm_table *tab = inst->tables[ip[4]];
+  const struct wasm_table *tab = c->inst->tables[ip[5]];
   uint32_t i = RU32(2);
   if (WASM__UNLIKELY(i >= tab->size)) TRAP(WASM_TRAP_UNDEFINED_ELEMENT);
-  callee_func = (struct wasm_func *)(uintptr_t)tab->elems[i];
-  if (WASM__UNLIKELY(!callee_func)) TRAP(WASM_TRAP_UNINITIALIZED_ELEMENT);
-  const wasm_functype *want = &inst->module->types[ip[3]];
-  if (callee_func->type != want && !wasm__functype_equal(callee_func->type, want))
-    TRAP(WASM_TRAP_INDIRECT_CALL_TYPE_MISMATCH);
-  nfp = fp + ip[1];
-  ret = ip + 5;
+  struct wasm_func *f = (struct wasm_func *)(uintptr_t)tab->elems[i];
+  if (WASM__UNLIKELY(!f)) TRAP(WASM_TRAP_UNINITIALIZED_ELEMENT);
+  const wasm_functype *want = &c->inst->module->types[ip[4]];
+  if (f->type != want && !wasm__functype_equal(f->type, want)) TRAP(WASM_TRAP_INDIRECT_CALL_TYPE_MISMATCH);
+  c->callee_func = f;
+  c->nfp = fp + ip[2];
+  c->ret = ip + 6;
   goto call_func;
 }
 
 call_func:
-  if (callee_func->code) {
-    callee = callee_func->code;
-    callee_inst = callee_func->instance;
+  if (c->callee_func->code) {
+    c->callee = c->callee_func->code;
+    c->callee_inst = c->callee_func->instance;
     goto do_call;
   }
   {
     /* a host function: it may call back into this store, above our stacks */
     CHECK_INTERRUPT();
-    const wasm_functype *ft = callee_func->type;
+    const wasm_functype *ft = c->callee_func->type;
     size_t need = ft->param_cells > ft->result_cells ? ft->param_cells : ft->result_cells;
-    st->depth = depth;
-    st->cell_top = (size_t)(nfp - st->cells) + need;
+    c->st->depth = (uint32_t)(c->fsp - c->frames);
+    c->st->cell_top = (size_t)(c->nfp - c->st->cells) + need;
     SYNC_GAS_OUT();
-    status = wasm__host_call(store, callee_func, nfp, err);
+    status = wasm__host_call(c->store, c->callee_func, c->nfp, c->err);
     SYNC_GAS_IN();
-    mem_size = memory->size_bytes;
+    mem_size = c->memory->size_bytes;
     if (status != WASM_OK) goto host_failed;
-    ip = ret;
+    ip = c->ret;
     NEXT();
   }
 
-do_call:
-  if (WASM__UNLIKELY(depth >= max_depth || callee->frame_cells > (size_t)(stack_end - nfp)))
+do_call: {
+  const struct wasm_code *callee = c->callee;
+  wasm_cell *nfp = c->nfp;
+  frame_rec *r = c->fsp;
+  if (WASM__UNLIKELY(r == c->fend || callee->frame_cells > (size_t)(c->stack_end - nfp)))
     TRAP(WASM_TRAP_CALL_STACK_EXHAUSTED);
   CHECK_INTERRUPT();
   CHARGE(callee->entry_cost);
-  frames[depth].ip = ret;
-  frames[depth].fp = fp;
-  frames[depth].inst = inst;
-  depth++;
-  {
-    const wasm_cell *src = callee->init;
-    wasm_cell *dst = nfp + callee->param_cells;
-    for (uint32_t n = callee->init_cells; n; n--) *dst++ = *src++;
-  }
+  c->fsp = r + 1;
+  r->ip = c->ret;
+  r->fp = fp;
+  r->inst = c->inst;
+  const wasm_cell *src = callee->init;
+  wasm_cell *dst = nfp + callee->param_cells;
+  for (uint32_t n = callee->init_cells; n; n--) *dst++ = *src++;
   fp = nfp;
   ip = callee->start;
-  if (callee_inst != inst) {
-    inst = callee_inst;
+  if (c->callee_inst != c->inst) {
+    c->inst = c->callee_inst;
     LOAD_INSTANCE();
   }
   NEXT();
+}
 
   /* ---- variables and references ---- */
 L_SELECT: {
   wasm_cell a = C(2), b = C(3);
   C(1) = RU32(4) ? a : b;
-  ip += 5;
+  ip += 6;
   NEXT();
 }
 L_GLOBAL_GET:
-  C(1) = globals[ip[2]]->value[0];
-  ip += 3;
+  C(1) = c->globals[ip[3]]->value[0];
+  ip += 4;
   NEXT();
 L_GLOBAL_SET:
-  globals[ip[2]]->value[0] = C(1);
-  ip += 3;
+  c->globals[ip[3]]->value[0] = C(1);
+  ip += 4;
   NEXT();
 L_REF_FUNC:
-  C(1) = (wasm_cell)(uintptr_t)inst->funcs[ip[2]];
-  ip += 3;
+  C(1) = (wasm_cell)(uintptr_t)c->inst->funcs[ip[3]];
+  ip += 4;
   NEXT();
 
   /* ---- memory ---- */
 #define LOAD(name, N, T, conv)                                         \
   L_##name: {                                                          \
-    uint64_t ea = (uint64_t)RU32(2) + ip[3];                           \
+    uint64_t ea = (uint64_t)RU32(2) + ip[4];                           \
     if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB); \
     T v;                                                               \
     memcpy(&v, mem + ea, sizeof v);                                    \
     C(1) = (conv);                                                     \
-    ip += 4;                                                           \
+    ip += 5;                                                           \
     NEXT();                                                            \
   }
   LOAD(LOAD_I32, 4, uint32_t, v)
@@ -510,11 +613,11 @@ L_REF_FUNC:
 
 #define STORE(name, N, T)                                              \
   L_##name: {                                                          \
-    uint64_t ea = (uint64_t)RU32(1) + ip[3];                           \
+    uint64_t ea = (uint64_t)RU32(1) + ip[4];                           \
     if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB); \
     T v = (T)C(2);                                                     \
     memcpy(mem + ea, &v, sizeof v);                                    \
-    ip += 4;                                                           \
+    ip += 5;                                                           \
     NEXT();                                                            \
   }
   STORE(STORE_I32, 4, uint32_t)
@@ -527,20 +630,66 @@ L_REF_FUNC:
   STORE(STORE_I64_16, 2, uint16_t)
   STORE(STORE_I64_32, 4, uint32_t)
 
+  /* the same with a fused i32.add: the address is (u32)(a + b), plus the offset */
+#define LOAD_X(name, N, T, conv)                                               \
+  L_##name##_X: {                                                              \
+    uint64_t ea = (uint64_t)(uint32_t)(RU32(2) + RU32(3)) + ip[5];             \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);       \
+    T v;                                                                       \
+    memcpy(&v, mem + ea, sizeof v);                                            \
+    C(1) = (conv);                                                             \
+    ip += 6;                                                                   \
+    NEXT();                                                                    \
+  }
+  LOAD_X(LOAD_I32, 4, uint32_t, v)
+  LOAD_X(LOAD_I64, 8, uint64_t, v)
+  LOAD_X(LOAD_F32, 4, uint32_t, v)
+  LOAD_X(LOAD_F64, 8, uint64_t, v)
+  LOAD_X(LOAD_I32_8S, 1, int8_t, (uint32_t)(int32_t)v)
+  LOAD_X(LOAD_I32_8U, 1, uint8_t, v)
+  LOAD_X(LOAD_I32_16S, 2, int16_t, (uint32_t)(int32_t)v)
+  LOAD_X(LOAD_I32_16U, 2, uint16_t, v)
+  LOAD_X(LOAD_I64_8S, 1, int8_t, (uint64_t)(int64_t)v)
+  LOAD_X(LOAD_I64_8U, 1, uint8_t, v)
+  LOAD_X(LOAD_I64_16S, 2, int16_t, (uint64_t)(int64_t)v)
+  LOAD_X(LOAD_I64_16U, 2, uint16_t, v)
+  LOAD_X(LOAD_I64_32S, 4, int32_t, (uint64_t)(int64_t)v)
+  LOAD_X(LOAD_I64_32U, 4, uint32_t, v)
+#define STORE_X(name, N, T)                                                    \
+  L_##name##_X: {                                                              \
+    uint64_t ea = (uint64_t)(uint32_t)(RU32(1) + RU32(2)) + ip[5];             \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);       \
+    T v = (T)C(3);                                                             \
+    memcpy(mem + ea, &v, sizeof v);                                            \
+    ip += 6;                                                                   \
+    NEXT();                                                                    \
+  }
+  STORE_X(STORE_I32, 4, uint32_t)
+  STORE_X(STORE_I64, 8, uint64_t)
+  STORE_X(STORE_F32, 4, uint32_t)
+  STORE_X(STORE_F64, 8, uint64_t)
+  STORE_X(STORE_I32_8, 1, uint8_t)
+  STORE_X(STORE_I32_16, 2, uint16_t)
+  STORE_X(STORE_I64_8, 1, uint8_t)
+  STORE_X(STORE_I64_16, 2, uint16_t)
+  STORE_X(STORE_I64_32, 4, uint32_t)
+
 L_MEMORY_SIZE:
-  WU32(1, memory->pages);
-  ip += 2;
+  WU32(1, c->memory->pages);
+  ip += 3;
   NEXT();
 
 L_MEMORY_GROW: {
   uint32_t delta = RU32(2);
+  struct wasm_memory *m = c->inst->memory;
   uint64_t cost = (uint64_t)delta * GAS_MEMORY_GROW_PAGE;
-  if (!CAN_PAY(cost)) goto out_of_gas;
-  int64_t old = wasm__memory_grow(store, inst->memory, delta);
+  /* gas is for pages actually added: a grow the maximum refuses returns -1 whatever the budget */
+  if ((uint64_t)m->pages + delta <= m->max_pages && !CAN_PAY(cost)) goto out_of_gas;
+  int64_t old = wasm__memory_grow(c->store, m, delta);
   if (old >= 0) CHARGE(cost);
-  mem_size = memory->size_bytes;
+  mem_size = c->memory->size_bytes;
   WU32(1, (uint32_t)(int32_t)old);
-  ip += 3;
+  ip += 4;
   NEXT();
 }
 
@@ -556,7 +705,7 @@ L_MEMORY_FILL: {
     n -= k;
     if (n) CHECK_INTERRUPT();
   }
-  ip += 4;
+  ip += 5;
   NEXT();
 }
 
@@ -581,13 +730,13 @@ L_MEMORY_COPY: {
       if (n) CHECK_INTERRUPT();
     }
   }
-  ip += 4;
+  ip += 5;
   NEXT();
 }
 
 L_MEMORY_INIT: {
   uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
-  const wasm_data_instance *di = &inst->datas[ip[4]];
+  const wasm_data_instance *di = &c->inst->datas[ip[5]];
   if (WASM__UNLIKELY(s + n > di->size || d + n > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
   CHARGE(bulk_bytes_cost(n));
   while (n) {
@@ -598,52 +747,52 @@ L_MEMORY_INIT: {
     n -= k;
     if (n) CHECK_INTERRUPT();
   }
-  ip += 5;
+  ip += 6;
   NEXT();
 }
 
 L_DATA_DROP:
-  inst->datas[ip[1]].size = 0;
-  ip += 2;
+  c->inst->datas[ip[2]].size = 0;
+  ip += 3;
   NEXT();
 
   /* ---- tables ---- */
 #define TABLE_CHUNK (BULK_CHUNK_BYTES / sizeof(wasm_cell))
 
 L_TABLE_GET: {
-  const struct wasm_table *tab = inst->tables[ip[3]];
+  const struct wasm_table *tab = c->inst->tables[ip[4]];
   uint32_t i = RU32(2);
   if (WASM__UNLIKELY(i >= tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
   C(1) = tab->elems[i];
-  ip += 4;
-  NEXT();
-}
-L_TABLE_SET: {
-  struct wasm_table *tab = inst->tables[ip[3]];
-  uint32_t i = RU32(1);
-  if (WASM__UNLIKELY(i >= tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
-  tab->elems[i] = C(2);
-  ip += 4;
-  NEXT();
-}
-L_TABLE_SIZE:
-  WU32(1, inst->tables[ip[2]]->size);
-  ip += 3;
-  NEXT();
-L_TABLE_GROW: {
-  struct wasm_table *tab = inst->tables[ip[4]];
-  wasm_cell init = C(2);
-  uint32_t n = RU32(3);
-  uint64_t cost = (uint64_t)n * GAS_TABLE_ELEMENT;
-  if (!CAN_PAY(cost)) goto out_of_gas;
-  int64_t old = wasm__table_grow(store, tab, n, init);
-  if (old >= 0) CHARGE(cost);
-  WU32(1, (uint32_t)(int32_t)old);
   ip += 5;
   NEXT();
 }
+L_TABLE_SET: {
+  struct wasm_table *tab = c->inst->tables[ip[4]];
+  uint32_t i = RU32(1);
+  if (WASM__UNLIKELY(i >= tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  tab->elems[i] = C(2);
+  ip += 5;
+  NEXT();
+}
+L_TABLE_SIZE:
+  WU32(1, c->inst->tables[ip[3]]->size);
+  ip += 4;
+  NEXT();
+L_TABLE_GROW: {
+  struct wasm_table *tab = c->inst->tables[ip[5]];
+  wasm_cell init = C(2);
+  uint32_t n = RU32(3);
+  uint64_t cost = (uint64_t)n * GAS_TABLE_ELEMENT;
+  if ((uint64_t)tab->size + n <= tab->max && !CAN_PAY(cost)) goto out_of_gas;
+  int64_t old = wasm__table_grow(c->store, tab, n, init);
+  if (old >= 0) CHARGE(cost);
+  WU32(1, (uint32_t)(int32_t)old);
+  ip += 6;
+  NEXT();
+}
 L_TABLE_FILL: {
-  struct wasm_table *tab = inst->tables[ip[4]];
+  struct wasm_table *tab = c->inst->tables[ip[5]];
   uint64_t i = RU32(1), n = RU32(3);
   wasm_cell v = C(2);
   if (WASM__UNLIKELY(i + n > tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
@@ -655,12 +804,12 @@ L_TABLE_FILL: {
     n -= k;
     if (n) CHECK_INTERRUPT();
   }
-  ip += 5;
+  ip += 6;
   NEXT();
 }
 L_TABLE_COPY: {
-  struct wasm_table *dt = inst->tables[ip[4]];
-  const struct wasm_table *stab = inst->tables[ip[5]];
+  struct wasm_table *dt = c->inst->tables[ip[5]];
+  const struct wasm_table *stab = c->inst->tables[ip[6]];
   uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
   if (WASM__UNLIKELY(d + n > dt->size || s + n > stab->size)) TRAP(WASM_TRAP_TABLE_OOB);
   CHARGE(n * GAS_TABLE_ELEMENT);
@@ -681,12 +830,12 @@ L_TABLE_COPY: {
       if (n) CHECK_INTERRUPT();
     }
   }
-  ip += 6;
+  ip += 7;
   NEXT();
 }
 L_TABLE_INIT: {
-  struct wasm_table *tab = inst->tables[ip[4]];
-  const wasm_elem_instance *ei = &inst->elems[ip[5]];
+  struct wasm_table *tab = c->inst->tables[ip[5]];
+  const wasm_elem_instance *ei = &c->inst->elems[ip[6]];
   uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
   if (WASM__UNLIKELY(s + n > ei->count || d + n > tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
   CHARGE(n * GAS_TABLE_ELEMENT);
@@ -698,12 +847,12 @@ L_TABLE_INIT: {
     n -= k;
     if (n) CHECK_INTERRUPT();
   }
-  ip += 6;
+  ip += 7;
   NEXT();
 }
 L_ELEM_DROP:
-  inst->elems[ip[1]].count = 0;
-  ip += 2;
+  c->inst->elems[ip[2]].count = 0;
+  ip += 3;
   NEXT();
 
   /* ---- numeric operations ---- */
@@ -711,14 +860,14 @@ L_ELEM_DROP:
   L_##name: {                    \
     T a = R(2), b = R(3);        \
     W(1, (expr));                \
-    ip += 4;                     \
+    ip += 5;                     \
     NEXT();                      \
   }
 #define UN(name, T, R, W, expr) \
   L_##name: {                   \
     T a = R(2);                 \
     W(1, (expr));               \
-    ip += 3;                    \
+    ip += 4;                    \
     NEXT();                     \
   }
 
@@ -768,28 +917,28 @@ L_I32_DIV_S: {
   if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
   if (WASM__UNLIKELY(a == INT32_MIN && b == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
   WU32(1, a / b);
-  ip += 4;
+  ip += 5;
   NEXT();
 }
 L_I32_DIV_U: {
   uint32_t a = RU32(2), b = RU32(3);
   if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
   WU32(1, a / b);
-  ip += 4;
+  ip += 5;
   NEXT();
 }
 L_I32_REM_S: {
   int32_t a = RI32(2), b = RI32(3);
   if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
   WU32(1, b == -1 ? 0 : a % b);
-  ip += 4;
+  ip += 5;
   NEXT();
 }
 L_I32_REM_U: {
   uint32_t a = RU32(2), b = RU32(3);
   if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
   WU32(1, a % b);
-  ip += 4;
+  ip += 5;
   NEXT();
 }
   BIN(I32_AND, uint32_t, RU32, WU32, a & b)
@@ -812,28 +961,28 @@ L_I64_DIV_S: {
   if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
   if (WASM__UNLIKELY(a == INT64_MIN && b == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
   WU64(1, a / b);
-  ip += 4;
+  ip += 5;
   NEXT();
 }
 L_I64_DIV_U: {
   uint64_t a = RU64(2), b = RU64(3);
   if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
   WU64(1, a / b);
-  ip += 4;
+  ip += 5;
   NEXT();
 }
 L_I64_REM_S: {
   int64_t a = RI64(2), b = RI64(3);
   if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
   WU64(1, b == -1 ? 0 : a % b);
-  ip += 4;
+  ip += 5;
   NEXT();
 }
 L_I64_REM_U: {
   uint64_t a = RU64(2), b = RU64(3);
   if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
   WU64(1, a % b);
-  ip += 4;
+  ip += 5;
   NEXT();
 }
   BIN(I64_AND, uint64_t, RU64, WU64, a & b)
@@ -884,7 +1033,7 @@ L_I64_REM_U: {
     if (WASM__UNLIKELY(a != a)) TRAP(WASM_TRAP_INVALID_CONVERSION);  \
     if (WASM__UNLIKELY(!(lo_ok && hi_ok))) TRAP(WASM_TRAP_INT_OVERFLOW); \
     W(1, (RT)a);                                                     \
-    ip += 3;                                                         \
+    ip += 4;                                                         \
     NEXT();                                                          \
   }
   TRUNC(I32_TRUNC_F32_S, float, RF32, WU32, a >= -2147483648.0f, a < 2147483648.0f, int32_t)
@@ -926,15 +1075,15 @@ finished:
   status = WASM_OK;
   goto out;
 trapped:
-  status = wasm__trap(err, trap);
+  status = wasm__trap(c->err, c->trap);
   goto out;
 interrupted:
-  status = wasm__fail(err, WASM_TIMEOUT, "execution timeout: the execution was interrupted");
+  status = wasm__fail(c->err, WASM_TIMEOUT, "execution timeout: the execution was interrupted");
   goto out;
 out_of_gas:
-  status = wasm__fail(err, WASM_GAS_EXHAUSTED, "gas exhausted");
+  status = wasm__fail(c->err, WASM_GAS_EXHAUSTED, "gas exhausted");
 #if !WASM_NO_GAS_METERING
-  store->gas_remaining = 0;
+  c->store->gas_remaining = 0;
 #endif
   return status;
 host_failed:
@@ -951,10 +1100,10 @@ out:
 #undef CAN_PAY
 }
 
-const int32_t *wasm__interp_op_offsets(void) {
-  const int32_t *offsets = NULL;
-  run(NULL, NULL, NULL, NULL, NULL, &offsets);
-  return offsets;
+const void *const *wasm__interp_handlers(void) {
+  const void *const *handlers = NULL;
+  run(NULL, NULL, NULL, &handlers);
+  return handlers;
 }
 
 /* ---- state and entry -------------------------------------------------------------------- */
@@ -1005,7 +1154,10 @@ wasm_status wasm__interp_call(struct wasm_store *store, struct wasm_func *func, 
     } else {
       wasm_cell *fp = st->cells + top;
       memcpy(fp, cells, (size_t)code->param_cells * sizeof *fp);
-      status = run(store, st, func, fp, err, NULL);
+      run_ctx c = {.store = store, .st = st, .frames = st->frames, .fsp = st->frames + depth,
+                   .fend = st->frames + st->nframes, .stack_end = st->cells + st->ncells,
+                   .interrupt = &store->interrupt, .err = err};
+      status = run(&c, func, fp, NULL);
       if (status == WASM_OK) memcpy(cells, fp, (size_t)code->result_cells * sizeof *fp);
     }
     st->cell_top = top; /* whatever happened, the stacks are as before the call */

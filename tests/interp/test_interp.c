@@ -1,0 +1,883 @@
+/*
+ * test_interp.c: the translator (code.c) and the interpreter (interp.c), through the public API
+ * and, for the shape of the translated code, through code_int.h.
+ *
+ * The modules are the .wat files of tests/interp/wat, assembled at build time into HV_INTERP_WASM_DIR. Invalid
+ * modules, which wat2wasm would refuse, are built byte by byte here.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "code_int.h"
+#include "gas.h"
+#include "wasm_engine.h"
+
+#ifndef HV_INTERP_WASM_DIR
+#error "HV_INTERP_WASM_DIR must name the folder of the assembled test modules"
+#endif
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static wasm_module *load_file(const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s.wasm", HV_INTERP_WASM_DIR, name);
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("cannot open %s", path);
+  static uint8_t buf[1 << 20];
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  wasm_error err;
+  wasm_module *m = wasm_module_load(buf, n, &err);
+  if (!m) fail_msg("%s: %s: %s", name, wasm_status_name(err.status), err.message);
+  return m;
+}
+
+typedef struct env {
+  wasm_store *store;
+  wasm_module *module;
+  wasm_instance *inst;
+} env;
+
+static void env_open_with(env *e, const char *name, const wasm_store_limits *limits, const wasm_extern *imports,
+                          size_t import_count) {
+  wasm_error err;
+  e->module = load_file(name);
+  e->store = wasm_store_new(limits, &err);
+  assert_non_null(e->store);
+  e->inst = wasm_instance_new(e->store, e->module, imports, import_count, &err);
+  if (!e->inst) fail_msg("instantiating %s: %s", name, err.message);
+}
+
+static void env_open(env *e, const char *name, const wasm_store_limits *limits) {
+  env_open_with(e, name, limits, NULL, 0);
+}
+
+static void env_close(env *e) {
+  wasm_store_free(e->store);
+  wasm_module_free(e->module);
+}
+
+static wasm_func *export_func(env *e, const char *name) {
+  wasm_extern ext;
+  if (!wasm_instance_export(e->inst, name, strlen(name), &ext) || ext.kind != WASM_EXTERN_FUNC)
+    fail_msg("no exported function %s", name);
+  return ext.of.func;
+}
+
+static wasm_status call(env *e, const char *name, const wasm_value *args, size_t nargs, wasm_value *results,
+                        size_t nresults, wasm_error *err) {
+  return wasm_func_call(e->store, export_func(e, name), args, nargs, results, nresults, err);
+}
+
+static wasm_value I32(int32_t v) { return (wasm_value){.type = WASM_TYPE_I32, .of.i32 = v}; }
+static wasm_value I64(int64_t v) { return (wasm_value){.type = WASM_TYPE_I64, .of.i64 = v}; }
+static wasm_value F32B(uint32_t bits) { return (wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = bits}; }
+static wasm_value F64B(uint64_t bits) { return (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = bits}; }
+static wasm_value F32(float f) {
+  uint32_t b;
+  memcpy(&b, &f, 4);
+  return F32B(b);
+}
+static wasm_value F64(double f) {
+  uint64_t b;
+  memcpy(&b, &f, 8);
+  return F64B(b);
+}
+
+/* Calls a function that must succeed with one result; returns it. */
+static wasm_value call1(env *e, const char *name, const wasm_value *args, size_t nargs) {
+  wasm_value r[1];
+  wasm_error err;
+  wasm_status st = call(e, name, args, nargs, r, 1, &err);
+  if (st != WASM_OK) fail_msg("%s: %s: %s", name, wasm_status_name(st), err.message);
+  return r[0];
+}
+
+static int32_t call_i32(env *e, const char *name, const wasm_value *args, size_t nargs) {
+  return call1(e, name, args, nargs).of.i32;
+}
+
+#define ARGS(...) ((const wasm_value[]){__VA_ARGS__}), (sizeof((const wasm_value[]){__VA_ARGS__}) / sizeof(wasm_value))
+
+/* Expects the call to trap with `trap`. */
+static void expect_trap(env *e, const char *name, const wasm_value *args, size_t nargs, wasm_trap trap) {
+  wasm_value r[2];
+  wasm_error err;
+  wasm_status st = call(e, name, args, nargs, r, 2, &err);
+  if (st != WASM_TRAP || err.trap != trap)
+    fail_msg("%s: expected trap \"%s\", got %s (%s)", name, wasm_trap_message(trap), wasm_status_name(st), err.message);
+  assert_string_equal(err.message, wasm_trap_message(trap));
+}
+
+static uint64_t gas_used(env *e) {
+  wasm_store_stats s;
+  wasm_store_get_stats(e->store, &s);
+  return s.gas_used;
+}
+
+#ifndef WASM_NO_GAS_METERING
+#define WASM_NO_GAS_METERING 0
+#endif
+/* Gas tests mean nothing when metering is compiled out (-DHV_GAS_METERING=OFF). */
+#define NEEDS_GAS_METERING()      \
+  do {                            \
+    if (WASM_NO_GAS_METERING) {   \
+      skip();                     \
+      return;                     \
+    }                             \
+  } while (0)
+
+static const uint32_t F32_CANON_NAN = 0x7FC00000u;
+
+static bool f32_is_nan_bits(uint32_t b) { return (b & 0x7F800000u) == 0x7F800000u && (b & 0x007FFFFFu); }
+static bool f64_is_nan_bits(uint64_t b) {
+  return (b & 0x7FF0000000000000ull) == 0x7FF0000000000000ull && (b & 0x000FFFFFFFFFFFFFull);
+}
+
+/* ---- arithmetic --------------------------------------------------------------------------- */
+
+static void test_float_min_max_zero_and_nan(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "arith", NULL);
+  /* -0 is less than +0 for min/max, in both orders */
+  assert_int_equal(call1(&e, "f32_min", ARGS(F32(0.0f), F32(-0.0f))).of.f32_bits, 0x80000000u);
+  assert_int_equal(call1(&e, "f32_min", ARGS(F32(-0.0f), F32(0.0f))).of.f32_bits, 0x80000000u);
+  assert_int_equal(call1(&e, "f32_max", ARGS(F32(-0.0f), F32(0.0f))).of.f32_bits, 0x00000000u);
+  assert_int_equal(call1(&e, "f32_max", ARGS(F32(0.0f), F32(-0.0f))).of.f32_bits, 0x00000000u);
+  assert_int_equal(call1(&e, "f64_min", ARGS(F64(0.0), F64(-0.0))).of.f64_bits, 0x8000000000000000ull);
+  assert_int_equal(call1(&e, "f64_max", ARGS(F64(-0.0), F64(0.0))).of.f64_bits, 0);
+  /* a NaN operand gives NaN (C's fmin would give the other operand) */
+  assert_true(f32_is_nan_bits(call1(&e, "f32_min", ARGS(F32B(F32_CANON_NAN), F32(1.0f))).of.f32_bits));
+  assert_true(f32_is_nan_bits(call1(&e, "f32_max", ARGS(F32(1.0f), F32B(F32_CANON_NAN))).of.f32_bits));
+  assert_true(f64_is_nan_bits(call1(&e, "f64_min", ARGS(F64(-1.0), F64B(0x7FF4000000000000ull))).of.f64_bits));
+  assert_true(f64_is_nan_bits(call1(&e, "f64_max", ARGS(F64B(0xFFF8000000000001ull), F64(2.0))).of.f64_bits));
+  assert_int_equal(call1(&e, "f64_max", ARGS(F64(-3.0), F64(2.5))).of.f64_bits, F64(2.5).of.f64_bits);
+  env_close(&e);
+}
+
+static void test_float_rounding(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "arith", NULL);
+  /* nearest is round-half-to-even, keeping the sign of zero */
+  assert_int_equal(call1(&e, "f32_nearest", ARGS(F32(2.5f))).of.f32_bits, F32(2.0f).of.f32_bits);
+  assert_int_equal(call1(&e, "f32_nearest", ARGS(F32(3.5f))).of.f32_bits, F32(4.0f).of.f32_bits);
+  assert_int_equal(call1(&e, "f32_nearest", ARGS(F32(-0.5f))).of.f32_bits, 0x80000000u);
+  assert_int_equal(call1(&e, "f64_nearest", ARGS(F64(-1.5))).of.f64_bits, F64(-2.0).of.f64_bits);
+  assert_int_equal(call1(&e, "f64_nearest", ARGS(F64(4503599627370497.0))).of.f64_bits,
+                   F64(4503599627370497.0).of.f64_bits);
+  assert_int_equal(call1(&e, "f32_floor", ARGS(F32(-0.5f))).of.f32_bits, F32(-1.0f).of.f32_bits);
+  assert_int_equal(call1(&e, "f64_trunc", ARGS(F64(-0.9))).of.f64_bits, 0x8000000000000000ull);
+  /* a signalling NaN comes back quiet from the rounding operations */
+  uint32_t r = call1(&e, "f32_floor", ARGS(F32B(0x7FA00000u))).of.f32_bits;
+  assert_true(f32_is_nan_bits(r) && (r & 0x00400000u));
+  assert_int_equal(call1(&e, "f32_sqrt", ARGS(F32(4.0f))).of.f32_bits, F32(2.0f).of.f32_bits);
+  assert_true(f32_is_nan_bits(call1(&e, "f32_sqrt", ARGS(F32(-1.0f))).of.f32_bits));
+  env_close(&e);
+}
+
+static void test_float_sign_ops_keep_nan_payloads(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "arith", NULL);
+  assert_int_equal(call1(&e, "f32_neg", ARGS(F32B(0x7FA00001u))).of.f32_bits, 0xFFA00001u);
+  assert_int_equal(call1(&e, "f64_abs", ARGS(F64B(0xFFF0000000000123ull))).of.f64_bits, 0x7FF0000000000123ull);
+  assert_int_equal(call1(&e, "f32_copysign", ARGS(F32B(0x7FC00123u), F32(-1.0f))).of.f32_bits, 0xFFC00123u);
+  assert_int_equal(call1(&e, "reinterpret", ARGS(F32B(0x7F800001u))).of.i32, 0x7F800001);
+  /* demote rounds to nearest; promote is exact */
+  assert_int_equal(call1(&e, "demote", ARGS(F64(1.0 + 0x1p-24))).of.f32_bits, F32(1.0f).of.f32_bits);
+  assert_int_equal(call1(&e, "demote", ARGS(F64(1.0 + 0x1.8p-24))).of.f32_bits, F32(1.0f + 0x1p-23f).of.f32_bits);
+  assert_int_equal(call1(&e, "promote", ARGS(F32(0.1f))).of.f64_bits, F64((double)0.1f).of.f64_bits);
+  assert_int_equal(call1(&e, "f32_convert_u64", ARGS(I64(-1))).of.f32_bits, F32(18446744073709551616.0f).of.f32_bits);
+  /* 2^53 + 1 rounds to even in f64 addition */
+  assert_int_equal(call1(&e, "f64_add", ARGS(F64(9007199254740992.0), F64(1.0))).of.f64_bits,
+                   F64(9007199254740992.0).of.f64_bits);
+  env_close(&e);
+}
+
+static void test_integer_edge_cases(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "arith", NULL);
+  assert_int_equal(call_i32(&e, "i32_div_s", ARGS(I32(-7), I32(2))), -3);
+  assert_int_equal(call_i32(&e, "i32_rem_s", ARGS(I32(-7), I32(2))), -1);
+  assert_int_equal(call_i32(&e, "i32_rem_s", ARGS(I32(INT32_MIN), I32(-1))), 0); /* no trap */
+  assert_int_equal(call1(&e, "i64_rem_s", ARGS(I64(INT64_MIN), I64(-1))).of.i64, 0);
+  assert_int_equal(call1(&e, "i64_div_u", ARGS(I64(-1), I64(2))).of.i64, INT64_MAX);
+  assert_int_equal(call_i32(&e, "i32_rotl", ARGS(I32((int32_t)0x80000001u), I32(33))), 3);
+  assert_int_equal(call1(&e, "i64_rotr", ARGS(I64(1), I64(0))).of.i64, 1);
+  assert_int_equal(call1(&e, "i64_rotr", ARGS(I64(1), I64(65))).of.i64, INT64_MIN);
+  assert_int_equal(call_i32(&e, "i32_shl", ARGS(I32(1), I32(35))), 8); /* count taken mod 32 */
+  assert_int_equal(call1(&e, "i64_shr_s", ARGS(I64(INT64_MIN), I64(127))).of.i64, -1);
+  assert_int_equal(call_i32(&e, "i32_clz", ARGS(I32(0))), 32);
+  assert_int_equal(call1(&e, "i64_ctz", ARGS(I64(0))).of.i64, 64);
+  assert_int_equal(call_i32(&e, "i32_popcnt", ARGS(I32(-1))), 32);
+  assert_int_equal(call_i32(&e, "i32_extend8_s", ARGS(I32(0x180))), -128);
+  assert_int_equal(call1(&e, "i64_extend32_s", ARGS(I64(0x80000000ll))).of.i64, -2147483648ll);
+  /* wrap keeps the low 32 bits and nothing else */
+  assert_int_equal(call1(&e, "wrap_extend", ARGS(I64(-1))).of.i64, 0xFFFFFFFFll);
+  env_close(&e);
+}
+
+static void test_conversions(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "arith", NULL);
+  assert_int_equal(call_i32(&e, "i32_trunc_f32_s", ARGS(F32(-2147483648.0f))), INT32_MIN);
+  assert_int_equal(call_i32(&e, "i32_trunc_f32_s", ARGS(F32(-1.9f))), -1);
+  assert_int_equal((uint32_t)call_i32(&e, "i32_trunc_f64_u", ARGS(F64(4294967295.9))), 4294967295u);
+  assert_int_equal(call_i32(&e, "i32_trunc_f64_u", ARGS(F64(-0.99))), 0);
+  assert_int_equal(call1(&e, "i64_trunc_f64_s", ARGS(F64(-9223372036854775808.0))).of.i64, INT64_MIN);
+  expect_trap(&e, "i32_trunc_f32_s", ARGS(F32(2147483648.0f)), WASM_TRAP_INT_OVERFLOW);
+  expect_trap(&e, "i32_trunc_f32_s", ARGS(F32B(F32_CANON_NAN)), WASM_TRAP_INVALID_CONVERSION);
+  expect_trap(&e, "i32_trunc_f64_u", ARGS(F64(-1.0)), WASM_TRAP_INT_OVERFLOW);
+  expect_trap(&e, "i32_trunc_f64_u", ARGS(F64(4294967296.0)), WASM_TRAP_INT_OVERFLOW);
+  expect_trap(&e, "i64_trunc_f64_s", ARGS(F64(9223372036854775808.0)), WASM_TRAP_INT_OVERFLOW);
+  /* the saturating forms clamp instead */
+  assert_int_equal(call_i32(&e, "i32_trunc_sat_f32_s", ARGS(F32(3e9f))), INT32_MAX);
+  assert_int_equal(call_i32(&e, "i32_trunc_sat_f32_s", ARGS(F32(-3e9f))), INT32_MIN);
+  assert_int_equal(call_i32(&e, "i32_trunc_sat_f32_s", ARGS(F32B(F32_CANON_NAN))), 0);
+  assert_int_equal((uint64_t)call1(&e, "i64_trunc_sat_f64_u", ARGS(F64(1e30))).of.i64, UINT64_MAX);
+  assert_int_equal(call1(&e, "i64_trunc_sat_f64_u", ARGS(F64(-5.0))).of.i64, 0);
+  env_close(&e);
+}
+
+/* ---- values left in locals, retargeting, multi-value -------------------------------------- */
+
+static void test_deferred_locals(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "locals", NULL);
+  assert_int_equal(call_i32(&e, "set_while_referenced", ARGS(I32(10), I32(3))), 7);
+  assert_int_equal(call_i32(&e, "tee_while_referenced", ARGS(I32(5))), 20);
+  assert_int_equal(call_i32(&e, "block_write", ARGS(I32(5))), 105);
+  assert_int_equal(call_i32(&e, "if_write", ARGS(I32(5), I32(1))), 35);
+  assert_int_equal(call_i32(&e, "if_write", ARGS(I32(5), I32(0))), 25);
+  assert_int_equal(call_i32(&e, "retarget", ARGS(I32(2), I32(3))), 25);
+  assert_int_equal(call_i32(&e, "sum_to", ARGS(I32(100))), 5050);
+  assert_int_equal(call_i32(&e, "br_if_value", ARGS(I32(9))), 9);
+  assert_int_equal(call_i32(&e, "br_if_value", ARGS(I32(0))), 5);
+  assert_int_equal(call_i32(&e, "select_locals", ARGS(I32(1), I32(2), I32(1))), 1);
+  assert_int_equal(call_i32(&e, "select_locals", ARGS(I32(1), I32(2), I32(0))), 2);
+  assert_int_equal(call_i32(&e, "call_args", ARGS(I32(4))), 4 + 100 + 9);
+  assert_int_equal(call1(&e, "fac", ARGS(I64(20))).of.i64, 2432902008176640000ll);
+  env_close(&e);
+}
+
+static void test_fused_operations(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "locals", NULL);
+  wasm_error err;
+  /* 0xFFFFFFFF + 2 wraps to address 1 */
+  assert_int_equal(call(&e, "store_sum", ARGS(I32(-1), I32(2), I32(7)), NULL, 0, &err), WASM_OK);
+  assert_int_equal(call_i32(&e, "load_sum", ARGS(I32(-1), I32(1))), 7); /* (u32)(2^32 - 1 + 1) + 1 = 1 */
+  assert_int_equal(call_i32(&e, "load_sum", ARGS(I32(0), I32(0))), 7);
+  /* but the offset is added without wrapping */
+  expect_trap(&e, "load_sum", ARGS(I32(-1), I32(0)), WASM_TRAP_MEMORY_OOB);
+  expect_trap(&e, "store_sum", ARGS(I32(65535), I32(1), I32(1)), WASM_TRAP_MEMORY_OOB);
+  assert_int_equal(call_i32(&e, "countdown", ARGS(I32(1000))), 3000);
+  assert_int_equal(call_i32(&e, "countdown", ARGS(I32(1))), 3);
+  assert_int_equal(call_i32(&e, "add_if_param", ARGS(I32(4))), 10);
+  assert_int_equal(call_i32(&e, "add_if_param", ARGS(I32(20))), 121);
+  env_close(&e);
+}
+
+static void test_multi_value(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "locals", NULL);
+  wasm_value r[2];
+  wasm_error err;
+  assert_int_equal(call(&e, "mv_loop", ARGS(I32(10)), r, 2, &err), WASM_OK);
+  assert_int_equal(r[0].of.i32, 55);
+  assert_int_equal(r[1].of.i32, 0);
+  assert_int_equal(call(&e, "swap", ARGS(I32(1), I32(2)), r, 2, &err), WASM_OK);
+  assert_int_equal(r[0].of.i32, 2);
+  assert_int_equal(r[1].of.i32, 1);
+  assert_int_equal(call(&e, "br_if_return", ARGS(I32(1)), r, 2, &err), WASM_OK);
+  assert_int_equal(r[0].of.i32, 1);
+  assert_int_equal(r[1].of.i32, 2);
+  assert_int_equal(call(&e, "br_if_return", ARGS(I32(0)), r, 2, &err), WASM_OK);
+  assert_int_equal(r[0].of.i32, 3);
+  assert_int_equal(r[1].of.i32, 4);
+  assert_int_equal(call_i32(&e, "br_table_value", ARGS(I32(0))), 13);
+  assert_int_equal(call_i32(&e, "br_table_value", ARGS(I32(1))), 12);
+  assert_int_equal(call_i32(&e, "br_table_value", ARGS(I32(2))), 10);
+  assert_int_equal(call_i32(&e, "br_table_value", ARGS(I32(-1))), 10);
+  assert_int_equal(call_i32(&e, "if_param", ARGS(I32(6), I32(1))), 12);
+  assert_int_equal(call_i32(&e, "if_param", ARGS(I32(6), I32(0))), 7);
+  env_close(&e);
+}
+
+/* ---- the shape of the translated code ----------------------------------------------------- */
+
+static const struct wasm_code *code_of(env *e, const char *name) {
+  for (uint32_t i = 0; i < e->module->export_count; i++) {
+    const wasm_export *x = &e->module->exports[i];
+    if (x->kind == WASM_EXTERN_FUNC && x->name_len == strlen(name) && memcmp(x->name, name, x->name_len) == 0)
+      return e->module->funcs[x->index].code;
+  }
+  fail_msg("no export %s", name);
+  return NULL;
+}
+
+/* Operand k (from 1) of the operation at p. */
+#define OPD(p, k) ((p)[WASM_HANDLER_UNITS - 1 + (k)])
+
+/* The operations of a translated function, in order (up to `max`). */
+static size_t ops_of(const struct wasm_code *c, wasm_op *ops, const uint32_t **at, size_t max) {
+  size_t n = 0;
+  const uint32_t *p = c->start, *end = c->start + c->units - 1;
+  while (p < end && n < max) {
+    wasm_op op = wasm__op_at(p);
+    assert_true(op < WASM_OP_COUNT);
+    ops[n] = op;
+    at[n++] = p;
+    p += wasm__op_units(op, p);
+  }
+  assert_true(p == end || n == max);
+  return n;
+}
+
+static void test_translation_shape(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "locals", NULL);
+  wasm_op ops[32];
+  const uint32_t *at[32];
+
+  /* local.get a; local.get b; i32.add; local.set c  ->  one I32_ADD c, a, b */
+  size_t n = ops_of(code_of(&e, "retarget"), ops, at, 32);
+  assert_true(n >= 1);
+  assert_int_equal(ops[0], WASM_OP_I32_ADD);
+  assert_int_equal(OPD(at[0], 1), 2);
+  assert_int_equal(OPD(at[0], 2), 0);
+  assert_int_equal(OPD(at[0], 3), 1);
+
+  /* the loop of sum_to: ADD, SUB (retargeted into the locals), one compare-and-branch back-edge */
+  n = ops_of(code_of(&e, "sum_to"), ops, at, 32);
+  assert_true(n >= 3);
+  assert_int_equal(ops[0], WASM_OP_I32_ADD);
+  assert_int_equal(OPD(at[0], 1), 1);
+  assert_int_equal(ops[1], WASM_OP_I32_SUB);
+  assert_int_equal(OPD(at[1], 1), 0);
+  assert_int_equal(ops[2], WASM_OP_BR_IF_BACK);
+  assert_int_equal((int32_t)OPD(at[2], 2), -(int32_t)(at[2] - at[0])); /* back to the loop header */
+
+  /* select of three locals reads them where they are: no copies */
+  n = ops_of(code_of(&e, "select_locals"), ops, at, 32);
+  assert_int_equal(ops[0], WASM_OP_SELECT);
+  assert_int_equal(OPD(at[0], 2), 0);
+  assert_int_equal(OPD(at[0], 3), 1);
+  assert_int_equal(OPD(at[0], 4), 2);
+  assert_int_equal(ops[1], WASM_OP_RETURN1);
+  env_close(&e);
+
+  env_open(&e, "limits", NULL);
+  /* count: the loop counter's i32.add, i32.lt_u and br_if fuse into one operation; its gas is on
+   * the edges */
+  const struct wasm_code *c = code_of(&e, "count");
+  n = ops_of(c, ops, at, 32);
+  assert_int_equal(n, 2);
+  assert_int_equal(ops[0], WASM_OP_ADD_BR_LT_U_I32_BACK);
+  assert_int_equal(OPD(at[0], 1), 1);                    /* local 1 = local 1 + 1 ... */
+  assert_int_equal(OPD(at[0], 2), 1);
+  assert_int_equal(OPD(at[0], 4), 0);                    /* ... while it is below local 0 */
+  assert_int_equal((int32_t)OPD(at[0], 5), 0);           /* the loop is this operation */
+  assert_int_equal(OPD(at[0], 6), 8);                    /* cost of the loop body, charged when looping */
+  assert_int_equal(OPD(at[0], 7), 1);                    /* cost of the code after the loop */
+  assert_int_equal(c->entry_cost, 9);                    /* loop + the first iteration */
+  assert_int_equal(ops[1], WASM_OP_RETURN1);
+  env_close(&e);
+}
+
+/* ---- traps -------------------------------------------------------------------------------- */
+
+static void test_each_trap(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "traps", NULL);
+  expect_trap(&e, "unreachable", NULL, 0, WASM_TRAP_UNREACHABLE);
+  expect_trap(&e, "div_u", ARGS(I32(1), I32(0)), WASM_TRAP_INT_DIV_ZERO);
+  expect_trap(&e, "div_s", ARGS(I32(INT32_MIN), I32(-1)), WASM_TRAP_INT_OVERFLOW);
+  expect_trap(&e, "i64_div_s", ARGS(I64(INT64_MIN), I64(-1)), WASM_TRAP_INT_OVERFLOW);
+  expect_trap(&e, "i64_div_s", ARGS(I64(1), I64(0)), WASM_TRAP_INT_DIV_ZERO);
+  expect_trap(&e, "trunc", ARGS(F32B(0xFFC00000u)), WASM_TRAP_INVALID_CONVERSION);
+  expect_trap(&e, "load", ARGS(I32(65533)), WASM_TRAP_MEMORY_OOB);
+  assert_int_equal(call_i32(&e, "load", ARGS(I32(65532))), 0);
+  /* address + offset is computed in 64 bits: no wrap-around into the memory */
+  expect_trap(&e, "load_offset", ARGS(I32(1)), WASM_TRAP_MEMORY_OOB);
+  expect_trap(&e, "store", ARGS(I32(-1)), WASM_TRAP_MEMORY_OOB);
+  expect_trap(&e, "store", ARGS(I32(65529)), WASM_TRAP_MEMORY_OOB);
+  assert_int_equal(call_i32(&e, "call_indirect", ARGS(I32(0))), 42);
+  expect_trap(&e, "call_indirect", ARGS(I32(1)), WASM_TRAP_INDIRECT_CALL_TYPE_MISMATCH);
+  expect_trap(&e, "call_indirect", ARGS(I32(2)), WASM_TRAP_UNINITIALIZED_ELEMENT);
+  expect_trap(&e, "call_indirect", ARGS(I32(3)), WASM_TRAP_UNDEFINED_ELEMENT);
+  expect_trap(&e, "table_get", ARGS(I32(3)), WASM_TRAP_TABLE_OOB);
+  expect_trap(&e, "recurse", ARGS(I32(0)), WASM_TRAP_CALL_STACK_EXHAUSTED);
+  env_close(&e);
+}
+
+static void test_store_usable_after_runaway_recursion(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "traps", NULL);
+  for (int i = 0; i < 3; i++) {
+    expect_trap(&e, "recurse", ARGS(I32(0)), WASM_TRAP_CALL_STACK_EXHAUSTED);
+    assert_int_equal(call_i32(&e, "ok", NULL, 0), 7);
+    assert_int_equal(call_i32(&e, "call_indirect", ARGS(I32(0))), 42);
+  }
+  env_close(&e);
+}
+
+static void test_call_depth_and_cell_limits(void **state) {
+  (void)state;
+  wasm_store_limits lim;
+  wasm_store_limits_default(&lim);
+  lim.max_call_depth = 50;
+  env e;
+  env_open(&e, "limits", &lim);
+  assert_int_equal(call_i32(&e, "deep", ARGS(I32(49))), 0); /* 50 frames */
+  expect_trap(&e, "deep", ARGS(I32(50)), WASM_TRAP_CALL_STACK_EXHAUSTED);
+  assert_int_equal(call_i32(&e, "deep", ARGS(I32(10))), 0);
+  env_close(&e);
+
+  /* each frame of "deep" takes more than 17 cells: 1000 cells hold fewer than 60 of them */
+  wasm_store_limits_default(&lim);
+  lim.max_stack_cells = 1000;
+  env_open(&e, "limits", &lim);
+  assert_int_equal(call_i32(&e, "deep", ARGS(I32(10))), 0);
+  expect_trap(&e, "deep", ARGS(I32(60)), WASM_TRAP_CALL_STACK_EXHAUSTED);
+  assert_int_equal(call_i32(&e, "deep", ARGS(I32(10))), 0);
+  env_close(&e);
+}
+
+/* ---- gas ---------------------------------------------------------------------------------- */
+
+static void test_gas_loop_costs_what_the_table_says(void **state) {
+  (void)state;
+  NEEDS_GAS_METERING();
+  for (int32_t n = 1; n <= 1000; n *= 10) {
+    env e;
+    env_open(&e, "limits", NULL);
+    uint64_t before = gas_used(&e);
+    assert_int_equal(call_i32(&e, "count", ARGS(I32(n))), n);
+    assert_int_equal(gas_used(&e) - before, 8 * (uint64_t)n + 2);
+    env_close(&e);
+  }
+}
+
+static void test_gas_is_deterministic(void **state) {
+  (void)state;
+  NEEDS_GAS_METERING();
+  uint64_t first = 0;
+  for (int run = 0; run < 3; run++) {
+    env e;
+    env_open(&e, "locals", NULL);
+    uint64_t before = gas_used(&e);
+    assert_int_equal(call1(&e, "fac", ARGS(I64(15))).of.i64, 1307674368000ll);
+    assert_int_equal(call_i32(&e, "sum_to", ARGS(I32(1000))), 500500);
+    uint64_t used = gas_used(&e) - before;
+    if (run == 0) first = used;
+    assert_int_equal(used, first);
+    env_close(&e);
+  }
+  assert_true(first > 1000);
+}
+
+static void test_gas_exhaustion_is_deterministic(void **state) {
+  (void)state;
+  NEEDS_GAS_METERING();
+  for (int run = 0; run < 3; run++) {
+    wasm_store_limits lim;
+    wasm_store_limits_default(&lim);
+    lim.gas_limit = 1000;
+    env e;
+    env_open(&e, "limits", &lim);
+    uint64_t before = gas_used(&e);
+    wasm_error err;
+    wasm_value r[1];
+    /* 8n + 2 <= budget: fits exactly */
+    assert_int_equal(call(&e, "count", ARGS(I32(10)), r, 1, &err), WASM_OK);
+    assert_int_equal(gas_used(&e) - before, 82);
+    /* an infinite loop stops with GAS_EXHAUSTED, the whole budget used */
+    assert_int_equal(call(&e, "spin", NULL, 0, NULL, 0, &err), WASM_GAS_EXHAUSTED);
+    assert_int_equal(gas_used(&e), lim.gas_limit);
+    /* and the store stays usable (with no gas left, any call is exhausted at once) */
+    assert_int_equal(call(&e, "count", ARGS(I32(1)), r, 1, &err), WASM_GAS_EXHAUSTED);
+    env_close(&e);
+  }
+}
+
+/* A grow the maximum refuses returns -1: it does not demand gas for pages it will never add. */
+static void test_refused_grow_costs_no_gas(void **state) {
+  (void)state;
+  NEEDS_GAS_METERING();
+  wasm_store_limits lim;
+  wasm_store_limits_default(&lim);
+  lim.gas_limit = 100;
+  env e;
+  env_open(&e, "limits", &lim);
+  assert_int_equal(call_i32(&e, "grow", ARGS(I32(-1))), -1);
+  assert_int_equal(call_i32(&e, "grow", ARGS(I32(70000))), -1);
+  assert_int_equal(gas_used(&e), 4);
+  /* a grow within the maximum that the budget cannot pay for is exhausted */
+  wasm_value r[1];
+  wasm_error err;
+  assert_int_equal(call(&e, "grow", ARGS(I32(1)), r, 1, &err), WASM_GAS_EXHAUSTED);
+  env_close(&e);
+  env_open(&e, "tables", &lim);
+  assert_int_equal(call_i32(&e, "grow", ARGS(I32(-1))), -1);
+  assert_int_equal(call_i32(&e, "size", NULL, 0), 4);
+  env_close(&e);
+}
+
+static void test_gas_of_bulk_operations(void **state) {
+  (void)state;
+  NEEDS_GAS_METERING();
+  env e;
+  env_open(&e, "limits", NULL);
+  wasm_error err;
+  uint64_t before = gas_used(&e);
+  assert_int_equal(call(&e, "fill", ARGS(I32(0), I32(1), I32(640)), NULL, 0, &err), WASM_OK);
+  /* four instructions, plus 640 bytes at one unit per 64 */
+  assert_int_equal(gas_used(&e) - before, 4 + 640 / GAS_BULK_MEMORY_BYTES_PER_UNIT);
+  before = gas_used(&e);
+  assert_int_equal(call(&e, "fill", ARGS(I32(0), I32(1), I32(65)), NULL, 0, &err), WASM_OK);
+  assert_int_equal(gas_used(&e) - before, 4 + 2);
+  before = gas_used(&e);
+  assert_int_equal(call_i32(&e, "grow", ARGS(I32(2))), 1);
+  assert_int_equal(gas_used(&e) - before, 2 + 2 * GAS_MEMORY_GROW_PAGE);
+  env_close(&e);
+}
+
+/* ---- interruption ------------------------------------------------------------------------- */
+
+static void test_interrupt_before_call(void **state) {
+  (void)state;
+  wasm_store_limits lim;
+  wasm_store_limits_default(&lim);
+  lim.gas_limit = UINT64_MAX;
+  env e;
+  env_open(&e, "limits", &lim);
+  wasm_error err;
+  wasm_store_interrupt(e.store);
+  assert_int_equal(call(&e, "spin", NULL, 0, NULL, 0, &err), WASM_TIMEOUT);
+  wasm_store_clear_interrupt(e.store);
+  assert_int_equal(call_i32(&e, "count", ARGS(I32(5))), 5);
+  env_close(&e);
+}
+
+static void *interrupt_later(void *arg) {
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  wasm_store_interrupt(arg);
+  return NULL;
+}
+
+static void test_interrupt_from_another_thread(void **state) {
+  (void)state;
+  wasm_store_limits lim;
+  wasm_store_limits_default(&lim);
+  lim.gas_limit = UINT64_MAX; /* only the interrupt can stop it */
+  env e;
+  env_open(&e, "limits", &lim);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, interrupt_later, e.store), 0);
+  wasm_error err;
+  assert_int_equal(call(&e, "spin", NULL, 0, NULL, 0, &err), WASM_TIMEOUT);
+  pthread_join(th, NULL);
+  wasm_store_clear_interrupt(e.store);
+  assert_int_equal(call_i32(&e, "count", ARGS(I32(3))), 3);
+  env_close(&e);
+}
+
+/* ---- memory cap and bulk operations ------------------------------------------------------- */
+
+static void test_memory_cap(void **state) {
+  (void)state;
+  wasm_store_limits lim;
+  wasm_store_limits_default(&lim);
+  lim.max_memory_pages = 2;
+  env e;
+  env_open(&e, "limits", &lim);
+  /* over the cap: memory.grow returns -1 and the program goes on */
+  assert_int_equal(call_i32(&e, "grow", ARGS(I32(5))), -1);
+  assert_int_equal(call_i32(&e, "size", NULL, 0), 1);
+  /* then a trap in the same call is reported as the memory limit */
+  wasm_error err;
+  wasm_value r[1];
+  assert_int_equal(call(&e, "grow_then_trap", ARGS(I32(5)), r, 1, &err), WASM_MEMORY_EXCEEDED);
+  assert_non_null(strstr(err.message, "out of bounds memory access"));
+  /* a trap after a grow the cap allowed stays a trap */
+  assert_int_equal(call(&e, "grow_then_trap", ARGS(I32(1)), r, 1, &err), WASM_TRAP);
+  assert_int_equal(err.trap, WASM_TRAP_MEMORY_OOB);
+  assert_int_equal(call_i32(&e, "size", NULL, 0), 2);
+  env_close(&e);
+}
+
+static void test_bulk_memory_bounds(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "limits", NULL);
+  /* out of bounds: trap before writing anything */
+  expect_trap(&e, "fill", ARGS(I32(65530), I32(0xAA), I32(10)), WASM_TRAP_MEMORY_OOB);
+  assert_int_equal(call_i32(&e, "load8", ARGS(I32(65530))), 0);
+  assert_int_equal(call_i32(&e, "load8", ARGS(I32(65535))), 0);
+  wasm_error err;
+  assert_int_equal(call(&e, "fill", ARGS(I32(65530), I32(0xAA), I32(6)), NULL, 0, &err), WASM_OK);
+  assert_int_equal(call_i32(&e, "load8", ARGS(I32(65535))), 0xAA);
+  /* a zero-length operation at the very end is fine, one past it is not */
+  assert_int_equal(call(&e, "fill", ARGS(I32(65536), I32(1), I32(0)), NULL, 0, &err), WASM_OK);
+  expect_trap(&e, "fill", ARGS(I32(65537), I32(1), I32(0)), WASM_TRAP_MEMORY_OOB);
+  /* copy: overlapping both ways, then out of bounds on either side */
+  assert_int_equal(call(&e, "init", ARGS(I32(100), I32(0), I32(5)), NULL, 0, &err), WASM_OK); /* "hello" */
+  assert_int_equal(call(&e, "copy", ARGS(I32(101), I32(100), I32(5)), NULL, 0, &err), WASM_OK);
+  assert_int_equal(call_i32(&e, "load8", ARGS(I32(105))), 'o');
+  assert_int_equal(call_i32(&e, "load8", ARGS(I32(101))), 'h');
+  assert_int_equal(call(&e, "copy", ARGS(I32(100), I32(101), I32(5)), NULL, 0, &err), WASM_OK);
+  assert_int_equal(call_i32(&e, "load8", ARGS(I32(100))), 'h');
+  assert_int_equal(call_i32(&e, "load8", ARGS(I32(104))), 'o');
+  expect_trap(&e, "copy", ARGS(I32(65535), I32(0), I32(2)), WASM_TRAP_MEMORY_OOB);
+  expect_trap(&e, "copy", ARGS(I32(0), I32(65535), I32(2)), WASM_TRAP_MEMORY_OOB);
+  assert_int_equal(call_i32(&e, "load8", ARGS(I32(0))), 0);
+  /* init: the segment's bounds too, and a dropped segment has length 0 */
+  expect_trap(&e, "init", ARGS(I32(0), I32(3), I32(3)), WASM_TRAP_MEMORY_OOB);
+  expect_trap(&e, "init", ARGS(I32(65535), I32(0), I32(2)), WASM_TRAP_MEMORY_OOB);
+  assert_int_equal(call(&e, "drop_hello", NULL, 0, NULL, 0, &err), WASM_OK);
+  assert_int_equal(call(&e, "init", ARGS(I32(0), I32(0), I32(0)), NULL, 0, &err), WASM_OK);
+  expect_trap(&e, "init", ARGS(I32(0), I32(0), I32(1)), WASM_TRAP_MEMORY_OOB);
+  env_close(&e);
+}
+
+static void test_table_operations(void **state) {
+  (void)state;
+  env e;
+  env_open(&e, "tables", NULL);
+  wasm_error err;
+  expect_trap(&e, "call", ARGS(I32(0)), WASM_TRAP_UNINITIALIZED_ELEMENT);
+  assert_int_equal(call(&e, "init", ARGS(I32(1), I32(0), I32(3)), NULL, 0, &err), WASM_OK);
+  assert_int_equal(call_i32(&e, "call", ARGS(I32(1))), 1);
+  assert_int_equal(call_i32(&e, "call", ARGS(I32(3))), 3);
+  /* out of bounds: nothing is written */
+  expect_trap(&e, "init", ARGS(I32(2), I32(0), I32(3)), WASM_TRAP_TABLE_OOB);
+  assert_int_equal(call_i32(&e, "call", ARGS(I32(2))), 2);
+  expect_trap(&e, "init", ARGS(I32(0), I32(1), I32(3)), WASM_TRAP_TABLE_OOB);
+  assert_int_equal(call(&e, "copy", ARGS(I32(0), I32(1), I32(3)), NULL, 0, &err), WASM_OK);
+  assert_int_equal(call_i32(&e, "call", ARGS(I32(0))), 1);
+  assert_int_equal(call_i32(&e, "call", ARGS(I32(2))), 3);
+  expect_trap(&e, "copy", ARGS(I32(2), I32(0), I32(3)), WASM_TRAP_TABLE_OOB);
+  expect_trap(&e, "fill_null", ARGS(I32(3), I32(2)), WASM_TRAP_TABLE_OOB);
+  assert_int_equal(call_i32(&e, "is_null", ARGS(I32(3))), 0);
+  assert_int_equal(call(&e, "fill_null", ARGS(I32(3), I32(1)), NULL, 0, &err), WASM_OK);
+  assert_int_equal(call_i32(&e, "is_null", ARGS(I32(3))), 1);
+  expect_trap(&e, "call", ARGS(I32(4)), WASM_TRAP_UNDEFINED_ELEMENT);
+  assert_int_equal(call_i32(&e, "grow", ARGS(I32(2))), 4);
+  assert_int_equal(call_i32(&e, "size", NULL, 0), 6);
+  assert_int_equal(call_i32(&e, "grow", ARGS(I32(5))), -1); /* over the declared max of 10 */
+  expect_trap(&e, "call", ARGS(I32(4)), WASM_TRAP_UNINITIALIZED_ELEMENT);
+  assert_int_equal(call(&e, "drop_e", NULL, 0, NULL, 0, &err), WASM_OK);
+  expect_trap(&e, "init", ARGS(I32(0), I32(0), I32(1)), WASM_TRAP_TABLE_OOB);
+  assert_int_equal(call(&e, "init", ARGS(I32(0), I32(0), I32(0)), NULL, 0, &err), WASM_OK);
+  /* externref values travel untouched */
+  wasm_value ext = {.type = WASM_TYPE_EXTERNREF, .of.externref = 0xDEADBEEF};
+  assert_int_equal(call(&e, "set_extern", ARGS(I32(1), ext), NULL, 0, &err), WASM_OK);
+  assert_int_equal(call1(&e, "get_extern", ARGS(I32(1))).of.externref, 0xDEADBEEF);
+  expect_trap(&e, "get_extern", ARGS(I32(2)), WASM_TRAP_TABLE_OOB);
+  env_close(&e);
+}
+
+/* ---- host functions ----------------------------------------------------------------------- */
+
+typedef struct host_ctx {
+  env *e;
+  int calls;
+} host_ctx;
+
+static wasm_status host_callback(void *envp, const wasm_value *args, wasm_value *results, wasm_error *err) {
+  host_ctx *h = envp;
+  h->calls++;
+  if (args[0].of.i32 < 0) {
+    err->status = WASM_TRAP;
+    err->trap = WASM_TRAP_HOST;
+    snprintf(err->message, sizeof err->message, "%s", wasm_trap_message(WASM_TRAP_HOST));
+    return WASM_TRAP;
+  }
+  /* back into WebAssembly, on the store that is running us */
+  wasm_value r[1];
+  wasm_status st = call(h->e, "double", args, 1, r, 1, err);
+  if (st != WASM_OK) return st;
+  results[0] = r[0];
+  return WASM_OK;
+}
+
+static void test_host_calls_and_reentry(void **state) {
+  (void)state;
+  static const wasm_valtype i32[] = {WASM_TYPE_I32};
+  env e;
+  host_ctx h = {&e, 0};
+  wasm_error err;
+  e.module = load_file("host");
+  e.store = wasm_store_new(NULL, &err);
+  assert_non_null(e.store);
+  wasm_func *cb = wasm_func_new_host(e.store, (wasm_functype_view){1, i32, 1, i32}, host_callback, &h, &err);
+  assert_non_null(cb);
+  wasm_extern imp = {.kind = WASM_EXTERN_FUNC, .of.func = cb};
+  e.inst = wasm_instance_new(e.store, e.module, &imp, 1, &err);
+  assert_non_null(e.inst);
+  assert_int_equal(call_i32(&e, "via_host", ARGS(I32(20))), 41);
+  /* the re-exported host function, called directly */
+  assert_int_equal(call_i32(&e, "callback", ARGS(I32(4))), 8);
+  assert_int_equal(h.calls, 2);
+  /* a failing host function ends the execution with its status */
+  wasm_value r[1];
+  assert_int_equal(call(&e, "via_host", ARGS(I32(-1)), r, 1, &err), WASM_TRAP);
+  assert_int_equal(err.trap, WASM_TRAP_HOST);
+  assert_int_equal(call_i32(&e, "via_host", ARGS(I32(1))), 3);
+  env_close(&e);
+}
+
+/* ---- validation ---------------------------------------------------------------------------- */
+
+/* A module with one function of type [i32] -> [i32] (and one page of memory when `memory`), whose
+ * code entry is `body` (local declarations, instructions, end). Returns its size. */
+static size_t module_with_body(uint8_t *out, const uint8_t *body, size_t body_len, bool memory, bool data_count) {
+  size_t n = 0;
+  static const uint8_t head[] = {0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00,
+                                 0x01, 0x06, 0x01, 0x60, 0x01, 0x7F, 0x01, 0x7F, /* type */
+                                 0x03, 0x02, 0x01, 0x00};                        /* function */
+  memcpy(out, head, sizeof head);
+  n = sizeof head;
+  if (memory) {
+    static const uint8_t mem[] = {0x05, 0x03, 0x01, 0x00, 0x01};
+    memcpy(out + n, mem, sizeof mem);
+    n += sizeof mem;
+  }
+  if (data_count) {
+    static const uint8_t dc[] = {0x0C, 0x01, 0x01};
+    memcpy(out + n, dc, sizeof dc);
+    n += sizeof dc;
+  }
+  out[n++] = 0x0A;
+  out[n++] = (uint8_t)(body_len + 2);
+  out[n++] = 0x01;
+  out[n++] = (uint8_t)body_len;
+  memcpy(out + n, body, body_len);
+  n += body_len;
+  if (data_count) {
+    static const uint8_t data[] = {0x0B, 0x04, 0x01, 0x01, 0x01, 'x'}; /* one passive segment */
+    memcpy(out + n, data, sizeof data);
+    n += sizeof data;
+  }
+  return n;
+}
+
+static void expect_rejected(const uint8_t *body, size_t len, bool memory, bool data_count, wasm_status status,
+                            const char *text) {
+  uint8_t bin[256];
+  size_t n = module_with_body(bin, body, len, memory, data_count);
+  wasm_error err;
+  wasm_module *m = wasm_module_load(bin, n, &err);
+  if (m) {
+    wasm_module_free(m);
+    fail_msg("accepted a module that should fail with \"%s\"", text);
+  }
+  if (err.status != status || !strstr(err.message, text))
+    fail_msg("expected %s \"%s\", got %s: %s", wasm_status_name(status), text, wasm_status_name(err.status),
+             err.message);
+}
+
+static void expect_accepted(const uint8_t *body, size_t len, bool memory) {
+  uint8_t bin[256];
+  size_t n = module_with_body(bin, body, len, memory, false);
+  wasm_error err;
+  wasm_module *m = wasm_module_load(bin, n, &err);
+  if (!m) fail_msg("rejected: %s", err.message);
+  wasm_module_free(m);
+}
+
+#define BODY(...) ((const uint8_t[]){__VA_ARGS__}), sizeof((const uint8_t[]){__VA_ARGS__})
+
+static void test_validation_errors(void **state) {
+  (void)state;
+  /* i64 where the result is i32 */
+  expect_rejected(BODY(0x00, 0x42, 0x00, 0x0B), false, false, WASM_INVALID, "type mismatch");
+  /* the message names the function */
+  expect_rejected(BODY(0x00, 0x42, 0x00, 0x0B), false, false, WASM_INVALID, "function 0");
+  expect_rejected(BODY(0x00, 0x20, 0x05, 0x0B), false, false, WASM_INVALID, "unknown local");
+  expect_rejected(BODY(0x00, 0x20, 0x00, 0x20, 0x00, 0x0B), false, false, WASM_INVALID, "type mismatch");
+  expect_rejected(BODY(0x00, 0x06, 0x0B), false, false, WASM_MALFORMED, "illegal opcode");
+  expect_rejected(BODY(0x00, 0x20, 0x00, 0x0C, 0x01, 0x0B), false, false, WASM_INVALID, "unknown label");
+  /* no final end, and bytes after it */
+  expect_rejected(BODY(0x00, 0x20, 0x00), false, false, WASM_MALFORMED, "");
+  expect_rejected(BODY(0x00, 0x20, 0x00, 0x0B, 0x01), false, false, WASM_MALFORMED, "");
+  /* memory: needs one, alignment at most natural, the reserved byte */
+  expect_rejected(BODY(0x00, 0x20, 0x00, 0x28, 0x02, 0x00, 0x0B), false, false, WASM_INVALID, "unknown memory");
+  expect_rejected(BODY(0x00, 0x20, 0x00, 0x28, 0x03, 0x00, 0x0B), true, false, WASM_INVALID, "alignment");
+  expect_rejected(BODY(0x00, 0x3F, 0x01, 0x0B), true, false, WASM_MALFORMED, "zero byte expected");
+  /* memory.init and data.drop need the data count section */
+  expect_rejected(BODY(0x00, 0xFC, 0x09, 0x00, 0x20, 0x00, 0x0B), true, false, WASM_MALFORMED, "data count");
+  expect_rejected(BODY(0x00, 0xFC, 0x09, 0x01, 0x20, 0x00, 0x0B), true, true, WASM_INVALID, "unknown data segment");
+  /* else without if, and an if without else must not change the types */
+  expect_rejected(BODY(0x00, 0x05, 0x20, 0x00, 0x0B), false, false, WASM_MALFORMED, "else");
+  expect_rejected(BODY(0x00, 0x20, 0x00, 0x04, 0x7F, 0x20, 0x00, 0x0B, 0x0B), false, false, WASM_INVALID,
+                  "type mismatch");
+  /* br_table labels of different arities */
+  expect_rejected(BODY(0x00, 0x02, 0x40, 0x20, 0x00, 0x20, 0x00, 0x0E, 0x01, 0x00, 0x01, 0x0B, 0x20, 0x00, 0x0B),
+                  false, false, WASM_INVALID, "arities");
+  /* select with reference operands needs a type */
+  expect_rejected(BODY(0x00, 0xD0, 0x70, 0xD0, 0x70, 0x20, 0x00, 0x1B, 0x1A, 0x20, 0x00, 0x0B), false, false,
+                  WASM_INVALID, "type mismatch");
+  /* SIMD is not supported yet */
+  expect_rejected(BODY(0x00, 0xFD, 0x0C, 0x0B), false, false, WASM_MALFORMED, "SIMD");
+
+  /* unreachable code is polymorphic: these are valid */
+  expect_accepted(BODY(0x00, 0x00, 0x6A, 0x0B), false);             /* unreachable; i32.add */
+  expect_accepted(BODY(0x00, 0x00, 0x1B, 0x0B), false);             /* unreachable; select */
+  expect_accepted(BODY(0x00, 0x00, 0x0D, 0x00, 0x0B), false);       /* unreachable; br_if 0 */
+  expect_accepted(BODY(0x00, 0x20, 0x00, 0x0F, 0x42, 0x00, 0x1A, 0x0B), false); /* return; i64 dropped */
+  /* but values pushed after it are real */
+  expect_rejected(BODY(0x00, 0x20, 0x00, 0x0F, 0x42, 0x00, 0x0B), false, false, WASM_INVALID, "type mismatch");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_float_min_max_zero_and_nan),
+      cmocka_unit_test(test_float_rounding),
+      cmocka_unit_test(test_float_sign_ops_keep_nan_payloads),
+      cmocka_unit_test(test_integer_edge_cases),
+      cmocka_unit_test(test_conversions),
+      cmocka_unit_test(test_deferred_locals),
+      cmocka_unit_test(test_multi_value),
+      cmocka_unit_test(test_fused_operations),
+      cmocka_unit_test(test_translation_shape),
+      cmocka_unit_test(test_each_trap),
+      cmocka_unit_test(test_store_usable_after_runaway_recursion),
+      cmocka_unit_test(test_call_depth_and_cell_limits),
+      cmocka_unit_test(test_gas_loop_costs_what_the_table_says),
+      cmocka_unit_test(test_gas_is_deterministic),
+      cmocka_unit_test(test_gas_exhaustion_is_deterministic),
+      cmocka_unit_test(test_gas_of_bulk_operations),
+      cmocka_unit_test(test_refused_grow_costs_no_gas),
+      cmocka_unit_test(test_interrupt_before_call),
+      cmocka_unit_test(test_interrupt_from_another_thread),
+      cmocka_unit_test(test_memory_cap),
+      cmocka_unit_test(test_bulk_memory_bounds),
+      cmocka_unit_test(test_table_operations),
+      cmocka_unit_test(test_host_calls_and_reentry),
+      cmocka_unit_test(test_validation_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
