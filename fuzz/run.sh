@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# fuzz/run.sh [SECONDS] [TARGET...]
+#
+# Builds the libFuzzer targets with clang + ASan + UBSan (build-fuzz, or $HV_FUZZ_BUILD) and runs
+# each TARGET (default: all of them) for SECONDS (default 60), one after the other, niced, one
+# job each. Prints the executions of each target and any crash; exits 1 if any target crashed.
+#
+# Where things go (inside the build directory):
+#   fuzz-seeds/TARGET/      seeds made once by fuzz/make_seeds.sh
+#   fuzz-corpus/TARGET/     the growing corpus (kept between runs)
+#   fuzz-artifacts/TARGET/  crash-*, leak-*, timeout-* inputs: each becomes a regression input
+#                           in tests/fuzz/corpus/TARGET/ once minimized (fuzz/README.md)
+#   fuzz-logs/TARGET.log    libFuzzer's output
+set -uo pipefail
+
+secs=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_decode fuzz_exec fuzz_hpke_open)
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${HV_FUZZ_BUILD:-$root/build-fuzz}
+jobs=${HV_FUZZ_BUILD_JOBS:-2}
+
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  CC=clang cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DHV_FUZZ=ON -DHV_SANITIZE=ON >/dev/null || exit 2
+fi
+nice -n 19 cmake --build "$build" --target fuzz_all fuzz_diff_driver -j"$jobs" >"$build/fuzz-build.log" 2>&1 || {
+  tail -20 "$build/fuzz-build.log"
+  exit 2
+}
+if [ ! -d "$build/fuzz-seeds" ]; then
+  "$root/fuzz/make_seeds.sh" "$build/fuzz-seeds" "$build/tests/fuzz/fuzz_diff_driver" \
+    "$build/fuzz/fuzz_hpke_open" || exit 2
+fi
+
+crashed=0
+for t in "${targets[@]}"; do
+  exe="$build/fuzz/$t"
+  [ -x "$exe" ] || { echo "$t: no such target"; crashed=1; continue; }
+  corpus="$build/fuzz-corpus/$t" artifacts="$build/fuzz-artifacts/$t" logs="$build/fuzz-logs"
+  mkdir -p "$corpus" "$artifacts" "$logs" "$build/fuzz-seeds/$t"
+  before=$(ls "$artifacts" | wc -l)
+  # -jobs=1 runs the fuzzer in a child that logs to fuzz-0.log in the current directory.
+  (cd "$logs" && rm -f fuzz-0.log &&
+    nice -n 19 "$exe" -max_total_time="$secs" -jobs=1 -workers=1 -timeout=20 -rss_limit_mb=2048 \
+      -print_final_stats=1 -artifact_prefix="$artifacts/" \
+      "$corpus" "$build/fuzz-seeds/$t" "$root/tests/fuzz/corpus/$t" >"$logs/$t.parent.log" 2>&1)
+  mv -f "$logs/fuzz-0.log" "$logs/$t.log" 2>/dev/null || cp "$logs/$t.parent.log" "$logs/$t.log"
+  execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$logs/$t.log" | grep -Eo '[0-9]+$' | tail -1)
+  rate=$(grep -Eo 'stat::average_exec_per_sec: *[0-9]+' "$logs/$t.log" | grep -Eo '[0-9]+$' | tail -1)
+  cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$logs/$t.log" | tail -1)
+  after=$(ls "$artifacts" | wc -l)
+  echo "$t: ${execs:-?} executions in ${secs}s (${rate:-?}/s), ${cov:-no coverage line}, corpus $(ls "$corpus" | wc -l) inputs"
+  if [ "$after" -gt "$before" ] || grep -q 'ERROR: \|SUMMARY: \|FUZZ CHECK FAILED' "$logs/$t.log"; then
+    crashed=1
+    echo "$t: CRASH — see $logs/$t.log; new artifacts:"
+    ls -t "$artifacts" | head -$((after - before > 0 ? after - before : 5)) | sed "s|^|  $artifacts/|"
+    grep -m5 'FUZZ CHECK FAILED\|ERROR: \|SUMMARY: ' "$logs/$t.log" | sed 's/^/  /'
+  fi
+done
+exit $crashed
