@@ -135,6 +135,10 @@ typedef struct hv_audit_backend {
   hv_audit_status (*purge)(void *impl, int64_t older_than_ms, uint64_t *removed,
                            hv_audit_error *err);
   hv_audit_status (*health)(void *impl, hv_audit_error *err);
+  /* Optional (NULL: the front end calls put for each record): the records in one transaction.
+   * statuses[i] receives each record's outcome. */
+  hv_audit_status (*put_batch)(void *impl, const hv_audit_record *const *records, size_t count,
+                               hv_audit_status *statuses, hv_audit_error *err);
 } hv_audit_backend;
 
 /* The SQLite backend (WAL, synchronous=FULL; see docs/audit.md). */
@@ -171,6 +175,18 @@ const char *hv_audit_backend_name(const hv_audit_store *store);
  */
 hv_audit_status hv_audit_put(hv_audit_store *store, const hv_audit_record *record,
                              hv_audit_error *err);
+
+/*
+ * Group commit: stores `count` records (at most HV_AUDIT_BATCH_MAX) in one transaction, so that
+ * one synchronous write makes all of them durable. statuses[i] receives record i's outcome:
+ * HV_AUDIT_OK (on disk from then on), or its own failure (HV_AUDIT_INVALID_ARGUMENT,
+ * HV_AUDIT_DUPLICATE), which does not stop the others; when the transaction itself fails every
+ * record gets that status. Returns HV_AUDIT_OK when every record was stored, else the first
+ * failure (err says which record). The records stay the caller's.
+ */
+#define HV_AUDIT_BATCH_MAX 1024u
+hv_audit_status hv_audit_put_batch(hv_audit_store *store, const hv_audit_record *const *records,
+                                   size_t count, hv_audit_status *statuses, hv_audit_error *err);
 
 /*
  * Reads the record of `request_id` into *out. On HV_AUDIT_OK the caller frees out's JSON strings

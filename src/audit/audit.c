@@ -239,6 +239,49 @@ hv_audit_status hv_audit_put(hv_audit_store *s, const hv_audit_record *r, hv_aud
   return s->backend->put(s->impl, r, err);
 }
 
+hv_audit_status hv_audit_put_batch(hv_audit_store *s, const hv_audit_record *const *records,
+                                   size_t count, hv_audit_status *statuses, hv_audit_error *err) {
+  if (s == NULL || (count > 0 && (records == NULL || statuses == NULL)))
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "hv_audit_put_batch: NULL argument");
+  if (count > HV_AUDIT_BATCH_MAX)
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "hv_audit_put_batch: more than %u records",
+                      HV_AUDIT_BATCH_MAX);
+  /* The valid records go to the backend; the others fail on their own. */
+  const hv_audit_record *valid[HV_AUDIT_BATCH_MAX];
+  size_t index[HV_AUDIT_BATCH_MAX], n = 0;
+  hv_audit_status first = HV_AUDIT_OK;
+  hv_audit_error one;
+  for (size_t i = 0; i < count; i++) {
+    statuses[i] = records[i] == NULL ? audit_fail(&one, HV_AUDIT_INVALID_ARGUMENT, "NULL record")
+                                     : check_record(records[i], &one);
+    if (statuses[i] == HV_AUDIT_OK) {
+      valid[n] = records[i];
+      index[n++] = i;
+    } else if (first == HV_AUDIT_OK) {
+      first = statuses[i];
+      if (err) *err = one;
+    }
+  }
+  if (n == 0) return first == HV_AUDIT_OK ? audit_ok(err) : first;
+  hv_audit_status backend_statuses[HV_AUDIT_BATCH_MAX];
+  hv_audit_status st;
+  if (s->backend->put_batch) {
+    st = s->backend->put_batch(s->impl, valid, n, backend_statuses, first == HV_AUDIT_OK ? err : &one);
+  } else {
+    st = HV_AUDIT_OK;
+    for (size_t k = 0; k < n; k++) {
+      backend_statuses[k] = s->backend->put(s->impl, valid[k], &one);
+      if (backend_statuses[k] != HV_AUDIT_OK && st == HV_AUDIT_OK) {
+        st = backend_statuses[k];
+        if (first == HV_AUDIT_OK && err) *err = one;
+      }
+    }
+  }
+  for (size_t k = 0; k < n; k++) statuses[index[k]] = backend_statuses[k];
+  if (first != HV_AUDIT_OK) return first;
+  return st == HV_AUDIT_OK ? audit_ok(err) : st;
+}
+
 hv_audit_status hv_audit_get(hv_audit_store *s, const char *request_id, hv_audit_record *out,
                              hv_audit_error *err) {
   if (s == NULL || out == NULL)

@@ -437,9 +437,8 @@ static int bind_text(sqlite3_stmt *st, int i, const char *text) {
   return sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
 }
 
-static hv_audit_status sq_put(void *impl, const hv_audit_record *r, hv_audit_error *err) {
-  sqlite_store *s = impl;
-  conn *c = acquire(s);
+/* Binds and runs the INSERT of one record on c; returns SQLite's result code. */
+static int insert_record(conn *c, const hv_audit_record *r) {
   sqlite3_stmt *st = c->insert;
   int rc = bind_text(st, 1, r->request_id);
   if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, r->recorded_at_ms);
@@ -452,6 +451,14 @@ static hv_audit_status sq_put(void *impl, const hv_audit_record *r, hv_audit_err
   if (rc == SQLITE_OK) rc = bind_text(st, 9, r->execution_summary);
   if (rc == SQLITE_OK) rc = bind_text(st, 10, r->request_metadata);
   if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  return rc;
+}
+
+static hv_audit_status sq_put(void *impl, const hv_audit_record *r, hv_audit_error *err) {
+  sqlite_store *s = impl;
+  conn *c = acquire(s);
+  sqlite3_stmt *st = c->insert;
+  int rc = insert_record(c, r);
   hv_audit_status result = HV_AUDIT_OK;
   if (rc == SQLITE_DONE) {
     result = audit_ok(err);
@@ -463,6 +470,54 @@ static hv_audit_status sq_put(void *impl, const hv_audit_record *r, hv_audit_err
   }
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
+  release(s, c);
+  return result;
+}
+
+/*
+ * Group commit: BEGIN IMMEDIATE, one INSERT per record (a constraint failure aborts only that
+ * statement: the record is a duplicate, the others go on), COMMIT: one WAL fsync for them all.
+ * Any other failure rolls the whole transaction back and fails every record.
+ */
+static hv_audit_status sq_put_batch(void *impl, const hv_audit_record *const *records, size_t count,
+                                    hv_audit_status *statuses, hv_audit_error *err) {
+  sqlite_store *s = impl;
+  conn *c = acquire(s);
+  hv_audit_status result = HV_AUDIT_OK;
+  int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    result = db_fail(s->path, c->db, rc, err, "cannot start the transaction");
+    goto all_failed;
+  }
+  for (size_t i = 0; i < count; i++) {
+    rc = insert_record(c, records[i]);
+    sqlite3_reset(c->insert);
+    sqlite3_clear_bindings(c->insert);
+    if (rc == SQLITE_DONE) {
+      statuses[i] = HV_AUDIT_OK;
+    } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+      statuses[i] = HV_AUDIT_DUPLICATE;
+      if (result == HV_AUDIT_OK)
+        result = audit_fail(err, HV_AUDIT_DUPLICATE, "audit store %s: a record for %s already exists",
+                            s->path, records[i]->request_id);
+    } else {
+      result = db_fail(s->path, c->db, rc, err, "cannot store the record");
+      sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+      goto all_failed;
+    }
+  }
+  rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    result = db_fail(s->path, c->db, rc, err, "cannot commit the records");
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    goto all_failed;
+  }
+  release(s, c);
+  if (result == HV_AUDIT_OK) audit_ok(err);
+  return result;
+
+all_failed:
+  for (size_t i = 0; i < count; i++) statuses[i] = result;
   release(s, c);
   return result;
 }
@@ -593,4 +648,5 @@ const hv_audit_backend hv_audit_sqlite_backend = {
     .get = sq_get,
     .purge = sq_purge,
     .health = sq_health,
+    .put_batch = sq_put_batch,
 };

@@ -41,7 +41,8 @@ static void object_destroy(store_object_kind kind, void *ptr) {
     case OBJ_BLOCK: break;
     case OBJ_MEMORY: {
       struct wasm_memory *mem = ptr;
-      if (mem->data) munmap(mem->data, mem->reserved_bytes);
+      if (mem->heap) free(mem->data);
+      else if (mem->data) munmap(mem->data, mem->reserved_bytes);
       break;
     }
     case OBJ_TABLE: free(((struct wasm_table *)ptr)->elems); break;
@@ -178,7 +179,9 @@ static void memory_account(wasm_store *store, uint64_t added_bytes) {
 
 /*
  * A memory of `lim` pages (already validated). Reserves its whole extent, min(declared max, cap)
- * pages, so `data` never moves. Owned by the store.
+ * pages, so `data` never moves: a heap block when that is small (no system call per instance; the
+ * common case of a small module with a small declared maximum), else one PROT_NONE mapping whose
+ * pages are made accessible as the memory grows. Owned by the store.
  */
 static struct wasm_memory *memory_create(wasm_store *store, wasm_limits_decl lim, wasm_error *err) {
   uint32_t cap = store->limits.max_memory_pages;
@@ -196,20 +199,33 @@ static struct wasm_memory *memory_create(wasm_store *store, wasm_limits_decl lim
   mem->declared_max = lim.has_max ? lim.max : WASM_MAX_MEMORY_PAGES;
   mem->max_pages = mem->declared_max < cap ? mem->declared_max : cap;
   size_t reserve = (size_t)mem->max_pages * WASM_PAGE_SIZE;
-  if (reserve == 0) reserve = (size_t)sysconf(_SC_PAGESIZE); /* a valid pointer even for 0 pages */
-  void *p = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) {
-    free(mem);
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "cannot reserve %zu bytes for a linear memory", reserve);
-    return NULL;
-  }
-  mem->data = p;
-  mem->reserved_bytes = reserve;
   uint64_t bytes = (uint64_t)lim.min * WASM_PAGE_SIZE;
-  if (bytes && mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
-    object_destroy(OBJ_MEMORY, mem);
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "cannot commit %llu bytes of linear memory", (unsigned long long)bytes);
-    return NULL;
+  if (reserve <= WASM_HEAP_MEMORY_MAX) {
+    /* 64-byte aligned, and never empty so that `data` is a valid pointer even for 0 pages. */
+    void *p = NULL;
+    if (posix_memalign(&p, 64, reserve ? reserve : 64) != 0) {
+      free(mem);
+      wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "cannot allocate %zu bytes for a linear memory", reserve);
+      return NULL;
+    }
+    memset(p, 0, (size_t)bytes); /* the rest is zeroed as the memory grows into it */
+    mem->data = p;
+    mem->heap = true;
+    mem->reserved_bytes = reserve;
+  } else {
+    void *p = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      free(mem);
+      wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "cannot reserve %zu bytes for a linear memory", reserve);
+      return NULL;
+    }
+    mem->data = p;
+    mem->reserved_bytes = reserve;
+    if (bytes && mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
+      object_destroy(OBJ_MEMORY, mem);
+      wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "cannot commit %llu bytes of linear memory", (unsigned long long)bytes);
+      return NULL;
+    }
   }
   if (!store_own(store, OBJ_MEMORY, mem, err)) return NULL;
   mem->pages = lim.min;
@@ -228,7 +244,10 @@ int64_t wasm__memory_grow(struct wasm_store *store, struct wasm_memory *mem, uin
     return -1;
   }
   uint64_t old_bytes = mem->size_bytes, new_bytes = want * WASM_PAGE_SIZE;
-  if (mprotect(mem->data + old_bytes, (size_t)(new_bytes - old_bytes), PROT_READ | PROT_WRITE) != 0) return -1;
+  if (mem->heap)
+    memset(mem->data + old_bytes, 0, (size_t)(new_bytes - old_bytes)); /* within the reservation */
+  else if (mprotect(mem->data + old_bytes, (size_t)(new_bytes - old_bytes), PROT_READ | PROT_WRITE) != 0)
+    return -1;
   mem->pages = (uint32_t)want;
   mem->size_bytes = new_bytes;
   memory_account(store, new_bytes - old_bytes);

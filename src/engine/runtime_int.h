@@ -14,7 +14,11 @@
  * mapping and pages are made accessible as the memory grows, so `data` NEVER moves: the interpreter
  * may keep `data` in a register across calls and grows, and must only reload `size_bytes`.
  * Accesses are bounds-checked against size_bytes (the reservation is not a guard region).
+ * A small memory (a reservation of at most WASM_HEAP_MEMORY_MAX bytes: one with a small declared
+ * maximum) is a heap block instead (`heap` set): no mmap, mprotect or munmap per instance, and the
+ * pages are zeroed when they become part of the memory. `data` never moves either way.
  */
+#define WASM_HEAP_MEMORY_MAX (1u << 20)
 struct wasm_memory {
   uint8_t *data;
   uint64_t size_bytes;  /* pages * WASM_PAGE_SIZE */
@@ -23,6 +27,7 @@ struct wasm_memory {
   uint32_t declared_max; /* the type's max, or 65536 without one: import matching uses it */
   bool has_declared_max;
   size_t reserved_bytes;
+  bool heap;            /* added by runtime.c: data is a heap block (free), not a mapping (munmap) */
 };
 
 struct wasm_table {

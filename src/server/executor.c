@@ -1,6 +1,15 @@
 /*
  * executor.c: argument conversion, exec_run_and_wait, and the in-process executor: a fixed pool of
- * worker threads taking jobs from one FIFO queue, one shared wasm_watchdog for wall-clock limits.
+ * worker threads taking jobs from one FIFO queue, a compiled-module cache, and one timer thread
+ * for wall-clock limits.
+ *
+ * The timer. Each worker publishes its running store and deadline under the pool's mutex; the
+ * timer thread sleeps until the earliest deadline it knows of and interrupts every store whose
+ * deadline has passed (wasm_store_interrupt, under the mutex, so a store is never interrupted
+ * after its worker let go of it). A worker wakes the timer only when its deadline is earlier than
+ * the one the timer sleeps until. Every execution gets the same limit or a later deadline than the
+ * one before it, so under load the timer sleeps through: no thread switch per execution (an engine
+ * wasm_watchdog signals its thread at every arm when it has nothing else armed).
  */
 #include "executor.h"
 
@@ -16,6 +25,7 @@
 #include <unistd.h>
 
 #include "hv_crypto.h" /* HV_COMMIT_MAX_VALUES */
+#include "modcache.h"
 #include "valtext.h"
 
 /* ---- Arguments ---------------------------------------------------------------------------- */
@@ -156,34 +166,56 @@ static void exec_engine_fail(exec_outcome *out, const exec_job *job, const wasm_
   }
 }
 
-/* Hooks that let the in-process pool see (and interrupt) the store of a running job. */
+/* Hooks that let the in-process pool see (and interrupt) the store of a running job: `enter` arms
+ * the job's deadline (monotonic ns), `leave` disarms it before the store is freed. */
 typedef struct exec_store_hook {
-  void (*enter)(void *ctx, wasm_store *store);
+  void (*enter)(void *ctx, wasm_store *store, uint64_t deadline_ns);
   void (*leave)(void *ctx);
   void *ctx;
 } exec_store_hook;
 
-/* Loads, checks, converts and runs; fills *out (never fails to fill it). */
-static void exec_run_job(const exec_job *job, wasm_watchdog *watchdog, const exec_store_hook *hook,
+/* Loads (or finds in the cache), checks, converts and runs; fills *out (never fails to fill it).
+ * `cache` may be NULL. */
+static void exec_run_job(const exec_job *job, modcache *cache, const exec_store_hook *hook,
                          exec_outcome *out) {
   wasm_error err = {0};
-  wasm_module *module = NULL;
+  const wasm_module *module = NULL;
+  wasm_module *owned = NULL;       /* a module this job loaded and did not give to the cache */
+  modcache_entry *entry = NULL;    /* the cache's reference, released when the job ends */
   wasm_store *store = NULL;
-  uint64_t ticket = 0;
   char buf[EXEC_MESSAGE_MAX];
 
-  uint64_t t0 = exec_now_ns();
-  module = wasm_module_load(job->wasm, job->wasm_len, &err);
-  out->compile_ns = exec_now_ns() - t0;
-  if (!module) {
-    exec_engine_fail(out, job, &err);
-    if (out->code != OUTCOME_INTERNAL_ERROR) out->code = OUTCOME_INVALID_WASM;
-    goto done;
+  bool use_cache = cache && job->wasm_sha256;
+  if (use_cache) entry = modcache_get(cache, job->wasm_sha256);
+  if (entry) {
+    module = modcache_module(entry);
+    out->module_cached = true;
+    out->compile_ns = 0;
+  } else {
+    uint64_t t0 = exec_now_ns();
+    owned = wasm_module_load(job->wasm, job->wasm_len, &err);
+    out->compile_ns = exec_now_ns() - t0;
+    if (!owned) {
+      exec_engine_fail(out, job, &err);
+      if (out->code != OUTCOME_INTERNAL_ERROR) out->code = OUTCOME_INVALID_WASM;
+      goto done;
+    }
+    module = owned;
   }
   out->ran = true;
-  if (!outcome_sandbox_check(module, buf, sizeof buf)) {
+  if (!out->module_cached && !outcome_sandbox_check(module, buf, sizeof buf)) {
     exec_fail(out, OUTCOME_INVALID_WASM, "%s", buf);
     goto done;
+  }
+  if (use_cache && owned) {
+    /* Only modules that pass the sandbox policy are kept; the cache owns this one from now on. */
+    entry = modcache_insert(cache, job->wasm_sha256, owned);
+    owned = NULL;
+    if (!entry) {
+      exec_fail(out, OUTCOME_INTERNAL_ERROR, "the server ran out of memory");
+      goto done;
+    }
+    module = modcache_module(entry);
   }
 
   size_t name_len = strlen(job->function_name);
@@ -244,15 +276,11 @@ static void exec_run_job(const exec_job *job, wasm_watchdog *watchdog, const exe
     exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot create an execution store");
     goto done;
   }
-  if (hook) hook->enter(hook->ctx, store);
-
   /* The start function runs inside wasm_instance_new: the limit covers it too. */
   uint64_t t1 = exec_now_ns();
-  ticket = wasm_watchdog_arm(watchdog, store, job->limits.timeout_ns);
-  if (ticket == 0) {
-    exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot arm the execution timer");
-    goto done;
-  }
+  uint64_t deadline = job->limits.timeout_ns > UINT64_MAX - t1 ? UINT64_MAX
+                                                                : t1 + job->limits.timeout_ns;
+  hook->enter(hook->ctx, store, deadline);
   wasm_status status;
   wasm_instance *instance = wasm_instance_new(store, module, NULL, 0, &err);
   if (!instance) {
@@ -270,8 +298,6 @@ static void exec_run_job(const exec_job *job, wasm_watchdog *watchdog, const exe
                               type.result_count, &err);
     }
   }
-  wasm_watchdog_disarm(watchdog, ticket);
-  ticket = 0;
   out->exec_ns = exec_now_ns() - t1;
   wasm_store_stats stats;
   wasm_store_get_stats(store, &stats);
@@ -287,12 +313,12 @@ static void exec_run_job(const exec_job *job, wasm_watchdog *watchdog, const exe
   out->message[0] = '\0';
 
 done:
-  if (ticket) wasm_watchdog_disarm(watchdog, ticket);
   if (store) {
-    if (hook) hook->leave(hook->ctx);
+    hook->leave(hook->ctx); /* before the store goes: the timer may not touch it after this */
     wasm_store_free(store);
   }
-  wasm_module_free(module);
+  wasm_module_free(owned);
+  modcache_release(cache, entry);
   if (out->code != OUTCOME_OK) {
     free(out->results);
     out->results = NULL;
@@ -344,7 +370,8 @@ typedef struct inproc_worker {
   struct inproc *pool;
   pthread_t thread;
   bool started;
-  wasm_store *store; /* the store running now, under pool->mu; for shutdown's interrupt */
+  wasm_store *store;    /* the store running now, under pool->mu: for the timer and shutdown */
+  uint64_t deadline_ns; /* when the timer interrupts it (UINT64_MAX: not armed, or done) */
 } inproc_worker;
 
 typedef struct inproc {
@@ -359,23 +386,66 @@ typedef struct inproc {
   exec_job *head, *tail;
   bool stopping; /* no new work */
   bool exiting;  /* workers leave when the queue is empty */
-  wasm_watchdog *watchdog;
+  modcache *cache; /* NULL: no module cache */
+  /* The timer (see the top of the file), under mu. */
+  pthread_cond_t timer_cv;
+  pthread_t timer;
+  bool timer_started, timer_exit;
+  uint64_t timer_until; /* when the timer wakes next; UINT64_MAX: only when woken */
   inproc_worker *workers;
   uint32_t nworkers;
 } inproc;
 
-static void inproc_hook_enter(void *ctx, wasm_store *store) {
+static void inproc_hook_enter(void *ctx, wasm_store *store, uint64_t deadline_ns) {
   inproc_worker *w = ctx;
-  pthread_mutex_lock(&w->pool->mu);
+  inproc *p = w->pool;
+  pthread_mutex_lock(&p->mu);
   w->store = store;
-  pthread_mutex_unlock(&w->pool->mu);
+  w->deadline_ns = deadline_ns;
+  if (deadline_ns < p->timer_until) pthread_cond_signal(&p->timer_cv); /* the new earliest */
+  pthread_mutex_unlock(&p->mu);
 }
 
 static void inproc_hook_leave(void *ctx) {
   inproc_worker *w = ctx;
   pthread_mutex_lock(&w->pool->mu);
   w->store = NULL;
+  w->deadline_ns = UINT64_MAX;
   pthread_mutex_unlock(&w->pool->mu);
+}
+
+static void inproc_timespec(struct timespec *ts, uint64_t mono_ns) {
+  ts->tv_sec = (time_t)(mono_ns / 1000000000u);
+  ts->tv_nsec = (long)(mono_ns % 1000000000u);
+}
+
+/* Interrupts the stores past their deadline; sleeps until the next deadline or a wake-up. */
+static void *inproc_timer_main(void *arg) {
+  inproc *p = arg;
+  pthread_mutex_lock(&p->mu);
+  while (!p->timer_exit) {
+    uint64_t now = exec_now_ns(), next = UINT64_MAX;
+    for (uint32_t k = 0; k < p->nworkers; k++) {
+      inproc_worker *w = &p->workers[k];
+      if (!w->store || w->deadline_ns == UINT64_MAX) continue;
+      if (w->deadline_ns <= now) {
+        wasm_store_interrupt(w->store); /* sticky: the execution ends with WASM_TIMEOUT */
+        w->deadline_ns = UINT64_MAX;
+      } else if (w->deadline_ns < next) {
+        next = w->deadline_ns;
+      }
+    }
+    p->timer_until = next;
+    if (next == UINT64_MAX) {
+      pthread_cond_wait(&p->timer_cv, &p->mu);
+    } else {
+      struct timespec ts;
+      inproc_timespec(&ts, next);
+      pthread_cond_timedwait(&p->timer_cv, &p->mu, &ts);
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
 }
 
 /* An outcome for a job that never ran. NULL only when memory ran out. */
@@ -402,16 +472,19 @@ static void *inproc_main(void *arg) {
     exec_outcome *out = calloc(1, sizeof *out);
     if (out) {
       out->code = OUTCOME_INTERNAL_ERROR;
-      exec_run_job(job, p->watchdog, &hook, out);
+      exec_run_job(job, p->cache, &hook, out);
     }
+    /* The execution is over: its slot is free before the reply can reach the client. */
+    pthread_mutex_lock(&p->mu);
+    p->active--;
+    p->taken--;
+    pthread_mutex_unlock(&p->mu);
     /* The callback may free the job: nothing touches it afterwards. A NULL outcome tells the
      * callback that memory ran out. */
     job->done(job, out, job->done_arg);
 
     pthread_mutex_lock(&p->mu);
-    p->active--;
     p->submitted--;
-    p->taken--;
     pthread_cond_broadcast(&p->idle_cv);
   }
   pthread_mutex_unlock(&p->mu);
@@ -467,6 +540,18 @@ static void inproc_counts(executor *ex, exec_counts *out) {
   out->queued = p->taken - p->active;
   out->threads = p->nworkers;
   pthread_mutex_unlock(&p->mu);
+  out->cache_entries = out->cache_bytes = out->cache_max_bytes = 0;
+  out->cache_hits = out->cache_misses = out->cache_evictions = 0;
+  if (p->cache) {
+    modcache_stats st;
+    modcache_get_stats(p->cache, &st);
+    out->cache_entries = st.entries;
+    out->cache_bytes = st.bytes;
+    out->cache_max_bytes = st.max_bytes;
+    out->cache_hits = st.hits;
+    out->cache_misses = st.misses;
+    out->cache_evictions = st.evictions;
+  }
 }
 
 static void inproc_deadline(struct timespec *ts, uint64_t from_now_ns) {
@@ -522,7 +607,15 @@ static void inproc_destroy(executor *ex) {
   bool running = false;
   for (uint32_t k = 0; k < p->nworkers; k++) running |= p->workers[k].started;
   if (running) inproc_shutdown(ex, 0);
-  if (p->watchdog) wasm_watchdog_free(p->watchdog);
+  if (p->timer_started) {
+    pthread_mutex_lock(&p->mu);
+    p->timer_exit = true;
+    pthread_cond_signal(&p->timer_cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->timer, NULL);
+  }
+  modcache_free(p->cache);
+  pthread_cond_destroy(&p->timer_cv);
   pthread_cond_destroy(&p->work_cv);
   pthread_cond_destroy(&p->idle_cv);
   pthread_mutex_destroy(&p->mu);
@@ -539,7 +632,8 @@ static const executor_ops inproc_ops = {
     .destroy = inproc_destroy,
 };
 
-executor *exec_inproc_new(uint32_t capacity, uint32_t threads, char *why, size_t why_size) {
+executor *exec_inproc_new(uint32_t capacity, uint32_t threads, size_t cache_bytes, char *why,
+                          size_t why_size) {
   if (capacity == 0) {
     snprintf(why, why_size, "the executor needs a capacity of at least 1");
     return NULL;
@@ -551,30 +645,42 @@ executor *exec_inproc_new(uint32_t capacity, uint32_t threads, char *why, size_t
   if (threads > capacity) threads = capacity;
 
   inproc *p = calloc(1, sizeof *p);
-  if (!p) goto oom;
+  if (!p) {
+    snprintf(why, why_size, "out of memory");
+    return NULL;
+  }
   p->base.ops = &inproc_ops;
   p->capacity = capacity;
+  p->timer_until = UINT64_MAX;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->work_cv, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&p->idle_cv, &ca);
+  pthread_cond_init(&p->timer_cv, &ca);
   pthread_condattr_destroy(&ca);
   p->workers = calloc(threads, sizeof *p->workers);
-  if (!p->workers) goto oom;
-  p->nworkers = threads;
-
-  wasm_error err = {0};
-  p->watchdog = wasm_watchdog_new(&err);
-  if (!p->watchdog) {
-    snprintf(why, why_size, "cannot start the execution watchdog: %s", err.message);
+  p->cache = cache_bytes ? modcache_new(cache_bytes) : NULL;
+  if (!p->workers || (cache_bytes && !p->cache)) {
+    snprintf(why, why_size, "out of memory");
     inproc_destroy(&p->base);
     return NULL;
   }
+  p->nworkers = threads;
   for (uint32_t k = 0; k < threads; k++) {
     p->workers[k].pool = p;
-    int rc = pthread_create(&p->workers[k].thread, NULL, inproc_main, &p->workers[k]);
+    p->workers[k].deadline_ns = UINT64_MAX;
+  }
+  int rc = pthread_create(&p->timer, NULL, inproc_timer_main, p);
+  if (rc != 0) {
+    snprintf(why, why_size, "cannot start the executor's timer thread: %s", strerror(rc));
+    inproc_destroy(&p->base);
+    return NULL;
+  }
+  p->timer_started = true;
+  for (uint32_t k = 0; k < threads; k++) {
+    rc = pthread_create(&p->workers[k].thread, NULL, inproc_main, &p->workers[k]);
     if (rc != 0) {
       snprintf(why, why_size, "cannot start executor thread %u: %s", k, strerror(rc));
       inproc_destroy(&p->base);
@@ -583,15 +689,4 @@ executor *exec_inproc_new(uint32_t capacity, uint32_t threads, char *why, size_t
     p->workers[k].started = true;
   }
   return &p->base;
-
-oom:
-  snprintf(why, why_size, "out of memory");
-  if (p) {
-    pthread_cond_destroy(&p->work_cv);
-    pthread_cond_destroy(&p->idle_cv);
-    pthread_mutex_destroy(&p->mu);
-    free(p->workers);
-    free(p);
-  }
-  return NULL;
 }

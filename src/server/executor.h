@@ -70,6 +70,7 @@ typedef struct exec_outcome {
   uint64_t exec_ns;                /* instantiation and call */
   uint64_t gas_used;
   uint64_t memory_peak_bytes;
+  bool module_cached;              /* the compiled module came from the cache (compile_ns = 0) */
 } exec_outcome;
 
 /* Frees what the outcome owns (args, results) and the outcome itself. NULL: no-op. */
@@ -81,6 +82,10 @@ typedef void (*exec_done_fn)(exec_job *job, exec_outcome *outcome, void *arg);
 struct exec_job {
   const uint8_t *wasm;
   size_t wasm_len;
+  /* SHA-256 of wasm (32 bytes), the module cache's key; NULL: neither look up nor keep it. The
+   * caller hashes the module anyway (the result document's program_sha256), so the executor never
+   * hashes it again. */
+  const uint8_t *wasm_sha256;
   const char *function_name;
   const exec_arg *args;
   size_t arg_count;
@@ -104,6 +109,9 @@ typedef struct exec_counts {
   uint32_t active;   /* jobs running now */
   uint32_t queued;   /* slots taken by jobs not running yet (reserved or waiting for a thread) */
   uint32_t threads;  /* worker threads */
+  /* The compiled-module cache (all zero without one). */
+  uint64_t cache_entries, cache_bytes, cache_max_bytes;
+  uint64_t cache_hits, cache_misses, cache_evictions;
 } exec_counts;
 
 typedef struct executor executor;
@@ -136,8 +144,14 @@ exec_outcome *exec_run_and_wait(executor *ex, exec_job *job);
 
 /*
  * The in-process executor: `threads` worker threads (0: the number of online CPUs, at least 2,
- * never more than capacity) sharing one wasm_watchdog. NULL on failure with a reason in `why`.
+ * never more than capacity), one timer thread for the wall-clock limits, and a compiled-module
+ * cache of at most
+ * `cache_bytes` (0: no cache; modcache.h). NULL on failure with a reason in `why`.
+ *
+ * A job's slot is given back as soon as its execution ends, before `done` is called, so a client
+ * that sends its next request the moment it has the reply always finds its slot free.
  */
-executor *exec_inproc_new(uint32_t capacity, uint32_t threads, char *why, size_t why_size);
+executor *exec_inproc_new(uint32_t capacity, uint32_t threads, size_t cache_bytes, char *why,
+                          size_t why_size);
 
 #endif /* HV_SERVER_EXECUTOR_H */

@@ -3,11 +3,15 @@
  *
  *   headers   (srv_http.c: route, API key, rate limit, Content-Length) -> an executor slot ->
  *             request_id
- *   body      JSON -> fields -> base64 -> client key -> HPKE open with the key ring -> job
- *   executor  module, sandbox policy, export, arguments, run (executor.c)
- *   finish    result document, commitments, sealed result, audit record (durable) -> reply
+ *   body      (the connection is suspended from here on) JSON -> fields -> base64 -> client key
+ *             -> HPKE open with the key ring -> SHA-256 of the program -> job
+ *   executor  module (from the cache by that SHA-256, or compiled), sandbox policy, export,
+ *             arguments, run (executor.c)
+ *   finish    result document, commitments, sealed result (executor thread) -> audit record to
+ *             the audit writer (srv_commit.c) -> once durable: metrics, reply, resume
  *
- * Every outcome after the request_id exists is written to the audit store with its status. The
+ * Every outcome after the request_id exists is written to the audit store with its status, and no
+ * reply leaves before its record is durable. No HTTP or executor thread waits for the disk. The
  * plaintext program is wiped when the request ends; neither it, the arguments nor the results are
  * ever logged.
  */
@@ -20,6 +24,7 @@
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "srv_int.h"
 
@@ -33,38 +38,53 @@ struct srv_exec_state {
   uint8_t *wasm;           /* the plaintext program (wiped when freed) */
   size_t wasm_len;
   char key_id[HV_KEY_ID_LEN + 1]; /* the server key that decrypted; "" before */
+  uint8_t program_sha256[32];     /* SHA-256 of wasm: the module cache's key ... */
+  char program_sha256_hex[HV_COMMIT_HEX_LEN + 1]; /* ... and the document's program_sha256 */
   exec_limits limits;
   bool limits_known;
   exec_job job;
+
+  /* The finish: what is sent, and counted, once the audit record is durable. */
+  srv_commit_item commit;
+  char summary[SRV_SUMMARY_MAX]; /* the execution_summary as compact JSON (record and reply) */
+  outcome_code code;       /* the request's final status */
+  srv_reply reply;         /* built before the write; a success's is replaced if the write fails */
+  bool compiled, executed; /* for the metrics */
+  uint64_t compile_ns, exec_ns, gas_used;
 };
 
 /* ---- The execution summary ---------------------------------------------------------------- */
 
 static double srv_ms(uint64_t ns) { return round((double)ns / 1000.0) / 1000.0; }
 
-/* {"status", "execution_time_ms", "compile_time_ms", "gas_used", "gas_limit",
- *  "memory_peak_bytes", "timeout_ms", "module_cached"}; `out` may be NULL (nothing ran). */
-static json_t *srv_summary(const srv_exec_state *st, outcome_code code, const exec_outcome *out) {
-  json_t *o = json_object();
-  if (!o) return NULL;
-  json_object_set_new(o, "status",
-                      json_string(code == OUTCOME_OK ? "success" : outcome_code_name(code)));
-  json_object_set_new(o, "execution_time_ms", json_real(out ? srv_ms(out->exec_ns) : 0.0));
-  json_object_set_new(o, "compile_time_ms", json_real(out ? srv_ms(out->compile_ns) : 0.0));
-  json_object_set_new(o, "gas_used", json_integer(out ? (json_int_t)out->gas_used : 0));
-  json_object_set_new(o, "gas_limit",
-                      json_integer(st && st->limits_known ? (json_int_t)st->limits.gas_limit : 0));
-  json_object_set_new(o, "memory_peak_bytes",
-                      json_integer(out ? (json_int_t)out->memory_peak_bytes : 0));
-  json_object_set_new(o, "timeout_ms",
-                      json_integer(st && st->limits_known
-                                       ? (json_int_t)(st->limits.timeout_ns / 1000000u)
-                                       : 0));
-  json_object_set_new(o, "module_cached", json_false());
-  return o;
+/* A millisecond figure as a JSON real with microsecond resolution, as jansson writes reals with
+ * JSON_REAL_PRECISION(15): "%.15g", with ".0" added when that reads as an integer. */
+static void srv_ms_text(uint64_t ns, char out[32]) {
+  snprintf(out, 32, "%.15g", srv_ms(ns));
+  if (!strpbrk(out, ".eEn")) strncat(out, ".0", 31 - strlen(out));
 }
 
-/* ---- The audit record --------------------------------------------------------------------- */
+/* {"status", "execution_time_ms", "compile_time_ms", "gas_used", "gas_limit",
+ *  "memory_peak_bytes", "timeout_ms", "module_cached"} as compact JSON into buf (SRV_SUMMARY_MAX
+ * bytes, always enough: the fields are bounded); `out` may be NULL (nothing ran). The one text
+ * both the audit record and the reply carry. */
+static void srv_summary_text(const srv_exec_state *st, outcome_code code, const exec_outcome *out,
+                             char buf[SRV_SUMMARY_MAX]) {
+  char exec_ms[32], compile_ms[32];
+  srv_ms_text(out ? out->exec_ns : 0, exec_ms);
+  srv_ms_text(out ? out->compile_ns : 0, compile_ms);
+  bool known = st && st->limits_known;
+  snprintf(buf, SRV_SUMMARY_MAX,
+           "{\"status\":\"%s\",\"execution_time_ms\":%s,\"compile_time_ms\":%s,\"gas_used\":%" PRIu64
+           ",\"gas_limit\":%" PRIu64 ",\"memory_peak_bytes\":%" PRIu64 ",\"timeout_ms\":%" PRIu64
+           ",\"module_cached\":%s}",
+           code == OUTCOME_OK ? "success" : outcome_code_name(code), exec_ms, compile_ms,
+           out ? out->gas_used : 0, known ? st->limits.gas_limit : 0,
+           out ? out->memory_peak_bytes : 0, known ? st->limits.timeout_ns / 1000000u : 0,
+           out && out->module_cached ? "true" : "false");
+}
+
+/* ---- The audit record and the reply ------------------------------------------------------ */
 
 typedef struct srv_commitments {
   char result[HV_COMMIT_HEX_LEN + 1];
@@ -72,56 +92,89 @@ typedef struct srv_commitments {
   char arguments[HV_COMMIT_HEX_LEN + 1];
 } srv_commitments;
 
-/* Writes the request's record; false (logged) when the store refused it. */
-static bool srv_record(srv_request *r, outcome_code code, const json_t *summary,
-                       const srv_commitments *c) {
+/* Once the record is durable (or its write failed): metrics, the reply, resume. Writer thread. */
+static void srv_exec_committed(srv_commit_item *item, hv_audit_status as, const hv_audit_error *err) {
+  srv_request *r = item->arg;
   srv *s = r->server;
   srv_exec_state *st = r->exec;
-  hv_audit_record rec;
-  memset(&rec, 0, sizeof rec);
-  snprintf(rec.request_id, sizeof rec.request_id, "%s", r->request_id);
-  rec.recorded_at_ms = srv_now_ms(s);
-  snprintf(rec.api_key_id, sizeof rec.api_key_id, "%s", r->api_key_id ? r->api_key_id : "unknown");
-  if (st) snprintf(rec.key_id, sizeof rec.key_id, "%s", st->key_id);
-  if (c) {
-    memcpy(rec.result_commitment, c->result, sizeof rec.result_commitment);
-    memcpy(rec.program_commitment, c->program, sizeof rec.program_commitment);
-    memcpy(rec.arguments_commitment, c->arguments, sizeof rec.arguments_commitment);
-  }
-  snprintf(rec.status, sizeof rec.status, "%s",
-           code == OUTCOME_OK ? "success" : outcome_code_name(code));
-  char *summary_text = summary ? json_dumps(summary, SRV_JSON_FLAGS) : NULL;
-  rec.execution_summary = summary_text;
-  rec.request_metadata = st ? st->metadata : NULL;
-  hv_audit_error err = {0};
-  hv_audit_status as = summary_text ? hv_audit_put(s->audit, &rec, &err) : HV_AUDIT_NO_MEMORY;
-  free(summary_text);
+  outcome_code code = st->code;
   if (as != HV_AUDIT_OK) {
     HV_LOG(s->log, HV_LOG_ERROR, "audit.write_failed", 0, HV_LOG_STR("request_id", r->request_id),
-           HV_LOG_STR("error", hv_audit_status_name(as)), HV_LOG_STR("message", err.message));
-    return false;
+           HV_LOG_STR("error", hv_audit_status_name(as)),
+           HV_LOG_STR("message", err ? err->message : ""));
+    if (code == OUTCOME_OK) {
+      /* No 200 without a durable record. A failure is answered as it would have been. */
+      srv_reply_discard(&st->reply);
+      st->reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL,
+                                  "the audit record could not be stored, so the result is withheld");
+      code = OUTCOME_INTERNAL_ERROR;
+    }
   }
-  return true;
+  srv_metrics_execution(s->metrics, code, st->compiled, st->compile_ns, st->executed, st->exec_ns,
+                        st->gas_used);
+  r->pending = st->reply;
+  st->reply = (srv_reply){0};
+  atomic_store(&r->phase, SRV_PHASE_DONE);
+  /* After this the request may be completed and freed by an HTTP thread at any moment. */
+  MHD_resume_connection(r->conn);
 }
 
-/* An error reply for a request that has a request_id: recorded, counted, built. */
-static srv_reply srv_exec_fail(srv_request *r, outcome_code code, const exec_outcome *out,
-                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static srv_reply srv_exec_fail(srv_request *r, outcome_code code, const exec_outcome *out,
-                               const char *fmt, ...) {
+/*
+ * Ends a request that has a request_id and a suspended connection: `reply` (taken) is sent once
+ * the audit record of `code` (with the summary already in st->summary, and the commitments `c`,
+ * or NULL) is durable. Any thread.
+ */
+static void srv_exec_finish(srv_request *r, outcome_code code, const exec_outcome *out,
+                            const srv_commitments *c, srv_reply reply) {
+  srv *s = r->server;
+  srv_exec_state *st = r->exec;
+  st->code = code;
+  st->reply = reply;
+  st->compiled = out && out->ran && !out->module_cached;
+  st->compile_ns = out ? out->compile_ns : 0;
+  st->executed = out && out->exec_ns > 0;
+  st->exec_ns = out ? out->exec_ns : 0;
+  st->gas_used = out ? out->gas_used : 0;
+
+  hv_audit_record *rec = &st->commit.record;
+  memset(rec, 0, sizeof *rec);
+  snprintf(rec->request_id, sizeof rec->request_id, "%s", r->request_id);
+  rec->recorded_at_ms = srv_now_ms(s);
+  snprintf(rec->api_key_id, sizeof rec->api_key_id, "%s", r->api_key_id ? r->api_key_id : "unknown");
+  snprintf(rec->key_id, sizeof rec->key_id, "%s", st->key_id);
+  if (c) {
+    memcpy(rec->result_commitment, c->result, sizeof rec->result_commitment);
+    memcpy(rec->program_commitment, c->program, sizeof rec->program_commitment);
+    memcpy(rec->arguments_commitment, c->arguments, sizeof rec->arguments_commitment);
+  }
+  snprintf(rec->status, sizeof rec->status, "%s",
+           code == OUTCOME_OK ? "success" : outcome_code_name(code));
+  rec->execution_summary = st->summary;
+  rec->request_metadata = st->metadata;
+  st->commit.done = srv_exec_committed;
+  st->commit.arg = r;
+  srv_committer_submit(s->commit, &st->commit);
+}
+
+/* Ends a request with an error (recorded, counted, answered once the record is durable). */
+static void srv_exec_fail(srv_request *r, outcome_code code, const exec_outcome *out,
+                          uint32_t retry_after_s, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void srv_exec_fail(srv_request *r, outcome_code code, const exec_outcome *out,
+                          uint32_t retry_after_s, const char *fmt, ...) {
   char msg[EXEC_MESSAGE_MAX + 64];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  json_t *summary = srv_summary(r->exec, code, out);
-  srv_record(r, code, summary, NULL);
-  srv_metrics_execution(r->server->metrics, code, out && out->ran, out ? out->compile_ns : 0,
-                        out && out->exec_ns > 0, out ? out->exec_ns : 0, out ? out->gas_used : 0);
+  srv_exec_state *st = r->exec;
+  srv_summary_text(st, code, out, st->summary);
   /* Outcomes of the executor carry the summary; refusals before it do not. */
-  srv_reply reply = srv_error_reply(r, code, out ? summary : NULL, "%s", msg);
+  json_t *summary = out ? json_loads(st->summary, 0, NULL) : NULL;
+  srv_reply reply = srv_error_reply(r, code, summary, "%s", msg);
   json_decref(summary);
-  return reply;
+  reply.retry_after_s = retry_after_s;
+  srv_exec_finish(r, code, out, NULL, reply);
 }
 
 /* ---- Header stage ------------------------------------------------------------------------- */
@@ -191,21 +244,22 @@ static const char *srv_text(json_t *v, size_t *len) {
   return t;
 }
 
-/* Parses and checks every field; fills st. Returns true, or false with *reply set. */
+/* Parses and checks every field; fills st. Returns true, or false once the request has been
+ * ended with its error (srv_exec_fail). */
 static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, size_t *ct_len,
-                              const char **key_id, srv_reply *reply) {
+                              const char **key_id) {
   srv *s = r->server;
   json_error_t jerr;
   if (r->body_len == 0) {
-    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                           "the request body is empty; send a JSON object");
+    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                  "the request body is empty; send a JSON object");
     return false;
   }
   st->root = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
   if (!st->root) {
-    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                           "malformed JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                           jerr.column);
+    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                  "malformed JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                  jerr.column);
     return false;
   }
   /* The body is no longer needed: release it early (up to server.max_body_bytes). */
@@ -215,7 +269,7 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
 
   json_t *root = st->root;
   if (!json_is_object(root)) {
-    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "the request body must be a JSON object");
+    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "the request body must be a JSON object");
     return false;
   }
   const char *name;
@@ -225,7 +279,7 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
     for (size_t k = 0; k < sizeof srv_fields / sizeof srv_fields[0]; k++)
       known |= strcmp(name, srv_fields[k]) == 0;
     if (!known) {
-      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "unknown field '%.64s'", name);
+      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "unknown field '%.64s'", name);
       return false;
     }
   }
@@ -235,14 +289,14 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
   json_t *v = srv_member(root, "encrypted_wasm");
   const char *text = v ? srv_text(v, &len) : NULL;
   if (!v || !text || len == 0) {
-    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                           v ? "encrypted_wasm: must be a non-empty base64 string"
-                             : "encrypted_wasm: missing (the sealed module, base64)");
+    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                  v ? "encrypted_wasm: must be a non-empty base64 string"
+                    : "encrypted_wasm: missing (the sealed module, base64)");
     return false;
   }
   hv_crypto_err cerr = {0};
   if (hv_crypto_base64_decode(text, len, ct, ct_len, &cerr) != HV_CRYPTO_OK) {
-    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "encrypted_wasm: %s", cerr.message);
+    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "encrypted_wasm: %s", cerr.message);
     return false;
   }
 
@@ -250,10 +304,10 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
   v = srv_member(root, "function_name");
   text = v ? srv_text(v, &len) : NULL;
   if (!v || !text || len == 0 || len > SRV_FUNCTION_NAME_MAX) {
-    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                           !v ? "function_name: missing (the export to call)"
-                              : "function_name: must be a string of 1 to %u bytes without NUL",
-                           SRV_FUNCTION_NAME_MAX);
+    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                  !v ? "function_name: missing (the export to call)"
+                     : "function_name: must be a string of 1 to %u bytes without NUL",
+                  SRV_FUNCTION_NAME_MAX);
     return false;
   }
   st->function_name = text;
@@ -262,21 +316,21 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
   v = srv_member(root, "public_key");
   text = v ? srv_text(v, &len) : NULL;
   if (!v || !text || len == 0) {
-    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                           v ? "public_key: must be a non-empty base64 string"
-                             : "public_key: missing (your P-256 public key, base64)");
+    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                  v ? "public_key: must be a non-empty base64 string"
+                    : "public_key: missing (your P-256 public key, base64)");
     return false;
   }
   uint8_t *pk_bytes = NULL;
   size_t pk_len = 0;
   if (hv_crypto_base64_decode(text, len, &pk_bytes, &pk_len, &cerr) != HV_CRYPTO_OK) {
-    *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "public_key: %s", cerr.message);
+    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "public_key: %s", cerr.message);
     return false;
   }
   hv_crypto_status cs = hpke_public_key_parse(pk_bytes, pk_len, &st->client_pk, &cerr);
   free(pk_bytes);
   if (cs != HV_CRYPTO_OK) {
-    *reply = srv_exec_fail(r, OUTCOME_ENCRYPTION_ERROR, NULL, "public_key: %s", cerr.message);
+    srv_exec_fail(r, OUTCOME_ENCRYPTION_ERROR, NULL, 0, "public_key: %s", cerr.message);
     return false;
   }
 
@@ -289,9 +343,9 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
     for (size_t k = 0; ok && k < len; k++)
       ok = (text[k] >= '0' && text[k] <= '9') || (text[k] >= 'a' && text[k] <= 'f');
     if (!ok) {
-      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                             "key_id: must be %d lowercase hex digits (from GET /v1/keys)",
-                             HV_KEY_ID_LEN);
+      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                    "key_id: must be %d lowercase hex digits (from GET /v1/keys)",
+                    HV_KEY_ID_LEN);
       return false;
     }
     *key_id = text;
@@ -301,34 +355,34 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
   v = srv_member(root, "arguments");
   if (v) {
     if (!json_is_array(v)) {
-      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                             "arguments: must be an array of {\"value\": ...}");
+      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                    "arguments: must be an array of {\"value\": ...}");
       return false;
     }
     size_t n = json_array_size(v);
     if (n > SRV_MAX_ARGUMENTS) {
-      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "arguments: more than %u",
-                             SRV_MAX_ARGUMENTS);
+      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "arguments: more than %u",
+                    SRV_MAX_ARGUMENTS);
       return false;
     }
     st->args = calloc(n ? n : 1, sizeof *st->args);
     if (!st->args) {
-      *reply = srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, "out of memory");
+      srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, 0, "out of memory");
       return false;
     }
     for (size_t k = 0; k < n; k++) {
       json_t *a = json_array_get(v, k);
       exec_arg *arg = &st->args[k];
       if (!json_is_object(a)) {
-        *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                               "arguments[%zu]: must be an object {\"value\": ..., \"type\": ...}",
-                               k);
+        srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                      "arguments[%zu]: must be an object {\"value\": ..., \"type\": ...}",
+                      k);
         return false;
       }
       json_object_foreach(a, name, value) {
         if (strcmp(name, "value") != 0 && strcmp(name, "type") != 0) {
-          *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                                 "arguments[%zu]: unknown field '%.64s'", k, name);
+          srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                        "arguments[%zu]: unknown field '%.64s'", k, name);
           return false;
         }
       }
@@ -336,8 +390,8 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
       if (t) {
         const char *tt = srv_text(t, NULL);
         if (!tt || !srv_parse_type(tt, &arg->declared)) {
-          *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                                 "arguments[%zu].type: must be one of i32, i64, f32, f64", k);
+          srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                        "arguments[%zu].type: must be one of i32, i64, f32, f64", k);
           return false;
         }
       }
@@ -351,10 +405,10 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
       } else if (json_is_string(val) && (arg->text = srv_text(val, NULL)) != NULL) {
         arg->kind = EXEC_ARG_TEXT;
       } else {
-        *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                               val ? "arguments[%zu].value: must be a number or a string"
-                                   : "arguments[%zu].value: missing",
-                               k);
+        srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                      val ? "arguments[%zu].value: must be a number or a string"
+                          : "arguments[%zu].value: missing",
+                      k);
         return false;
       }
     }
@@ -365,17 +419,17 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
   v = srv_member(root, "request_metadata");
   if (v) {
     if (!json_is_object(v)) {
-      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                             "request_metadata: must be a JSON object");
+      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                    "request_metadata: must be a JSON object");
       return false;
     }
     st->metadata = json_dumps(v, SRV_JSON_FLAGS);
     if (!st->metadata || strlen(st->metadata) > SRV_METADATA_MAX) {
       free(st->metadata);
       st->metadata = NULL;
-      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                             "request_metadata: larger than %u bytes as compact JSON",
-                             SRV_METADATA_MAX);
+      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                    "request_metadata: larger than %u bytes as compact JSON",
+                    SRV_METADATA_MAX);
       return false;
     }
   }
@@ -387,8 +441,8 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
   if (v) {
     if (!json_is_integer(v) || json_integer_value(v) < 1 ||
         json_integer_value(v) > (json_int_t)SRV_TIMEOUT_MAX_S) {
-      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                             "timeout_seconds: must be an integer from 1 to %u", SRV_TIMEOUT_MAX_S);
+      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                    "timeout_seconds: must be an integer from 1 to %u", SRV_TIMEOUT_MAX_S);
       return false;
     }
     if ((uint64_t)json_integer_value(v) < timeout_s) timeout_s = (uint64_t)json_integer_value(v);
@@ -397,9 +451,9 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
   v = srv_member(root, "gas_limit");
   if (v) {
     if (!json_is_integer(v) || json_integer_value(v) < 1) {
-      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL,
-                             "gas_limit: must be a positive integer (at most %" PRIu64 ")",
-                             s->config.wasm.default_gas_limit);
+      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                    "gas_limit: must be a positive integer (at most %" PRIu64 ")",
+                    s->config.wasm.default_gas_limit);
       return false;
     }
     if ((uint64_t)json_integer_value(v) < gas) gas = (uint64_t)json_integer_value(v);
@@ -413,23 +467,21 @@ static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, 
 
 /* ---- Finish (executor thread) ------------------------------------------------------------- */
 
-/* The 200 reply: document, commitments, sealed result, audit record. */
-static srv_reply srv_exec_success(srv_request *r, const exec_outcome *out) {
+/* The 200: document, commitments, sealed result; the audit record goes to the writer. */
+static void srv_exec_success(srv_request *r, const exec_outcome *out) {
   srv *s = r->server;
   srv_exec_state *st = r->exec;
   hv_crypto_err cerr = {0};
   uint8_t nonce[HV_COMMIT_NONCE_LEN];
-  char program_sha[HV_COMMIT_HEX_LEN + 1];
   srv_commitments c;
   char *doc = NULL, *b64 = NULL;
   uint8_t *sealed = NULL;
   size_t doc_len = 0, sealed_len = 0;
-  srv_reply reply = {0};
 
   if (hv_commit_nonce(nonce, &cerr) != HV_CRYPTO_OK ||
-      hv_commit_sha256_hex(st->wasm, st->wasm_len, program_sha, &cerr) != HV_CRYPTO_OK ||
       hv_commit_document_build(r->request_id, st->function_name, out->results, out->result_count,
-                               program_sha, nonce, &doc, &doc_len, &cerr) != HV_CRYPTO_OK ||
+                               st->program_sha256_hex, nonce, &doc, &doc_len,
+                               &cerr) != HV_CRYPTO_OK ||
       hv_commit_result((const uint8_t *)doc, doc_len, c.result, &cerr) != HV_CRYPTO_OK ||
       hv_commit_program(nonce, st->wasm, st->wasm_len, c.program, &cerr) != HV_CRYPTO_OK ||
       hv_commit_arguments(nonce, out->args, out->arg_count, c.arguments, &cerr) != HV_CRYPTO_OK ||
@@ -438,35 +490,27 @@ static srv_reply srv_exec_success(srv_request *r, const exec_outcome *out) {
       hv_crypto_base64_encode(sealed, sealed_len, &b64, NULL, &cerr) != HV_CRYPTO_OK) {
     HV_LOG(s->log, HV_LOG_ERROR, "execute.seal_failed", 0, HV_LOG_STR("request_id", r->request_id),
            HV_LOG_STR("error", hv_crypto_status_name(cerr.status)));
-    reply = srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, out, "cannot seal the result");
+    srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, out, 0, "cannot seal the result");
     goto done;
   }
 
-  json_t *summary = srv_summary(st, OUTCOME_OK, out);
-  if (!summary || !srv_record(r, OUTCOME_OK, summary, &c)) {
-    json_decref(summary);
-    srv_metrics_execution(s->metrics, OUTCOME_INTERNAL_ERROR, out->ran, out->compile_ns, true,
-                          out->exec_ns, out->gas_used);
-    reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL,
-                            "the audit record could not be stored, so the result is withheld");
+  /* The reply as text: every field is hex, base64, a UUID or the summary (nothing to escape). */
+  srv_summary_text(st, OUTCOME_OK, out, st->summary);
+  srv_buf b;
+  srv_buf_init(&b, strlen(b64) + 4 * HV_COMMIT_HEX_LEN + SRV_SUMMARY_MAX + 256);
+  srv_buf_printf(&b,
+                 "{\"request_id\":\"%s\",\"encrypted_result\":\"%s\",\"result_commitment\":\"%s\","
+                 "\"program_commitment\":\"%s\",\"arguments_commitment\":\"%s\",\"key_id\":\"%s\","
+                 "\"execution_summary\":%s}",
+                 r->request_id, b64, c.result, c.program, c.arguments, st->key_id, st->summary);
+  srv_reply reply = {.status = 200, .content_type = SRV_JSON_CONTENT_TYPE};
+  reply.body = srv_buf_take(&b, &reply.len);
+  if (!reply.body) {
+    srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, out, 0, "the server ran out of memory");
     goto done;
   }
-  srv_metrics_execution(s->metrics, OUTCOME_OK, out->ran, out->compile_ns, true, out->exec_ns,
-                        out->gas_used);
-  json_t *o = json_object();
-  if (o) {
-    json_object_set_new(o, "request_id", json_string(r->request_id));
-    json_object_set_new(o, "encrypted_result", json_string(b64));
-    json_object_set_new(o, "result_commitment", json_string(c.result));
-    json_object_set_new(o, "program_commitment", json_string(c.program));
-    json_object_set_new(o, "arguments_commitment", json_string(c.arguments));
-    json_object_set_new(o, "key_id", json_string(st->key_id));
-    json_object_set_new(o, "execution_summary", summary);
-  } else {
-    json_decref(summary);
-  }
-  reply = srv_json_reply(200, o);
-  r->status = reply.status;
+  r->status = 200;
+  srv_exec_finish(r, OUTCOME_OK, out, &c, reply);
 
 done:
   OPENSSL_cleanse(nonce, sizeof nonce);
@@ -474,54 +518,52 @@ done:
   free(doc);
   free(sealed);
   free(b64);
-  return reply;
 }
 
 static void srv_exec_done(exec_job *job, exec_outcome *out, void *arg) {
   (void)job;
   srv_request *r = arg;
   srv *s = r->server;
-  srv_reply reply;
   if (!out) {
-    reply = srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, "the server ran out of memory");
+    srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, 0, "the server ran out of memory");
   } else if (out->code != OUTCOME_OK) {
     if (out->code == OUTCOME_INVALID_WASM)
       HV_LOG(s->log, HV_LOG_WARN, "module.refused", HV_LOG_SECURITY,
              HV_LOG_STR("request_id", r->request_id), HV_LOG_STR("api_key_id", r->api_key_id));
-    if (out->code == OUTCOME_CAPACITY_EXCEEDED) {
-      reply = srv_exec_fail(r, out->code, NULL, "%s", out->message);
-      reply.retry_after_s = 5;
-    } else {
-      reply = srv_exec_fail(r, out->code, out, "%s", out->message);
-    }
+    if (out->code == OUTCOME_CAPACITY_EXCEEDED)
+      srv_exec_fail(r, out->code, NULL, 5, "%s", out->message);
+    else
+      srv_exec_fail(r, out->code, out, 0, "%s", out->message);
   } else {
-    reply = srv_exec_success(r, out);
+    srv_exec_success(r, out);
   }
   exec_outcome_free(out);
-  r->pending = reply;
-  atomic_store(&r->phase, SRV_PHASE_DONE);
-  /* After this the request may be completed and freed by an HTTP thread at any moment. */
-  MHD_resume_connection(r->conn);
 }
 
 /* ---- Body stage --------------------------------------------------------------------------- */
 
 bool srv_execute_body(srv_request *r, srv_reply *reply) {
+  (void)reply; /* every outcome is answered through the suspended connection */
   srv *s = r->server;
   srv_exec_state *st = r->exec;
   uint8_t *ct = NULL;
   size_t ct_len = 0;
   const char *key_id = NULL;
 
+  /* From here on the request ends through srv_exec_finish, which resumes the connection once the
+   * audit record is durable (possibly before this function returns). */
+  atomic_store(&r->phase, SRV_PHASE_RUNNING);
+  MHD_suspend_connection(r->conn);
+
   if (r->too_large) {
-    *reply = srv_exec_fail(r, OUTCOME_PAYLOAD_TOO_LARGE, NULL,
-                           "the request body is larger than the limit of %" PRIu64 " bytes",
-                           s->config.server.max_body_bytes);
-    return false;
+    srv_exec_fail(r, OUTCOME_PAYLOAD_TOO_LARGE, NULL, 0,
+                  "the request body is larger than the limit of %" PRIu64 " bytes",
+                  s->config.server.max_body_bytes);
+    return true;
   }
-  if (!srv_parse_request(r, st, &ct, &ct_len, &key_id, reply)) {
+  if (!srv_parse_request(r, st, &ct, &ct_len, &key_id)) {
     free(ct);
-    return false;
+    return true;
   }
 
   hv_crypto_err cerr = {0};
@@ -536,20 +578,30 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
       HV_LOG(s->log, HV_LOG_WARN, "decrypt.failed", HV_LOG_SECURITY,
              HV_LOG_STR("request_id", r->request_id), HV_LOG_STR("api_key_id", r->api_key_id),
              HV_LOG_STR("reason", hv_crypto_status_name(cs)));
-      *reply = srv_exec_fail(r, OUTCOME_ENCRYPTION_ERROR, NULL, "%s", cerr.message);
+      srv_exec_fail(r, OUTCOME_ENCRYPTION_ERROR, NULL, 0, "%s", cerr.message);
     } else if (cls == HV_CRYPTO_CLASS_REQUEST) {
-      *reply = srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, "encrypted_wasm: %s", cerr.message);
+      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "encrypted_wasm: %s", cerr.message);
     } else {
       HV_LOG(s->log, HV_LOG_ERROR, "decrypt.error", 0, HV_LOG_STR("request_id", r->request_id),
              HV_LOG_STR("error", hv_crypto_status_name(cs)));
-      *reply = srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, "cannot decrypt the request");
+      srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, 0, "cannot decrypt the request");
     }
-    return false;
+    return true;
   }
+
+  /* The one hash of the program: the module cache's key and the document's program_sha256. */
+  unsigned int dlen = 0;
+  if (EVP_Digest(st->wasm, st->wasm_len, st->program_sha256, &dlen, EVP_sha256(), NULL) != 1 ||
+      dlen != sizeof st->program_sha256) {
+    srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, 0, "cannot hash the program");
+    return true;
+  }
+  hv_crypto_hex_encode(st->program_sha256, sizeof st->program_sha256, st->program_sha256_hex);
 
   st->job = (exec_job){
       .wasm = st->wasm,
       .wasm_len = st->wasm_len,
+      .wasm_sha256 = st->program_sha256,
       .function_name = st->function_name,
       .args = st->args,
       .arg_count = st->arg_count,
@@ -557,17 +609,9 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
       .done = srv_exec_done,
       .done_arg = r,
   };
-  atomic_store(&r->phase, SRV_PHASE_RUNNING);
-  /* Suspend before submitting: the executor may finish, and resume, before submit returns. */
-  MHD_suspend_connection(r->conn);
   r->slot_reserved = false; /* submit takes the slot over, or releases it */
-  if (s->exec->ops->submit(s->exec, &st->job) != EXEC_OK) {
-    /* Answered like a finished job, through the resumed connection. */
-    r->pending = srv_exec_fail(r, OUTCOME_CAPACITY_EXCEEDED, NULL, "the server is shutting down");
-    r->pending.retry_after_s = 5;
-    atomic_store(&r->phase, SRV_PHASE_DONE);
-    MHD_resume_connection(r->conn);
-  }
+  if (s->exec->ops->submit(s->exec, &st->job) != EXEC_OK)
+    srv_exec_fail(r, OUTCOME_CAPACITY_EXCEEDED, NULL, 5, "the server is shutting down");
   return true;
 }
 
@@ -583,6 +627,7 @@ void srv_execute_cleanup(srv_request *r) {
   free(st->wasm);
   free(st->args);
   free(st->metadata);
+  srv_reply_discard(&st->reply);
   hpke_public_key_free(st->client_pk);
   json_decref(st->root);
   free(st);

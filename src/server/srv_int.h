@@ -11,7 +11,9 @@
  *   srv_routes.c    GET /health, /v1/keys, /v1/verify/{id}, /metrics
  *   srv_metrics.c   counters, gauges and histograms; Prometheus text and JSON
  *   srv_util.c      clock, UUIDs, bounded buffers, JSON replies and error bodies
+ *   srv_commit.c    the audit writer: one thread, records of concurrent requests in shared rounds
  *   executor.[ch]   where executions run (the in-process worker pool)
+ *   modcache.[ch]   the executor's compiled-module cache
  */
 #ifndef HV_SERVER_SRV_INT_H
 #define HV_SERVER_SRV_INT_H
@@ -51,8 +53,15 @@ struct MHD_Connection;
 #define SRV_TEST_CLOCK_ENV "HYPERVISOR_TEST_CLOCK_FILE"
 #define SRV_DEV_KEY_FILE "dev-api-key.sha256"
 #define SRV_DEV_KEY_ID "dev"
+/* The compiled-module cache's bound (estimated bytes of modules kept; docs/service.md, "Module
+ * cache"). A constant: the configuration has no key for it. */
+#define SRV_MODULE_CACHE_BYTES (256u * 1024u * 1024u)
+/* Audit records written in one round (one transaction with hv_audit_put_batch). */
+#define SRV_COMMIT_BATCH_MAX 256u
 
 #define SRV_UUID_SIZE 37
+#define SRV_JSON_CONTENT_TYPE "application/json; charset=utf-8"
+#define SRV_SUMMARY_MAX 512 /* bytes of an execution_summary as compact JSON (bounded fields) */
 /* Compact, and reals with 15 significant digits so that 0.042 stays 0.042. */
 #define SRV_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 
@@ -106,6 +115,7 @@ typedef struct srv_metrics_view {
   double start_time_seconds;
   uint64_t log_dropped;
   uint64_t rate_limited;
+  uint64_t audit_rounds, audit_records; /* the audit writer's */
 } srv_metrics_view;
 
 /* Prometheus text format 0.0.4, or the same figures as a JSON object. The caller frees the
@@ -126,6 +136,36 @@ bool srv_ratelimit_take(srv_ratelimit *rl, size_t index, uint64_t now_ns,
                         uint32_t *retry_after_s);
 uint64_t srv_ratelimit_refused(const srv_ratelimit *rl);
 
+/* ---- Audit writer (srv_commit.c) ---------------------------------------------------------- */
+
+typedef struct srv_commit_item srv_commit_item;
+/* Called once, on the writer's thread (or the submitter's after srv_committer_stop), when the
+ * record is durable (HV_AUDIT_OK) or its write failed. May free the item. */
+typedef void (*srv_commit_fn)(srv_commit_item *item, hv_audit_status status,
+                              const hv_audit_error *err);
+
+struct srv_commit_item {
+  hv_audit_record record; /* its strings stay the submitter's until `done` */
+  srv_commit_fn done;
+  void *arg;
+  srv_commit_item *next_; /* the writer's */
+};
+
+typedef struct srv_committer srv_committer;
+
+/* Starts the writer thread over `audit` (borrowed: close it after srv_committer_free). NULL with a
+ * reason in `why` on failure. */
+srv_committer *srv_committer_new(hv_audit_store *audit, char *why, size_t why_size);
+/* Queues a record; its `done` runs once it is durable. After srv_committer_stop the record is
+ * written at once on the caller's thread. Never fails: `done` reports the outcome. */
+void srv_committer_submit(srv_committer *c, srv_commit_item *item);
+/* Writes everything queued, then stops the thread. */
+void srv_committer_stop(srv_committer *c);
+/* Rounds written and records in them, since the start. */
+void srv_committer_counts(srv_committer *c, uint64_t *rounds, uint64_t *records);
+/* Stops (if running) and frees. NULL is a no-op. */
+void srv_committer_free(srv_committer *c);
+
 /* ---- The server --------------------------------------------------------------------------- */
 
 typedef struct srv {
@@ -133,6 +173,7 @@ typedef struct srv {
   hv_logger *log;
   hv_keyring *ring;
   hv_audit_store *audit;
+  srv_committer *commit;
   executor *exec;
   srv_metrics *metrics;
   srv_ratelimit *rate;

@@ -157,6 +157,7 @@ static void srv_maintenance(srv *s) {
 
 static void srv_free(srv *s) {
   if (s->exec) s->exec->ops->destroy(s->exec);
+  srv_committer_free(s->commit); /* writes what is still queued */
   hv_audit_close(s->audit);
   hv_keyring_close(s->ring);
   srv_ratelimit_free(s->rate);
@@ -233,12 +234,15 @@ static int srv_run(srv *s, const sigset_t *signals) {
                            : s->config.storage.dsn;
   if (hv_audit_open(backend, target, NULL, &s->audit, &aerr) != HV_AUDIT_OK)
     return srv_fail(s, "storage: %s", aerr.message);
+  s->commit = srv_committer_new(s->audit, why, sizeof why);
+  if (!s->commit) return srv_fail(s, "storage: %s", why);
 
   s->metrics = srv_metrics_new();
   s->rate = srv_ratelimit_new(s->config.auth.api_key_count, s->config.rate_limit.requests_per_second,
                               s->config.rate_limit.burst);
   if (!s->metrics || !s->rate) return srv_fail(s, "out of memory");
-  s->exec = exec_inproc_new(s->config.wasm.max_concurrent_executions, 0, why, sizeof why);
+  s->exec = exec_inproc_new(s->config.wasm.max_concurrent_executions, 0, SRV_MODULE_CACHE_BYTES,
+                            why, sizeof why);
   if (!s->exec) return srv_fail(s, "executor: %s", why);
 
   srv_maintenance(s); /* purge what expired while the server was down */
@@ -252,6 +256,7 @@ static int srv_run(srv *s, const sigset_t *signals) {
          HV_LOG_STR("host", s->config.server.host), HV_LOG_UINT("port", s->port),
          HV_LOG_UINT("http_workers", s->config.server.workers),
          HV_LOG_UINT("executor_threads", counts.threads),
+         HV_LOG_UINT("module_cache_bytes", counts.cache_max_bytes),
          HV_LOG_UINT("max_concurrent_executions", counts.capacity),
          HV_LOG_STR("storage", backend_name), HV_LOG_STR("key_id", cur.key_id),
          HV_LOG_UINT("api_keys", s->config.auth.api_key_count));
@@ -279,6 +284,9 @@ static int srv_run(srv *s, const sigset_t *signals) {
   uint64_t grace = (uint64_t)s->config.wasm.max_execution_time_seconds * 1000000000u +
                    SRV_SHUTDOWN_EXTRA_NS;
   s->exec->ops->shutdown(s->exec, grace);
+  /* Every job has ended and handed its record to the writer: write them all, so every suspended
+   * request is resumed with its reply; a request still reading its body writes its own. */
+  srv_committer_stop(s->commit);
   srv_wait_requests(s, SRV_SHUTDOWN_EXTRA_NS);
   srv_http_stop(s);
   HV_LOG(s->log, HV_LOG_INFO, "server.stopped", 0,

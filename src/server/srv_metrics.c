@@ -185,9 +185,23 @@ char *srv_metrics_render_text(srv_metrics *m, const srv_metrics_view *v, size_t 
   srv_text_gauge(&b, "counter", "hypervisor_gas_used_total", "Gas used by executions.",
                  (double)atomic_load(&m->gas_used));
   srv_text_gauge(&b, "counter", "hypervisor_module_cache_hits_total",
-                 "Executions that found their module compiled (no cache yet).", 0);
+                 "Executions that found their module compiled in the cache.",
+                 (double)v->exec.cache_hits);
   srv_text_gauge(&b, "counter", "hypervisor_module_cache_misses_total",
-                 "Executions that compiled their module (no cache yet).", 0);
+                 "Executions that had to compile their module.", (double)v->exec.cache_misses);
+  srv_text_gauge(&b, "counter", "hypervisor_module_cache_evictions_total",
+                 "Modules evicted from the cache to make room.", (double)v->exec.cache_evictions);
+  srv_text_gauge(&b, "gauge", "hypervisor_module_cache_entries", "Modules in the cache.",
+                 (double)v->exec.cache_entries);
+  srv_text_gauge(&b, "gauge", "hypervisor_module_cache_bytes",
+                 "Estimated bytes of the cached modules.", (double)v->exec.cache_bytes);
+  srv_text_gauge(&b, "gauge", "hypervisor_module_cache_max_bytes", "The cache's bound.",
+                 (double)v->exec.cache_max_bytes);
+  srv_text_gauge(&b, "counter", "hypervisor_audit_commit_rounds_total",
+                 "Rounds of the audit writer (one transaction each with group commit).",
+                 (double)v->audit_rounds);
+  srv_text_gauge(&b, "counter", "hypervisor_audit_records_total",
+                 "Audit records written.", (double)v->audit_records);
   srv_text_gauge(&b, "counter", "hypervisor_rate_limited_total",
                  "Requests refused by the per-key rate limit.", (double)v->rate_limited);
   srv_text_gauge(&b, "gauge", "hypervisor_keys", "Server keys that can decrypt.",
@@ -264,8 +278,17 @@ char *srv_metrics_render_json(srv_metrics *m, const srv_metrics_view *v, size_t 
   json_object_set_new(o, "executions_capacity", json_integer(v->exec.capacity));
   json_object_set_new(o, "executor_threads", json_integer(v->exec.threads));
   json_object_set_new(o, "gas_used_total", json_integer((json_int_t)atomic_load(&m->gas_used)));
-  json_object_set_new(o, "module_cache_hits_total", json_integer(0));
-  json_object_set_new(o, "module_cache_misses_total", json_integer(0));
+  json_object_set_new(o, "module_cache_hits_total", json_integer((json_int_t)v->exec.cache_hits));
+  json_object_set_new(o, "module_cache_misses_total",
+                      json_integer((json_int_t)v->exec.cache_misses));
+  json_object_set_new(o, "module_cache_evictions_total",
+                      json_integer((json_int_t)v->exec.cache_evictions));
+  json_object_set_new(o, "module_cache_entries", json_integer((json_int_t)v->exec.cache_entries));
+  json_object_set_new(o, "module_cache_bytes", json_integer((json_int_t)v->exec.cache_bytes));
+  json_object_set_new(o, "module_cache_max_bytes",
+                      json_integer((json_int_t)v->exec.cache_max_bytes));
+  json_object_set_new(o, "audit_commit_rounds_total", json_integer((json_int_t)v->audit_rounds));
+  json_object_set_new(o, "audit_records_total", json_integer((json_int_t)v->audit_records));
   json_object_set_new(o, "rate_limited_total", json_integer((json_int_t)v->rate_limited));
   json_object_set_new(o, "keys", json_integer((json_int_t)v->keys));
   json_object_set_new(o, "storage_up", json_integer(v->storage_ok ? 1 : 0));

@@ -234,6 +234,7 @@ srv_reply srv_route_metrics(srv_request *r) {
   v.start_time_seconds = (double)s->start_wall_ms / 1000.0;
   v.log_dropped = hv_log_dropped(s->log);
   v.rate_limited = srv_ratelimit_refused(s->rate);
+  srv_committer_counts(s->commit, &v.audit_rounds, &v.audit_records);
 
   const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
   bool json = accept && strstr(accept, "application/json") != NULL;

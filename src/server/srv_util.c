@@ -170,7 +170,7 @@ static void srv_utf8_clean(char *s) {
 }
 
 srv_reply srv_json_reply(unsigned status, json_t *obj) {
-  srv_reply reply = {.status = status, .content_type = "application/json; charset=utf-8"};
+  srv_reply reply = {.status = status, .content_type = SRV_JSON_CONTENT_TYPE};
   char *text = obj ? json_dumps(obj, SRV_JSON_FLAGS) : NULL;
   json_decref(obj);
   if (!text) {

@@ -206,6 +206,53 @@ static void test_duplicate_request_id(void **state) {
   hv_audit_close(s);
 }
 
+/* Group commit: several records in one transaction; a duplicate or invalid one fails alone. */
+static void test_put_batch(void **state) {
+  fixture *f = *state;
+  hv_audit_store *s = open_store(f->path, NULL);
+  hv_audit_record recs[5];
+  const hv_audit_record *ptrs[5];
+  hv_audit_status sts[5];
+  for (unsigned i = 0; i < 5; i++) {
+    make_record(&recs[i], 9, i, NOW + i);
+    ptrs[i] = &recs[i];
+  }
+  put_ok(s, &recs[1]);               /* 1 becomes a duplicate */
+  recs[3].status[0] = '\0';          /* 3 is invalid */
+  hv_audit_error err;
+  hv_audit_status st = hv_audit_put_batch(s, ptrs, 5, sts, &err);
+  assert_int_not_equal(st, HV_AUDIT_OK);
+  assert_int_equal(sts[0], HV_AUDIT_OK);
+  assert_int_equal(sts[1], HV_AUDIT_DUPLICATE);
+  assert_int_equal(sts[2], HV_AUDIT_OK);
+  assert_int_equal(sts[3], HV_AUDIT_INVALID_ARGUMENT);
+  assert_int_equal(sts[4], HV_AUDIT_OK);
+  hv_audit_close(s);
+
+  /* Durable: the stored ones are there after a reopen, as stored. */
+  s = open_store(f->path, NULL);
+  for (unsigned i = 0; i < 5; i++) {
+    hv_audit_record got;
+    hv_audit_status g = hv_audit_get(s, recs[i].request_id, &got, &err);
+    if (i == 3) {
+      assert_int_equal(g, HV_AUDIT_NOT_FOUND);
+      continue;
+    }
+    assert_int_equal(g, HV_AUDIT_OK);
+    if (i != 1) assert_same(&got, &recs[i]);
+    hv_audit_record_free(&got);
+  }
+  /* All good: HV_AUDIT_OK; and an empty batch is fine. */
+  for (unsigned i = 0; i < 5; i++) make_record(&recs[i], 10, i, NOW);
+  assert_int_equal(hv_audit_put_batch(s, ptrs, 5, sts, &err), HV_AUDIT_OK);
+  for (unsigned i = 0; i < 5; i++) assert_int_equal(sts[i], HV_AUDIT_OK);
+  assert_int_equal(hv_audit_put_batch(s, ptrs, 0, sts, &err), HV_AUDIT_OK);
+  assert_int_equal(hv_audit_put_batch(s, ptrs, HV_AUDIT_BATCH_MAX + 1, sts, &err),
+                   HV_AUDIT_INVALID_ARGUMENT);
+  hv_audit_close(s);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit_records"), 9);
+}
+
 static void test_invalid_records_are_refused(void **state) {
   fixture *f = *state;
   hv_audit_store *s = open_store(f->path, NULL);
@@ -511,6 +558,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_put_get_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unknown_and_malformed_ids, setup, teardown),
       cmocka_unit_test_setup_teardown(test_duplicate_request_id, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_put_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_invalid_records_are_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_record_survives_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge_with_injected_now, setup, teardown),

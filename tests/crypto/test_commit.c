@@ -4,6 +4,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -214,8 +215,10 @@ static void test_document_value_forms(void **state) {
   assert_int_equal(doc->result_count, 10);
   for (size_t i = 0; i < 10; i++) {
     assert_int_equal(doc->results[i].type, v[i].type);
-    if (i != 3) /* NaN comes back canonical */
-      assert_memory_equal(&doc->results[i].of, &v[i].of, sizeof v[i].of.i64);
+    if (i == 3) continue; /* NaN comes back canonical */
+    bool narrow = v[i].type == WASM_TYPE_I32 || v[i].type == WASM_TYPE_F32; /* only 4 bytes are set */
+    if (narrow) assert_int_equal(doc->results[i].of.f32_bits, v[i].of.f32_bits);
+    else assert_int_equal(doc->results[i].of.f64_bits, v[i].of.f64_bits);
   }
   assert_int_equal(doc->results[3].of.f32_bits, 0x7fc00000u);
   hv_commit_document_free(doc);

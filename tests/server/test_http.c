@@ -594,5 +594,6 @@ int main(void) {
       cmocka_unit_test(test_log),
       cmocka_unit_test(test_rate_limit),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  int rc = cmocka_run_group_tests(tests, setup, teardown);
+  return rc + ht_failures(); /* a failed stop in the group teardown counts too */
 }

@@ -391,5 +391,6 @@ int main(void) {
       cmocka_unit_test(test_key_rotation),
       cmocka_unit_test(test_sigterm_during_executions),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  return rc + ht_failures();
 }

@@ -1,7 +1,8 @@
 /*
  * test_units.c: the server's pure parts without a server: argument conversion by type, the token
- * bucket (with an injected monotonic time), the bounded buffer, UUIDs, and the executor's
- * admission control.
+ * bucket (with an injected monotonic time), the bounded buffer, UUIDs, the executor's admission
+ * control and timer, and the compiled-module cache (LRU eviction in bytes, reference counts, hits
+ * and misses, fresh state per execution of a cached module).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "executor.h"
+#include "modcache.h"
 #include "srv_int.h"
 
 static void test_arg_convert(void **state) {
@@ -117,7 +119,7 @@ static void test_uuid(void **state) {
 static void test_admission(void **state) {
   (void)state;
   char why[128];
-  executor *ex = exec_inproc_new(2, 1, why, sizeof why);
+  executor *ex = exec_inproc_new(2, 1, 0, why, sizeof why);
   assert_non_null(ex);
   assert_int_equal(ex->ops->reserve(ex), EXEC_OK);
   assert_int_equal(ex->ops->reserve(ex), EXEC_OK);
@@ -147,11 +149,200 @@ static void test_admission(void **state) {
   ex->ops->destroy(ex);
 }
 
+/* ---- The module cache --------------------------------------------------------------------- */
+
+/* (module (func (export "f") (result i32) i32.const N)), 0 <= N < 64: same size for every N. */
+static wasm_module *tiny_module(uint8_t n) {
+  const uint8_t bytes[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, /* header */
+                           0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,       /* type () -> i32 */
+                           0x03, 0x02, 0x01, 0x00,                         /* func 0 */
+                           0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00,       /* export "f" */
+                           0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, n, 0x0b};   /* i32.const n */
+  wasm_error err = {0};
+  wasm_module *m = wasm_module_load(bytes, sizeof bytes, &err);
+  if (!m) fail_msg("tiny module: %s", err.message);
+  return m;
+}
+
+static void key_of(uint8_t key[MODCACHE_KEY_SIZE], uint8_t n) {
+  memset(key, 0, MODCACHE_KEY_SIZE);
+  key[0] = n; /* the table hashes the first bytes */
+  key[31] = (uint8_t)(0xa0 + n);
+}
+
+/* Runs f() of the entry's module in a new store: every execution its own instance. */
+static int32_t call_f(const wasm_module *m) {
+  wasm_store *store = wasm_store_new(NULL, NULL);
+  assert_non_null(store);
+  wasm_instance *inst = wasm_instance_new(store, m, NULL, 0, NULL);
+  assert_non_null(inst);
+  wasm_extern f;
+  assert_true(wasm_instance_export(inst, "f", 1, &f));
+  wasm_value r;
+  assert_int_equal(wasm_func_call(store, f.of.func, NULL, 0, &r, 1, NULL), WASM_OK);
+  wasm_store_free(store);
+  return r.of.i32;
+}
+
+static void test_modcache_lru(void **state) {
+  (void)state;
+  wasm_module *probe = tiny_module(0);
+  size_t cost = modcache_cost(probe);
+  wasm_module_free(probe);
+  /* Room for exactly 8 such modules (each at most an eighth of the bound, so all are kept). */
+  modcache *c = modcache_new(8 * cost + cost / 2);
+  assert_non_null(c);
+  uint8_t key[MODCACHE_KEY_SIZE];
+  for (uint8_t n = 0; n < 8; n++) {
+    key_of(key, n);
+    assert_null(modcache_get(c, key)); /* a miss */
+    modcache_entry *e = modcache_insert(c, key, tiny_module(n));
+    assert_non_null(e);
+    assert_int_equal(call_f(modcache_module(e)), n);
+    modcache_release(c, e);
+  }
+  modcache_stats st;
+  modcache_get_stats(c, &st);
+  assert_int_equal(st.entries, 8);
+  assert_int_equal(st.bytes, 8 * cost);
+  assert_int_equal(st.misses, 8);
+  assert_int_equal(st.hits, 0);
+
+  /* Module 0 becomes the most recently used: the ninth insert evicts module 1. */
+  key_of(key, 0);
+  modcache_entry *e0 = modcache_get(c, key);
+  assert_non_null(e0);
+  assert_int_equal(call_f(modcache_module(e0)), 0);
+  modcache_release(c, e0);
+  key_of(key, 8);
+  modcache_release(c, modcache_insert(c, key, tiny_module(8)));
+  modcache_get_stats(c, &st);
+  assert_int_equal(st.entries, 8);
+  assert_int_equal(st.evictions, 1);
+  assert_true(st.bytes <= st.max_bytes);
+  key_of(key, 1);
+  assert_null(modcache_get(c, key));
+  for (uint8_t n = 0; n <= 8; n++) {
+    if (n == 1) continue;
+    key_of(key, n);
+    modcache_entry *e = modcache_get(c, key);
+    assert_non_null(e);
+    assert_int_equal(call_f(modcache_module(e)), n);
+    modcache_release(c, e);
+  }
+  modcache_free(c);
+}
+
+static void test_modcache_references(void **state) {
+  (void)state;
+  wasm_module *probe = tiny_module(0);
+  size_t cost = modcache_cost(probe);
+  wasm_module_free(probe);
+  modcache *c = modcache_new(8 * cost);
+  uint8_t key[MODCACHE_KEY_SIZE];
+
+  /* An entry in use when evicted stays usable until its last reference goes. */
+  key_of(key, 0);
+  modcache_entry *held = modcache_insert(c, key, tiny_module(0));
+  for (uint8_t n = 1; n <= 8; n++) {
+    key_of(key, n);
+    modcache_release(c, modcache_insert(c, key, tiny_module(n)));
+  }
+  modcache_stats st;
+  modcache_get_stats(c, &st);
+  assert_int_equal(st.evictions, 1);
+  assert_int_equal(st.in_use_evicted, 1);
+  key_of(key, 0);
+  assert_null(modcache_get(c, key));                /* gone from the cache ... */
+  assert_int_equal(call_f(modcache_module(held)), 0); /* ... but alive for its execution */
+  modcache_release(c, held);                        /* freed now (ASan checks the rest) */
+  modcache_get_stats(c, &st);
+  assert_int_equal(st.in_use_evicted, 0);
+
+  /* The same key inserted twice (two executions compiled it at once): one entry, shared. */
+  key_of(key, 40);
+  modcache_entry *a = modcache_insert(c, key, tiny_module(40));
+  modcache_entry *b = modcache_insert(c, key, tiny_module(40));
+  assert_ptr_equal(a, b);
+  modcache_release(c, a);
+  modcache_release(c, b);
+
+  /* A module over an eighth of the bound is not kept: its entry is private. */
+  modcache *small = modcache_new(cost * 4);
+  key_of(key, 41);
+  modcache_entry *p = modcache_insert(small, key, tiny_module(41));
+  assert_non_null(p);
+  assert_int_equal(call_f(modcache_module(p)), 41);
+  modcache_release(small, p);
+  modcache_get_stats(small, &st);
+  assert_int_equal(st.entries, 0);
+  assert_null(modcache_get(small, key));
+  modcache_free(small);
+  modcache_free(c);
+}
+
+/* The executor with a cache: the second job of the same bytes hits and reports module_cached. */
+static void test_executor_cache(void **state) {
+  (void)state;
+  char why[128];
+  executor *ex = exec_inproc_new(4, 1, 1u << 20, why, sizeof why);
+  assert_non_null(ex);
+  static const uint8_t wasm[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01,
+                                 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00, 0x07, 0x05, 0x01,
+                                 0x01, 0x66, 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x05,
+                                 0x0b};
+  uint8_t sha[32] = {1, 2, 3};
+  for (int k = 0; k < 3; k++) {
+    assert_int_equal(ex->ops->reserve(ex), EXEC_OK);
+    exec_job job = {.wasm = wasm, .wasm_len = sizeof wasm, .wasm_sha256 = sha, .function_name = "f",
+                    .limits = {.gas_limit = 1000, .max_memory_pages = 16, .timeout_ns = 1000000000u}};
+    exec_outcome *out = exec_run_and_wait(ex, &job);
+    assert_non_null(out);
+    assert_int_equal(out->code, OUTCOME_OK);
+    assert_int_equal(out->results[0].of.i32, 5);
+    assert_true(out->module_cached == (k > 0));
+    exec_outcome_free(out);
+  }
+  exec_counts c;
+  ex->ops->counts(ex, &c);
+  assert_int_equal(c.cache_hits, 2);
+  assert_int_equal(c.cache_misses, 1);
+  assert_int_equal(c.cache_entries, 1);
+  assert_int_equal(c.queued, 0);
+  ex->ops->shutdown(ex, 1000000000u);
+  ex->ops->destroy(ex);
+}
+
+/* The executor's timer interrupts a job past its deadline (and only that one). */
+static void test_executor_timer(void **state) {
+  (void)state;
+  char why[128];
+  executor *ex = exec_inproc_new(4, 2, 0, why, sizeof why);
+  assert_non_null(ex);
+  /* (func (export "spin") (loop br 0)) */
+  static const uint8_t spin[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01,
+                                 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x07, 0x08, 0x01, 0x04,
+                                 0x73, 0x70, 0x69, 0x6e, 0x00, 0x00, 0x0a, 0x09, 0x01, 0x07, 0x00,
+                                 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b};
+  assert_int_equal(ex->ops->reserve(ex), EXEC_OK);
+  exec_job job = {.wasm = spin, .wasm_len = sizeof spin, .function_name = "spin",
+                  .limits = {.gas_limit = UINT64_MAX, .max_memory_pages = 16,
+                             .timeout_ns = 200000000u}};
+  exec_outcome *out = exec_run_and_wait(ex, &job);
+  assert_non_null(out);
+  assert_int_equal(out->code, OUTCOME_EXECUTION_TIMEOUT);
+  exec_outcome_free(out);
+  ex->ops->shutdown(ex, 1000000000u);
+  ex->ops->destroy(ex);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_arg_convert), cmocka_unit_test(test_token_bucket),
-      cmocka_unit_test(test_buffer),      cmocka_unit_test(test_uuid),
-      cmocka_unit_test(test_admission),
+      cmocka_unit_test(test_arg_convert),     cmocka_unit_test(test_token_bucket),
+      cmocka_unit_test(test_buffer),          cmocka_unit_test(test_uuid),
+      cmocka_unit_test(test_admission),       cmocka_unit_test(test_modcache_lru),
+      cmocka_unit_test(test_modcache_references), cmocka_unit_test(test_executor_cache),
+      cmocka_unit_test(test_executor_timer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,148 @@
+/*
+ * inst_bench.c: instantiation time of a module that is already compiled (what the server does for
+ * a module found in its cache): wasm_store_new + wasm_instance_new + wasm_store_free, and the same
+ * with one call of an export (the first call also creates the interpreter's stacks).
+ *
+ *   inst_bench [--iterations N] [--rounds R] FILE.wasm[:EXPORT] ...
+ *
+ * Prints one line per module: the mean over N iterations, best of R rounds (a shared machine adds
+ * noise, never removes it), in microseconds. EXPORT (default "add") is called with (i32 1, i32 2)
+ * when it takes two i32 parameters, with nothing when it takes none.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "wasm_engine.h"
+
+static double now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static uint8_t *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  uint8_t *buf = malloc(cap);
+  while (buf) {
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) break;
+    if (n == cap) {
+      uint8_t *p = realloc(buf, cap * 2);
+      if (!p) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = p;
+      cap *= 2;
+    }
+  }
+  fclose(f);
+  *len = n;
+  return buf;
+}
+
+/* One iteration; false (with a message) on any failure. */
+static bool once(const wasm_module *m, const char *export_name, bool call) {
+  wasm_error err = {0};
+  wasm_store_limits limits;
+  wasm_store_limits_default(&limits);
+  wasm_store *store = wasm_store_new(&limits, &err);
+  if (!store) {
+    fprintf(stderr, "inst_bench: store: %s\n", err.message);
+    return false;
+  }
+  bool ok = true;
+  wasm_instance *inst = wasm_instance_new(store, m, NULL, 0, &err);
+  if (!inst) {
+    fprintf(stderr, "inst_bench: instance: %s\n", err.message);
+    ok = false;
+  } else if (call) {
+    wasm_extern ext;
+    if (!wasm_instance_export(inst, export_name, strlen(export_name), &ext) ||
+        ext.kind != WASM_EXTERN_FUNC) {
+      fprintf(stderr, "inst_bench: no function export '%s'\n", export_name);
+      ok = false;
+    } else {
+      wasm_functype_view t = wasm_func_type(ext.of.func);
+      wasm_value args[2] = {{.type = WASM_TYPE_I32, .of.i32 = 1}, {.type = WASM_TYPE_I32, .of.i32 = 2}};
+      wasm_value results[4];
+      size_t nargs = t.param_count == 2 ? 2 : 0;
+      if (wasm_func_call(store, ext.of.func, args, nargs, results, 4, &err) != WASM_OK) {
+        fprintf(stderr, "inst_bench: call: %s\n", err.message);
+        ok = false;
+      }
+    }
+  }
+  wasm_store_free(store);
+  return ok;
+}
+
+static bool measure(const wasm_module *m, const char *export_name, bool call, long iterations,
+                    int rounds, double *best_us) {
+  *best_us = 0;
+  for (int r = 0; r < rounds; r++) {
+    double t0 = now_us();
+    for (long i = 0; i < iterations; i++)
+      if (!once(m, export_name, call)) return false;
+    double us = (now_us() - t0) / (double)iterations;
+    if (r == 0 || us < *best_us) *best_us = us;
+  }
+  return true;
+}
+
+int main(int argc, char **argv) {
+  long iterations = 20000;
+  int rounds = 5;
+  int i = 1;
+  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+    if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) iterations = atol(argv[++i]);
+    else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atoi(argv[++i]);
+    else {
+      fprintf(stderr, "usage: inst_bench [--iterations N] [--rounds R] FILE.wasm[:EXPORT] ...\n");
+      return 2;
+    }
+  }
+  if (i == argc || iterations < 1 || rounds < 1) {
+    fprintf(stderr, "usage: inst_bench [--iterations N] [--rounds R] FILE.wasm[:EXPORT] ...\n");
+    return 2;
+  }
+  int rc = 0;
+  for (; i < argc; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", argv[i]);
+    char *colon = strrchr(path, ':');
+    const char *export_name = "add";
+    if (colon) {
+      *colon = '\0';
+      export_name = colon + 1;
+    }
+    size_t len = 0;
+    uint8_t *bytes = read_file(path, &len);
+    wasm_error err = {0};
+    wasm_module *m = bytes ? wasm_module_load(bytes, len, &err) : NULL;
+    free(bytes);
+    if (!m) {
+      fprintf(stderr, "inst_bench: %s: %s\n", path, bytes ? err.message : "cannot read");
+      rc = 1;
+      continue;
+    }
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    double inst_us = 0, call_us = 0;
+    if (!measure(m, export_name, false, iterations, rounds, &inst_us) ||
+        !measure(m, export_name, true, iterations, rounds, &call_us)) {
+      rc = 1;
+    } else {
+      printf("module=%s bytes=%zu instantiate_us=%.2f instantiate_call_us=%.2f\n", base, len,
+             inst_us, call_us);
+    }
+    wasm_module_free(m);
+  }
+  return rc;
+}

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# The load benchmark (docs/performance.md). Starts the real server (`hypervisor serve`) on a free
+# loopback port with a temporary data directory, a generated configuration (one API key, rate
+# limits out of the way) and drives it:
+#
+#   1. throughput: wrk, N connections for D seconds, replaying one sealed request for a small module
+#      (the server opens the HPKE request, runs the module and seals a new result every time);
+#      requests/s, p50/p99 latency, answers by status and error_code, the server's peak RSS, and
+#      beside them `openssl speed -seconds 3 ecdhp256` from the same run: each request needs about
+#      three P-256 scalar multiplications, so ecdh/3 is the floor and requests/s / (ecdh/3) the
+#      fraction of it reached;
+#   2. memory: 100 connections running a module that touches 64 MiB; the server's peak RSS must stay
+#      within 100 x 64 MiB + 200 MiB and every answer must be success or CAPACITY_EXCEEDED;
+#   3. cold: a fresh server runs a 1 MB module it has never seen, end to end through hvctl (wall
+#      time of `hvctl exec`, the module's compile time from its audit record);
+#   4. instantiation: bench/load/inst_bench.c, a compiled module instantiated (store, instance,
+#      free) in microseconds.
+#
+#   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
+#                     [--only throughput,memory,cold,inst]
+#
+# Defaults: build/, 30 s, 100 connections, 2 wrk threads, every scenario. Needs wrk and openssl
+# (scripts/deps.sh). Traffic goes to 127.0.0.1 only. Exit status 1 when a target is missed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+
+build=build
+duration=30
+connections=100
+wrk_threads=2
+only="throughput,memory,cold,inst"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --threads) wrk_threads=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+wants() { [[ ",$only," == *",$1,"* ]]; }
+
+for tool in wrk openssl curl; do
+  command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is missing (scripts/deps.sh installs it)" >&2; exit 1; }
+done
+if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$build" --target hypervisor hvctl hv_load_mkreq hv_load_genmod hv_inst_bench \
+  load_bench_wasm >/dev/null
+bin="$build/src/cli/hypervisor"
+hvctl="$build/src/hvctl/hvctl"
+wasm_dir="$build/bench/load"
+
+work=$(mktemp -d /tmp/hv-load-XXXXXX)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill -KILL "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+api_key="hvk_$(openssl rand -hex 32)"
+api_sha=$(printf %s "$api_key" | openssl dgst -sha256 -r | cut -d' ' -f1)
+write_config() {
+  cat >"$work/config.yaml" <<EOF
+server: {host: "127.0.0.1", port: $1, workers: 4, max_body_bytes: 16777216}
+wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100}
+crypto: {key_rotation_hours: 1, commitment_retention_days: 7, key_dir: "$work/data/keys"}
+storage: {backend: sqlite, path: "$work/data/audit.db"}
+auth: {api_keys: [{id: "bench", sha256: "$api_sha"}]}
+rate_limit: {requests_per_second: 1000000, burst: 1000000}
+logging: {level: info, file: "$work/server.log"}
+EOF
+}
+
+port=""
+# Starts a new server process (same data directory, so the same key ring); sets server_pid. The
+# first start picks a free loopback port (a random one until the server can bind it).
+start_server() {
+  local tries=0
+  while :; do
+    if [ -z "$port" ]; then
+      port=$((20000 + RANDOM % 40000))
+      write_config "$port"
+    fi
+    : >"$work/server.log"
+    "$bin" serve --config "$work/config.yaml" >"$work/server.out" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 200); do
+      curl -sf "http://127.0.0.1:$port/health" >/dev/null && return 0
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+    tries=$((tries + 1))
+    if ! grep -q "cannot listen" "$work/server.out" || [ "$tries" -ge 20 ]; then
+      cat "$work/server.out" >&2
+      echo "run.sh: the server did not start" >&2
+      exit 1
+    fi
+    port="" # taken: try another
+  done
+}
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || { echo "run.sh: the server exited with status $?" >&2; exit 1; }
+  server_pid=""
+}
+peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status"; }
+
+# Seals a request body for FILE:FUNCTION with ARGUMENTS to the server's current key, into OUT.
+make_body() {
+  local keys pk kid
+  keys=$(curl -sf "http://127.0.0.1:$port/v1/keys")
+  pk=$(grep -o '"public_key":"[^"]*"' <<<"$keys" | head -1 | cut -d'"' -f4)
+  kid=$(grep -o '"key_id":"[^"]*"' <<<"$keys" | head -1 | cut -d'"' -f4)
+  "$wasm_dir/hv_load_mkreq" --server-key "$pk" --key-id "$kid" --function "$2" \
+    --arguments "$3" "$1" >"$4"
+}
+
+# Latency text from wrk ("812.00us", "12.34ms", "1.20s") in ms.
+to_ms() {
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+
+# Runs wrk with BODY for SECONDS over CONNS connections; leaves its output in $work/wrk.out.
+run_wrk() {
+  HV_BENCH_API_KEY="$api_key" HV_BENCH_BODY="$1" \
+    wrk -t"$wrk_threads" -c"$3" -d"$2"s --timeout 10s --latency -s bench/load/status.lua \
+    "http://127.0.0.1:$port/v1/execute" >"$work/wrk.out" 2>&1
+}
+wrk_socket_errors() {
+  awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10; found = 1 } END { if (!found) print 0 }' "$work/wrk.out"
+}
+
+failed=0
+summary=()
+note() { summary+=("$1"); }
+
+ecdh=$(openssl speed -seconds 3 ecdhp256 2>/dev/null | awk '/ecdh \(nistp256\)/ {v = $NF} END {print v}')
+echo "openssl speed -seconds 3 ecdhp256: $ecdh op/s (floor: ecdh/3 = $(awk -v e="$ecdh" 'BEGIN {printf "%.0f", e / 3}') requests/s)"
+note "$(printf '%-34s %s op/s' 'openssl ecdhp256 (same run)' "$ecdh")"
+
+if wants throughput; then
+  echo "== throughput: small module, ${connections} connections, ${duration} s, full HPKE per request"
+  start_server
+  make_body "$wasm_dir/small.wasm" work '[{"value": 1}, {"value": 2}]' "$work/small.json"
+  run_wrk "$work/small.json" "$duration" "$connections"
+  cat "$work/wrk.out"
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
+  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$work/wrk.out")")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$work/wrk.out")")
+  ok=$(awk '$1 == "status" && $2 == 200 {print $3}' "$work/wrk.out")
+  not_ok=$(awk '$1 == "status" && $2 != 200 {n += $3} END {print n + 0}' "$work/wrk.out")
+  errors=$((not_ok + $(wrk_socket_errors)))
+  statuses=$(awk '$1 == "status" {printf "%s%s=%s", sep, $2, $3; sep = " "}' "$work/wrk.out")
+  codes=$(awk '$1 == "error_code" {printf "%s%s=%s", sep, $2, $3; sep = " "}' "$work/wrk.out")
+  rss=$(peak_rss_kib)
+  metrics=$(curl -sf -H "X-API-Key: $api_key" "http://127.0.0.1:$port/metrics")
+  hits=$(awk '/^hypervisor_module_cache_hits_total/ {print $2}' <<<"$metrics")
+  rounds=$(awk '/^hypervisor_audit_commit_rounds_total/ {print $2}' <<<"$metrics")
+  records=$(awk '/^hypervisor_audit_records_total/ {print $2}' <<<"$metrics")
+  stop_server
+  floor=$(awk -v r="$rps" -v e="$ecdh" 'BEGIN {printf "%.2f", r / (e / 3)}')
+  note "$(printf '%-34s %s (target >= 5000)' 'requests/s' "$rps")"
+  note "$(printf '%-34s %s ms / %s ms (target p99 <= 50)' 'latency p50 / p99' "$p50" "$p99")"
+  note "$(printf '%-34s %s (by status: %s%s)' 'errors' "$errors" "$statuses" "${codes:+; $codes}")"
+  note "$(printf '%-34s %s' 'requests/s / (ecdh/3)' "$floor")"
+  note "$(printf '%-34s %.1f MiB' 'server peak RSS (VmHWM)' "$(awk -v k="$rss" 'BEGIN {print k / 1024}')")"
+  note "$(printf '%-34s %s hits; %s records in %s commit rounds' 'module cache / audit writer' "${hits:-?}" "${records:-?}" "${rounds:-?}")"
+  awk -v r="$rps" 'BEGIN {exit !(r < 5000)}' && failed=1
+  awk -v p="$p99" 'BEGIN {exit !(p > 50)}' && failed=1
+  [ "$errors" -eq 0 ] || failed=1
+  [ -n "$ok" ] || failed=1
+fi
+
+if wants memory; then
+  echo "== memory: 100 connections, a module that touches 64 MiB, 10 s"
+  start_server
+  make_body "$wasm_dir/bigmem.wasm" touch '[]' "$work/bigmem.json"
+  run_wrk "$work/bigmem.json" 10 100
+  cat "$work/wrk.out"
+  rss=$(peak_rss_kib)
+  stop_server
+  limit_kib=$(((100 * 64 + 200) * 1024))
+  bad=$(awk '$1 == "status" && $2 != 200 && $2 != 503 {n += $3} END {print n + 0}' "$work/wrk.out")
+  bad_codes=$(awk '$1 == "error_code" && $2 != "CAPACITY_EXCEEDED" {n += $3} END {print n + 0}' "$work/wrk.out")
+  done_n=$(awk '$1 == "status" && $2 == 200 {print $3}' "$work/wrk.out")
+  refused=$(awk '$1 == "status" && $2 == 503 {print $3}' "$work/wrk.out")
+  sock=$(wrk_socket_errors)
+  note "$(printf '%-34s %.1f MiB (limit %d MiB); %s ok, %s CAPACITY_EXCEEDED, %s other, %s socket errors' \
+    '64 MiB x 100: peak RSS' "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" $((limit_kib / 1024)) \
+    "${done_n:-0}" "${refused:-0}" $((bad + bad_codes)) "$sock")"
+  [ "$rss" -le "$limit_kib" ] && [ "$bad" -eq 0 ] && [ "$bad_codes" -eq 0 ] && [ "$sock" -eq 0 ] &&
+    [ -n "$done_n" ] || failed=1
+fi
+
+if wants cold; then
+  echo "== cold: a 1 MB module the server has never seen, hvctl exec end to end"
+  size=$("$wasm_dir/hv_load_genmod" 1048576 "$work/big.wasm")
+  start_server
+  t0=$(date +%s%N)
+  HYPERVISOR_API_KEY="$api_key" "$hvctl" --server "http://127.0.0.1:$port" exec --invoke main \
+    "$work/big.wasm" 5 >"$work/cold.out" 2>&1 || { cat "$work/cold.out" >&2; failed=1; }
+  t1=$(date +%s%N)
+  cat "$work/cold.out"
+  rid=$(awk '/^request_id:/ {print $2}' "$work/cold.out")
+  record=$(curl -sf "http://127.0.0.1:$port/v1/verify/$rid" || true)
+  compile=$(grep -o '"compile_time_ms":[0-9.]*' <<<"$record" | cut -d: -f2)
+  cached=$(grep -o '"module_cached":[a-z]*' <<<"$record" | cut -d: -f2)
+  stop_server
+  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", (b - a) / 1e6}')
+  note "$(printf '%-34s %s ms wall (target < 1000); %s bytes, compile %s ms, module_cached %s' \
+    '1 MB module, cold, hvctl exec' "$wall" "$size" "${compile:-?}" "${cached:-?}")"
+  [ "$wall" -lt 1000 ] && [ "$cached" = "false" ] || failed=1
+fi
+
+if wants inst; then
+  echo "== instantiation of a compiled module (wasm_store_new + wasm_instance_new + wasm_store_free)"
+  "$wasm_dir/hv_inst_bench" --iterations 20000 --rounds 5 "$wasm_dir/small.wasm:work" \
+    "$wasm_dir/nomem.wasm:add" "$wasm_dir/nomax.wasm:add" | tee "$work/inst.out"
+  while read -r line; do
+    m=$(sed 's/.*module=\([^ ]*\).*/\1/' <<<"$line")
+    i=$(sed 's/.*instantiate_us=\([^ ]*\).*/\1/' <<<"$line")
+    c=$(sed 's/.*instantiate_call_us=\([^ ]*\).*/\1/' <<<"$line")
+    note "$(printf '%-34s %s us (with one call: %s us)' "instantiate $m" "$i" "$c")"
+  done <"$work/inst.out"
+fi
+
+echo
+echo "== figures"
+for line in "${summary[@]}"; do echo "  $line"; done
+[ "$failed" -eq 0 ] && echo "all targets met" || echo "some targets missed"
+exit "$failed"
