@@ -14,37 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_file.h"
 #include "wasm_engine.h"
 
 static double now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 1 << 16, n = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf) {
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) break;
-    if (n == cap) {
-      uint8_t *p = realloc(buf, cap * 2);
-      if (!p) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = p;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  *len = n;
-  return buf;
 }
 
 /* One iteration; false (with a message) on any failure. */
@@ -123,12 +99,13 @@ int main(int argc, char **argv) {
       export_name = colon + 1;
     }
     size_t len = 0;
-    uint8_t *bytes = read_file(path, &len);
+    char why[128] = "";
+    uint8_t *bytes = cli_read_file(path, CLI_FILE_MAX, &len, why, sizeof why);
     wasm_error err = {0};
     wasm_module *m = bytes ? wasm_module_load(bytes, len, &err) : NULL;
     free(bytes);
     if (!m) {
-      fprintf(stderr, "inst_bench: %s: %s\n", path, bytes ? err.message : "cannot read");
+      fprintf(stderr, "inst_bench: %s: %s\n", path, bytes ? err.message : why);
       rc = 1;
       continue;
     }

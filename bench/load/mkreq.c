@@ -12,32 +12,8 @@
 
 #include <jansson.h>
 
+#include "cli_file.h"
 #include "hv_client.h"
-
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 1 << 16, n = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf) {
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) break;
-    if (n == cap) {
-      uint8_t *p = realloc(buf, cap * 2);
-      if (!p) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = p;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  *len = n;
-  return buf;
-}
 
 static int usage(void) {
   fprintf(stderr, "usage: hv_load_mkreq --server-key BASE64 --key-id HEX --function NAME "
@@ -58,10 +34,11 @@ int main(int argc, char **argv) {
   if (!server_key || !key_id || !function || !file) return usage();
 
   size_t wasm_len = 0, pk_len = 0;
-  uint8_t *wasm = read_file(file, &wasm_len), *pk = NULL;
+  char why[128] = "";
+  uint8_t *wasm = cli_read_file(file, CLI_FILE_MAX, &wasm_len, why, sizeof why), *pk = NULL;
   hv_crypto_err err = {0};
   if (!wasm) {
-    fprintf(stderr, "hv_load_mkreq: cannot read %s\n", file);
+    fprintf(stderr, "hv_load_mkreq: %s: %s\n", file, why);
     return 1;
   }
   if (hv_crypto_base64_decode(server_key, strlen(server_key), &pk, &pk_len, &err) != HV_CRYPTO_OK) {
