@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "cli_file.h"
 #include "hv_client.h"
 #include "hvctl_http.h"
@@ -66,21 +67,6 @@ __attribute__((format(printf, 1, 2))) static int hvctl_fail(const char *fmt, ...
   va_end(ap);
   fputc('\n', stderr);
   return HVCTL_FAIL;
-}
-
-/* Matches argv[*i] against `name`, taking the value from "--name=V" or the next argument. */
-static int hvctl_option(int argc, char **argv, int *i, const char *name, const char **value) {
-  const char *arg = argv[*i];
-  size_t n = strlen(name);
-  if (strncmp(arg, name, n) != 0) return 0;
-  if (arg[n] == '=') {
-    *value = arg + n + 1;
-    return 1;
-  }
-  if (arg[n] != '\0') return 0;
-  if (*i + 1 >= argc) return -1;
-  *value = argv[++*i];
-  return 1;
 }
 
 /* "URL" + path, without a doubled slash. */
@@ -410,16 +396,16 @@ static int hvctl_exec(const hvctl *h, int argc, char **argv) {
       break;
     }
     if (a[0] != '-' || a[1] == '\0') break;
-    if ((m = hvctl_option(argc, argv, &i, "--invoke", &value)) != 0) {
+    if ((m = cli_option(argc, argv, &i, "--invoke", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--invoke needs an export name");
       opt.invoke = value;
-    } else if ((m = hvctl_option(argc, argv, &i, "--timeout", &value)) != 0) {
+    } else if ((m = cli_option(argc, argv, &i, "--timeout", &value)) != 0) {
       char *end = NULL;
       long t = m > 0 ? strtol(value, &end, 10) : 0;
       if (m < 0 || end == value || *end != '\0' || t < 1 || t > 300)
         return hvctl_usage("--timeout takes whole seconds from 1 to 300");
       opt.timeout_s = t;
-    } else if ((m = hvctl_option(argc, argv, &i, "--gas", &value)) != 0) {
+    } else if ((m = cli_option(argc, argv, &i, "--gas", &value)) != 0) {
       if (m < 0) return hvctl_usage("--gas needs a value");
       opt.gas = value;
     } else {
@@ -441,10 +427,10 @@ static int hvctl_verify(const hvctl *h, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *value = NULL;
     int m;
-    if ((m = hvctl_option(argc, argv, &i, "--type", &value)) != 0) {
+    if ((m = cli_option(argc, argv, &i, "--type", &value)) != 0) {
       if (m < 0) return hvctl_usage("--type needs result, program or arguments");
       type = value;
-    } else if ((m = hvctl_option(argc, argv, &i, "--hash", &value)) != 0) {
+    } else if ((m = cli_option(argc, argv, &i, "--hash", &value)) != 0) {
       if (m < 0) return hvctl_usage("--hash needs a hex SHA-256");
       hash = value;
     } else if (argv[i][0] == '-') {
@@ -512,10 +498,10 @@ int main(int argc, char **argv) {
       fputs(HVCTL_USAGE_TEXT, stdout);
       return HVCTL_OK;
     }
-    if ((m = hvctl_option(argc, argv, &i, "--server", &value)) != 0) {
+    if ((m = cli_option(argc, argv, &i, "--server", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--server needs a URL");
       h.server = value;
-    } else if ((m = hvctl_option(argc, argv, &i, "--api-key", &value)) != 0) {
+    } else if ((m = cli_option(argc, argv, &i, "--api-key", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--api-key needs a key");
       h.api_key = value;
     } else {
@@ -544,10 +530,10 @@ int main(int argc, char **argv) {
         continue;
       }
     }
-    if ((m = hvctl_option(sub_argc, sub_argv, &k, "--server", &value)) != 0) {
+    if ((m = cli_option(sub_argc, sub_argv, &k, "--server", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--server needs a URL");
       h.server = value;
-    } else if ((m = hvctl_option(sub_argc, sub_argv, &k, "--api-key", &value)) != 0) {
+    } else if ((m = cli_option(sub_argc, sub_argv, &k, "--api-key", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--api-key needs a key");
       h.api_key = value;
     } else {
