@@ -323,8 +323,17 @@ int hv_server_main(int argc, char **argv) {
   if (check_file) {
     if (config_file) return srv_usage("%s", "--check-config takes the file itself; drop --config");
     hv_config_error err = {0};
-    if (hv_config_check_file(check_file, &err) != HV_CONFIG_OK) {
+    hv_config config;
+    if (hv_config_load_file(check_file, &config, &err) != HV_CONFIG_OK) {
       fprintf(stderr, "%s\n", err.message);
+      return 1;
+    }
+    /* What serve would refuse at start-up, the check refuses too. */
+    const char *backend_name = hv_config_backend_name(config.storage.backend);
+    bool available = hv_audit_backend_find(backend_name) != NULL;
+    hv_config_free(&config);
+    if (!available) {
+      fprintf(stderr, "%s: storage.backend: '%s' is not available in this build\n", check_file, backend_name);
       return 1;
     }
     printf("%s: ok\n", check_file);
