@@ -4,7 +4,7 @@
  *   headers   (srv_http.c: route, API key, rate limit, Content-Length) -> an executor slot ->
  *             request_id
  *   body      (the connection is suspended from here on) JSON -> fields -> base64 -> client key
- *             -> HPKE open with the key ring -> SHA-256 of the program -> job
+ *             (srv_request.c) -> HPKE open with the key ring -> SHA-256 of the program -> job
  *   executor  module (from the cache by that SHA-256, or compiled), sandbox policy, export,
  *             arguments, run (executor.c)
  *   finish    result document, commitments, sealed result (executor thread) -> audit record to
@@ -27,14 +27,10 @@
 #include <openssl/evp.h>
 
 #include "srv_int.h"
+#include "srv_request.h"
 
 struct srv_exec_state {
-  json_t *root;            /* the parsed request: argument texts point into it */
-  const char *function_name;
-  exec_arg *args;
-  size_t arg_count;
-  hpke_public_key *client_pk;
-  char *metadata;          /* compact JSON, or NULL */
+  srv_exec_request req;    /* the parsed body (srv_request.h); ciphertext freed once opened */
   uint8_t *wasm;           /* the plaintext program (wiped when freed) */
   size_t wasm_len;
   char key_id[HV_KEY_ID_LEN + 1]; /* the server key that decrypted; "" before */
@@ -150,7 +146,7 @@ static void srv_exec_finish(srv_request *r, outcome_code code, const exec_outcom
   snprintf(rec->status, sizeof rec->status, "%s",
            code == OUTCOME_OK ? "success" : outcome_code_name(code));
   rec->execution_summary = st->summary;
-  rec->request_metadata = st->metadata;
+  rec->request_metadata = st->req.metadata;
   st->commit.done = srv_exec_committed;
   st->commit.arg = r;
   srv_committer_submit(s->commit, &st->commit);
@@ -211,260 +207,6 @@ bool srv_execute_begin(srv_request *r, srv_reply *reply) {
   return true;
 }
 
-/* ---- Body stage: the request's fields ----------------------------------------------------- */
-
-static const char *const srv_fields[] = {"encrypted_wasm", "key_id",           "function_name",
-                                         "arguments",      "public_key",       "request_metadata",
-                                         "timeout_seconds", "gas_limit"};
-
-/* A present, non-null member (null counts as absent for optional fields). */
-static json_t *srv_member(json_t *root, const char *name) {
-  json_t *v = json_object_get(root, name);
-  return v && !json_is_null(v) ? v : NULL;
-}
-
-static bool srv_parse_type(const char *text, wasm_valtype *out) {
-  static const struct { const char *name; wasm_valtype type; } types[] = {
-      {"i32", WASM_TYPE_I32}, {"i64", WASM_TYPE_I64}, {"f32", WASM_TYPE_F32}, {"f64", WASM_TYPE_F64}};
-  for (size_t k = 0; k < 4; k++)
-    if (strcmp(text, types[k].name) == 0) {
-      *out = types[k].type;
-      return true;
-    }
-  return false;
-}
-
-/* A JSON string member without NUL bytes; NULL with *why set otherwise. */
-static const char *srv_text(json_t *v, size_t *len) {
-  if (!json_is_string(v)) return NULL;
-  const char *t = json_string_value(v);
-  size_t n = json_string_length(v);
-  if (strlen(t) != n) return NULL; /* an embedded \u0000 */
-  if (len) *len = n;
-  return t;
-}
-
-/* Parses and checks every field; fills st. Returns true, or false once the request has been
- * ended with its error (srv_exec_fail). */
-static bool srv_parse_request(srv_request *r, srv_exec_state *st, uint8_t **ct, size_t *ct_len,
-                              const char **key_id) {
-  srv *s = r->server;
-  json_error_t jerr;
-  if (r->body_len == 0) {
-    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                  "the request body is empty; send a JSON object");
-    return false;
-  }
-  st->root = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!st->root) {
-    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                  "malformed JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                  jerr.column);
-    return false;
-  }
-  /* The body is no longer needed: release it early (up to server.max_body_bytes). */
-  free(r->body);
-  r->body = NULL;
-  r->body_cap = 0;
-
-  json_t *root = st->root;
-  if (!json_is_object(root)) {
-    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "the request body must be a JSON object");
-    return false;
-  }
-  const char *name;
-  json_t *value;
-  json_object_foreach(root, name, value) {
-    bool known = false;
-    for (size_t k = 0; k < sizeof srv_fields / sizeof srv_fields[0]; k++)
-      known |= strcmp(name, srv_fields[k]) == 0;
-    if (!known) {
-      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "unknown field '%.64s'", name);
-      return false;
-    }
-  }
-
-  /* encrypted_wasm */
-  size_t len = 0;
-  json_t *v = srv_member(root, "encrypted_wasm");
-  const char *text = v ? srv_text(v, &len) : NULL;
-  if (!v || !text || len == 0) {
-    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                  v ? "encrypted_wasm: must be a non-empty base64 string"
-                    : "encrypted_wasm: missing (the sealed module, base64)");
-    return false;
-  }
-  hv_crypto_err cerr = {0};
-  if (hv_crypto_base64_decode(text, len, ct, ct_len, &cerr) != HV_CRYPTO_OK) {
-    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "encrypted_wasm: %s", cerr.message);
-    return false;
-  }
-
-  /* function_name */
-  v = srv_member(root, "function_name");
-  text = v ? srv_text(v, &len) : NULL;
-  if (!v || !text || len == 0 || len > SRV_FUNCTION_NAME_MAX) {
-    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                  !v ? "function_name: missing (the export to call)"
-                     : "function_name: must be a string of 1 to %u bytes without NUL",
-                  SRV_FUNCTION_NAME_MAX);
-    return false;
-  }
-  st->function_name = text;
-
-  /* public_key */
-  v = srv_member(root, "public_key");
-  text = v ? srv_text(v, &len) : NULL;
-  if (!v || !text || len == 0) {
-    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                  v ? "public_key: must be a non-empty base64 string"
-                    : "public_key: missing (your P-256 public key, base64)");
-    return false;
-  }
-  uint8_t *pk_bytes = NULL;
-  size_t pk_len = 0;
-  if (hv_crypto_base64_decode(text, len, &pk_bytes, &pk_len, &cerr) != HV_CRYPTO_OK) {
-    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "public_key: %s", cerr.message);
-    return false;
-  }
-  hv_crypto_status cs = hpke_public_key_parse(pk_bytes, pk_len, &st->client_pk, &cerr);
-  free(pk_bytes);
-  if (cs != HV_CRYPTO_OK) {
-    srv_exec_fail(r, OUTCOME_ENCRYPTION_ERROR, NULL, 0, "public_key: %s", cerr.message);
-    return false;
-  }
-
-  /* key_id */
-  *key_id = NULL;
-  v = srv_member(root, "key_id");
-  if (v) {
-    text = srv_text(v, &len);
-    bool ok = text && len == HV_KEY_ID_LEN;
-    for (size_t k = 0; ok && k < len; k++)
-      ok = (text[k] >= '0' && text[k] <= '9') || (text[k] >= 'a' && text[k] <= 'f');
-    if (!ok) {
-      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                    "key_id: must be %d lowercase hex digits (from GET /v1/keys)",
-                    HV_KEY_ID_LEN);
-      return false;
-    }
-    *key_id = text;
-  }
-
-  /* arguments */
-  v = srv_member(root, "arguments");
-  if (v) {
-    if (!json_is_array(v)) {
-      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                    "arguments: must be an array of {\"value\": ...}");
-      return false;
-    }
-    size_t n = json_array_size(v);
-    if (n > SRV_MAX_ARGUMENTS) {
-      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0, "arguments: more than %u",
-                    SRV_MAX_ARGUMENTS);
-      return false;
-    }
-    st->args = calloc(n ? n : 1, sizeof *st->args);
-    if (!st->args) {
-      srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, 0, "out of memory");
-      return false;
-    }
-    for (size_t k = 0; k < n; k++) {
-      json_t *a = json_array_get(v, k);
-      exec_arg *arg = &st->args[k];
-      if (!json_is_object(a)) {
-        srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                      "arguments[%zu]: must be an object {\"value\": ..., \"type\": ...}",
-                      k);
-        return false;
-      }
-      json_object_foreach(a, name, value) {
-        if (strcmp(name, "value") != 0 && strcmp(name, "type") != 0) {
-          srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                        "arguments[%zu]: unknown field '%.64s'", k, name);
-          return false;
-        }
-      }
-      json_t *t = srv_member(a, "type");
-      if (t) {
-        const char *tt = srv_text(t, NULL);
-        if (!tt || !srv_parse_type(tt, &arg->declared)) {
-          srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                        "arguments[%zu].type: must be one of i32, i64, f32, f64", k);
-          return false;
-        }
-      }
-      json_t *val = json_object_get(a, "value");
-      if (json_is_integer(val)) {
-        arg->kind = EXEC_ARG_INT;
-        arg->i = (int64_t)json_integer_value(val);
-      } else if (json_is_real(val)) {
-        arg->kind = EXEC_ARG_REAL;
-        arg->d = json_real_value(val);
-      } else if (json_is_string(val) && (arg->text = srv_text(val, NULL)) != NULL) {
-        arg->kind = EXEC_ARG_TEXT;
-      } else {
-        srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                      val ? "arguments[%zu].value: must be a number or a string"
-                          : "arguments[%zu].value: missing",
-                      k);
-        return false;
-      }
-    }
-    st->arg_count = n;
-  }
-
-  /* request_metadata */
-  v = srv_member(root, "request_metadata");
-  if (v) {
-    if (!json_is_object(v)) {
-      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                    "request_metadata: must be a JSON object");
-      return false;
-    }
-    st->metadata = json_dumps(v, SRV_JSON_FLAGS);
-    if (!st->metadata || strlen(st->metadata) > SRV_METADATA_MAX) {
-      free(st->metadata);
-      st->metadata = NULL;
-      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                    "request_metadata: larger than %u bytes as compact JSON",
-                    SRV_METADATA_MAX);
-      return false;
-    }
-  }
-
-  /* limits */
-  uint64_t max_timeout_s = s->config.wasm.max_execution_time_seconds;
-  uint64_t timeout_s = max_timeout_s;
-  v = srv_member(root, "timeout_seconds");
-  if (v) {
-    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-        json_integer_value(v) > (json_int_t)SRV_TIMEOUT_MAX_S) {
-      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                    "timeout_seconds: must be an integer from 1 to %u", SRV_TIMEOUT_MAX_S);
-      return false;
-    }
-    if ((uint64_t)json_integer_value(v) < timeout_s) timeout_s = (uint64_t)json_integer_value(v);
-  }
-  uint64_t gas = s->config.wasm.default_gas_limit;
-  v = srv_member(root, "gas_limit");
-  if (v) {
-    if (!json_is_integer(v) || json_integer_value(v) < 1) {
-      srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                    "gas_limit: must be a positive integer (at most %" PRIu64 ")",
-                    s->config.wasm.default_gas_limit);
-      return false;
-    }
-    if ((uint64_t)json_integer_value(v) < gas) gas = (uint64_t)json_integer_value(v);
-  }
-  st->limits.gas_limit = gas;
-  st->limits.timeout_ns = timeout_s * 1000000000ull;
-  st->limits.max_memory_pages = s->config.wasm.max_memory_mb * (1024u * 1024u / WASM_PAGE_SIZE);
-  st->limits_known = true;
-  return true;
-}
-
 /* ---- Finish (executor thread) ------------------------------------------------------------- */
 
 /* The 200: document, commitments, sealed result; the audit record goes to the writer. */
@@ -479,14 +221,14 @@ static void srv_exec_success(srv_request *r, const exec_outcome *out) {
   size_t doc_len = 0, sealed_len = 0;
 
   if (hv_commit_nonce(nonce, &cerr) != HV_CRYPTO_OK ||
-      hv_commit_document_build(r->request_id, st->function_name, out->results, out->result_count,
-                               st->program_sha256_hex, nonce, &doc, &doc_len,
+      hv_commit_document_build(r->request_id, st->req.function_name, out->results,
+                               out->result_count, st->program_sha256_hex, nonce, &doc, &doc_len,
                                &cerr) != HV_CRYPTO_OK ||
       hv_commit_result((const uint8_t *)doc, doc_len, c.result, &cerr) != HV_CRYPTO_OK ||
       hv_commit_program(nonce, st->wasm, st->wasm_len, c.program, &cerr) != HV_CRYPTO_OK ||
       hv_commit_arguments(nonce, out->args, out->arg_count, c.arguments, &cerr) != HV_CRYPTO_OK ||
-      hv_crypto_seal_response(st->client_pk, r->request_id, (const uint8_t *)doc, doc_len, &sealed,
-                              &sealed_len, &cerr) != HV_CRYPTO_OK ||
+      hv_crypto_seal_response(st->req.client_pk, r->request_id, (const uint8_t *)doc, doc_len,
+                              &sealed, &sealed_len, &cerr) != HV_CRYPTO_OK ||
       hv_crypto_base64_encode(sealed, sealed_len, &b64, NULL, &cerr) != HV_CRYPTO_OK) {
     HV_LOG(s->log, HV_LOG_ERROR, "execute.seal_failed", 0, HV_LOG_STR("request_id", r->request_id),
            HV_LOG_STR("error", hv_crypto_status_name(cerr.status)));
@@ -546,9 +288,6 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
   (void)reply; /* every outcome is answered through the suspended connection */
   srv *s = r->server;
   srv_exec_state *st = r->exec;
-  uint8_t *ct = NULL;
-  size_t ct_len = 0;
-  const char *key_id = NULL;
 
   /* From here on the request ends through srv_exec_finish, which resumes the connection once the
    * audit record is durable (possibly before this function returns). */
@@ -561,16 +300,32 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
                   s->config.server.max_body_bytes);
     return true;
   }
-  if (!srv_parse_request(r, st, &ct, &ct_len, &key_id)) {
-    free(ct);
+  const srv_request_bounds bounds = {
+      .max_timeout_s = s->config.wasm.max_execution_time_seconds,
+      .default_gas_limit = s->config.wasm.default_gas_limit,
+  };
+  char msg[SRV_REQUEST_MESSAGE_MAX];
+  outcome_code code = srv_exec_request_parse(r->body, r->body_len, &bounds, &st->req, msg);
+  /* The body is no longer needed: release it early (up to server.max_body_bytes). */
+  free(r->body);
+  r->body = NULL;
+  r->body_cap = 0;
+  if (code != OUTCOME_OK) {
+    srv_exec_fail(r, code, NULL, 0, "%s", msg);
     return true;
   }
+  st->limits.gas_limit = st->req.gas_limit;
+  st->limits.timeout_ns = st->req.timeout_s * 1000000000ull;
+  st->limits.max_memory_pages = s->config.wasm.max_memory_mb * (1024u * 1024u / WASM_PAGE_SIZE);
+  st->limits_known = true;
 
   hv_crypto_err cerr = {0};
-  hv_crypto_status cs = hv_keyring_open_request(s->ring, key_id, ct, ct_len, st->client_pk,
-                                                st->function_name, &st->wasm, &st->wasm_len,
-                                                st->key_id, &cerr);
-  free(ct);
+  hv_crypto_status cs = hv_keyring_open_request(
+      s->ring, st->req.key_id, st->req.ciphertext, st->req.ciphertext_len, st->req.client_pk,
+      st->req.function_name, &st->wasm, &st->wasm_len, st->key_id, &cerr);
+  free(st->req.ciphertext);
+  st->req.ciphertext = NULL;
+  st->req.ciphertext_len = 0;
   if (cs != HV_CRYPTO_OK) {
     st->key_id[0] = '\0';
     hv_crypto_class cls = hv_crypto_status_class(cs);
@@ -602,9 +357,9 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
       .wasm = st->wasm,
       .wasm_len = st->wasm_len,
       .wasm_sha256 = st->program_sha256,
-      .function_name = st->function_name,
-      .args = st->args,
-      .arg_count = st->arg_count,
+      .function_name = st->req.function_name,
+      .args = st->req.args,
+      .arg_count = st->req.arg_count,
       .limits = st->limits,
       .done = srv_exec_done,
       .done_arg = r,
@@ -625,11 +380,8 @@ void srv_execute_cleanup(srv_request *r) {
   if (!st) return;
   if (st->wasm) OPENSSL_cleanse(st->wasm, st->wasm_len);
   free(st->wasm);
-  free(st->args);
-  free(st->metadata);
+  srv_exec_request_free(&st->req);
   srv_reply_discard(&st->reply);
-  hpke_public_key_free(st->client_pk);
-  json_decref(st->root);
   free(st);
   r->exec = NULL;
 }

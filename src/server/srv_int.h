@@ -8,6 +8,7 @@
  *                   line of every request
  *   srv_auth.c      API keys (SHA-256, constant time) and the per-key token bucket
  *   srv_execute.c   POST /v1/execute
+ *   srv_request.c   the execute body parsed and checked, no server state (srv_request.h)
  *   srv_routes.c    GET /health, /v1/keys, /v1/verify/{id}, /metrics
  *   srv_metrics.c   counters, gauges and histograms; Prometheus text and JSON
  *   srv_util.c      clock, UUIDs, bounded buffers, JSON replies and error bodies
