@@ -103,6 +103,9 @@ typedef struct hv_config_wasm {
   uint32_t max_memory_mb;
   uint32_t max_execution_time_seconds;
   uint32_t max_concurrent_executions;
+  /* Slots one API key may hold at once (running or waiting); the server uses at most
+   * max_concurrent_executions of them, so other keys keep being served. */
+  uint32_t max_concurrent_per_key;
   uint64_t default_gas_limit;
 } hv_config_wasm;
 

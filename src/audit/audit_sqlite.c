@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "audit_int.h"
@@ -32,6 +33,9 @@
 #define SCHEMA_VERSION 1
 #define APPLICATION_ID 0x48564155 /* "HVAU": marks the file as ours */
 #define PATH_SIZE 4096
+/* Below this much free space in the database's file system the store reports itself unhealthy:
+ * a record (at most a few KiB) and the WAL frames of its commit must fit with room to spare. */
+#define MIN_FREE_BYTES (1024u * 1024u)
 
 /* DDL has no parameters; it runs once, inside the open transaction, on a new file. */
 static const char schema_sql[] =
@@ -74,8 +78,18 @@ typedef struct conn {
   sqlite3_stmt *insert, *select, *purge, *version, *heartbeat;
 } conn;
 
+/* Which file a name refers to: a file removed or replaced under the server is a different file. */
+typedef struct file_id {
+  bool known;
+  dev_t dev;
+  ino_t ino;
+} file_id;
+
 typedef struct sqlite_store {
   char path[PATH_SIZE];
+  char wal_path[PATH_SIZE + 8];
+  char dir[PATH_SIZE];
+  file_id db_id, wal_id; /* the files this store writes, taken when it opened */
   unsigned purge_batch;
   pthread_mutex_t lock;
   pthread_cond_t available;
@@ -376,6 +390,55 @@ static void release(sqlite_store *s, conn *c) {
   pthread_mutex_unlock(&s->lock);
 }
 
+/* ---- The files it writes are still the files at its path ---------------------------------------
+ */
+
+static bool file_id_of(const char *path, file_id *out) {
+  struct stat st;
+  if (stat(path, &st) != 0) return false;
+  *out = (file_id){.known = true, .dev = st.st_dev, .ino = st.st_ino};
+  return true;
+}
+
+/*
+ * SQLite keeps writing through the descriptors it opened: if the database or its WAL is removed or
+ * replaced while the store is open, every commit goes to a file that no longer has a name and is
+ * lost at the next start. So a write counts only if, after it, the names still lead to the files
+ * this store opened.
+ */
+static hv_audit_status check_files(sqlite_store *s, hv_audit_error *err) {
+  file_id now;
+  if (!file_id_of(s->path, &now) || now.dev != s->db_id.dev || now.ino != s->db_id.ino)
+    return audit_fail(err, HV_AUDIT_IO,
+                      "audit store %s: the database file was removed or replaced while the "
+                      "server ran; records written now would not survive a restart",
+                      s->path);
+  if (s->wal_id.known &&
+      (!file_id_of(s->wal_path, &now) || now.dev != s->wal_id.dev || now.ino != s->wal_id.ino))
+    return audit_fail(err, HV_AUDIT_IO,
+                      "audit store %s: its write-ahead log %s was removed or replaced while the "
+                      "server ran; records written now would not survive a restart",
+                      s->path, s->wal_path);
+  return HV_AUDIT_OK;
+}
+
+/* Is there room for the next records? */
+static hv_audit_status check_space(sqlite_store *s, hv_audit_error *err) {
+  struct statvfs vfs;
+  if (statvfs(s->dir, &vfs) != 0) {
+    char ebuf[128];
+    return audit_fail(err, HV_AUDIT_IO, "audit store %s: cannot read the free space of %s: %s",
+                      s->path, s->dir, strerror_r(errno, ebuf, sizeof ebuf));
+  }
+  unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+  if (avail < MIN_FREE_BYTES)
+    return audit_fail(err, HV_AUDIT_FULL,
+                      "audit store %s: %llu bytes free in %s, less than the %u needed to record "
+                      "executions",
+                      s->path, avail, s->dir, MIN_FREE_BYTES);
+  return HV_AUDIT_OK;
+}
+
 /* ---- The backend --------------------------------------------------------------------------------
  */
 
@@ -427,6 +490,16 @@ static hv_audit_status sq_open(const char *path, const hv_audit_options *opt, vo
     s->nconns++;
     s->free_list[s->nfree++] = i;
   }
+  /* The connections are open in WAL mode, so the log exists now (and keeps its name while any
+   * connection is open). */
+  snprintf(s->wal_path, sizeof s->wal_path, "%s-wal", path);
+  dir_of(path, s->dir);
+  if (!file_id_of(path, &s->db_id)) {
+    sq_close(s);
+    return audit_fail(err, HV_AUDIT_CANNOT_OPEN, "audit store %s: the file vanished while opening",
+                      path);
+  }
+  (void)file_id_of(s->wal_path, &s->wal_id);
   *impl = s;
   return HV_AUDIT_OK;
 }
@@ -461,7 +534,8 @@ static hv_audit_status sq_put(void *impl, const hv_audit_record *r, hv_audit_err
   int rc = insert_record(c, r);
   hv_audit_status result = HV_AUDIT_OK;
   if (rc == SQLITE_DONE) {
-    result = audit_ok(err);
+    result = check_files(s, err);
+    if (result == HV_AUDIT_OK) audit_ok(err);
   } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
     result = audit_fail(err, HV_AUDIT_DUPLICATE, "audit store %s: a record for %s already exists",
                         s->path, r->request_id);
@@ -510,6 +584,11 @@ static hv_audit_status sq_put_batch(void *impl, const hv_audit_record *const *re
   if (rc != SQLITE_OK) {
     result = db_fail(s->path, c->db, rc, err, "cannot commit the records");
     sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    goto all_failed;
+  }
+  hv_audit_status files = check_files(s, err);
+  if (files != HV_AUDIT_OK) {
+    result = files; /* committed, but to a file that will be gone: not durable */
     goto all_failed;
   }
   release(s, c);
@@ -616,8 +695,10 @@ static hv_audit_status sq_purge(void *impl, int64_t older_than_ms, uint64_t *rem
 
 static hv_audit_status sq_health(void *impl, hv_audit_error *err) {
   sqlite_store *s = impl;
+  hv_audit_status result = check_files(s, err);
+  if (result == HV_AUDIT_OK) result = check_space(s, err);
+  if (result != HV_AUDIT_OK) return result;
   conn *c = acquire(s);
-  hv_audit_status result = HV_AUDIT_OK;
   int rc = sqlite3_step(c->version);
   if (rc != SQLITE_ROW || sqlite3_column_int64(c->version, 0) != SCHEMA_VERSION) {
     result = rc != SQLITE_ROW ? db_fail(s->path, c->db, rc, err, "cannot read")

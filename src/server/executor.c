@@ -174,10 +174,10 @@ typedef struct exec_store_hook {
   void *ctx;
 } exec_store_hook;
 
-/* Loads (or finds in the cache), checks, converts and runs; fills *out (never fails to fill it).
- * `cache` may be NULL. */
-static void exec_run_job(const exec_job *job, modcache *cache, const exec_store_hook *hook,
-                         exec_outcome *out) {
+/* Loads (or finds in the cache), checks, converts and runs until `deadline` (monotonic ns); fills
+ * *out (never fails to fill it). `cache` may be NULL. */
+static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache,
+                         const exec_store_hook *hook, exec_outcome *out) {
   wasm_error err = {0};
   const wasm_module *module = NULL;
   wasm_module *owned = NULL;       /* a module this job loaded and did not give to the cache */
@@ -185,8 +185,8 @@ static void exec_run_job(const exec_job *job, modcache *cache, const exec_store_
   wasm_store *store = NULL;
   char buf[EXEC_MESSAGE_MAX];
 
-  bool use_cache = cache && job->wasm_sha256;
-  if (use_cache) entry = modcache_get(cache, job->wasm_sha256);
+  bool use_cache = cache && job->cache_key;
+  if (use_cache) entry = modcache_get(cache, job->cache_key);
   if (entry) {
     module = modcache_module(entry);
     out->module_cached = true;
@@ -209,7 +209,7 @@ static void exec_run_job(const exec_job *job, modcache *cache, const exec_store_
   }
   if (use_cache && owned) {
     /* Only modules that pass the sandbox policy are kept; the cache owns this one from now on. */
-    entry = modcache_insert(cache, job->wasm_sha256, owned);
+    entry = modcache_insert(cache, job->cache_key, owned);
     owned = NULL;
     if (!entry) {
       exec_fail(out, OUTCOME_INTERNAL_ERROR, "the server ran out of memory");
@@ -278,8 +278,6 @@ static void exec_run_job(const exec_job *job, modcache *cache, const exec_store_
   }
   /* The start function runs inside wasm_instance_new: the limit covers it too. */
   uint64_t t1 = exec_now_ns();
-  uint64_t deadline = job->limits.timeout_ns > UINT64_MAX - t1 ? UINT64_MAX
-                                                                : t1 + job->limits.timeout_ns;
   hook->enter(hook->ctx, store, deadline);
   wasm_status status;
   wasm_instance *instance = wasm_instance_new(store, module, NULL, 0, &err);
@@ -374,16 +372,28 @@ typedef struct inproc_worker {
   uint64_t deadline_ns; /* when the timer interrupts it (UINT64_MAX: not armed, or done) */
 } inproc_worker;
 
+/* A tenant that holds at least one slot; the entry is free again when it holds none. */
+typedef struct inproc_tenant {
+  uint64_t id;
+  uint32_t taken;          /* slots reserved, queued or running */
+  uint32_t running;        /* jobs on a thread now */
+  exec_job *head, *tail;   /* its waiting jobs, oldest first */
+} inproc_tenant;
+
 typedef struct inproc {
   executor base;
   pthread_mutex_t mu;
-  pthread_cond_t work_cv; /* a job was queued, or stopping */
+  pthread_cond_t work_cv; /* a job was queued, a tenant may run again, or stopping */
   pthread_cond_t idle_cv; /* a submitted job finished */
   uint32_t capacity;
+  uint32_t tenant_slots, tenant_threads;
   uint32_t taken;     /* slots reserved, queued or running */
   uint32_t submitted; /* jobs queued or running */
   uint32_t active;    /* jobs running */
-  exec_job *head, *tail;
+  /* Tenants holding slots: at most `capacity` of them, since each holds one at least. */
+  inproc_tenant *tenants;
+  uint32_t ntenants;
+  uint32_t next_tenant; /* round-robin: where the next pick starts */
   bool stopping; /* no new work */
   bool exiting;  /* workers leave when the queue is empty */
   modcache *cache; /* NULL: no module cache */
@@ -395,6 +405,23 @@ typedef struct inproc {
   inproc_worker *workers;
   uint32_t nworkers;
 } inproc;
+
+/* The entry of tenant `id`, or NULL; under mu. */
+static inproc_tenant *inproc_tenant_find(inproc *p, uint64_t id) {
+  for (uint32_t k = 0; k < p->ntenants; k++)
+    if (p->tenants[k].id == id) return &p->tenants[k];
+  return NULL;
+}
+
+/* Gives back one slot of tenant `t` (and the pool's); the entry goes once it holds none. Under mu. */
+static void inproc_tenant_put(inproc *p, inproc_tenant *t) {
+  if (p->taken > 0) p->taken--;
+  if (t->taken > 0) t->taken--;
+  if (t->taken > 0) return;
+  uint32_t k = (uint32_t)(t - p->tenants);
+  p->tenants[k] = p->tenants[--p->ntenants]; /* order does not matter beyond round-robin */
+  if (p->next_tenant >= p->ntenants) p->next_tenant = 0;
+}
 
 static void inproc_hook_enter(void *ctx, wasm_store *store, uint64_t deadline_ns) {
   inproc_worker *w = ctx;
@@ -419,7 +446,62 @@ static void inproc_timespec(struct timespec *ts, uint64_t mono_ns) {
   ts->tv_nsec = (long)(mono_ns % 1000000000u);
 }
 
-/* Interrupts the stores past their deadline; sleeps until the next deadline or a wake-up. */
+/* An outcome for a job that never ran. NULL only when memory ran out. */
+static exec_outcome *inproc_refused(const char *why, uint32_t retry_after_s) {
+  exec_outcome *o = calloc(1, sizeof *o);
+  if (o) {
+    exec_fail(o, OUTCOME_CAPACITY_EXCEEDED, "%s", why);
+    o->retry_after_s = retry_after_s;
+  }
+  return o;
+}
+
+/* Ends jobs taken off the queues (linked through next_) without running them: their slots were
+ * given back already. Called without mu. */
+static void inproc_refuse_all(inproc *p, exec_job *list, const char *why, uint32_t retry_after_s) {
+  while (list) {
+    exec_job *next = list->next_;
+    list->done(list, inproc_refused(why, retry_after_s), list->done_arg);
+    pthread_mutex_lock(&p->mu);
+    p->submitted--;
+    pthread_cond_broadcast(&p->idle_cv);
+    pthread_mutex_unlock(&p->mu);
+    list = next;
+  }
+}
+
+/* Takes every waiting job whose deadline has passed off its queue (slots given back) and returns
+ * them as a list; *next_deadline becomes the earliest deadline still waiting. Under mu. */
+static exec_job *inproc_take_expired(inproc *p, uint64_t now, uint64_t *next_deadline) {
+  exec_job *expired = NULL;
+  for (uint32_t k = 0; k < p->ntenants;) {
+    inproc_tenant *t = &p->tenants[k];
+    exec_job **link = &t->head, *last = NULL;
+    bool gone = false;
+    while (*link) {
+      exec_job *job = *link;
+      if (job->deadline_ns_ > now) {
+        if (job->deadline_ns_ < *next_deadline) *next_deadline = job->deadline_ns_;
+        last = job;
+        link = &job->next_;
+        continue;
+      }
+      *link = job->next_;
+      job->next_ = expired;
+      expired = job;
+      if (t->taken == 1) gone = true; /* the put below removes the entry */
+      inproc_tenant_put(p, t);
+      if (gone) break;
+    }
+    if (gone) continue; /* another tenant moved into slot k */
+    t->tail = last;
+    k++;
+  }
+  return expired;
+}
+
+/* Interrupts the stores past their deadline, refuses waiting jobs past theirs, and sleeps until
+ * the next deadline or a wake-up. */
 static void *inproc_timer_main(void *arg) {
   inproc *p = arg;
   pthread_mutex_lock(&p->mu);
@@ -435,6 +517,14 @@ static void *inproc_timer_main(void *arg) {
         next = w->deadline_ns;
       }
     }
+    exec_job *expired = inproc_take_expired(p, now, &next);
+    if (expired) {
+      pthread_mutex_unlock(&p->mu);
+      inproc_refuse_all(p, expired, "the server was too busy to start the execution within its "
+                        "time limit", 1);
+      pthread_mutex_lock(&p->mu);
+      continue; /* the time has moved on: look again */
+    }
     p->timer_until = next;
     if (next == UINT64_MAX) {
       pthread_cond_wait(&p->timer_cv, &p->mu);
@@ -448,11 +538,28 @@ static void *inproc_timer_main(void *arg) {
   return NULL;
 }
 
-/* An outcome for a job that never ran. NULL only when memory ran out. */
-static exec_outcome *inproc_refused(void) {
-  exec_outcome *o = calloc(1, sizeof *o);
-  if (o) exec_fail(o, OUTCOME_CAPACITY_EXCEEDED, "the server is shutting down");
-  return o;
+/* The next job to run: round-robin over the tenants that wait and are under their thread share.
+ * Under mu; NULL when none may run now. */
+static exec_job *inproc_pick(inproc *p, inproc_tenant **tenant) {
+  for (uint32_t n = 0; n < p->ntenants; n++) {
+    uint32_t k = (p->next_tenant + n) % p->ntenants;
+    inproc_tenant *t = &p->tenants[k];
+    if (!t->head || t->running >= p->tenant_threads) continue;
+    exec_job *job = t->head;
+    t->head = job->next_;
+    if (!t->head) t->tail = NULL;
+    t->running++;
+    p->next_tenant = (k + 1) % p->ntenants;
+    *tenant = t;
+    return job;
+  }
+  return NULL;
+}
+
+static bool inproc_waiting(const inproc *p) {
+  for (uint32_t k = 0; k < p->ntenants; k++)
+    if (p->tenants[k].head) return true;
+  return false;
 }
 
 static void *inproc_main(void *arg) {
@@ -461,23 +568,40 @@ static void *inproc_main(void *arg) {
   exec_store_hook hook = {inproc_hook_enter, inproc_hook_leave, w};
   pthread_mutex_lock(&p->mu);
   for (;;) {
-    while (!p->head && !p->exiting) pthread_cond_wait(&p->work_cv, &p->mu);
-    if (!p->head) break; /* exiting and nothing left */
-    exec_job *job = p->head;
-    p->head = job->next_;
-    if (!p->head) p->tail = NULL;
+    inproc_tenant *t = NULL;
+    exec_job *job = inproc_pick(p, &t);
+    if (!job) {
+      if (p->exiting && !inproc_waiting(p)) break;
+      pthread_cond_wait(&p->work_cv, &p->mu);
+      continue;
+    }
+    uint64_t tenant = t->id; /* the entry may move while the job runs */
     p->active++;
     pthread_mutex_unlock(&p->mu);
 
+    uint64_t start = exec_now_ns();
     exec_outcome *out = calloc(1, sizeof *out);
     if (out) {
       out->code = OUTCOME_INTERNAL_ERROR;
-      exec_run_job(job, p->cache, &hook, out);
+      uint64_t accepted = job->accepted_ns ? job->accepted_ns : start;
+      out->queue_ns = start > accepted ? start - accepted : 0;
+      if (start >= job->deadline_ns_) {
+        exec_fail(out, OUTCOME_CAPACITY_EXCEEDED,
+                  "the server was too busy to start the execution within its time limit");
+        out->retry_after_s = 1;
+      } else {
+        exec_run_job(job, job->deadline_ns_, p->cache, &hook, out);
+      }
     }
     /* The execution is over: its slot is free before the reply can reach the client. */
     pthread_mutex_lock(&p->mu);
     p->active--;
-    p->taken--;
+    t = inproc_tenant_find(p, tenant);
+    if (t) {
+      t->running--;
+      inproc_tenant_put(p, t);
+    }
+    pthread_cond_signal(&p->work_cv); /* the tenant may be under its thread share again */
     pthread_mutex_unlock(&p->mu);
     /* The callback may free the job: nothing touches it afterwards. A NULL outcome tells the
      * callback that memory ran out. */
@@ -491,43 +615,59 @@ static void *inproc_main(void *arg) {
   return NULL;
 }
 
-static exec_status inproc_reserve(executor *ex) {
+static exec_status inproc_reserve(executor *ex, uint64_t tenant) {
   inproc *p = (inproc *)ex;
   exec_status st = EXEC_OK;
   pthread_mutex_lock(&p->mu);
-  if (p->stopping)
+  inproc_tenant *t = inproc_tenant_find(p, tenant);
+  if (p->stopping) {
     st = EXEC_SHUTTING_DOWN;
-  else if (p->taken >= p->capacity)
+  } else if (p->taken >= p->capacity) {
     st = EXEC_CAPACITY;
-  else
+  } else if (t && t->taken >= p->tenant_slots) {
+    st = EXEC_TENANT_FULL;
+  } else {
+    if (!t) {
+      t = &p->tenants[p->ntenants++]; /* fits: every entry holds one of the taken < capacity */
+      *t = (inproc_tenant){.id = tenant};
+    }
+    t->taken++;
     p->taken++;
+  }
   pthread_mutex_unlock(&p->mu);
   return st;
 }
 
-static void inproc_release(executor *ex) {
+static void inproc_release(executor *ex, uint64_t tenant) {
   inproc *p = (inproc *)ex;
   pthread_mutex_lock(&p->mu);
-  if (p->taken > 0) p->taken--;
+  inproc_tenant *t = inproc_tenant_find(p, tenant);
+  if (t) inproc_tenant_put(p, t);
   pthread_mutex_unlock(&p->mu);
 }
 
 static exec_status inproc_submit(executor *ex, exec_job *job) {
   inproc *p = (inproc *)ex;
-  pthread_mutex_lock(&p->mu);
-  if (p->stopping) {
-    if (p->taken > 0) p->taken--;
-    pthread_mutex_unlock(&p->mu);
-    return EXEC_SHUTTING_DOWN;
-  }
+  uint64_t now = exec_now_ns();
+  uint64_t from = job->accepted_ns && job->accepted_ns < now ? job->accepted_ns : now;
+  job->deadline_ns_ =
+      job->limits.timeout_ns > UINT64_MAX - from ? UINT64_MAX : from + job->limits.timeout_ns;
   job->next_ = NULL;
-  if (p->tail)
-    p->tail->next_ = job;
+  pthread_mutex_lock(&p->mu);
+  inproc_tenant *t = inproc_tenant_find(p, job->tenant);
+  if (p->stopping || !t) {
+    if (t) inproc_tenant_put(p, t);
+    pthread_mutex_unlock(&p->mu);
+    return EXEC_SHUTTING_DOWN; /* without a reserved slot there is nothing to run it on */
+  }
+  if (t->tail)
+    t->tail->next_ = job;
   else
-    p->head = job;
-  p->tail = job;
+    t->head = job;
+  t->tail = job;
   p->submitted++;
   pthread_cond_signal(&p->work_cv);
+  if (job->deadline_ns_ < p->timer_until) pthread_cond_signal(&p->timer_cv);
   pthread_mutex_unlock(&p->mu);
   return EXEC_OK;
 }
@@ -536,6 +676,8 @@ static void inproc_counts(executor *ex, exec_counts *out) {
   inproc *p = (inproc *)ex;
   pthread_mutex_lock(&p->mu);
   out->capacity = p->capacity;
+  out->tenant_slots = p->tenant_slots;
+  out->tenant_threads = p->tenant_threads;
   out->active = p->active;
   out->queued = p->taken - p->active;
   out->threads = p->nworkers;
@@ -566,19 +708,22 @@ static void inproc_shutdown(executor *ex, uint64_t grace_ns) {
   pthread_mutex_lock(&p->mu);
   p->stopping = true;
   /* Jobs that have not started are refused now rather than started late. */
-  exec_job *queued = p->head;
-  p->head = p->tail = NULL;
-  pthread_mutex_unlock(&p->mu);
-  while (queued) {
-    exec_job *next = queued->next_;
-    queued->done(queued, inproc_refused(), queued->done_arg);
-    pthread_mutex_lock(&p->mu);
-    p->submitted--;
-    p->taken--;
-    pthread_cond_broadcast(&p->idle_cv);
-    pthread_mutex_unlock(&p->mu);
-    queued = next;
+  exec_job *queued = NULL;
+  for (uint32_t k = 0; k < p->ntenants;) {
+    inproc_tenant *t = &p->tenants[k];
+    exec_job *job = t->head;
+    if (!job) {
+      k++;
+      continue;
+    }
+    t->head = job->next_;
+    if (!t->head) t->tail = NULL;
+    job->next_ = queued;
+    queued = job;
+    inproc_tenant_put(p, t); /* may move another tenant into slot k: look at k again */
   }
+  pthread_mutex_unlock(&p->mu);
+  inproc_refuse_all(p, queued, "the server is shutting down", 5);
 
   struct timespec deadline;
   inproc_deadline(&deadline, grace_ns);
@@ -620,6 +765,7 @@ static void inproc_destroy(executor *ex) {
   pthread_cond_destroy(&p->idle_cv);
   pthread_mutex_destroy(&p->mu);
   free(p->workers);
+  free(p->tenants);
   free(p);
 }
 
@@ -632,15 +778,17 @@ static const executor_ops inproc_ops = {
     .destroy = inproc_destroy,
 };
 
-executor *exec_inproc_new(uint32_t capacity, uint32_t threads, size_t cache_bytes, char *why,
-                          size_t why_size) {
-  if (capacity == 0) {
+executor *exec_inproc_new(uint32_t capacity, uint32_t tenant_slots, uint32_t threads,
+                          size_t cache_bytes, char *why, size_t why_size) {
+  if (capacity == 0 || tenant_slots == 0) {
     snprintf(why, why_size, "the executor needs a capacity of at least 1");
     return NULL;
   }
   if (threads == 0) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    threads = cpus < 2 ? 2u : cpus > 256 ? 256u : (uint32_t)cpus;
+    /* Twice the CPUs: one tenant's share (three quarters) keeps every CPU busy, and the rest
+     * keeps threads free for other tenants while one runs long executions. */
+    threads = cpus < 2 ? 4u : cpus > 128 ? 256u : 2u * (uint32_t)cpus;
   }
   if (threads > capacity) threads = capacity;
 
@@ -651,6 +799,9 @@ executor *exec_inproc_new(uint32_t capacity, uint32_t threads, size_t cache_byte
   }
   p->base.ops = &inproc_ops;
   p->capacity = capacity;
+  p->tenant_slots = tenant_slots < capacity ? tenant_slots : capacity;
+  /* A quarter of the threads (rounded down) stays free of any one tenant. */
+  p->tenant_threads = threads - threads / 4 ? threads - threads / 4 : 1u;
   p->timer_until = UINT64_MAX;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->work_cv, NULL);
@@ -661,8 +812,9 @@ executor *exec_inproc_new(uint32_t capacity, uint32_t threads, size_t cache_byte
   pthread_cond_init(&p->timer_cv, &ca);
   pthread_condattr_destroy(&ca);
   p->workers = calloc(threads, sizeof *p->workers);
+  p->tenants = calloc(capacity, sizeof *p->tenants);
   p->cache = cache_bytes ? modcache_new(cache_bytes) : NULL;
-  if (!p->workers || (cache_bytes && !p->cache)) {
+  if (!p->workers || !p->tenants || (cache_bytes && !p->cache)) {
     snprintf(why, why_size, "out of memory");
     inproc_destroy(&p->base);
     return NULL;

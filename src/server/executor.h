@@ -71,6 +71,8 @@ typedef struct exec_outcome {
   uint64_t gas_used;
   uint64_t memory_peak_bytes;
   bool module_cached;              /* the compiled module came from the cache (compile_ns = 0) */
+  uint64_t queue_ns;               /* from submission to the start of the run */
+  uint32_t retry_after_s;          /* OUTCOME_CAPACITY_EXCEEDED: when to try again */
 } exec_outcome;
 
 /* Frees what the outcome owns (args, results) and the outcome itself. NULL: no-op. */
@@ -82,30 +84,39 @@ typedef void (*exec_done_fn)(exec_job *job, exec_outcome *outcome, void *arg);
 struct exec_job {
   const uint8_t *wasm;
   size_t wasm_len;
-  /* SHA-256 of wasm (32 bytes), the module cache's key; NULL: neither look up nor keep it. The
-   * caller hashes the module anyway (the result document's program_sha256), so the executor never
-   * hashes it again. */
-  const uint8_t *wasm_sha256;
+  /* The module cache's key (32 bytes); NULL: neither look up nor keep the module. The caller
+   * derives it from the program's SHA-256 (which it computes anyway for the result document) and
+   * the tenant, so that one tenant can never observe another's modules through the cache. */
+  const uint8_t *cache_key;
   const char *function_name;
   const exec_arg *args;
   size_t arg_count;
   exec_limits limits;
+  /* Who the job is for (an API key): jobs of one tenant share its slots and threads. */
+  uint64_t tenant;
+  /* When the job's time limit started to run (monotonic ns): the limit covers the wait in the
+   * queue too. 0: when it is submitted. */
+  uint64_t accepted_ns;
   exec_done_fn done; /* called once, on an executor thread; owns the outcome from then on */
   void *done_arg;
   /* The executor's own bookkeeping: zero it before submitting. */
   exec_job *next_;
+  uint64_t deadline_ns_;
 };
 
 /* ---- The interface ------------------------------------------------------------------------ */
 
 typedef enum exec_status {
   EXEC_OK = 0,
-  EXEC_CAPACITY,     /* every slot is taken */
-  EXEC_SHUTTING_DOWN /* the executor no longer takes work */
+  EXEC_CAPACITY,      /* every slot is taken */
+  EXEC_TENANT_FULL,   /* the tenant holds its share of the slots */
+  EXEC_SHUTTING_DOWN  /* the executor no longer takes work */
 } exec_status;
 
 typedef struct exec_counts {
   uint32_t capacity; /* slots: wasm.max_concurrent_executions */
+  uint32_t tenant_slots;   /* slots one tenant may hold: wasm.max_concurrent_per_key */
+  uint32_t tenant_threads; /* threads one tenant's jobs may occupy at once */
   uint32_t active;   /* jobs running now */
   uint32_t queued;   /* slots taken by jobs not running yet (reserved or waiting for a thread) */
   uint32_t threads;  /* worker threads */
@@ -117,13 +128,14 @@ typedef struct exec_counts {
 typedef struct executor executor;
 
 typedef struct executor_ops {
-  /* Takes a slot, or EXEC_CAPACITY / EXEC_SHUTTING_DOWN. Every EXEC_OK is followed by exactly one
-   * submit or release. */
-  exec_status (*reserve)(executor *ex);
-  /* Gives back a slot that will not be used. */
-  void (*release)(executor *ex);
-  /* Runs `job` on the slot reserved for it. EXEC_SHUTTING_DOWN (the slot is released and `done`
-   * is not called) once shutdown has begun. */
+  /* Takes a slot for `tenant`, or EXEC_CAPACITY / EXEC_TENANT_FULL / EXEC_SHUTTING_DOWN. Every
+   * EXEC_OK is followed by exactly one submit (of a job of that tenant) or release. */
+  exec_status (*reserve)(executor *ex, uint64_t tenant);
+  /* Gives back a slot of `tenant` that will not be used. */
+  void (*release)(executor *ex, uint64_t tenant);
+  /* Runs `job` on the slot reserved for job->tenant. EXEC_SHUTTING_DOWN (the slot is released and
+   * `done` is not called) once shutdown has begun. A job that cannot start before its time limit
+   * ends is not run: its outcome is OUTCOME_CAPACITY_EXCEEDED with a retry_after_s. */
   exec_status (*submit)(executor *ex, exec_job *job);
   void (*counts)(executor *ex, exec_counts *out);
   /* Stops taking work, fails jobs that have not started (OUTCOME_CAPACITY_EXCEEDED, "shutting
@@ -143,15 +155,19 @@ struct executor {
 exec_outcome *exec_run_and_wait(executor *ex, exec_job *job);
 
 /*
- * The in-process executor: `threads` worker threads (0: the number of online CPUs, at least 2,
- * never more than capacity), one timer thread for the wall-clock limits, and a compiled-module
- * cache of at most
- * `cache_bytes` (0: no cache; modcache.h). NULL on failure with a reason in `why`.
+ * The in-process executor: `threads` worker threads (0: two per online CPU, at least 4, never more
+ * than capacity), one timer thread for the wall-clock limits, and a compiled-module cache of at
+ * most `cache_bytes` (0: no cache; modcache.h). NULL on failure with a reason in `why`.
+ *
+ * Fairness: a tenant holds at most `tenant_slots` of the `capacity` slots (clamped to capacity),
+ * and its jobs occupy at most three quarters of the threads at once (rounded up), so one tenant's flood
+ * of long executions never leaves another tenant's job waiting for a thread; waiting jobs are
+ * started round-robin across tenants, first in, first out within one.
  *
  * A job's slot is given back as soon as its execution ends, before `done` is called, so a client
  * that sends its next request the moment it has the reply always finds its slot free.
  */
-executor *exec_inproc_new(uint32_t capacity, uint32_t threads, size_t cache_bytes, char *why,
-                          size_t why_size);
+executor *exec_inproc_new(uint32_t capacity, uint32_t tenant_slots, uint32_t threads,
+                          size_t cache_bytes, char *why, size_t why_size);
 
 #endif /* HV_SERVER_EXECUTOR_H */

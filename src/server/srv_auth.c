@@ -97,7 +97,11 @@ static long srv_find_key(const hv_config *config, const unsigned char digest[32]
 bool srv_authenticate(srv_request *r, srv_reply *reply) {
   srv *s = r->server;
   const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-Key");
-  if (!key || key[0] == '\0') {
+  /* RFC 9110 §5.5: whitespace around a field value is not part of it. */
+  size_t key_len = key ? strlen(key) : 0;
+  while (key_len && (key[0] == ' ' || key[0] == '\t')) key++, key_len--;
+  while (key_len && (key[key_len - 1] == ' ' || key[key_len - 1] == '\t')) key_len--;
+  if (key_len == 0) {
     HV_LOG(s->log, HV_LOG_WARN, "auth.rejected", HV_LOG_SECURITY,
            HV_LOG_STR("path", r->path), HV_LOG_STR("reason", "missing X-API-Key"));
     *reply = srv_error_reply(r, OUTCOME_UNAUTHORIZED, NULL,
@@ -106,7 +110,7 @@ bool srv_authenticate(srv_request *r, srv_reply *reply) {
   }
   unsigned char digest[32];
   unsigned int dlen = 0;
-  if (EVP_Digest(key, strlen(key), digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
+  if (EVP_Digest(key, key_len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
     *reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL, "cannot check the API key");
     return false;
   }
@@ -120,6 +124,10 @@ bool srv_authenticate(srv_request *r, srv_reply *reply) {
   }
   r->key_index = index;
   r->api_key_id = s->config.auth.api_keys[index].id;
+  /* The executor's name for the key: FNV-1a of its id, stable across configuration reloads. */
+  uint64_t h = 14695981039346656037ull;
+  for (const char *p = r->api_key_id; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+  r->tenant = h;
 
   uint32_t retry = 1;
   if (!srv_ratelimit_take(s->rate, (size_t)index, srv_mono_ns(), &retry)) {

@@ -34,8 +34,9 @@ struct srv_exec_state {
   uint8_t *wasm;           /* the plaintext program (wiped when freed) */
   size_t wasm_len;
   char key_id[HV_KEY_ID_LEN + 1]; /* the server key that decrypted; "" before */
-  uint8_t program_sha256[32];     /* SHA-256 of wasm: the module cache's key ... */
-  char program_sha256_hex[HV_COMMIT_HEX_LEN + 1]; /* ... and the document's program_sha256 */
+  uint8_t program_sha256[32];     /* SHA-256 of wasm ... */
+  char program_sha256_hex[HV_COMMIT_HEX_LEN + 1]; /* ... the document's program_sha256 */
+  uint8_t cache_key[32];          /* the module cache's key: the hash under the API key's id */
   exec_limits limits;
   bool limits_known;
   exec_job job;
@@ -95,6 +96,7 @@ static void srv_exec_committed(srv_commit_item *item, hv_audit_status as, const 
   srv_exec_state *st = r->exec;
   outcome_code code = st->code;
   if (as != HV_AUDIT_OK) {
+    if (as != HV_AUDIT_DUPLICATE) srv_storage_failed(s);
     HV_LOG(s->log, HV_LOG_ERROR, "audit.write_failed", 0, HV_LOG_STR("request_id", r->request_id),
            HV_LOG_STR("error", hv_audit_status_name(as)),
            HV_LOG_STR("message", err ? err->message : ""));
@@ -182,29 +184,60 @@ bool srv_execute_begin(srv_request *r, srv_reply *reply) {
     reply->retry_after_s = 5;
     return false;
   }
-  exec_status es = s->exec->ops->reserve(s->exec);
-  if (es != EXEC_OK) {
-    exec_counts counts;
-    s->exec->ops->counts(s->exec, &counts);
-    if (es == EXEC_SHUTTING_DOWN)
-      *reply = srv_error_reply(r, OUTCOME_CAPACITY_EXCEEDED, NULL, "the server is shutting down");
-    else
-      *reply = srv_error_reply(r, OUTCOME_CAPACITY_EXCEEDED, NULL,
-                               "all %u execution slots are taken; retry shortly",
-                               (unsigned)counts.capacity);
-    reply->retry_after_s = es == EXEC_SHUTTING_DOWN ? 5u : 1u;
-    HV_LOG(s->log, HV_LOG_WARN, "execute.capacity", 0, HV_LOG_UINT("active", counts.active),
-           HV_LOG_UINT("queued", counts.queued), HV_LOG_UINT("capacity", counts.capacity));
-    return false;
-  }
-  r->slot_reserved = true;
+  /* No executor slot yet: a slot is taken only once the body is in and there is work to run, so
+   * a body that trickles in holds a connection, never capacity others need. */
   r->exec = calloc(1, sizeof *r->exec);
-  if (!r->exec || !srv_uuid_v4(r->request_id)) {
-    r->request_id[0] = '\0';
+  if (!r->exec) {
     *reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL, "cannot start the request");
     return false;
   }
   return true;
+}
+
+/* Takes an executor slot for the request's API key; false with the refusal in *reply. */
+static bool srv_execute_reserve(srv_request *r, srv_reply *reply) {
+  srv *s = r->server;
+  exec_status es = s->exec->ops->reserve(s->exec, r->tenant);
+  if (es == EXEC_OK) {
+    r->slot_reserved = true;
+    return true;
+  }
+  exec_counts counts;
+  s->exec->ops->counts(s->exec, &counts);
+  if (es == EXEC_SHUTTING_DOWN)
+    *reply = srv_error_reply(r, OUTCOME_CAPACITY_EXCEEDED, NULL, "the server is shutting down");
+  else if (es == EXEC_TENANT_FULL)
+    *reply = srv_error_reply(r, OUTCOME_CAPACITY_EXCEEDED, NULL,
+                             "API key '%s' already has %u executions running or waiting, its "
+                             "share of the server; retry shortly",
+                             r->api_key_id, (unsigned)counts.tenant_slots);
+  else
+    *reply = srv_error_reply(r, OUTCOME_CAPACITY_EXCEEDED, NULL,
+                             "all %u execution slots are taken; retry shortly",
+                             (unsigned)counts.capacity);
+  reply->retry_after_s = es == EXEC_SHUTTING_DOWN ? 5u : 1u;
+  HV_LOG(s->log, HV_LOG_WARN, "execute.capacity", 0, HV_LOG_STR("api_key_id", r->api_key_id),
+         HV_LOG_STR("limit", es == EXEC_TENANT_FULL ? "api_key_share" : "server"),
+         HV_LOG_UINT("active", counts.active), HV_LOG_UINT("queued", counts.queued),
+         HV_LOG_UINT("capacity", counts.capacity));
+  return false;
+}
+
+/* The module cache's key: the program's SHA-256 under the API key's id, so that one tenant can
+ * never tell from a hit, a compile time or a latency whether another ran the same program. */
+static bool srv_cache_key(const char *api_key_id, const uint8_t program_sha256[32],
+                          uint8_t out[32]) {
+  static const char label[] = "wasm-hypervisor module cache";
+  const char *id = api_key_id ? api_key_id : "";
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  unsigned int len = 0;
+  bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+            EVP_DigestUpdate(md, label, sizeof label) == 1 && /* with its NUL: a separator */
+            EVP_DigestUpdate(md, id, strlen(id) + 1) == 1 &&
+            EVP_DigestUpdate(md, program_sha256, 32) == 1 &&
+            EVP_DigestFinal_ex(md, out, &len) == 1 && len == 32;
+  EVP_MD_CTX_free(md);
+  return ok;
 }
 
 /* ---- Finish (executor thread) ------------------------------------------------------------- */
@@ -273,7 +306,8 @@ static void srv_exec_done(exec_job *job, exec_outcome *out, void *arg) {
       HV_LOG(s->log, HV_LOG_WARN, "module.refused", HV_LOG_SECURITY,
              HV_LOG_STR("request_id", r->request_id), HV_LOG_STR("api_key_id", r->api_key_id));
     if (out->code == OUTCOME_CAPACITY_EXCEEDED)
-      srv_exec_fail(r, out->code, NULL, 5, "%s", out->message);
+      srv_exec_fail(r, out->code, NULL, out->retry_after_s ? out->retry_after_s : 5, "%s",
+                    out->message);
     else
       srv_exec_fail(r, out->code, out, 0, "%s", out->message);
   } else {
@@ -285,21 +319,35 @@ static void srv_exec_done(exec_job *job, exec_outcome *out, void *arg) {
 /* ---- Body stage --------------------------------------------------------------------------- */
 
 bool srv_execute_body(srv_request *r, srv_reply *reply) {
-  (void)reply; /* every outcome is answered through the suspended connection */
   srv *s = r->server;
   srv_exec_state *st = r->exec;
+  r->accepted_ns = srv_mono_ns();
+
+  /* Refusals that need no work are answered at once, before a request_id exists. */
+  if (r->too_large) {
+    *reply = srv_error_reply(r, OUTCOME_PAYLOAD_TOO_LARGE, NULL,
+                             "the request body is larger than the limit of %" PRIu64 " bytes",
+                             s->config.server.max_body_bytes);
+    return false;
+  }
+  if (!srv_storage_writable(s)) {
+    *reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL,
+                             "the audit store cannot record executions now, so none are run; "
+                             "retry later");
+    reply->retry_after_s = 5;
+    return false;
+  }
+  if (!srv_execute_reserve(r, reply)) return false;
+  if (!srv_uuid_v4(r->request_id)) {
+    r->request_id[0] = '\0';
+    *reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL, "cannot start the request");
+    return false;
+  }
 
   /* From here on the request ends through srv_exec_finish, which resumes the connection once the
    * audit record is durable (possibly before this function returns). */
   atomic_store(&r->phase, SRV_PHASE_RUNNING);
   MHD_suspend_connection(r->conn);
-
-  if (r->too_large) {
-    srv_exec_fail(r, OUTCOME_PAYLOAD_TOO_LARGE, NULL, 0,
-                  "the request body is larger than the limit of %" PRIu64 " bytes",
-                  s->config.server.max_body_bytes);
-    return true;
-  }
   const srv_request_bounds bounds = {
       .max_timeout_s = s->config.wasm.max_execution_time_seconds,
       .default_gas_limit = s->config.wasm.default_gas_limit,
@@ -352,15 +400,21 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
     return true;
   }
   hv_crypto_hex_encode(st->program_sha256, sizeof st->program_sha256, st->program_sha256_hex);
+  if (!srv_cache_key(r->api_key_id, st->program_sha256, st->cache_key)) {
+    srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, 0, "cannot hash the program");
+    return true;
+  }
 
   st->job = (exec_job){
       .wasm = st->wasm,
       .wasm_len = st->wasm_len,
-      .wasm_sha256 = st->program_sha256,
+      .cache_key = st->cache_key,
       .function_name = st->req.function_name,
       .args = st->req.args,
       .arg_count = st->req.arg_count,
       .limits = st->limits,
+      .tenant = r->tenant,
+      .accepted_ns = r->accepted_ns,
       .done = srv_exec_done,
       .done_arg = r,
   };
@@ -373,7 +427,7 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
 void srv_execute_cleanup(srv_request *r) {
   srv *s = r->server;
   if (r->slot_reserved) {
-    s->exec->ops->release(s->exec);
+    s->exec->ops->release(s->exec, r->tenant);
     r->slot_reserved = false;
   }
   srv_exec_state *st = r->exec;

@@ -207,8 +207,13 @@ uint64_t srv_mono_ns(void);
 void srv_format_time(int64_t ms, char out[HV_LOG_TIME_SIZE]);
 /* A UUID v4 from OpenSSL's CSPRNG, lowercase. False if the CSPRNG failed. */
 bool srv_uuid_v4(char out[SRV_UUID_SIZE]);
-/* Is the storage usable? (cached for SRV_HEALTH_CACHE_MS) */
+/* Can an execution's record be written now? (The store's own probe: its files are still the ones at
+ * the configured path, there is room, a write commits. Cached for SRV_HEALTH_CACHE_MS.) */
 bool srv_storage_ok(srv *s);
+/* The same answer, used before an execution is admitted. */
+#define srv_storage_writable srv_storage_ok
+/* A real write failed: the next srv_storage_ok probes again instead of trusting its cache. */
+void srv_storage_failed(srv *s);
 
 /* ---- HTTP requests ------------------------------------------------------------------------ */
 
@@ -249,6 +254,8 @@ struct srv_request {
   /* authentication */
   long key_index;        /* -1 before or without authentication */
   const char *api_key_id;
+  uint64_t tenant;       /* the executor's name for the API key (srv_tenant_of) */
+  uint64_t accepted_ns;  /* the body was complete: the execution's time limit runs from here */
 
   /* execute */
   bool slot_reserved;

@@ -241,8 +241,9 @@ static int srv_run(srv *s, const sigset_t *signals) {
   s->rate = srv_ratelimit_new(s->config.auth.api_key_count, s->config.rate_limit.requests_per_second,
                               s->config.rate_limit.burst);
   if (!s->metrics || !s->rate) return srv_fail(s, "out of memory");
-  s->exec = exec_inproc_new(s->config.wasm.max_concurrent_executions, 0, SRV_MODULE_CACHE_BYTES,
-                            why, sizeof why);
+  s->exec = exec_inproc_new(s->config.wasm.max_concurrent_executions,
+                            s->config.wasm.max_concurrent_per_key, 0, SRV_MODULE_CACHE_BYTES, why,
+                            sizeof why);
   if (!s->exec) return srv_fail(s, "executor: %s", why);
 
   srv_maintenance(s); /* purge what expired while the server was down */

@@ -128,17 +128,27 @@ bool srv_storage_ok(srv *s) {
   uint64_t now = srv_mono_ns();
   pthread_mutex_lock(&s->health_mu);
   if (s->health_checked_ns == 0 || now - s->health_checked_ns >= SRV_HEALTH_CACHE_MS * 1000000ull) {
-    hv_audit_error err;
+    hv_audit_error err = {0};
+    bool was_ok = s->health_ok || s->health_checked_ns == 0;
     s->health_ok = hv_audit_health(s->audit, &err) == HV_AUDIT_OK;
     s->health_checked_ns = now;
-    if (!s->health_ok)
+    /* One line per change, not one per probe. */
+    if (!s->health_ok && was_ok)
       HV_LOG(s->log, HV_LOG_ERROR, "storage.unhealthy", 0,
              HV_LOG_STR("error", hv_audit_status_name(err.status)),
              HV_LOG_STR("message", err.message));
+    else if (s->health_ok && !was_ok)
+      HV_LOG(s->log, HV_LOG_INFO, "storage.recovered", 0);
   }
   bool ok = s->health_ok;
   pthread_mutex_unlock(&s->health_mu);
   return ok;
+}
+
+void srv_storage_failed(srv *s) {
+  pthread_mutex_lock(&s->health_mu);
+  s->health_checked_ns = 0;
+  pthread_mutex_unlock(&s->health_mu);
 }
 
 /* ---- Replies ------------------------------------------------------------------------------ */

@@ -322,7 +322,10 @@ static void test_timeout(void **state) {
   expect_failure(&r, "EXECUTION_TIMEOUT");
   json_t *sum = json_object_get(r.json, "execution_summary");
   assert_int_equal(json_integer_value(json_object_get(sum, "timeout_ms")), 1000);
-  assert_true(json_real_value(json_object_get(sum, "execution_time_ms")) >= 1000.0);
+  /* The limit runs from when the request was accepted (its wait for a thread counts too), so the
+   * run itself takes the limit less the moments before it started. */
+  double ms = json_real_value(json_object_get(sum, "execution_time_ms"));
+  assert_true(ms >= 900.0 && ms < 3000.0);
   ht_resp_free(&r);
   hv_client_key_free(key);
 }

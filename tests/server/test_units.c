@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,25 +120,25 @@ static void test_uuid(void **state) {
 static void test_admission(void **state) {
   (void)state;
   char why[128];
-  executor *ex = exec_inproc_new(2, 1, 0, why, sizeof why);
+  executor *ex = exec_inproc_new(2, 2, 1, 0, why, sizeof why);
   assert_non_null(ex);
-  assert_int_equal(ex->ops->reserve(ex), EXEC_OK);
-  assert_int_equal(ex->ops->reserve(ex), EXEC_OK);
-  assert_int_equal(ex->ops->reserve(ex), EXEC_CAPACITY);
+  assert_int_equal(ex->ops->reserve(ex, 1), EXEC_OK);
+  assert_int_equal(ex->ops->reserve(ex, 1), EXEC_OK);
+  assert_int_equal(ex->ops->reserve(ex, 1), EXEC_CAPACITY);
   exec_counts c;
   ex->ops->counts(ex, &c);
   assert_int_equal(c.capacity, 2);
   assert_int_equal(c.queued, 2);
   assert_int_equal(c.threads, 1);
-  ex->ops->release(ex);
-  assert_int_equal(ex->ops->reserve(ex), EXEC_OK);
-  ex->ops->release(ex);
-  ex->ops->release(ex);
+  ex->ops->release(ex, 1);
+  assert_int_equal(ex->ops->reserve(ex, 1), EXEC_OK);
+  ex->ops->release(ex, 1);
+  ex->ops->release(ex, 1);
 
   /* A job on a reserved slot: a module that is not WebAssembly is INVALID_WASM. */
-  assert_int_equal(ex->ops->reserve(ex), EXEC_OK);
+  assert_int_equal(ex->ops->reserve(ex, 1), EXEC_OK);
   static const uint8_t junk[] = {1, 2, 3};
-  exec_job job = {.wasm = junk, .wasm_len = sizeof junk, .function_name = "main",
+  exec_job job = {.wasm = junk, .wasm_len = sizeof junk, .function_name = "main", .tenant = 1,
                   .limits = {.gas_limit = 1000, .max_memory_pages = 16, .timeout_ns = 1000000000u}};
   exec_outcome *out = exec_run_and_wait(ex, &job);
   assert_non_null(out);
@@ -145,7 +146,7 @@ static void test_admission(void **state) {
   exec_outcome_free(out);
 
   ex->ops->shutdown(ex, 1000000000u);
-  assert_int_equal(ex->ops->reserve(ex), EXEC_SHUTTING_DOWN);
+  assert_int_equal(ex->ops->reserve(ex, 1), EXEC_SHUTTING_DOWN);
   ex->ops->destroy(ex);
 }
 
@@ -285,7 +286,7 @@ static void test_modcache_references(void **state) {
 static void test_executor_cache(void **state) {
   (void)state;
   char why[128];
-  executor *ex = exec_inproc_new(4, 1, 1u << 20, why, sizeof why);
+  executor *ex = exec_inproc_new(4, 4, 1, 1u << 20, why, sizeof why);
   assert_non_null(ex);
   static const uint8_t wasm[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01,
                                  0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00, 0x07, 0x05, 0x01,
@@ -293,8 +294,8 @@ static void test_executor_cache(void **state) {
                                  0x0b};
   uint8_t sha[32] = {1, 2, 3};
   for (int k = 0; k < 3; k++) {
-    assert_int_equal(ex->ops->reserve(ex), EXEC_OK);
-    exec_job job = {.wasm = wasm, .wasm_len = sizeof wasm, .wasm_sha256 = sha, .function_name = "f",
+    assert_int_equal(ex->ops->reserve(ex, 0), EXEC_OK);
+    exec_job job = {.wasm = wasm, .wasm_len = sizeof wasm, .cache_key = sha, .function_name = "f",
                     .limits = {.gas_limit = 1000, .max_memory_pages = 16, .timeout_ns = 1000000000u}};
     exec_outcome *out = exec_run_and_wait(ex, &job);
     assert_non_null(out);
@@ -317,14 +318,14 @@ static void test_executor_cache(void **state) {
 static void test_executor_timer(void **state) {
   (void)state;
   char why[128];
-  executor *ex = exec_inproc_new(4, 2, 0, why, sizeof why);
+  executor *ex = exec_inproc_new(4, 4, 2, 0, why, sizeof why);
   assert_non_null(ex);
   /* (func (export "spin") (loop br 0)) */
   static const uint8_t spin[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01,
                                  0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x07, 0x08, 0x01, 0x04,
                                  0x73, 0x70, 0x69, 0x6e, 0x00, 0x00, 0x0a, 0x09, 0x01, 0x07, 0x00,
                                  0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b};
-  assert_int_equal(ex->ops->reserve(ex), EXEC_OK);
+  assert_int_equal(ex->ops->reserve(ex, 0), EXEC_OK);
   exec_job job = {.wasm = spin, .wasm_len = sizeof spin, .function_name = "spin",
                   .limits = {.gas_limit = UINT64_MAX, .max_memory_pages = 16,
                              .timeout_ns = 200000000u}};
@@ -336,13 +337,145 @@ static void test_executor_timer(void **state) {
   ex->ops->destroy(ex);
 }
 
+/* ---- Fairness between tenants -------------------------------------------------------------- */
+
+/* (func (export "spin") (loop br 0)) */
+static const uint8_t spin_wasm[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04,
+                                    0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x07, 0x08,
+                                    0x01, 0x04, 0x73, 0x70, 0x69, 0x6e, 0x00, 0x00, 0x0a, 0x09,
+                                    0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b};
+/* (func (export "f") (result i32) i32.const 5) */
+static const uint8_t five_wasm[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05,
+                                    0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00, 0x07,
+                                    0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04,
+                                    0x00, 0x41, 0x05, 0x0b};
+
+/* Jobs submitted without waiting: each records its outcome code and the order it ended in. */
+typedef struct async_jobs {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int ended;
+  exec_job job[8];
+  outcome_code code[8];
+  int order[8]; /* 1-based position among the ends; 0 while running */
+} async_jobs;
+
+static void async_done(exec_job *job, exec_outcome *out, void *arg) {
+  async_jobs *a = arg;
+  pthread_mutex_lock(&a->mu);
+  size_t k = (size_t)(job - a->job);
+  a->code[k] = out ? out->code : OUTCOME_INTERNAL_ERROR;
+  a->order[k] = ++a->ended;
+  pthread_cond_broadcast(&a->cv);
+  pthread_mutex_unlock(&a->mu);
+  exec_outcome_free(out);
+}
+
+static void async_submit(executor *ex, async_jobs *a, size_t k, uint64_t tenant,
+                         const uint8_t *wasm, size_t len, const char *name, uint64_t timeout_ns) {
+  assert_int_equal(ex->ops->reserve(ex, tenant), EXEC_OK);
+  a->job[k] = (exec_job){.wasm = wasm, .wasm_len = len, .function_name = name, .tenant = tenant,
+                         .limits = {.gas_limit = UINT64_MAX, .max_memory_pages = 16,
+                                    .timeout_ns = timeout_ns},
+                         .done = async_done, .done_arg = a};
+  assert_int_equal(ex->ops->submit(ex, &a->job[k]), EXEC_OK);
+}
+
+static void async_wait(async_jobs *a, int ended) {
+  pthread_mutex_lock(&a->mu);
+  while (a->ended < ended) pthread_cond_wait(&a->cv, &a->mu);
+  pthread_mutex_unlock(&a->mu);
+}
+
+/* A tenant holds at most its share of the slots; the server's capacity still bounds them all. */
+static void test_tenant_slots(void **state) {
+  (void)state;
+  char why[128];
+  executor *ex = exec_inproc_new(4, 2, 1, 0, why, sizeof why);
+  assert_non_null(ex);
+  assert_int_equal(ex->ops->reserve(ex, 7), EXEC_OK);
+  assert_int_equal(ex->ops->reserve(ex, 7), EXEC_OK);
+  assert_int_equal(ex->ops->reserve(ex, 7), EXEC_TENANT_FULL);
+  assert_int_equal(ex->ops->reserve(ex, 8), EXEC_OK);
+  assert_int_equal(ex->ops->reserve(ex, 8), EXEC_OK);
+  assert_int_equal(ex->ops->reserve(ex, 9), EXEC_CAPACITY);
+  ex->ops->release(ex, 7);
+  assert_int_equal(ex->ops->reserve(ex, 9), EXEC_OK);
+  assert_int_equal(ex->ops->reserve(ex, 7), EXEC_CAPACITY);
+  exec_counts c;
+  ex->ops->counts(ex, &c);
+  assert_int_equal(c.tenant_slots, 2);
+  assert_int_equal(c.queued, 4);
+  ex->ops->release(ex, 7);
+  ex->ops->release(ex, 8);
+  ex->ops->release(ex, 8);
+  ex->ops->release(ex, 9);
+  ex->ops->counts(ex, &c);
+  assert_int_equal(c.queued, 0);
+  ex->ops->shutdown(ex, 1000000000u);
+  ex->ops->destroy(ex);
+}
+
+/* Four threads, of which a tenant may occupy three: while tenant 1's four long jobs run and wait,
+ * tenant 2's short job runs on the fourth thread and ends before any of them. */
+static void test_tenant_threads(void **state) {
+  (void)state;
+  char why[128];
+  executor *ex = exec_inproc_new(8, 8, 4, 0, why, sizeof why);
+  assert_non_null(ex);
+  exec_counts c;
+  ex->ops->counts(ex, &c);
+  assert_int_equal(c.tenant_threads, 3);
+  async_jobs a = {.ended = 0};
+  pthread_mutex_init(&a.mu, NULL);
+  pthread_cond_init(&a.cv, NULL);
+  for (size_t k = 0; k < 4; k++)
+    async_submit(ex, &a, k, 1, spin_wasm, sizeof spin_wasm, "spin", 1000000000u);
+  async_submit(ex, &a, 4, 2, five_wasm, sizeof five_wasm, "f", 1000000000u);
+  async_wait(&a, 5);
+  assert_int_equal(a.order[4], 1); /* the other tenant's job did not wait for the spins */
+  assert_int_equal(a.code[4], OUTCOME_OK);
+  assert_int_equal(a.code[0], OUTCOME_EXECUTION_TIMEOUT);
+  ex->ops->shutdown(ex, 1000000000u);
+  ex->ops->destroy(ex);
+  pthread_cond_destroy(&a.cv);
+  pthread_mutex_destroy(&a.mu);
+}
+
+/* The wait for a thread counts against a job's time limit: a job that cannot start before its
+ * limit is refused (CAPACITY_EXCEEDED) when the limit passes, not run late. */
+static void test_queue_deadline(void **state) {
+  (void)state;
+  char why[128];
+  executor *ex = exec_inproc_new(4, 4, 1, 0, why, sizeof why);
+  assert_non_null(ex);
+  async_jobs a = {.ended = 0};
+  pthread_mutex_init(&a.mu, NULL);
+  pthread_cond_init(&a.cv, NULL);
+  async_submit(ex, &a, 0, 1, spin_wasm, sizeof spin_wasm, "spin", 1500000000u);
+  async_submit(ex, &a, 1, 1, five_wasm, sizeof five_wasm, "f", 100000000u);
+  async_wait(&a, 2);
+  assert_int_equal(a.code[1], OUTCOME_CAPACITY_EXCEEDED);
+  assert_int_equal(a.order[1], 1); /* refused at its deadline, while the spin still ran */
+  assert_int_equal(a.code[0], OUTCOME_EXECUTION_TIMEOUT);
+  exec_counts c;
+  ex->ops->counts(ex, &c);
+  assert_int_equal(c.queued, 0);
+  assert_int_equal(c.active, 0);
+  ex->ops->shutdown(ex, 1000000000u);
+  ex->ops->destroy(ex);
+  pthread_cond_destroy(&a.cv);
+  pthread_mutex_destroy(&a.mu);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arg_convert),     cmocka_unit_test(test_token_bucket),
       cmocka_unit_test(test_buffer),          cmocka_unit_test(test_uuid),
       cmocka_unit_test(test_admission),       cmocka_unit_test(test_modcache_lru),
       cmocka_unit_test(test_modcache_references), cmocka_unit_test(test_executor_cache),
-      cmocka_unit_test(test_executor_timer),
+      cmocka_unit_test(test_executor_timer),  cmocka_unit_test(test_tenant_slots),
+      cmocka_unit_test(test_tenant_threads),  cmocka_unit_test(test_queue_deadline),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
