@@ -158,6 +158,18 @@ void hv_log_close(hv_logger *logger);
 /* The effective level (after HYPERVISOR_LOG). */
 hv_log_level hv_log_get_level(const hv_logger *logger);
 
+/* Changes the level from now on (any thread). False, and nothing changes, when HYPERVISOR_LOG
+ * chose the level (the operator's override wins over a configuration reload) or `level` is bad. */
+bool hv_log_set_level(hv_logger *logger, hv_log_level level);
+
+/*
+ * Opens the logger's file again by name and writes there from now on (log rotation: after the old
+ * file was renamed away). The old descriptor is closed once no line is being written to it. A
+ * logger on a caller's descriptor has nothing to reopen: HV_LOG_OK. On failure the logger keeps
+ * writing where it did, and err (may be NULL) says why.
+ */
+hv_log_status hv_log_reopen(hv_logger *logger, hv_log_error *err);
+
 /* True when a line of this level would be written: lets callers skip building costly fields. */
 bool hv_log_enabled(const hv_logger *logger, hv_log_level level);
 

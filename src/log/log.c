@@ -21,9 +21,11 @@
 #include <unistd.h>
 
 struct hv_logger {
-  int fd;
+  int fd;               /* written and replaced (hv_log_reopen) under lock */
   bool owns_fd;
-  hv_log_level level;
+  char *path;           /* the file the logger opened, for hv_log_reopen; NULL with a caller's fd */
+  _Atomic int level;    /* an hv_log_level; read without the lock by every thread */
+  bool level_pinned;    /* HYPERVISOR_LOG chose it: hv_log_set_level leaves it */
   pthread_mutex_t lock; /* one line at a time on fd */
   _Atomic uint64_t dropped;
 };
@@ -175,7 +177,8 @@ hv_log_status hv_log_open(const hv_log_options *options, hv_logger **out, hv_log
 
   hv_logger *lg = calloc(1, sizeof *lg);
   if (lg == NULL) return fail(err, HV_LOG_NO_MEMORY, "hv_log_open: out of memory");
-  lg->level = level;
+  atomic_init(&lg->level, (int)level);
+  lg->level_pinned = env != NULL && env[0] != '\0';
   atomic_init(&lg->dropped, 0);
   if (pthread_mutex_init(&lg->lock, NULL) != 0) {
     free(lg);
@@ -193,6 +196,13 @@ hv_log_status hv_log_open(const hv_log_options *options, hv_logger **out, hv_log
       return fail(err, HV_LOG_OPEN_FAILED, "logging.file %s: %s", options->file, why);
     }
     lg->owns_fd = true;
+    lg->path = strdup(options->file);
+    if (lg->path == NULL) {
+      close(lg->fd);
+      pthread_mutex_destroy(&lg->lock);
+      free(lg);
+      return fail(err, HV_LOG_NO_MEMORY, "hv_log_open: out of memory");
+    }
   } else {
     lg->fd = options->fd == 0 ? STDERR_FILENO : options->fd;
   }
@@ -207,14 +217,45 @@ hv_log_status hv_log_open(const hv_log_options *options, hv_logger **out, hv_log
 void hv_log_close(hv_logger *lg) {
   if (lg == NULL) return;
   if (lg->owns_fd) close(lg->fd);
+  free(lg->path);
   pthread_mutex_destroy(&lg->lock);
   free(lg);
 }
 
-hv_log_level hv_log_get_level(const hv_logger *lg) { return lg != NULL ? lg->level : HV_LOG_ERROR; }
+/* atomic_load takes a non-const pointer in C17; the object itself is not modified. */
+hv_log_level hv_log_get_level(const hv_logger *lg) {
+  return lg != NULL ? (hv_log_level)atomic_load((_Atomic int *)&lg->level) : HV_LOG_ERROR;
+}
 
 bool hv_log_enabled(const hv_logger *lg, hv_log_level level) {
-  return lg != NULL && (unsigned)level <= HV_LOG_ERROR && level >= lg->level;
+  return lg != NULL && (unsigned)level <= HV_LOG_ERROR && level >= hv_log_get_level(lg);
+}
+
+bool hv_log_set_level(hv_logger *lg, hv_log_level level) {
+  if (lg == NULL || (unsigned)level > HV_LOG_ERROR || lg->level_pinned) return false;
+  atomic_store(&lg->level, (int)level);
+  return true;
+}
+
+hv_log_status hv_log_reopen(hv_logger *lg, hv_log_error *err) {
+  if (lg == NULL) return fail(err, HV_LOG_INVALID_ARGUMENT, "hv_log_reopen: NULL logger");
+  if (lg->path == NULL) {
+    if (err != NULL) *err = (hv_log_error){.status = HV_LOG_OK};
+    return HV_LOG_OK; /* a caller's descriptor: nothing to reopen */
+  }
+  int fd = open(lg->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) {
+    char ebuf[128];
+    return fail(err, HV_LOG_OPEN_FAILED, "logging.file %s: %s", lg->path,
+                strerror_r(errno, ebuf, sizeof ebuf));
+  }
+  pthread_mutex_lock(&lg->lock);
+  int old = lg->fd;
+  lg->fd = fd;
+  pthread_mutex_unlock(&lg->lock);
+  close(old);
+  if (err != NULL) *err = (hv_log_error){.status = HV_LOG_OK};
+  return HV_LOG_OK;
 }
 
 uint64_t hv_log_dropped(const hv_logger *lg) {

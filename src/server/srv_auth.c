@@ -77,6 +77,10 @@ bool srv_ratelimit_take(srv_ratelimit *rl, size_t index, uint64_t now_ns,
   return ok;
 }
 
+void srv_ratelimit_carry(srv_ratelimit *to, const srv_ratelimit *from) {
+  atomic_store(&to->refused, srv_ratelimit_refused(from));
+}
+
 uint64_t srv_ratelimit_refused(const srv_ratelimit *rl) {
   return atomic_load(&((srv_ratelimit *)rl)->refused);
 }
@@ -114,8 +118,17 @@ bool srv_authenticate(srv_request *r, srv_reply *reply) {
     *reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL, "cannot check the API key");
     return false;
   }
+  pthread_rwlock_rdlock(&s->auth_lock);
   long index = srv_find_key(&s->config, digest);
   OPENSSL_cleanse(digest, sizeof digest);
+  if (index >= 0) {
+    snprintf(r->api_key_id_buf, sizeof r->api_key_id_buf, "%s", s->config.auth.api_keys[index].id);
+    r->api_key_id = r->api_key_id_buf;
+  }
+  uint32_t retry = 1;
+  bool within_rate = index >= 0 && srv_ratelimit_take(s->rate, (size_t)index, srv_mono_ns(), &retry);
+  uint32_t rps = s->config.rate_limit.requests_per_second, burst = s->config.rate_limit.burst;
+  pthread_rwlock_unlock(&s->auth_lock);
   if (index < 0) {
     HV_LOG(s->log, HV_LOG_WARN, "auth.rejected", HV_LOG_SECURITY,
            HV_LOG_STR("path", r->path), HV_LOG_STR("reason", "unknown API key"));
@@ -123,22 +136,19 @@ bool srv_authenticate(srv_request *r, srv_reply *reply) {
     return false;
   }
   r->key_index = index;
-  r->api_key_id = s->config.auth.api_keys[index].id;
   /* The executor's name for the key: FNV-1a of its id, stable across configuration reloads. */
   uint64_t h = 14695981039346656037ull;
   for (const char *p = r->api_key_id; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
   r->tenant = h;
 
-  uint32_t retry = 1;
-  if (!srv_ratelimit_take(s->rate, (size_t)index, srv_mono_ns(), &retry)) {
+  if (!within_rate) {
     HV_LOG(s->log, HV_LOG_WARN, "rate.limited", HV_LOG_SECURITY,
            HV_LOG_STR("api_key_id", r->api_key_id), HV_LOG_STR("path", r->path),
            HV_LOG_UINT("retry_after_s", retry));
     *reply = srv_error_reply(r, OUTCOME_RATE_LIMITED, NULL,
                              "API key '%s' is over its rate limit of %u requests per second "
                              "(burst %u); retry in %u s",
-                             r->api_key_id, s->config.rate_limit.requests_per_second,
-                             s->config.rate_limit.burst, retry);
+                             r->api_key_id, rps, burst, retry);
     reply->retry_after_s = retry;
     return false;
   }

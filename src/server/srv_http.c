@@ -8,6 +8,14 @@
  * which is kept up to server.max_body_bytes and dropped beyond; (3) once the body is complete, when
  * the endpoint runs. An execute request is then suspended while the executor works, and resumed
  * with its reply ready: no HTTP thread ever waits for an execution.
+ *
+ * Slow clients. libmicrohttpd's idle timeout restarts with every byte, so a client that trickles
+ * its headers (or body) a byte at a time would hold its connection forever, and enough of them
+ * would fill every connection slot. So every connection is tracked with the stage it is in and
+ * since when: a sweeper thread closes those whose headers (SRV_HEADER_DEADLINE_S) or body
+ * (SRV_BODY_DEADLINE_S) take too long, and once the open connections pass the high-water mark
+ * the oldest ones still waiting for headers or a body are closed first, so that a new client
+ * always finds a free slot. Executions in progress (suspended connections) are never closed.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -16,8 +24,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -107,6 +119,198 @@ int srv_reply_send(srv_request *r, srv_reply *reply) {
   return rc;
 }
 
+/* ---- Connections and their deadlines ------------------------------------------------------ */
+
+typedef enum srv_conn_stage {
+  SRV_CONN_HEADERS, /* waiting for a request's headers (a new or kept-alive connection) */
+  SRV_CONN_BODY,    /* the headers are in; the body is arriving */
+  SRV_CONN_BUSY,    /* the request is being worked on or answered: never closed early */
+} srv_conn_stage;
+
+struct srv_conn {
+  int fd;
+  srv_conn_stage stage;
+  uint64_t since_ns; /* when the stage began */
+  bool evicted;      /* shut down by us; libmicrohttpd closes it next */
+  uint32_t slot;     /* index in the table */
+};
+
+struct srv_conn_table {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;        /* wakes the sweeper to stop */
+  srv_conn **conns;         /* SRV_CONNECTION_LIMIT + slack entries */
+  uint32_t count, cap;
+  bool stop;
+  pthread_t sweeper;
+  bool sweeper_started;
+  uint64_t closed_headers, closed_body, closed_pressure; /* since the start, for the log */
+};
+
+/* Closes the connection for its client; libmicrohttpd sees the end of the stream and frees it.
+ * Under mu (the descriptor is still the connection's: it is closed only after the CLOSED
+ * notification, which takes mu). */
+static void srv_conn_evict(srv_conn *c) {
+  if (c->evicted) return;
+  c->evicted = true;
+  (void)shutdown(c->fd, SHUT_RDWR);
+}
+
+/* Under pressure: closes the oldest connection that waits for headers or a body. Under mu. */
+static bool srv_conn_evict_oldest(struct srv_conn_table *t) {
+  srv_conn *oldest = NULL;
+  for (uint32_t k = 0; k < t->count; k++) {
+    srv_conn *c = t->conns[k];
+    if (c->evicted || c->stage == SRV_CONN_BUSY) continue;
+    if (!oldest || c->since_ns < oldest->since_ns) oldest = c;
+  }
+  if (!oldest) return false;
+  srv_conn_evict(oldest);
+  t->closed_pressure++;
+  return true;
+}
+
+static void srv_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe) {
+  srv *s = cls;
+  struct srv_conn_table *t = s->conns;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    srv_conn *c = ci ? calloc(1, sizeof *c) : NULL;
+    if (!c) return; /* untracked: it still has libmicrohttpd's idle timeout */
+    c->fd = ci->connect_fd;
+    c->stage = SRV_CONN_HEADERS;
+    c->since_ns = srv_mono_ns();
+    pthread_mutex_lock(&t->mu);
+    if (t->count == t->cap) {
+      pthread_mutex_unlock(&t->mu);
+      free(c);
+      return;
+    }
+    c->slot = t->count;
+    t->conns[t->count++] = c;
+    /* Keep room for new clients: above the high-water mark the slowest waiters make way. */
+    uint32_t live = 0;
+    for (uint32_t k = 0; k < t->count; k++) live += !t->conns[k]->evicted;
+    while (live > SRV_CONNECTION_HIGH_WATER && srv_conn_evict_oldest(t)) live--;
+    pthread_mutex_unlock(&t->mu);
+    *socket_context = c;
+  } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+    srv_conn *c = *socket_context;
+    if (!c) return;
+    *socket_context = NULL;
+    pthread_mutex_lock(&t->mu);
+    srv_conn *last = t->conns[--t->count];
+    t->conns[c->slot] = last;
+    last->slot = c->slot;
+    pthread_mutex_unlock(&t->mu);
+    free(c);
+  }
+}
+
+/* The tracked connection of a request (NULL if it is not tracked). */
+static srv_conn *srv_conn_of(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+void srv_conn_stage_set(srv *s, srv_conn *c, int stage) {
+  if (!c) return;
+  pthread_mutex_lock(&s->conns->mu);
+  c->stage = (srv_conn_stage)stage;
+  c->since_ns = srv_mono_ns();
+  pthread_mutex_unlock(&s->conns->mu);
+}
+
+/* Closes connections past their stage's deadline, four times a second. */
+static void *srv_sweeper_main(void *arg) {
+  srv *s = arg;
+  struct srv_conn_table *t = s->conns;
+  uint64_t logged_h = 0, logged_b = 0, logged_p = 0;
+  pthread_mutex_lock(&t->mu);
+  while (!t->stop) {
+    uint64_t now = srv_mono_ns();
+    for (uint32_t k = 0; k < t->count; k++) {
+      srv_conn *c = t->conns[k];
+      if (c->evicted || c->stage == SRV_CONN_BUSY) continue;
+      uint64_t age = now - c->since_ns;
+      if (c->stage == SRV_CONN_HEADERS && age > SRV_HEADER_DEADLINE_S * 1000000000ull) {
+        srv_conn_evict(c);
+        t->closed_headers++;
+      } else if (c->stage == SRV_CONN_BODY && age > SRV_BODY_DEADLINE_S * 1000000000ull) {
+        srv_conn_evict(c);
+        t->closed_body++;
+      }
+    }
+    uint64_t h = t->closed_headers, b = t->closed_body, p = t->closed_pressure;
+    uint32_t open = t->count;
+    pthread_mutex_unlock(&t->mu);
+    /* One line for what changed, not one per connection: a flood must not flood the log. */
+    if (h != logged_h || b != logged_b || p != logged_p)
+      HV_LOG(s->log, HV_LOG_WARN, "http.slow_clients_closed", HV_LOG_SECURITY,
+             HV_LOG_UINT("headers_too_slow", h - logged_h), HV_LOG_UINT("body_too_slow", b - logged_b),
+             HV_LOG_UINT("made_room", p - logged_p), HV_LOG_UINT("open_connections", open));
+    logged_h = h, logged_b = b, logged_p = p;
+    pthread_mutex_lock(&t->mu);
+    if (t->stop) break;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 250 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+  }
+  pthread_mutex_unlock(&t->mu);
+  return NULL;
+}
+
+static void srv_conns_free(srv *s) {
+  struct srv_conn_table *t = s->conns;
+  if (!t) return;
+  if (t->sweeper_started) {
+    pthread_mutex_lock(&t->mu);
+    t->stop = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->sweeper, NULL);
+  }
+  for (uint32_t k = 0; k < t->count; k++) free(t->conns[k]);
+  free(t->conns);
+  pthread_cond_destroy(&t->cv);
+  pthread_mutex_destroy(&t->mu);
+  free(t);
+  s->conns = NULL;
+}
+
+static bool srv_conns_new(srv *s, char *why, size_t why_size) {
+  struct srv_conn_table *t = calloc(1, sizeof *t);
+  if (!t) goto oom;
+  t->cap = SRV_CONNECTION_LIMIT + 64; /* closed connections linger until libmicrohttpd frees them */
+  t->conns = calloc(t->cap, sizeof *t->conns);
+  if (!t->conns) {
+    free(t);
+    goto oom;
+  }
+  pthread_mutex_init(&t->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&t->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  s->conns = t;
+  int rc = pthread_create(&t->sweeper, NULL, srv_sweeper_main, s);
+  if (rc != 0) {
+    snprintf(why, why_size, "cannot start the connection sweeper: %s", strerror(rc));
+    srv_conns_free(s);
+    return false;
+  }
+  t->sweeper_started = true;
+  return true;
+oom:
+  snprintf(why, why_size, "out of memory");
+  return false;
+}
+
 /* ---- Request contexts --------------------------------------------------------------------- */
 
 static srv_request *srv_request_new(srv *s, struct MHD_Connection *conn) {
@@ -115,6 +319,8 @@ static srv_request *srv_request_new(srv *s, struct MHD_Connection *conn) {
   r->server = s;
   r->conn = conn;
   r->start_ns = srv_mono_ns();
+  r->tracked = srv_conn_of(conn);
+  srv_conn_stage_set(s, r->tracked, SRV_CONN_BODY); /* the headers are in */
   r->endpoint = SRV_EP_OTHER;
   r->key_index = -1;
   r->error = OUTCOME_OK;
@@ -179,6 +385,8 @@ static void srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls
   hv_log_event(s->log, r->status >= 500 || r->status == 0 ? HV_LOG_WARN : HV_LOG_INFO,
                "http.request", 0, f, n);
 
+  /* A kept-alive connection waits for its next request's headers from now on. */
+  srv_conn_stage_set(s, srv_conn_of(conn), SRV_CONN_HEADERS);
   srv_execute_cleanup(r);
   srv_reply_discard(&r->pending);
   free(r->body);
@@ -231,8 +439,11 @@ static enum MHD_Result srv_on_headers(srv_request *r, const char *url) {
       }
       if (!srv_execute_begin(r, &reply)) return srv_reply_send(r, &reply);
       if (end != cl && *end == '\0' && declared > 0) {
-        r->body = malloc((size_t)declared); /* on failure the body grows as it comes */
-        if (r->body) r->body_cap = (size_t)declared;
+        /* Room for what was announced, up to a bound: a client that announces a large body and
+         * sends it slowly must not make the server hold the whole size in advance. */
+        size_t first = declared < SRV_BODY_PREALLOC_MAX ? (size_t)declared : SRV_BODY_PREALLOC_MAX;
+        r->body = malloc(first); /* on failure the body grows as it comes */
+        if (r->body) r->body_cap = first;
       }
       return MHD_YES;
     }
@@ -245,10 +456,10 @@ static enum MHD_Result srv_on_headers(srv_request *r, const char *url) {
 static enum MHD_Result srv_on_body(srv_request *r, const char *data, size_t len) {
   srv *s = r->server;
   r->body_seen += len;
-  if (srv_mono_ns() - r->start_ns > SRV_BODY_DEADLINE_NS) {
+  if (srv_mono_ns() - r->start_ns > SRV_BODY_DEADLINE_S * 1000000000ull) {
     HV_LOG(s->log, HV_LOG_WARN, "http.body_deadline", 0, HV_LOG_STR("path", r->path),
            HV_LOG_UINT("bytes_in", r->body_seen));
-    return MHD_NO; /* too slow: close */
+    return MHD_NO; /* too slow: close (the sweeper does the same for a body that stalls) */
   }
   uint64_t cap = r->wants_body ? s->config.server.max_body_bytes : 0;
   if (r->too_large || r->body_len + len > cap) {
@@ -285,6 +496,7 @@ static enum MHD_Result srv_on_complete(srv_request *r) {
   }
   if (phase == SRV_PHASE_RUNNING) return MHD_YES; /* not expected: suspended until done */
 
+  srv_conn_stage_set(r->server, r->tracked, SRV_CONN_BUSY); /* the body is in: being answered */
   if (r->too_large && r->endpoint != SRV_EP_EXECUTE) {
     reply = srv_error_reply(r, OUTCOME_PAYLOAD_TOO_LARGE, NULL,
                             "this endpoint takes no request body");
@@ -337,7 +549,9 @@ __attribute__((format(printf, 2, 0))) static void srv_mhd_log(void *cls, const c
 
 /* ---- Start and stop ----------------------------------------------------------------------- */
 
-bool srv_http_start(srv *s, char *why, size_t why_size) {
+/* Binds and listens on the configured address ourselves, so that a port in use is an error that
+ * names it (no SO_REUSEPORT: a second server must not share the port with the first). */
+static int srv_listen(srv *s, char *why, size_t why_size) {
   char port[8];
   snprintf(port, sizeof port, "%u", (unsigned)s->config.server.port);
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -347,34 +561,70 @@ bool srv_http_start(srv *s, char *why, size_t why_size) {
   if (gai != 0 || !ai) {
     snprintf(why, why_size, "server.host: cannot resolve '%s': %s", s->config.server.host,
              gai_strerror(gai));
+    return -1;
+  }
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  int e = 0;
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
+    e = errno;
+  } else if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SRV_LISTEN_BACKLOG) != 0) {
+    e = errno;
+  }
+  freeaddrinfo(ai);
+  if (e != 0) {
+    if (fd >= 0) close(fd);
+    if (e == EADDRINUSE)
+      snprintf(why, why_size,
+               "server.port: port %u on %s is already in use (another hypervisor, or another "
+               "program, listens there)",
+               (unsigned)s->config.server.port, s->config.server.host);
+    else
+      snprintf(why, why_size, "cannot listen on %s port %u: %s", s->config.server.host,
+               (unsigned)s->config.server.port, strerror(e));
+    return -1;
+  }
+  return fd;
+}
+
+bool srv_http_start(srv *s, char *why, size_t why_size) {
+  int fd = srv_listen(s, why, why_size);
+  if (fd < 0) return false;
+  struct sockaddr_storage bound;
+  socklen_t bound_len = sizeof bound;
+  if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) != 0) {
+    snprintf(why, why_size, "cannot read the bound address: %s", strerror(errno));
+    close(fd);
     return false;
   }
-  struct sockaddr_storage addr;
-  memset(&addr, 0, sizeof addr);
-  memcpy(&addr, ai->ai_addr, ai->ai_addrlen <= sizeof addr ? ai->ai_addrlen : sizeof addr);
-  bool v6 = ai->ai_family == AF_INET6;
-  freeaddrinfo(ai);
+  s->port = bound.ss_family == AF_INET6
+                ? ntohs(((struct sockaddr_in6 *)(void *)&bound)->sin6_port)
+                : ntohs(((struct sockaddr_in *)(void *)&bound)->sin_port);
+  if (!srv_conns_new(s, why, why_size)) {
+    close(fd);
+    return false;
+  }
 
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                   MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0u);
+                   MHD_USE_ERROR_LOG | (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0u);
   unsigned workers = s->config.server.workers;
   s->daemon = MHD_start_daemon(
-      flags, s->config.server.port, NULL, NULL, srv_access, s,
+      flags, s->port, NULL, NULL, srv_access, s,
       MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, s,
-      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+      MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
       MHD_OPTION_THREAD_POOL_SIZE, workers > 1 ? workers : 0u,
       MHD_OPTION_CONNECTION_LIMIT, SRV_CONNECTION_LIMIT,
       MHD_OPTION_CONNECTION_TIMEOUT, SRV_CONNECTION_TIMEOUT_S,
-      MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+      MHD_OPTION_NOTIFY_CONNECTION, srv_on_connection, s,
       MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
       MHD_OPTION_END);
   if (!s->daemon) {
-    snprintf(why, why_size, "cannot listen on %s port %u (address in use, or not allowed?)",
-             s->config.server.host, (unsigned)s->config.server.port);
+    snprintf(why, why_size, "cannot start the HTTP server on %s port %u",
+             s->config.server.host, (unsigned)s->port);
+    close(fd);
+    srv_conns_free(s);
     return false;
   }
-  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  s->port = di && di->port ? di->port : s->config.server.port;
   return true;
 }
 
@@ -388,6 +638,7 @@ void srv_http_quiesce(srv *s) {
 void srv_http_stop(srv *s) {
   if (s->daemon) MHD_stop_daemon(s->daemon);
   s->daemon = NULL;
+  srv_conns_free(s); /* after the daemon: every connection has been notified closed */
   if (s->listen_fd >= 0) close(s->listen_fd);
   s->listen_fd = -1;
 }

@@ -36,12 +36,20 @@
 
 struct MHD_Daemon;
 struct MHD_Connection;
+struct srv_conn_table;
+typedef struct srv_conn srv_conn;
 
 /* ---- Fixed choices (docs/service.md, "Decisions") ----------------------------------------- */
 
 #define SRV_CONNECTION_LIMIT 1024u        /* open connections at once */
+/* Above this many open connections the oldest still waiting for headers or a body are closed,
+ * so that new clients always find a slot. */
+#define SRV_CONNECTION_HIGH_WATER (SRV_CONNECTION_LIMIT - 128u)
+#define SRV_LISTEN_BACKLOG 1024
 #define SRV_CONNECTION_TIMEOUT_S 30u      /* idle seconds before a connection is closed */
-#define SRV_BODY_DEADLINE_NS (120ull * 1000000000u) /* a request body must arrive within this */
+#define SRV_HEADER_DEADLINE_S 10u         /* a request's headers must arrive within this */
+#define SRV_BODY_DEADLINE_S 120u          /* its body within this, from the end of the headers */
+#define SRV_BODY_PREALLOC_MAX (1u << 20)  /* bytes reserved up front for an announced body */
 #define SRV_DRAIN_MAX (1u << 20)          /* bytes past the cap read (and dropped) before closing */
 #define SRV_SHUTDOWN_EXTRA_NS (5ull * 1000000000u)  /* grace past the longest execution */
 #define SRV_MAINTENANCE_PERIOD_MS 60000u  /* key rotation and retention purge */
@@ -54,6 +62,7 @@ struct MHD_Connection;
 #define SRV_TEST_CLOCK_ENV "HYPERVISOR_TEST_CLOCK_FILE"
 #define SRV_DEV_KEY_FILE "dev-api-key.sha256"
 #define SRV_DEV_KEY_ID "dev"
+#define SRV_LOCK_FILE "hypervisor.lock" /* in dirname(crypto.key_dir) */
 /* The compiled-module cache's bound (estimated bytes of modules kept; docs/service.md, "Module
  * cache"). A constant: the configuration has no key for it. */
 #define SRV_MODULE_CACHE_BYTES (256u * 1024u * 1024u)
@@ -136,6 +145,8 @@ void srv_ratelimit_free(srv_ratelimit *rl);
 bool srv_ratelimit_take(srv_ratelimit *rl, size_t index, uint64_t now_ns,
                         uint32_t *retry_after_s);
 uint64_t srv_ratelimit_refused(const srv_ratelimit *rl);
+/* The count of refusals goes on in a replacement (a configuration reload). */
+void srv_ratelimit_carry(srv_ratelimit *to, const srv_ratelimit *from);
 
 /* ---- Audit writer (srv_commit.c) ---------------------------------------------------------- */
 
@@ -177,8 +188,14 @@ typedef struct srv {
   srv_committer *commit;
   executor *exec;
   srv_metrics *metrics;
-  srv_ratelimit *rate;
+  srv_ratelimit *rate;       /* with config.auth and config.rate_limit: under auth_lock */
+  pthread_rwlock_t auth_lock; /* SIGHUP replaces the API keys and the rate limits under it */
+  char config_file[HV_CONFIG_PATH_SIZE]; /* "" with the embedded defaults */
+  int lock_fd;               /* the data directory's lock (srv_main.c); -1 when not held */
+  char dev_key[4 + 64 + 1];  /* a development key made this start, until it is shown; else "" */
+  char dev_key_path[HV_CONFIG_PATH_SIZE + 32];
   struct MHD_Daemon *daemon;
+  struct srv_conn_table *conns; /* every open connection, its stage and since when (srv_http.c) */
   int listen_fd;            /* after quiesce: closed once the daemon has stopped */
   uint16_t port;            /* the port actually bound (server.port 0 picks a free one) */
 
@@ -237,6 +254,7 @@ typedef struct srv_exec_state srv_exec_state;
 struct srv_request {
   srv *server;
   struct MHD_Connection *conn;
+  srv_conn *tracked;     /* the connection's entry in the table; NULL if untracked */
   uint64_t start_ns;
   srv_endpoint endpoint;
   srv_method method;
@@ -253,7 +271,8 @@ struct srv_request {
 
   /* authentication */
   long key_index;        /* -1 before or without authentication */
-  const char *api_key_id;
+  const char *api_key_id; /* NULL, or api_key_id_buf: keys may be reloaded while a request runs */
+  char api_key_id_buf[HV_CONFIG_KEY_ID_SIZE];
   uint64_t tenant;       /* the executor's name for the API key (srv_tenant_of) */
   uint64_t accepted_ns;  /* the body was complete: the execution's time limit runs from here */
 
@@ -282,6 +301,9 @@ srv_reply srv_json_reply(unsigned status, json_t *obj);
 int srv_reply_send(srv_request *r, srv_reply *reply);
 /* Frees a reply's body without sending it. */
 void srv_reply_discard(srv_reply *reply);
+
+/* Moves a connection to another stage (SRV_CONN_*, srv_http.c); its deadline restarts. NULL: no-op. */
+void srv_conn_stage_set(srv *s, srv_conn *c, int stage);
 
 /* Starts / quiesces / stops the HTTP daemon. */
 bool srv_http_start(srv *s, char *why, size_t why_size);

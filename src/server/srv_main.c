@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,43 +64,54 @@ static int srv_dev_key_read(const char *path, uint8_t sha[32], char *why, size_t
   return 1;
 }
 
-/* Makes a new key, stores its hash (0600), prints the key once. */
-static bool srv_dev_key_create(srv *s, const char *path, uint8_t sha[32], char *why,
-                               size_t why_size) {
+/* Makes a new key in memory (s->dev_key, s->dev_key_path); it is stored and shown only once the
+ * server serves (srv_dev_key_publish), so a start that fails never loses it. */
+static bool srv_dev_key_make(srv *s, const char *path, uint8_t sha[32], char *why,
+                             size_t why_size) {
   uint8_t raw[32];
-  char key[4 + 64 + 1] = "hvk_";
-  char hex[65];
   if (RAND_bytes(raw, sizeof raw) != 1) {
     snprintf(why, why_size, "the random generator failed");
     return false;
   }
-  hv_crypto_hex_encode(raw, sizeof raw, key + 4);
+  snprintf(s->dev_key, sizeof s->dev_key, "hvk_");
+  hv_crypto_hex_encode(raw, sizeof raw, s->dev_key + 4);
   OPENSSL_cleanse(raw, sizeof raw);
   unsigned int dlen = 0;
-  bool ok = EVP_Digest(key, strlen(key), sha, &dlen, EVP_sha256(), NULL) == 1 && dlen == 32;
-  hv_crypto_hex_encode(sha, 32, hex);
-  int fd = ok ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
-  if (fd < 0) {
-    snprintf(why, why_size, "%.300s: %s", path, ok ? strerror(errno) : "cannot hash the key");
-    OPENSSL_cleanse(key, sizeof key);
+  if (EVP_Digest(s->dev_key, strlen(s->dev_key), sha, &dlen, EVP_sha256(), NULL) != 1 ||
+      dlen != 32) {
+    snprintf(why, why_size, "cannot hash the key");
+    OPENSSL_cleanse(s->dev_key, sizeof s->dev_key);
     return false;
   }
+  snprintf(s->dev_key_path, sizeof s->dev_key_path, "%s", path);
+  return true;
+}
+
+/* Stores the new development key's hash (0600) and prints the key, once the server serves. */
+static bool srv_dev_key_publish(srv *s, char *why, size_t why_size) {
+  if (!s->dev_key[0]) return true; /* no new key this start */
+  const char *path = s->dev_key_path;
+  char hex[65];
+  hv_crypto_hex_encode(s->config.auth.api_keys[0].sha256, 32, hex);
   hex[64] = '\n';
-  ok = write(fd, hex, 65) == 65 && fsync(fd) == 0;
-  close(fd);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  bool ok = fd >= 0 && write(fd, hex, 65) == 65 && fsync(fd) == 0;
+  int e = errno;
+  if (fd >= 0) close(fd);
   if (!ok) {
-    snprintf(why, why_size, "%.300s: cannot write the key's hash", path);
-    unlink(path);
-    OPENSSL_cleanse(key, sizeof key);
+    snprintf(why, why_size, "%.300s: cannot store the development key's hash: %s", path,
+             strerror(e));
+    if (fd >= 0) unlink(path);
+    OPENSSL_cleanse(s->dev_key, sizeof s->dev_key);
     return false;
   }
   /* The terminal, not the log: the key itself must never reach a log. */
   printf("\nDevelopment API key (shown once; only its SHA-256 is kept, in %s):\n\n    %s\n\n"
          "Use it as the X-API-Key header, or: export HYPERVISOR_API_KEY=%s\n"
-         "Configure auth.api_keys to use your own keys instead.\n\n",
-         path, key, key);
+         "Configure auth.api_keys to use your own keys instead (hypervisor api-key makes one).\n\n",
+         path, s->dev_key, s->dev_key);
   fflush(stdout);
-  OPENSSL_cleanse(key, sizeof key);
+  OPENSSL_cleanse(s->dev_key, sizeof s->dev_key);
   HV_LOG(s->log, HV_LOG_WARN, "auth.dev_key_created", 0, HV_LOG_STR("api_key_id", SRV_DEV_KEY_ID),
          HV_LOG_STR("hash_file", path));
   return true;
@@ -115,7 +128,7 @@ static bool srv_dev_key(srv *s, char *why, size_t why_size) {
   }
   snprintf(k->id, sizeof k->id, "%s", SRV_DEV_KEY_ID);
   int found = srv_dev_key_read(path, k->sha256, why, why_size);
-  if (found < 0 || (found == 0 && !srv_dev_key_create(s, path, k->sha256, why, why_size))) {
+  if (found < 0 || (found == 0 && !srv_dev_key_make(s, path, k->sha256, why, why_size))) {
     free(k);
     return false;
   }
@@ -124,6 +137,56 @@ static bool srv_dev_key(srv *s, char *why, size_t why_size) {
            HV_LOG_STR("hash_file", path));
   s->config.auth.api_keys = k;
   s->config.auth.api_key_count = 1;
+  return true;
+}
+
+/* ---- One server per data directory -------------------------------------------------------- */
+
+/*
+ * Takes an exclusive lock on dirname(key_dir)/hypervisor.lock (the data directory that holds the
+ * key ring, the development key and by default the audit store), so that a second server started
+ * on the same directory refuses to start instead of running beside the first. The kernel drops the
+ * lock when the process ends, however it ends.
+ */
+static bool srv_lock_data_dir(srv *s, char *why, size_t why_size) {
+  char dir[HV_CONFIG_PATH_SIZE], path[HV_CONFIG_PATH_SIZE + 32];
+  snprintf(dir, sizeof dir, "%s", s->config.crypto.key_dir);
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') dir[--n] = '\0';
+  snprintf(path, sizeof path, "%s/%s", dirname(dir), SRV_LOCK_FILE);
+  char parent[sizeof path];
+  snprintf(parent, sizeof parent, "%s", path);
+  if (mkdir(dirname(parent), 0700) != 0 && errno != EEXIST) {
+    snprintf(why, why_size, "%.300s: %s", parent, strerror(errno));
+    return false;
+  }
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    snprintf(why, why_size, "%.300s: %s", path, strerror(errno));
+    return false;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    char pid[24] = "";
+    ssize_t got = read(fd, pid, sizeof pid - 1);
+    pid[got > 0 ? got : 0] = '\0';
+    pid[strcspn(pid, "\n")] = '\0';
+    close(fd);
+    char who[48] = "";
+    if (pid[0]) snprintf(who, sizeof who, " (pid %s)", pid);
+    if (e == EWOULDBLOCK)
+      snprintf(why, why_size,
+               "another hypervisor%s is already running on this data directory: %.300s is locked",
+               who, path);
+    else
+      snprintf(why, why_size, "%.300s: cannot lock: %s", path, strerror(e));
+    return false;
+  }
+  char pid[24];
+  int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  /* The lock holds without the pid in the file; the pid only makes a refusal friendlier. */
+  (void)(ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) == len);
+  s->lock_fd = fd;
   return true;
 }
 
@@ -153,6 +216,108 @@ static void srv_maintenance(srv *s) {
   if (removed > 0) HV_LOG(s->log, HV_LOG_INFO, "audit.purged", 0, HV_LOG_UINT("records", removed));
 }
 
+/* ---- SIGHUP: reopen the log, re-read what can change while serving ------------------------- */
+
+static bool srv_keys_equal(const hv_config_auth *a, const hv_config_auth *b) {
+  if (a->api_key_count != b->api_key_count) return false;
+  for (size_t k = 0; k < a->api_key_count; k++)
+    if (strcmp(a->api_keys[k].id, b->api_keys[k].id) != 0 ||
+        memcmp(a->api_keys[k].sha256, b->api_keys[k].sha256, 32) != 0)
+      return false;
+  return true;
+}
+
+/*
+ * Log rotation first (the file is reopened by name), then, with a configuration file, the parts of
+ * it that can change while serving: the API keys, the rate limits and the log level. A file that no
+ * longer loads changes nothing (the server keeps serving as it was); keys that need a restart are
+ * named in the log when they changed.
+ */
+static void srv_reload(srv *s) {
+  hv_log_error lerr = {0};
+  if (hv_log_reopen(s->log, &lerr) != HV_LOG_OK)
+    HV_LOG(s->log, HV_LOG_ERROR, "log.reopen_failed", 0, HV_LOG_STR("message", lerr.message));
+  else
+    HV_LOG(s->log, HV_LOG_INFO, "log.reopened", 0);
+  if (!s->config_file[0]) {
+    HV_LOG(s->log, HV_LOG_INFO, "config.reload_skipped", 0,
+           HV_LOG_STR("reason", "embedded defaults: no configuration file to re-read"));
+    return;
+  }
+  hv_config next;
+  hv_config_error cerr = {0};
+  if (hv_config_load_file(s->config_file, &next, &cerr) != HV_CONFIG_OK) {
+    HV_LOG(s->log, HV_LOG_ERROR, "config.reload_failed", 0, HV_LOG_STR("file", s->config_file),
+           HV_LOG_STR("message", cerr.message));
+    hv_config_free(&next);
+    return;
+  }
+  hv_config *cur = &s->config;
+  /* Without auth.api_keys the development key stays: it is not in the file. */
+  bool keys_changed = next.auth.api_key_count > 0 && !srv_keys_equal(&cur->auth, &next.auth);
+  bool rate_changed = next.rate_limit.requests_per_second != cur->rate_limit.requests_per_second ||
+                      next.rate_limit.burst != cur->rate_limit.burst;
+  size_t key_count = keys_changed ? next.auth.api_key_count : cur->auth.api_key_count;
+  srv_ratelimit *rate = NULL;
+  if (keys_changed || rate_changed) {
+    rate = srv_ratelimit_new(key_count, next.rate_limit.requests_per_second, next.rate_limit.burst);
+    if (!rate) {
+      HV_LOG(s->log, HV_LOG_ERROR, "config.reload_failed", 0, HV_LOG_STR("file", s->config_file),
+             HV_LOG_STR("message", "out of memory"));
+      hv_config_free(&next);
+      return;
+    }
+  }
+  hv_config_api_key *old_keys = NULL;
+  srv_ratelimit *old_rate = NULL;
+  pthread_rwlock_wrlock(&s->auth_lock);
+  if (keys_changed) {
+    old_keys = cur->auth.api_keys;
+    cur->auth.api_keys = next.auth.api_keys;
+    cur->auth.api_key_count = next.auth.api_key_count;
+    next.auth.api_keys = NULL;
+    next.auth.api_key_count = 0;
+  }
+  if (rate) {
+    srv_ratelimit_carry(rate, s->rate);
+    old_rate = s->rate;
+    s->rate = rate;
+    cur->rate_limit = next.rate_limit;
+  }
+  pthread_rwlock_unlock(&s->auth_lock);
+  free(old_keys);
+  srv_ratelimit_free(old_rate);
+
+  hv_log_level before = hv_log_get_level(s->log);
+  bool level_changed = next.logging.level != cur->logging.level;
+  if (level_changed) {
+    cur->logging.level = next.logging.level;
+    if (!hv_log_set_level(s->log, next.logging.level))
+      HV_LOG(s->log, HV_LOG_INFO, "config.level_pinned", 0,
+             HV_LOG_STR("reason", "HYPERVISOR_LOG sets the level"));
+  }
+  /* What changed in the file but takes a restart. */
+  const char *restart = NULL;
+  if (memcmp(&next.server, &cur->server, sizeof next.server) != 0) restart = "server";
+  else if (memcmp(&next.wasm, &cur->wasm, sizeof next.wasm) != 0) restart = "wasm";
+  else if (memcmp(&next.crypto, &cur->crypto, sizeof next.crypto) != 0) restart = "crypto";
+  else if (next.storage.backend != cur->storage.backend ||
+           strcmp(next.storage.path, cur->storage.path) != 0 ||
+           strcmp(next.storage.dsn, cur->storage.dsn) != 0) restart = "storage";
+  else if (strcmp(next.logging.file, cur->logging.file) != 0) restart = "logging.file";
+  HV_LOG(s->log, HV_LOG_INFO, "config.reloaded", 0, HV_LOG_STR("file", s->config_file),
+         HV_LOG_BOOL("api_keys_changed", keys_changed), HV_LOG_UINT("api_keys", key_count),
+         HV_LOG_BOOL("rate_limit_changed", rate_changed),
+         HV_LOG_UINT("requests_per_second", cur->rate_limit.requests_per_second),
+         HV_LOG_UINT("burst", cur->rate_limit.burst),
+         HV_LOG_STR("log_level_before", hv_log_level_name(before)),
+         HV_LOG_STR("log_level", hv_log_level_name(hv_log_get_level(s->log))));
+  if (restart)
+    HV_LOG(s->log, HV_LOG_WARN, "config.restart_needed", 0, HV_LOG_STR("section", restart),
+           HV_LOG_STR("reason", "changed in the file; this part is read only at start-up"));
+  hv_config_free(&next);
+}
+
 /* ---- Start and stop ----------------------------------------------------------------------- */
 
 static void srv_free(srv *s) {
@@ -163,8 +328,12 @@ static void srv_free(srv *s) {
   srv_ratelimit_free(s->rate);
   srv_metrics_free(s->metrics);
   pthread_mutex_destroy(&s->health_mu);
+  pthread_rwlock_destroy(&s->auth_lock);
   hv_log_close(s->log);
   hv_config_free(&s->config);
+  OPENSSL_cleanse(s->dev_key, sizeof s->dev_key);
+  if (s->lock_fd >= 0) close(s->lock_fd); /* releases the data directory */
+  s->lock_fd = -1;
 }
 
 __attribute__((format(printf, 2, 3))) static int srv_fail(srv *s, const char *fmt, ...) {
@@ -217,6 +386,7 @@ static int srv_run(srv *s, const sigset_t *signals) {
   }
   s->start_wall_ms = srv_now_ms(s);
 
+  if (!srv_lock_data_dir(s, why, sizeof why)) return srv_fail(s, "%s", why);
   hv_crypto_err cerr = {0};
   if (hv_keyring_open(s->config.crypto.key_dir, (int64_t)s->config.crypto.key_rotation_hours * 3600,
                       srv_now_ms(s) / 1000, &s->ring, &cerr) != HV_CRYPTO_OK)
@@ -248,6 +418,10 @@ static int srv_run(srv *s, const sigset_t *signals) {
 
   srv_maintenance(s); /* purge what expired while the server was down */
   if (!srv_http_start(s, why, sizeof why)) return srv_fail(s, "%s", why);
+  if (!srv_dev_key_publish(s, why, sizeof why)) {
+    srv_http_stop(s);
+    return srv_fail(s, "development API key: %s", why);
+  }
 
   exec_counts counts;
   s->exec->ops->counts(s->exec, &counts);
@@ -276,6 +450,14 @@ static int srv_run(srv *s, const sigset_t *signals) {
     struct timespec ts = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
     sig = sigtimedwait(signals, NULL, &ts);
     if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP) {
+      HV_LOG(s->log, HV_LOG_INFO, "signal.received", 0, HV_LOG_STR("signal", "SIGHUP"),
+             HV_LOG_STR("action", "reopen the log, reload the configuration"));
+      srv_reload(s);
+    } else if (sig > 0) {
+      /* A stray signal (a mistyped kill, a leftover timer) must not end the service. */
+      HV_LOG(s->log, HV_LOG_WARN, "signal.ignored", 0, HV_LOG_STR("signal", sigabbrev_np(sig)));
+    }
   }
 
   HV_LOG(s->log, HV_LOG_INFO, "server.stopping", 0,
@@ -294,6 +476,15 @@ static int srv_run(srv *s, const sigset_t *signals) {
          HV_LOG_UINT("open_requests", atomic_load(&s->inflight)));
   srv_free(s);
   return 0;
+}
+
+/* Each connection is a descriptor: take what the hard limit allows, so that the connection limit
+ * (SRV_CONNECTION_LIMIT) is reached before the descriptor limit. */
+static void srv_raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rl.rlim_cur = rl.rlim_max;
+  (void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 int hv_server_main(int argc, char **argv) {
@@ -349,24 +540,32 @@ int hv_server_main(int argc, char **argv) {
   atomic_init(&s.shutting_down, false);
   atomic_init(&s.inflight, 0);
   atomic_init(&s.clock_offset_ms, 0);
+  s.lock_fd = -1;
   pthread_mutex_init(&s.health_mu, NULL);
+  pthread_rwlock_init(&s.auth_lock, NULL);
+  if (config_file) snprintf(s.config_file, sizeof s.config_file, "%s", config_file);
+  srv_raise_fd_limit();
   if (config_file) {
     hv_config_error err = {0};
     if (hv_config_load_file(config_file, &s.config, &err) != HV_CONFIG_OK) {
       fprintf(stderr, "%s\n", err.message);
       hv_config_free(&s.config);
       pthread_mutex_destroy(&s.health_mu);
+      pthread_rwlock_destroy(&s.auth_lock);
       return 1;
     }
   } else {
     hv_config_defaults(&s.config);
   }
 
-  /* Signals go to sigtimedwait in this thread only: block them before any thread starts. */
+  /* Signals go to sigtimedwait in this thread only: block them before any thread starts. Besides
+   * TERM and INT (stop) and HUP (reload), those whose default would end the process but that no
+   * one should stop a service with are taken and logged. */
   sigset_t signals, old;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
+  static const int taken[] = {SIGTERM, SIGINT,    SIGHUP,  SIGUSR1, SIGUSR2,
+                              SIGALRM, SIGVTALRM, SIGPROF, SIGIO,   SIGPWR};
+  for (size_t k = 0; k < sizeof taken / sizeof taken[0]; k++) sigaddset(&signals, taken[k]);
   pthread_sigmask(SIG_BLOCK, &signals, &old);
   signal(SIGPIPE, SIG_IGN);
   int rc = srv_run(&s, &signals);

@@ -233,7 +233,9 @@ srv_reply srv_route_metrics(srv_request *r) {
   v.uptime_seconds = (double)(srv_mono_ns() - s->start_mono_ns) / 1e9;
   v.start_time_seconds = (double)s->start_wall_ms / 1000.0;
   v.log_dropped = hv_log_dropped(s->log);
+  pthread_rwlock_rdlock(&s->auth_lock);
   v.rate_limited = srv_ratelimit_refused(s->rate);
+  pthread_rwlock_unlock(&s->auth_lock);
   srv_committer_counts(s->commit, &v.audit_rounds, &v.audit_records);
 
   const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
