@@ -60,7 +60,12 @@ typedef struct exec_limits {
 
 typedef struct exec_outcome {
   outcome_code code;               /* OUTCOME_OK or the protocol error */
-  char message[EXEC_MESSAGE_MAX];  /* for an error: what went wrong, safe to send to the client */
+  /* For an error: what went wrong in words that owe nothing to the program (no names from it, no
+   * signatures, no decoder details): safe for a plaintext reply, a log line or a metric. */
+  char message[EXEC_MESSAGE_MAX];
+  /* The same with every detail, for the client alone (sealed; protocol v1.1 "Sealed errors"):
+   * never logged, never sent in the clear. */
+  char detail[EXEC_MESSAGE_MAX];
   bool ran;                        /* the module loaded: compile_ns is meaningful */
   wasm_value *args;                /* arg_count converted arguments (when conversion succeeded) */
   size_t arg_count;
