@@ -21,10 +21,25 @@ int cli_run(int argc, char **argv);
 int cli_spectest(int argc, char **argv);
 
 /*
- * Parses strict decimal seconds ("10", "0.5"; no sign, exponent or space) with
- * 0 < seconds <= max_seconds into nanoseconds. False if the text is not such a number.
+ * Parses strict decimal seconds ("10", "0.5", ".5", "1."; no sign, exponent or space) with
+ * 0 < seconds <= max_seconds into nanoseconds (at least 1). False if the text is not such a number.
+ * The one parser of every --timeout: `hypervisor run`, `hypervisor spectest` and `hvctl exec`.
  */
 bool cli_parse_seconds(const char *text, double max_seconds, uint64_t *out_ns);
+
+/* Nanoseconds rounded up to whole seconds, the unit of the protocol's timeout_seconds (0.5 s is 1). */
+uint64_t cli_seconds_round_up(uint64_t ns);
+
+/*
+ * Prints "NAME VERSION" (the project's version, HV_VERSION) on stdout for --version. Returns
+ * CLI_EXIT_OK, or CLI_EXIT_FAILURE (with a line on stderr) when stdout cannot be written.
+ */
+int cli_print_version(const char *name);
+
+/*
+ * Prints "usage: USAGE" on stdout for --help; the exit status as cli_print_version's.
+ */
+int cli_print_usage(const char *usage);
 
 /*
  * Matches argv[*i] against the long option `name` ("--gas"), taking its value from "--gas=N" or
