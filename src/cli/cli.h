@@ -14,11 +14,14 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
   "hypervisor run [--invoke NAME] [--timeout SECONDS] [--gas N] [--memory-mb N] [--stats] " \
   "FILE.wasm [ARG...]"
 #define CLI_SPECTEST_USAGE "hypervisor spectest [--timeout SECONDS] FILE.json..."
+#define CLI_API_KEY_USAGE "hypervisor api-key [--id NAME]"
 
 /* `hypervisor run`: runs one export of a module under the service's limits (docs/cli.md). */
 int cli_run(int argc, char **argv);
 /* `hypervisor spectest`: runs wast2json command files against the engine (docs/cli.md). */
 int cli_spectest(int argc, char **argv);
+/* `hypervisor api-key`: makes an API key, prints it and its auth.api_keys entry (docs/cli.md). */
+int cli_api_key(int argc, char **argv);
 
 /*
  * Parses strict decimal seconds ("10", "0.5", ".5", "1."; no sign, exponent or space) with

@@ -16,6 +16,7 @@ static const struct {
     {"serve", hv_server_main, CLI_SERVE_USAGE},
     {"run", cli_run, CLI_RUN_USAGE},
     {"spectest", cli_spectest, CLI_SPECTEST_USAGE},
+    {"api-key", cli_api_key, CLI_API_KEY_USAGE},
 };
 
 #define CLI_COMMAND_COUNT (sizeof cli_commands / sizeof cli_commands[0])

@@ -78,6 +78,10 @@ static void test_hypervisor_help_everywhere(void **state) {
   expect_help("run --gas 5 -h", "hypervisor run");
   RUN(HV_CLI_BIN, "spectest", "--help");
   expect_help("spectest --help", "hypervisor spectest [--timeout SECONDS]");
+  RUN(HV_CLI_BIN, "api-key", "--help");
+  expect_help("api-key --help", "hypervisor api-key [--id NAME]");
+  RUN(HV_CLI_BIN, "api-key", "--id", "x", "-h");
+  expect_help("api-key --id x -h", "hypervisor api-key");
 }
 
 static void test_hvctl_help_everywhere(void **state) {
@@ -211,7 +215,7 @@ static void test_every_option_is_documented(void **state) {
   (void)state;
   char *doc = read_doc();
   static const char *const hypervisor[][2] = {{"--help", NULL}, {"serve", "--help"}, {"run", "--help"},
-                                              {"spectest", "--help"}};
+                                              {"spectest", "--help"}, {"api-key", "--help"}};
   for (size_t k = 0; k < sizeof hypervisor / sizeof hypervisor[0]; k++) {
     RUN(HV_CLI_BIN, hypervisor[k][0], hypervisor[k][1]);
     assert_int_equal(result.status, 0);
