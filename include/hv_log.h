@@ -94,7 +94,8 @@ typedef enum hv_log_field_type {
   HV_LOG_FIELD_STR,    /* NULL is written as JSON null */
   HV_LOG_FIELD_INT,
   HV_LOG_FIELD_UINT,
-  HV_LOG_FIELD_DOUBLE, /* NaN and infinities are written as "nan", "inf", "-inf" */
+  HV_LOG_FIELD_DOUBLE, /* the shortest decimal that reads back exactly (%.15g..%.17g: 4.01143,
+                          0.1, 1e+300); NaN and infinities are written as "nan", "inf", "-inf" */
   HV_LOG_FIELD_BOOL,
 } hv_log_field_type;
 

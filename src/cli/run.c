@@ -84,10 +84,7 @@ static int run_parse_options(int argc, char **argv, run_options *opt) {
       break;
     }
     if (arg[0] != '-' || arg[1] == '\0') break; /* FILE; "-" alone is a file name too */
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      printf("usage: %s\n", CLI_RUN_USAGE);
-      return -1;
-    }
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) return -1;
     if (strcmp(arg, "--stats") == 0) {
       opt->stats = true;
     } else if ((m = cli_option(argc, argv, &i, "--invoke", &value)) != 0) {
@@ -260,7 +257,7 @@ static void run_print_stats(const run_stats *stats) {
 int cli_run(int argc, char **argv) {
   run_options opt;
   int rc = run_parse_options(argc, argv, &opt);
-  if (rc < 0) return CLI_EXIT_OK; /* --help */
+  if (rc < 0) return cli_print_usage(CLI_RUN_USAGE); /* --help */
   if (rc != 0) return rc;
 
   run_stats stats = {0};

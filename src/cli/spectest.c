@@ -867,8 +867,7 @@ int cli_spectest(int argc, char **argv) {
     }
     if (arg[0] != '-' || arg[1] == '\0') break;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      printf("usage: %s\n", CLI_SPECTEST_USAGE);
-      return CLI_EXIT_OK;
+      return cli_print_usage(CLI_SPECTEST_USAGE);
     }
     int m = cli_option(argc, argv, &i, "--timeout", &value);
     if (m < 0) return st_usage("%s needs a value", arg);

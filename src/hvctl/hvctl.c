@@ -2,8 +2,9 @@
  * hvctl.c: the client command of the service (docs/service.md, "hvctl").
  *
  *   hvctl [--server URL] [--api-key KEY] keys | health | metrics [--json]
- *   hvctl [--server URL] [--api-key KEY] exec [--invoke NAME] [--timeout S] [--gas N] FILE.wasm [ARG...]
+ *   hvctl [--server URL] [--api-key KEY] exec [--invoke NAME] [--timeout SECONDS] [--gas N] FILE.wasm [ARG...]
  *   hvctl [--server URL] verify REQUEST_ID [--type result|program|arguments --hash HEX]
+ *   hvctl --version | hvctl [COMMAND] --help
  *
  * `exec` does the whole encrypted round trip: it reads the module, finds the export's signature
  * (with the engine, locally) to type the arguments, fetches the server's current key, seals the
@@ -34,15 +35,52 @@
 enum { HVCTL_OK = 0, HVCTL_FAIL = 1, HVCTL_USAGE = 2 };
 
 #define HVCTL_DEFAULT_SERVER "http://127.0.0.1:3000"
-#define HVCTL_USAGE_TEXT                                                                        \
-  "usage: hvctl [--server URL] [--api-key KEY] COMMAND ...\n"                               \
-  "  hvctl keys\n"                                                                           \
-  "  hvctl health\n"                                                                         \
-  "  hvctl metrics [--json]\n"                                                               \
-  "  hvctl exec [--invoke NAME] [--timeout SECONDS] [--gas N] FILE.wasm [ARG...]\n"          \
-  "  hvctl verify REQUEST_ID [--type result|program|arguments --hash HEX]\n"                 \
+#define HVCTL_MAX_TIMEOUT_S 300.0 /* the protocol's timeout_seconds: 1 to 300 */
+
+/* The commands and their usage lines (the part after "hvctl [--server URL] [--api-key KEY] "). */
+static const struct {
+  const char *name;
+  const char *usage;
+} hvctl_commands[] = {
+    {"keys", "keys"},
+    {"health", "health"},
+    {"metrics", "metrics [--json]"},
+    {"exec", "exec [--invoke NAME] [--timeout SECONDS] [--gas N] FILE.wasm [ARG...]"},
+    {"verify", "verify REQUEST_ID [--type result|program|arguments --hash HEX]"},
+};
+#define HVCTL_COMMAND_COUNT (sizeof hvctl_commands / sizeof hvctl_commands[0])
+#define HVCTL_USAGE_FOOTER                                                                      \
   "The API key may also come from HYPERVISOR_API_KEY; --server defaults to " HVCTL_DEFAULT_SERVER \
   ".\n"
+
+/* The whole usage (command < 0) or one command's, on `out`. */
+static void hvctl_print_usage(FILE *out, int command) {
+  fputs("usage: hvctl [--server URL] [--api-key KEY] ", out);
+  if (command >= 0) {
+    fprintf(out, "%s\n", hvctl_commands[command].usage);
+  } else {
+    fputs("COMMAND ...\n", out);
+    for (size_t k = 0; k < HVCTL_COMMAND_COUNT; k++) fprintf(out, "  hvctl %s\n", hvctl_commands[k].usage);
+    fputs("  hvctl --version\n  hvctl [COMMAND] --help\n", out);
+  }
+  fputs(HVCTL_USAGE_FOOTER, out);
+}
+
+/* --help: the usage on stdout, exit 0 (1 if stdout cannot be written). */
+static int hvctl_help(int command) {
+  hvctl_print_usage(stdout, command);
+  if (fflush(stdout) != 0) {
+    fprintf(stderr, "hvctl: cannot write to stdout\n");
+    return HVCTL_FAIL;
+  }
+  return HVCTL_OK;
+}
+
+static int hvctl_command_index(const char *name) {
+  for (size_t k = 0; k < HVCTL_COMMAND_COUNT; k++)
+    if (strcmp(name, hvctl_commands[k].name) == 0) return (int)k;
+  return -1;
+}
 
 typedef struct hvctl {
   const char *server;
@@ -55,7 +93,8 @@ __attribute__((format(printf, 1, 2))) static int hvctl_usage(const char *fmt, ..
   va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
   va_end(ap);
-  fputs("\n" HVCTL_USAGE_TEXT, stderr);
+  fputc('\n', stderr);
+  hvctl_print_usage(stderr, -1);
   return HVCTL_USAGE;
 }
 
@@ -400,11 +439,12 @@ static int hvctl_exec(const hvctl *h, int argc, char **argv) {
       if (m < 0 || !value[0]) return hvctl_usage("--invoke needs an export name");
       opt.invoke = value;
     } else if ((m = cli_option(argc, argv, &i, "--timeout", &value)) != 0) {
-      char *end = NULL;
-      long t = m > 0 ? strtol(value, &end, 10) : 0;
-      if (m < 0 || end == value || *end != '\0' || t < 1 || t > 300)
-        return hvctl_usage("--timeout takes whole seconds from 1 to 300");
-      opt.timeout_s = t;
+      /* `hypervisor run`'s parser; the protocol carries whole seconds, so 0.5 is sent as 1. */
+      uint64_t ns = 0;
+      if (m < 0) return hvctl_usage("--timeout needs a value");
+      if (!cli_parse_seconds(value, HVCTL_MAX_TIMEOUT_S, &ns))
+        return hvctl_usage("--timeout takes seconds, more than 0 and at most 300 (got '%s')", value);
+      opt.timeout_s = (long)cli_seconds_round_up(ns);
     } else if ((m = cli_option(argc, argv, &i, "--gas", &value)) != 0) {
       if (m < 0) return hvctl_usage("--gas needs a value");
       opt.gas = value;
@@ -494,10 +534,8 @@ int main(int argc, char **argv) {
     const char *a = argv[i], *value = NULL;
     int m;
     if (a[0] != '-') break;
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      fputs(HVCTL_USAGE_TEXT, stdout);
-      return HVCTL_OK;
-    }
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return hvctl_help(-1);
+    if (strcmp(a, "--version") == 0) return cli_print_version("hvctl");
     if ((m = cli_option(argc, argv, &i, "--server", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--server needs a URL");
       h.server = value;
@@ -510,6 +548,8 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) return hvctl_usage("missing COMMAND");
   const char *cmd = argv[i];
+  int command = hvctl_command_index(cmd);
+  if (command < 0) return hvctl_usage("unknown command '%s'", cmd);
   int sub_argc = argc - i;
   char **sub_argv = argv + i;
   /* Options given after the command name (--server, --api-key) are taken too. */
@@ -530,6 +570,8 @@ int main(int argc, char **argv) {
         continue;
       }
     }
+    /* --help among the command's options (for exec: before FILE) prints that command's usage. */
+    if (strcmp(sub_argv[k], "--help") == 0 || strcmp(sub_argv[k], "-h") == 0) return hvctl_help(command);
     if ((m = cli_option(sub_argc, sub_argv, &k, "--server", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--server needs a URL");
       h.server = value;
@@ -564,7 +606,7 @@ int main(int argc, char **argv) {
   } else if (strcmp(cmd, "verify") == 0) {
     rc = hvctl_verify(&h, sub_argc, sub_argv);
   } else {
-    rc = hvctl_usage("unknown command '%s'", cmd);
+    rc = hvctl_usage("unknown command '%s'", cmd); /* a command in the table without a branch */
   }
   hvctl_http_cleanup();
   return rc;

@@ -380,6 +380,20 @@ static bool reserved_key(const char *key) {
   return false;
 }
 
+/*
+ * The shortest %.Ng that strtod reads back to exactly d (%.17g always does), so 4.01143 is written
+ * as such and not as 4.0114299999999998. A normal double that N <= 15 digits represent prints
+ * those digits under %.15g (DBL_DIG is 15), so the search starts there; subnormals carry fewer
+ * digits and start at 1 (5e-324). d must be finite; size >= 32.
+ */
+static void format_double(double d, char *out, size_t size) {
+  for (int digits = fpclassify(d) == FP_SUBNORMAL ? 1 : 15; digits < 17; digits++) {
+    int n = snprintf(out, size, "%.*g", digits, d);
+    if (n > 0 && (size_t)n < size && strtod(out, NULL) == d) return;
+  }
+  snprintf(out, size, "%.17g", d);
+}
+
 static void put_field(line *l, const hv_log_field *f) {
   char num[40];
   const char *key = f->key != NULL ? f->key : "";
@@ -413,7 +427,7 @@ static void put_field(line *l, const hv_log_field *f) {
       } else if (isinf(f->v.d)) {
         put_str(l, f->v.d > 0 ? "\"inf\"" : "\"-inf\"");
       } else {
-        snprintf(num, sizeof num, "%.17g", f->v.d);
+        format_double(f->v.d, num, sizeof num);
         put_str(l, num);
       }
       break;

@@ -1,13 +1,10 @@
 /*
- * test_run.c: drives the real `hypervisor` binary (HV_CLI_BIN) with posix_spawn and checks its
+ * test_run.c: drives the real `hypervisor` binary (HV_CLI_BIN, through cli_proc) and checks its
  * stdout, stderr and exit status for `hypervisor run` and the usage errors. The modules come from
  * tests/cli/wat/, converted by wat2wasm into HV_CLI_WASM_DIR at build time.
  */
-#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,85 +12,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-extern char **environ;
+#include "cli_proc.h"
 
-#define OUT_MAX 65536
-#define ARGV_MAX 32
-
-typedef struct proc {
-  int status; /* exit status */
-  char out[OUT_MAX];
-  char err[OUT_MAX];
-} proc;
-
-static proc result;
-
-static void drain(int fd, char *buf, size_t *len, bool *open) {
-  char chunk[4096];
-  ssize_t n = read(fd, chunk, sizeof chunk);
-  if (n <= 0) {
-    if (n < 0 && errno == EINTR) return;
-    *open = false;
-    return;
-  }
-  size_t room = OUT_MAX - 1 - *len;
-  size_t take = (size_t)n < room ? (size_t)n : room;
-  memcpy(buf + *len, chunk, take);
-  *len += take;
-  buf[*len] = '\0';
-}
+static cli_proc result;
 
 /* Runs HV_CLI_BIN with the given arguments (NULL-terminated) into `result`. */
 static void hv(const char *first, ...) {
-  char *argv[ARGV_MAX];
-  int argc = 0;
-  argv[argc++] = (char *)HV_CLI_BIN;
+  const char *args[CLI_PROC_ARGV_MAX];
+  size_t n = 0;
   va_list ap;
   va_start(ap, first);
   for (const char *a = first; a; a = va_arg(ap, const char *)) {
-    assert_true(argc < ARGV_MAX - 1);
-    argv[argc++] = (char *)a;
+    assert_true(n < CLI_PROC_ARGV_MAX - 2);
+    args[n++] = a;
   }
   va_end(ap);
-  argv[argc] = NULL;
-
-  int out_pipe[2], err_pipe[2];
-  assert_int_equal(pipe2(out_pipe, O_CLOEXEC), 0);
-  assert_int_equal(pipe2(err_pipe, O_CLOEXEC), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  pid_t pid;
-  int rc = posix_spawn(&pid, HV_CLI_BIN, &actions, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  assert_int_equal(rc, 0);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-
-  memset(&result, 0, sizeof result);
-  size_t out_len = 0, err_len = 0;
-  bool out_open = true, err_open = true;
-  while (out_open || err_open) {
-    struct pollfd fds[2] = {{out_open ? out_pipe[0] : -1, POLLIN, 0}, {err_open ? err_pipe[0] : -1, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      assert_int_equal(errno, EINTR);
-      continue;
-    }
-    if (fds[0].revents) drain(out_pipe[0], result.out, &out_len, &out_open);
-    if (fds[1].revents) drain(err_pipe[0], result.err, &err_len, &err_open);
-  }
-  close(out_pipe[0]);
-  close(err_pipe[0]);
-  int wstatus;
-  while (waitpid(pid, &wstatus, 0) < 0) assert_int_equal(errno, EINTR);
-  if (!WIFEXITED(wstatus)) fail_msg("hypervisor died with signal %d; stderr: %s", WTERMSIG(wstatus), result.err);
-  result.status = WEXITSTATUS(wstatus);
+  args[n] = NULL;
+  cli_proc_run(&result, HV_CLI_BIN, args);
 }
 
 static const char *wasm(const char *name) {

@@ -392,6 +392,85 @@ static void test_doubles_that_json_cannot_hold(void **state) {
   sink_close(&s);
 }
 
+/* The raw text of field `key` in a line: what follows "key": up to the next ',' or '}'. */
+static void raw_field(const char *line, const char *key, char *out, size_t size) {
+  char pattern[64];
+  snprintf(pattern, sizeof pattern, "\"%s\":", key);
+  const char *p = strstr(line, pattern);
+  if (p == NULL) fail_msg("no field %s in %s", key, line);
+  p += strlen(pattern);
+  size_t n = strcspn(p, ",}");
+  assert_true(n < size);
+  memcpy(out, p, n);
+  out[n] = '\0';
+}
+
+static void test_doubles_are_shortest_round_trip(void **state) {
+  (void)state;
+  enum { RANDOM_COUNT = 200 };
+  /* Values and the text each must have: the fewest digits that read back to the same double. */
+  static const struct {
+    double d;
+    const char *text;
+  } cases[] = {
+      {4.01143, "4.01143"},  /* %.17g wrote 4.0114299999999998 */
+      {0.1, "0.1"},
+      {1.5, "1.5"},
+      {100.0, "100"},
+      {-0.0, "-0"},
+      {1.0 / 3.0, "0.3333333333333333"},      /* needs 16 */
+      {0.1 + 0.2, "0.30000000000000004"},     /* needs 17 */
+      {1e300, "1e+300"},
+      {5e-324, "5e-324"},                     /* subnormals carry fewer digits */
+      {2.2250738585072009e-308, "2.225073858507201e-308"}, /* the largest subnormal */
+      {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {123456789012345.0, "123456789012345"},
+      {9007199254740993.0, "9007199254740992"}, /* 2^53 + 1 rounds to 2^53 */
+  };
+  const size_t count = sizeof cases / sizeof cases[0];
+  sink s;
+  sink_open(&s);
+  hv_logger *lg = open_fd(s.fd, HV_LOG_DEBUG);
+  for (size_t i = 0; i < count; i++) HV_LOG(lg, HV_LOG_INFO, "d", 0, HV_LOG_DOUBLE("v", cases[i].d));
+  /* Random bit patterns, every finite one must read back exactly. */
+  uint64_t x = 0x9E3779B97F4A7C15u;
+  double random[RANDOM_COUNT];
+  size_t random_count = 0;
+  while (random_count < sizeof random / sizeof random[0]) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    double d;
+    memcpy(&d, &x, sizeof d);
+    if (!isfinite(d)) continue;
+    random[random_count++] = d;
+    HV_LOG(lg, HV_LOG_INFO, "r", 0, HV_LOG_DOUBLE("v", d));
+  }
+  hv_log_close(lg);
+
+  char *text = read_all(s.path, NULL);
+  const char *line = text;
+  char raw[64];
+  for (size_t i = 0; i < count + random_count; i++) {
+    raw_field(line, "v", raw, sizeof raw);
+    double want = i < count ? cases[i].d : random[i - count];
+    if (i < count && strcmp(raw, cases[i].text) != 0)
+      fail_msg("%.17g was written as %s, want %s", want, raw, cases[i].text);
+    double back = strtod(raw, NULL);
+    if (memcmp(&back, &want, sizeof back) != 0) fail_msg("%s does not read back as %.17g", raw, want);
+    char longest[40];
+    snprintf(longest, sizeof longest, "%.17g", want);
+    assert_true(strlen(raw) <= strlen(longest));
+    line = strchr(line, '\n');
+    assert_non_null(line);
+    line++;
+  }
+  assert_string_equal(line, "");
+  json_t *lines[sizeof cases / sizeof cases[0] + RANDOM_COUNT];
+  assert_int_equal(parse_lines(text, lines, count + RANDOM_COUNT), count + RANDOM_COUNT); /* JSON */
+  free_lines(lines, count + RANDOM_COUNT);
+  free(text);
+  sink_close(&s);
+}
+
 static void test_log_file_is_appended_and_private(void **state) {
   (void)state;
   sink s;
@@ -552,6 +631,7 @@ int main(void) {
       cmocka_unit_test_setup(test_reserved_keys_cannot_shadow_the_header, setup),
       cmocka_unit_test_setup(test_long_values_and_lines_are_bounded, setup),
       cmocka_unit_test_setup(test_doubles_that_json_cannot_hold, setup),
+      cmocka_unit_test_setup(test_doubles_are_shortest_round_trip, setup),
       cmocka_unit_test_setup(test_log_file_is_appended_and_private, setup),
       cmocka_unit_test_setup(test_zero_options_mean_stderr, setup),
       cmocka_unit_test_setup(test_unwritable_descriptor_counts_drops, setup),
