@@ -47,6 +47,7 @@ struct srv_exec_state {
   outcome_code code;       /* the request's final status */
   srv_reply reply;         /* built before the write; a success's is replaced if the write fails */
   bool compiled, executed; /* for the metrics */
+  uint64_t submitted_ns;   /* when the record went to the audit writer (the debug log's phases) */
   uint64_t compile_ns, exec_ns, gas_used;
 };
 
@@ -110,6 +111,9 @@ static void srv_exec_committed(srv_commit_item *item, hv_audit_status as, const 
   }
   srv_metrics_execution(s->metrics, code, st->compiled, st->compile_ns, st->executed, st->exec_ns,
                         st->gas_used);
+  HV_LOG(s->log, HV_LOG_DEBUG, "execute.recorded", 0, HV_LOG_STR("request_id", r->request_id),
+         HV_LOG_DOUBLE("audit_ms", (double)(srv_mono_ns() - st->submitted_ns) / 1e6),
+         HV_LOG_STR("status", code == OUTCOME_OK ? "success" : outcome_code_name(code)));
   r->pending = st->reply;
   st->reply = (srv_reply){0};
   atomic_store(&r->phase, SRV_PHASE_DONE);
@@ -151,6 +155,7 @@ static void srv_exec_finish(srv_request *r, outcome_code code, const exec_outcom
   rec->request_metadata = st->req.metadata;
   st->commit.done = srv_exec_committed;
   st->commit.arg = r;
+  st->submitted_ns = srv_mono_ns();
   srv_committer_submit(s->commit, &st->commit);
 }
 
@@ -299,6 +304,13 @@ static void srv_exec_done(exec_job *job, exec_outcome *out, void *arg) {
   (void)job;
   srv_request *r = arg;
   srv *s = r->server;
+  if (out)
+    HV_LOG(s->log, HV_LOG_DEBUG, "execute.ran", 0, HV_LOG_STR("request_id", r->request_id),
+           HV_LOG_DOUBLE("queue_ms", (double)out->queue_ns / 1e6),
+           HV_LOG_DOUBLE("compile_ms", (double)out->compile_ns / 1e6),
+           HV_LOG_DOUBLE("exec_ms", (double)out->exec_ns / 1e6),
+           HV_LOG_BOOL("module_cached", out->module_cached),
+           HV_LOG_STR("outcome", out->code == OUTCOME_OK ? "success" : outcome_code_name(out->code)));
   if (!out) {
     srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, 0, "the server ran out of memory");
   } else if (out->code != OUTCOME_OK) {
@@ -391,6 +403,10 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
     }
     return true;
   }
+
+  HV_LOG(s->log, HV_LOG_DEBUG, "execute.opened", 0, HV_LOG_STR("request_id", r->request_id),
+         HV_LOG_STR("key_id", st->key_id), HV_LOG_UINT("body_bytes", r->body_seen),
+         HV_LOG_DOUBLE("read_and_open_ms", (double)(srv_mono_ns() - r->start_ns) / 1e6));
 
   /* The one hash of the program: the module cache's key and the document's program_sha256. */
   unsigned int dlen = 0;

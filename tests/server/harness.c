@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,7 +32,7 @@ static void ht_sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-static double ht_now(void) {
+double ht_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -85,32 +86,43 @@ char *ht_read_text(const char *path) {
   return buf;
 }
 
-static void ht_write_config(ht_server *s) {
+void ht_write_config(ht_server *s) {
   const ht_options *o = &s->opt;
-  FILE *f = fopen(s->config, "w");
+  char data[300];
+  snprintf(data, sizeof data, "%s", o->data_dir ? o->data_dir : s->dir);
+  if (!o->data_dir) strncat(data, "/data", sizeof data - strlen(data) - 1);
+  char tmp[400];
+  snprintf(tmp, sizeof tmp, "%s.tmp", s->config);
+  FILE *f = fopen(tmp, "w");
   assert_non_null(f);
   fprintf(f,
           "server:\n  host: \"127.0.0.1\"\n  port: %u\n  workers: 4\n  max_body_bytes: %llu\n"
           "wasm:\n  max_memory_mb: %u\n  max_execution_time_seconds: %u\n"
-          "  max_concurrent_executions: %u\n  default_gas_limit: 10000000000\n"
-          "crypto:\n  key_rotation_hours: 1\n  commitment_retention_days: %u\n"
-          "  key_dir: \"%s/data/keys\"\n"
-          "storage:\n  backend: sqlite\n  path: \"%s/data/audit.db\"\n"
-          "rate_limit:\n  requests_per_second: %u\n  burst: %u\n"
-          "logging:\n  level: debug\n  file: \"%s\"\n",
+          "  max_concurrent_executions: %u\n  default_gas_limit: 10000000000\n",
           (unsigned)s->port, (unsigned long long)(o->max_body ? o->max_body : 1024 * 1024),
           o->max_memory_mb ? o->max_memory_mb : 64, o->max_exec_seconds ? o->max_exec_seconds : 10,
-          o->max_concurrent ? o->max_concurrent : 100, o->retention_days ? o->retention_days : 7,
-          s->dir, s->dir, o->rps ? o->rps : 1000, o->burst ? o->burst : 1000, s->log);
+          o->max_concurrent ? o->max_concurrent : 100);
+  if (o->per_key) fprintf(f, "  max_concurrent_per_key: %u\n", o->per_key);
+  fprintf(f,
+          "crypto:\n  key_rotation_hours: 1\n  commitment_retention_days: %u\n"
+          "  key_dir: \"%s/keys\"\n"
+          "storage:\n  backend: sqlite\n  path: \"%s/audit.db\"\n"
+          "rate_limit:\n  requests_per_second: %u\n  burst: %u\n"
+          "logging:\n  level: debug\n  file: \"%s\"\n",
+          o->retention_days ? o->retention_days : 7, data, data, o->rps ? o->rps : 1000,
+          o->burst ? o->burst : 1000, s->log);
   if (!o->no_api_keys) {
-    char h1[65], h2[65];
+    char h1[65], h2[65], h3[65];
     ht_sha256_hex(HT_API_KEY, h1);
     ht_sha256_hex(HT_OTHER_API_KEY, h2);
+    ht_sha256_hex(HT_THIRD_API_KEY, h3);
     fprintf(f, "auth:\n  api_keys:\n    - id: test\n      sha256: \"%s\"\n"
                "    - id: other\n      sha256: \"%s\"\n",
             h1, h2);
+    if (o->third_key) fprintf(f, "    - id: third\n      sha256: \"%s\"\n", h3);
   }
   assert_int_equal(fclose(f), 0);
+  assert_int_equal(rename(tmp, s->config), 0);
 }
 
 static bool ht_healthy(ht_server *s, int *exited) {
@@ -171,6 +183,11 @@ static void ht_spawn(ht_server *s) {
 }
 
 void ht_start(ht_server *s, const ht_options *opt) {
+  ht_prepare(s, opt);
+  ht_spawn(s);
+}
+
+void ht_prepare(ht_server *s, const ht_options *opt) {
   memset(s, 0, sizeof *s);
   if (opt) s->opt = *opt;
   snprintf(s->dir, sizeof s->dir, "/tmp/hv-server-test-XXXXXX");
@@ -179,11 +196,10 @@ void ht_start(ht_server *s, const ht_options *opt) {
   snprintf(s->log, sizeof s->log, "%s/server.log", s->dir);
   snprintf(s->out, sizeof s->out, "%s/stdout", s->dir);
   snprintf(s->clock, sizeof s->clock, "%s/clock", s->dir);
-  s->port = ht_free_port();
+  s->port = s->opt.port ? s->opt.port : ht_free_port();
   snprintf(s->url, sizeof s->url, "http://127.0.0.1:%u", (unsigned)s->port);
   if (s->opt.test_clock) ht_set_clock(s, 0);
   ht_write_config(s);
-  ht_spawn(s);
 }
 
 void ht_restart(ht_server *s) {
@@ -401,6 +417,73 @@ void ht_assert_error(const ht_resp *r, long status, const char *code) {
   assert_true(strlen(msg) > 0);
   assert_true(ht_is_time(json_string_value(json_object_get(r->json, "timestamp"))));
   assert_non_null(strstr(r->content_type, "application/json"));
+}
+
+/* ---- Raw connections --------------------------------------------------------------------- */
+
+int ht_connect(ht_server *s) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s->port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+    fail_msg("connect to port %u: %s", (unsigned)s->port, strerror(errno));
+  return fd;
+}
+
+bool ht_send_all(int fd, const void *data, size_t len) {
+  const char *p = data;
+  while (len > 0) {
+    ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+int ht_read_response(int fd, double seconds, char **body) {
+  if (body) *body = NULL;
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap + 1);
+  assert_non_null(buf);
+  double end = ht_now() + seconds;
+  int status = 0;
+  for (;;) {
+    buf[len] = '\0';
+    char *head_end = strstr(buf, "\r\n\r\n");
+    if (head_end) {
+      const char *cl = strcasestr(buf, "\r\nContent-Length:");
+      size_t want = cl && cl < head_end ? strtoul(cl + 17, NULL, 10) : 0;
+      size_t have = len - (size_t)(head_end + 4 - buf);
+      if (have >= want) {
+        if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) status = -1;
+        if (body) {
+          *body = strndup(head_end + 4, want);
+          assert_non_null(*body);
+        }
+        break;
+      }
+    }
+    double left = end - ht_now();
+    if (left <= 0) break; /* status stays 0: a timeout */
+    struct timeval tv = {(time_t)left, (suseconds_t)((left - (double)(time_t)left) * 1e6)};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (len == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap + 1);
+      assert_non_null(buf);
+    }
+    ssize_t n = recv(fd, buf + len, cap - len, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      status = -1;
+      break;
+    }
+    if (n > 0) len += (size_t)n;
+  }
+  free(buf);
+  return status;
 }
 
 /* ---- Modules and crypto ------------------------------------------------------------------- */

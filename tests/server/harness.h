@@ -18,6 +18,8 @@
 /* The API keys every test configuration holds (ids "test" and "other"). */
 #define HT_API_KEY "test-key-0123456789abcdef0123456789abcdef"
 #define HT_OTHER_API_KEY "other-key-fedcba9876543210"
+/* Configured only with ht_options.third_key (id "third"). */
+#define HT_THIRD_API_KEY "third-key-00112233445566778899"
 
 typedef struct ht_options {
   unsigned max_concurrent;       /* 0: 100 */
@@ -28,6 +30,10 @@ typedef struct ht_options {
   unsigned retention_days;       /* 0: 7 */
   bool no_api_keys;              /* no auth section: the development key */
   bool test_clock;               /* HYPERVISOR_TEST_CLOCK_FILE = DIR/clock */
+  unsigned per_key;              /* wasm.max_concurrent_per_key; 0: not in the file */
+  bool third_key;                /* auth.api_keys also holds HT_THIRD_API_KEY */
+  const char *data_dir;          /* keys and audit.db here instead of DIR/data */
+  uint16_t port;                 /* 0: a free one */
 } ht_options;
 
 typedef struct ht_server {
@@ -44,6 +50,10 @@ typedef struct ht_server {
 
 /* Makes the directory and the configuration, starts the server, waits for GET /health. */
 void ht_start(ht_server *s, const ht_options *opt);
+/* The directory and the configuration only (the server is not started). */
+void ht_prepare(ht_server *s, const ht_options *opt);
+/* Writes the configuration again from s->opt (for a reload). */
+void ht_write_config(ht_server *s);
 /* Starts the server again on the same directory, configuration and port. */
 void ht_restart(ht_server *s);
 /* Sends `sig` and waits for the exit; returns the exit status (-1 if killed by a signal). */
@@ -112,6 +122,17 @@ hv_result_document *ht_open_result(const ht_resp *r, const hv_client_key *key,
 /* Runs a program with argv (NULL-terminated) and extra env ("NAME=value" or NULL), captures
  * stdout and stderr (caller frees), returns the exit status. */
 int ht_run(char *const argv[], const char *env, char **out, char **err);
+
+/* A TCP connection to the server's port (blocking), or fails the test. */
+int ht_connect(ht_server *s);
+/* Writes all of `len` bytes; false if the peer is gone. */
+bool ht_send_all(int fd, const void *data, size_t len);
+/* Reads one whole HTTP/1.1 response (headers, then Content-Length bytes) within `seconds`; returns
+ * its status code, or 0 on a timeout, -1 when the connection ended first. `body` (may be NULL)
+ * gets the body, which the caller frees. */
+int ht_read_response(int fd, double seconds, char **body);
+/* Monotonic seconds. */
+double ht_now(void);
 
 /* Polls `cond(arg)` every 20 ms up to `seconds`; true once it holds. */
 bool ht_wait_for(bool (*cond)(void *arg), void *arg, double seconds);
