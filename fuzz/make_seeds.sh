@@ -3,7 +3,8 @@
 #
 # Writes the seed corpora the fuzzers start from into OUT_DIR/<target>/ (outside the source
 # tree: they are generated, and the spec testsuite is not ours to commit):
-#   fuzz_decode     every binary module wast2json makes of ../shared/testdata/wasm-spec/*.wast
+#   fuzz_decode     every binary module wast2json makes of $HV_TESTDATA/wasm-spec/*.wast
+#                   (HV_TESTDATA as in the build: default ../shared/testdata beside the checkout)
 #                   (valid, invalid and malformed ones), the engine benchmark's kernels
 #                   (bench/out/engine/*.wasm) when they have been built, and 100 generated modules
 #   fuzz_exec       64 random inputs (the generator turns any bytes into a module)
@@ -13,7 +14,7 @@ set -euo pipefail
 
 out=$1 driver=$2 hpke=$3
 root=$(cd "$(dirname "$0")/.." && pwd)
-spec="$root/../shared/testdata/wasm-spec"
+spec="${HV_TESTDATA:-$root/../shared/testdata}/wasm-spec"
 mkdir -p "$out"/{fuzz_decode,fuzz_exec,fuzz_hpke_open}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -32,7 +33,7 @@ if command -v wast2json >/dev/null && [ -d "$spec" ]; then
     done
   done
 else
-  echo "make_seeds.sh: no wast2json or no spec testsuite in $spec: decode seeds without it" >&2
+  echo "make_seeds.sh: no wast2json or no spec testsuite in $spec (set HV_TESTDATA): decode seeds without it" >&2
 fi
 for m in "$root"/bench/out/engine/*.wasm; do
   [ -f "$m" ] && cp "$m" "$out/fuzz_decode/bench-$(basename "$m")" && n=$((n + 1))

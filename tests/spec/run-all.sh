@@ -12,7 +12,7 @@ cmake --build "$build" --target hypervisor spec_json >/dev/null
 shopt -s nullglob
 files=("$build"/tests/spec/json/*.json)
 if [ ${#files[@]} -eq 0 ]; then
-  echo "$0: no JSON in $build/tests/spec/json" >&2
+  echo "$0: no JSON in $build/tests/spec/json (no spec testsuite: set HV_TESTDATA and reconfigure)" >&2
   exit 1
 fi
 exec "$build/src/cli/hypervisor" spectest "${files[@]}"
