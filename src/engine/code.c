@@ -164,9 +164,10 @@ static const char *opcode_name(uint32_t op) {
   }
 }
 
+/* Records the first validation error; `fail` below is what callers use. */
 WASM__PRINTF(3, 4)
-static bool fail(tr *t, wasm_status status, const char *fmt, ...) {
-  if (t->failed || t->oom) return false;
+static void record_failure(tr *t, wasm_status status, const char *fmt, ...) {
+  if (t->failed || t->oom) return;
   t->failed = true;
   if (t->err) {
     char what[160];
@@ -185,8 +186,12 @@ static bool fail(tr *t, wasm_status status, const char *fmt, ...) {
       wasm__fail(t->err, status, "%s: function %u, opcode 0x%02X at byte offset %zu", what,
                  t->func_index, t->opcode, t->insn_offset);
   }
-  return false;
 }
+
+/* Records a failure and yields false. A macro so that the compiler sees the constant false at
+ * every `return fail(...)`: an out-parameter a failing path leaves unset is then provably never
+ * read (behind an out-of-line call, GCC's -Wmaybe-uninitialized at -O3 cannot tell). */
+#define fail(t, ...) (record_failure((t), __VA_ARGS__), false)
 
 #define OK (!t->failed && !t->oom && !t->r.failed)
 #define TOK(t) (!(t).failed && !(t).oom && !(t).r.failed)
@@ -1607,7 +1612,7 @@ static struct wasm_code *finish(tr *t) {
   uint32_t temps_base = t->nlocals + t->nconst;
   uint64_t frame = (uint64_t)temps_base + t->max_cells;
   if (frame >= TEMP_FLAG) {
-    fail(t, WASM_IMPL_LIMIT, "function frame too large");
+    record_failure(t, WASM_IMPL_LIMIT, "function frame too large");
     return NULL;
   }
   for (uint32_t i = 0; i < t->nfix; i++) {
@@ -1676,7 +1681,7 @@ wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, w
   while (TOK(t) && t.cn > 0) {
     if (wasm_reader_at_end(&t.r)) {
       t.insn_offset = wasm_reader_offset(&t.r);
-      fail(&t, WASM_MALFORMED, "unexpected end of function body: END opcode expected");
+      record_failure(&t, WASM_MALFORMED, "unexpected end of function body: END opcode expected");
       break;
     }
     translate_one(&t);
@@ -1684,7 +1689,7 @@ wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, w
   if (TOK(t) && !wasm_reader_at_end(&t.r)) {
     t.insn_offset = wasm_reader_offset(&t.r);
     t.opcode = 0x0B;
-    fail(&t, WASM_MALFORMED, "section size mismatch: bytes after the function's final end");
+    record_failure(&t, WASM_MALFORMED, "section size mismatch: bytes after the function's final end");
   }
   if (TOK(t)) code = finish(&t);
 
