@@ -56,6 +56,7 @@ typedef struct ventry {
 typedef struct blocktype {
   uint32_t nparams, nresults;
   const wasm_valtype *params, *results;
+  uint32_t param_cells, result_cells;
 } blocktype;
 
 typedef struct ctl {
@@ -97,6 +98,8 @@ typedef struct tr {
 
   uint32_t nlocals;
   wasm_valtype *ltypes;
+  uint32_t *lcell;      /* per local: the frame cell where it starts (computed once) */
+  uint32_t local_cells; /* cells of the params and declared locals: where the constants start */
   int32_t *lhead; /* per local: newest LOCAL entry referring to it, or -1 */
 
   ventry *vs;
@@ -262,10 +265,18 @@ static void note_result(tr *t, uint32_t dst_pos, uint32_t slot) {
   t->cmp_kind = -1;
 }
 
-static void emit_copy(tr *t, uint32_t dst, uint32_t src) {
-  emit_op(t, WASM_OP_COPY);
+/* Copies one value of `cells` cells from cell `src` to cell `dst`. */
+static void emit_copy(tr *t, uint32_t dst, uint32_t src, uint32_t cells) {
+  if (cells == 1) {
+    emit_op(t, WASM_OP_COPY);
+    emit_loc(t, dst);
+    emit_loc(t, src);
+    return;
+  }
+  emit_op(t, WASM_OP_MOVE_N);
   emit_loc(t, dst);
   emit_loc(t, src);
+  emit_u(t, cells);
 }
 
 /* ---- gas segments ------------------------------------------------------------------------- */
@@ -329,13 +340,13 @@ static uint32_t const_cell(tr *t, uint64_t bits) {
   uint32_t i = hash64(bits) & (t->chash_cap - 1);
   while (t->chash[i]) {
     uint32_t k = t->chash[i] - 1;
-    if (t->consts[k] == bits) return t->nlocals + k;
+    if (t->consts[k] == bits) return t->local_cells + k;
     i = (i + 1) & (t->chash_cap - 1);
   }
   if (!GROW(t, t->consts, t->constcap, t->nconst + 1)) return NO_POS;
   t->consts[t->nconst] = bits;
   t->chash[i] = ++t->nconst;
-  return t->nlocals + t->nconst - 1;
+  return t->local_cells + t->nconst - 1;
 }
 
 /* ---- operand stack ------------------------------------------------------------------------ */
@@ -345,6 +356,15 @@ static bool is_num(uint8_t ty) {
 }
 static bool is_ref(uint8_t ty) { return ty == WASM_TYPE_FUNCREF || ty == WASM_TYPE_EXTERNREF; }
 static bool is_valtype(uint8_t ty) { return is_num(ty) || is_ref(ty); }
+
+/* Cells of an operand of type `ty`. T_UNKNOWN, the polymorphic stack's bottom type, only occurs
+ * where nothing is emitted; it counts as one so the heights stay consistent. */
+static uint32_t value_cells(uint8_t ty) {
+  if (ty == T_UNKNOWN) return 1;
+  uint32_t n = wasm__type_cells(ty);
+  WASM__DEBUG_ASSERT(n > 0);
+  return n;
+}
 
 static const char *type_name(uint8_t ty) {
   const char *n = wasm_valtype_name(ty);
@@ -369,7 +389,7 @@ static bool push_entry(tr *t, uint8_t type, uint8_t kind, uint32_t loc, uint32_t
     t->lhead[local] = (int32_t)t->vn;
   }
   t->vn++;
-  t->cell_height += 1; /* every 2.0 type takes one cell; v128 will take two */
+  t->cell_height += value_cells(type);
   if (t->cell_height > t->max_cells) t->max_cells = t->cell_height;
   return true;
 }
@@ -378,10 +398,12 @@ static bool push(tr *t, uint8_t type) { return push_entry(t, type, K_TEMP, 0, 0)
 
 static bool push_local(tr *t, uint32_t x) {
   if (!t->emit) return push(t, t->ltypes[x]);
-  return push_entry(t, t->ltypes[x], K_LOCAL, x, x);
+  return push_entry(t, t->ltypes[x], K_LOCAL, t->lcell[x], x);
 }
 
+/* A constant of a one-cell type: the constant area holds one cell per constant. */
 static bool push_const(tr *t, uint8_t type, uint64_t bits) {
+  WASM__DEBUG_ASSERT(wasm__type_cells(type) == 1);
   if (!t->emit) return push(t, type);
   uint32_t cell = const_cell(t, bits);
   if (cell == NO_POS) return false;
@@ -391,6 +413,7 @@ static bool push_const(tr *t, uint8_t type, uint64_t bits) {
 /* Removes the top entry, keeping the per-local lists right. */
 static ventry pop_raw(tr *t) {
   ventry e = t->vs[--t->vn];
+  WASM__DEBUG_ASSERT(e.slot + value_cells(e.type) == t->cell_height);
   if (e.kind == K_LOCAL) t->lhead[e.local] = e.next;
   while (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) t->nrefs--;
   t->cell_height = e.slot;
@@ -402,6 +425,7 @@ static bool pop(tr *t, uint8_t expect, ventry *out) {
   ctl *c = &t->cs[t->cn - 1];
   if (WASM__LIKELY(t->vn > c->height)) {
     ventry *e = &t->vs[--t->vn];
+    WASM__DEBUG_ASSERT(e->slot + value_cells(e->type) == t->cell_height);
     if (e->kind == K_LOCAL) t->lhead[e->local] = e->next;
     if (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) {
       while (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) t->nrefs--;
@@ -460,7 +484,7 @@ static bool push_types(tr *t, const wasm_valtype *types, uint32_t n) {
 static void materialize_entry(tr *t, ventry *e) {
   if (e->kind == K_TEMP) return;
   uint32_t dst = TEMP_FLAG | e->slot;
-  emit_copy(t, dst, e->loc);
+  emit_copy(t, dst, e->loc, value_cells(e->type));
   e->kind = K_TEMP;
   e->loc = dst;
 }
@@ -509,6 +533,7 @@ static void truncate_to_frame(tr *t) {
 /* ---- control frames ----------------------------------------------------------------------- */
 
 static uint32_t label_arity(const ctl *c) { return c->kind == C_LOOP ? c->bt.nparams : c->bt.nresults; }
+static uint32_t label_cells(const ctl *c) { return c->kind == C_LOOP ? c->bt.param_cells : c->bt.result_cells; }
 static const wasm_valtype *label_types(const ctl *c) {
   return c->kind == C_LOOP ? c->bt.params : c->bt.results;
 }
@@ -522,7 +547,8 @@ static bool push_ctl(tr *t, uint8_t kind, const blocktype *bt) {
   c->bt = *bt;
   c->kind = kind;
   c->height = t->vn - (kind == C_FUNC ? 0 : bt->nparams);
-  c->cells = t->cell_height - (kind == C_FUNC ? 0 : bt->nparams);
+  c->cells = t->cell_height - (kind == C_FUNC ? 0 : bt->param_cells);
+  WASM__DEBUG_ASSERT(c->height == t->vn || t->vs[c->height].slot == c->cells || !t->emit);
   c->gen = ++t->gen;
   c->pending = -1;
   c->if_op = NO_POS;
@@ -669,25 +695,26 @@ static uint32_t emit_cond_jump(tr *t, const cond *c, bool negate, bool back, uin
 
 /* Results from the top of the stack to fp[0..), and return. */
 static void emit_return(tr *t) {
-  uint32_t n = t->ft->result_count;
+  uint32_t n = t->ft->result_count, cells = t->ft->result_cells;
   if (n == 0) {
     emit_op(t, WASM_OP_RETURN0);
-  } else if (n == 1) {
+  } else if (cells == 1) {
     emit_op(t, WASM_OP_RETURN1);
     emit_loc(t, t->vs[t->vn - 1].loc);
   } else {
     materialize_top(t, n);
     emit_op(t, WASM_OP_RETURN_N);
     emit_loc(t, TEMP_FLAG | t->vs[t->vn - n].slot);
-    emit_u(t, n);
+    emit_u(t, cells);
   }
 }
 
 static bool values_in_place(tr *t, const ctl *target) {
-  uint32_t n = label_arity(target);
+  uint32_t n = label_arity(target), at = target->cells;
   for (uint32_t i = 0; i < n; i++) {
     const ventry *e = &t->vs[t->vn - n + i];
-    if (e->kind != K_TEMP || e->slot != target->cells + i) return false;
+    if (e->kind != K_TEMP || e->slot != at) return false;
+    at += value_cells(e->type);
   }
   return true;
 }
@@ -704,17 +731,21 @@ static void emit_transfer(tr *t, uint32_t li) {
   for (uint32_t i = 0; i < n; i++) all_temp &= t->vs[t->vn - n + i].kind == K_TEMP;
   uint32_t first = n ? t->vs[t->vn - n].slot : 0;
   if (n > 1 && all_temp) {
+    /* temporaries sit in consecutive natural slots: one move for them all */
+    WASM__DEBUG_ASSERT(first + label_cells(target) == t->cell_height);
     if (first != target->cells) {
       emit_op(t, WASM_OP_MOVE_N);
       emit_loc(t, TEMP_FLAG | target->cells);
       emit_loc(t, TEMP_FLAG | first);
-      emit_u(t, n);
+      emit_u(t, label_cells(target));
     }
   } else {
+    uint32_t at = target->cells;
     for (uint32_t i = 0; i < n; i++) {
       const ventry *e = &t->vs[t->vn - n + i];
-      uint32_t dst = TEMP_FLAG | (target->cells + i);
-      if (e->loc != dst) emit_copy(t, dst, e->loc);
+      uint32_t dst = TEMP_FLAG | at, cells = value_cells(e->type);
+      if (e->loc != dst) emit_copy(t, dst, e->loc, cells);
+      at += cells;
     }
   }
   uint32_t op = t->cu;
@@ -864,14 +895,8 @@ static bool op_br_table(tr *t) {
         if (target->kind == C_FUNC) {
           emit_return(t);
         } else {
-          if (arity == 1) {
-            emit_copy(t, TEMP_FLAG | target->cells, TEMP_FLAG | first);
-          } else if (arity > 1) {
-            emit_op(t, WASM_OP_MOVE_N);
-            emit_loc(t, TEMP_FLAG | target->cells);
-            emit_loc(t, TEMP_FLAG | first);
-            emit_u(t, arity);
-          }
+          if (arity > 0) /* the values are materialized: consecutive cells from `first` */
+            emit_copy(t, TEMP_FLAG | target->cells, TEMP_FLAG | first, label_cells(target));
           uint32_t bop = t->cu;
           emit_op(t, target->kind == C_LOOP ? WASM_OP_BR_BACK : WASM_OP_BR);
           emit_u(t, 0);
@@ -914,6 +939,7 @@ static bool read_blocktype(tr *t, blocktype *bt) {
     t->r.pos++;
     bt->nresults = 1;
     bt->results = single(b);
+    bt->result_cells = wasm__type_cells(b);
     return true;
   }
   int64_t v = 0;
@@ -925,6 +951,8 @@ static bool read_blocktype(tr *t, blocktype *bt) {
   bt->params = ft->types;
   bt->nresults = ft->result_count;
   bt->results = ft->types + ft->param_count;
+  bt->param_cells = ft->param_cells;
+  bt->result_cells = ft->result_cells;
   return true;
 }
 
@@ -1281,11 +1309,12 @@ static bool op_local_set(tr *t, bool tee) {
   uint32_t dst_pos = t->last_dst_pos, slot = t->last_dst_slot;
   if (!pop(t, t->ltypes[x], &v)) return false;
   if (t->emit) {
+    uint32_t cell = t->lcell[x];
     if (retarget && v.kind == K_TEMP && v.slot == slot) {
-      t->code[dst_pos] = x; /* the producer writes the local directly; the fixup skips it */
+      t->code[dst_pos] = cell; /* the producer writes the local directly; the fixup skips it */
     } else {
       if (t->lhead[x] >= 0) materialize_local(t, x);
-      if (v.loc != x) emit_copy(t, x, v.loc);
+      if (v.loc != cell) emit_copy(t, cell, v.loc, value_cells(t->ltypes[x]));
     }
   }
   invalidate_peephole(t);
@@ -1448,6 +1477,7 @@ static bool translate_one(tr *t) {
         ty = a.type == T_UNKNOWN ? b.type : a.type;
       }
       uint32_t slot = t->cell_height;
+      WASM__DEBUG_ASSERT(value_cells(ty) == 1); /* SELECT moves one cell */
       if (!push(t, ty)) return false;
       if (t->emit) emit_result_op(t, WASM_OP_SELECT, slot, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
       return OK;
@@ -1463,6 +1493,7 @@ static bool translate_one(tr *t) {
       if (!wasm_read_u32(&t->r, &x)) return false;
       if (x >= t->m->global_count) return fail(t, WASM_INVALID, "unknown global %u", x);
       uint32_t slot = t->cell_height;
+      WASM__DEBUG_ASSERT(wasm__type_cells(t->m->globals[x].type) == 1); /* GLOBAL_GET moves one cell */
       if (!push(t, t->m->globals[x].type)) return false;
       if (t->emit) emit_result_op(t, WASM_OP_GLOBAL_GET, slot, NULL, 0, &x, 1);
       return OK;
@@ -1570,6 +1601,7 @@ static bool translate_one(tr *t) {
 
 static void tr_free(tr *t) {
   free(t->ltypes);
+  free(t->lcell);
   free(t->lhead);
   free(t->vs);
   free(t->refs);
@@ -1591,8 +1623,9 @@ static bool setup_locals(tr *t, const wasm_funcdecl *fd) {
   if (n > WASM_MAX_LOCALS) return fail(t, WASM_IMPL_LIMIT, "more than %u locals", WASM_MAX_LOCALS);
   t->nlocals = (uint32_t)n;
   t->ltypes = wasm__calloc(n, sizeof *t->ltypes);
+  t->lcell = wasm__calloc(n, sizeof *t->lcell);
   t->lhead = wasm__calloc(n, sizeof *t->lhead);
-  if (!t->ltypes || !t->lhead) {
+  if (!t->ltypes || !t->lcell || !t->lhead) {
     t->oom = true;
     return false;
   }
@@ -1600,16 +1633,24 @@ static bool setup_locals(tr *t, const wasm_funcdecl *fd) {
   for (uint32_t i = 0; i < t->ft->param_count; i++) t->ltypes[k++] = t->ft->types[i];
   for (uint32_t i = 0; i < fd->local_run_count; i++)
     for (uint32_t j = 0; j < fd->local_runs[i].count; j++) t->ltypes[k++] = fd->local_runs[i].type;
+  uint32_t cell = 0; /* at most WASM_MAX_VALUE_CELLS * WASM_MAX_LOCALS */
   for (uint32_t i = 0; i < n; i++) {
     t->lhead[i] = -1;
     if (!is_valtype(t->ltypes[i])) return fail(t, WASM_MALFORMED, "local %u has an unsupported type", i);
+    t->lcell[i] = cell;
+    cell += wasm__type_cells(t->ltypes[i]);
   }
+  t->local_cells = cell;
+  /* callers put the arguments in the first param_cells cells: the map must agree */
+  uint32_t params_end = t->ft->param_count < n ? t->lcell[t->ft->param_count] : cell;
+  if (WASM__NEVER(params_end != t->ft->param_cells))
+    return fail(t, WASM_IMPL_LIMIT, "engine invariant broken: parameter cells disagree with the type");
   return true;
 }
 
 /* Builds the immutable code object from the translator's buffers. */
 static struct wasm_code *finish(tr *t) {
-  uint32_t temps_base = t->nlocals + t->nconst;
+  uint32_t temps_base = t->local_cells + t->nconst;
   uint64_t frame = (uint64_t)temps_base + t->max_cells;
   if (frame >= TEMP_FLAG) {
     record_failure(t, WASM_IMPL_LIMIT, "function frame too large");
@@ -1619,7 +1660,7 @@ static struct wasm_code *finish(tr *t) {
     uint32_t *u = &t->code[t->fix[i]];
     if (*u & TEMP_FLAG) *u = temps_base + (*u & ~TEMP_FLAG);
   }
-  uint32_t local_cells = t->nlocals - t->ft->param_cells;
+  uint32_t local_cells = t->local_cells - t->ft->param_cells; /* declared locals only */
   uint32_t init_cells = local_cells + t->nconst;
   size_t bytes = sizeof(struct wasm_code) + (size_t)init_cells * sizeof(wasm_cell) + (size_t)t->cu * sizeof(uint32_t);
   struct wasm_code *code = malloc(bytes);
@@ -1663,7 +1704,7 @@ wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, w
   t.ft = &m->types[fd->type_index];
   wasm_reader_init(&t.r, m->bytes, fd->body, fd->body_end, err);
   struct wasm_code *code = NULL;
-  blocktype fbt = {0, t.ft->result_count, NULL, t.ft->types + t.ft->param_count};
+  blocktype fbt = {0, t.ft->result_count, NULL, t.ft->types + t.ft->param_count, 0, t.ft->result_cells};
 
   if (!setup_locals(&t, fd)) goto out;
   {

@@ -231,8 +231,8 @@ static bool decode_type_section(decoder *d) {
     memcpy(ft->types, params, np);
     for (uint32_t k = 0; k < nr; k++)
       if (!read_valtype(d, &ft->types[np + k])) return false;
-    ft->param_cells = np;
-    ft->result_cells = nr;
+    ft->param_cells = wasm__types_cells(ft->types, np);
+    ft->result_cells = wasm__types_cells(ft->types + np, nr);
   }
   return true;
 }
@@ -404,7 +404,7 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
         if (!wasm_read_s32(&d->r, &v)) return false;
         e.kind = WASM_CONST_VALUE;
         e.type = WASM_TYPE_I32;
-        e.value = (uint32_t)v;
+        e.value[0] = (uint32_t)v;
         break;
       }
       case 0x42: {
@@ -412,7 +412,7 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
         if (!wasm_read_s64(&d->r, &v)) return false;
         e.kind = WASM_CONST_VALUE;
         e.type = WASM_TYPE_I64;
-        e.value = (uint64_t)v;
+        e.value[0] = (uint64_t)v;
         break;
       }
       case 0x43: {
@@ -420,7 +420,7 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
         if (!wasm_read_f32_bits(&d->r, &v)) return false;
         e.kind = WASM_CONST_VALUE;
         e.type = WASM_TYPE_F32;
-        e.value = v;
+        e.value[0] = v;
         break;
       }
       case 0x44: {
@@ -428,7 +428,7 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
         if (!wasm_read_f64_bits(&d->r, &v)) return false;
         e.kind = WASM_CONST_VALUE;
         e.type = WASM_TYPE_F64;
-        e.value = v;
+        e.value[0] = v;
         break;
       }
       case 0xD0: {
