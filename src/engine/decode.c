@@ -375,14 +375,6 @@ static bool declare_func_ref(decoder *d, uint32_t func_index) {
   return true;
 }
 
-/* Is `op` an instruction of WebAssembly 2.0 (SIMD excepted)? Used to tell "illegal opcode"
- * (malformed) from "constant expression required" (invalid) in constant expressions. */
-static bool is_known_opcode(uint8_t op) {
-  return op <= 0x05 || (op >= 0x0B && op <= 0x11) || (op >= 0x1A && op <= 0x1C) ||
-         (op >= 0x20 && op <= 0x26) || (op >= 0x28 && op <= 0xC4) || (op >= 0xD0 && op <= 0xD2) ||
-         op == 0xFC;
-}
-
 /*
  * A constant expression of WebAssembly 2.0: exactly one constant instruction, then `end`; global.get
  * may only name an imported immutable global. `expected` is the required type (0: any reference
@@ -464,7 +456,8 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
       }
       default:
         d->r.pos--;
-        if (!is_known_opcode(op))
+        /* no instruction at all is malformed; a known one that is not constant, invalid */
+        if (!wasm__opcode_known(op))
           return wasm_reader_fail(&d->r, WASM_MALFORMED, "%s: illegal opcode 0x%02x", what, op);
         /* the instruction's immediates are not decoded: stop here, as invalid */
         return wasm_reader_fail(&d->r, WASM_INVALID, "%s: constant expression required (opcode 0x%02x)", what, op);

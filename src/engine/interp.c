@@ -2,9 +2,11 @@
  * interp.c: the interpreter of the translated code (code_int.h).
  *
  * One function, run(), holds every operation handler; dispatch is direct threading by computed
- * goto: each operation's first unit is its handler's offset from a base label. The hot state lives
- * in locals the compiler keeps in registers: ip, fp (the frame's cells), the memory's base and
- * size, the gas counter.
+ * goto: each operation starts with its handler's address (WASM_HANDLER_UNITS units), so the next
+ * handler is one load and one indirect jump away. The table in run() lists the handlers in the
+ * order of opcodes.def. The hot state lives in locals the compiler keeps in registers: ip, fp (the
+ * frame's cells), the memory's base and size, the gas counter; the rest is behind one context
+ * pointer (run_ctx).
  *
  * WebAssembly calls never recurse on the C stack: a call pushes a record (return ip, caller fp,
  * caller instance) on the store's frame stack and continues the loop in the callee, a return pops
@@ -149,6 +151,7 @@ static inline uint64_t bulk_bytes_cost(uint64_t n) {
   return (n + GAS_BULK_MEMORY_BYTES_PER_UNIT - 1) / GAS_BULK_MEMORY_BYTES_PER_UNIT;
 }
 
+/* Stands in when the instance has no memory: size 0. */
 static const struct wasm_memory no_memory;
 
 /* The handler address at the start of an operation (WASM_HANDLER_UNITS units). */
@@ -156,7 +159,7 @@ static inline void *handler_at(const uint32_t *ip) {
   void *h;
   memcpy(&h, ip, sizeof h);
   return h;
-} /* stands in when the instance has none: size 0 */
+}
 
 #if defined(__clang__)
 #define INTERP_NOINLINE __attribute__((noinline))
@@ -193,34 +196,16 @@ typedef struct run_ctx {
 
 /*
  * Runs `func` (a WebAssembly function) with its frame at `fp` (arguments in place). With
- * `offsets_out` set, only returns the handler table. The caller saves and restores st's tops.
+ * `handlers_out` set, only returns the handler table there. The caller saves and restores st's tops.
  */
 INTERP_NOINLINE
 static wasm_status run(run_ctx *c, struct wasm_func *func, wasm_cell *fp, const void *const **handlers_out) {
-  static const void *const handlers[WASM_OP_COUNT] = {
-#define X(name) [WASM_OP_##name] = &&L_##name,
-      WASM_OP_LIST(X)
-#undef X
-#define X(name, ...) [WASM_OP_##name] = &&L_##name,
-      WASM_NUMERIC_LIST(X) WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
-#undef X
-#define X(name)                                                                   \
-  [WASM_OP_BR_##name##_I32] = &&L_BR_##name##_I32,           \
-  [WASM_OP_BR_##name##_I32_BACK] = &&L_BR_##name##_I32_BACK, \
-  [WASM_OP_BR_##name##_I64] = &&L_BR_##name##_I64,           \
-  [WASM_OP_BR_##name##_I64_BACK] = &&L_BR_##name##_I64_BACK,
-      WASM_CMP_LIST(X)
-#undef X
-#define X(name, ...) [WASM_OP_##name##_X] = &&L_##name##_X,
-      WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
-#undef X
-#define X(name) [WASM_OP_ADD_BR_##name##_I32] = &&L_ADD_BR_##name##_I32, \
-                [WASM_OP_ADD_BR_##name##_I32_BACK] = &&L_ADD_BR_##name##_I32_BACK,
-      WASM_CMP_LIST(X)
-#undef X
-      [WASM_OP_ADD_BR_IF] = &&L_ADD_BR_IF, [WASM_OP_ADD_BR_IF_BACK] = &&L_ADD_BR_IF_BACK,
-      [WASM_OP_ADD_BR_UNLESS] = &&L_ADD_BR_UNLESS, [WASM_OP_ADD_BR_UNLESS_BACK] = &&L_ADD_BR_UNLESS_BACK,
+  /* one handler per operation, generated from opcodes.def: a missing label does not compile */
+  static const void *const handlers[] = {
+#define WASM_EACH_OP(NAME, units) &&L_##NAME,
+#include "each_op.h"
   };
+  _Static_assert(sizeof handlers / sizeof handlers[0] == WASM_OP_COUNT, "one handler per operation");
   if (handlers_out) {
     *handlers_out = handlers;
     return WASM_OK;
@@ -596,20 +581,20 @@ L_REF_FUNC:
     ip += 5;                                                           \
     NEXT();                                                            \
   }
-  LOAD(LOAD_I32, 4, uint32_t, v)
-  LOAD(LOAD_I64, 8, uint64_t, v)
-  LOAD(LOAD_F32, 4, uint32_t, v)
-  LOAD(LOAD_F64, 8, uint64_t, v)
-  LOAD(LOAD_I32_8S, 1, int8_t, (uint32_t)(int32_t)v)
-  LOAD(LOAD_I32_8U, 1, uint8_t, v)
-  LOAD(LOAD_I32_16S, 2, int16_t, (uint32_t)(int32_t)v)
-  LOAD(LOAD_I32_16U, 2, uint16_t, v)
-  LOAD(LOAD_I64_8S, 1, int8_t, (uint64_t)(int64_t)v)
-  LOAD(LOAD_I64_8U, 1, uint8_t, v)
-  LOAD(LOAD_I64_16S, 2, int16_t, (uint64_t)(int64_t)v)
-  LOAD(LOAD_I64_16U, 2, uint16_t, v)
-  LOAD(LOAD_I64_32S, 4, int32_t, (uint64_t)(int64_t)v)
-  LOAD(LOAD_I64_32U, 4, uint32_t, v)
+  LOAD(I32_LOAD, 4, uint32_t, v)
+  LOAD(I64_LOAD, 8, uint64_t, v)
+  LOAD(F32_LOAD, 4, uint32_t, v)
+  LOAD(F64_LOAD, 8, uint64_t, v)
+  LOAD(I32_LOAD8_S, 1, int8_t, (uint32_t)(int32_t)v)
+  LOAD(I32_LOAD8_U, 1, uint8_t, v)
+  LOAD(I32_LOAD16_S, 2, int16_t, (uint32_t)(int32_t)v)
+  LOAD(I32_LOAD16_U, 2, uint16_t, v)
+  LOAD(I64_LOAD8_S, 1, int8_t, (uint64_t)(int64_t)v)
+  LOAD(I64_LOAD8_U, 1, uint8_t, v)
+  LOAD(I64_LOAD16_S, 2, int16_t, (uint64_t)(int64_t)v)
+  LOAD(I64_LOAD16_U, 2, uint16_t, v)
+  LOAD(I64_LOAD32_S, 4, int32_t, (uint64_t)(int64_t)v)
+  LOAD(I64_LOAD32_U, 4, uint32_t, v)
 
 #define STORE(name, N, T)                                              \
   L_##name: {                                                          \
@@ -620,15 +605,15 @@ L_REF_FUNC:
     ip += 5;                                                           \
     NEXT();                                                            \
   }
-  STORE(STORE_I32, 4, uint32_t)
-  STORE(STORE_I64, 8, uint64_t)
-  STORE(STORE_F32, 4, uint32_t)
-  STORE(STORE_F64, 8, uint64_t)
-  STORE(STORE_I32_8, 1, uint8_t)
-  STORE(STORE_I32_16, 2, uint16_t)
-  STORE(STORE_I64_8, 1, uint8_t)
-  STORE(STORE_I64_16, 2, uint16_t)
-  STORE(STORE_I64_32, 4, uint32_t)
+  STORE(I32_STORE, 4, uint32_t)
+  STORE(I64_STORE, 8, uint64_t)
+  STORE(F32_STORE, 4, uint32_t)
+  STORE(F64_STORE, 8, uint64_t)
+  STORE(I32_STORE8, 1, uint8_t)
+  STORE(I32_STORE16, 2, uint16_t)
+  STORE(I64_STORE8, 1, uint8_t)
+  STORE(I64_STORE16, 2, uint16_t)
+  STORE(I64_STORE32, 4, uint32_t)
 
   /* the same with a fused i32.add: the address is (u32)(a + b), plus the offset */
 #define LOAD_X(name, N, T, conv)                                               \
@@ -641,20 +626,20 @@ L_REF_FUNC:
     ip += 6;                                                                   \
     NEXT();                                                                    \
   }
-  LOAD_X(LOAD_I32, 4, uint32_t, v)
-  LOAD_X(LOAD_I64, 8, uint64_t, v)
-  LOAD_X(LOAD_F32, 4, uint32_t, v)
-  LOAD_X(LOAD_F64, 8, uint64_t, v)
-  LOAD_X(LOAD_I32_8S, 1, int8_t, (uint32_t)(int32_t)v)
-  LOAD_X(LOAD_I32_8U, 1, uint8_t, v)
-  LOAD_X(LOAD_I32_16S, 2, int16_t, (uint32_t)(int32_t)v)
-  LOAD_X(LOAD_I32_16U, 2, uint16_t, v)
-  LOAD_X(LOAD_I64_8S, 1, int8_t, (uint64_t)(int64_t)v)
-  LOAD_X(LOAD_I64_8U, 1, uint8_t, v)
-  LOAD_X(LOAD_I64_16S, 2, int16_t, (uint64_t)(int64_t)v)
-  LOAD_X(LOAD_I64_16U, 2, uint16_t, v)
-  LOAD_X(LOAD_I64_32S, 4, int32_t, (uint64_t)(int64_t)v)
-  LOAD_X(LOAD_I64_32U, 4, uint32_t, v)
+  LOAD_X(I32_LOAD, 4, uint32_t, v)
+  LOAD_X(I64_LOAD, 8, uint64_t, v)
+  LOAD_X(F32_LOAD, 4, uint32_t, v)
+  LOAD_X(F64_LOAD, 8, uint64_t, v)
+  LOAD_X(I32_LOAD8_S, 1, int8_t, (uint32_t)(int32_t)v)
+  LOAD_X(I32_LOAD8_U, 1, uint8_t, v)
+  LOAD_X(I32_LOAD16_S, 2, int16_t, (uint32_t)(int32_t)v)
+  LOAD_X(I32_LOAD16_U, 2, uint16_t, v)
+  LOAD_X(I64_LOAD8_S, 1, int8_t, (uint64_t)(int64_t)v)
+  LOAD_X(I64_LOAD8_U, 1, uint8_t, v)
+  LOAD_X(I64_LOAD16_S, 2, int16_t, (uint64_t)(int64_t)v)
+  LOAD_X(I64_LOAD16_U, 2, uint16_t, v)
+  LOAD_X(I64_LOAD32_S, 4, int32_t, (uint64_t)(int64_t)v)
+  LOAD_X(I64_LOAD32_U, 4, uint32_t, v)
 #define STORE_X(name, N, T)                                                    \
   L_##name##_X: {                                                              \
     uint64_t ea = (uint64_t)(uint32_t)(RU32(1) + RU32(2)) + ip[5];             \
@@ -664,15 +649,15 @@ L_REF_FUNC:
     ip += 6;                                                                   \
     NEXT();                                                                    \
   }
-  STORE_X(STORE_I32, 4, uint32_t)
-  STORE_X(STORE_I64, 8, uint64_t)
-  STORE_X(STORE_F32, 4, uint32_t)
-  STORE_X(STORE_F64, 8, uint64_t)
-  STORE_X(STORE_I32_8, 1, uint8_t)
-  STORE_X(STORE_I32_16, 2, uint16_t)
-  STORE_X(STORE_I64_8, 1, uint8_t)
-  STORE_X(STORE_I64_16, 2, uint16_t)
-  STORE_X(STORE_I64_32, 4, uint32_t)
+  STORE_X(I32_STORE, 4, uint32_t)
+  STORE_X(I64_STORE, 8, uint64_t)
+  STORE_X(F32_STORE, 4, uint32_t)
+  STORE_X(F64_STORE, 8, uint64_t)
+  STORE_X(I32_STORE8, 1, uint8_t)
+  STORE_X(I32_STORE16, 2, uint16_t)
+  STORE_X(I64_STORE8, 1, uint8_t)
+  STORE_X(I64_STORE16, 2, uint16_t)
+  STORE_X(I64_STORE32, 4, uint32_t)
 
 L_MEMORY_SIZE:
   WU32(1, c->memory->pages);

@@ -171,6 +171,8 @@ static inline bool wasm__func_ref_declared(const struct wasm_module *m, uint32_t
  */
 wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, wasm_error *err);
 void wasm__code_free(struct wasm_code *code);
+/* code.c: whether an instruction can start with `byte` (a prefix counts), from opcodes.def. */
+bool wasm__opcode_known(uint8_t byte);
 size_t wasm__code_size(const struct wasm_code *code);
 
 #endif /* WASM_MODULE_INT_H */

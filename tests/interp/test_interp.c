@@ -840,6 +840,13 @@ static void test_validation_errors(void **state) {
   /* select with reference operands needs a type */
   expect_rejected(BODY(0x00, 0xD0, 0x70, 0xD0, 0x70, 0x20, 0x00, 0x1B, 0x1A, 0x20, 0x00, 0x0B), false, false,
                   WASM_INVALID, "type mismatch");
+  /* messages name the instruction by its opcodes.def row, prefixed ones too */
+  expect_rejected(BODY(0x00, 0x42, 0x00, 0x20, 0x00, 0x6A, 0x0B), false, false, WASM_INVALID,
+                  "function 0, i32.add at byte offset");
+  expect_rejected(BODY(0x00, 0x42, 0x00, 0xFC, 0x00, 0x0B), false, false, WASM_INVALID, "i32.trunc_sat_f32_s");
+  /* a 0xFC opcode past the table, and one that does not fit a u32 */
+  expect_rejected(BODY(0x00, 0xFC, 0x12, 0x0B), false, false, WASM_MALFORMED, "illegal opcode 0xFC 18");
+  expect_rejected(BODY(0x00, 0xFC, 0x80, 0x80, 0x80, 0x80, 0x10, 0x0B), false, false, WASM_MALFORMED, "");
   /* SIMD is not supported yet */
   expect_rejected(BODY(0x00, 0xFD, 0x0C, 0x0B), false, false, WASM_MALFORMED, "SIMD");
 
