@@ -41,8 +41,10 @@
  *   CALL              arg funcdecl(2 units: a const wasm_funcdecl * of the module, low then high)
  *   CALL_IMPORT       arg func_index
  *   CALL_INDIRECT     arg index type_index table_index
- *   SELECT            d a b c
- *   GLOBAL_GET        d global ; GLOBAL_SET a global
+ *   SELECT            d a b c                SELECT_V128 the same for two-cell values
+ *   v128 operations   as unary/binary, each operand its two cells; lane operations: d a lane
+ *                     (extract), d a b lane (replace)
+ *   GLOBAL_GET        d global ; GLOBAL_SET a global    (and their _V128 forms: two cells)
  *   loads (I32_LOAD ...)    d addr offset ; stores (I32_STORE ...) addr value offset
  *   their _X forms    d a b offset ; a b value offset: address (u32)(a + b) + offset (a fused i32.add)
  *   ADD_BR_<cmp>_I32(_BACK)   d a b c rel cost_taken cost_fallthrough
@@ -61,9 +63,10 @@
 
 #include "module_int.h"
 
-/* An opcode after a prefix byte: WASM_FC(n) is 0xFC n. */
+/* An opcode after a prefix byte: WASM_FC(n) is 0xFC n, WASM_FD(n) (SIMD) 0xFD n. */
 #define WASM_PREFIXED(prefix, n) ((uint32_t)(prefix) << 16 | (uint32_t)(n))
 #define WASM_FC(n) WASM_PREFIXED(0xFC, n)
+#define WASM_FD(n) WASM_PREFIXED(0xFD, n)
 
 /* The type columns of opcodes.def. */
 #define WASM__TY_0 0
@@ -71,6 +74,7 @@
 #define WASM__TY_I64 WASM_TYPE_I64
 #define WASM__TY_F32 WASM_TYPE_F32
 #define WASM__TY_F64 WASM_TYPE_F64
+#define WASM__TY_V128 WASM_TYPE_V128
 #define WASM__TY_FUNCREF WASM_TYPE_FUNCREF
 #define WASM__TY_EXTERNREF WASM_TYPE_EXTERNREF
 

@@ -117,11 +117,7 @@ static bool is_reftype(uint8_t t) { return t == WASM_TYPE_FUNCREF || t == WASM_T
 static bool read_valtype(decoder *d, wasm_valtype *out) {
   uint8_t b = 0;
   if (!wasm_read_u8(&d->r, &b)) return false;
-  if (b == WASM_TYPE_V128) {
-    d->r.pos--;
-    return wasm_reader_fail(&d->r, WASM_MALFORMED, "value type v128: SIMD is not supported");
-  }
-  if (!is_numtype(b) && !is_reftype(b)) {
+  if (!is_numtype(b) && b != WASM_TYPE_V128 && !is_reftype(b)) {
     d->r.pos--;
     return wasm_reader_fail(&d->r, WASM_MALFORMED, "malformed value type 0x%02x", b);
   }
@@ -421,6 +417,16 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
         e.kind = WASM_CONST_VALUE;
         e.type = WASM_TYPE_F64;
         e.value[0] = v;
+        break;
+      }
+      case 0xFD: { /* of the SIMD instructions only v128.const is constant */
+        uint32_t sub = 0;
+        if (!wasm_read_u32(&d->r, &sub)) return false;
+        if (sub != 12)
+          return wasm_reader_fail(&d->r, WASM_INVALID, "%s: constant expression required (opcode 0xFD %u)", what, sub);
+        if (!wasm_read_f64_bits(&d->r, &e.value[0]) || !wasm_read_f64_bits(&d->r, &e.value[1])) return false;
+        e.kind = WASM_CONST_VALUE;
+        e.type = WASM_TYPE_V128;
         break;
       }
       case 0xD0: {

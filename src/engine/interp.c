@@ -146,6 +146,12 @@ static inline uint64_t sat_i64_u(double x) {
   return (uint64_t)x;
 }
 
+/* v128 lanes as GCC/Clang vector types (moved in and out of cells with memcpy: no alignment). */
+typedef uint8_t u8x16 __attribute__((vector_size(16)));
+typedef uint16_t u16x8 __attribute__((vector_size(16)));
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+typedef uint64_t u64x2 __attribute__((vector_size(16)));
+
 /* Gas of a bulk memory operation over n bytes, beyond its instruction. */
 static inline uint64_t bulk_bytes_cost(uint64_t n) {
   return (n + GAS_BULK_MEMORY_BYTES_PER_UNIT - 1) / GAS_BULK_MEMORY_BYTES_PER_UNIT;
@@ -1054,6 +1060,149 @@ L_I64_REM_U: {
   UN(I64_TRUNC_SAT_F32_U, float, RF32, WU64, sat_i64_u(a))
   UN(I64_TRUNC_SAT_F64_S, double, RF64, WU64, sat_i64_s(a))
   UN(I64_TRUNC_SAT_F64_U, double, RF64, WU64, sat_i64_u(a))
+
+  /* ---- SIMD: a v128 is two cells, low half first (the lanes in little-endian order) ---- */
+#define RV(k, v) memcpy(&(v), &C(k), 16)
+#define WV(k, v) memcpy(&C(k), &(v), 16)
+L_SELECT_V128: {
+  wasm_cell a[2], b[2];
+  memcpy(a, &C(2), sizeof a);
+  memcpy(b, &C(3), sizeof b);
+  memcpy(&C(1), RU32(4) ? a : b, sizeof a);
+  ip += 6;
+  NEXT();
+}
+L_GLOBAL_GET_V128:
+  memcpy(&C(1), c->globals[ip[3]]->value, 2 * sizeof(wasm_cell));
+  ip += 4;
+  NEXT();
+L_GLOBAL_SET_V128:
+  memcpy(c->globals[ip[3]]->value, &C(1), 2 * sizeof(wasm_cell));
+  ip += 4;
+  NEXT();
+L_V128_LOAD: {
+  uint64_t ea = (uint64_t)RU32(2) + ip[4];
+  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  memcpy(&C(1), mem + ea, 16);
+  ip += 5;
+  NEXT();
+}
+L_V128_LOAD_X: {
+  uint64_t ea = (uint64_t)(uint32_t)(RU32(2) + RU32(3)) + ip[5];
+  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  memcpy(&C(1), mem + ea, 16);
+  ip += 6;
+  NEXT();
+}
+L_V128_STORE: {
+  uint64_t ea = (uint64_t)RU32(1) + ip[4];
+  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  memcpy(mem + ea, &C(2), 16);
+  ip += 5;
+  NEXT();
+}
+L_V128_STORE_X: {
+  uint64_t ea = (uint64_t)(uint32_t)(RU32(1) + RU32(2)) + ip[5];
+  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  memcpy(mem + ea, &C(3), 16);
+  ip += 6;
+  NEXT();
+}
+  /* splat: every lane gets the scalar (its low N bytes) */
+#define SPLAT(name, N, R)             \
+  L_##name: {                         \
+    uint64_t x = R(2);                \
+    uint8_t v[16];                    \
+    for (int i = 0; i < 16; i += N) memcpy(v + i, &x, N); \
+    WV(1, v);                         \
+    ip += 4;                          \
+    NEXT();                           \
+  }
+  SPLAT(I8X16_SPLAT, 1, RU32)
+  SPLAT(I16X8_SPLAT, 2, RU32)
+  SPLAT(I32X4_SPLAT, 4, RU32)
+  SPLAT(I64X2_SPLAT, 8, RU64)
+  SPLAT(F32X4_SPLAT, 4, RU32)
+  SPLAT(F64X2_SPLAT, 8, RU64)
+
+  /* extract_lane d a lane: the lane's N bytes, converted to the scalar's cell */
+#define EXTRACT(name, T, conv)        \
+  L_##name: {                         \
+    uint8_t v[16];                    \
+    T x;                              \
+    RV(2, v);                         \
+    memcpy(&x, v + ip[4] * sizeof x, sizeof x); \
+    C(1) = (conv);                    \
+    ip += 5;                          \
+    NEXT();                           \
+  }
+  EXTRACT(I8X16_EXTRACT_LANE_S, int8_t, (uint32_t)(int32_t)x)
+  EXTRACT(I8X16_EXTRACT_LANE_U, uint8_t, (uint32_t)x)
+  EXTRACT(I16X8_EXTRACT_LANE_S, int16_t, (uint32_t)(int32_t)x)
+  EXTRACT(I16X8_EXTRACT_LANE_U, uint16_t, (uint32_t)x)
+  EXTRACT(I32X4_EXTRACT_LANE, uint32_t, x)
+  EXTRACT(I64X2_EXTRACT_LANE, uint64_t, x)
+  EXTRACT(F32X4_EXTRACT_LANE, uint32_t, x)
+  EXTRACT(F64X2_EXTRACT_LANE, uint64_t, x)
+
+  /* replace_lane d a b lane: a with the lane set to b's low N bytes */
+#define REPLACE(name, N)              \
+  L_##name: {                         \
+    uint8_t v[16];                    \
+    uint64_t x = C(3);                \
+    RV(2, v);                         \
+    memcpy(v + ip[5] * (N), &x, N);   \
+    WV(1, v);                         \
+    ip += 6;                          \
+    NEXT();                           \
+  }
+  REPLACE(I8X16_REPLACE_LANE, 1)
+  REPLACE(I16X8_REPLACE_LANE, 2)
+  REPLACE(I32X4_REPLACE_LANE, 4)
+  REPLACE(I64X2_REPLACE_LANE, 8)
+  REPLACE(F32X4_REPLACE_LANE, 4)
+  REPLACE(F64X2_REPLACE_LANE, 8)
+
+  /* lane-wise integer arithmetic on the vector types: unsigned lanes, so it wraps */
+#define VBIN(name, V, expr)           \
+  L_##name: {                         \
+    V a, b, r;                        \
+    RV(2, a);                         \
+    RV(3, b);                         \
+    r = (expr);                       \
+    WV(1, r);                         \
+    ip += 5;                          \
+    NEXT();                           \
+  }
+#define VUN(name, V, expr)            \
+  L_##name: {                         \
+    V a, r;                           \
+    RV(2, a);                         \
+    r = (expr);                       \
+    WV(1, r);                         \
+    ip += 4;                          \
+    NEXT();                           \
+  }
+  VUN(V128_NOT, u64x2, ~a)
+  VBIN(V128_AND, u64x2, a & b)
+  VBIN(V128_ANDNOT, u64x2, a & ~b)
+  VBIN(V128_OR, u64x2, a | b)
+  VBIN(V128_XOR, u64x2, a ^ b)
+  VUN(I8X16_NEG, u8x16, -a)
+  VBIN(I8X16_ADD, u8x16, a + b)
+  VBIN(I8X16_SUB, u8x16, a - b)
+  VUN(I16X8_NEG, u16x8, -a)
+  VBIN(I16X8_ADD, u16x8, a + b)
+  VBIN(I16X8_SUB, u16x8, a - b)
+  VBIN(I16X8_MUL, u16x8, a * b)
+  VUN(I32X4_NEG, u32x4, -a)
+  VBIN(I32X4_ADD, u32x4, a + b)
+  VBIN(I32X4_SUB, u32x4, a - b)
+  VBIN(I32X4_MUL, u32x4, a * b)
+  VUN(I64X2_NEG, u64x2, -a)
+  VBIN(I64X2_ADD, u64x2, a + b)
+  VBIN(I64X2_SUB, u64x2, a - b)
+  VBIN(I64X2_MUL, u64x2, a * b)
 
   /* ---- exits ---- */
 finished:

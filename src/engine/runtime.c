@@ -747,6 +747,11 @@ wasm_status wasm_func_call(wasm_store *store, wasm_func *func, const wasm_value 
   if (result_count < ft->result_count || (ft->result_count && !results))
     return wasm__fail(err, WASM_BAD_ARGUMENTS, "room for %zu results, the function returns %u", result_count,
                       ft->result_count);
+  /* wasm_value has no v128 member yet: such functions run only when called from WebAssembly */
+  for (uint32_t i = 0; i < ft->param_count + ft->result_count; i++)
+    if (ft->types[i] == WASM_TYPE_V128)
+      return wasm__fail(err, WASM_BAD_ARGUMENTS, "v128 %s cannot be passed through the API yet",
+                        i < ft->param_count ? "parameters" : "results");
   for (uint32_t i = 0; i < ft->param_count; i++) {
     if (args[i].type != ft->types[i]) {
       const char *got = wasm_valtype_name(args[i].type);
