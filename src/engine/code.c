@@ -1060,7 +1060,7 @@ static bool op_end(tr *t) {
 enum {
   IMM_NONE, IMM_BLOCKTYPE, IMM_LABEL, IMM_BR_TABLE, IMM_FUNC, IMM_CALL_INDIRECT, IMM_SELECT_T,
   IMM_LOCAL, IMM_GLOBAL, IMM_TABLE, IMM_MEMARG, IMM_MEMORY, IMM_I32, IMM_I64, IMM_F32, IMM_F64,
-  IMM_V128, IMM_LANE, IMM_REFTYPE, IMM_DATA, IMM_ELEM, IMM_MEMORY_INIT, IMM_MEMORY_COPY,
+  IMM_V128, IMM_LANE, IMM_SHUFFLE, IMM_REFTYPE, IMM_DATA, IMM_ELEM, IMM_MEMORY_INIT, IMM_MEMORY_COPY,
   IMM_TABLE_INIT, IMM_TABLE_COPY,
 };
 
@@ -1071,8 +1071,8 @@ typedef struct imm {
                     * TABLE_COPY: the (destination) table */
   uint32_t y;      /* CALL_INDIRECT: the table; TABLE_INIT: the elem segment; TABLE_COPY: the source */
   uint32_t offset; /* MEMARG */
-  uint64_t bits;   /* I32 .. F64: the constant's cell; V128: its low cell */
-  uint64_t bits_hi; /* V128: the high cell */
+  uint64_t bits;   /* I32 .. F64: the constant's cell; V128: its low cell; SHUFFLE: lanes 0-7 */
+  uint64_t bits_hi; /* V128: the high cell; SHUFFLE: lanes 8-15 */
   uint8_t lane;    /* LANE */
   uint8_t type;    /* SELECT_T, REFTYPE; 0 otherwise */
   blocktype bt;    /* BLOCKTYPE */
@@ -1191,7 +1191,8 @@ static bool read_imm(tr *t, uint8_t kind, uint32_t natural_bytes, imm *im) {
       return true;
     }
     case IMM_F64: return wasm_read_f64_bits(&t->r, &im->bits);
-    case IMM_V128: return wasm_read_f64_bits(&t->r, &im->bits) && wasm_read_f64_bits(&t->r, &im->bits_hi);
+    case IMM_V128:
+    case IMM_SHUFFLE: return wasm_read_f64_bits(&t->r, &im->bits) && wasm_read_f64_bits(&t->r, &im->bits_hi);
     case IMM_LANE: return wasm_read_u8(&t->r, &im->lane);
     case IMM_REFTYPE: return read_reftype(t, &im->type);
     case IMM_DATA: return read_data(t, &im->x);
@@ -1590,6 +1591,32 @@ static bool tr_lane(tr *t, const instr_info *in, const imm *im) {
   return OK;
 }
 
+/* i8x16.shuffle: 16 lane indices into the 32 bytes of both operands, as 4 operand units. */
+static bool tr_shuffle(tr *t, const instr_info *in, const imm *im) {
+  for (int i = 0; i < 16; i++) {
+    uint8_t lane = (uint8_t)((i < 8 ? im->bits : im->bits_hi) >> (8 * (i % 8)));
+    if (lane >= 32) return fail(t, WASM_INVALID, "invalid lane index %u", lane);
+  }
+  ventry a, b;
+  if (!pop(t, in->in2, &b) || !pop(t, in->in1, &a)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  uint32_t lanes[4] = {(uint32_t)im->bits, (uint32_t)(im->bits >> 32), (uint32_t)im->bits_hi,
+                       (uint32_t)(im->bits_hi >> 32)};
+  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){a.loc, b.loc}, 2, lanes, 4);
+  return OK;
+}
+
+/* v128.bitselect: three v128 operands. */
+static bool tr_bitselect(tr *t, const instr_info *in, const imm *im) {
+  ventry a, b, c;
+  if (!pop(t, WASM_TYPE_V128, &c) || !pop(t, WASM_TYPE_V128, &b) || !pop(t, WASM_TYPE_V128, &a)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
+  return OK;
+}
+
 static bool tr_const(tr *t, const instr_info *in, const imm *im) {
   invalidate_peephole(t);
   return push_const(t, in->out, im->bits);
@@ -1714,6 +1741,7 @@ static bool tr_table_fill(tr *t, const instr_info *in, const imm *im) {
 #define OWN_OP_U3(NAME) WASM_OP_##NAME
 #define OWN_OP_U4(NAME) WASM_OP_##NAME
 #define OWN_OP_U5(NAME) WASM_OP_##NAME
+#define OWN_OP_U7(NAME) WASM_OP_##NAME
 #define OWN_OP_NUM(NAME) WASM_OP_##NAME
 #define OWN_OP_MEM(NAME) WASM_OP_##NAME
 #define OWN_OP_VAR(NAME) WASM_OP_##NAME

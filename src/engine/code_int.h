@@ -43,7 +43,8 @@
  *   CALL_INDIRECT     arg index type_index table_index
  *   SELECT            d a b c                SELECT_V128 the same for two-cell values
  *   v128 operations   as unary/binary, each operand its two cells; lane operations: d a lane
- *                     (extract), d a b lane (replace)
+ *                     (extract), d a b lane (replace); V128_BITSELECT d a b c; I8X16_SHUFFLE d a b
+ *                     and the 16 lane indices in 4 units
  *   GLOBAL_GET        d global ; GLOBAL_SET a global    (and their _V128 forms: two cells)
  *   loads (I32_LOAD ...)    d addr offset ; stores (I32_STORE ...) addr value offset
  *   their _X forms    d a b offset ; a b value offset: address (u32)(a + b) + offset (a fused i32.add)
@@ -89,6 +90,7 @@
 #define WASM__OPS_U3(X, NAME, in2) X(NAME, 3)
 #define WASM__OPS_U4(X, NAME, in2) X(NAME, 4)
 #define WASM__OPS_U5(X, NAME, in2) X(NAME, 5)
+#define WASM__OPS_U7(X, NAME, in2) X(NAME, 7)
 #define WASM__OPS_NUM(X, NAME, in2) X(NAME, (WASM__TY_##in2 ? 3 : 2))
 #define WASM__OPS_MEM(X, NAME, in2) X(NAME, 3) X(NAME##_X, 4)
 #define WASM__OPS_VAR(X, NAME, in2) X(NAME, WASM_OP_UNITS_VARIABLE)

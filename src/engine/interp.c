@@ -152,6 +152,29 @@ typedef uint16_t u16x8 __attribute__((vector_size(16)));
 typedef uint32_t u32x4 __attribute__((vector_size(16)));
 typedef uint64_t u64x2 __attribute__((vector_size(16)));
 
+/* v128.loadNxM_s/u: the 8 bytes at `m` as lanes of `n` bytes, each extended to 2n bytes. */
+static inline void simd_extend(const uint8_t *m, uint8_t *r, unsigned n, bool is_signed) {
+  for (unsigned i = 0; i < 8 / n; i++) {
+    uint64_t v = 0;
+    memcpy(&v, m + i * n, n);
+    if (is_signed && (v >> (8 * n - 1) & 1)) v |= ~0ull << (8 * n);
+    memcpy(r + i * 2 * n, &v, 2 * n);
+  }
+}
+
+/* v128.loadN_splat: the n bytes at `m` in every lane. */
+static inline void simd_splat(const uint8_t *m, uint8_t *r, unsigned n) {
+  for (unsigned i = 0; i < 16; i += n) memcpy(r + i, m, n);
+}
+
+/* v128.loadN_zero: the n bytes at `m` in the first lane, zeros above. */
+static inline void simd_zero(const uint8_t *m, uint8_t *r, unsigned n) {
+  memset(r, 0, 16);
+  memcpy(r, m, n);
+}
+
+static inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
 /* Gas of a bulk memory operation over n bytes, beyond its instruction. */
 static inline uint64_t bulk_bytes_cost(uint64_t n) {
   return (n + GAS_BULK_MEMORY_BYTES_PER_UNIT - 1) / GAS_BULK_MEMORY_BYTES_PER_UNIT;
@@ -1203,6 +1226,170 @@ L_V128_STORE_X: {
   VBIN(I64X2_ADD, u64x2, a + b)
   VBIN(I64X2_SUB, u64x2, a - b)
   VBIN(I64X2_MUL, u64x2, a * b)
+
+  /* v128 loads that transform what they read: N bytes at the address, then `fn` */
+#define VLOAD(name, N, fn, ...)                                                 \
+  L_##name: {                                                                   \
+    uint64_t ea = (uint64_t)RU32(2) + ip[4];                                    \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);        \
+    uint8_t r[16];                                                              \
+    fn(mem + ea, r, __VA_ARGS__);                                               \
+    WV(1, r);                                                                   \
+    ip += 5;                                                                    \
+    NEXT();                                                                     \
+  }                                                                             \
+  L_##name##_X: {                                                               \
+    uint64_t ea = (uint64_t)(uint32_t)(RU32(2) + RU32(3)) + ip[5];              \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);        \
+    uint8_t r[16];                                                              \
+    fn(mem + ea, r, __VA_ARGS__);                                               \
+    WV(1, r);                                                                   \
+    ip += 6;                                                                    \
+    NEXT();                                                                     \
+  }
+  VLOAD(V128_LOAD8X8_S, 8, simd_extend, 1, true)
+  VLOAD(V128_LOAD8X8_U, 8, simd_extend, 1, false)
+  VLOAD(V128_LOAD16X4_S, 8, simd_extend, 2, true)
+  VLOAD(V128_LOAD16X4_U, 8, simd_extend, 2, false)
+  VLOAD(V128_LOAD32X2_S, 8, simd_extend, 4, true)
+  VLOAD(V128_LOAD32X2_U, 8, simd_extend, 4, false)
+  VLOAD(V128_LOAD8_SPLAT, 1, simd_splat, 1)
+  VLOAD(V128_LOAD16_SPLAT, 2, simd_splat, 2)
+  VLOAD(V128_LOAD32_SPLAT, 4, simd_splat, 4)
+  VLOAD(V128_LOAD64_SPLAT, 8, simd_splat, 8)
+  VLOAD(V128_LOAD32_ZERO, 4, simd_zero, 4)
+  VLOAD(V128_LOAD64_ZERO, 8, simd_zero, 8)
+
+L_I8X16_SHUFFLE: {
+  uint8_t ab[32], lanes[16], r[16];
+  RV(2, ab);
+  memcpy(ab + 16, &C(3), 16);
+  memcpy(lanes, ip + 5, 16); /* validated: each < 32 */
+  for (int i = 0; i < 16; i++) r[i] = ab[lanes[i]];
+  WV(1, r);
+  ip += 9;
+  NEXT();
+}
+L_V128_BITSELECT: {
+  u64x2 a, b, m, r;
+  RV(2, a);
+  RV(3, b);
+  RV(4, m);
+  r = (a & m) | (b & ~m);
+  WV(1, r);
+  ip += 6;
+  NEXT();
+}
+
+  /* lane by lane: T the lane type as the operation reads it, N lanes */
+#define VLANES2(name, T, N, expr)             \
+  L_##name: {                                 \
+    T a[N], b[N], r[N];                       \
+    RV(2, a);                                 \
+    RV(3, b);                                 \
+    for (int i = 0; i < (N); i++) r[i] = (T)(expr); \
+    WV(1, r);                                 \
+    ip += 5;                                  \
+    NEXT();                                   \
+  }
+#define VLANES1(name, T, N, expr)             \
+  L_##name: {                                 \
+    T a[N], r[N];                             \
+    RV(2, a);                                 \
+    for (int i = 0; i < (N); i++) r[i] = (T)(expr); \
+    WV(1, r);                                 \
+    ip += 4;                                  \
+    NEXT();                                   \
+  }
+  /* a compare sets a lane to all ones when true */
+#define VCMP(name, T, N, op) VLANES2(name, T, N, a[i] op b[i] ? -1 : 0)
+#define VCMP_INT(shape, S, U, N)                    \
+  VCMP(shape##_EQ, U, N, ==) VCMP(shape##_NE, U, N, !=) \
+  VCMP(shape##_LT_S, S, N, <) VCMP(shape##_LT_U, U, N, <) \
+  VCMP(shape##_GT_S, S, N, >) VCMP(shape##_GT_U, U, N, >) \
+  VCMP(shape##_LE_S, S, N, <=) VCMP(shape##_LE_U, U, N, <=) \
+  VCMP(shape##_GE_S, S, N, >=) VCMP(shape##_GE_U, U, N, >=)
+  VCMP_INT(I8X16, int8_t, uint8_t, 16)
+  VCMP_INT(I16X8, int16_t, uint16_t, 8)
+  VCMP_INT(I32X4, int32_t, uint32_t, 4)
+  VCMP(I64X2_EQ, uint64_t, 2, ==)
+  VCMP(I64X2_NE, uint64_t, 2, !=)
+  VCMP(I64X2_LT_S, int64_t, 2, <)
+  VCMP(I64X2_GT_S, int64_t, 2, >)
+  VCMP(I64X2_LE_S, int64_t, 2, <=)
+  VCMP(I64X2_GE_S, int64_t, 2, >=)
+
+  VLANES2(I8X16_SWIZZLE, uint8_t, 16, b[i] < 16 ? a[b[i]] : 0)
+
+  /* shifts by an i32, modulo the lane width; shl on unsigned lanes (no overflow), shr_s on signed */
+#define VSHIFT(name, T, N, op)                \
+  L_##name: {                                 \
+    T a[N], r[N];                             \
+    RV(2, a);                                 \
+    unsigned s = RU32(3) & (8 * sizeof(T) - 1); \
+    for (int i = 0; i < (N); i++) r[i] = (T)(a[i] op s); \
+    WV(1, r);                                 \
+    ip += 5;                                  \
+    NEXT();                                   \
+  }
+  VSHIFT(I8X16_SHL, uint8_t, 16, <<) VSHIFT(I8X16_SHR_S, int8_t, 16, >>) VSHIFT(I8X16_SHR_U, uint8_t, 16, >>)
+  VSHIFT(I16X8_SHL, uint16_t, 8, <<) VSHIFT(I16X8_SHR_S, int16_t, 8, >>) VSHIFT(I16X8_SHR_U, uint16_t, 8, >>)
+  VSHIFT(I32X4_SHL, uint32_t, 4, <<) VSHIFT(I32X4_SHR_S, int32_t, 4, >>) VSHIFT(I32X4_SHR_U, uint32_t, 4, >>)
+  VSHIFT(I64X2_SHL, uint64_t, 2, <<) VSHIFT(I64X2_SHR_S, int64_t, 2, >>) VSHIFT(I64X2_SHR_U, uint64_t, 2, >>)
+
+  /* abs on unsigned lanes: the most negative value stays itself, as the spec wants */
+  VLANES1(I8X16_ABS, uint8_t, 16, a[i] >> 7 ? 0u - a[i] : a[i])
+  VLANES1(I16X8_ABS, uint16_t, 8, a[i] >> 15 ? 0u - a[i] : a[i])
+  VLANES1(I32X4_ABS, uint32_t, 4, a[i] >> 31 ? 0u - a[i] : a[i])
+  VLANES1(I64X2_ABS, uint64_t, 2, a[i] >> 63 ? 0u - a[i] : a[i])
+  VLANES1(I8X16_POPCNT, uint8_t, 16, __builtin_popcount(a[i]))
+
+  /* the tests: an i32 from the lanes */
+L_V128_ANY_TRUE: {
+  uint64_t a[2];
+  RV(2, a);
+  WU32(1, (a[0] | a[1]) != 0);
+  ip += 4;
+  NEXT();
+}
+#define VTEST(name, T, N, init, step)         \
+  L_##name: {                                 \
+    T a[N];                                   \
+    RV(2, a);                                 \
+    uint32_t r = (init);                      \
+    for (int i = 0; i < (N); i++) step;       \
+    WU32(1, r);                               \
+    ip += 4;                                  \
+    NEXT();                                   \
+  }
+  VTEST(I8X16_ALL_TRUE, uint8_t, 16, 1, r &= a[i] != 0)
+  VTEST(I16X8_ALL_TRUE, uint16_t, 8, 1, r &= a[i] != 0)
+  VTEST(I32X4_ALL_TRUE, uint32_t, 4, 1, r &= a[i] != 0)
+  VTEST(I64X2_ALL_TRUE, uint64_t, 2, 1, r &= a[i] != 0)
+  VTEST(I8X16_BITMASK, uint8_t, 16, 0, r |= (uint32_t)(a[i] >> 7) << i)
+  VTEST(I16X8_BITMASK, uint16_t, 8, 0, r |= (uint32_t)(a[i] >> 15) << i)
+  VTEST(I32X4_BITMASK, uint32_t, 4, 0, r |= (uint32_t)(a[i] >> 31) << i)
+  VTEST(I64X2_BITMASK, uint64_t, 2, 0, r |= (uint32_t)(a[i] >> 63) << i)
+
+  /* min, max, rounding average, saturating add and sub (8- and 16-bit lanes compute in int) */
+#define VMINMAX(shape, S, U, N)                                   \
+  VLANES2(shape##_MIN_S, S, N, a[i] < b[i] ? a[i] : b[i])         \
+  VLANES2(shape##_MIN_U, U, N, a[i] < b[i] ? a[i] : b[i])         \
+  VLANES2(shape##_MAX_S, S, N, a[i] > b[i] ? a[i] : b[i])         \
+  VLANES2(shape##_MAX_U, U, N, a[i] > b[i] ? a[i] : b[i])
+  VMINMAX(I8X16, int8_t, uint8_t, 16)
+  VMINMAX(I16X8, int16_t, uint16_t, 8)
+  VMINMAX(I32X4, int32_t, uint32_t, 4)
+  VLANES2(I8X16_AVGR_U, uint8_t, 16, (a[i] + b[i] + 1) >> 1)
+  VLANES2(I16X8_AVGR_U, uint16_t, 8, (a[i] + b[i] + 1) >> 1)
+  VLANES2(I8X16_ADD_SAT_S, int8_t, 16, clamp_i32(a[i] + b[i], INT8_MIN, INT8_MAX))
+  VLANES2(I8X16_ADD_SAT_U, uint8_t, 16, clamp_i32(a[i] + b[i], 0, UINT8_MAX))
+  VLANES2(I8X16_SUB_SAT_S, int8_t, 16, clamp_i32(a[i] - b[i], INT8_MIN, INT8_MAX))
+  VLANES2(I8X16_SUB_SAT_U, uint8_t, 16, clamp_i32(a[i] - b[i], 0, UINT8_MAX))
+  VLANES2(I16X8_ADD_SAT_S, int16_t, 8, clamp_i32(a[i] + b[i], INT16_MIN, INT16_MAX))
+  VLANES2(I16X8_ADD_SAT_U, uint16_t, 8, clamp_i32(a[i] + b[i], 0, UINT16_MAX))
+  VLANES2(I16X8_SUB_SAT_S, int16_t, 8, clamp_i32(a[i] - b[i], INT16_MIN, INT16_MAX))
+  VLANES2(I16X8_SUB_SAT_U, uint16_t, 8, clamp_i32(a[i] - b[i], 0, UINT16_MAX))
 
   /* ---- exits ---- */
 finished:
