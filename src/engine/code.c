@@ -1,7 +1,6 @@
 /*
- * code.c: validation of function bodies (WebAssembly 2.0; of SIMD, the instructions opcodes.def
- * has so far) and, in the same single pass, translation into the interpreter's register-style code
- * (code_int.h).
+ * code.c: validation of function bodies (WebAssembly 2.0, SIMD included) and, in the same single
+ * pass, translation into the interpreter's register-style code (code_int.h).
  *
  * Every instruction is a row of opcodes.def: read_imm reads and checks its immediates (the row's
  * immediate kind), then its translator tr_<name> validates and emits it; translate_one finds the
@@ -1060,8 +1059,8 @@ static bool op_end(tr *t) {
 enum {
   IMM_NONE, IMM_BLOCKTYPE, IMM_LABEL, IMM_BR_TABLE, IMM_FUNC, IMM_CALL_INDIRECT, IMM_SELECT_T,
   IMM_LOCAL, IMM_GLOBAL, IMM_TABLE, IMM_MEMARG, IMM_MEMORY, IMM_I32, IMM_I64, IMM_F32, IMM_F64,
-  IMM_V128, IMM_LANE, IMM_SHUFFLE, IMM_REFTYPE, IMM_DATA, IMM_ELEM, IMM_MEMORY_INIT, IMM_MEMORY_COPY,
-  IMM_TABLE_INIT, IMM_TABLE_COPY,
+  IMM_V128, IMM_LANE, IMM_SHUFFLE, IMM_MEMLANE, IMM_REFTYPE, IMM_DATA, IMM_ELEM, IMM_MEMORY_INIT,
+  IMM_MEMORY_COPY, IMM_TABLE_INIT, IMM_TABLE_COPY,
 };
 
 /* An instruction's immediates, read and checked against the module by read_imm. */
@@ -1070,10 +1069,10 @@ typedef struct imm {
                     * CALL_INDIRECT: the type; MEMORY_INIT: the data segment; TABLE_INIT and
                     * TABLE_COPY: the (destination) table */
   uint32_t y;      /* CALL_INDIRECT: the table; TABLE_INIT: the elem segment; TABLE_COPY: the source */
-  uint32_t offset; /* MEMARG */
+  uint32_t offset; /* MEMARG, MEMLANE */
   uint64_t bits;   /* I32 .. F64: the constant's cell; V128: its low cell; SHUFFLE: lanes 0-7 */
   uint64_t bits_hi; /* V128: the high cell; SHUFFLE: lanes 8-15 */
-  uint8_t lane;    /* LANE */
+  uint8_t lane;    /* LANE, MEMLANE */
   uint8_t type;    /* SELECT_T, REFTYPE; 0 otherwise */
   blocktype bt;    /* BLOCKTYPE */
 } imm;
@@ -1194,6 +1193,7 @@ static bool read_imm(tr *t, uint8_t kind, uint32_t natural_bytes, imm *im) {
     case IMM_V128:
     case IMM_SHUFFLE: return wasm_read_f64_bits(&t->r, &im->bits) && wasm_read_f64_bits(&t->r, &im->bits_hi);
     case IMM_LANE: return wasm_read_u8(&t->r, &im->lane);
+    case IMM_MEMLANE: return read_memarg(t, natural_bytes, &im->offset) && wasm_read_u8(&t->r, &im->lane);
     case IMM_REFTYPE: return read_reftype(t, &im->type);
     case IMM_DATA: return read_data(t, &im->x);
     case IMM_ELEM: return read_elem(t, &im->x);
@@ -1607,6 +1607,27 @@ static bool tr_shuffle(tr *t, const instr_info *in, const imm *im) {
   return OK;
 }
 
+/* v128.loadN_lane: d addr v offset lane (the lane of v replaced by the N bytes at the address). */
+static bool tr_load_lane(tr *t, const instr_info *in, const imm *im) {
+  if (im->lane >= 16 / in->bytes) return fail(t, WASM_INVALID, "invalid lane index %u", im->lane);
+  ventry addr, v;
+  if (!pop(t, in->in2, &v) || !pop(t, in->in1, &addr)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  if (t->emit)
+    emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){addr.loc, v.loc}, 2, (uint32_t[]){im->offset, im->lane}, 2);
+  return OK;
+}
+
+/* v128.storeN_lane: addr v offset lane. */
+static bool tr_store_lane(tr *t, const instr_info *in, const imm *im) {
+  if (im->lane >= 16 / in->bytes) return fail(t, WASM_INVALID, "invalid lane index %u", im->lane);
+  ventry addr, v;
+  if (!pop(t, in->in2, &v) || !pop(t, in->in1, &addr)) return false;
+  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){addr.loc, v.loc}, 2, (uint32_t[]){im->offset, im->lane}, 2);
+  return OK;
+}
+
 /* v128.bitselect: three v128 operands. */
 static bool tr_bitselect(tr *t, const instr_info *in, const imm *im) {
   ventry a, b, c;
@@ -1791,9 +1812,7 @@ static bool translate_one(tr *t) {
     uint32_t sub = 0;
     if (!wasm_read_u32(&t->r, &sub)) return false;
     t->opcode = WASM_FD(sub & 0xFFFF);
-    /* the SIMD instructions not in opcodes.def yet are rejected whole, never half-accepted */
-    if (sub >= FD_SLOTS || !instr_at(t->opcode))
-      return fail(t, WASM_MALFORMED, "SIMD instruction 0xFD %u is not supported", sub);
+    if (sub >= FD_SLOTS || !instr_at(t->opcode)) return fail(t, WASM_MALFORMED, "illegal opcode 0xFD %u", sub);
   }
   const instr_info *in = instr_at(t->opcode);
   if (!in) return fail(t, WASM_MALFORMED, "illegal opcode 0x%02X", byte);

@@ -44,7 +44,8 @@
  *   SELECT            d a b c                SELECT_V128 the same for two-cell values
  *   v128 operations   as unary/binary, each operand its two cells; lane operations: d a lane
  *                     (extract), d a b lane (replace); V128_BITSELECT d a b c; I8X16_SHUFFLE d a b
- *                     and the 16 lane indices in 4 units
+ *                     and the 16 lane indices in 4 units; lane loads d addr v offset lane, lane stores
+ *                     addr v offset lane
  *   GLOBAL_GET        d global ; GLOBAL_SET a global    (and their _V128 forms: two cells)
  *   loads (I32_LOAD ...)    d addr offset ; stores (I32_STORE ...) addr value offset
  *   their _X forms    d a b offset ; a b value offset: address (u32)(a + b) + offset (a fused i32.add)

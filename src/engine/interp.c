@@ -1391,6 +1391,147 @@ L_V128_ANY_TRUE: {
   VLANES2(I16X8_SUB_SAT_S, int16_t, 8, clamp_i32(a[i] - b[i], INT16_MIN, INT16_MAX))
   VLANES2(I16X8_SUB_SAT_U, uint16_t, 8, clamp_i32(a[i] - b[i], 0, UINT16_MAX))
 
+  /* lane loads and stores: N bytes between memory and one lane */
+#define LOAD_LANE(name, N)                                                  \
+  L_##name: {                                                               \
+    uint64_t ea = (uint64_t)RU32(2) + ip[5];                                \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);    \
+    uint8_t v[16];                                                          \
+    RV(3, v);                                                               \
+    memcpy(v + ip[6] * (N), mem + ea, N);                                   \
+    WV(1, v);                                                               \
+    ip += 7;                                                                \
+    NEXT();                                                                 \
+  }
+#define STORE_LANE(name, N)                                                 \
+  L_##name: {                                                               \
+    uint64_t ea = (uint64_t)RU32(1) + ip[4];                                \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);    \
+    uint8_t v[16];                                                          \
+    RV(2, v);                                                               \
+    memcpy(mem + ea, v + ip[5] * (N), N);                                   \
+    ip += 6;                                                                \
+    NEXT();                                                                 \
+  }
+  LOAD_LANE(V128_LOAD8_LANE, 1) LOAD_LANE(V128_LOAD16_LANE, 2)
+  LOAD_LANE(V128_LOAD32_LANE, 4) LOAD_LANE(V128_LOAD64_LANE, 8)
+  STORE_LANE(V128_STORE8_LANE, 1) STORE_LANE(V128_STORE16_LANE, 2)
+  STORE_LANE(V128_STORE32_LANE, 4) STORE_LANE(V128_STORE64_LANE, 8)
+
+  /* from narrow lanes (type F, N of them in the result) to wide ones (type T):
+   * r[i] = expr, with a/b the operands' narrow lanes */
+#define VWIDEN1(name, F, T, N, expr)          \
+  L_##name: {                                 \
+    F a[16 / sizeof(F)];                      \
+    T r[N];                                   \
+    RV(2, a);                                 \
+    for (int i = 0; i < (N); i++) r[i] = (T)(expr); \
+    WV(1, r);                                 \
+    ip += 4;                                  \
+    NEXT();                                   \
+  }
+#define VWIDEN2(name, F, T, N, expr)          \
+  L_##name: {                                 \
+    F a[16 / sizeof(F)], b[16 / sizeof(F)];   \
+    T r[N];                                   \
+    RV(2, a);                                 \
+    RV(3, b);                                 \
+    for (int i = 0; i < (N); i++) r[i] = (T)(expr); \
+    WV(1, r);                                 \
+    ip += 5;                                  \
+    NEXT();                                   \
+  }
+  VWIDEN1(I16X8_EXTADD_PAIRWISE_I8X16_S, int8_t, int16_t, 8, a[2 * i] + a[2 * i + 1])
+  VWIDEN1(I16X8_EXTADD_PAIRWISE_I8X16_U, uint8_t, uint16_t, 8, a[2 * i] + a[2 * i + 1])
+  VWIDEN1(I32X4_EXTADD_PAIRWISE_I16X8_S, int16_t, int32_t, 4, a[2 * i] + a[2 * i + 1])
+  VWIDEN1(I32X4_EXTADD_PAIRWISE_I16X8_U, uint16_t, uint32_t, 4, a[2 * i] + a[2 * i + 1])
+  VWIDEN1(I16X8_EXTEND_LOW_I8X16_S, int8_t, int16_t, 8, a[i])
+  VWIDEN1(I16X8_EXTEND_HIGH_I8X16_S, int8_t, int16_t, 8, a[i + 8])
+  VWIDEN1(I16X8_EXTEND_LOW_I8X16_U, uint8_t, uint16_t, 8, a[i])
+  VWIDEN1(I16X8_EXTEND_HIGH_I8X16_U, uint8_t, uint16_t, 8, a[i + 8])
+  VWIDEN1(I32X4_EXTEND_LOW_I16X8_S, int16_t, int32_t, 4, a[i])
+  VWIDEN1(I32X4_EXTEND_HIGH_I16X8_S, int16_t, int32_t, 4, a[i + 4])
+  VWIDEN1(I32X4_EXTEND_LOW_I16X8_U, uint16_t, uint32_t, 4, a[i])
+  VWIDEN1(I32X4_EXTEND_HIGH_I16X8_U, uint16_t, uint32_t, 4, a[i + 4])
+  VWIDEN1(I64X2_EXTEND_LOW_I32X4_S, int32_t, int64_t, 2, a[i])
+  VWIDEN1(I64X2_EXTEND_HIGH_I32X4_S, int32_t, int64_t, 2, a[i + 2])
+  VWIDEN1(I64X2_EXTEND_LOW_I32X4_U, uint32_t, uint64_t, 2, a[i])
+  VWIDEN1(I64X2_EXTEND_HIGH_I32X4_U, uint32_t, uint64_t, 2, a[i + 2])
+  /* products in the wide type (int for 8- and 16-bit lanes; i64 ones cannot overflow either) */
+  VWIDEN2(I16X8_EXTMUL_LOW_I8X16_S, int8_t, int16_t, 8, a[i] * b[i])
+  VWIDEN2(I16X8_EXTMUL_HIGH_I8X16_S, int8_t, int16_t, 8, a[i + 8] * b[i + 8])
+  VWIDEN2(I16X8_EXTMUL_LOW_I8X16_U, uint8_t, uint16_t, 8, a[i] * b[i])
+  VWIDEN2(I16X8_EXTMUL_HIGH_I8X16_U, uint8_t, uint16_t, 8, a[i + 8] * b[i + 8])
+  VWIDEN2(I32X4_EXTMUL_LOW_I16X8_S, int16_t, uint32_t, 4, (uint32_t)(a[i] * b[i]))
+  VWIDEN2(I32X4_EXTMUL_HIGH_I16X8_S, int16_t, uint32_t, 4, (uint32_t)(a[i + 4] * b[i + 4]))
+  VWIDEN2(I32X4_EXTMUL_LOW_I16X8_U, uint16_t, uint32_t, 4, (uint32_t)a[i] * b[i])
+  VWIDEN2(I32X4_EXTMUL_HIGH_I16X8_U, uint16_t, uint32_t, 4, (uint32_t)a[i + 4] * b[i + 4])
+  VWIDEN2(I64X2_EXTMUL_LOW_I32X4_S, int32_t, int64_t, 2, (int64_t)a[i] * b[i])
+  VWIDEN2(I64X2_EXTMUL_HIGH_I32X4_S, int32_t, int64_t, 2, (int64_t)a[i + 2] * b[i + 2])
+  VWIDEN2(I64X2_EXTMUL_LOW_I32X4_U, uint32_t, uint64_t, 2, (uint64_t)a[i] * b[i])
+  VWIDEN2(I64X2_EXTMUL_HIGH_I32X4_U, uint32_t, uint64_t, 2, (uint64_t)a[i + 2] * b[i + 2])
+  /* the sum of two products of -32768 is 2^31: computed in 64 bits, kept modulo 2^32 */
+  VWIDEN2(I32X4_DOT_I16X8_S, int16_t, uint32_t, 4,
+          (uint32_t)((int64_t)a[2 * i] * b[2 * i] + (int64_t)a[2 * i + 1] * b[2 * i + 1]))
+  VLANES2(I16X8_Q15MULR_SAT_S, int16_t, 8, clamp_i32((a[i] * b[i] + 0x4000) >> 15, INT16_MIN, INT16_MAX))
+  /* narrow: a's lanes then b's, each saturated to the narrow type */
+  VWIDEN2(I8X16_NARROW_I16X8_S, int16_t, int8_t, 16, clamp_i32(i < 8 ? a[i] : b[i - 8], INT8_MIN, INT8_MAX))
+  VWIDEN2(I8X16_NARROW_I16X8_U, int16_t, uint8_t, 16, clamp_i32(i < 8 ? a[i] : b[i - 8], 0, UINT8_MAX))
+  VWIDEN2(I16X8_NARROW_I32X4_S, int32_t, int16_t, 8, clamp_i32(i < 4 ? a[i] : b[i - 4], INT16_MIN, INT16_MAX))
+  VWIDEN2(I16X8_NARROW_I32X4_U, int32_t, uint16_t, 8, clamp_i32(i < 4 ? a[i] : b[i - 4], 0, UINT16_MAX))
+
+  /* float lanes: the scalar operations' rules, lane by lane (NaN results as the scalar ones) */
+  VLANES2(F32X4_ADD, float, 4, a[i] + b[i])
+  VLANES2(F32X4_SUB, float, 4, a[i] - b[i])
+  VLANES2(F32X4_MUL, float, 4, a[i] * b[i])
+  VLANES2(F32X4_DIV, float, 4, a[i] / b[i])
+  VLANES2(F32X4_MIN, float, 4, f32_min(a[i], b[i]))
+  VLANES2(F32X4_MAX, float, 4, f32_max(a[i], b[i]))
+  VLANES2(F32X4_PMIN, float, 4, b[i] < a[i] ? b[i] : a[i])
+  VLANES2(F32X4_PMAX, float, 4, a[i] < b[i] ? b[i] : a[i])
+  VLANES2(F64X2_ADD, double, 2, a[i] + b[i])
+  VLANES2(F64X2_SUB, double, 2, a[i] - b[i])
+  VLANES2(F64X2_MUL, double, 2, a[i] * b[i])
+  VLANES2(F64X2_DIV, double, 2, a[i] / b[i])
+  VLANES2(F64X2_MIN, double, 2, f64_min(a[i], b[i]))
+  VLANES2(F64X2_MAX, double, 2, f64_max(a[i], b[i]))
+  VLANES2(F64X2_PMIN, double, 2, b[i] < a[i] ? b[i] : a[i])
+  VLANES2(F64X2_PMAX, double, 2, a[i] < b[i] ? b[i] : a[i])
+  /* abs and neg are bit operations, so NaN payloads survive */
+  VLANES1(F32X4_ABS, uint32_t, 4, a[i] & 0x7FFFFFFFu)
+  VLANES1(F32X4_NEG, uint32_t, 4, a[i] ^ 0x80000000u)
+  VLANES1(F64X2_ABS, uint64_t, 2, a[i] & 0x7FFFFFFFFFFFFFFFull)
+  VLANES1(F64X2_NEG, uint64_t, 2, a[i] ^ 0x8000000000000000ull)
+  VLANES1(F32X4_SQRT, float, 4, sqrtf(a[i]))
+  VLANES1(F32X4_CEIL, float, 4, a[i] != a[i] ? a[i] + a[i] : ceilf(a[i]))
+  VLANES1(F32X4_FLOOR, float, 4, a[i] != a[i] ? a[i] + a[i] : floorf(a[i]))
+  VLANES1(F32X4_TRUNC, float, 4, a[i] != a[i] ? a[i] + a[i] : truncf(a[i]))
+  VLANES1(F32X4_NEAREST, float, 4, a[i] != a[i] ? a[i] + a[i] : nearbyintf(a[i]))
+  VLANES1(F64X2_SQRT, double, 2, sqrt(a[i]))
+  VLANES1(F64X2_CEIL, double, 2, a[i] != a[i] ? a[i] + a[i] : ceil(a[i]))
+  VLANES1(F64X2_FLOOR, double, 2, a[i] != a[i] ? a[i] + a[i] : floor(a[i]))
+  VLANES1(F64X2_TRUNC, double, 2, a[i] != a[i] ? a[i] + a[i] : trunc(a[i]))
+  VLANES1(F64X2_NEAREST, double, 2, a[i] != a[i] ? a[i] + a[i] : nearbyint(a[i]))
+  /* compares: all ones where true */
+#define VFCMP(name, F, U, N, op) VWIDEN2(name, F, U, N, a[i] op b[i] ? (U)-1 : 0)
+  VFCMP(F32X4_EQ, float, uint32_t, 4, ==) VFCMP(F32X4_NE, float, uint32_t, 4, !=)
+  VFCMP(F32X4_LT, float, uint32_t, 4, <) VFCMP(F32X4_GT, float, uint32_t, 4, >)
+  VFCMP(F32X4_LE, float, uint32_t, 4, <=) VFCMP(F32X4_GE, float, uint32_t, 4, >=)
+  VFCMP(F64X2_EQ, double, uint64_t, 2, ==) VFCMP(F64X2_NE, double, uint64_t, 2, !=)
+  VFCMP(F64X2_LT, double, uint64_t, 2, <) VFCMP(F64X2_GT, double, uint64_t, 2, >)
+  VFCMP(F64X2_LE, double, uint64_t, 2, <=) VFCMP(F64X2_GE, double, uint64_t, 2, >=)
+  /* conversions; the _zero forms fill the upper lanes with zeros */
+  VWIDEN1(I32X4_TRUNC_SAT_F32X4_S, float, uint32_t, 4, sat_i32_s(a[i]))
+  VWIDEN1(I32X4_TRUNC_SAT_F32X4_U, float, uint32_t, 4, sat_i32_u(a[i]))
+  VWIDEN1(F32X4_CONVERT_I32X4_S, int32_t, float, 4, (float)a[i])
+  VWIDEN1(F32X4_CONVERT_I32X4_U, uint32_t, float, 4, (float)a[i])
+  VWIDEN1(I32X4_TRUNC_SAT_F64X2_S_ZERO, double, uint32_t, 4, i < 2 ? sat_i32_s(a[i]) : 0)
+  VWIDEN1(I32X4_TRUNC_SAT_F64X2_U_ZERO, double, uint32_t, 4, i < 2 ? sat_i32_u(a[i]) : 0)
+  VWIDEN1(F64X2_CONVERT_LOW_I32X4_S, int32_t, double, 2, (double)a[i])
+  VWIDEN1(F64X2_CONVERT_LOW_I32X4_U, uint32_t, double, 2, (double)a[i])
+  VWIDEN1(F32X4_DEMOTE_F64X2_ZERO, double, float, 4, i < 2 ? (float)a[i] : 0.0f)
+  VWIDEN1(F64X2_PROMOTE_LOW_F32X4, float, double, 2, (double)a[i])
+
   /* ---- exits ---- */
 finished:
   status = WASM_OK;

@@ -2,7 +2,7 @@
  * simd_scalarize: rewrites a SIMD spec file (the JSON and modules wast2json makes of it) into a
  * .wast that `hypervisor spectest` can check although v128 values cannot cross the engine's API.
  *
- *   simd_scalarize [--validation-only] IN.json OUT.wast
+ *   simd_scalarize IN.json OUT.wast
  *
  * Each module of the input is kept byte for byte and registered as "m<k>"; after it comes one
  * wrapper module that imports the functions its assertions invoke and exports, per assertion, a
@@ -18,8 +18,7 @@
  * The wrappers use v128.const, the extract_lane instructions and reinterpretations: those must
  * work for any of this to mean something, and are tested on their own in tests/interp.
  * Assertions with references are left out (the SIMD files have none); the count of assertions
- * written and left out goes to stderr. With --validation-only, only assert_invalid and
- * assert_malformed are written: the part of a file that holds whatever instructions it uses.
+ * written and left out goes to stderr.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -310,10 +309,8 @@ static bool copy_module_assertion(FILE *out, const json_t *cmd) {
 }
 
 int main(int argc, char **argv) {
-  bool validation_only = argc == 4 && strcmp(argv[1], "--validation-only") == 0;
-  if (validation_only) argv++, argc--;
   if (argc != 3) {
-    fprintf(stderr, "usage: %s [--validation-only] IN.json OUT.wast\n", argv[0]);
+    fprintf(stderr, "usage: %s IN.json OUT.wast\n", argv[0]);
     return 2;
   }
   json_error_t jerr;
@@ -344,7 +341,6 @@ int main(int argc, char **argv) {
   json_array_foreach(json_object_get(root, "commands"), i, cmd) {
     const char *type = str(cmd, "type");
     bool module_assertion = strcmp(type, "assert_invalid") == 0 || strcmp(type, "assert_malformed") == 0;
-    if (validation_only && !module_assertion) continue;
     if (strcmp(type, "module") == 0) {
       group_flush(&g, out);
       size_t n = 0;
