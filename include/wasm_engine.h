@@ -95,7 +95,7 @@ enum {
   WASM_TYPE_I64 = 0x7E,
   WASM_TYPE_F32 = 0x7D,
   WASM_TYPE_F64 = 0x7C,
-  WASM_TYPE_V128 = 0x7B, /* reserved for SIMD; not accepted yet */
+  WASM_TYPE_V128 = 0x7B, /* SIMD: modules may use it; a wasm_value cannot hold one yet */
   WASM_TYPE_FUNCREF = 0x70,
   WASM_TYPE_EXTERNREF = 0x6F,
 };

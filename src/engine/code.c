@@ -1,6 +1,11 @@
 /*
- * code.c: validation of function bodies (WebAssembly 2.0, SIMD excepted) and, in the same single
+ * code.c: validation of function bodies (WebAssembly 2.0, SIMD included) and, in the same single
  * pass, translation into the interpreter's register-style code (code_int.h).
+ *
+ * Every instruction is a row of opcodes.def: read_imm reads and checks its immediates (the row's
+ * immediate kind), then its translator tr_<name> validates and emits it; translate_one finds the
+ * row through instr_table, which is generated from opcodes.def like the operations' names and
+ * lengths at the end of this file.
  *
  * Validation follows the algorithm of the spec's appendix: a stack of operand types, a stack of
  * control frames, and a "polymorphic" stack after unconditional branches. Each operand entry also
@@ -56,6 +61,7 @@ typedef struct ventry {
 typedef struct blocktype {
   uint32_t nparams, nresults;
   const wasm_valtype *params, *results;
+  uint32_t param_cells, result_cells;
 } blocktype;
 
 typedef struct ctl {
@@ -93,10 +99,13 @@ typedef struct tr {
   bool oom;
 
   size_t insn_offset; /* of the instruction being translated, for messages */
-  uint32_t opcode;
+  uint32_t opcode;    /* a byte, or WASM_FC(n) */
+  const char *instr_text; /* its name (opcodes.def), for messages; NULL while the opcode is unknown */
 
   uint32_t nlocals;
   wasm_valtype *ltypes;
+  uint32_t *lcell;      /* per local: the frame cell where it starts (computed once) */
+  uint32_t local_cells; /* cells of the params and declared locals: where the constants start */
   int32_t *lhead; /* per local: newest LOCAL entry referring to it, or -1 */
 
   ventry *vs;
@@ -149,24 +158,10 @@ typedef struct tr {
 
 /* ---- errors ------------------------------------------------------------------------------- */
 
-static const char *opcode_name(uint32_t op) {
-  switch (op) {
-    case 0x00: return "unreachable"; case 0x02: return "block"; case 0x03: return "loop";
-    case 0x04: return "if"; case 0x05: return "else"; case 0x0B: return "end"; case 0x0C: return "br";
-    case 0x0D: return "br_if"; case 0x0E: return "br_table"; case 0x0F: return "return";
-    case 0x10: return "call"; case 0x11: return "call_indirect"; case 0x1A: return "drop";
-    case 0x1B: return "select"; case 0x1C: return "select t"; case 0x20: return "local.get";
-    case 0x21: return "local.set"; case 0x22: return "local.tee"; case 0x23: return "global.get";
-    case 0x24: return "global.set"; case 0x25: return "table.get"; case 0x26: return "table.set";
-    case 0x3F: return "memory.size"; case 0x40: return "memory.grow"; case 0xD0: return "ref.null";
-    case 0xD1: return "ref.is_null"; case 0xD2: return "ref.func";
-    default: return NULL;
-  }
-}
-
+/* Records the first validation error; `fail` below is what callers use. */
 WASM__PRINTF(3, 4)
-static bool fail(tr *t, wasm_status status, const char *fmt, ...) {
-  if (t->failed || t->oom) return false;
+static void record_failure(tr *t, wasm_status status, const char *fmt, ...) {
+  if (t->failed || t->oom) return;
   t->failed = true;
   if (t->err) {
     char what[160];
@@ -174,19 +169,23 @@ static bool fail(tr *t, wasm_status status, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    const char *name = opcode_name(t->opcode);
+    const char *name = t->instr_text;
     if (name)
       wasm__fail(t->err, status, "%s: function %u, %s at byte offset %zu", what, t->func_index, name,
                  t->insn_offset);
     else if (t->opcode > 0xFF)
       wasm__fail(t->err, status, "%s: function %u, opcode 0x%02X %u at byte offset %zu", what,
-                 t->func_index, t->opcode >> 8, t->opcode & 0xFF, t->insn_offset);
+                 t->func_index, t->opcode >> 16, t->opcode & 0xFFFF, t->insn_offset);
     else
       wasm__fail(t->err, status, "%s: function %u, opcode 0x%02X at byte offset %zu", what,
                  t->func_index, t->opcode, t->insn_offset);
   }
-  return false;
 }
+
+/* Records a failure and yields false. A macro so that the compiler sees the constant false at
+ * every `return fail(...)`: an out-parameter a failing path leaves unset is then provably never
+ * read (behind an out-of-line call, GCC's -Wmaybe-uninitialized at -O3 cannot tell). */
+#define fail(t, ...) (record_failure((t), __VA_ARGS__), false)
 
 #define OK (!t->failed && !t->oom && !t->r.failed)
 #define TOK(t) (!(t).failed && !(t).oom && !(t).r.failed)
@@ -257,10 +256,18 @@ static void note_result(tr *t, uint32_t dst_pos, uint32_t slot) {
   t->cmp_kind = -1;
 }
 
-static void emit_copy(tr *t, uint32_t dst, uint32_t src) {
-  emit_op(t, WASM_OP_COPY);
+/* Copies one value of `cells` cells from cell `src` to cell `dst`. */
+static void emit_copy(tr *t, uint32_t dst, uint32_t src, uint32_t cells) {
+  if (cells == 1) {
+    emit_op(t, WASM_OP_COPY);
+    emit_loc(t, dst);
+    emit_loc(t, src);
+    return;
+  }
+  emit_op(t, WASM_OP_MOVE_N);
   emit_loc(t, dst);
   emit_loc(t, src);
+  emit_u(t, cells);
 }
 
 /* ---- gas segments ------------------------------------------------------------------------- */
@@ -324,13 +331,13 @@ static uint32_t const_cell(tr *t, uint64_t bits) {
   uint32_t i = hash64(bits) & (t->chash_cap - 1);
   while (t->chash[i]) {
     uint32_t k = t->chash[i] - 1;
-    if (t->consts[k] == bits) return t->nlocals + k;
+    if (t->consts[k] == bits) return t->local_cells + k;
     i = (i + 1) & (t->chash_cap - 1);
   }
   if (!GROW(t, t->consts, t->constcap, t->nconst + 1)) return NO_POS;
   t->consts[t->nconst] = bits;
   t->chash[i] = ++t->nconst;
-  return t->nlocals + t->nconst - 1;
+  return t->local_cells + t->nconst - 1;
 }
 
 /* ---- operand stack ------------------------------------------------------------------------ */
@@ -339,7 +346,16 @@ static bool is_num(uint8_t ty) {
   return ty == WASM_TYPE_I32 || ty == WASM_TYPE_I64 || ty == WASM_TYPE_F32 || ty == WASM_TYPE_F64;
 }
 static bool is_ref(uint8_t ty) { return ty == WASM_TYPE_FUNCREF || ty == WASM_TYPE_EXTERNREF; }
-static bool is_valtype(uint8_t ty) { return is_num(ty) || is_ref(ty); }
+static bool is_valtype(uint8_t ty) { return is_num(ty) || ty == WASM_TYPE_V128 || is_ref(ty); }
+
+/* Cells of an operand of type `ty`. T_UNKNOWN, the polymorphic stack's bottom type, only occurs
+ * where nothing is emitted; it counts as one so the heights stay consistent. */
+static uint32_t value_cells(uint8_t ty) {
+  if (ty == T_UNKNOWN) return 1;
+  uint32_t n = wasm__type_cells(ty);
+  WASM__DEBUG_ASSERT(n > 0);
+  return n;
+}
 
 static const char *type_name(uint8_t ty) {
   const char *n = wasm_valtype_name(ty);
@@ -364,7 +380,7 @@ static bool push_entry(tr *t, uint8_t type, uint8_t kind, uint32_t loc, uint32_t
     t->lhead[local] = (int32_t)t->vn;
   }
   t->vn++;
-  t->cell_height += 1; /* every 2.0 type takes one cell; v128 will take two */
+  t->cell_height += value_cells(type);
   if (t->cell_height > t->max_cells) t->max_cells = t->cell_height;
   return true;
 }
@@ -373,10 +389,12 @@ static bool push(tr *t, uint8_t type) { return push_entry(t, type, K_TEMP, 0, 0)
 
 static bool push_local(tr *t, uint32_t x) {
   if (!t->emit) return push(t, t->ltypes[x]);
-  return push_entry(t, t->ltypes[x], K_LOCAL, x, x);
+  return push_entry(t, t->ltypes[x], K_LOCAL, t->lcell[x], x);
 }
 
+/* A constant of a one-cell type: the constant area holds one cell per constant. */
 static bool push_const(tr *t, uint8_t type, uint64_t bits) {
+  WASM__DEBUG_ASSERT(wasm__type_cells(type) == 1);
   if (!t->emit) return push(t, type);
   uint32_t cell = const_cell(t, bits);
   if (cell == NO_POS) return false;
@@ -386,6 +404,7 @@ static bool push_const(tr *t, uint8_t type, uint64_t bits) {
 /* Removes the top entry, keeping the per-local lists right. */
 static ventry pop_raw(tr *t) {
   ventry e = t->vs[--t->vn];
+  WASM__DEBUG_ASSERT(e.slot + value_cells(e.type) == t->cell_height);
   if (e.kind == K_LOCAL) t->lhead[e.local] = e.next;
   while (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) t->nrefs--;
   t->cell_height = e.slot;
@@ -397,6 +416,7 @@ static bool pop(tr *t, uint8_t expect, ventry *out) {
   ctl *c = &t->cs[t->cn - 1];
   if (WASM__LIKELY(t->vn > c->height)) {
     ventry *e = &t->vs[--t->vn];
+    WASM__DEBUG_ASSERT(e->slot + value_cells(e->type) == t->cell_height);
     if (e->kind == K_LOCAL) t->lhead[e->local] = e->next;
     if (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) {
       while (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) t->nrefs--;
@@ -455,7 +475,7 @@ static bool push_types(tr *t, const wasm_valtype *types, uint32_t n) {
 static void materialize_entry(tr *t, ventry *e) {
   if (e->kind == K_TEMP) return;
   uint32_t dst = TEMP_FLAG | e->slot;
-  emit_copy(t, dst, e->loc);
+  emit_copy(t, dst, e->loc, value_cells(e->type));
   e->kind = K_TEMP;
   e->loc = dst;
 }
@@ -504,6 +524,7 @@ static void truncate_to_frame(tr *t) {
 /* ---- control frames ----------------------------------------------------------------------- */
 
 static uint32_t label_arity(const ctl *c) { return c->kind == C_LOOP ? c->bt.nparams : c->bt.nresults; }
+static uint32_t label_cells(const ctl *c) { return c->kind == C_LOOP ? c->bt.param_cells : c->bt.result_cells; }
 static const wasm_valtype *label_types(const ctl *c) {
   return c->kind == C_LOOP ? c->bt.params : c->bt.results;
 }
@@ -517,7 +538,8 @@ static bool push_ctl(tr *t, uint8_t kind, const blocktype *bt) {
   c->bt = *bt;
   c->kind = kind;
   c->height = t->vn - (kind == C_FUNC ? 0 : bt->nparams);
-  c->cells = t->cell_height - (kind == C_FUNC ? 0 : bt->nparams);
+  c->cells = t->cell_height - (kind == C_FUNC ? 0 : bt->param_cells);
+  WASM__DEBUG_ASSERT(c->height == t->vn || t->vs[c->height].slot == c->cells || !t->emit);
   c->gen = ++t->gen;
   c->pending = -1;
   c->if_op = NO_POS;
@@ -664,25 +686,26 @@ static uint32_t emit_cond_jump(tr *t, const cond *c, bool negate, bool back, uin
 
 /* Results from the top of the stack to fp[0..), and return. */
 static void emit_return(tr *t) {
-  uint32_t n = t->ft->result_count;
+  uint32_t n = t->ft->result_count, cells = t->ft->result_cells;
   if (n == 0) {
     emit_op(t, WASM_OP_RETURN0);
-  } else if (n == 1) {
+  } else if (cells == 1) {
     emit_op(t, WASM_OP_RETURN1);
     emit_loc(t, t->vs[t->vn - 1].loc);
   } else {
     materialize_top(t, n);
     emit_op(t, WASM_OP_RETURN_N);
     emit_loc(t, TEMP_FLAG | t->vs[t->vn - n].slot);
-    emit_u(t, n);
+    emit_u(t, cells);
   }
 }
 
 static bool values_in_place(tr *t, const ctl *target) {
-  uint32_t n = label_arity(target);
+  uint32_t n = label_arity(target), at = target->cells;
   for (uint32_t i = 0; i < n; i++) {
     const ventry *e = &t->vs[t->vn - n + i];
-    if (e->kind != K_TEMP || e->slot != target->cells + i) return false;
+    if (e->kind != K_TEMP || e->slot != at) return false;
+    at += value_cells(e->type);
   }
   return true;
 }
@@ -699,17 +722,21 @@ static void emit_transfer(tr *t, uint32_t li) {
   for (uint32_t i = 0; i < n; i++) all_temp &= t->vs[t->vn - n + i].kind == K_TEMP;
   uint32_t first = n ? t->vs[t->vn - n].slot : 0;
   if (n > 1 && all_temp) {
+    /* temporaries sit in consecutive natural slots: one move for them all */
+    WASM__DEBUG_ASSERT(first + label_cells(target) == t->cell_height);
     if (first != target->cells) {
       emit_op(t, WASM_OP_MOVE_N);
       emit_loc(t, TEMP_FLAG | target->cells);
       emit_loc(t, TEMP_FLAG | first);
-      emit_u(t, n);
+      emit_u(t, label_cells(target));
     }
   } else {
+    uint32_t at = target->cells;
     for (uint32_t i = 0; i < n; i++) {
       const ventry *e = &t->vs[t->vn - n + i];
-      uint32_t dst = TEMP_FLAG | (target->cells + i);
-      if (e->loc != dst) emit_copy(t, dst, e->loc);
+      uint32_t dst = TEMP_FLAG | at, cells = value_cells(e->type);
+      if (e->loc != dst) emit_copy(t, dst, e->loc, cells);
+      at += cells;
     }
   }
   uint32_t op = t->cu;
@@ -736,9 +763,7 @@ static void set_unreachable(tr *t) {
   invalidate_peephole(t);
 }
 
-static bool op_br(tr *t) {
-  uint32_t li;
-  if (!read_label(t, &li)) return false;
+static bool op_br(tr *t, uint32_t li) {
   ctl *target = &t->cs[li];
   if (!check_top(t, label_types(target), label_arity(target))) return false;
   if (t->emit) emit_transfer(t, li);
@@ -746,10 +771,9 @@ static bool op_br(tr *t) {
   return OK;
 }
 
-static bool op_br_if(tr *t) {
-  uint32_t li;
+static bool op_br_if(tr *t, uint32_t li) {
   cond c;
-  if (!read_label(t, &li) || !pop_cond(t, &c)) return false;
+  if (!pop_cond(t, &c)) return false;
   ctl *target = &t->cs[li];
   uint32_t n = label_arity(target);
   if (!t->emit) {
@@ -859,14 +883,8 @@ static bool op_br_table(tr *t) {
         if (target->kind == C_FUNC) {
           emit_return(t);
         } else {
-          if (arity == 1) {
-            emit_copy(t, TEMP_FLAG | target->cells, TEMP_FLAG | first);
-          } else if (arity > 1) {
-            emit_op(t, WASM_OP_MOVE_N);
-            emit_loc(t, TEMP_FLAG | target->cells);
-            emit_loc(t, TEMP_FLAG | first);
-            emit_u(t, arity);
-          }
+          if (arity > 0) /* the values are materialized: consecutive cells from `first` */
+            emit_copy(t, TEMP_FLAG | target->cells, TEMP_FLAG | first, label_cells(target));
           uint32_t bop = t->cu;
           emit_op(t, target->kind == C_LOOP ? WASM_OP_BR_BACK : WASM_OP_BR);
           emit_u(t, 0);
@@ -887,8 +905,8 @@ static bool op_br_table(tr *t) {
 
 /* ---- blocks ------------------------------------------------------------------------------- */
 
-static const wasm_valtype single_types[] = {WASM_TYPE_I32, WASM_TYPE_I64, WASM_TYPE_F32,
-                                            WASM_TYPE_F64, WASM_TYPE_FUNCREF, WASM_TYPE_EXTERNREF};
+static const wasm_valtype single_types[] = {WASM_TYPE_I32,  WASM_TYPE_I64,     WASM_TYPE_F32, WASM_TYPE_F64,
+                                            WASM_TYPE_V128, WASM_TYPE_FUNCREF, WASM_TYPE_EXTERNREF};
 
 static const wasm_valtype *single(uint8_t ty) {
   for (size_t i = 0; i < sizeof single_types; i++)
@@ -904,11 +922,11 @@ static bool read_blocktype(tr *t, blocktype *bt) {
     t->r.pos++;
     return true;
   }
-  if (b == WASM_TYPE_V128) return fail(t, WASM_MALFORMED, "v128 (SIMD) is not supported");
   if (single(b)) {
     t->r.pos++;
     bt->nresults = 1;
     bt->results = single(b);
+    bt->result_cells = wasm__type_cells(b);
     return true;
   }
   int64_t v = 0;
@@ -920,6 +938,8 @@ static bool read_blocktype(tr *t, blocktype *bt) {
   bt->params = ft->types;
   bt->nresults = ft->result_count;
   bt->results = ft->types + ft->param_count;
+  bt->param_cells = ft->param_cells;
+  bt->result_cells = ft->result_cells;
   return true;
 }
 
@@ -1033,84 +1053,29 @@ static bool op_end(tr *t) {
   return push_types(t, done.bt.results, done.bt.nresults);
 }
 
-/* ---- instructions ------------------------------------------------------------------------- */
+/* ---- immediates ----------------------------------------------------------------------------- */
 
-typedef struct numeric_info {
-  uint16_t op; /* wasm_op + 1; 0: not a simple numeric operation */
-  uint8_t in1, in2, out;
-} numeric_info;
-
-#define TY_0 0
-#define TY_I32 WASM_TYPE_I32
-#define TY_I64 WASM_TYPE_I64
-#define TY_F32 WASM_TYPE_F32
-#define TY_F64 WASM_TYPE_F64
-#define NUM_INDEX(opc) ((opc) < 0x100 ? (opc) : 0x100 + ((opc) & 0xFF))
-static const numeric_info numeric_table[0x108] = {
-#define X(name, opc, a, b, r) [NUM_INDEX(opc)] = {WASM_OP_##name + 1, TY_##a, TY_##b, TY_##r},
-    WASM_NUMERIC_LIST(X)
-#undef X
+/* The `imm` column of opcodes.def: which immediates follow an opcode. */
+enum {
+  IMM_NONE, IMM_BLOCKTYPE, IMM_LABEL, IMM_BR_TABLE, IMM_FUNC, IMM_CALL_INDIRECT, IMM_SELECT_T,
+  IMM_LOCAL, IMM_GLOBAL, IMM_TABLE, IMM_MEMARG, IMM_MEMORY, IMM_I32, IMM_I64, IMM_F32, IMM_F64,
+  IMM_V128, IMM_LANE, IMM_SHUFFLE, IMM_MEMLANE, IMM_REFTYPE, IMM_DATA, IMM_ELEM, IMM_MEMORY_INIT,
+  IMM_MEMORY_COPY, IMM_TABLE_INIT, IMM_TABLE_COPY,
 };
 
-typedef struct mem_info {
-  uint16_t op;
-  uint8_t bytes, type;
-} mem_info;
-static const mem_info load_table[] = {
-#define X(name, opc, n, ty) {WASM_OP_##name, n, TY_##ty},
-    WASM_LOAD_LIST(X)
-#undef X
-};
-static const mem_info store_table[] = {
-#define X(name, opc, n, ty) {WASM_OP_##name, n, TY_##ty},
-    WASM_STORE_LIST(X)
-#undef X
-};
-
-static bool op_numeric(tr *t, const numeric_info *ni) {
-  ventry a, b;
-  wasm_op op = (wasm_op)(ni->op - 1);
-  if (ni->in2) {
-    if (!pop(t, ni->in2, &b) || !pop(t, ni->in1, &a)) return false;
-  } else if (!pop(t, ni->in1, &a)) {
-    return false;
-  }
-  uint32_t slot = t->cell_height;
-  if (!push(t, ni->out)) return false;
-  if (!t->emit) return true;
-  uint32_t start = t->cu, nfix = t->nfix;
-  emit_op(t, op);
-  uint32_t dst_pos = t->cu;
-  emit_loc(t, TEMP_FLAG | slot);
-  emit_loc(t, a.loc);
-  if (ni->in2) emit_loc(t, b.loc);
-  note_result(t, dst_pos, slot);
-  if (op >= WASM_OP_I32_EQ && op <= WASM_OP_I32_GE_U) {
-    t->cmp_kind = (int)(op - WASM_OP_I32_EQ);
-    t->cmp_64 = false;
-  } else if (op >= WASM_OP_I64_EQ && op <= WASM_OP_I64_GE_U) {
-    t->cmp_kind = (int)(op - WASM_OP_I64_EQ);
-    t->cmp_64 = true;
-  } else if (op == WASM_OP_I32_EQZ) {
-    t->cmp_kind = 10;
-  }
-  if (t->cmp_kind >= 0) {
-    t->cmp_start = start;
-    t->cmp_fix = nfix;
-    t->cmp_a = a.loc;
-    t->cmp_b = ni->in2 ? b.loc : 0;
-  }
-  if (op == WASM_OP_I32_ADD) {
-    t->add_valid = true;
-    t->add_start = start;
-    t->add_fix = nfix;
-    t->add_end = t->cu;
-    t->add_a = a.loc;
-    t->add_b = b.loc;
-    t->add_dst_pos = dst_pos;
-  }
-  return OK;
-}
+/* An instruction's immediates, read and checked against the module by read_imm. */
+typedef struct imm {
+  uint32_t x;      /* LABEL: control index; FUNC, LOCAL, GLOBAL, TABLE, DATA, ELEM: the index;
+                    * CALL_INDIRECT: the type; MEMORY_INIT: the data segment; TABLE_INIT and
+                    * TABLE_COPY: the (destination) table */
+  uint32_t y;      /* CALL_INDIRECT: the table; TABLE_INIT: the elem segment; TABLE_COPY: the source */
+  uint32_t offset; /* MEMARG, MEMLANE */
+  uint64_t bits;   /* I32 .. F64: the constant's cell; V128: its low cell; SHUFFLE: lanes 0-7 */
+  uint64_t bits_hi; /* V128: the high cell; SHUFFLE: lanes 8-15 */
+  uint8_t lane;    /* LANE, MEMLANE */
+  uint8_t type;    /* SELECT_T, REFTYPE; 0 otherwise */
+  blocktype bt;    /* BLOCKTYPE */
+} imm;
 
 static bool read_memarg(tr *t, uint32_t natural_bytes, uint32_t *offset) {
   uint32_t align = 0;
@@ -1130,6 +1095,24 @@ static bool read_zero_byte(tr *t) {
 
 static bool need_memory(tr *t) {
   if (t->m->memory_count == 0) return fail(t, WASM_INVALID, "unknown memory 0");
+  return true;
+}
+
+static bool read_func(tr *t, uint32_t *x) {
+  if (!wasm_read_u32(&t->r, x)) return false;
+  if (*x >= t->m->func_count) return fail(t, WASM_INVALID, "unknown function %u", *x);
+  return true;
+}
+
+static bool read_local(tr *t, uint32_t *x) {
+  if (!wasm_read_u32(&t->r, x)) return false;
+  if (*x >= t->nlocals) return fail(t, WASM_INVALID, "unknown local %u", *x);
+  return true;
+}
+
+static bool read_global(tr *t, uint32_t *x) {
+  if (!wasm_read_u32(&t->r, x)) return false;
+  if (*x >= t->m->global_count) return fail(t, WASM_INVALID, "unknown global %u", *x);
   return true;
 }
 
@@ -1158,8 +1141,149 @@ static bool read_reftype(tr *t, uint8_t *ty) {
   return true;
 }
 
+/* select t: a vector of exactly one value type. */
+static bool read_select_type(tr *t, uint8_t *ty) {
+  uint32_t n = 0;
+  if (!wasm_read_u32(&t->r, &n)) return false;
+  if (n != 1) return fail(t, WASM_INVALID, "invalid result arity: select takes exactly one type");
+  if (!wasm_read_u8(&t->r, ty)) return false;
+  if (!is_valtype(*ty)) return fail(t, WASM_MALFORMED, "malformed value type 0x%02X", *ty);
+  return true;
+}
+
+/* Reads and checks the immediates of an instruction of kind `kind` (natural_bytes: a memarg's). */
+static bool read_imm(tr *t, uint8_t kind, uint32_t natural_bytes, imm *im) {
+  im->type = 0;
+  switch (kind) {
+    case IMM_NONE: return true;
+    case IMM_BLOCKTYPE: return read_blocktype(t, &im->bt);
+    case IMM_LABEL: return read_label(t, &im->x);
+    case IMM_BR_TABLE: return true; /* a vector of labels: tr_br_table reads it, twice */
+    case IMM_FUNC: return read_func(t, &im->x);
+    case IMM_CALL_INDIRECT:
+      if (!wasm_read_u32(&t->r, &im->x) || !wasm_read_u32(&t->r, &im->y)) return false;
+      if (im->y >= t->m->table_count) return fail(t, WASM_INVALID, "unknown table %u", im->y);
+      if (im->x >= t->m->type_count) return fail(t, WASM_INVALID, "unknown type %u", im->x);
+      return true;
+    case IMM_SELECT_T: return read_select_type(t, &im->type);
+    case IMM_LOCAL: return read_local(t, &im->x);
+    case IMM_GLOBAL: return read_global(t, &im->x);
+    case IMM_TABLE: return read_table(t, &im->x);
+    case IMM_MEMARG: return read_memarg(t, natural_bytes, &im->offset);
+    case IMM_MEMORY: return read_zero_byte(t) && need_memory(t);
+    case IMM_I32: {
+      int32_t v = 0;
+      if (!wasm_read_s32(&t->r, &v)) return false;
+      im->bits = (uint32_t)v;
+      return true;
+    }
+    case IMM_I64: {
+      int64_t v = 0;
+      if (!wasm_read_s64(&t->r, &v)) return false;
+      im->bits = (uint64_t)v;
+      return true;
+    }
+    case IMM_F32: {
+      uint32_t v = 0;
+      if (!wasm_read_f32_bits(&t->r, &v)) return false;
+      im->bits = v;
+      return true;
+    }
+    case IMM_F64: return wasm_read_f64_bits(&t->r, &im->bits);
+    case IMM_V128:
+    case IMM_SHUFFLE: return wasm_read_f64_bits(&t->r, &im->bits) && wasm_read_f64_bits(&t->r, &im->bits_hi);
+    case IMM_LANE: return wasm_read_u8(&t->r, &im->lane);
+    case IMM_MEMLANE: return read_memarg(t, natural_bytes, &im->offset) && wasm_read_u8(&t->r, &im->lane);
+    case IMM_REFTYPE: return read_reftype(t, &im->type);
+    case IMM_DATA: return read_data(t, &im->x);
+    case IMM_ELEM: return read_elem(t, &im->x);
+    case IMM_MEMORY_INIT: return read_data(t, &im->x) && read_zero_byte(t) && need_memory(t);
+    case IMM_MEMORY_COPY: return read_zero_byte(t) && read_zero_byte(t) && need_memory(t);
+    case IMM_TABLE_INIT: return read_elem(t, &im->y) && read_table(t, &im->x);
+    case IMM_TABLE_COPY: return read_table(t, &im->x) && read_table(t, &im->y);
+  }
+  return fail(t, WASM_MALFORMED, "immediates of kind %u", kind); /* no row has another kind */
+}
+
+/* ---- instructions ------------------------------------------------------------------------- */
+
+/* What opcodes.def says about one instruction. */
+typedef struct instr_info instr_info;
+struct instr_info {
+  bool (*translate)(tr *t, const instr_info *in, const imm *im); /* NULL: no such instruction */
+  const char *text;
+  uint16_t op;   /* the operation it owns, or WASM_OP_COUNT */
+  uint8_t imm;   /* IMM_* */
+  uint8_t in1, in2, out;
+  uint8_t bytes; /* loads and stores */
+  uint8_t gas;
+};
+
+static bool tr_numeric(tr *t, const instr_info *in, const imm *im) {
+  ventry a, b;
+  wasm_op op = (wasm_op)in->op;
+  if (in->in2) {
+    if (!pop(t, in->in2, &b) || !pop(t, in->in1, &a)) return false;
+  } else if (!pop(t, in->in1, &a)) {
+    return false;
+  }
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  if (!t->emit) return true;
+  uint32_t start = t->cu, nfix = t->nfix;
+  emit_op(t, op);
+  uint32_t dst_pos = t->cu;
+  emit_loc(t, TEMP_FLAG | slot);
+  emit_loc(t, a.loc);
+  if (in->in2) emit_loc(t, b.loc);
+  note_result(t, dst_pos, slot);
+  if (op >= WASM_OP_I32_EQ && op <= WASM_OP_I32_GE_U) {
+    t->cmp_kind = (int)(op - WASM_OP_I32_EQ);
+    t->cmp_64 = false;
+  } else if (op >= WASM_OP_I64_EQ && op <= WASM_OP_I64_GE_U) {
+    t->cmp_kind = (int)(op - WASM_OP_I64_EQ);
+    t->cmp_64 = true;
+  } else if (op == WASM_OP_I32_EQZ) {
+    t->cmp_kind = 10;
+  }
+  if (t->cmp_kind >= 0) {
+    t->cmp_start = start;
+    t->cmp_fix = nfix;
+    t->cmp_a = a.loc;
+    t->cmp_b = in->in2 ? b.loc : 0;
+  }
+  if (op == WASM_OP_I32_ADD) {
+    t->add_valid = true;
+    t->add_start = start;
+    t->add_fix = nfix;
+    t->add_end = t->cu;
+    t->add_a = a.loc;
+    t->add_b = b.loc;
+    t->add_dst_pos = dst_pos;
+  }
+  return OK;
+}
+
+/* The ten integer compares fuse with br_if/if (cmp_kind is their index); the fused branches come
+ * in the same order, four (i32, i32 back, i64, i64 back) or two (back or not) per compare. */
+#define SAME_CMP_ORDER(c)                                                                            \
+  _Static_assert(WASM_OP_I64_##c - WASM_OP_I64_EQ == WASM_OP_I32_##c - WASM_OP_I32_EQ &&                \
+                     WASM_OP_BR_##c##_I32 - WASM_OP_BR_EQ_I32 == 4 * (WASM_OP_I32_##c - WASM_OP_I32_EQ) && \
+                     WASM_OP_BR_##c##_I64_BACK == WASM_OP_BR_##c##_I32 + 3 &&                          \
+                     WASM_OP_ADD_BR_##c##_I32 - WASM_OP_ADD_BR_EQ_I32 == 2 * (WASM_OP_I32_##c - WASM_OP_I32_EQ) && \
+                     WASM_OP_ADD_BR_##c##_I32_BACK == WASM_OP_ADD_BR_##c##_I32 + 1,                   \
+                 "opcodes.def: the compare " #c " is out of order");
+SAME_CMP_ORDER(EQ) SAME_CMP_ORDER(NE) SAME_CMP_ORDER(LT_S) SAME_CMP_ORDER(LT_U) SAME_CMP_ORDER(GT_S)
+SAME_CMP_ORDER(GT_U) SAME_CMP_ORDER(LE_S) SAME_CMP_ORDER(LE_U) SAME_CMP_ORDER(GE_S) SAME_CMP_ORDER(GE_U)
+#undef SAME_CMP_ORDER
+_Static_assert(WASM_OP_I32_GE_U - WASM_OP_I32_EQ == 9 && WASM_OP_I64_GE_U - WASM_OP_I64_EQ == 9,
+               "opcodes.def: the ten integer compares of each type are consecutive");
+_Static_assert(WASM_OP_ADD_BR_IF_BACK == WASM_OP_ADD_BR_IF + 1 &&
+                   WASM_OP_ADD_BR_UNLESS_BACK == WASM_OP_ADD_BR_UNLESS + 1,
+               "opcodes.def: ADD_BR_IF and ADD_BR_UNLESS are each followed by their _BACK form");
+
 /* When the address was computed by the i32.add just emitted (into a temporary nothing else reads),
- * removes that add: the memory operation adds the two operands itself (LOAD_*_X, STORE_*_X). */
+ * removes that add: the memory operation adds the two operands itself (the _X forms). */
 static bool fuse_address(tr *t, const ventry *addr) {
   if (!t->add_valid || t->add_end != t->cu || t->oom || addr->kind != K_TEMP ||
       t->code[t->add_dst_pos] != (TEMP_FLAG | addr->slot))
@@ -1170,48 +1294,49 @@ static bool fuse_address(tr *t, const ventry *addr) {
   return true;
 }
 
-static bool op_load(tr *t, const mem_info *mi) {
-  uint32_t offset;
+/* WASM__OPS_MEM makes NAME_X the operation right after NAME. */
+_Static_assert(WASM_OP_I32_LOAD_X == WASM_OP_I32_LOAD + 1 && WASM_OP_I64_STORE32_X == WASM_OP_I64_STORE32 + 1,
+               "opcodes.def: a load's or store's _X form follows it");
+
+static bool tr_load(tr *t, const instr_info *in, const imm *im) {
   ventry addr;
-  if (!read_memarg(t, mi->bytes, &offset) || !pop(t, WASM_TYPE_I32, &addr)) return false;
+  if (!pop(t, in->in1, &addr)) return false;
   uint32_t slot = t->cell_height;
-  if (!push(t, mi->type)) return false;
+  if (!push(t, in->out)) return false;
   if (!t->emit) return true;
   if (fuse_address(t, &addr)) {
-    emit_op(t, (wasm_op)(WASM_OP_LOAD_I32_X + (mi->op - WASM_OP_LOAD_I32)));
+    emit_op(t, (wasm_op)(in->op + 1));
     uint32_t dst_pos = t->cu;
     emit_loc(t, TEMP_FLAG | slot);
     emit_loc(t, t->add_a);
     emit_loc(t, t->add_b);
-    emit_u(t, offset);
+    emit_u(t, im->offset);
     note_result(t, dst_pos, slot);
     return OK;
   }
-  emit_op(t, (wasm_op)mi->op);
+  emit_op(t, (wasm_op)in->op);
   uint32_t dst_pos = t->cu;
   emit_loc(t, TEMP_FLAG | slot);
   emit_loc(t, addr.loc);
-  emit_u(t, offset);
+  emit_u(t, im->offset);
   note_result(t, dst_pos, slot);
   return OK;
 }
 
-static bool op_store(tr *t, const mem_info *mi) {
-  uint32_t offset;
+static bool tr_store(tr *t, const instr_info *in, const imm *im) {
   ventry addr, val;
-  if (!read_memarg(t, mi->bytes, &offset) || !pop(t, mi->type, &val) || !pop(t, WASM_TYPE_I32, &addr))
-    return false;
+  if (!pop(t, in->in2, &val) || !pop(t, in->in1, &addr)) return false;
   if (!t->emit) return true;
   if (fuse_address(t, &addr)) {
-    emit_op(t, (wasm_op)(WASM_OP_STORE_I32_X + (mi->op - WASM_OP_STORE_I32)));
+    emit_op(t, (wasm_op)(in->op + 1));
     emit_loc(t, t->add_a);
     emit_loc(t, t->add_b);
   } else {
-    emit_op(t, (wasm_op)mi->op);
+    emit_op(t, (wasm_op)in->op);
     emit_loc(t, addr.loc);
   }
   emit_loc(t, val.loc);
-  emit_u(t, offset);
+  emit_u(t, im->offset);
   invalidate_peephole(t);
   return OK;
 }
@@ -1267,20 +1392,29 @@ static bool op_call(tr *t, uint32_t func, const wasm_functype *ft, bool indirect
   return OK;
 }
 
-static bool op_local_set(tr *t, bool tee) {
-  uint32_t x;
-  if (!wasm_read_u32(&t->r, &x)) return false;
-  if (x >= t->nlocals) return fail(t, WASM_INVALID, "unknown local %u", x);
+static bool tr_call(tr *t, const instr_info *in, const imm *im) {
+  return op_call(t, im->x, &t->m->types[t->m->funcs[im->x].type_index], false, 0, 0);
+}
+
+static bool tr_call_indirect(tr *t, const instr_info *in, const imm *im) {
+  if (t->m->tables[im->y].elem != WASM_TYPE_FUNCREF)
+    return fail(t, WASM_INVALID, "type mismatch: call_indirect through a table of %s",
+                type_name(t->m->tables[im->y].elem));
+  return op_call(t, 0, &t->m->types[im->x], true, im->x, im->y);
+}
+
+static bool op_local_set(tr *t, uint32_t x, bool tee) {
   ventry v;
   bool retarget = t->emit && !t->oom && t->last_end == t->cu && t->lhead[x] < 0;
   uint32_t dst_pos = t->last_dst_pos, slot = t->last_dst_slot;
   if (!pop(t, t->ltypes[x], &v)) return false;
   if (t->emit) {
+    uint32_t cell = t->lcell[x];
     if (retarget && v.kind == K_TEMP && v.slot == slot) {
-      t->code[dst_pos] = x; /* the producer writes the local directly; the fixup skips it */
+      t->code[dst_pos] = cell; /* the producer writes the local directly; the fixup skips it */
     } else {
       if (t->lhead[x] >= 0) materialize_local(t, x);
-      if (v.loc != x) emit_copy(t, x, v.loc);
+      if (v.loc != cell) emit_copy(t, cell, v.loc, value_cells(t->ltypes[x]));
     }
   }
   invalidate_peephole(t);
@@ -1288,283 +1422,412 @@ static bool op_local_set(tr *t, bool tee) {
   return OK;
 }
 
-static bool op_misc(tr *t) {
-  uint32_t sub = 0;
-  if (!wasm_read_u32(&t->r, &sub)) return false;
-  t->opcode = 0xFC00 | (sub & 0xFF);
-  if (sub <= 7) return op_numeric(t, &numeric_table[0x100 + sub]);
+static bool tr_local_get(tr *t, const instr_info *in, const imm *im) {
+  invalidate_peephole(t);
+  return push_local(t, im->x);
+}
+
+static bool tr_local_set(tr *t, const instr_info *in, const imm *im) {
+  return op_local_set(t, im->x, false);
+}
+
+static bool tr_local_tee(tr *t, const instr_info *in, const imm *im) {
+  return op_local_set(t, im->x, true);
+}
+
+/* GLOBAL_GET and GLOBAL_SET move one cell, their _V128 forms two. */
+static bool tr_global_get(tr *t, const instr_info *in, const imm *im) {
+  uint32_t slot = t->cell_height;
+  uint8_t type = t->m->globals[im->x].type;
+  wasm_op op = wasm__type_cells(type) == 2 ? WASM_OP_GLOBAL_GET_V128 : (wasm_op)in->op;
+  if (!push(t, type)) return false;
+  if (t->emit) emit_result_op(t, op, slot, NULL, 0, &im->x, 1);
+  return OK;
+}
+
+static bool tr_global_set(tr *t, const instr_info *in, const imm *im) {
+  ventry a;
+  if (!t->m->globals[im->x].mutable_) return fail(t, WASM_INVALID, "global is immutable: %u", im->x);
+  uint8_t type = t->m->globals[im->x].type;
+  if (!pop(t, type, &a)) return false;
+  wasm_op op = wasm__type_cells(type) == 2 ? WASM_OP_GLOBAL_SET_V128 : (wasm_op)in->op;
+  if (t->emit) emit_plain_op(t, op, &a.loc, 1, &im->x, 1);
+  return OK;
+}
+
+static bool tr_unreachable(tr *t, const instr_info *in, const imm *im) {
+  if (t->emit) emit_op(t, (wasm_op)in->op);
+  set_unreachable(t);
+  return OK;
+}
+
+static bool tr_nop(tr *t, const instr_info *in, const imm *im) {
+  return true;
+}
+
+static bool tr_block(tr *t, const instr_info *in, const imm *im) {
+  return begin_block(t, C_BLOCK, &im->bt, NULL);
+}
+
+static bool tr_loop(tr *t, const instr_info *in, const imm *im) {
+  return begin_block(t, C_LOOP, &im->bt, NULL);
+}
+
+static bool tr_if(tr *t, const instr_info *in, const imm *im) {
+  cond cd;
+  return pop_cond(t, &cd) && begin_block(t, C_IF, &im->bt, &cd);
+}
+
+static bool tr_else(tr *t, const instr_info *in, const imm *im) {
+  return op_else(t);
+}
+
+static bool tr_end(tr *t, const instr_info *in, const imm *im) {
+  return op_end(t);
+}
+
+static bool tr_br(tr *t, const instr_info *in, const imm *im) {
+  return op_br(t, im->x);
+}
+
+static bool tr_br_if(tr *t, const instr_info *in, const imm *im) {
+  return op_br_if(t, im->x);
+}
+
+static bool tr_br_table(tr *t, const instr_info *in, const imm *im) {
+  return op_br_table(t);
+}
+
+static bool tr_return(tr *t, const instr_info *in, const imm *im) {
+  const wasm_functype *ft = t->ft;
+  if (!check_top(t, ft->types + ft->param_count, ft->result_count)) return false;
+  if (t->emit) emit_return(t);
+  set_unreachable(t);
+  return OK;
+}
+
+static bool tr_drop(tr *t, const instr_info *in, const imm *im) {
+  invalidate_peephole(t);
+  return pop(t, 0, NULL);
+}
+
+/* select (im->type 0: numeric operands of one type) and select t */
+static bool tr_select(tr *t, const instr_info *in, const imm *im) {
   ventry a, b, c;
-  uint32_t x, y;
-  switch (sub) {
-    case 8: /* memory.init */
-      if (!read_data(t, &x) || !read_zero_byte(t) || !need_memory(t)) return false;
-      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, WASM_TYPE_I32, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
-      if (t->emit) emit_plain_op(t, WASM_OP_MEMORY_INIT, (uint32_t[]){a.loc, b.loc, c.loc}, 3, &x, 1);
-      return OK;
-    case 9: /* data.drop */
-      if (!read_data(t, &x)) return false;
-      if (t->emit) emit_plain_op(t, WASM_OP_DATA_DROP, NULL, 0, &x, 1);
-      return OK;
-    case 10: /* memory.copy */
-      if (!read_zero_byte(t) || !read_zero_byte(t) || !need_memory(t)) return false;
-      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, WASM_TYPE_I32, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
-      if (t->emit) emit_plain_op(t, WASM_OP_MEMORY_COPY, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
-      return OK;
-    case 11: /* memory.fill */
-      if (!read_zero_byte(t) || !need_memory(t)) return false;
-      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, WASM_TYPE_I32, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
-      if (t->emit) emit_plain_op(t, WASM_OP_MEMORY_FILL, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
-      return OK;
-    case 12: /* table.init elem table */
-      if (!read_elem(t, &y) || !read_table(t, &x)) return false;
-      if (t->m->elems[y].type != t->m->tables[x].elem)
-        return fail(t, WASM_INVALID, "type mismatch: table.init of %s elements into a %s table",
-                    type_name(t->m->elems[y].type), type_name(t->m->tables[x].elem));
-      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, WASM_TYPE_I32, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
-      if (t->emit) emit_plain_op(t, WASM_OP_TABLE_INIT, (uint32_t[]){a.loc, b.loc, c.loc}, 3, (uint32_t[]){x, y}, 2);
-      return OK;
-    case 13: /* elem.drop */
-      if (!read_elem(t, &x)) return false;
-      if (t->emit) emit_plain_op(t, WASM_OP_ELEM_DROP, NULL, 0, &x, 1);
-      return OK;
-    case 14: /* table.copy dst src */
-      if (!read_table(t, &x) || !read_table(t, &y)) return false;
-      if (t->m->tables[x].elem != t->m->tables[y].elem)
-        return fail(t, WASM_INVALID, "type mismatch: table.copy between %s and %s tables",
-                    type_name(t->m->tables[y].elem), type_name(t->m->tables[x].elem));
-      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, WASM_TYPE_I32, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
-      if (t->emit) emit_plain_op(t, WASM_OP_TABLE_COPY, (uint32_t[]){a.loc, b.loc, c.loc}, 3, (uint32_t[]){x, y}, 2);
-      return OK;
-    case 15: { /* table.grow */
-      if (!read_table(t, &x)) return false;
-      if (!pop(t, WASM_TYPE_I32, &b) || !pop(t, t->m->tables[x].elem, &a)) return false;
-      uint32_t slot = t->cell_height;
-      if (!push(t, WASM_TYPE_I32)) return false;
-      if (t->emit) emit_result_op(t, WASM_OP_TABLE_GROW, slot, (uint32_t[]){a.loc, b.loc}, 2, &x, 1);
-      return OK;
-    }
-    case 16: { /* table.size */
-      if (!read_table(t, &x)) return false;
-      uint32_t slot = t->cell_height;
-      if (!push(t, WASM_TYPE_I32)) return false;
-      if (t->emit) emit_result_op(t, WASM_OP_TABLE_SIZE, slot, NULL, 0, &x, 1);
-      return OK;
-    }
-    case 17: /* table.fill */
-      if (!read_table(t, &x)) return false;
-      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, t->m->tables[x].elem, &b) || !pop(t, WASM_TYPE_I32, &a))
-        return false;
-      if (t->emit) emit_plain_op(t, WASM_OP_TABLE_FILL, (uint32_t[]){a.loc, b.loc, c.loc}, 3, &x, 1);
-      return OK;
-    default:
-      return fail(t, WASM_MALFORMED, "illegal opcode 0xFC %u", sub);
+  uint8_t want = im->type;
+  if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, want, &b) || !pop(t, want, &a)) return false;
+  uint8_t ty = want;
+  if (!want) {
+    if ((a.type != T_UNKNOWN && is_ref(a.type)) || (b.type != T_UNKNOWN && is_ref(b.type)))
+      return fail(t, WASM_INVALID, "type mismatch: select without a type needs numeric or vector operands");
+    if (a.type != b.type && a.type != T_UNKNOWN && b.type != T_UNKNOWN)
+      return fail(t, WASM_INVALID, "type mismatch: select of %s and %s", type_name(a.type), type_name(b.type));
+    ty = a.type == T_UNKNOWN ? b.type : a.type;
   }
+  uint32_t slot = t->cell_height;
+  wasm_op op = value_cells(ty) == 2 ? WASM_OP_SELECT_V128 : WASM_OP_SELECT;
+  if (!push(t, ty)) return false;
+  if (t->emit) emit_result_op(t, op, slot, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
+  return OK;
+}
+
+static bool tr_table_get(tr *t, const instr_info *in, const imm *im) {
+  ventry a;
+  if (!pop(t, WASM_TYPE_I32, &a)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, t->m->tables[im->x].elem)) return false;
+  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, &a.loc, 1, &im->x, 1);
+  return OK;
+}
+
+static bool tr_table_set(tr *t, const instr_info *in, const imm *im) {
+  ventry a, b;
+  if (!pop(t, t->m->tables[im->x].elem, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
+  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc}, 2, &im->x, 1);
+  return OK;
+}
+
+static bool tr_memory_size(tr *t, const instr_info *in, const imm *im) {
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, NULL, 0, NULL, 0);
+  return OK;
+}
+
+static bool tr_memory_grow(tr *t, const instr_info *in, const imm *im) {
+  ventry a;
+  if (!pop(t, in->in1, &a)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, &a.loc, 1, NULL, 0);
+  return OK;
+}
+
+/* v128.const: two consecutive cells of the constant area (not deduplicated as a pair; scalar
+ * constants with the same bits may share a half, which is harmless: constants are read-only). */
+static bool tr_v128_const(tr *t, const instr_info *in, const imm *im) {
+  invalidate_peephole(t);
+  if (!t->emit) return push(t, in->out);
+  if (!GROW(t, t->consts, t->constcap, t->nconst + 2)) return false;
+  uint32_t cell = t->local_cells + t->nconst;
+  t->consts[t->nconst++] = im->bits;
+  t->consts[t->nconst++] = im->bits_hi;
+  return push_entry(t, in->out, K_CONST, cell, 0);
+}
+
+/* Lane instructions: extract (d a lane) when the row has no second operand, else replace (d a b
+ * lane). The row's `bytes` column is the lane count. */
+static bool tr_lane(tr *t, const instr_info *in, const imm *im) {
+  if (im->lane >= in->bytes) return fail(t, WASM_INVALID, "invalid lane index %u", im->lane);
+  ventry a, b;
+  if (in->in2 && !pop(t, in->in2, &b)) return false;
+  if (!pop(t, in->in1, &a)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  uint32_t lane = im->lane;
+  if (!t->emit) return true;
+  if (in->in2) emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){a.loc, b.loc}, 2, &lane, 1);
+  else emit_result_op(t, (wasm_op)in->op, slot, &a.loc, 1, &lane, 1);
+  return OK;
+}
+
+/* i8x16.shuffle: 16 lane indices into the 32 bytes of both operands, as 4 operand units. */
+static bool tr_shuffle(tr *t, const instr_info *in, const imm *im) {
+  for (int i = 0; i < 16; i++) {
+    uint8_t lane = (uint8_t)((i < 8 ? im->bits : im->bits_hi) >> (8 * (i % 8)));
+    if (lane >= 32) return fail(t, WASM_INVALID, "invalid lane index %u", lane);
+  }
+  ventry a, b;
+  if (!pop(t, in->in2, &b) || !pop(t, in->in1, &a)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  uint32_t lanes[4] = {(uint32_t)im->bits, (uint32_t)(im->bits >> 32), (uint32_t)im->bits_hi,
+                       (uint32_t)(im->bits_hi >> 32)};
+  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){a.loc, b.loc}, 2, lanes, 4);
+  return OK;
+}
+
+/* v128.loadN_lane: d addr v offset lane (the lane of v replaced by the N bytes at the address). */
+static bool tr_load_lane(tr *t, const instr_info *in, const imm *im) {
+  if (im->lane >= 16 / in->bytes) return fail(t, WASM_INVALID, "invalid lane index %u", im->lane);
+  ventry addr, v;
+  if (!pop(t, in->in2, &v) || !pop(t, in->in1, &addr)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  if (t->emit)
+    emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){addr.loc, v.loc}, 2, (uint32_t[]){im->offset, im->lane}, 2);
+  return OK;
+}
+
+/* v128.storeN_lane: addr v offset lane. */
+static bool tr_store_lane(tr *t, const instr_info *in, const imm *im) {
+  if (im->lane >= 16 / in->bytes) return fail(t, WASM_INVALID, "invalid lane index %u", im->lane);
+  ventry addr, v;
+  if (!pop(t, in->in2, &v) || !pop(t, in->in1, &addr)) return false;
+  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){addr.loc, v.loc}, 2, (uint32_t[]){im->offset, im->lane}, 2);
+  return OK;
+}
+
+/* v128.bitselect: three v128 operands. */
+static bool tr_bitselect(tr *t, const instr_info *in, const imm *im) {
+  ventry a, b, c;
+  if (!pop(t, WASM_TYPE_V128, &c) || !pop(t, WASM_TYPE_V128, &b) || !pop(t, WASM_TYPE_V128, &a)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
+  return OK;
+}
+
+static bool tr_const(tr *t, const instr_info *in, const imm *im) {
+  invalidate_peephole(t);
+  return push_const(t, in->out, im->bits);
+}
+
+/* Reinterpretations cost nothing: the same bits get a new type. */
+static bool tr_reinterpret(tr *t, const instr_info *in, const imm *im) {
+  ctl *cf = &t->cs[t->cn - 1];
+  if (t->vn == cf->height) return pop(t, in->in1, NULL) && push(t, in->out);
+  ventry *e = &t->vs[t->vn - 1];
+  if (e->type != in->in1 && e->type != T_UNKNOWN)
+    return fail(t, WASM_INVALID, "type mismatch: expected %s, got %s", type_name(in->in1), type_name(e->type));
+  WASM__DEBUG_ASSERT(value_cells(in->in1) == value_cells(in->out));
+  e->type = in->out;
+  /* the producer's destination may still be retargeted: the value did not move */
+  return true;
+}
+
+static bool tr_ref_null(tr *t, const instr_info *in, const imm *im) {
+  invalidate_peephole(t);
+  return push_const(t, im->type, 0);
+}
+
+static bool tr_ref_is_null(tr *t, const instr_info *in, const imm *im) {
+  ventry a;
+  if (!pop(t, 0, &a)) return false;
+  if (a.type != T_UNKNOWN && !is_ref(a.type))
+    return fail(t, WASM_INVALID, "type mismatch: ref.is_null of %s", type_name(a.type));
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  if (t->emit) emit_result_op(t, WASM_OP_I64_EQZ, slot, &a.loc, 1, NULL, 0); /* null is 0 */
+  return OK;
+}
+
+static bool tr_ref_func(tr *t, const instr_info *in, const imm *im) {
+  if (!wasm__func_ref_declared(t->m, im->x)) return fail(t, WASM_INVALID, "undeclared function reference %u", im->x);
+  uint32_t slot = t->cell_height;
+  if (!push(t, in->out)) return false;
+  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, NULL, 0, &im->x, 1);
+  return OK;
+}
+
+/* Pops three i32 operands a, b, c (c on top). */
+static bool pop_3_i32(tr *t, ventry *a, ventry *b, ventry *c) {
+  return pop(t, WASM_TYPE_I32, c) && pop(t, WASM_TYPE_I32, b) && pop(t, WASM_TYPE_I32, a);
+}
+
+static bool tr_memory_init(tr *t, const instr_info *in, const imm *im) {
+  ventry a, b, c;
+  if (!pop_3_i32(t, &a, &b, &c)) return false;
+  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, &im->x, 1);
+  return OK;
+}
+
+static bool tr_data_drop(tr *t, const instr_info *in, const imm *im) {
+  if (t->emit) emit_plain_op(t, (wasm_op)in->op, NULL, 0, &im->x, 1);
+  return OK;
+}
+
+/* memory.copy and memory.fill */
+static bool tr_memory_bulk(tr *t, const instr_info *in, const imm *im) {
+  ventry a, b, c;
+  if (!pop_3_i32(t, &a, &b, &c)) return false;
+  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
+  return OK;
+}
+
+static bool tr_table_init(tr *t, const instr_info *in, const imm *im) {
+  ventry a, b, c;
+  if (t->m->elems[im->y].type != t->m->tables[im->x].elem)
+    return fail(t, WASM_INVALID, "type mismatch: table.init of %s elements into a %s table",
+                type_name(t->m->elems[im->y].type), type_name(t->m->tables[im->x].elem));
+  if (!pop_3_i32(t, &a, &b, &c)) return false;
+  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, (uint32_t[]){im->x, im->y}, 2);
+  return OK;
+}
+
+static bool tr_elem_drop(tr *t, const instr_info *in, const imm *im) {
+  if (t->emit) emit_plain_op(t, (wasm_op)in->op, NULL, 0, &im->x, 1);
+  return OK;
+}
+
+static bool tr_table_copy(tr *t, const instr_info *in, const imm *im) {
+  ventry a, b, c;
+  if (t->m->tables[im->x].elem != t->m->tables[im->y].elem)
+    return fail(t, WASM_INVALID, "type mismatch: table.copy between %s and %s tables",
+                type_name(t->m->tables[im->y].elem), type_name(t->m->tables[im->x].elem));
+  if (!pop_3_i32(t, &a, &b, &c)) return false;
+  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, (uint32_t[]){im->x, im->y}, 2);
+  return OK;
+}
+
+static bool tr_table_grow(tr *t, const instr_info *in, const imm *im) {
+  ventry a, b;
+  if (!pop(t, WASM_TYPE_I32, &b) || !pop(t, t->m->tables[im->x].elem, &a)) return false;
+  uint32_t slot = t->cell_height;
+  if (!push(t, WASM_TYPE_I32)) return false;
+  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){a.loc, b.loc}, 2, &im->x, 1);
+  return OK;
+}
+
+static bool tr_table_size(tr *t, const instr_info *in, const imm *im) {
+  uint32_t slot = t->cell_height;
+  if (!push(t, WASM_TYPE_I32)) return false;
+  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, NULL, 0, &im->x, 1);
+  return OK;
+}
+
+static bool tr_table_fill(tr *t, const instr_info *in, const imm *im) {
+  ventry a, b, c;
+  if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, t->m->tables[im->x].elem, &b) || !pop(t, WASM_TYPE_I32, &a))
+    return false;
+  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, &im->x, 1);
+  return OK;
+}
+
+/* The `ops` column: the operation an instruction owns (the first, for MEM), else WASM_OP_COUNT. */
+#define OWN_OP_NONE(NAME) WASM_OP_COUNT
+#define OWN_OP_U0(NAME) WASM_OP_##NAME
+#define OWN_OP_U1(NAME) WASM_OP_##NAME
+#define OWN_OP_U2(NAME) WASM_OP_##NAME
+#define OWN_OP_U3(NAME) WASM_OP_##NAME
+#define OWN_OP_U4(NAME) WASM_OP_##NAME
+#define OWN_OP_U5(NAME) WASM_OP_##NAME
+#define OWN_OP_U7(NAME) WASM_OP_##NAME
+#define OWN_OP_NUM(NAME) WASM_OP_##NAME
+#define OWN_OP_MEM(NAME) WASM_OP_##NAME
+#define OWN_OP_VAR(NAME) WASM_OP_##NAME
+
+/* Instructions by opcode: a byte indexes directly, 0xFC n is at 0x100 + n, 0xFD n after those. An
+ * opcodes.def row outside the table fails to compile (index out of bounds), as does a duplicate
+ * (-Woverride-init, part of -Wextra). */
+#define FC_SLOTS 0x20u
+#define FD_SLOTS 0x120u
+#define INSTR_SLOTS (0x100u + FC_SLOTS + FD_SLOTS)
+#define INSTR_INDEX(code)                                                                          \
+  ((code) < 0x100u ? (code) : ((code) >> 16) == 0xFC ? 0x100u + ((code) & 0xFFFFu)                 \
+                                                     : 0x100u + FC_SLOTS + ((code) & 0xFFFFu))
+static const instr_info instr_table[INSTR_SLOTS] = {
+#define WASM_INSTR(NAME, code, text, imm, translate, in1, in2, out, bytes, ops, gas)                       \
+  [INSTR_INDEX(code)] = {tr_##translate, text, OWN_OP_##ops(NAME), IMM_##imm, WASM__TY_##in1, WASM__TY_##in2, \
+                         WASM__TY_##out, bytes, GAS_##gas},
+#define WASM_OP_ROW(NAME, units)
+#include "opcodes.def"
+};
+
+static const instr_info *instr_at(uint32_t code) {
+  if (code >= 0x100 && !((code >> 16 == 0xFC && (code & 0xFFFF) < FC_SLOTS) ||
+                         (code >> 16 == 0xFD && (code & 0xFFFF) < FD_SLOTS)))
+    return NULL;
+  const instr_info *in = &instr_table[INSTR_INDEX(code)];
+  return in->translate ? in : NULL;
+}
+
+bool wasm__opcode_known(uint8_t byte) {
+  return byte == 0xFC || byte == 0xFD || instr_table[byte].translate;
 }
 
 /* One instruction; false on failure. */
 static bool translate_one(tr *t) {
-  uint8_t opc = 0;
+  uint8_t byte = 0;
   t->insn_offset = wasm_reader_offset(&t->r);
-  if (!wasm_read_u8(&t->r, &opc)) return false;
-  t->opcode = opc;
-  if (t->emit && opc != 0x0B && opc != 0x05) t->seg_count += GAS_INSTRUCTION;
-
-  const numeric_info *ni = &numeric_table[opc];
-  if (ni->op) return op_numeric(t, ni);
-  if (opc >= 0x28 && opc <= 0x35) return op_load(t, &load_table[opc - 0x28]);
-  if (opc >= 0x36 && opc <= 0x3E) return op_store(t, &store_table[opc - 0x36]);
-
-  ventry a, b, c;
-  uint32_t x;
-  switch (opc) {
-    case 0x00: /* unreachable */
-      if (t->emit) emit_op(t, WASM_OP_UNREACHABLE);
-      set_unreachable(t);
-      return OK;
-    case 0x01: /* nop */
-      return true;
-    case 0x02: case 0x03: { /* block, loop */
-      blocktype bt;
-      if (!read_blocktype(t, &bt)) return false;
-      return begin_block(t, opc == 0x02 ? C_BLOCK : C_LOOP, &bt, NULL);
-    }
-    case 0x04: { /* if */
-      blocktype bt;
-      cond cd;
-      if (!read_blocktype(t, &bt) || !pop_cond(t, &cd)) return false;
-      return begin_block(t, C_IF, &bt, &cd);
-    }
-    case 0x05: return op_else(t);
-    case 0x0B: return op_end(t);
-    case 0x0C: return op_br(t);
-    case 0x0D: return op_br_if(t);
-    case 0x0E: return op_br_table(t);
-    case 0x0F: { /* return */
-      const wasm_functype *ft = t->ft;
-      if (!check_top(t, ft->types + ft->param_count, ft->result_count)) return false;
-      if (t->emit) emit_return(t);
-      set_unreachable(t);
-      return OK;
-    }
-    case 0x10: /* call */
-      if (!wasm_read_u32(&t->r, &x)) return false;
-      if (x >= t->m->func_count) return fail(t, WASM_INVALID, "unknown function %u", x);
-      return op_call(t, x, &t->m->types[t->m->funcs[x].type_index], false, 0, 0);
-    case 0x11: { /* call_indirect type table */
-      uint32_t table;
-      if (!wasm_read_u32(&t->r, &x) || !wasm_read_u32(&t->r, &table)) return false;
-      if (table >= t->m->table_count) return fail(t, WASM_INVALID, "unknown table %u", table);
-      if (x >= t->m->type_count) return fail(t, WASM_INVALID, "unknown type %u", x);
-      if (t->m->tables[table].elem != WASM_TYPE_FUNCREF)
-        return fail(t, WASM_INVALID, "type mismatch: call_indirect through a table of %s",
-                    type_name(t->m->tables[table].elem));
-      return op_call(t, 0, &t->m->types[x], true, x, table);
-    }
-    case 0x1A: /* drop */
-      invalidate_peephole(t);
-      return pop(t, 0, NULL);
-    case 0x1B: case 0x1C: { /* select, select t */
-      uint8_t want = 0;
-      if (opc == 0x1C) {
-        uint32_t n = 0;
-        if (!wasm_read_u32(&t->r, &n)) return false;
-        if (n != 1) return fail(t, WASM_INVALID, "invalid result arity: select takes exactly one type");
-        if (!wasm_read_u8(&t->r, &want)) return false;
-        if (want == WASM_TYPE_V128) return fail(t, WASM_MALFORMED, "v128 (SIMD) is not supported");
-        if (!is_valtype(want)) return fail(t, WASM_MALFORMED, "malformed value type 0x%02X", want);
-      }
-      if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, want, &b) || !pop(t, want, &a)) return false;
-      uint8_t ty = want;
-      if (!want) {
-        if ((a.type != T_UNKNOWN && !is_num(a.type)) || (b.type != T_UNKNOWN && !is_num(b.type)))
-          return fail(t, WASM_INVALID, "type mismatch: select without a type needs numeric operands");
-        if (a.type != b.type && a.type != T_UNKNOWN && b.type != T_UNKNOWN)
-          return fail(t, WASM_INVALID, "type mismatch: select of %s and %s", type_name(a.type), type_name(b.type));
-        ty = a.type == T_UNKNOWN ? b.type : a.type;
-      }
-      uint32_t slot = t->cell_height;
-      if (!push(t, ty)) return false;
-      if (t->emit) emit_result_op(t, WASM_OP_SELECT, slot, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
-      return OK;
-    }
-    case 0x20: /* local.get */
-      if (!wasm_read_u32(&t->r, &x)) return false;
-      if (x >= t->nlocals) return fail(t, WASM_INVALID, "unknown local %u", x);
-      invalidate_peephole(t);
-      return push_local(t, x);
-    case 0x21: return op_local_set(t, false);
-    case 0x22: return op_local_set(t, true);
-    case 0x23: { /* global.get */
-      if (!wasm_read_u32(&t->r, &x)) return false;
-      if (x >= t->m->global_count) return fail(t, WASM_INVALID, "unknown global %u", x);
-      uint32_t slot = t->cell_height;
-      if (!push(t, t->m->globals[x].type)) return false;
-      if (t->emit) emit_result_op(t, WASM_OP_GLOBAL_GET, slot, NULL, 0, &x, 1);
-      return OK;
-    }
-    case 0x24: /* global.set */
-      if (!wasm_read_u32(&t->r, &x)) return false;
-      if (x >= t->m->global_count) return fail(t, WASM_INVALID, "unknown global %u", x);
-      if (!t->m->globals[x].mutable_) return fail(t, WASM_INVALID, "global is immutable: %u", x);
-      if (!pop(t, t->m->globals[x].type, &a)) return false;
-      if (t->emit) emit_plain_op(t, WASM_OP_GLOBAL_SET, &a.loc, 1, &x, 1);
-      return OK;
-    case 0x25: { /* table.get */
-      if (!read_table(t, &x) || !pop(t, WASM_TYPE_I32, &a)) return false;
-      uint32_t slot = t->cell_height;
-      if (!push(t, t->m->tables[x].elem)) return false;
-      if (t->emit) emit_result_op(t, WASM_OP_TABLE_GET, slot, &a.loc, 1, &x, 1);
-      return OK;
-    }
-    case 0x26: /* table.set */
-      if (!read_table(t, &x) || !pop(t, t->m->tables[x].elem, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
-      if (t->emit) emit_plain_op(t, WASM_OP_TABLE_SET, (uint32_t[]){a.loc, b.loc}, 2, &x, 1);
-      return OK;
-    case 0x3F: { /* memory.size */
-      if (!read_zero_byte(t) || !need_memory(t)) return false;
-      uint32_t slot = t->cell_height;
-      if (!push(t, WASM_TYPE_I32)) return false;
-      if (t->emit) emit_result_op(t, WASM_OP_MEMORY_SIZE, slot, NULL, 0, NULL, 0);
-      return OK;
-    }
-    case 0x40: { /* memory.grow */
-      if (!read_zero_byte(t) || !need_memory(t) || !pop(t, WASM_TYPE_I32, &a)) return false;
-      uint32_t slot = t->cell_height;
-      if (!push(t, WASM_TYPE_I32)) return false;
-      if (t->emit) emit_result_op(t, WASM_OP_MEMORY_GROW, slot, &a.loc, 1, NULL, 0);
-      return OK;
-    }
-    case 0x41: { /* i32.const */
-      int32_t v = 0;
-      if (!wasm_read_s32(&t->r, &v)) return false;
-      invalidate_peephole(t);
-      return push_const(t, WASM_TYPE_I32, (uint32_t)v);
-    }
-    case 0x42: { /* i64.const */
-      int64_t v = 0;
-      if (!wasm_read_s64(&t->r, &v)) return false;
-      invalidate_peephole(t);
-      return push_const(t, WASM_TYPE_I64, (uint64_t)v);
-    }
-    case 0x43: { /* f32.const */
-      uint32_t v = 0;
-      if (!wasm_read_f32_bits(&t->r, &v)) return false;
-      invalidate_peephole(t);
-      return push_const(t, WASM_TYPE_F32, v);
-    }
-    case 0x44: { /* f64.const */
-      uint64_t v = 0;
-      if (!wasm_read_f64_bits(&t->r, &v)) return false;
-      invalidate_peephole(t);
-      return push_const(t, WASM_TYPE_F64, v);
-    }
-    case 0xBC: case 0xBD: case 0xBE: case 0xBF: { /* reinterpretations: same bits, new type */
-      static const uint8_t from[4] = {WASM_TYPE_F32, WASM_TYPE_F64, WASM_TYPE_I32, WASM_TYPE_I64};
-      static const uint8_t to[4] = {WASM_TYPE_I32, WASM_TYPE_I64, WASM_TYPE_F32, WASM_TYPE_F64};
-      ctl *cf = &t->cs[t->cn - 1];
-      if (t->vn == cf->height) return pop(t, from[opc - 0xBC], NULL) && push(t, to[opc - 0xBC]);
-      ventry *e = &t->vs[t->vn - 1];
-      if (e->type != from[opc - 0xBC] && e->type != T_UNKNOWN)
-        return fail(t, WASM_INVALID, "type mismatch: expected %s, got %s", type_name(from[opc - 0xBC]),
-                    type_name(e->type));
-      e->type = to[opc - 0xBC];
-      /* the producer's destination may still be retargeted: the value did not move */
-      return true;
-    }
-    case 0xD0: { /* ref.null */
-      uint8_t ty = 0;
-      if (!read_reftype(t, &ty)) return false;
-      invalidate_peephole(t);
-      return push_const(t, ty, 0);
-    }
-    case 0xD1: { /* ref.is_null */
-      if (!pop(t, 0, &a)) return false;
-      if (a.type != T_UNKNOWN && !is_ref(a.type))
-        return fail(t, WASM_INVALID, "type mismatch: ref.is_null of %s", type_name(a.type));
-      uint32_t slot = t->cell_height;
-      if (!push(t, WASM_TYPE_I32)) return false;
-      if (t->emit) emit_result_op(t, WASM_OP_I64_EQZ, slot, &a.loc, 1, NULL, 0);
-      return OK;
-    }
-    case 0xD2: { /* ref.func */
-      if (!wasm_read_u32(&t->r, &x)) return false;
-      if (x >= t->m->func_count) return fail(t, WASM_INVALID, "unknown function %u", x);
-      if (!wasm__func_ref_declared(t->m, x)) return fail(t, WASM_INVALID, "undeclared function reference %u", x);
-      uint32_t slot = t->cell_height;
-      if (!push(t, WASM_TYPE_FUNCREF)) return false;
-      if (t->emit) emit_result_op(t, WASM_OP_REF_FUNC, slot, NULL, 0, &x, 1);
-      return OK;
-    }
-    case 0xFC: return op_misc(t);
-    case 0xFD: return fail(t, WASM_MALFORMED, "SIMD instructions (0xFD) are not supported");
-    default: return fail(t, WASM_MALFORMED, "illegal opcode 0x%02X", opc);
+  t->instr_text = NULL;
+  if (!wasm_read_u8(&t->r, &byte)) return false;
+  t->opcode = byte;
+  if (byte == 0xFC) {
+    uint32_t sub = 0;
+    if (!wasm_read_u32(&t->r, &sub)) return false;
+    t->opcode = WASM_FC(sub & 0xFFFF);
+    if (sub >= FC_SLOTS || !instr_at(t->opcode)) return fail(t, WASM_MALFORMED, "illegal opcode 0xFC %u", sub);
+  } else if (byte == 0xFD) {
+    uint32_t sub = 0;
+    if (!wasm_read_u32(&t->r, &sub)) return false;
+    t->opcode = WASM_FD(sub & 0xFFFF);
+    if (sub >= FD_SLOTS || !instr_at(t->opcode)) return fail(t, WASM_MALFORMED, "illegal opcode 0xFD %u", sub);
   }
+  const instr_info *in = instr_at(t->opcode);
+  if (!in) return fail(t, WASM_MALFORMED, "illegal opcode 0x%02X", byte);
+  t->instr_text = in->text;
+  if (t->emit) t->seg_count += in->gas;
+  imm im;
+  if (!read_imm(t, in->imm, in->bytes, &im)) return false;
+  return in->translate(t, in, &im);
 }
 
 /* ---- the function ------------------------------------------------------------------------- */
 
 static void tr_free(tr *t) {
   free(t->ltypes);
+  free(t->lcell);
   free(t->lhead);
   free(t->vs);
   free(t->refs);
@@ -1586,8 +1849,9 @@ static bool setup_locals(tr *t, const wasm_funcdecl *fd) {
   if (n > WASM_MAX_LOCALS) return fail(t, WASM_IMPL_LIMIT, "more than %u locals", WASM_MAX_LOCALS);
   t->nlocals = (uint32_t)n;
   t->ltypes = wasm__calloc(n, sizeof *t->ltypes);
+  t->lcell = wasm__calloc(n, sizeof *t->lcell);
   t->lhead = wasm__calloc(n, sizeof *t->lhead);
-  if (!t->ltypes || !t->lhead) {
+  if (!t->ltypes || !t->lcell || !t->lhead) {
     t->oom = true;
     return false;
   }
@@ -1595,26 +1859,34 @@ static bool setup_locals(tr *t, const wasm_funcdecl *fd) {
   for (uint32_t i = 0; i < t->ft->param_count; i++) t->ltypes[k++] = t->ft->types[i];
   for (uint32_t i = 0; i < fd->local_run_count; i++)
     for (uint32_t j = 0; j < fd->local_runs[i].count; j++) t->ltypes[k++] = fd->local_runs[i].type;
+  uint32_t cell = 0; /* at most WASM_MAX_VALUE_CELLS * WASM_MAX_LOCALS */
   for (uint32_t i = 0; i < n; i++) {
     t->lhead[i] = -1;
     if (!is_valtype(t->ltypes[i])) return fail(t, WASM_MALFORMED, "local %u has an unsupported type", i);
+    t->lcell[i] = cell;
+    cell += wasm__type_cells(t->ltypes[i]);
   }
+  t->local_cells = cell;
+  /* callers put the arguments in the first param_cells cells: the map must agree */
+  uint32_t params_end = t->ft->param_count < n ? t->lcell[t->ft->param_count] : cell;
+  if (WASM__NEVER(params_end != t->ft->param_cells))
+    return fail(t, WASM_IMPL_LIMIT, "engine invariant broken: parameter cells disagree with the type");
   return true;
 }
 
 /* Builds the immutable code object from the translator's buffers. */
 static struct wasm_code *finish(tr *t) {
-  uint32_t temps_base = t->nlocals + t->nconst;
+  uint32_t temps_base = t->local_cells + t->nconst;
   uint64_t frame = (uint64_t)temps_base + t->max_cells;
   if (frame >= TEMP_FLAG) {
-    fail(t, WASM_IMPL_LIMIT, "function frame too large");
+    record_failure(t, WASM_IMPL_LIMIT, "function frame too large");
     return NULL;
   }
   for (uint32_t i = 0; i < t->nfix; i++) {
     uint32_t *u = &t->code[t->fix[i]];
     if (*u & TEMP_FLAG) *u = temps_base + (*u & ~TEMP_FLAG);
   }
-  uint32_t local_cells = t->nlocals - t->ft->param_cells;
+  uint32_t local_cells = t->local_cells - t->ft->param_cells; /* declared locals only */
   uint32_t init_cells = local_cells + t->nconst;
   size_t bytes = sizeof(struct wasm_code) + (size_t)init_cells * sizeof(wasm_cell) + (size_t)t->cu * sizeof(uint32_t);
   struct wasm_code *code = malloc(bytes);
@@ -1658,7 +1930,7 @@ wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, w
   t.ft = &m->types[fd->type_index];
   wasm_reader_init(&t.r, m->bytes, fd->body, fd->body_end, err);
   struct wasm_code *code = NULL;
-  blocktype fbt = {0, t.ft->result_count, NULL, t.ft->types + t.ft->param_count};
+  blocktype fbt = {0, t.ft->result_count, NULL, t.ft->types + t.ft->param_count, 0, t.ft->result_cells};
 
   if (!setup_locals(&t, fd)) goto out;
   {
@@ -1676,7 +1948,7 @@ wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, w
   while (TOK(t) && t.cn > 0) {
     if (wasm_reader_at_end(&t.r)) {
       t.insn_offset = wasm_reader_offset(&t.r);
-      fail(&t, WASM_MALFORMED, "unexpected end of function body: END opcode expected");
+      record_failure(&t, WASM_MALFORMED, "unexpected end of function body: END opcode expected");
       break;
     }
     translate_one(&t);
@@ -1684,7 +1956,8 @@ wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, w
   if (TOK(t) && !wasm_reader_at_end(&t.r)) {
     t.insn_offset = wasm_reader_offset(&t.r);
     t.opcode = 0x0B;
-    fail(&t, WASM_MALFORMED, "section size mismatch: bytes after the function's final end");
+    t.instr_text = instr_at(0x0B)->text;
+    record_failure(&t, WASM_MALFORMED, "section size mismatch: bytes after the function's final end");
   }
   if (TOK(t)) code = finish(&t);
 
@@ -1706,58 +1979,25 @@ void wasm__code_free(struct wasm_code *code) { free(code); }
 
 /* ---- introspection (tests, tuning) --------------------------------------------------------- */
 
-static const char *const op_names[WASM_OP_COUNT] = {
-#define X(name) [WASM_OP_##name] = #name,
-    WASM_OP_LIST(X)
-#undef X
-#define X(name, ...) [WASM_OP_##name] = #name,
-    WASM_NUMERIC_LIST(X) WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
-#undef X
-#define X(name)                                                                          \
-  [WASM_OP_BR_##name##_I32] = "BR_" #name "_I32", [WASM_OP_BR_##name##_I32_BACK] = "BR_" #name "_I32_BACK", \
-  [WASM_OP_BR_##name##_I64] = "BR_" #name "_I64", [WASM_OP_BR_##name##_I64_BACK] = "BR_" #name "_I64_BACK",
-    WASM_CMP_LIST(X)
-#undef X
-#define X(name, ...) [WASM_OP_##name##_X] = #name "_X",
-    WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
-#undef X
-#define X(name) [WASM_OP_ADD_BR_##name##_I32] = "ADD_BR_" #name "_I32", \
-                [WASM_OP_ADD_BR_##name##_I32_BACK] = "ADD_BR_" #name "_I32_BACK",
-    WASM_CMP_LIST(X)
-#undef X
-    [WASM_OP_ADD_BR_IF] = "ADD_BR_IF", [WASM_OP_ADD_BR_IF_BACK] = "ADD_BR_IF_BACK",
-    [WASM_OP_ADD_BR_UNLESS] = "ADD_BR_UNLESS", [WASM_OP_ADD_BR_UNLESS_BACK] = "ADD_BR_UNLESS_BACK",
+/* Generated from opcodes.def, like the enum: an operation without a name or a length cannot exist. */
+static const char *const op_names[] = {
+#define WASM_EACH_OP(NAME, units) #NAME,
+#include "each_op.h"
 };
+static const uint8_t op_operand_units[] = {
+#define WASM_EACH_OP(NAME, units) units,
+#include "each_op.h"
+};
+_Static_assert(sizeof op_names / sizeof op_names[0] == WASM_OP_COUNT, "one name per operation");
+_Static_assert(sizeof op_operand_units == WASM_OP_COUNT, "one length per operation");
 
 const char *wasm__op_name(wasm_op op) { return (unsigned)op < WASM_OP_COUNT ? op_names[op] : "?"; }
 
 static uint32_t operand_units(wasm_op op, const uint32_t *p) {
-  if (op >= WASM_OP_ADD_BR_IF && op < WASM_OP_COUNT) return 6;
-  if (op >= WASM_OP_ADD_BR_EQ_I32 && op < WASM_OP_ADD_BR_IF) return 7;
-  if (op >= WASM_OP_LOAD_I32_X && op < WASM_OP_ADD_BR_EQ_I32) return 4;
-  if (op >= WASM_OP_BR_EQ_I32 && op < WASM_OP_LOAD_I32_X) return 5;
-  if (op >= WASM_OP_LOAD_I32 && op < WASM_OP_BR_EQ_I32) return 3;
-  if (op >= WASM_OP_I32_EQZ && op < WASM_OP_LOAD_I32) {
-    const numeric_info *ni = NULL;
-    for (size_t i = 0; i < sizeof numeric_table / sizeof numeric_table[0]; i++)
-      if (numeric_table[i].op == op + 1) ni = &numeric_table[i];
-    return ni && ni->in2 ? 3 : 2;
-  }
-  switch (op) {
-    case WASM_OP_UNREACHABLE: case WASM_OP_RETURN0: return 0;
-    case WASM_OP_RETURN1: case WASM_OP_MEMORY_SIZE: case WASM_OP_DATA_DROP: case WASM_OP_ELEM_DROP: return 1;
-    case WASM_OP_COPY: case WASM_OP_BR: case WASM_OP_BR_BACK: case WASM_OP_RETURN_N: case WASM_OP_CALL_IMPORT:
-    case WASM_OP_GLOBAL_GET: case WASM_OP_GLOBAL_SET: case WASM_OP_MEMORY_GROW: case WASM_OP_TABLE_SIZE:
-    case WASM_OP_REF_FUNC: return 2;
-    case WASM_OP_MOVE_N: case WASM_OP_CALL: case WASM_OP_MEMORY_COPY: case WASM_OP_MEMORY_FILL:
-    case WASM_OP_TABLE_GET: case WASM_OP_TABLE_SET: return 3;
-    case WASM_OP_BR_IF: case WASM_OP_BR_IF_BACK: case WASM_OP_BR_UNLESS: case WASM_OP_BR_UNLESS_BACK:
-    case WASM_OP_CALL_INDIRECT: case WASM_OP_SELECT: case WASM_OP_MEMORY_INIT: case WASM_OP_TABLE_GROW:
-    case WASM_OP_TABLE_FILL: return 4;
-    case WASM_OP_TABLE_COPY: case WASM_OP_TABLE_INIT: return 5;
-    case WASM_OP_BR_TABLE: return 2 + 2 * (p[WASM_HANDLER_UNITS + 1] + 1);
-    default: return 0;
-  }
+  uint32_t units = op_operand_units[op];
+  if (units != WASM_OP_UNITS_VARIABLE) return units;
+  WASM__DEBUG_ASSERT(op == WASM_OP_BR_TABLE);
+  return 2 + 2 * (p[WASM_HANDLER_UNITS + 1] + 1); /* index n, then n + 1 (rel, cost) pairs */
 }
 
 uint32_t wasm__op_units(wasm_op op, const uint32_t *p) { return WASM_HANDLER_UNITS + operand_units(op, p); }

@@ -100,3 +100,8 @@ uint64_t wasm__now_ns(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+void wasm__invariant_broken(const char *what, const char *file, int line) {
+  fprintf(stderr, "%s:%d: engine invariant broken: %s\n", file, line, what);
+  abort();
+}

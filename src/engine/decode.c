@@ -117,11 +117,7 @@ static bool is_reftype(uint8_t t) { return t == WASM_TYPE_FUNCREF || t == WASM_T
 static bool read_valtype(decoder *d, wasm_valtype *out) {
   uint8_t b = 0;
   if (!wasm_read_u8(&d->r, &b)) return false;
-  if (b == WASM_TYPE_V128) {
-    d->r.pos--;
-    return wasm_reader_fail(&d->r, WASM_MALFORMED, "value type v128: SIMD is not supported");
-  }
-  if (!is_numtype(b) && !is_reftype(b)) {
+  if (!is_numtype(b) && b != WASM_TYPE_V128 && !is_reftype(b)) {
     d->r.pos--;
     return wasm_reader_fail(&d->r, WASM_MALFORMED, "malformed value type 0x%02x", b);
   }
@@ -231,8 +227,8 @@ static bool decode_type_section(decoder *d) {
     memcpy(ft->types, params, np);
     for (uint32_t k = 0; k < nr; k++)
       if (!read_valtype(d, &ft->types[np + k])) return false;
-    ft->param_cells = np;
-    ft->result_cells = nr;
+    ft->param_cells = wasm__types_cells(ft->types, np);
+    ft->result_cells = wasm__types_cells(ft->types + np, nr);
   }
   return true;
 }
@@ -375,14 +371,6 @@ static bool declare_func_ref(decoder *d, uint32_t func_index) {
   return true;
 }
 
-/* Is `op` an instruction of WebAssembly 2.0 (SIMD excepted)? Used to tell "illegal opcode"
- * (malformed) from "constant expression required" (invalid) in constant expressions. */
-static bool is_known_opcode(uint8_t op) {
-  return op <= 0x05 || (op >= 0x0B && op <= 0x11) || (op >= 0x1A && op <= 0x1C) ||
-         (op >= 0x20 && op <= 0x26) || (op >= 0x28 && op <= 0xC4) || (op >= 0xD0 && op <= 0xD2) ||
-         op == 0xFC;
-}
-
 /*
  * A constant expression of WebAssembly 2.0: exactly one constant instruction, then `end`; global.get
  * may only name an imported immutable global. `expected` is the required type (0: any reference
@@ -404,7 +392,7 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
         if (!wasm_read_s32(&d->r, &v)) return false;
         e.kind = WASM_CONST_VALUE;
         e.type = WASM_TYPE_I32;
-        e.value = (uint32_t)v;
+        e.value[0] = (uint32_t)v;
         break;
       }
       case 0x42: {
@@ -412,7 +400,7 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
         if (!wasm_read_s64(&d->r, &v)) return false;
         e.kind = WASM_CONST_VALUE;
         e.type = WASM_TYPE_I64;
-        e.value = (uint64_t)v;
+        e.value[0] = (uint64_t)v;
         break;
       }
       case 0x43: {
@@ -420,7 +408,7 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
         if (!wasm_read_f32_bits(&d->r, &v)) return false;
         e.kind = WASM_CONST_VALUE;
         e.type = WASM_TYPE_F32;
-        e.value = v;
+        e.value[0] = v;
         break;
       }
       case 0x44: {
@@ -428,7 +416,17 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
         if (!wasm_read_f64_bits(&d->r, &v)) return false;
         e.kind = WASM_CONST_VALUE;
         e.type = WASM_TYPE_F64;
-        e.value = v;
+        e.value[0] = v;
+        break;
+      }
+      case 0xFD: { /* of the SIMD instructions only v128.const is constant */
+        uint32_t sub = 0;
+        if (!wasm_read_u32(&d->r, &sub)) return false;
+        if (sub != 12)
+          return wasm_reader_fail(&d->r, WASM_INVALID, "%s: constant expression required (opcode 0xFD %u)", what, sub);
+        if (!wasm_read_f64_bits(&d->r, &e.value[0]) || !wasm_read_f64_bits(&d->r, &e.value[1])) return false;
+        e.kind = WASM_CONST_VALUE;
+        e.type = WASM_TYPE_V128;
         break;
       }
       case 0xD0: {
@@ -464,7 +462,8 @@ static bool read_constexpr(decoder *d, wasm_constexpr *out, wasm_valtype expecte
       }
       default:
         d->r.pos--;
-        if (!is_known_opcode(op))
+        /* no instruction at all is malformed; a known one that is not constant, invalid */
+        if (!wasm__opcode_known(op))
           return wasm_reader_fail(&d->r, WASM_MALFORMED, "%s: illegal opcode 0x%02x", what, op);
         /* the instruction's immediates are not decoded: stop here, as invalid */
         return wasm_reader_fail(&d->r, WASM_INVALID, "%s: constant expression required (opcode 0x%02x)", what, op);

@@ -23,9 +23,52 @@
 #define WASM__LIKELY(x) __builtin_expect(!!(x), 1)
 #define WASM__UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* One 64-bit operand/local/global cell. i32/f32 use the low 32 bits; a v128 will take two cells;
- * a reference is a pointer (wasm_func *) or a host externref value, 0 being null. */
+/*
+ * Invariant checks, as SQLite's ALWAYS()/NEVER(): in debug builds a broken invariant aborts with
+ * its text; release builds still test it, so the caller can take a safe way out (fail the
+ * translation, refuse the call) instead of corrupting memory. Only for cheap conditions;
+ * WASM__DEBUG_ASSERT is for the ones too costly to keep, and is compiled out of release builds.
+ * Never a way to reject untrusted input: that is a validation error with a message.
+ */
+#ifdef NDEBUG
+#define WASM__ALWAYS(x) WASM__LIKELY(x)
+#define WASM__NEVER(x) WASM__UNLIKELY(x)
+#define WASM__DEBUG_ASSERT(x) ((void)0)
+#else
+#define WASM__ALWAYS(x) ((x) ? true : (wasm__invariant_broken(#x, __FILE__, __LINE__), false))
+#define WASM__NEVER(x) ((x) ? (wasm__invariant_broken("!(" #x ")", __FILE__, __LINE__), true) : false)
+#define WASM__DEBUG_ASSERT(x) ((x) ? (void)0 : wasm__invariant_broken(#x, __FILE__, __LINE__))
+#endif
+/* Debug builds: prints the broken invariant and where, then aborts. */
+_Noreturn void wasm__invariant_broken(const char *what, const char *file, int line);
+
+/* One 64-bit operand/local/global cell. i32/f32 use the low 32 bits; a reference is a pointer
+ * (wasm_func *) or a host externref value, 0 being null. A value takes wasm__type_cells() cells. */
 typedef uint64_t wasm_cell;
+
+/*
+ * Cells one value of type `t` takes, in frames, globals and the cell arrays of calls: 1 for every
+ * WebAssembly 2.0 type, 2 for a v128; 0 for a byte that is no value type. Everything that lays out
+ * values in cells goes through this (or wasm__types_cells), never assumes one cell per value.
+ */
+static inline uint32_t wasm__type_cells(wasm_valtype t) {
+  switch (t) {
+    case WASM_TYPE_I32: case WASM_TYPE_I64: case WASM_TYPE_F32: case WASM_TYPE_F64:
+    case WASM_TYPE_FUNCREF: case WASM_TYPE_EXTERNREF: return 1;
+    case WASM_TYPE_V128: return 2;
+    default: return 0;
+  }
+}
+
+/* The most cells one value takes: the size of a global's value, of a constant. */
+#define WASM_MAX_VALUE_CELLS 2u
+
+/* Cells of `n` values of the given types. At most 2 * n, so no overflow for n < 2^31. */
+static inline uint32_t wasm__types_cells(const wasm_valtype *types, uint32_t n) {
+  uint32_t cells = 0;
+  for (uint32_t i = 0; i < n; i++) cells += wasm__type_cells(types[i]);
+  return cells;
+}
 
 /* Fills `err` (which may be NULL) and returns `status`, so callers can `return wasm__fail(...)`. */
 WASM__PRINTF(3, 4)

@@ -2,6 +2,8 @@
  * gas.h: the gas cost table. Versioned: a change to any figure here changes the gas every program
  * uses, so it bumps GAS_TABLE_VERSION (docs/engine.md, "Gas cost table v1").
  *
+ * Which figure an instruction costs is the gas column of its row in opcodes.def.
+ *
  * How it is charged: code.c sums the costs of the instructions of each basic block at translation
  * time and the interpreter charges the sum once, when control enters the block (on the branch or
  * call that leads there). Per-byte, per-element and per-page costs of bulk operations and of

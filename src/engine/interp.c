@@ -2,9 +2,11 @@
  * interp.c: the interpreter of the translated code (code_int.h).
  *
  * One function, run(), holds every operation handler; dispatch is direct threading by computed
- * goto: each operation's first unit is its handler's offset from a base label. The hot state lives
- * in locals the compiler keeps in registers: ip, fp (the frame's cells), the memory's base and
- * size, the gas counter.
+ * goto: each operation starts with its handler's address (WASM_HANDLER_UNITS units), so the next
+ * handler is one load and one indirect jump away. The table in run() lists the handlers in the
+ * order of opcodes.def. The hot state lives in locals the compiler keeps in registers: ip, fp (the
+ * frame's cells), the memory's base and size, the gas counter; the rest is behind one context
+ * pointer (run_ctx).
  *
  * WebAssembly calls never recurse on the C stack: a call pushes a record (return ip, caller fp,
  * caller instance) on the store's frame stack and continues the loop in the callee, a return pops
@@ -144,11 +146,41 @@ static inline uint64_t sat_i64_u(double x) {
   return (uint64_t)x;
 }
 
+/* v128 lanes as GCC/Clang vector types (moved in and out of cells with memcpy: no alignment). */
+typedef uint8_t u8x16 __attribute__((vector_size(16)));
+typedef uint16_t u16x8 __attribute__((vector_size(16)));
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+typedef uint64_t u64x2 __attribute__((vector_size(16)));
+
+/* v128.loadNxM_s/u: the 8 bytes at `m` as lanes of `n` bytes, each extended to 2n bytes. */
+static inline void simd_extend(const uint8_t *m, uint8_t *r, unsigned n, bool is_signed) {
+  for (unsigned i = 0; i < 8 / n; i++) {
+    uint64_t v = 0;
+    memcpy(&v, m + i * n, n);
+    if (is_signed && (v >> (8 * n - 1) & 1)) v |= ~0ull << (8 * n);
+    memcpy(r + i * 2 * n, &v, 2 * n);
+  }
+}
+
+/* v128.loadN_splat: the n bytes at `m` in every lane. */
+static inline void simd_splat(const uint8_t *m, uint8_t *r, unsigned n) {
+  for (unsigned i = 0; i < 16; i += n) memcpy(r + i, m, n);
+}
+
+/* v128.loadN_zero: the n bytes at `m` in the first lane, zeros above. */
+static inline void simd_zero(const uint8_t *m, uint8_t *r, unsigned n) {
+  memset(r, 0, 16);
+  memcpy(r, m, n);
+}
+
+static inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
 /* Gas of a bulk memory operation over n bytes, beyond its instruction. */
 static inline uint64_t bulk_bytes_cost(uint64_t n) {
   return (n + GAS_BULK_MEMORY_BYTES_PER_UNIT - 1) / GAS_BULK_MEMORY_BYTES_PER_UNIT;
 }
 
+/* Stands in when the instance has no memory: size 0. */
 static const struct wasm_memory no_memory;
 
 /* The handler address at the start of an operation (WASM_HANDLER_UNITS units). */
@@ -156,7 +188,7 @@ static inline void *handler_at(const uint32_t *ip) {
   void *h;
   memcpy(&h, ip, sizeof h);
   return h;
-} /* stands in when the instance has none: size 0 */
+}
 
 #if defined(__clang__)
 #define INTERP_NOINLINE __attribute__((noinline))
@@ -193,34 +225,16 @@ typedef struct run_ctx {
 
 /*
  * Runs `func` (a WebAssembly function) with its frame at `fp` (arguments in place). With
- * `offsets_out` set, only returns the handler table. The caller saves and restores st's tops.
+ * `handlers_out` set, only returns the handler table there. The caller saves and restores st's tops.
  */
 INTERP_NOINLINE
 static wasm_status run(run_ctx *c, struct wasm_func *func, wasm_cell *fp, const void *const **handlers_out) {
-  static const void *const handlers[WASM_OP_COUNT] = {
-#define X(name) [WASM_OP_##name] = &&L_##name,
-      WASM_OP_LIST(X)
-#undef X
-#define X(name, ...) [WASM_OP_##name] = &&L_##name,
-      WASM_NUMERIC_LIST(X) WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
-#undef X
-#define X(name)                                                                   \
-  [WASM_OP_BR_##name##_I32] = &&L_BR_##name##_I32,           \
-  [WASM_OP_BR_##name##_I32_BACK] = &&L_BR_##name##_I32_BACK, \
-  [WASM_OP_BR_##name##_I64] = &&L_BR_##name##_I64,           \
-  [WASM_OP_BR_##name##_I64_BACK] = &&L_BR_##name##_I64_BACK,
-      WASM_CMP_LIST(X)
-#undef X
-#define X(name, ...) [WASM_OP_##name##_X] = &&L_##name##_X,
-      WASM_LOAD_LIST(X) WASM_STORE_LIST(X)
-#undef X
-#define X(name) [WASM_OP_ADD_BR_##name##_I32] = &&L_ADD_BR_##name##_I32, \
-                [WASM_OP_ADD_BR_##name##_I32_BACK] = &&L_ADD_BR_##name##_I32_BACK,
-      WASM_CMP_LIST(X)
-#undef X
-      [WASM_OP_ADD_BR_IF] = &&L_ADD_BR_IF, [WASM_OP_ADD_BR_IF_BACK] = &&L_ADD_BR_IF_BACK,
-      [WASM_OP_ADD_BR_UNLESS] = &&L_ADD_BR_UNLESS, [WASM_OP_ADD_BR_UNLESS_BACK] = &&L_ADD_BR_UNLESS_BACK,
+  /* one handler per operation, generated from opcodes.def: a missing label does not compile */
+  static const void *const handlers[] = {
+#define WASM_EACH_OP(NAME, units) &&L_##NAME,
+#include "each_op.h"
   };
+  _Static_assert(sizeof handlers / sizeof handlers[0] == WASM_OP_COUNT, "one handler per operation");
   if (handlers_out) {
     *handlers_out = handlers;
     return WASM_OK;
@@ -596,20 +610,20 @@ L_REF_FUNC:
     ip += 5;                                                           \
     NEXT();                                                            \
   }
-  LOAD(LOAD_I32, 4, uint32_t, v)
-  LOAD(LOAD_I64, 8, uint64_t, v)
-  LOAD(LOAD_F32, 4, uint32_t, v)
-  LOAD(LOAD_F64, 8, uint64_t, v)
-  LOAD(LOAD_I32_8S, 1, int8_t, (uint32_t)(int32_t)v)
-  LOAD(LOAD_I32_8U, 1, uint8_t, v)
-  LOAD(LOAD_I32_16S, 2, int16_t, (uint32_t)(int32_t)v)
-  LOAD(LOAD_I32_16U, 2, uint16_t, v)
-  LOAD(LOAD_I64_8S, 1, int8_t, (uint64_t)(int64_t)v)
-  LOAD(LOAD_I64_8U, 1, uint8_t, v)
-  LOAD(LOAD_I64_16S, 2, int16_t, (uint64_t)(int64_t)v)
-  LOAD(LOAD_I64_16U, 2, uint16_t, v)
-  LOAD(LOAD_I64_32S, 4, int32_t, (uint64_t)(int64_t)v)
-  LOAD(LOAD_I64_32U, 4, uint32_t, v)
+  LOAD(I32_LOAD, 4, uint32_t, v)
+  LOAD(I64_LOAD, 8, uint64_t, v)
+  LOAD(F32_LOAD, 4, uint32_t, v)
+  LOAD(F64_LOAD, 8, uint64_t, v)
+  LOAD(I32_LOAD8_S, 1, int8_t, (uint32_t)(int32_t)v)
+  LOAD(I32_LOAD8_U, 1, uint8_t, v)
+  LOAD(I32_LOAD16_S, 2, int16_t, (uint32_t)(int32_t)v)
+  LOAD(I32_LOAD16_U, 2, uint16_t, v)
+  LOAD(I64_LOAD8_S, 1, int8_t, (uint64_t)(int64_t)v)
+  LOAD(I64_LOAD8_U, 1, uint8_t, v)
+  LOAD(I64_LOAD16_S, 2, int16_t, (uint64_t)(int64_t)v)
+  LOAD(I64_LOAD16_U, 2, uint16_t, v)
+  LOAD(I64_LOAD32_S, 4, int32_t, (uint64_t)(int64_t)v)
+  LOAD(I64_LOAD32_U, 4, uint32_t, v)
 
 #define STORE(name, N, T)                                              \
   L_##name: {                                                          \
@@ -620,15 +634,15 @@ L_REF_FUNC:
     ip += 5;                                                           \
     NEXT();                                                            \
   }
-  STORE(STORE_I32, 4, uint32_t)
-  STORE(STORE_I64, 8, uint64_t)
-  STORE(STORE_F32, 4, uint32_t)
-  STORE(STORE_F64, 8, uint64_t)
-  STORE(STORE_I32_8, 1, uint8_t)
-  STORE(STORE_I32_16, 2, uint16_t)
-  STORE(STORE_I64_8, 1, uint8_t)
-  STORE(STORE_I64_16, 2, uint16_t)
-  STORE(STORE_I64_32, 4, uint32_t)
+  STORE(I32_STORE, 4, uint32_t)
+  STORE(I64_STORE, 8, uint64_t)
+  STORE(F32_STORE, 4, uint32_t)
+  STORE(F64_STORE, 8, uint64_t)
+  STORE(I32_STORE8, 1, uint8_t)
+  STORE(I32_STORE16, 2, uint16_t)
+  STORE(I64_STORE8, 1, uint8_t)
+  STORE(I64_STORE16, 2, uint16_t)
+  STORE(I64_STORE32, 4, uint32_t)
 
   /* the same with a fused i32.add: the address is (u32)(a + b), plus the offset */
 #define LOAD_X(name, N, T, conv)                                               \
@@ -641,20 +655,20 @@ L_REF_FUNC:
     ip += 6;                                                                   \
     NEXT();                                                                    \
   }
-  LOAD_X(LOAD_I32, 4, uint32_t, v)
-  LOAD_X(LOAD_I64, 8, uint64_t, v)
-  LOAD_X(LOAD_F32, 4, uint32_t, v)
-  LOAD_X(LOAD_F64, 8, uint64_t, v)
-  LOAD_X(LOAD_I32_8S, 1, int8_t, (uint32_t)(int32_t)v)
-  LOAD_X(LOAD_I32_8U, 1, uint8_t, v)
-  LOAD_X(LOAD_I32_16S, 2, int16_t, (uint32_t)(int32_t)v)
-  LOAD_X(LOAD_I32_16U, 2, uint16_t, v)
-  LOAD_X(LOAD_I64_8S, 1, int8_t, (uint64_t)(int64_t)v)
-  LOAD_X(LOAD_I64_8U, 1, uint8_t, v)
-  LOAD_X(LOAD_I64_16S, 2, int16_t, (uint64_t)(int64_t)v)
-  LOAD_X(LOAD_I64_16U, 2, uint16_t, v)
-  LOAD_X(LOAD_I64_32S, 4, int32_t, (uint64_t)(int64_t)v)
-  LOAD_X(LOAD_I64_32U, 4, uint32_t, v)
+  LOAD_X(I32_LOAD, 4, uint32_t, v)
+  LOAD_X(I64_LOAD, 8, uint64_t, v)
+  LOAD_X(F32_LOAD, 4, uint32_t, v)
+  LOAD_X(F64_LOAD, 8, uint64_t, v)
+  LOAD_X(I32_LOAD8_S, 1, int8_t, (uint32_t)(int32_t)v)
+  LOAD_X(I32_LOAD8_U, 1, uint8_t, v)
+  LOAD_X(I32_LOAD16_S, 2, int16_t, (uint32_t)(int32_t)v)
+  LOAD_X(I32_LOAD16_U, 2, uint16_t, v)
+  LOAD_X(I64_LOAD8_S, 1, int8_t, (uint64_t)(int64_t)v)
+  LOAD_X(I64_LOAD8_U, 1, uint8_t, v)
+  LOAD_X(I64_LOAD16_S, 2, int16_t, (uint64_t)(int64_t)v)
+  LOAD_X(I64_LOAD16_U, 2, uint16_t, v)
+  LOAD_X(I64_LOAD32_S, 4, int32_t, (uint64_t)(int64_t)v)
+  LOAD_X(I64_LOAD32_U, 4, uint32_t, v)
 #define STORE_X(name, N, T)                                                    \
   L_##name##_X: {                                                              \
     uint64_t ea = (uint64_t)(uint32_t)(RU32(1) + RU32(2)) + ip[5];             \
@@ -664,15 +678,15 @@ L_REF_FUNC:
     ip += 6;                                                                   \
     NEXT();                                                                    \
   }
-  STORE_X(STORE_I32, 4, uint32_t)
-  STORE_X(STORE_I64, 8, uint64_t)
-  STORE_X(STORE_F32, 4, uint32_t)
-  STORE_X(STORE_F64, 8, uint64_t)
-  STORE_X(STORE_I32_8, 1, uint8_t)
-  STORE_X(STORE_I32_16, 2, uint16_t)
-  STORE_X(STORE_I64_8, 1, uint8_t)
-  STORE_X(STORE_I64_16, 2, uint16_t)
-  STORE_X(STORE_I64_32, 4, uint32_t)
+  STORE_X(I32_STORE, 4, uint32_t)
+  STORE_X(I64_STORE, 8, uint64_t)
+  STORE_X(F32_STORE, 4, uint32_t)
+  STORE_X(F64_STORE, 8, uint64_t)
+  STORE_X(I32_STORE8, 1, uint8_t)
+  STORE_X(I32_STORE16, 2, uint16_t)
+  STORE_X(I64_STORE8, 1, uint8_t)
+  STORE_X(I64_STORE16, 2, uint16_t)
+  STORE_X(I64_STORE32, 4, uint32_t)
 
 L_MEMORY_SIZE:
   WU32(1, c->memory->pages);
@@ -1069,6 +1083,454 @@ L_I64_REM_U: {
   UN(I64_TRUNC_SAT_F32_U, float, RF32, WU64, sat_i64_u(a))
   UN(I64_TRUNC_SAT_F64_S, double, RF64, WU64, sat_i64_s(a))
   UN(I64_TRUNC_SAT_F64_U, double, RF64, WU64, sat_i64_u(a))
+
+  /* ---- SIMD: a v128 is two cells, low half first (the lanes in little-endian order) ---- */
+#define RV(k, v) memcpy(&(v), &C(k), 16)
+#define WV(k, v) memcpy(&C(k), &(v), 16)
+L_SELECT_V128: {
+  wasm_cell a[2], b[2];
+  memcpy(a, &C(2), sizeof a);
+  memcpy(b, &C(3), sizeof b);
+  memcpy(&C(1), RU32(4) ? a : b, sizeof a);
+  ip += 6;
+  NEXT();
+}
+L_GLOBAL_GET_V128:
+  memcpy(&C(1), c->globals[ip[3]]->value, 2 * sizeof(wasm_cell));
+  ip += 4;
+  NEXT();
+L_GLOBAL_SET_V128:
+  memcpy(c->globals[ip[3]]->value, &C(1), 2 * sizeof(wasm_cell));
+  ip += 4;
+  NEXT();
+L_V128_LOAD: {
+  uint64_t ea = (uint64_t)RU32(2) + ip[4];
+  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  memcpy(&C(1), mem + ea, 16);
+  ip += 5;
+  NEXT();
+}
+L_V128_LOAD_X: {
+  uint64_t ea = (uint64_t)(uint32_t)(RU32(2) + RU32(3)) + ip[5];
+  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  memcpy(&C(1), mem + ea, 16);
+  ip += 6;
+  NEXT();
+}
+L_V128_STORE: {
+  uint64_t ea = (uint64_t)RU32(1) + ip[4];
+  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  memcpy(mem + ea, &C(2), 16);
+  ip += 5;
+  NEXT();
+}
+L_V128_STORE_X: {
+  uint64_t ea = (uint64_t)(uint32_t)(RU32(1) + RU32(2)) + ip[5];
+  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  memcpy(mem + ea, &C(3), 16);
+  ip += 6;
+  NEXT();
+}
+  /* splat: every lane gets the scalar (its low N bytes) */
+#define SPLAT(name, N, R)             \
+  L_##name: {                         \
+    uint64_t x = R(2);                \
+    uint8_t v[16];                    \
+    for (int i = 0; i < 16; i += N) memcpy(v + i, &x, N); \
+    WV(1, v);                         \
+    ip += 4;                          \
+    NEXT();                           \
+  }
+  SPLAT(I8X16_SPLAT, 1, RU32)
+  SPLAT(I16X8_SPLAT, 2, RU32)
+  SPLAT(I32X4_SPLAT, 4, RU32)
+  SPLAT(I64X2_SPLAT, 8, RU64)
+  SPLAT(F32X4_SPLAT, 4, RU32)
+  SPLAT(F64X2_SPLAT, 8, RU64)
+
+  /* extract_lane d a lane: the lane's N bytes, converted to the scalar's cell */
+#define EXTRACT(name, T, conv)        \
+  L_##name: {                         \
+    uint8_t v[16];                    \
+    T x;                              \
+    RV(2, v);                         \
+    memcpy(&x, v + ip[4] * sizeof x, sizeof x); \
+    C(1) = (conv);                    \
+    ip += 5;                          \
+    NEXT();                           \
+  }
+  EXTRACT(I8X16_EXTRACT_LANE_S, int8_t, (uint32_t)(int32_t)x)
+  EXTRACT(I8X16_EXTRACT_LANE_U, uint8_t, (uint32_t)x)
+  EXTRACT(I16X8_EXTRACT_LANE_S, int16_t, (uint32_t)(int32_t)x)
+  EXTRACT(I16X8_EXTRACT_LANE_U, uint16_t, (uint32_t)x)
+  EXTRACT(I32X4_EXTRACT_LANE, uint32_t, x)
+  EXTRACT(I64X2_EXTRACT_LANE, uint64_t, x)
+  EXTRACT(F32X4_EXTRACT_LANE, uint32_t, x)
+  EXTRACT(F64X2_EXTRACT_LANE, uint64_t, x)
+
+  /* replace_lane d a b lane: a with the lane set to b's low N bytes */
+#define REPLACE(name, N)              \
+  L_##name: {                         \
+    uint8_t v[16];                    \
+    uint64_t x = C(3);                \
+    RV(2, v);                         \
+    memcpy(v + ip[5] * (N), &x, N);   \
+    WV(1, v);                         \
+    ip += 6;                          \
+    NEXT();                           \
+  }
+  REPLACE(I8X16_REPLACE_LANE, 1)
+  REPLACE(I16X8_REPLACE_LANE, 2)
+  REPLACE(I32X4_REPLACE_LANE, 4)
+  REPLACE(I64X2_REPLACE_LANE, 8)
+  REPLACE(F32X4_REPLACE_LANE, 4)
+  REPLACE(F64X2_REPLACE_LANE, 8)
+
+  /* lane-wise integer arithmetic on the vector types: unsigned lanes, so it wraps */
+#define VBIN(name, V, expr)           \
+  L_##name: {                         \
+    V a, b, r;                        \
+    RV(2, a);                         \
+    RV(3, b);                         \
+    r = (expr);                       \
+    WV(1, r);                         \
+    ip += 5;                          \
+    NEXT();                           \
+  }
+#define VUN(name, V, expr)            \
+  L_##name: {                         \
+    V a, r;                           \
+    RV(2, a);                         \
+    r = (expr);                       \
+    WV(1, r);                         \
+    ip += 4;                          \
+    NEXT();                           \
+  }
+  VUN(V128_NOT, u64x2, ~a)
+  VBIN(V128_AND, u64x2, a & b)
+  VBIN(V128_ANDNOT, u64x2, a & ~b)
+  VBIN(V128_OR, u64x2, a | b)
+  VBIN(V128_XOR, u64x2, a ^ b)
+  VUN(I8X16_NEG, u8x16, -a)
+  VBIN(I8X16_ADD, u8x16, a + b)
+  VBIN(I8X16_SUB, u8x16, a - b)
+  VUN(I16X8_NEG, u16x8, -a)
+  VBIN(I16X8_ADD, u16x8, a + b)
+  VBIN(I16X8_SUB, u16x8, a - b)
+  VBIN(I16X8_MUL, u16x8, a * b)
+  VUN(I32X4_NEG, u32x4, -a)
+  VBIN(I32X4_ADD, u32x4, a + b)
+  VBIN(I32X4_SUB, u32x4, a - b)
+  VBIN(I32X4_MUL, u32x4, a * b)
+  VUN(I64X2_NEG, u64x2, -a)
+  VBIN(I64X2_ADD, u64x2, a + b)
+  VBIN(I64X2_SUB, u64x2, a - b)
+  VBIN(I64X2_MUL, u64x2, a * b)
+
+  /* v128 loads that transform what they read: N bytes at the address, then `fn` */
+#define VLOAD(name, N, fn, ...)                                                 \
+  L_##name: {                                                                   \
+    uint64_t ea = (uint64_t)RU32(2) + ip[4];                                    \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);        \
+    uint8_t r[16];                                                              \
+    fn(mem + ea, r, __VA_ARGS__);                                               \
+    WV(1, r);                                                                   \
+    ip += 5;                                                                    \
+    NEXT();                                                                     \
+  }                                                                             \
+  L_##name##_X: {                                                               \
+    uint64_t ea = (uint64_t)(uint32_t)(RU32(2) + RU32(3)) + ip[5];              \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);        \
+    uint8_t r[16];                                                              \
+    fn(mem + ea, r, __VA_ARGS__);                                               \
+    WV(1, r);                                                                   \
+    ip += 6;                                                                    \
+    NEXT();                                                                     \
+  }
+  VLOAD(V128_LOAD8X8_S, 8, simd_extend, 1, true)
+  VLOAD(V128_LOAD8X8_U, 8, simd_extend, 1, false)
+  VLOAD(V128_LOAD16X4_S, 8, simd_extend, 2, true)
+  VLOAD(V128_LOAD16X4_U, 8, simd_extend, 2, false)
+  VLOAD(V128_LOAD32X2_S, 8, simd_extend, 4, true)
+  VLOAD(V128_LOAD32X2_U, 8, simd_extend, 4, false)
+  VLOAD(V128_LOAD8_SPLAT, 1, simd_splat, 1)
+  VLOAD(V128_LOAD16_SPLAT, 2, simd_splat, 2)
+  VLOAD(V128_LOAD32_SPLAT, 4, simd_splat, 4)
+  VLOAD(V128_LOAD64_SPLAT, 8, simd_splat, 8)
+  VLOAD(V128_LOAD32_ZERO, 4, simd_zero, 4)
+  VLOAD(V128_LOAD64_ZERO, 8, simd_zero, 8)
+
+L_I8X16_SHUFFLE: {
+  uint8_t ab[32], lanes[16], r[16];
+  RV(2, ab);
+  memcpy(ab + 16, &C(3), 16);
+  memcpy(lanes, ip + 5, 16); /* validated: each < 32 */
+  for (int i = 0; i < 16; i++) r[i] = ab[lanes[i]];
+  WV(1, r);
+  ip += 9;
+  NEXT();
+}
+L_V128_BITSELECT: {
+  u64x2 a, b, m, r;
+  RV(2, a);
+  RV(3, b);
+  RV(4, m);
+  r = (a & m) | (b & ~m);
+  WV(1, r);
+  ip += 6;
+  NEXT();
+}
+
+  /* lane by lane: T the lane type as the operation reads it, N lanes */
+#define VLANES2(name, T, N, expr)             \
+  L_##name: {                                 \
+    T a[N], b[N], r[N];                       \
+    RV(2, a);                                 \
+    RV(3, b);                                 \
+    for (int i = 0; i < (N); i++) r[i] = (T)(expr); \
+    WV(1, r);                                 \
+    ip += 5;                                  \
+    NEXT();                                   \
+  }
+#define VLANES1(name, T, N, expr)             \
+  L_##name: {                                 \
+    T a[N], r[N];                             \
+    RV(2, a);                                 \
+    for (int i = 0; i < (N); i++) r[i] = (T)(expr); \
+    WV(1, r);                                 \
+    ip += 4;                                  \
+    NEXT();                                   \
+  }
+  /* a compare sets a lane to all ones when true */
+#define VCMP(name, T, N, op) VLANES2(name, T, N, a[i] op b[i] ? -1 : 0)
+#define VCMP_INT(shape, S, U, N)                    \
+  VCMP(shape##_EQ, U, N, ==) VCMP(shape##_NE, U, N, !=) \
+  VCMP(shape##_LT_S, S, N, <) VCMP(shape##_LT_U, U, N, <) \
+  VCMP(shape##_GT_S, S, N, >) VCMP(shape##_GT_U, U, N, >) \
+  VCMP(shape##_LE_S, S, N, <=) VCMP(shape##_LE_U, U, N, <=) \
+  VCMP(shape##_GE_S, S, N, >=) VCMP(shape##_GE_U, U, N, >=)
+  VCMP_INT(I8X16, int8_t, uint8_t, 16)
+  VCMP_INT(I16X8, int16_t, uint16_t, 8)
+  VCMP_INT(I32X4, int32_t, uint32_t, 4)
+  VCMP(I64X2_EQ, uint64_t, 2, ==)
+  VCMP(I64X2_NE, uint64_t, 2, !=)
+  VCMP(I64X2_LT_S, int64_t, 2, <)
+  VCMP(I64X2_GT_S, int64_t, 2, >)
+  VCMP(I64X2_LE_S, int64_t, 2, <=)
+  VCMP(I64X2_GE_S, int64_t, 2, >=)
+
+  VLANES2(I8X16_SWIZZLE, uint8_t, 16, b[i] < 16 ? a[b[i]] : 0)
+
+  /* shifts by an i32, modulo the lane width; shl on unsigned lanes (no overflow), shr_s on signed */
+#define VSHIFT(name, T, N, op)                \
+  L_##name: {                                 \
+    T a[N], r[N];                             \
+    RV(2, a);                                 \
+    unsigned s = RU32(3) & (8 * sizeof(T) - 1); \
+    for (int i = 0; i < (N); i++) r[i] = (T)(a[i] op s); \
+    WV(1, r);                                 \
+    ip += 5;                                  \
+    NEXT();                                   \
+  }
+  VSHIFT(I8X16_SHL, uint8_t, 16, <<) VSHIFT(I8X16_SHR_S, int8_t, 16, >>) VSHIFT(I8X16_SHR_U, uint8_t, 16, >>)
+  VSHIFT(I16X8_SHL, uint16_t, 8, <<) VSHIFT(I16X8_SHR_S, int16_t, 8, >>) VSHIFT(I16X8_SHR_U, uint16_t, 8, >>)
+  VSHIFT(I32X4_SHL, uint32_t, 4, <<) VSHIFT(I32X4_SHR_S, int32_t, 4, >>) VSHIFT(I32X4_SHR_U, uint32_t, 4, >>)
+  VSHIFT(I64X2_SHL, uint64_t, 2, <<) VSHIFT(I64X2_SHR_S, int64_t, 2, >>) VSHIFT(I64X2_SHR_U, uint64_t, 2, >>)
+
+  /* abs on unsigned lanes: the most negative value stays itself, as the spec wants */
+  VLANES1(I8X16_ABS, uint8_t, 16, a[i] >> 7 ? 0u - a[i] : a[i])
+  VLANES1(I16X8_ABS, uint16_t, 8, a[i] >> 15 ? 0u - a[i] : a[i])
+  VLANES1(I32X4_ABS, uint32_t, 4, a[i] >> 31 ? 0u - a[i] : a[i])
+  VLANES1(I64X2_ABS, uint64_t, 2, a[i] >> 63 ? 0u - a[i] : a[i])
+  VLANES1(I8X16_POPCNT, uint8_t, 16, __builtin_popcount(a[i]))
+
+  /* the tests: an i32 from the lanes */
+L_V128_ANY_TRUE: {
+  uint64_t a[2];
+  RV(2, a);
+  WU32(1, (a[0] | a[1]) != 0);
+  ip += 4;
+  NEXT();
+}
+#define VTEST(name, T, N, init, step)         \
+  L_##name: {                                 \
+    T a[N];                                   \
+    RV(2, a);                                 \
+    uint32_t r = (init);                      \
+    for (int i = 0; i < (N); i++) step;       \
+    WU32(1, r);                               \
+    ip += 4;                                  \
+    NEXT();                                   \
+  }
+  VTEST(I8X16_ALL_TRUE, uint8_t, 16, 1, r &= a[i] != 0)
+  VTEST(I16X8_ALL_TRUE, uint16_t, 8, 1, r &= a[i] != 0)
+  VTEST(I32X4_ALL_TRUE, uint32_t, 4, 1, r &= a[i] != 0)
+  VTEST(I64X2_ALL_TRUE, uint64_t, 2, 1, r &= a[i] != 0)
+  VTEST(I8X16_BITMASK, uint8_t, 16, 0, r |= (uint32_t)(a[i] >> 7) << i)
+  VTEST(I16X8_BITMASK, uint16_t, 8, 0, r |= (uint32_t)(a[i] >> 15) << i)
+  VTEST(I32X4_BITMASK, uint32_t, 4, 0, r |= (uint32_t)(a[i] >> 31) << i)
+  VTEST(I64X2_BITMASK, uint64_t, 2, 0, r |= (uint32_t)(a[i] >> 63) << i)
+
+  /* min, max, rounding average, saturating add and sub (8- and 16-bit lanes compute in int) */
+#define VMINMAX(shape, S, U, N)                                   \
+  VLANES2(shape##_MIN_S, S, N, a[i] < b[i] ? a[i] : b[i])         \
+  VLANES2(shape##_MIN_U, U, N, a[i] < b[i] ? a[i] : b[i])         \
+  VLANES2(shape##_MAX_S, S, N, a[i] > b[i] ? a[i] : b[i])         \
+  VLANES2(shape##_MAX_U, U, N, a[i] > b[i] ? a[i] : b[i])
+  VMINMAX(I8X16, int8_t, uint8_t, 16)
+  VMINMAX(I16X8, int16_t, uint16_t, 8)
+  VMINMAX(I32X4, int32_t, uint32_t, 4)
+  VLANES2(I8X16_AVGR_U, uint8_t, 16, (a[i] + b[i] + 1) >> 1)
+  VLANES2(I16X8_AVGR_U, uint16_t, 8, (a[i] + b[i] + 1) >> 1)
+  VLANES2(I8X16_ADD_SAT_S, int8_t, 16, clamp_i32(a[i] + b[i], INT8_MIN, INT8_MAX))
+  VLANES2(I8X16_ADD_SAT_U, uint8_t, 16, clamp_i32(a[i] + b[i], 0, UINT8_MAX))
+  VLANES2(I8X16_SUB_SAT_S, int8_t, 16, clamp_i32(a[i] - b[i], INT8_MIN, INT8_MAX))
+  VLANES2(I8X16_SUB_SAT_U, uint8_t, 16, clamp_i32(a[i] - b[i], 0, UINT8_MAX))
+  VLANES2(I16X8_ADD_SAT_S, int16_t, 8, clamp_i32(a[i] + b[i], INT16_MIN, INT16_MAX))
+  VLANES2(I16X8_ADD_SAT_U, uint16_t, 8, clamp_i32(a[i] + b[i], 0, UINT16_MAX))
+  VLANES2(I16X8_SUB_SAT_S, int16_t, 8, clamp_i32(a[i] - b[i], INT16_MIN, INT16_MAX))
+  VLANES2(I16X8_SUB_SAT_U, uint16_t, 8, clamp_i32(a[i] - b[i], 0, UINT16_MAX))
+
+  /* lane loads and stores: N bytes between memory and one lane */
+#define LOAD_LANE(name, N)                                                  \
+  L_##name: {                                                               \
+    uint64_t ea = (uint64_t)RU32(2) + ip[5];                                \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);    \
+    uint8_t v[16];                                                          \
+    RV(3, v);                                                               \
+    memcpy(v + ip[6] * (N), mem + ea, N);                                   \
+    WV(1, v);                                                               \
+    ip += 7;                                                                \
+    NEXT();                                                                 \
+  }
+#define STORE_LANE(name, N)                                                 \
+  L_##name: {                                                               \
+    uint64_t ea = (uint64_t)RU32(1) + ip[4];                                \
+    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);    \
+    uint8_t v[16];                                                          \
+    RV(2, v);                                                               \
+    memcpy(mem + ea, v + ip[5] * (N), N);                                   \
+    ip += 6;                                                                \
+    NEXT();                                                                 \
+  }
+  LOAD_LANE(V128_LOAD8_LANE, 1) LOAD_LANE(V128_LOAD16_LANE, 2)
+  LOAD_LANE(V128_LOAD32_LANE, 4) LOAD_LANE(V128_LOAD64_LANE, 8)
+  STORE_LANE(V128_STORE8_LANE, 1) STORE_LANE(V128_STORE16_LANE, 2)
+  STORE_LANE(V128_STORE32_LANE, 4) STORE_LANE(V128_STORE64_LANE, 8)
+
+  /* from narrow lanes (type F, N of them in the result) to wide ones (type T):
+   * r[i] = expr, with a/b the operands' narrow lanes */
+#define VWIDEN1(name, F, T, N, expr)          \
+  L_##name: {                                 \
+    F a[16 / sizeof(F)];                      \
+    T r[N];                                   \
+    RV(2, a);                                 \
+    for (int i = 0; i < (N); i++) r[i] = (T)(expr); \
+    WV(1, r);                                 \
+    ip += 4;                                  \
+    NEXT();                                   \
+  }
+#define VWIDEN2(name, F, T, N, expr)          \
+  L_##name: {                                 \
+    F a[16 / sizeof(F)], b[16 / sizeof(F)];   \
+    T r[N];                                   \
+    RV(2, a);                                 \
+    RV(3, b);                                 \
+    for (int i = 0; i < (N); i++) r[i] = (T)(expr); \
+    WV(1, r);                                 \
+    ip += 5;                                  \
+    NEXT();                                   \
+  }
+  VWIDEN1(I16X8_EXTADD_PAIRWISE_I8X16_S, int8_t, int16_t, 8, a[2 * i] + a[2 * i + 1])
+  VWIDEN1(I16X8_EXTADD_PAIRWISE_I8X16_U, uint8_t, uint16_t, 8, a[2 * i] + a[2 * i + 1])
+  VWIDEN1(I32X4_EXTADD_PAIRWISE_I16X8_S, int16_t, int32_t, 4, a[2 * i] + a[2 * i + 1])
+  VWIDEN1(I32X4_EXTADD_PAIRWISE_I16X8_U, uint16_t, uint32_t, 4, a[2 * i] + a[2 * i + 1])
+  VWIDEN1(I16X8_EXTEND_LOW_I8X16_S, int8_t, int16_t, 8, a[i])
+  VWIDEN1(I16X8_EXTEND_HIGH_I8X16_S, int8_t, int16_t, 8, a[i + 8])
+  VWIDEN1(I16X8_EXTEND_LOW_I8X16_U, uint8_t, uint16_t, 8, a[i])
+  VWIDEN1(I16X8_EXTEND_HIGH_I8X16_U, uint8_t, uint16_t, 8, a[i + 8])
+  VWIDEN1(I32X4_EXTEND_LOW_I16X8_S, int16_t, int32_t, 4, a[i])
+  VWIDEN1(I32X4_EXTEND_HIGH_I16X8_S, int16_t, int32_t, 4, a[i + 4])
+  VWIDEN1(I32X4_EXTEND_LOW_I16X8_U, uint16_t, uint32_t, 4, a[i])
+  VWIDEN1(I32X4_EXTEND_HIGH_I16X8_U, uint16_t, uint32_t, 4, a[i + 4])
+  VWIDEN1(I64X2_EXTEND_LOW_I32X4_S, int32_t, int64_t, 2, a[i])
+  VWIDEN1(I64X2_EXTEND_HIGH_I32X4_S, int32_t, int64_t, 2, a[i + 2])
+  VWIDEN1(I64X2_EXTEND_LOW_I32X4_U, uint32_t, uint64_t, 2, a[i])
+  VWIDEN1(I64X2_EXTEND_HIGH_I32X4_U, uint32_t, uint64_t, 2, a[i + 2])
+  /* products in the wide type (int for 8- and 16-bit lanes; i64 ones cannot overflow either) */
+  VWIDEN2(I16X8_EXTMUL_LOW_I8X16_S, int8_t, int16_t, 8, a[i] * b[i])
+  VWIDEN2(I16X8_EXTMUL_HIGH_I8X16_S, int8_t, int16_t, 8, a[i + 8] * b[i + 8])
+  VWIDEN2(I16X8_EXTMUL_LOW_I8X16_U, uint8_t, uint16_t, 8, a[i] * b[i])
+  VWIDEN2(I16X8_EXTMUL_HIGH_I8X16_U, uint8_t, uint16_t, 8, a[i + 8] * b[i + 8])
+  VWIDEN2(I32X4_EXTMUL_LOW_I16X8_S, int16_t, uint32_t, 4, (uint32_t)(a[i] * b[i]))
+  VWIDEN2(I32X4_EXTMUL_HIGH_I16X8_S, int16_t, uint32_t, 4, (uint32_t)(a[i + 4] * b[i + 4]))
+  VWIDEN2(I32X4_EXTMUL_LOW_I16X8_U, uint16_t, uint32_t, 4, (uint32_t)a[i] * b[i])
+  VWIDEN2(I32X4_EXTMUL_HIGH_I16X8_U, uint16_t, uint32_t, 4, (uint32_t)a[i + 4] * b[i + 4])
+  VWIDEN2(I64X2_EXTMUL_LOW_I32X4_S, int32_t, int64_t, 2, (int64_t)a[i] * b[i])
+  VWIDEN2(I64X2_EXTMUL_HIGH_I32X4_S, int32_t, int64_t, 2, (int64_t)a[i + 2] * b[i + 2])
+  VWIDEN2(I64X2_EXTMUL_LOW_I32X4_U, uint32_t, uint64_t, 2, (uint64_t)a[i] * b[i])
+  VWIDEN2(I64X2_EXTMUL_HIGH_I32X4_U, uint32_t, uint64_t, 2, (uint64_t)a[i + 2] * b[i + 2])
+  /* the sum of two products of -32768 is 2^31: computed in 64 bits, kept modulo 2^32 */
+  VWIDEN2(I32X4_DOT_I16X8_S, int16_t, uint32_t, 4,
+          (uint32_t)((int64_t)a[2 * i] * b[2 * i] + (int64_t)a[2 * i + 1] * b[2 * i + 1]))
+  VLANES2(I16X8_Q15MULR_SAT_S, int16_t, 8, clamp_i32((a[i] * b[i] + 0x4000) >> 15, INT16_MIN, INT16_MAX))
+  /* narrow: a's lanes then b's, each saturated to the narrow type */
+  VWIDEN2(I8X16_NARROW_I16X8_S, int16_t, int8_t, 16, clamp_i32(i < 8 ? a[i] : b[i - 8], INT8_MIN, INT8_MAX))
+  VWIDEN2(I8X16_NARROW_I16X8_U, int16_t, uint8_t, 16, clamp_i32(i < 8 ? a[i] : b[i - 8], 0, UINT8_MAX))
+  VWIDEN2(I16X8_NARROW_I32X4_S, int32_t, int16_t, 8, clamp_i32(i < 4 ? a[i] : b[i - 4], INT16_MIN, INT16_MAX))
+  VWIDEN2(I16X8_NARROW_I32X4_U, int32_t, uint16_t, 8, clamp_i32(i < 4 ? a[i] : b[i - 4], 0, UINT16_MAX))
+
+  /* float lanes: the scalar operations' rules, lane by lane (NaN results as the scalar ones) */
+  VLANES2(F32X4_ADD, float, 4, a[i] + b[i])
+  VLANES2(F32X4_SUB, float, 4, a[i] - b[i])
+  VLANES2(F32X4_MUL, float, 4, a[i] * b[i])
+  VLANES2(F32X4_DIV, float, 4, a[i] / b[i])
+  VLANES2(F32X4_MIN, float, 4, f32_min(a[i], b[i]))
+  VLANES2(F32X4_MAX, float, 4, f32_max(a[i], b[i]))
+  VLANES2(F32X4_PMIN, float, 4, b[i] < a[i] ? b[i] : a[i])
+  VLANES2(F32X4_PMAX, float, 4, a[i] < b[i] ? b[i] : a[i])
+  VLANES2(F64X2_ADD, double, 2, a[i] + b[i])
+  VLANES2(F64X2_SUB, double, 2, a[i] - b[i])
+  VLANES2(F64X2_MUL, double, 2, a[i] * b[i])
+  VLANES2(F64X2_DIV, double, 2, a[i] / b[i])
+  VLANES2(F64X2_MIN, double, 2, f64_min(a[i], b[i]))
+  VLANES2(F64X2_MAX, double, 2, f64_max(a[i], b[i]))
+  VLANES2(F64X2_PMIN, double, 2, b[i] < a[i] ? b[i] : a[i])
+  VLANES2(F64X2_PMAX, double, 2, a[i] < b[i] ? b[i] : a[i])
+  /* abs and neg are bit operations, so NaN payloads survive */
+  VLANES1(F32X4_ABS, uint32_t, 4, a[i] & 0x7FFFFFFFu)
+  VLANES1(F32X4_NEG, uint32_t, 4, a[i] ^ 0x80000000u)
+  VLANES1(F64X2_ABS, uint64_t, 2, a[i] & 0x7FFFFFFFFFFFFFFFull)
+  VLANES1(F64X2_NEG, uint64_t, 2, a[i] ^ 0x8000000000000000ull)
+  VLANES1(F32X4_SQRT, float, 4, sqrtf(a[i]))
+  VLANES1(F32X4_CEIL, float, 4, a[i] != a[i] ? a[i] + a[i] : ceilf(a[i]))
+  VLANES1(F32X4_FLOOR, float, 4, a[i] != a[i] ? a[i] + a[i] : floorf(a[i]))
+  VLANES1(F32X4_TRUNC, float, 4, a[i] != a[i] ? a[i] + a[i] : truncf(a[i]))
+  VLANES1(F32X4_NEAREST, float, 4, a[i] != a[i] ? a[i] + a[i] : nearbyintf(a[i]))
+  VLANES1(F64X2_SQRT, double, 2, sqrt(a[i]))
+  VLANES1(F64X2_CEIL, double, 2, a[i] != a[i] ? a[i] + a[i] : ceil(a[i]))
+  VLANES1(F64X2_FLOOR, double, 2, a[i] != a[i] ? a[i] + a[i] : floor(a[i]))
+  VLANES1(F64X2_TRUNC, double, 2, a[i] != a[i] ? a[i] + a[i] : trunc(a[i]))
+  VLANES1(F64X2_NEAREST, double, 2, a[i] != a[i] ? a[i] + a[i] : nearbyint(a[i]))
+  /* compares: all ones where true */
+#define VFCMP(name, F, U, N, op) VWIDEN2(name, F, U, N, a[i] op b[i] ? (U)-1 : 0)
+  VFCMP(F32X4_EQ, float, uint32_t, 4, ==) VFCMP(F32X4_NE, float, uint32_t, 4, !=)
+  VFCMP(F32X4_LT, float, uint32_t, 4, <) VFCMP(F32X4_GT, float, uint32_t, 4, >)
+  VFCMP(F32X4_LE, float, uint32_t, 4, <=) VFCMP(F32X4_GE, float, uint32_t, 4, >=)
+  VFCMP(F64X2_EQ, double, uint64_t, 2, ==) VFCMP(F64X2_NE, double, uint64_t, 2, !=)
+  VFCMP(F64X2_LT, double, uint64_t, 2, <) VFCMP(F64X2_GT, double, uint64_t, 2, >)
+  VFCMP(F64X2_LE, double, uint64_t, 2, <=) VFCMP(F64X2_GE, double, uint64_t, 2, >=)
+  /* conversions; the _zero forms fill the upper lanes with zeros */
+  VWIDEN1(I32X4_TRUNC_SAT_F32X4_S, float, uint32_t, 4, sat_i32_s(a[i]))
+  VWIDEN1(I32X4_TRUNC_SAT_F32X4_U, float, uint32_t, 4, sat_i32_u(a[i]))
+  VWIDEN1(F32X4_CONVERT_I32X4_S, int32_t, float, 4, (float)a[i])
+  VWIDEN1(F32X4_CONVERT_I32X4_U, uint32_t, float, 4, (float)a[i])
+  VWIDEN1(I32X4_TRUNC_SAT_F64X2_S_ZERO, double, uint32_t, 4, i < 2 ? sat_i32_s(a[i]) : 0)
+  VWIDEN1(I32X4_TRUNC_SAT_F64X2_U_ZERO, double, uint32_t, 4, i < 2 ? sat_i32_u(a[i]) : 0)
+  VWIDEN1(F64X2_CONVERT_LOW_I32X4_S, int32_t, double, 2, (double)a[i])
+  VWIDEN1(F64X2_CONVERT_LOW_I32X4_U, uint32_t, double, 2, (double)a[i])
+  VWIDEN1(F32X4_DEMOTE_F64X2_ZERO, double, float, 4, i < 2 ? (float)a[i] : 0.0f)
+  VWIDEN1(F64X2_PROMOTE_LOW_F32X4, float, double, 2, (double)a[i])
 
   /* ---- exits ---- */
 finished:

@@ -20,8 +20,8 @@ typedef struct wasm_functype {
   uint32_t param_count;
   uint32_t result_count;
   wasm_valtype *types;  /* param_count params, then result_count results; owned by the module */
-  uint32_t param_cells; /* cells the params take (v128 will take 2) */
-  uint32_t result_cells;
+  uint32_t param_cells; /* wasm__types_cells of the params: their frame cells */
+  uint32_t result_cells; /* and of the results */
 } wasm_functype;
 
 /* Structural equality, the rule call_indirect and import matching use. */
@@ -40,7 +40,7 @@ typedef struct wasm_globaltype {
 
 /* A constant expression: WebAssembly 2.0 allows exactly one of these instructions, then `end`. */
 typedef enum wasm_constexpr_kind {
-  WASM_CONST_VALUE,      /* t.const: `value` holds the cell */
+  WASM_CONST_VALUE,      /* t.const: `value` holds its cells */
   WASM_CONST_GLOBAL_GET, /* global.get of an imported immutable global: `index` */
   WASM_CONST_REF_NULL,   /* ref.null t */
   WASM_CONST_REF_FUNC,   /* ref.func `index` */
@@ -50,7 +50,7 @@ typedef struct wasm_constexpr {
   wasm_constexpr_kind kind;
   wasm_valtype type; /* the expression's result type */
   uint32_t index;
-  wasm_cell value;
+  wasm_cell value[WASM_MAX_VALUE_CELLS]; /* WASM_CONST_VALUE: wasm__type_cells(type) cells */
 } wasm_constexpr;
 
 typedef struct wasm_import {
@@ -171,6 +171,8 @@ static inline bool wasm__func_ref_declared(const struct wasm_module *m, uint32_t
  */
 wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, wasm_error *err);
 void wasm__code_free(struct wasm_code *code);
+/* code.c: whether an instruction can start with `byte` (a prefix counts), from opcodes.def. */
+bool wasm__opcode_known(uint8_t byte);
 size_t wasm__code_size(const struct wasm_code *code);
 
 #endif /* WASM_MODULE_INT_H */

@@ -4,8 +4,8 @@
 #include "limits.h"
 #include "reader.h"
 
-bool wasm_reader_fail(wasm_reader *r, wasm_status status, const char *fmt, ...) {
-  if (r->failed) return false;
+void wasm_reader_record_failure(wasm_reader *r, wasm_status status, const char *fmt, ...) {
+  if (r->failed) return;
   r->failed = true;
   if (r->err) {
     char what[WASM_ERROR_MESSAGE_MAX];
@@ -15,7 +15,6 @@ bool wasm_reader_fail(wasm_reader *r, wasm_status status, const char *fmt, ...) 
     va_end(ap);
     wasm__fail(r->err, status, "%s at byte offset %zu", what, wasm_reader_offset(r));
   }
-  return false;
 }
 
 bool wasm_read_count(wasm_reader *r, size_t min_item_bytes, uint32_t limit, const char *what,

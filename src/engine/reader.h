@@ -38,7 +38,11 @@ static inline bool wasm_reader_at_end(const wasm_reader *r) { return r->pos == r
 
 /* Records the first failure only: later messages would point at the wrong place. */
 WASM__PRINTF(3, 4)
-bool wasm_reader_fail(wasm_reader *r, wasm_status status, const char *fmt, ...);
+void wasm_reader_record_failure(wasm_reader *r, wasm_status status, const char *fmt, ...);
+/* Records a failure and yields false. A macro so that every caller's compiler sees the constant
+ * false: an out-parameter a failing path leaves unset is then provably never read (behind an
+ * out-of-line call, GCC's -Wmaybe-uninitialized at -O3 cannot tell). */
+#define wasm_reader_fail(r, ...) (wasm_reader_record_failure((r), __VA_ARGS__), false)
 
 static inline bool wasm_read_u8(wasm_reader *r, uint8_t *out) {
   if (r->failed) return false;

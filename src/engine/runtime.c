@@ -76,32 +76,44 @@ static bool store_own(wasm_store *store, store_object_kind kind, void *ptr, wasm
 
 /* ---- Values and cells ------------------------------------------------------------------------- */
 
-static wasm_cell cell_of(const wasm_value *v) {
+/* Writes `v` into its wasm__type_cells(v->type) cells at `out`; returns how many that is. */
+static uint32_t value_to_cells(const wasm_value *v, wasm_cell *out) {
   switch (v->type) {
-    case WASM_TYPE_I32: return (uint32_t)v->of.i32;
-    case WASM_TYPE_I64: return (uint64_t)v->of.i64;
-    case WASM_TYPE_F32: return v->of.f32_bits;
-    case WASM_TYPE_F64: return v->of.f64_bits;
-    case WASM_TYPE_FUNCREF: return (uintptr_t)v->of.funcref;
-    case WASM_TYPE_EXTERNREF: return v->of.externref;
-    default: return 0;
+    case WASM_TYPE_I32: out[0] = (uint32_t)v->of.i32; break;
+    case WASM_TYPE_I64: out[0] = (uint64_t)v->of.i64; break;
+    case WASM_TYPE_F32: out[0] = v->of.f32_bits; break;
+    case WASM_TYPE_F64: out[0] = v->of.f64_bits; break;
+    case WASM_TYPE_FUNCREF: out[0] = (uintptr_t)v->of.funcref; break;
+    case WASM_TYPE_EXTERNREF: out[0] = v->of.externref; break;
+    default: break;
   }
+  return wasm__type_cells(v->type);
 }
 
-static wasm_value value_of(wasm_valtype type, wasm_cell c) {
+/* The value of type `type` in the wasm__type_cells(type) cells at `in`. */
+static wasm_value value_from_cells(wasm_valtype type, const wasm_cell *in) {
   wasm_value v;
   memset(&v, 0, sizeof v);
   v.type = type;
   switch (type) {
-    case WASM_TYPE_I32: v.of.i32 = (int32_t)(uint32_t)c; break;
-    case WASM_TYPE_I64: v.of.i64 = (int64_t)c; break;
-    case WASM_TYPE_F32: v.of.f32_bits = (uint32_t)c; break;
-    case WASM_TYPE_F64: v.of.f64_bits = c; break;
-    case WASM_TYPE_FUNCREF: v.of.funcref = (wasm_func *)(uintptr_t)c; break;
-    case WASM_TYPE_EXTERNREF: v.of.externref = (uintptr_t)c; break;
+    case WASM_TYPE_I32: v.of.i32 = (int32_t)(uint32_t)in[0]; break;
+    case WASM_TYPE_I64: v.of.i64 = (int64_t)in[0]; break;
+    case WASM_TYPE_F32: v.of.f32_bits = (uint32_t)in[0]; break;
+    case WASM_TYPE_F64: v.of.f64_bits = in[0]; break;
+    case WASM_TYPE_FUNCREF: v.of.funcref = (wasm_func *)(uintptr_t)in[0]; break;
+    case WASM_TYPE_EXTERNREF: v.of.externref = (uintptr_t)in[0]; break;
     default: break;
   }
   return v;
+}
+
+/* A reference's cell (table elements hold exactly one). */
+static wasm_cell ref_cell(const wasm_value *ref) {
+  wasm_cell c[WASM_MAX_VALUE_CELLS] = {0};
+  uint32_t n = value_to_cells(ref, c);
+  WASM__DEBUG_ASSERT(n == 1);
+  (void)n;
+  return c[0];
 }
 
 static bool valid_valtype(wasm_valtype t) {
@@ -328,7 +340,7 @@ wasm_table *wasm_table_new(wasm_store *store, wasm_valtype elem, wasm_limits_dec
     wasm__fail(err, WASM_BAD_ARGUMENTS, "bad table type or initial value");
     return NULL;
   }
-  return table_create(store, elem, limits, cell_of(&init), err);
+  return table_create(store, elem, limits, ref_cell(&init), err);
 }
 
 /* ---- Globals and functions -------------------------------------------------------------------- */
@@ -347,7 +359,7 @@ wasm_global *wasm_global_new(wasm_store *store, wasm_valtype type, bool mutable_
   }
   g->type = type;
   g->mutable_ = mutable_;
-  g->value[0] = cell_of(&value);
+  value_to_cells(&value, g->value);
   if (!store_own(store, OBJ_BLOCK, g, err)) return NULL;
   return g;
 }
@@ -358,7 +370,7 @@ wasm_value wasm_global_get(const wasm_global *global) {
     memset(&v, 0, sizeof v);
     return v;
   }
-  return value_of(global->type, global->value[0]);
+  return value_from_cells(global->type, global->value);
 }
 
 wasm_func *wasm_func_new_host(wasm_store *store, wasm_functype_view type, wasm_host_callback callback, void *env,
@@ -384,8 +396,8 @@ wasm_func *wasm_func_new_host(wasm_store *store, wasm_functype_view type, wasm_h
   h->type.param_count = type.param_count;
   h->type.result_count = type.result_count;
   h->type.types = h->types;
-  h->type.param_cells = type.param_count;
-  h->type.result_cells = type.result_count;
+  h->type.param_cells = wasm__types_cells(type.params, type.param_count);
+  h->type.result_cells = wasm__types_cells(type.results, type.result_count);
   h->func.type = &h->type;
   h->func.host_callback = callback;
   h->func.host_env = env;
@@ -417,8 +429,14 @@ wasm_status wasm__host_call(struct wasm_store *store, struct wasm_func *func, wa
     if (!args) return wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
   }
   wasm_value *results = args + ft->param_count;
-  for (uint32_t i = 0; i < ft->param_count; i++) args[i] = value_of(ft->types[i], cells[i]);
-  for (uint32_t i = 0; i < ft->result_count; i++) results[i] = value_of(ft->types[ft->param_count + i], 0);
+  uint32_t at = 0;
+  for (uint32_t i = 0; i < ft->param_count; i++) {
+    args[i] = value_from_cells(ft->types[i], cells + at);
+    at += wasm__type_cells(ft->types[i]);
+  }
+  WASM__DEBUG_ASSERT(at == ft->param_cells);
+  static const wasm_cell zeros[WASM_MAX_VALUE_CELLS];
+  for (uint32_t i = 0; i < ft->result_count; i++) results[i] = value_from_cells(ft->types[ft->param_count + i], zeros);
 
   wasm_error herr;
   wasm__error_clear(&herr);
@@ -430,13 +448,14 @@ wasm_status wasm__host_call(struct wasm_store *store, struct wasm_func *func, wa
     }
     if (err) *err = herr;
   } else {
+    at = 0;
     for (uint32_t i = 0; i < ft->result_count; i++) {
       if (results[i].type != ft->types[ft->param_count + i]) {
         st = wasm__trap(err, WASM_TRAP_HOST);
         if (err) snprintf(err->message, sizeof err->message, "host function failed: result %u has the wrong type", i);
         break;
       }
-      cells[i] = cell_of(&results[i]);
+      at += value_to_cells(&results[i], cells + at);
     }
   }
   if (args != small) free(args);
@@ -445,14 +464,24 @@ wasm_status wasm__host_call(struct wasm_store *store, struct wasm_func *func, wa
 
 /* ---- Instantiation ---------------------------------------------------------------------------- */
 
-static wasm_cell eval_const(const struct wasm_instance *inst, const wasm_constexpr *e) {
+/* Evaluates a constant expression into its wasm__type_cells(e->type) cells at `out`. */
+static void eval_const(const struct wasm_instance *inst, const wasm_constexpr *e, wasm_cell *out) {
+  uint32_t n = wasm__type_cells(e->type);
+  if (WASM__NEVER(n > WASM_MAX_VALUE_CELLS)) n = WASM_MAX_VALUE_CELLS;
   switch (e->kind) {
-    case WASM_CONST_VALUE: return e->value;
-    case WASM_CONST_GLOBAL_GET: return inst->globals[e->index]->value[0];
-    case WASM_CONST_REF_NULL: return 0;
-    case WASM_CONST_REF_FUNC: return (uintptr_t)inst->funcs[e->index];
+    case WASM_CONST_VALUE: memcpy(out, e->value, n * sizeof *out); return;
+    case WASM_CONST_GLOBAL_GET: memcpy(out, inst->globals[e->index]->value, n * sizeof *out); return;
+    case WASM_CONST_REF_NULL: out[0] = 0; return;
+    case WASM_CONST_REF_FUNC: out[0] = (uintptr_t)inst->funcs[e->index]; return;
   }
-  return 0;
+}
+
+/* A constant expression of a one-cell type: a segment offset (i32), a reference. */
+static wasm_cell eval_const_cell(const struct wasm_instance *inst, const wasm_constexpr *e) {
+  wasm_cell v[WASM_MAX_VALUE_CELLS] = {0};
+  WASM__DEBUG_ASSERT(wasm__type_cells(e->type) == 1);
+  eval_const(inst, e, v);
+  return v[0];
 }
 
 static const char *kind_name(wasm_extern_kind k) {
@@ -574,7 +603,7 @@ static wasm_status allocate_definitions(struct wasm_instance *inst, wasm_error *
       uint32_t i = m->global_import_count + k;
       globals[k].type = m->globals[i].type;
       globals[k].mutable_ = m->globals[i].mutable_;
-      globals[k].value[0] = eval_const(inst, &m->global_inits[i]);
+      eval_const(inst, &m->global_inits[i], globals[k].value);
       inst->globals[i] = &globals[k];
     }
   }
@@ -589,7 +618,7 @@ static wasm_status allocate_definitions(struct wasm_instance *inst, wasm_error *
       const wasm_elem_segment *seg = &m->elems[i];
       wasm_elem_instance *ei = &inst->elems[i];
       ei->refs = refs;
-      for (uint32_t k = 0; k < seg->item_count; k++) ei->refs[k] = eval_const(inst, &seg->items[k]);
+      for (uint32_t k = 0; k < seg->item_count; k++) ei->refs[k] = eval_const_cell(inst, &seg->items[k]);
       ei->count = seg->item_count;
       refs += seg->item_count;
     }
@@ -610,7 +639,7 @@ static wasm_status initialize_segments(struct wasm_instance *inst, wasm_error *e
     wasm_elem_instance *ei = &inst->elems[i];
     if (seg->mode == WASM_SEGMENT_ACTIVE) {
       struct wasm_table *t = inst->tables[seg->table_index];
-      uint64_t offset = (uint32_t)eval_const(inst, &seg->offset);
+      uint64_t offset = (uint32_t)eval_const_cell(inst, &seg->offset);
       if (offset + ei->count > t->size) {
         wasm__trap(err, WASM_TRAP_TABLE_OOB);
         if (err)
@@ -628,7 +657,7 @@ static wasm_status initialize_segments(struct wasm_instance *inst, wasm_error *e
     wasm_data_instance *di = &inst->datas[i];
     if (seg->mode != WASM_SEGMENT_ACTIVE) continue;
     struct wasm_memory *mem = inst->memory;
-    uint64_t offset = (uint32_t)eval_const(inst, &seg->offset);
+    uint64_t offset = (uint32_t)eval_const_cell(inst, &seg->offset);
     if (offset + di->size > mem->size_bytes) {
       wasm__trap(err, WASM_TRAP_MEMORY_OOB);
       if (err)
@@ -718,6 +747,11 @@ wasm_status wasm_func_call(wasm_store *store, wasm_func *func, const wasm_value 
   if (result_count < ft->result_count || (ft->result_count && !results))
     return wasm__fail(err, WASM_BAD_ARGUMENTS, "room for %zu results, the function returns %u", result_count,
                       ft->result_count);
+  /* wasm_value has no v128 member yet: such functions run only when called from WebAssembly */
+  for (uint32_t i = 0; i < ft->param_count + ft->result_count; i++)
+    if (ft->types[i] == WASM_TYPE_V128)
+      return wasm__fail(err, WASM_BAD_ARGUMENTS, "v128 %s cannot be passed through the API yet",
+                        i < ft->param_count ? "parameters" : "results");
   for (uint32_t i = 0; i < ft->param_count; i++) {
     if (args[i].type != ft->types[i]) {
       const char *got = wasm_valtype_name(args[i].type);
@@ -732,7 +766,9 @@ wasm_status wasm_func_call(wasm_store *store, wasm_func *func, const wasm_value 
     cells = wasm__calloc(n, sizeof *cells);
     if (!cells) return wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
   }
-  for (uint32_t i = 0; i < ft->param_count; i++) cells[i] = cell_of(&args[i]);
+  uint32_t at = 0;
+  for (uint32_t i = 0; i < ft->param_count; i++) at += value_to_cells(&args[i], cells + at);
+  WASM__DEBUG_ASSERT(at == ft->param_cells);
 
   store->memory_grow_refused = false;
   wasm_status st = wasm__interp_call(store, func, cells, err);
@@ -742,9 +778,13 @@ wasm_status wasm_func_call(wasm_store *store, wasm_func *func, const wasm_value 
     wasm__fail(err, WASM_MEMORY_EXCEEDED, "memory limit exceeded: trapped (%s) after memory.grow was refused", trap);
     st = WASM_MEMORY_EXCEEDED;
   }
-  if (st == WASM_OK)
-    for (uint32_t i = 0; i < ft->result_count; i++)
-      results[i] = value_of(ft->types[ft->param_count + i], cells[i]);
+  if (st == WASM_OK) {
+    at = 0;
+    for (uint32_t i = 0; i < ft->result_count; i++) {
+      results[i] = value_from_cells(ft->types[ft->param_count + i], cells + at);
+      at += wasm__type_cells(ft->types[ft->param_count + i]);
+    }
+  }
   if (cells != small) free(cells);
   return st;
 }

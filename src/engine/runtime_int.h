@@ -41,7 +41,7 @@ struct wasm_table {
 };
 
 struct wasm_global {
-  wasm_cell value[2];   /* value[0] for every 2.0 type; a v128 will use both */
+  wasm_cell value[WASM_MAX_VALUE_CELLS]; /* wasm__type_cells(type) of them are used */
   wasm_valtype type;
   bool mutable_;
 };

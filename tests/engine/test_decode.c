@@ -223,7 +223,7 @@ static void test_data_segment_encodings(void **state) {
   assert_int_equal(m->datas[0].size, 2);
   assert_memory_equal(m->datas[0].bytes, "hi", 2);
   assert_int_equal(m->datas[1].mode, WASM_SEGMENT_PASSIVE);
-  assert_int_equal(m->datas[2].offset.value, 8);
+  assert_int_equal(m->datas[2].offset.value[0], 8);
   wasm_module_free(m);
   wb_free(&w);
 }
@@ -522,6 +522,29 @@ static void test_limits(void **state) {
   wb_free(&w);
 }
 
+/* Values are laid out in cells through wasm__type_cells: one per 2.0 type, two for a v128. */
+static void test_value_cells(void **state) {
+  (void)state;
+  const wasm_valtype one_cell[] = {WASM_TYPE_I32, WASM_TYPE_I64, WASM_TYPE_F32, WASM_TYPE_F64,
+                                   WASM_TYPE_FUNCREF, WASM_TYPE_EXTERNREF};
+  for (size_t i = 0; i < sizeof one_cell; i++) assert_int_equal(wasm__type_cells(one_cell[i]), 1);
+  assert_int_equal(wasm__type_cells(WASM_TYPE_V128), 2);
+  assert_int_equal(wasm__type_cells(0x40), 0);
+  assert_int_equal(wasm__types_cells(one_cell, 6), 6);
+  const wasm_valtype mixed[] = {WASM_TYPE_I32, WASM_TYPE_V128, WASM_TYPE_F64};
+  assert_int_equal(wasm__types_cells(mixed, 3), 4);
+
+  /* (i32 i64 f32) -> (f64 externref): the type's cell counts */
+  wbuf w = {0};
+  wb_header(&w);
+  WB_SECTION(&w, SEC_TYPE, 0x01, 0x60, 0x03, 0x7f, 0x7e, 0x7d, 0x02, 0x7c, 0x6f);
+  wasm_module *m = expect_load(&w);
+  assert_int_equal(m->types[0].param_cells, 3);
+  assert_int_equal(m->types[0].result_cells, 2);
+  wasm_module_free(m);
+  wb_free(&w);
+}
+
 static void test_types_and_kinds(void **state) {
   (void)state;
   wbuf w = {0};
@@ -534,8 +557,10 @@ static void test_types_and_kinds(void **state) {
   expect_failure(&w, WASM_MALFORMED, "value type", NULL);
   w.n = 0;
   wb_header(&w);
-  WB_SECTION(&w, SEC_TYPE, 0x01, 0x60, 0x01, 0x7b, 0x00); /* v128 */
-  expect_failure(&w, WASM_MALFORMED, "SIMD", NULL);
+  WB_SECTION(&w, SEC_TYPE, 0x01, 0x60, 0x01, 0x7b, 0x00); /* (v128) -> (): a v128 takes two cells */
+  wasm_module *m = expect_load(&w);
+  assert_int_equal(m->types[0].param_cells, 2);
+  wasm_module_free(m);
   w.n = 0;
   wb_header(&w);
   WB_SECTION(&w, SEC_TABLE, 0x01, 0x7f, 0x00, 0x00); /* i32 table */
@@ -640,11 +665,11 @@ static void test_constant_expressions(void **state) {
   expect_failure(&w, WASM_INVALID, "unknown function 0", NULL);
   global_module(&w, WB_BYTES(0x01, 0x7d, 0x00, 0x43, 0x00, 0x00, 0xc0, 0x7f, 0x0b)); /* f32 NaN */
   m = expect_load(&w);
-  assert_int_equal(m->global_inits[2].value, 0x7fc00000u);
+  assert_int_equal(m->global_inits[2].value[0], 0x7fc00000u);
   wasm_module_free(m);
   global_module(&w, WB_BYTES(0x01, 0x7e, 0x00, 0x42, 0x7f, 0x0b)); /* i64.const -1 */
   m = expect_load(&w);
-  assert_int_equal(m->global_inits[2].value, UINT64_MAX);
+  assert_int_equal(m->global_inits[2].value[0], UINT64_MAX);
   wasm_module_free(m);
   wb_free(&w);
 }
@@ -725,6 +750,7 @@ int main(void) {
       cmocka_unit_test(test_malformed_utf8),
       cmocka_unit_test(test_duplicate_export),
       cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_value_cells),
       cmocka_unit_test(test_types_and_kinds),
       cmocka_unit_test(test_start_function),
       cmocka_unit_test(test_constant_expressions),
