@@ -1,11 +1,11 @@
 /*
  * srv_execute.c: POST /v1/execute (protocol.md, "POST /v1/execute").
  *
- *   headers   (srv_http.c: route, API key, rate limit, Content-Length) -> an executor slot ->
- *             request_id
- *   body      (the connection is suspended from here on) JSON -> fields -> base64 -> client key
+ *   headers   (srv_http.c: route, API key, rate limit, Content-Length)
+ *   body      an executor slot for the API key -> request_id -> (the connection is suspended
+ *             from here on) JSON -> fields -> base64 -> client key
  *             (srv_request.c) -> HPKE open with the key ring -> SHA-256 of the program -> job
- *   executor  module (from the cache by that SHA-256, or compiled), sandbox policy, export,
+ *   executor  module (from the cache by that SHA-256 under the API key, or compiled), sandbox policy, export,
  *             arguments, run (executor.c)
  *   finish    result document, commitments, sealed result (executor thread) -> audit record to
  *             the audit writer (srv_commit.c) -> once durable: metrics, reply, resume

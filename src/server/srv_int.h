@@ -2,10 +2,11 @@
  * srv_int.h: the service's internals, shared by the files of src/server. Nothing here is public:
  * the one entry point is hv_server_main (hv_server.h).
  *
- *   srv_main.c      start-up (config, logger, key ring, development key, audit store, executor,
- *                   HTTP), the maintenance loop (key rotation, retention purge), signals, shutdown
- *   srv_http.c      libmicrohttpd glue: request contexts, the body cap, routing, replies, the log
- *                   line of every request
+ *   srv_main.c      start-up (config, logger, data directory lock, key ring, development key,
+ *                   audit store, executor, HTTP), the maintenance loop (key rotation, retention
+ *                   purge), signals (SIGHUP reload), shutdown
+ *   srv_http.c      libmicrohttpd glue: the listening socket, connections and their deadlines,
+ *                   request contexts, the body cap, routing, replies, the log line of every request
  *   srv_auth.c      API keys (SHA-256, constant time) and the per-key token bucket
  *   srv_execute.c   POST /v1/execute
  *   srv_request.c   the execute body parsed and checked, no server state (srv_request.h)
