@@ -251,6 +251,16 @@ hv_crypto_status hpke_open_base(hpke_suite suite, const hpke_private_key *skR, c
 hv_crypto_status hv_crypto_key_id(const uint8_t sec1[HPKE_PUBLIC_KEY_LEN],
                                   char out[HV_KEY_ID_LEN + 1], hv_crypto_err *err);
 
+/* API keys: "hvk_" and the lowercase hex of 32 random bytes; the server stores only the SHA-256 of
+ * the key's text. */
+#define HV_API_KEY_PREFIX "hvk_"
+#define HV_API_KEY_LEN (4 + 64) /* chars; buffers hold HV_API_KEY_LEN + 1 */
+
+/* A new API key into key and the SHA-256 of its text into sha256. On failure nothing is left in
+ * key. The caller wipes key (OPENSSL_cleanse) once it has been shown. */
+hv_crypto_status hv_api_key_new(char key[HV_API_KEY_LEN + 1], uint8_t sha256[32],
+                                hv_crypto_err *err);
+
 /* Server side of a response: SealBase(pkR = client_pk, info = HV_PROTOCOL_RESPONSE_INFO,
  * aad = utf8(request_id), pt = document) with a fresh ephemeral key. *out (caller frees with
  * free()) holds enc || ct, *out_len bytes: base64 it for `encrypted_result`. */

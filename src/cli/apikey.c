@@ -1,8 +1,7 @@
 /*
  * apikey.c: `hypervisor api-key [--id NAME]`: makes a new API key and prints it with the
  * auth.api_keys entry that admits it (docs/cli.md). The key has the development key's form
- * (src/server/srv_main.c): "hvk_" and the lowercase hex of 32 bytes from RAND_bytes; the server
- * keeps only its SHA-256, so the key itself is shown once, here, and never written anywhere else.
+ * (hv_api_key_new); the server keeps only its SHA-256, so the key itself is shown once, here, and never written anywhere else.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,15 +10,10 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "cli.h"
 #include "hv_crypto.h"
 
-#define API_KEY_PREFIX "hvk_"
-#define API_KEY_RANDOM_BYTES 32
-#define API_KEY_SIZE (sizeof API_KEY_PREFIX - 1 + 2 * API_KEY_RANDOM_BYTES + 1)
 #define API_KEY_ID_MAX 64 /* auth.api_keys[].id: 1 to 64 of A-Z a-z 0-9 . _ - (docs/config.md) */
 
 __attribute__((format(printf, 1, 2))) static int api_key_usage(const char *fmt, ...) {
@@ -40,24 +34,6 @@ static bool api_key_id_valid(const char *id) {
     if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
           *p == '.' || *p == '_' || *p == '-'))
       return false;
-  return true;
-}
-
-/* A new key and the lowercase hex of its SHA-256. False if the random generator or the digest
- * failed (nothing is left in `key` then). */
-static bool api_key_make(char key[API_KEY_SIZE], char sha_hex[65]) {
-  uint8_t raw[API_KEY_RANDOM_BYTES], sha[32];
-  unsigned int sha_len = 0;
-  memcpy(key, API_KEY_PREFIX, sizeof API_KEY_PREFIX);
-  bool ok = RAND_bytes(raw, sizeof raw) == 1;
-  if (ok) hv_crypto_hex_encode(raw, sizeof raw, key + sizeof API_KEY_PREFIX - 1);
-  OPENSSL_cleanse(raw, sizeof raw);
-  ok = ok && EVP_Digest(key, strlen(key), sha, &sha_len, EVP_sha256(), NULL) == 1 && sha_len == 32;
-  if (!ok) {
-    OPENSSL_cleanse(key, API_KEY_SIZE);
-    return false;
-  }
-  hv_crypto_hex_encode(sha, sizeof sha, sha_hex);
   return true;
 }
 
@@ -93,11 +69,14 @@ int cli_api_key(int argc, char **argv) {
     }
   }
 
-  char key[API_KEY_SIZE], sha_hex[65];
-  if (!api_key_make(key, sha_hex)) {
-    fprintf(stderr, "hypervisor api-key: cannot make a key: the random generator or SHA-256 failed\n");
+  char key[HV_API_KEY_LEN + 1], sha_hex[65];
+  uint8_t sha[32];
+  hv_crypto_err err;
+  if (hv_api_key_new(key, sha, &err) != HV_CRYPTO_OK) {
+    fprintf(stderr, "hypervisor api-key: cannot make a key: %s\n", err.message);
     return CLI_EXIT_FAILURE;
   }
+  hv_crypto_hex_encode(sha, sizeof sha, sha_hex);
   char default_id[16];
   if (!id) { /* unique enough among a few keys, and says which hash it is */
     snprintf(default_id, sizeof default_id, "key-%.8s", sha_hex);
@@ -105,7 +84,7 @@ int cli_api_key(int argc, char **argv) {
   }
   /* stdout: exactly the key and the entry, for scripts; the explanation goes to stderr. Written
    * with write(2) from one buffer that is wiped after, so no stdio buffer keeps a copy. */
-  char out[API_KEY_SIZE + API_KEY_ID_MAX + 128];
+  char out[(HV_API_KEY_LEN + 1) + API_KEY_ID_MAX + 128];
   int len = snprintf(out, sizeof out, "%s\n- {id: \"%s\", sha256: \"%s\"}\n", key, id, sha_hex);
   OPENSSL_cleanse(key, sizeof key);
   bool written = len > 0 && (size_t)len < sizeof out && api_key_write_all(STDOUT_FILENO, out, (size_t)len);

@@ -1,9 +1,13 @@
 /*
  * protocol.c: the server's two HPKE operations of the wire protocol (protocol.md, "Request" and
- * "Response").
+ * "Response"), and the form of its API keys.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "crypto_int.h"
 
@@ -59,4 +63,23 @@ hv_crypto_status hv_crypto_seal_response(const hpke_public_key *client_pk, const
                       strlen(request_id), document, document_len, out, out_len, err);
 fail:
   return rc;
+}
+
+hv_crypto_status hv_api_key_new(char key[HV_API_KEY_LEN + 1], uint8_t sha256[32],
+                                hv_crypto_err *err) {
+  uint8_t raw[32];
+  unsigned int sha_len = 0;
+
+  hv_crypto__begin(err);
+  memcpy(key, HV_API_KEY_PREFIX, sizeof HV_API_KEY_PREFIX);
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    return hv_crypto__ossl_fail(err, HV_CRYPTO_OPENSSL_FAILURE, "drawing an API key");
+  hv_crypto_hex_encode(raw, sizeof raw, key + sizeof HV_API_KEY_PREFIX - 1);
+  OPENSSL_cleanse(raw, sizeof raw);
+  if (EVP_Digest(key, HV_API_KEY_LEN, sha256, &sha_len, EVP_sha256(), NULL) != 1 ||
+      sha_len != 32) {
+    OPENSSL_cleanse(key, HV_API_KEY_LEN + 1);
+    return hv_crypto__ossl_fail(err, HV_CRYPTO_OPENSSL_FAILURE, "hashing an API key");
+  }
+  return HV_CRYPTO_OK;
 }

@@ -193,7 +193,7 @@ typedef struct srv {
   pthread_rwlock_t auth_lock; /* SIGHUP replaces the API keys and the rate limits under it */
   char config_file[HV_CONFIG_PATH_SIZE]; /* "" with the embedded defaults */
   int lock_fd;               /* the data directory's lock (srv_main.c); -1 when not held */
-  char dev_key[4 + 64 + 1];  /* a development key made this start, until it is shown; else "" */
+  char dev_key[HV_API_KEY_LEN + 1];  /* a development key made this start, until it is shown; else "" */
   char dev_key_path[HV_CONFIG_PATH_SIZE + 32];
   struct MHD_Daemon *daemon;
   struct srv_conn_table *conns; /* every open connection, its stage and since when (srv_http.c) */

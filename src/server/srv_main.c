@@ -68,19 +68,9 @@ static int srv_dev_key_read(const char *path, uint8_t sha[32], char *why, size_t
  * server serves (srv_dev_key_publish), so a start that fails never loses it. */
 static bool srv_dev_key_make(srv *s, const char *path, uint8_t sha[32], char *why,
                              size_t why_size) {
-  uint8_t raw[32];
-  if (RAND_bytes(raw, sizeof raw) != 1) {
-    snprintf(why, why_size, "the random generator failed");
-    return false;
-  }
-  snprintf(s->dev_key, sizeof s->dev_key, "hvk_");
-  hv_crypto_hex_encode(raw, sizeof raw, s->dev_key + 4);
-  OPENSSL_cleanse(raw, sizeof raw);
-  unsigned int dlen = 0;
-  if (EVP_Digest(s->dev_key, strlen(s->dev_key), sha, &dlen, EVP_sha256(), NULL) != 1 ||
-      dlen != 32) {
-    snprintf(why, why_size, "cannot hash the key");
-    OPENSSL_cleanse(s->dev_key, sizeof s->dev_key);
+  hv_crypto_err err;
+  if (hv_api_key_new(s->dev_key, sha, &err) != HV_CRYPTO_OK) {
+    snprintf(why, why_size, "cannot make a key: %s", err.message);
     return false;
   }
   snprintf(s->dev_key_path, sizeof s->dev_key_path, "%s", path);
