@@ -107,6 +107,9 @@ typedef struct hv_config_wasm {
    * max_concurrent_executions of them, so other keys keep being served. */
   uint32_t max_concurrent_per_key;
   uint64_t default_gas_limit;
+  /* The largest string or bytes result (protocol v1.1), and the most kept of each of a WASI
+   * command's stdout and stderr. */
+  uint64_t max_result_bytes;
 } hv_config_wasm;
 
 typedef struct hv_config_crypto {

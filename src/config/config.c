@@ -67,6 +67,7 @@ const char *hv_config_backend_name(hv_config_backend backend) {
   X(wasm, max_concurrent_executions, 1, 10000)    \
   X(wasm, max_concurrent_per_key, 1, 10000)       \
   X(wasm, default_gas_limit, 1, 1000000000000000) \
+  X(wasm, max_result_bytes, 1, 1073741824)        \
   X(crypto, key_rotation_hours, 1, 8760)          \
   X(crypto, commitment_retention_days, 1, 3650)   \
   X(rate_limit, requests_per_second, 1, 1000000)  \
@@ -83,6 +84,7 @@ void hv_config_defaults(hv_config *c) {
   c->wasm.max_concurrent_executions = 100;
   c->wasm.max_concurrent_per_key = 50;
   c->wasm.default_gas_limit = UINT64_C(10000000000);
+  c->wasm.max_result_bytes = 16777216;
   c->crypto.key_rotation_hours = 1;
   c->crypto.commitment_retention_days = 7;
   snprintf(c->crypto.key_dir, sizeof c->crypto.key_dir, "./data/keys");
@@ -126,7 +128,7 @@ typedef struct raw_server {
 } raw_server;
 typedef struct raw_wasm {
   char *max_memory_mb, *max_execution_time_seconds, *max_concurrent_executions, *default_gas_limit;
-  char *max_concurrent_per_key;
+  char *max_concurrent_per_key, *max_result_bytes;
 } raw_wasm;
 typedef struct raw_crypto {
   char *key_rotation_hours, *commitment_retention_days, *key_dir;
@@ -175,6 +177,7 @@ static const cyaml_schema_field_t wasm_fields[] = {
     STR("max_concurrent_executions", raw_wasm, max_concurrent_executions),
     STR("default_gas_limit", raw_wasm, default_gas_limit),
     STR("max_concurrent_per_key", raw_wasm, max_concurrent_per_key),
+    STR("max_result_bytes", raw_wasm, max_result_bytes),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t crypto_fields[] = {

@@ -59,6 +59,7 @@ static void assert_defaults(const hv_config *c) {
   assert_int_equal(c->wasm.max_execution_time_seconds, 10);
   assert_int_equal(c->wasm.max_concurrent_executions, 100);
   assert_true(c->wasm.default_gas_limit == UINT64_C(10000000000));
+  assert_true(c->wasm.max_result_bytes == UINT64_C(16777216));
   assert_int_equal(c->crypto.key_rotation_hours, 1);
   assert_int_equal(c->crypto.commitment_retention_days, 7);
   assert_string_equal(c->crypto.key_dir, "./data/keys");
@@ -113,7 +114,8 @@ static void test_full_file(void **state) {
            "  workers: 16\n"
            "  max_body_bytes: 1048576\n"
            "wasm: {max_memory_mb: 128, max_execution_time_seconds: 30,\n"
-           "       max_concurrent_executions: 10, default_gas_limit: 20_000_000_000}\n"
+           "       max_concurrent_executions: 10, default_gas_limit: 20_000_000_000,\n"
+           "       max_result_bytes: 1048576}\n"
            "crypto:\n"
            "  key_rotation_hours: 24\n"
            "  commitment_retention_days: 30\n"
@@ -144,6 +146,7 @@ static void test_full_file(void **state) {
   assert_int_equal(c.wasm.max_execution_time_seconds, 30);
   assert_int_equal(c.wasm.max_concurrent_executions, 10);
   assert_true(c.wasm.default_gas_limit == UINT64_C(20000000000));
+  assert_true(c.wasm.max_result_bytes == UINT64_C(1048576));
   assert_int_equal(c.crypto.key_rotation_hours, 24);
   assert_int_equal(c.crypto.commitment_retention_days, 30);
   assert_string_equal(c.crypto.key_dir, "/var/lib/hypervisor/keys");
@@ -256,6 +259,8 @@ static void test_bad_values(void **state) {
                "must be between 1 and 4096");
   expect_error("wasm:\n  max_execution_time_seconds: 301\n", HV_CONFIG_BAD_VALUE,
                "wasm.max_execution_time_seconds", 2, 31, "between 1 and 300");
+  expect_error("wasm:\n  max_result_bytes: 0\n", HV_CONFIG_BAD_VALUE, "wasm.max_result_bytes", 2,
+               21, "must be between 1 and 1073741824");
   expect_error("wasm:\n  default_gas_limit: 99999999999999999999999\n", HV_CONFIG_BAD_VALUE,
                "wasm.default_gas_limit", 2, 22, "must be between 1 and 1000000000000000");
   expect_error("crypto:\n  commitment_retention_days: 0\n", HV_CONFIG_BAD_VALUE,
