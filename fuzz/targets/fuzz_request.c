@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "fuzz_request_checks.h"
 #include "fuzz_util.h"
 #include "srv_int.h"
 #include "srv_request.h"
@@ -22,41 +23,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
-static bool valid_utf8(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    size_t extra;
-    uint32_t cp;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i <= extra) return false;
-    for (size_t k = 1; k <= extra; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      cp = cp << 6 | (s[i + k] & 0x3F);
-    }
-    if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
 static bool starts_with(const char *s, const char *prefix) {
   return strncmp(s, prefix, strlen(prefix)) == 0;
 }
@@ -65,6 +31,7 @@ static bool starts_with(const char *s, const char *prefix) {
 static bool names_a_field(const char *msg) {
   static const char *const PREFIXES[] = {
       "the request body ", "malformed JSON: ",  "unknown field '",  "encrypted_wasm: ",
+      "encrypted_invocation: ",
       "function_name: ",   "public_key: ",      "key_id: ",         "arguments: ",
       "arguments[",        "request_metadata: ", "timeout_seconds: ", "gas_limit: ",
       "out of memory"};
@@ -81,7 +48,8 @@ static void check_failure(outcome_code code, const char *msg, const srv_exec_req
   FUZZ_CHECK(msg[0] != '\0' && names_a_field(msg), "message names no field: '%s'", msg);
   FUZZ_CHECK(code != OUTCOME_ENCRYPTION_ERROR || starts_with(msg, "public_key: "),
              "ENCRYPTION_ERROR not about public_key: %s", msg);
-  FUZZ_CHECK(!req->root && !req->ciphertext && !req->ciphertext_len && !req->key_id &&
+  FUZZ_CHECK(!req->root && !req->ciphertext && !req->ciphertext_len && !req->invocation_ct &&
+                 !req->invocation_ct_len && !req->key_id &&
                  !req->function_name && !req->args && !req->arg_count && !req->client_pk &&
                  !req->timeout_s && !req->gas_limit,
              "a refusal left state behind: %s", msg);
@@ -95,13 +63,23 @@ static void check_success(const srv_exec_request *req, const srv_request_bounds 
   FUZZ_CHECK(req->ciphertext != NULL, "no ciphertext");
   FUZZ_CHECK(req->client_pk != NULL, "no client key");
 
+  /* A v1.1 request carries its call sealed: no function name or arguments in clear. */
   const char *fn = req->function_name;
-  FUZZ_CHECK(fn != NULL, "no function name");
-  size_t fn_len = strlen(fn);
-  FUZZ_CHECK(fn_len >= 1 && fn_len <= SRV_FUNCTION_NAME_MAX, "function name of %zu bytes", fn_len);
-  FUZZ_CHECK(valid_utf8((const unsigned char *)fn, fn_len), "function name is not UTF-8");
-  FUZZ_CHECK(strcmp(fn, json_string_value(json_object_get(req->root, "function_name"))) == 0,
-             "function name differs from the body's");
+  if (req->invocation_ct) {
+    FUZZ_CHECK(req->invocation_ct_len > 0, "empty encrypted_invocation accepted");
+    FUZZ_CHECK(!fn && !req->args && !req->arg_count, "v1.1 request with a call in clear");
+    FUZZ_CHECK(!json_object_get(req->root, "function_name") ||
+                   json_is_null(json_object_get(req->root, "function_name")),
+               "function_name beside encrypted_invocation");
+  } else {
+    FUZZ_CHECK(fn != NULL, "no function name");
+    size_t fn_len = strlen(fn);
+    FUZZ_CHECK(fn_len >= 1 && fn_len <= SRV_FUNCTION_NAME_MAX, "function name of %zu bytes",
+               fn_len);
+    FUZZ_CHECK(valid_utf8((const unsigned char *)fn, fn_len), "function name is not UTF-8");
+    FUZZ_CHECK(strcmp(fn, json_string_value(json_object_get(req->root, "function_name"))) == 0,
+               "function name differs from the body's");
+  }
 
   if (req->key_id) {
     FUZZ_CHECK(strlen(req->key_id) == HV_KEY_ID_LEN, "key_id of %zu chars", strlen(req->key_id));
@@ -111,19 +89,7 @@ static void check_success(const srv_exec_request *req, const srv_request_bounds 
                  "key_id char %zu is 0x%02x", k, (unsigned char)req->key_id[k]);
   }
 
-  FUZZ_CHECK(req->arg_count <= SRV_MAX_ARGUMENTS, "%zu arguments", req->arg_count);
-  FUZZ_CHECK(req->arg_count == 0 || req->args != NULL, "arguments without storage");
-  for (size_t k = 0; k < req->arg_count; k++) {
-    const exec_arg *a = &req->args[k];
-    FUZZ_CHECK(a->declared == 0 || a->declared == WASM_TYPE_I32 || a->declared == WASM_TYPE_I64 ||
-                   a->declared == WASM_TYPE_F32 || a->declared == WASM_TYPE_F64,
-               "argument %zu declares type %d", k, (int)a->declared);
-    FUZZ_CHECK(a->kind == EXEC_ARG_INT || a->kind == EXEC_ARG_REAL || a->kind == EXEC_ARG_TEXT,
-               "argument %zu of kind %d", k, (int)a->kind);
-    if (a->kind == EXEC_ARG_TEXT)
-      FUZZ_CHECK(a->text && valid_utf8((const unsigned char *)a->text, strlen(a->text)),
-                 "argument %zu: text missing or not UTF-8", k);
-  }
+  fuzz_check_arguments(req->args, req->arg_count);
 
   if (req->metadata) {
     FUZZ_CHECK(strlen(req->metadata) <= SRV_METADATA_MAX, "metadata of %zu bytes",

@@ -30,8 +30,8 @@
 
 /* ---- Arguments ---------------------------------------------------------------------------- */
 
-static const char *exec_type_name(wasm_valtype type) {
-  const char *name = wasm_valtype_name(type);
+static const char *exec_type_name(hv_type type) {
+  const char *name = hv_type_name(type) ? hv_type_name(type) : wasm_valtype_name(type);
   return name ? name : "?";
 }
 

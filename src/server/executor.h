@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hv_value.h"
 #include "outcome.h"
 #include "wasm_engine.h"
 
@@ -28,14 +29,17 @@ typedef enum exec_arg_kind {
   EXEC_ARG_INT,  /* a JSON integer: `i` */
   EXEC_ARG_REAL, /* a JSON number with a fraction or exponent: `d` */
   EXEC_ARG_TEXT, /* a JSON string: `text` ("nan", "-inf", "18446744073709551615", "0x10") */
+  EXEC_ARG_BLOB, /* a string or bytes value (declared HV_TYPE_STRING or HV_TYPE_BYTES): `data` */
 } exec_arg_kind;
 
 typedef struct exec_arg {
   exec_arg_kind kind;
-  wasm_valtype declared; /* the request's "type", or 0 when it gave none */
+  hv_type declared; /* the request's "type", or 0 when it gave none */
   int64_t i;
   double d;
-  const char *text; /* NUL-terminated; owned by whoever built the array */
+  const char *text;    /* NUL-terminated; owned by whoever built the array */
+  const uint8_t *data; /* EXEC_ARG_BLOB: len bytes; owned by whoever built the array */
+  size_t len;
 } exec_arg;
 
 #define EXEC_WHY_MAX 256

@@ -374,6 +374,11 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
     srv_exec_fail(r, code, NULL, 0, "%s", msg);
     return true;
   }
+  if (st->req.invocation_ct) { /* until the server opens v1.1 requests (issue 9) */
+    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
+                  "encrypted_invocation: this server does not open v1.1 requests yet");
+    return true;
+  }
   st->limits.gas_limit = st->req.gas_limit;
   st->limits.timeout_ns = st->req.timeout_s * 1000000000ull;
   st->limits.max_memory_pages = s->config.wasm.max_memory_mb * (1024u * 1024u / WASM_PAGE_SIZE);
