@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hv_cabi.h"
 #include "hv_crypto.h" /* HV_COMMIT_MAX_VALUES */
 #include "modcache.h"
 #include "valtext.h"
@@ -107,6 +108,7 @@ void exec_outcome_free(exec_outcome *outcome) {
   if (!outcome) return;
   free(outcome->args);
   free(outcome->results);
+  if (outcome->result_data) free(outcome->result_data);
   free(outcome);
 }
 
@@ -216,6 +218,153 @@ typedef struct exec_store_hook {
   void *ctx;
 } exec_store_hook;
 
+/* Checks the job's declared results against the export and sets *lifted to the result type the
+ * Canonical ABI lifts (0: the export's numeric results as they are). False with *out failed on a
+ * mismatch. */
+static bool exec_results_check(const exec_job *job, const wasm_functype_view *type,
+                               hv_type *lifted, exec_outcome *out) {
+  *lifted = 0;
+  if (job->results && job->result_count == 1 && !hv_type_is_numeric(job->results[0]))
+    *lifted = job->results[0];
+  if (*lifted) {
+    if (type->result_count == 1 && type->results[0] == WASM_TYPE_I32) return true;
+    exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS,
+                        "the declared results do not match the export",
+                      "a %s result needs an export that returns one i32 (the Canonical ABI's "
+                      "retptr); %.128s returns %" PRIu32 " value%s",
+                      exec_type_name(*lifted), job->function_name, type->result_count,
+                      type->result_count == 1 ? " of another type" : "s");
+    return false;
+  }
+  if (job->results) {
+    bool same = job->result_count == type->result_count;
+    for (uint32_t k = 0; same && k < type->result_count; k++)
+      same = job->results[k] == type->results[k];
+    if (!same) {
+      char sig[128];
+      exec_signature(type->results, type->result_count, sig, sizeof sig);
+      exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS,
+                        "the declared results do not match the export",
+                        "the declared results differ from %.128s's %s", job->function_name, sig);
+      return false;
+    }
+  }
+  for (uint32_t k = 0; k < type->result_count; k++) {
+    if (!exec_numeric(type->results[k])) {
+      exec_fail_private(out, OUTCOME_FUNCTION_NOT_FOUND,
+                        "the requested export returns a type that cannot be returned",
+                        "export '%.128s' returns a %s; only i32, i64, f32 and f64 results can be "
+                        "returned",
+                        job->function_name, exec_type_name(type->results[k]));
+      return false;
+    }
+  }
+  if (type->result_count > HV_COMMIT_MAX_VALUES) {
+    exec_fail_private(out, OUTCOME_FUNCTION_NOT_FOUND,
+                      "the requested export returns more values than can be returned",
+                      "export '%.128s' returns more than %u values", job->function_name,
+                      (unsigned)HV_COMMIT_MAX_VALUES);
+    return false;
+  }
+  return true;
+}
+
+/* The job's arguments as the export receives them, into out->args: a numeric one converted to
+ * the core parameter at its flattened position, a string or bytes one (two core parameters,
+ * ptr and len) passed as it is. False with *out failed when they do not fit. */
+static bool exec_args_convert(const exec_job *job, const wasm_functype_view *type,
+                              hv_type result_type, exec_outcome *out) {
+  char buf[EXEC_MESSAGE_MAX];
+  out->args = calloc(job->arg_count ? job->arg_count : 1, sizeof *out->args);
+  hv_type *types = calloc(job->arg_count ? job->arg_count : 1, sizeof *types);
+  if (!out->args || !types) {
+    free(types);
+    exec_fail(out, OUTCOME_INTERNAL_ERROR, "the server ran out of memory");
+    return false;
+  }
+  bool ok = false;
+  uint32_t pos = 0; /* the next core parameter */
+  for (size_t k = 0; k < job->arg_count; k++) {
+    const exec_arg *arg = &job->args[k];
+    if (arg->kind == EXEC_ARG_BLOB) {
+      out->args[k] = hv_value_blob(arg->declared, arg->data, arg->len);
+      pos += 2;
+    } else {
+      char why[EXEC_WHY_MAX];
+      if (pos >= type->param_count) {
+        pos++;
+        continue; /* counted below */
+      }
+      if (!exec_numeric(type->params[pos])) {
+        exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS,
+                          "the export has a parameter of a type that a request cannot pass",
+                          "parameter %" PRIu32 " of %.128s is a %s, which a request cannot pass",
+                          pos + 1, job->function_name, exec_type_name(type->params[pos]));
+        goto out;
+      }
+      wasm_value v;
+      if (!exec_arg_convert(arg, type->params[pos], &v, why, sizeof why)) {
+        char pub[96];
+        snprintf(pub, sizeof pub, "arguments[%zu] does not fit its parameter's type", k);
+        exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS, pub, "arguments[%zu]: %s", k, why);
+        goto out;
+      }
+      out->args[k] = hv_value_from_wasm(v);
+      pos++;
+    }
+    types[k] = out->args[k].type;
+  }
+  if (pos != type->param_count) {
+    exec_signature(type->params, type->param_count, buf, sizeof buf);
+    exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS,
+                      "the number of arguments does not match the export's parameters",
+                      "%.128s takes %" PRIu32 " core parameter%s %s; the %zu argument%s fill %" PRIu32
+                      " (a string or bytes takes two)",
+                      job->function_name, type->param_count, type->param_count == 1 ? "" : "s",
+                      buf, job->arg_count, job->arg_count == 1 ? "" : "s", pos);
+    goto out;
+  }
+  if (hv_cabi_check(type, types, job->arg_count, result_type, buf, sizeof buf) != HV_CABI_OK) {
+    exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS,
+                      hv_cabi_status_text(HV_CABI_SIGNATURE_MISMATCH), "%s", buf);
+    goto out;
+  }
+  out->arg_count = job->arg_count;
+  ok = true;
+out:
+  free(types);
+  return ok;
+}
+
+/* A failed hv_cabi_call as an outcome: the engine's failures as exec_engine_fail words them, the
+ * layer's own in its words; the layer's detail (which call, which pointer) goes to the client. */
+static void exec_cabi_fail(exec_outcome *out, const exec_job *job, hv_cabi_status cs,
+                           wasm_error *err, const char *detail) {
+  switch (cs) {
+    case HV_CABI_ENGINE:
+      exec_engine_fail(out, job, err);
+      break;
+    case HV_CABI_SIGNATURE_MISMATCH:
+    case HV_CABI_NO_REALLOC:
+      exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS, hv_cabi_status_text(cs), "%s", detail);
+      return;
+    case HV_CABI_BAD_POINTER:
+    case HV_CABI_MISALIGNED:
+    case HV_CABI_BAD_UTF8:
+    case HV_CABI_RESULT_TOO_LARGE:
+      exec_fail_private(out, OUTCOME_EXECUTION_TRAP, hv_cabi_status_text(cs), "%s", detail);
+      return;
+    default:
+      exec_fail(out, OUTCOME_INTERNAL_ERROR, "the server ran out of memory");
+      return;
+  }
+  /* An engine failure inside cabi_realloc or cabi_post_<name>: say which call in the detail. */
+  if (detail[0] && out->code != OUTCOME_INTERNAL_ERROR) {
+    snprintf(out->detail, sizeof out->detail, "%s", detail);
+    exec_one_line(out->detail);
+  }
+}
+
 /* Loads (or finds in the cache), checks, converts and runs until `deadline` (monotonic ns); fills
  * *out (never fails to fill it). `cache` may be NULL. */
 static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache,
@@ -270,55 +419,10 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
                       "the module exports no function '%.128s'", job->function_name);
     goto done;
   }
-  for (uint32_t k = 0; k < type.result_count; k++) {
-    if (!exec_numeric(type.results[k])) {
-      exec_fail_private(out, OUTCOME_FUNCTION_NOT_FOUND,
-                        "the requested export returns a type that cannot be returned",
-                        "export '%.128s' returns a %s; only i32, i64, f32 and f64 results can be "
-                        "returned",
-                        job->function_name, exec_type_name(type.results[k]));
-      goto done;
-    }
-  }
-  if (type.result_count > HV_COMMIT_MAX_VALUES) {
-    exec_fail_private(out, OUTCOME_FUNCTION_NOT_FOUND,
-                      "the requested export returns more values than can be returned",
-                      "export '%.128s' returns more than %u values", job->function_name,
-                      (unsigned)HV_COMMIT_MAX_VALUES);
+  hv_type result_type;
+  if (!exec_results_check(job, &type, &result_type, out) ||
+      !exec_args_convert(job, &type, result_type, out))
     goto done;
-  }
-  if (job->arg_count != type.param_count) {
-    exec_signature(type.params, type.param_count, buf, sizeof buf);
-    exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS,
-                      "the number of arguments does not match the export's parameters",
-                      "%.128s takes %" PRIu32 " argument%s %s, got %zu", job->function_name,
-                      type.param_count, type.param_count == 1 ? "" : "s", buf, job->arg_count);
-    goto done;
-  }
-
-  out->args = calloc(type.param_count ? type.param_count : 1, sizeof *out->args);
-  out->results = calloc(type.result_count ? type.result_count : 1, sizeof *out->results);
-  if (!out->args || !out->results) {
-    exec_fail(out, OUTCOME_INTERNAL_ERROR, "the server ran out of memory");
-    goto done;
-  }
-  for (uint32_t k = 0; k < type.param_count; k++) {
-    char why[EXEC_WHY_MAX];
-    if (!exec_numeric(type.params[k])) {
-      exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS,
-                        "the export has a parameter of a type that a request cannot pass",
-                        "parameter %" PRIu32 " of %.128s is a %s, which a request cannot pass",
-                        k + 1, job->function_name, exec_type_name(type.params[k]));
-      goto done;
-    }
-    if (!exec_arg_convert(&job->args[k], type.params[k], &out->args[k], why, sizeof why)) {
-      char pub[96];
-      snprintf(pub, sizeof pub, "arguments[%" PRIu32 "] does not fit its parameter's type", k);
-      exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS, pub, "arguments[%" PRIu32 "]: %s", k, why);
-      goto done;
-    }
-  }
-  out->arg_count = type.param_count;
 
   wasm_store_limits limits;
   wasm_store_limits_default(&limits);
@@ -329,37 +433,29 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
     exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot create an execution store");
     goto done;
   }
-  /* The start function runs inside wasm_instance_new: the limit covers it too. */
+  /* The start function runs inside wasm_instance_new, cabi_realloc and cabi_post_<name> inside
+   * hv_cabi_call: the limit covers them all. */
   uint64_t t1 = exec_now_ns();
   hook->enter(hook->ctx, store, deadline);
-  wasm_status status;
+  hv_cabi_status cs = HV_CABI_ENGINE;
+  hv_cabi_result lifted = {0};
+  char detail[EXEC_MESSAGE_MAX] = "";
   wasm_instance *instance = wasm_instance_new(store, module, NULL, 0, &err);
-  if (!instance) {
-    status = err.status;
-  } else {
-    wasm_extern ext;
-    if (!wasm_instance_export(instance, job->function_name, name_len, &ext) ||
-        ext.kind != WASM_EXTERN_FUNC) {
-      err = (wasm_error){.status = WASM_NOT_FOUND};
-      snprintf(err.message, sizeof err.message, "the module exports no function '%.128s'",
-               job->function_name);
-      status = WASM_NOT_FOUND;
-    } else {
-      status = wasm_func_call(store, ext.of.func, out->args, out->arg_count, out->results,
-                              type.result_count, &err);
-    }
-  }
+  if (instance)
+    cs = hv_cabi_call(store, instance, job->function_name, name_len, out->args, out->arg_count,
+                      result_type, job->max_result_bytes, &lifted, &err, detail, sizeof detail);
   out->exec_ns = exec_now_ns() - t1;
   wasm_store_stats stats;
   wasm_store_get_stats(store, &stats);
   out->gas_used = stats.gas_used;
   out->memory_peak_bytes = stats.memory_peak_bytes;
-  if (status != WASM_OK) {
-    if (err.status == WASM_OK) err.status = status;
-    exec_engine_fail(out, job, &err);
+  if (cs != HV_CABI_OK) {
+    exec_cabi_fail(out, job, cs, &err, detail);
     goto done;
   }
-  out->result_count = type.result_count;
+  out->results = lifted.values;
+  out->result_count = lifted.count;
+  out->result_data = lifted.data;
   out->code = OUTCOME_OK;
   out->message[0] = '\0';
   out->detail[0] = '\0';
@@ -373,7 +469,9 @@ done:
   modcache_release(cache, entry);
   if (out->code != OUTCOME_OK) {
     free(out->results);
+    free(out->result_data);
     out->results = NULL;
+    out->result_data = NULL;
     out->result_count = 0;
   }
 }

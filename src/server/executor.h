@@ -5,8 +5,8 @@
  * A caller first reserves a slot (admission control: at most `capacity` jobs run or wait at once;
  * beyond that EXEC_CAPACITY), then submits a job on that slot. The executor loads the module,
  * applies the sandbox policy, finds the export, converts the arguments by its signature, runs it
- * under the job's limits and hands an exec_outcome to the job's `done` callback, on one of its own
- * threads. exec_wait() is the blocking form for callers that may block.
+ * under the job's limits (string and bytes values pass through the Canonical ABI layer,
+ * hv_cabi.h) and hands an exec_outcome to the job's `done` callback, on one of its own threads. exec_wait() is the blocking form for callers that may block.
  *
  * The job's inputs (wasm bytes, names, arguments) are the caller's and must stay valid until `done`
  * has been called; the executor copies nothing it does not need. The exec_outcome passed to `done`
@@ -71,10 +71,15 @@ typedef struct exec_outcome {
    * never logged, never sent in the clear. */
   char detail[EXEC_MESSAGE_MAX];
   bool ran;                        /* the module loaded: compile_ns is meaningful */
-  wasm_value *args;                /* arg_count converted arguments (when conversion succeeded) */
+  /* arg_count arguments as the function received them (when conversion succeeded); a string's
+   * or bytes' data is the job's, valid as long as the job's inputs are. */
+  hv_value *args;
   size_t arg_count;
-  wasm_value *results;             /* result_count results (OUTCOME_OK only) */
+  /* result_count results (OUTCOME_OK only): the export's numeric results, or the one string or
+   * bytes result, whose bytes are result_data (owned by the outcome). */
+  hv_value *results;
   size_t result_count;
+  uint8_t *result_data;
   uint64_t compile_ns;             /* wasm_module_load */
   uint64_t exec_ns;                /* instantiation and call */
   uint64_t gas_used;
@@ -84,7 +89,7 @@ typedef struct exec_outcome {
   uint32_t retry_after_s;          /* OUTCOME_CAPACITY_EXCEEDED: when to try again */
 } exec_outcome;
 
-/* Frees what the outcome owns (args, results) and the outcome itself. NULL: no-op. */
+/* Frees what the outcome owns (args, results, result_data) and the outcome itself. NULL: no-op. */
 void exec_outcome_free(exec_outcome *outcome);
 
 typedef struct exec_job exec_job;
@@ -100,6 +105,12 @@ struct exec_job {
   const char *function_name;
   const exec_arg *args;
   size_t arg_count;
+  /* The declared results (protocol v1.1; NULL: the export's own numeric results). One
+   * HV_TYPE_STRING or HV_TYPE_BYTES is lifted through the Canonical ABI (hv_cabi.h), at most
+   * max_result_bytes of it; numeric ones must be exactly the export's. */
+  const hv_type *results;
+  size_t result_count;
+  uint64_t max_result_bytes;
   exec_limits limits;
   /* Who the job is for (an API key): jobs of one tenant share its slots and threads. */
   uint64_t tenant;

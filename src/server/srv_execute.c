@@ -34,6 +34,7 @@ struct srv_exec_state {
   uint8_t *wasm;           /* the plaintext program (wiped when freed) */
   size_t wasm_len;
   char key_id[HV_KEY_ID_LEN + 1]; /* the server key that decrypted; "" before */
+  bool v11;                       /* the request carried encrypted_invocation (protocol v1.1) */
   uint8_t program_sha256[32];     /* SHA-256 of wasm ... */
   char program_sha256_hex[HV_COMMIT_HEX_LEN + 1]; /* ... the document's program_sha256 */
   uint8_t cache_key[32];          /* the module cache's key: the hash under the API key's id */
@@ -159,7 +160,22 @@ static void srv_exec_finish(srv_request *r, outcome_code code, const exec_outcom
   srv_committer_submit(s->commit, &st->commit);
 }
 
-/* Ends a request with an error (recorded, counted, answered once the record is durable). */
+/* Ends a request with an error (recorded, counted, answered once the record is durable), the
+ * message as it is, with encrypted_error when that is not NULL. */
+static void srv_exec_fail_with(srv_request *r, outcome_code code, const exec_outcome *out,
+                               uint32_t retry_after_s, const char *message,
+                               const char *encrypted_error) {
+  srv_exec_state *st = r->exec;
+  srv_summary_text(st, code, out, st->summary);
+  /* Outcomes of the executor carry the summary; refusals before it do not. */
+  json_t *summary = out ? json_loads(st->summary, 0, NULL) : NULL;
+  srv_reply reply = srv_error_reply_sealed(r, code, summary, encrypted_error, message);
+  json_decref(summary);
+  reply.retry_after_s = retry_after_s;
+  srv_exec_finish(r, code, out, NULL, reply);
+}
+
+/* Ends a request with an error whose words owe nothing to the program. */
 static void srv_exec_fail(srv_request *r, outcome_code code, const exec_outcome *out,
                           uint32_t retry_after_s, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -170,14 +186,62 @@ static void srv_exec_fail(srv_request *r, outcome_code code, const exec_outcome 
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  srv_exec_fail_with(r, code, out, retry_after_s, msg, NULL);
+}
+
+/* The failures protocol v1.1 seals the details of ("Sealed errors"): those that can only come
+ * from a request that was opened, and whose details may come from the program or the call. */
+static bool srv_error_is_sealed(outcome_code code) {
+  switch (code) {
+    case OUTCOME_INVALID_REQUEST: /* a malformed invocation document */
+    case OUTCOME_INVALID_WASM:
+    case OUTCOME_FUNCTION_NOT_FOUND:
+    case OUTCOME_INVALID_ARGUMENTS:
+    case OUTCOME_EXECUTION_TRAP:
+    case OUTCOME_EXECUTION_TIMEOUT:
+    case OUTCOME_GAS_EXHAUSTED:
+    case OUTCOME_MEMORY_EXCEEDED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/*
+ * Ends an opened request with an error: `detail` (which may name what the program holds) is
+ * sealed to the client as encrypted_error, for v1 and v1.1 requests alike; the clear message is
+ * `public_message` for a v1 request (as v1 answered), and names only the code for a v1.1 one.
+ */
+static void srv_exec_fail_opened(srv_request *r, outcome_code code, const exec_outcome *out,
+                                 const char *public_message, const char *detail) {
+  srv *s = r->server;
   srv_exec_state *st = r->exec;
-  srv_summary_text(st, code, out, st->summary);
-  /* Outcomes of the executor carry the summary; refusals before it do not. */
-  json_t *summary = out ? json_loads(st->summary, 0, NULL) : NULL;
-  srv_reply reply = srv_error_reply(r, code, summary, "%s", msg);
-  json_decref(summary);
-  reply.retry_after_s = retry_after_s;
-  srv_exec_finish(r, code, out, NULL, reply);
+  char generic[96];
+  const char *message = public_message;
+  if (st->v11) {
+    snprintf(generic, sizeof generic, "the request failed with %s; the details are in encrypted_error",
+             outcome_code_name(code));
+    message = generic;
+  }
+  if (!srv_error_is_sealed(code) || !st->req.client_pk) {
+    srv_exec_fail_with(r, code, out, 0, message, NULL);
+    return;
+  }
+  hv_crypto_err cerr = {0};
+  uint8_t *sealed = NULL;
+  size_t sealed_len = 0;
+  char *b64 = NULL;
+  if (hv_crypto_seal_error(st->req.client_pk, r->request_id, outcome_code_name(code), detail,
+                           &sealed, &sealed_len, &cerr) != HV_CRYPTO_OK ||
+      hv_crypto_base64_encode(sealed, sealed_len, &b64, NULL, &cerr) != HV_CRYPTO_OK) {
+    HV_LOG(s->log, HV_LOG_ERROR, "execute.seal_failed", 0, HV_LOG_STR("request_id", r->request_id),
+           HV_LOG_STR("error", hv_crypto_status_name(cerr.status)));
+    srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, out, 0, "cannot seal the error");
+  } else {
+    srv_exec_fail_with(r, code, out, 0, message, b64);
+  }
+  free(sealed);
+  free(b64);
 }
 
 /* ---- Header stage ------------------------------------------------------------------------- */
@@ -321,7 +385,7 @@ static void srv_exec_done(exec_job *job, exec_outcome *out, void *arg) {
       srv_exec_fail(r, out->code, NULL, out->retry_after_s ? out->retry_after_s : 5, "%s",
                     out->message);
     else
-      srv_exec_fail(r, out->code, out, 0, "%s", out->message);
+      srv_exec_fail_opened(r, out->code, out, out->message, out->detail);
   } else {
     srv_exec_success(r, out);
   }
@@ -374,23 +438,30 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
     srv_exec_fail(r, code, NULL, 0, "%s", msg);
     return true;
   }
-  if (st->req.invocation_ct) { /* until the server opens v1.1 requests (issue 9) */
-    srv_exec_fail(r, OUTCOME_INVALID_REQUEST, NULL, 0,
-                  "encrypted_invocation: this server does not open v1.1 requests yet");
-    return true;
-  }
   st->limits.gas_limit = st->req.gas_limit;
   st->limits.timeout_ns = st->req.timeout_s * 1000000000ull;
   st->limits.max_memory_pages = s->config.wasm.max_memory_mb * (1024u * 1024u / WASM_PAGE_SIZE);
   st->limits_known = true;
 
   hv_crypto_err cerr = {0};
-  hv_crypto_status cs = hv_keyring_open_request(
-      s->ring, st->req.key_id, st->req.ciphertext, st->req.ciphertext_len, st->req.client_pk,
-      st->req.function_name, &st->wasm, &st->wasm_len, st->key_id, &cerr);
+  hv_crypto_status cs;
+  uint8_t *invocation = NULL;
+  size_t invocation_len = 0;
+  st->v11 = st->req.invocation_ct != NULL;
+  if (st->v11)
+    cs = hv_keyring_open_request_v11(s->ring, st->req.key_id, st->req.ciphertext,
+                                     st->req.ciphertext_len, st->req.invocation_ct,
+                                     st->req.invocation_ct_len, st->req.client_pk, &st->wasm,
+                                     &st->wasm_len, &invocation, &invocation_len, st->key_id,
+                                     &cerr);
+  else
+    cs = hv_keyring_open_request(s->ring, st->req.key_id, st->req.ciphertext,
+                                 st->req.ciphertext_len, st->req.client_pk, st->req.function_name,
+                                 &st->wasm, &st->wasm_len, st->key_id, &cerr);
   free(st->req.ciphertext);
-  st->req.ciphertext = NULL;
-  st->req.ciphertext_len = 0;
+  free(st->req.invocation_ct);
+  st->req.ciphertext = st->req.invocation_ct = NULL;
+  st->req.ciphertext_len = st->req.invocation_ct_len = 0;
   if (cs != HV_CRYPTO_OK) {
     st->key_id[0] = '\0';
     hv_crypto_class cls = hv_crypto_status_class(cs);
@@ -406,6 +477,23 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
              HV_LOG_STR("error", hv_crypto_status_name(cs)));
       srv_exec_fail(r, OUTCOME_INTERNAL_ERROR, NULL, 0, "cannot decrypt the request");
     }
+    return true;
+  }
+  if (st->v11) {
+    /* The invocation is the client's plaintext: its problems go back sealed, never logged. */
+    code = srv_invocation_parse(invocation, invocation_len, &st->req, msg);
+    OPENSSL_cleanse(invocation, invocation_len);
+    free(invocation);
+    if (code != OUTCOME_OK) {
+      srv_exec_fail_opened(r, code, NULL, "the invocation document is not valid", msg);
+      return true;
+    }
+  }
+  if (st->req.argv || st->req.stdin_bytes) {
+    srv_exec_fail_opened(r, OUTCOME_INVALID_ARGUMENTS, NULL,
+                         "argv and stdin are only for WASI commands",
+                         "argv and stdin are only for WASI commands (wasm.wasi: stdio), which "
+                         "this server does not run");
     return true;
   }
 
@@ -433,6 +521,9 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
       .function_name = st->req.function_name,
       .args = st->req.args,
       .arg_count = st->req.arg_count,
+      .results = st->req.results,
+      .result_count = st->req.result_count,
+      .max_result_bytes = s->config.wasm.max_result_bytes,
       .limits = st->limits,
       .tenant = r->tenant,
       .accepted_ns = r->accepted_ns,

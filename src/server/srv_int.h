@@ -297,6 +297,10 @@ enum { SRV_PHASE_READING = 0, SRV_PHASE_RUNNING = 1, SRV_PHASE_DONE = 2 };
  * (500) when memory ran out. */
 srv_reply srv_error_reply(srv_request *r, outcome_code code, const json_t *summary,
                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same with the message as it is and, when encrypted_error is not NULL, that member (a sealed
+ * error: protocol v1.1 "Sealed errors"). */
+srv_reply srv_error_reply_sealed(srv_request *r, outcome_code code, const json_t *summary,
+                                 const char *encrypted_error, const char *message);
 /* A JSON reply of `obj` (a reference is stolen). 500 when it cannot be serialised. */
 srv_reply srv_json_reply(unsigned status, json_t *obj);
 /* Sends `reply` (taking its body) on the request's connection from the access handler. */

@@ -199,6 +199,13 @@ srv_reply srv_error_reply(srv_request *r, outcome_code code, const json_t *summa
   va_start(ap, fmt);
   vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
+  return srv_error_reply_sealed(r, code, summary, NULL, message);
+}
+
+srv_reply srv_error_reply_sealed(srv_request *r, outcome_code code, const json_t *summary,
+                                 const char *encrypted_error, const char *message_in) {
+  char message[EXEC_MESSAGE_MAX + 128];
+  snprintf(message, sizeof message, "%s", message_in);
   srv_utf8_clean(message);
 
   char ts[HV_LOG_TIME_SIZE];
@@ -210,6 +217,7 @@ srv_reply srv_error_reply(srv_request *r, outcome_code code, const json_t *summa
     json_object_set_new(obj, "timestamp", json_string(ts));
     if (r && r->request_id[0]) json_object_set_new(obj, "request_id", json_string(r->request_id));
     if (summary) json_object_set(obj, "execution_summary", (json_t *)summary);
+    if (encrypted_error) json_object_set_new(obj, "encrypted_error", json_string(encrypted_error));
   }
   unsigned status = (unsigned)outcome_http_status(code);
   srv_reply reply = srv_json_reply(status, obj);
