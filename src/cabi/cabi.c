@@ -166,8 +166,8 @@ static hv_cabi_status cabi_check_shape(const wasm_functype_view *core, cabi_type
   }
   if (p != core->param_count)
     return cabi_fail(HV_CABI_SIGNATURE_MISMATCH, detail, detail_size,
-                     "the export takes %u core parameter%s; the %zu argument%s give %u", core->param_count,
-                     core->param_count == 1 ? "" : "s", arg_count, arg_count == 1 ? "" : "s", p);
+                     "the export takes %u core parameter%s; the arguments make %u", core->param_count,
+                     core->param_count == 1 ? "" : "s", p);
   if (result_type == 0) return HV_CABI_OK;
   if (!cabi_is_blob(result_type))
     return cabi_fail(HV_CABI_SIGNATURE_MISMATCH, detail, detail_size,

@@ -318,7 +318,7 @@ static void test_check_mismatches(void **state) {
 
   /* wrong count: too few, too many, a string that runs past the end */
   expect_status(check(i32x2, 2, NULL, 0, n, 1, 0), HV_CABI_SIGNATURE_MISMATCH);
-  assert_non_null(strstr(last_detail, "the export takes 2 core parameters; the 1 argument give 1"));
+  assert_non_null(strstr(last_detail, "the export takes 2 core parameters; the arguments make 1"));
   expect_status(check(i32x2, 2, NULL, 0, n, 3, 0), HV_CABI_SIGNATURE_MISMATCH);
   expect_status(check(i32x2, 2, NULL, 0, s, 2, 0), HV_CABI_SIGNATURE_MISMATCH);
   expect_status(check(i32x2, 1, NULL, 0, s, 1, 0), HV_CABI_SIGNATURE_MISMATCH);
