@@ -138,7 +138,11 @@ typedef struct hv_cabi_result {
  *      guest broke the ABI and gets no further call). If it fails the result is discarded.
  * result_type 0 calls no cabi_post_<name>: there is nothing in memory to free.
  * A call into the guest (cabi_realloc, the export, cabi_post_<name>) that the engine stops is
- * HV_CABI_ENGINE, and `detail` names which call ("cabi_realloc for argument 2 trapped: ...").
+ * HV_CABI_ENGINE, and `detail` names which call, as "CALL VERB: MESSAGE": CALL is "the export
+ * 'NAME'", "cabi_realloc for argument N" (N counting from 1) or "cabi_post_NAME" (NAME cut at 64
+ * bytes), VERB "trapped", "was interrupted", "ran out of gas", "exceeded the memory limit" or
+ * "failed", MESSAGE the engine's (err->message): "cabi_realloc for argument 2 trapped: unreachable".
+ * A missing export's detail is "no exported function 'NAME'".
  *
  * HV_CABI_OK: *out is filled; the caller frees it with hv_cabi_result_free(). Any other status:
  * *out is zeroed, `detail` says what happened with the specifics (pointers, lengths, export
