@@ -81,7 +81,9 @@ typedef struct hv_client_expected {
   const char *function_name; /* as sent */
   const uint8_t *wasm;       /* the module as sent (before sealing) */
   size_t wasm_len;
-  const wasm_value *arguments; /* as the function receives them: typed per its signature */
+  /* As the function receives them: typed per its signature (numbers), strings and bytes as
+   * sent; the commitment covers their canonical bytes. */
+  const hv_value *arguments;
   size_t argument_count;
   /* The response's commitments (hex); NULL skips that comparison. */
   const char *result_commitment;

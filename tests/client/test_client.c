@@ -32,7 +32,10 @@ typedef struct fixture {
   hv_keyring_key_info server; /* the current key */
   hv_client_key *client;
   char *client_b64; /* the request's public_key */
-  wasm_value args[2];
+  hv_value args[4]; /* what the function received: arg_count of them */
+  size_t arg_count;
+  hv_value results[4]; /* what it returned: result_count of them */
+  size_t result_count;
 } fixture;
 
 /* What the server answers: POST /v1/execute's 200 body, less the summary. */
@@ -62,8 +65,11 @@ static int setup(void **state) {
       hv_client_key_generate(&f->client, NULL) != HV_CRYPTO_OK ||
       hv_client_key_public_base64(f->client, &f->client_b64, NULL) != HV_CRYPTO_OK)
     return -1;
-  f->args[0] = (wasm_value){.type = WASM_TYPE_I32, .of.i32 = 40};
-  f->args[1] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = 44};
+  f->args[0] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 40});
+  f->args[1] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I64, .of.i64 = 44});
+  f->arg_count = 2;
+  f->results[0] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 84});
+  f->result_count = 1;
   *state = f;
   return 0;
 }
@@ -79,7 +85,8 @@ static int teardown(void **state) {
 }
 
 /* The server's half: decode and parse what came in, decrypt with the key ring, "run" the
- * function (the result is 84), build and seal the result document. Returns the open's status. */
+ * function (its results are f->results), build and seal the result document. Returns the open's
+ * status. */
 static hv_crypto_status server_execute(fixture *f, const char *key_id, const char *encrypted_wasm,
                                        const char *public_key_b64, const char *function_name,
                                        response *out) {
@@ -89,7 +96,6 @@ static hv_crypto_status server_execute(fixture *f, const char *key_id, const cha
   uint8_t nonce[HV_COMMIT_NONCE_LEN];
   char program_sha256[HV_COMMIT_HEX_LEN + 1];
   char *doc = NULL;
-  wasm_value result = {.type = WASM_TYPE_I32, .of.i32 = 84};
   hv_crypto_err err;
   hv_crypto_status rc;
 
@@ -114,14 +120,16 @@ static hv_crypto_status server_execute(fixture *f, const char *key_id, const cha
   assert_int_equal(hv_commit_nonce(nonce, NULL), HV_CRYPTO_OK);
   assert_int_equal(hv_commit_sha256_hex(received, received_len, program_sha256, NULL),
                    HV_CRYPTO_OK);
-  assert_int_equal(hv_commit_document_build(REQUEST_ID, function_name, &result, 1, program_sha256,
-                                            nonce, &doc, &doc_len, NULL),
+  assert_int_equal(hv_commit_document_build(REQUEST_ID, function_name, f->results,
+                                            f->result_count, program_sha256, nonce, &doc, &doc_len,
+                                            NULL),
                    HV_CRYPTO_OK);
   assert_int_equal(hv_commit_result((const uint8_t *)doc, doc_len, out->result_commitment, NULL),
                    HV_CRYPTO_OK);
   assert_int_equal(hv_commit_program(nonce, received, received_len, out->program_commitment, NULL),
                    HV_CRYPTO_OK);
-  assert_int_equal(hv_commit_arguments(nonce, f->args, 2, out->arguments_commitment, NULL),
+  assert_int_equal(hv_commit_arguments(nonce, f->args, f->arg_count, out->arguments_commitment,
+                                       NULL),
                    HV_CRYPTO_OK);
   assert_int_equal(hv_crypto_seal_response(client_pk, REQUEST_ID, (const uint8_t *)doc, doc_len,
                                            &sealed_result, &sealed_result_len, NULL),
@@ -145,7 +153,7 @@ static hv_client_expected expectation(const fixture *f, const response *r) {
                               .wasm = wasm,
                               .wasm_len = sizeof wasm,
                               .arguments = f->args,
-                              .argument_count = 2,
+                              .argument_count = f->arg_count,
                               .result_commitment = r->result_commitment,
                               .program_commitment = r->program_commitment,
                               .arguments_commitment = r->arguments_commitment};
@@ -180,7 +188,7 @@ static void round_trip(fixture *f, const uint8_t *server_key, size_t server_key_
   assert_string_equal(parsed->request_id, REQUEST_ID);
   assert_int_equal(parsed->result_count, 1);
   assert_int_equal(parsed->results[0].type, WASM_TYPE_I32);
-  assert_int_equal(parsed->results[0].of.i32, 84);
+  assert_int_equal(parsed->results[0].num.of.i32, 84);
   assert_string_equal(computed.result, r.result_commitment);
   assert_string_equal(computed.program, r.program_commitment);
   assert_string_equal(computed.arguments, r.arguments_commitment);
@@ -339,7 +347,7 @@ static void test_check_result_mismatches(void **state) {
   hv_client_expected e;
   hv_result_document *parsed = (hv_result_document *)1;
   hv_crypto_err err;
-  wasm_value other_args[2];
+  hv_value other_args[2];
   const uint8_t other_wasm[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x01};
   char *b64 = sealed_request(f, f->server.public_key, -1);
 
@@ -350,7 +358,7 @@ static void test_check_result_mismatches(void **state) {
                    HV_CRYPTO_OK);
   /* arguments other than those the server committed to */
   memcpy(other_args, f->args, sizeof other_args);
-  other_args[1].of.i64 = 45;
+  other_args[1].num.of.i64 = 45;
   e = expectation(f, &r);
   e.arguments = other_args;
   assert_int_equal(hv_client_check_result(doc, doc_len, &e, &parsed, NULL, &err),
@@ -358,7 +366,7 @@ static void test_check_result_mismatches(void **state) {
   assert_null(parsed);
   assert_non_null(strstr(err.message, "arguments_commitment"));
   /* the same values typed differently are other arguments too */
-  other_args[1] = (wasm_value){.type = WASM_TYPE_I32, .of.i32 = 44};
+  other_args[1] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 44});
   assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
                    HV_CRYPTO_COMMITMENT_MISMATCH);
   /* another module */
@@ -401,6 +409,70 @@ static void test_check_result_mismatches(void **state) {
   free(b64);
 }
 
+/* Strings and bytes, as arguments and as results, through the whole v1 round trip. */
+static void test_round_trip_strings_and_bytes(void **state) {
+  fixture *f = *state;
+  static const uint8_t blob[] = {0x00, 0xff, 0x10, 0x80};
+  static const char text[] = "Gr\xc3\xbc\xc3\x9f" "e\0\xf0\x9f\x8c\x8d"; /* with a NUL */
+  char *b64 = sealed_request(f, f->server.public_key, -1);
+  response r;
+  uint8_t *doc = NULL;
+  size_t doc_len = 0;
+  hv_result_document *parsed = NULL;
+  hv_client_expected e;
+  hv_crypto_err err;
+  hv_value changed[3];
+  char other_text[sizeof text];
+
+  f->args[0] = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)text, sizeof text - 1);
+  f->args[1] = hv_value_blob(HV_TYPE_BYTES, blob, sizeof blob);
+  f->args[2] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 3});
+  f->arg_count = 3;
+  f->results[0] = hv_value_blob(HV_TYPE_BYTES, blob, sizeof blob);
+  f->results[1] = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)text, sizeof text - 1);
+  f->result_count = 2;
+  assert_int_equal(server_execute(f, NULL, b64, f->client_b64, "add", &r), HV_CRYPTO_OK);
+  assert_int_equal(hv_client_open_response_base64(f->client, REQUEST_ID, r.encrypted_result,
+                                                  strlen(r.encrypted_result), &doc, &doc_len,
+                                                  NULL),
+                   HV_CRYPTO_OK);
+  e = expectation(f, &r);
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, &parsed, NULL, &err), HV_CRYPTO_OK);
+  assert_int_equal(parsed->result_count, 2);
+  assert_int_equal(parsed->results[0].type, HV_TYPE_BYTES);
+  assert_int_equal(parsed->results[0].len, sizeof blob);
+  assert_memory_equal(parsed->results[0].data, blob, sizeof blob);
+  assert_int_equal(parsed->results[1].type, HV_TYPE_STRING);
+  assert_int_equal(parsed->results[1].len, sizeof text - 1);
+  assert_memory_equal(parsed->results[1].data, text, sizeof text - 1);
+  hv_commit_document_free(parsed);
+  /* one letter of a string argument changed, a string sent as bytes, a shorter blob */
+  memcpy(changed, f->args, sizeof changed);
+  memcpy(other_text, text, sizeof text);
+  other_text[0] = 'g';
+  changed[0].data = (const uint8_t *)other_text;
+  e.arguments = changed;
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_COMMITMENT_MISMATCH);
+  assert_non_null(strstr(err.message, "arguments_commitment"));
+  /* a string argument cut inside a character is no string at all */
+  changed[0].data = (const uint8_t *)text;
+  changed[0].len--;
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_BAD_VALUE);
+  memcpy(changed, f->args, sizeof changed);
+  changed[0].type = HV_TYPE_BYTES;
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_COMMITMENT_MISMATCH);
+  memcpy(changed, f->args, sizeof changed);
+  changed[1].len = 0;
+  assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
+                   HV_CRYPTO_COMMITMENT_MISMATCH);
+  free(doc);
+  free(r.encrypted_result);
+  free(b64);
+}
+
 static void test_seal_rejects_bad_server_key(void **state) {
   fixture *f = *state;
   hv_client_sealed req;
@@ -427,6 +499,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_wrong_key_id, setup, teardown),
       cmocka_unit_test_setup_teardown(test_response_binding, setup, teardown),
       cmocka_unit_test_setup_teardown(test_check_result_mismatches, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_round_trip_strings_and_bytes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_seal_rejects_bad_server_key, setup, teardown),
   };
   return cmocka_run_group_tests_name("client", tests, NULL, NULL);
