@@ -244,6 +244,10 @@ hv_crypto_status hpke_open_base(hpke_suite suite, const hpke_private_key *skR, c
 
 #define HV_PROTOCOL_REQUEST_INFO "wasm-hypervisor/v1 request"
 #define HV_PROTOCOL_RESPONSE_INFO "wasm-hypervisor/v1 response"
+/* Protocol v1.1: the module and the invocation document are two messages of one context made
+ * with this info; sealed errors use the second. */
+#define HV_PROTOCOL_REQUEST_INFO_V11 "wasm-hypervisor/v1.1 request"
+#define HV_PROTOCOL_ERROR_INFO "wasm-hypervisor/v1.1 error"
 #define HV_KEY_ID_LEN 16 /* hex chars; buffers hold HV_KEY_ID_LEN + 1 */
 
 /* key_id = lowercase hex of the first 8 bytes of SHA-256(SEC1 public key), into out (17 chars
@@ -267,6 +271,15 @@ hv_crypto_status hv_api_key_new(char key[HV_API_KEY_LEN + 1], uint8_t sha256[32]
 hv_crypto_status hv_crypto_seal_response(const hpke_public_key *client_pk, const char *request_id,
                                          const uint8_t *document, size_t document_len,
                                          uint8_t **out, size_t *out_len, hv_crypto_err *err);
+
+/* Server side of a v1.1 sealed error: the compact JSON
+ * {"request_id":...,"error_code":...,"message":...} (in that order; each must be UTF-8, else
+ * HV_CRYPTO_BAD_VALUE), sealed with SealBase(pkR = client_pk, info = HV_PROTOCOL_ERROR_INFO,
+ * aad = utf8(request_id)) and a fresh ephemeral key. *out (caller frees with free()) holds
+ * enc || ct, *out_len bytes: base64 it for `encrypted_error`. The plaintext is cleansed. */
+hv_crypto_status hv_crypto_seal_error(const hpke_public_key *client_pk, const char *request_id,
+                                      const char *error_code, const char *message, uint8_t **out,
+                                      size_t *out_len, hv_crypto_err *err);
 
 /* ---- Server key ring ---------------------------------------------------------------------- */
 
@@ -337,6 +350,31 @@ hv_crypto_status hv_keyring_open_request(hv_keyring *ring, const char *key_id, c
                                          const char *function_name, uint8_t **wasm,
                                          size_t *wasm_len, char used_key_id[HV_KEY_ID_LEN + 1],
                                          hv_crypto_err *err);
+
+/* Server side of a v1.1 request (protocol.md, "Confidential invocation"): one recipient context
+ * SetupBaseR(enc, skR, info = HV_PROTOCOL_REQUEST_INFO_V11) opens two messages, both with
+ * aad = SEC1(client_pk):
+ *   sequence 0: in = enc || ct_wasm (the decoded `encrypted_wasm`)       -> *wasm
+ *   sequence 1: invocation_ct = ct_call (the decoded `encrypted_invocation`) -> *invocation
+ * With key_id NULL or "", each live key is tried from the current one back, as
+ * hv_keyring_decrypt does; a key whose sequence-0 open fails is passed over. Once the module has
+ * opened the key is the right one: if the invocation then fails to open (changed, from another
+ * context, or the two swapped) the result is HV_CRYPTO_DECRYPT_FAILED with a message naming
+ * encrypted_invocation, and no plaintext is returned. Input shorter than enc is
+ * HV_CRYPTO_BAD_ENC; an unknown key_id HV_CRYPTO_UNKNOWN_KEY_ID.
+ * On success *wasm (*wasm_len bytes) and *invocation (*invocation_len bytes, followed by a NUL
+ * that the length does not count) are the caller's, to free with free(); both are the client's
+ * secrets, so the caller cleanses them (OPENSSL_cleanse) before freeing. used_key_id (may be
+ * NULL) receives the key that opened them. On failure both are NULL. */
+hv_crypto_status hv_keyring_open_request_v11(hv_keyring *ring, const char *key_id,
+                                             const uint8_t *in, size_t in_len,
+                                             const uint8_t *invocation_ct,
+                                             size_t invocation_ct_len,
+                                             const hpke_public_key *client_pk, uint8_t **wasm,
+                                             size_t *wasm_len, uint8_t **invocation,
+                                             size_t *invocation_len,
+                                             char used_key_id[HV_KEY_ID_LEN + 1],
+                                             hv_crypto_err *err);
 
 /* ---- Commitments and the result document -------------------------------------------------- */
 
