@@ -96,6 +96,8 @@ static hv_crypto_status value_to_json(const hv_value *v, const char *what, size_
   } else if ((*out = number_to_json(v->type, &v->num)) == NULL) {
     rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising %s", name);
   }
+  if (b64 != NULL)
+    OPENSSL_cleanse(b64, b64_len); /* an argument's bytes may be secret */
   free(b64);
   return rc;
 }
