@@ -520,6 +520,19 @@ static void test_invocation_document(void **state) {
                     "{\"type\":\"f32\",\"value\":1.5},"
                     "{\"type\":\"string\",\"value\":\"a\\u0000\\\"\xc3\xa9\"}]}");
   assert_invocation("_start", NULL, 0, 0, "{\"function_name\":\"_start\",\"arguments\":[]}");
+  /* docs/crypto.md's worked example (text computed with Python's json module) */
+  {
+    static const uint8_t example_bytes[] = {0x00, 0x01, 0xfe, 0xff};
+    const hv_value example[] = {
+        hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 42}),
+        hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"Gr\xc3\xbc\xc3\x9f" "e, \xe4\xb8\x96\xe7\x95\x8c",
+                      15),
+        hv_value_blob(HV_TYPE_BYTES, example_bytes, sizeof example_bytes)};
+    assert_invocation("greet", example, 3, HV_TYPE_STRING,
+                      "{\"function_name\":\"greet\",\"arguments\":[{\"type\":\"i32\",\"value\":42},"
+                      "{\"type\":\"string\",\"value\":\"Gr\xc3\xbc\xc3\x9f" "e, \xe4\xb8\x96\xe7\x95\x8c\"},"
+                      "{\"type\":\"bytes\",\"value\":\"AAH+/w==\"}],\"results\":[\"string\"]}");
+  }
   assert_int_equal(hv_client_invocation_build("f", NULL, 0, 0, &doc, NULL, NULL), HV_CRYPTO_OK);
   free(doc);
   /* refused: a numeric or unknown declared result, text that is not UTF-8, missing pieces */

@@ -101,6 +101,95 @@ static void test_example_document_and_result_commitment(void **state) {
   free(doc);
 }
 
+/* ---- docs/crypto.md, "Worked examples (v1.1: strings and bytes)" ---------------------------- */
+
+#define EXAMPLE_STRING "Gr\xc3\xbc\xc3\x9f" "e, \xe4\xb8\x96\xe7\x95\x8c" /* "Grüße, 世界" */
+static const uint8_t example_bytes[] = {0x00, 0x01, 0xfe, 0xff};
+#define EXAMPLE_CANONICAL_STRING "730f000000000000004772c3bcc39f652c20e4b896e7958c"
+#define EXAMPLE_STRING_COMMITMENT "202bbfff0ccac1b3bfd8331fc3eafca15a08fc14df125d7f5d168b22e46b1dd3"
+#define EXAMPLE_CANONICAL_BYTES "6204000000000000000001feff"
+#define EXAMPLE_BYTES_COMMITMENT "2af585b1700aad1dd188828331d380172d8c632329809a94b0ebad21d76d48ca"
+#define EXAMPLE_CANONICAL_MIXED "7f2a000000" EXAMPLE_CANONICAL_STRING EXAMPLE_CANONICAL_BYTES
+#define EXAMPLE_MIXED_COMMITMENT "afb4c4c123fc078aa9d10dd57b8b6da7ecc759a118897e51e06a398bde5fbf85"
+#define EXAMPLE_EMPTY_STRING_COMMITMENT \
+  "3f29808f4a1daad6ba566f944c31e6aa6bdb38947b8944ddf625a3efa5c27bcd"
+#define EXAMPLE_EMPTY_BYTES_COMMITMENT \
+  "950dbb4891b04230571e1fdbb53bdb655dc9336fc5ec588ed44df2c34a1c2291"
+#define EXAMPLE_DOC_V11(fn, result)                                                          \
+  "{\"request_id\":\"123e4567-e89b-42d3-a456-426614174000\",\"function_name\":\"" fn "\","  \
+  "\"results\":[" result "],\"program_sha256\":\"" EXAMPLE_PROGRAM_SHA256 "\",\"nonce\":\"" \
+  EXAMPLE_NONCE_HEX "\"}"
+#define EXAMPLE_STRING_DOCUMENT \
+  EXAMPLE_DOC_V11("greet", "{\"type\":\"string\",\"value\":\"" EXAMPLE_STRING "\"}")
+#define EXAMPLE_STRING_RESULT_COMMITMENT \
+  "9e82d9d101ebe09b5f8ea7e8492cfb2140168e8f50c2ed5047ae88979b920422"
+#define EXAMPLE_BYTES_DOCUMENT \
+  EXAMPLE_DOC_V11("digest", "{\"type\":\"bytes\",\"value\":\"AAH+/w==\"}")
+#define EXAMPLE_BYTES_RESULT_COMMITMENT \
+  "87347b83ff389ab6f1cfaec0f2ce2c2434279b9e3d06097c2120a6197e742fa0"
+
+static void assert_example_arguments(const hv_value *args, size_t count, const char *canonical,
+                                     const char *commitment) {
+  uint8_t nonce[HV_COMMIT_NONCE_LEN];
+  uint8_t bytes[64];
+  char bytes_hex[2 * sizeof bytes + 1];
+  size_t len = 0;
+  char hex[HV_COMMIT_HEX_LEN + 1];
+  example_nonce(nonce);
+  assert_int_equal(hv_commit_canonical_arguments(args, count, bytes, sizeof bytes, &len, NULL),
+                   HV_CRYPTO_OK);
+  hv_crypto_hex_encode(bytes, len, bytes_hex);
+  assert_string_equal(bytes_hex, canonical);
+  assert_int_equal(hv_commit_arguments(nonce, args, count, hex, NULL), HV_CRYPTO_OK);
+  assert_string_equal(hex, commitment);
+}
+
+static void test_example_v11_arguments(void **state) {
+  const hv_value string_arg =
+      hv_value_blob(HV_TYPE_STRING, (const uint8_t *)EXAMPLE_STRING, strlen(EXAMPLE_STRING));
+  const hv_value bytes_arg = hv_value_blob(HV_TYPE_BYTES, example_bytes, sizeof example_bytes);
+  const hv_value mixed[] = {hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 42}),
+                            string_arg, bytes_arg};
+  const hv_value empty_string = hv_value_blob(HV_TYPE_STRING, NULL, 0);
+  const hv_value empty_bytes = hv_value_blob(HV_TYPE_BYTES, NULL, 0);
+  (void)state;
+  assert_int_equal(strlen(EXAMPLE_STRING), 15);
+  assert_example_arguments(&string_arg, 1, EXAMPLE_CANONICAL_STRING, EXAMPLE_STRING_COMMITMENT);
+  assert_example_arguments(&bytes_arg, 1, EXAMPLE_CANONICAL_BYTES, EXAMPLE_BYTES_COMMITMENT);
+  assert_example_arguments(mixed, 3, EXAMPLE_CANONICAL_MIXED, EXAMPLE_MIXED_COMMITMENT);
+  assert_int_equal(hv_commit_canonical_size(mixed, 3), 42);
+  assert_example_arguments(&empty_string, 1, "730000000000000000", EXAMPLE_EMPTY_STRING_COMMITMENT);
+  assert_example_arguments(&empty_bytes, 1, "620000000000000000", EXAMPLE_EMPTY_BYTES_COMMITMENT);
+}
+
+static void assert_example_document(const char *function_name, const hv_value *result,
+                                    const char *want, size_t want_len, const char *commitment) {
+  uint8_t nonce[HV_COMMIT_NONCE_LEN];
+  char *doc = NULL;
+  size_t len = 0;
+  char hex[HV_COMMIT_HEX_LEN + 1];
+  example_nonce(nonce);
+  assert_int_equal(hv_commit_document_build(EXAMPLE_REQUEST_ID, function_name, result, 1,
+                                            EXAMPLE_PROGRAM_SHA256, nonce, &doc, &len, NULL),
+                   HV_CRYPTO_OK);
+  assert_string_equal(doc, want);
+  assert_int_equal(len, want_len); /* as docs/crypto.md says */
+  assert_int_equal(hv_commit_result((const uint8_t *)doc, len, hex, NULL), HV_CRYPTO_OK);
+  assert_string_equal(hex, commitment);
+  free(doc);
+}
+
+static void test_example_v11_documents(void **state) {
+  const hv_value string_result =
+      hv_value_blob(HV_TYPE_STRING, (const uint8_t *)EXAMPLE_STRING, strlen(EXAMPLE_STRING));
+  const hv_value bytes_result = hv_value_blob(HV_TYPE_BYTES, example_bytes, sizeof example_bytes);
+  (void)state;
+  assert_example_document("greet", &string_result, EXAMPLE_STRING_DOCUMENT, 292,
+                          EXAMPLE_STRING_RESULT_COMMITMENT);
+  assert_example_document("digest", &bytes_result, EXAMPLE_BYTES_DOCUMENT, 285,
+                          EXAMPLE_BYTES_RESULT_COMMITMENT);
+}
+
 static void test_example_key_id(void **state) {
   uint8_t one[HPKE_PRIVATE_KEY_LEN] = {0};
   hpke_private_key *sk = NULL;
@@ -659,6 +748,8 @@ int main(void) {
       cmocka_unit_test(test_example_program_commitment),
       cmocka_unit_test(test_example_arguments_commitment),
       cmocka_unit_test(test_example_document_and_result_commitment),
+      cmocka_unit_test(test_example_v11_arguments),
+      cmocka_unit_test(test_example_v11_documents),
       cmocka_unit_test(test_example_key_id),
       cmocka_unit_test(test_canonical_arguments_edges),
       cmocka_unit_test(test_canonical_strings_and_bytes),
