@@ -15,7 +15,8 @@
 #include <string.h>
 
 enum {
-  T_I32 = 0x7F, T_I64 = 0x7E, T_F32 = 0x7D, T_F64 = 0x7C, T_FUNCREF = 0x70, T_EXTERNREF = 0x6F,
+  T_I32 = 0x7F, T_I64 = 0x7E, T_F32 = 0x7D, T_F64 = 0x7C, T_V128 = 0x7B, T_FUNCREF = 0x70,
+  T_EXTERNREF = 0x6F,
 };
 
 #define G_MAX_TYPES 64
@@ -36,6 +37,7 @@ enum {
 #define G_FUEL 64            /* deterministic mode: calls per export */
 #define G_DET_MAX_PAGES 4
 #define G_DET_MAX_TABLE 32
+#define G_TAP_GLOBAL 1       /* deterministic mode: the v128 global tap() folds SIMD results into */
 
 /* ---- The byte source: every choice is read from the input; 0 once it runs out. -------------- */
 
@@ -196,11 +198,100 @@ static const gmem_op STORES[] = {
     {0x3B, T_I32, 1}, {0x3C, T_I64, 0}, {0x3D, T_I64, 1}, {0x3E, T_I64, 2},
 };
 
+/* ---- SIMD (0xFD) ------------------------------------------------------------------------------ */
+
+/* Operations without immediates, as ranges of opcodes with one signature each. `canon` (the
+ * deterministic mode): 4 or 8 when float lanes of that width may come out as NaNs whose bits the
+ * spec leaves open; a v128's bits are visible to every integer and bitwise operation, so those
+ * are canonicalised at once (a float operand of a splat or replace_lane is too, see gen_simd_op). */
+typedef struct gsimd_range {
+  uint8_t first, last;
+  uint8_t nin, in0, in1, out;
+  uint8_t canon;
+} gsimd_range;
+
+static const gsimd_range SIMD_OPS[] = {
+    {14, 14, 2, T_V128, T_V128, T_V128, 0},   /* i8x16.swizzle */
+    {15, 17, 1, T_I32, 0, T_V128, 0},         /* i8x16/i16x8/i32x4.splat */
+    {18, 18, 1, T_I64, 0, T_V128, 0},         /* i64x2.splat */
+    {19, 19, 1, T_F32, 0, T_V128, 0},         /* f32x4.splat */
+    {20, 20, 1, T_F64, 0, T_V128, 0},         /* f64x2.splat */
+    {35, 76, 2, T_V128, T_V128, T_V128, 0},   /* integer and float compares */
+    {77, 77, 1, T_V128, 0, T_V128, 0},        /* v128.not */
+    {78, 81, 2, T_V128, T_V128, T_V128, 0},   /* v128.and, andnot, or, xor */
+    {83, 83, 1, T_V128, 0, T_I32, 0},         /* v128.any_true */
+    {94, 94, 1, T_V128, 0, T_V128, 4},        /* f32x4.demote_f64x2_zero */
+    {95, 95, 1, T_V128, 0, T_V128, 8},        /* f64x2.promote_low_f32x4 */
+    {96, 98, 1, T_V128, 0, T_V128, 0},        /* i8x16.abs, neg, popcnt */
+    {99, 100, 1, T_V128, 0, T_I32, 0},        /* i8x16.all_true, bitmask */
+    {101, 102, 2, T_V128, T_V128, T_V128, 0}, /* i8x16.narrow_i16x8_s/u */
+    {103, 106, 1, T_V128, 0, T_V128, 4},      /* f32x4.ceil, floor, trunc, nearest */
+    {107, 109, 2, T_V128, T_I32, T_V128, 0},  /* i8x16 shifts */
+    {110, 115, 2, T_V128, T_V128, T_V128, 0}, /* i8x16.add, add_sat, sub, sub_sat */
+    {116, 117, 1, T_V128, 0, T_V128, 8},      /* f64x2.ceil, floor */
+    {118, 121, 2, T_V128, T_V128, T_V128, 0}, /* i8x16.min, max */
+    {122, 122, 1, T_V128, 0, T_V128, 8},      /* f64x2.trunc */
+    {123, 123, 2, T_V128, T_V128, T_V128, 0}, /* i8x16.avgr_u */
+    {124, 129, 1, T_V128, 0, T_V128, 0},      /* extadd_pairwise, i16x8.abs, neg */
+    {130, 130, 2, T_V128, T_V128, T_V128, 0}, /* i16x8.q15mulr_sat_s */
+    {131, 132, 1, T_V128, 0, T_I32, 0},       /* i16x8.all_true, bitmask */
+    {133, 134, 2, T_V128, T_V128, T_V128, 0}, /* i16x8.narrow_i32x4_s/u */
+    {135, 138, 1, T_V128, 0, T_V128, 0},      /* i16x8.extend_* */
+    {139, 141, 2, T_V128, T_I32, T_V128, 0},  /* i16x8 shifts */
+    {142, 147, 2, T_V128, T_V128, T_V128, 0}, /* i16x8.add, add_sat, sub, sub_sat */
+    {148, 148, 1, T_V128, 0, T_V128, 8},      /* f64x2.nearest */
+    {149, 153, 2, T_V128, T_V128, T_V128, 0}, /* i16x8.mul, min, max */
+    {155, 159, 2, T_V128, T_V128, T_V128, 0}, /* i16x8.avgr_u, extmul_* */
+    {160, 161, 1, T_V128, 0, T_V128, 0},      /* i32x4.abs, neg */
+    {163, 164, 1, T_V128, 0, T_I32, 0},       /* i32x4.all_true, bitmask */
+    {167, 170, 1, T_V128, 0, T_V128, 0},      /* i32x4.extend_* */
+    {171, 173, 2, T_V128, T_I32, T_V128, 0},  /* i32x4 shifts */
+    {174, 174, 2, T_V128, T_V128, T_V128, 0}, /* i32x4.add */
+    {177, 177, 2, T_V128, T_V128, T_V128, 0}, /* i32x4.sub */
+    {181, 186, 2, T_V128, T_V128, T_V128, 0}, /* i32x4.mul, min, max, dot_i16x8_s */
+    {188, 191, 2, T_V128, T_V128, T_V128, 0}, /* i32x4.extmul_* */
+    {192, 193, 1, T_V128, 0, T_V128, 0},      /* i64x2.abs, neg */
+    {195, 196, 1, T_V128, 0, T_I32, 0},       /* i64x2.all_true, bitmask */
+    {199, 202, 1, T_V128, 0, T_V128, 0},      /* i64x2.extend_* */
+    {203, 205, 2, T_V128, T_I32, T_V128, 0},  /* i64x2 shifts */
+    {206, 206, 2, T_V128, T_V128, T_V128, 0}, /* i64x2.add */
+    {209, 209, 2, T_V128, T_V128, T_V128, 0}, /* i64x2.sub */
+    {213, 223, 2, T_V128, T_V128, T_V128, 0}, /* i64x2.mul, compares, extmul_* */
+    {224, 225, 1, T_V128, 0, T_V128, 0},      /* f32x4.abs, neg (bit operations) */
+    {227, 227, 1, T_V128, 0, T_V128, 4},      /* f32x4.sqrt */
+    {228, 233, 2, T_V128, T_V128, T_V128, 4}, /* f32x4.add, sub, mul, div, min, max */
+    {234, 235, 2, T_V128, T_V128, T_V128, 0}, /* f32x4.pmin, pmax (select one operand) */
+    {236, 237, 1, T_V128, 0, T_V128, 0},      /* f64x2.abs, neg */
+    {239, 239, 1, T_V128, 0, T_V128, 8},      /* f64x2.sqrt */
+    {240, 245, 2, T_V128, T_V128, T_V128, 8}, /* f64x2.add, sub, mul, div, min, max */
+    {246, 247, 2, T_V128, T_V128, T_V128, 0}, /* f64x2.pmin, pmax */
+    {248, 255, 1, T_V128, 0, T_V128, 0},      /* trunc_sat, convert */
+};
+
+/* extract_lane / replace_lane: opcode, lanes, the scalar type. */
+typedef struct gsimd_lane {
+  uint8_t op, lanes, type;
+  bool replace;
+} gsimd_lane;
+
+static const gsimd_lane SIMD_LANE_OPS[] = {
+    {21, 16, T_I32, false}, {22, 16, T_I32, false}, {23, 16, T_I32, true}, {24, 8, T_I32, false},
+    {25, 8, T_I32, false},  {26, 8, T_I32, true},   {27, 4, T_I32, false}, {28, 4, T_I32, true},
+    {29, 2, T_I64, false},  {30, 2, T_I64, true},   {31, 4, T_F32, false}, {32, 4, T_F32, true},
+    {33, 2, T_F64, false},  {34, 2, T_F64, true},
+};
+
+/* v128 loads: opcode and log2 of the natural alignment. */
+static const struct {
+  uint8_t op, align;
+} V128_LOADS[] = {{0, 4}, {1, 3}, {2, 3}, {3, 3}, {4, 3}, {5, 3}, {6, 3},
+                  {7, 0}, {8, 1}, {9, 2}, {10, 3}, {92, 2}, {93, 3}};
+
 /* ---- The module being built ------------------------------------------------------------------ */
 
 typedef struct gsig {
   uint8_t np, nr;
-  uint8_t p[G_MAX_SIG], r[G_MAX_SIG];
+  uint8_t p[G_MAX_SIG], r[2 * G_MAX_SIG]; /* a wrapper returns a v128 as two i64 */
 } gsig;
 
 typedef struct gtable {
@@ -212,7 +303,8 @@ typedef struct gtable {
 typedef struct gglobal {
   uint8_t type;
   bool mutable_;
-  uint64_t bits;   /* numeric init */
+  uint64_t bits;   /* numeric init; a v128's low 8 bytes */
+  uint64_t hi;     /* a v128's high 8 bytes */
   int32_t func;    /* funcref init: a function index, or -1 for ref.null */
 } gglobal;
 
@@ -257,7 +349,7 @@ typedef struct gen {
 
 typedef struct glabel {
   uint8_t n;
-  uint8_t t[G_MAX_SIG];
+  uint8_t t[2 * G_MAX_SIG]; /* a block may have a wrapper's type */
   bool loop;
 } glabel;
 
@@ -268,7 +360,7 @@ typedef struct gfn {
   uint8_t locals[G_MAX_LOCALS]; /* params first */
   bool readonly[G_MAX_LOCALS];  /* loop counters: never written by generated code */
   uint32_t nparams, nlocals;
-  uint32_t scratch[6]; /* one scratch local per type, for picks and canonicalisation */
+  uint32_t scratch[7]; /* one scratch local per type, for picks and canonicalisation */
   glabel labels[G_MAX_LABELS];
   uint32_t nlabels;
   const gsig *sig;
@@ -287,10 +379,13 @@ static uint8_t rand_numtype(gsrc *s) {
   return NUM[src_range(s, 4)];
 }
 
-/* Mostly numeric; now and then a reference. */
+/* Mostly a number; now and then a v128. */
+static uint8_t rand_sigtype(gsrc *s) { return src_range(s, 5) == 4 ? T_V128 : rand_numtype(s); }
+
+/* Mostly numeric; now and then a v128 or a reference. */
 static uint8_t rand_valtype(gsrc *s) {
-  uint32_t c = src_range(s, 12);
-  return c == 10 ? T_FUNCREF : c == 11 ? T_EXTERNREF : rand_numtype(s);
+  uint32_t c = src_range(s, 15);
+  return c >= 12 ? T_V128 : c == 10 ? T_FUNCREF : c == 11 ? T_EXTERNREF : rand_numtype(s);
 }
 
 static uint32_t type_slot(uint8_t t) {
@@ -300,6 +395,7 @@ static uint32_t type_slot(uint8_t t) {
     case T_F32: return 2;
     case T_F64: return 3;
     case T_FUNCREF: return 4;
+    case T_V128: return 6;
     default: return 5;
   }
 }
@@ -317,8 +413,8 @@ static void rand_sig(gsrc *s, gsig *sig) {
   memset(sig, 0, sizeof *sig);
   sig->np = (uint8_t)src_range(s, G_MAX_SIG + 1);
   sig->nr = (uint8_t)src_range(s, G_MAX_SIG);
-  for (uint32_t i = 0; i < sig->np; i++) sig->p[i] = rand_numtype(s);
-  for (uint32_t i = 0; i < sig->nr; i++) sig->r[i] = rand_numtype(s);
+  for (uint32_t i = 0; i < sig->np; i++) sig->p[i] = rand_sigtype(s);
+  for (uint32_t i = 0; i < sig->nr; i++) sig->r[i] = rand_sigtype(s);
 }
 
 /* ---- Emitting pieces ------------------------------------------------------------------------- */
@@ -327,6 +423,11 @@ static void op(gfn *f, uint32_t code) { b_u8(f->b, code); }
 
 static void op_fc(gfn *f, uint32_t sub) {
   b_u8(f->b, 0xFC);
+  b_uleb(f->b, sub);
+}
+
+static void op_fd(gfn *f, uint32_t sub) {
+  b_u8(f->b, 0xFD);
   b_uleb(f->b, sub);
 }
 
@@ -342,6 +443,27 @@ static void emit_i32(gfn *f, uint32_t v) {
 
 static uint32_t rand_i32(gsrc *s) {
   return src_range(s, 4) == 3 ? src_u32(s) : I32_VALUES[src_range(s, COUNT(I32_VALUES))];
+}
+
+/* 16 bytes of an interesting v128: lanes of one shape from the scalar tables, or random bytes. */
+static void rand_v128(gsrc *s, uint8_t out[16]) {
+  uint32_t shape = src_range(s, 6); /* i8, i16, i32, i64, f32, f64 lanes; 5: random */
+  bool same = src_range(s, 3) == 0; /* a splat */
+  uint64_t v = 0;
+  for (uint32_t at = 0; at < 16;) {
+    uint32_t width = shape <= 2 ? 1u << shape : shape == 3 || shape == 5 ? 8 : 4;
+    if (!same || at == 0) {
+      switch (shape) {
+        case 0: case 1: case 2: v = rand_i32(s); break;
+        case 3: v = I64_VALUES[src_range(s, COUNT(I64_VALUES))]; break;
+        case 4: v = src_range(s, 2) ? F32_VALUES[src_range(s, COUNT(F32_VALUES))] : src_u32(s); break;
+        default: v = src_range(s, 2) ? F64_VALUES[src_range(s, COUNT(F64_VALUES))]
+                                     : (uint64_t)src_u32(s) << 32 | src_u32(s); break;
+      }
+    }
+    for (uint32_t k = 0; k < width; k++) out[at + k] = (uint8_t)(v >> (8 * k));
+    at += width;
+  }
 }
 
 static void gen_const(gfn *f, uint8_t t) {
@@ -365,6 +487,13 @@ static void gen_const(gfn *f, uint8_t t) {
       b_le(f->b, random ? (uint64_t)src_u32(s) << 32 | src_u32(s)
                         : F64_VALUES[src_range(s, COUNT(F64_VALUES))], 8);
       break;
+    case T_V128: {
+      uint8_t v[16];
+      rand_v128(s, v);
+      op_fd(f, 12); /* v128.const */
+      b_raw(f->b, v, sizeof v);
+      break;
+    }
     case T_FUNCREF:
       if (f->g->nfuncs && src_range(s, 2)) {
         op_idx(f, 0xD2, src_range(s, f->g->nfuncs)); /* ref.func: all internal ones are declared */
@@ -416,6 +545,46 @@ static void canon(gfn *f, uint8_t t) {
   op_idx(f, 0x20, s);
   op(f, t == T_F32 ? 0x5B : 0x61); /* x == x */
   op(f, 0x1B);                     /* select: x if not NaN, else the canonical NaN */
+}
+
+/* Deterministic mode: replaces the NaN lanes (of `lane_bytes` 4 or 8) of the v128 on top of the
+ * stack by the canonical NaN: bitselect(x, canonical, x == x). The scratch local it goes through is
+ * left holding the result: generated code reads that local too, and must never see the raw one. */
+static void canon_v128(gfn *f, uint32_t lane_bytes) {
+  if (!f->g->det || lane_bytes == 0) return;
+  uint32_t s = f->scratch[type_slot(T_V128)];
+  op_idx(f, 0x22, s);
+  op_fd(f, 12);
+  uint64_t nan = lane_bytes == 4 ? 0x7FC00000u : 0x7FF8000000000000ull;
+  for (uint32_t i = 0; i < 16 / lane_bytes; i++) b_le(f->b, nan, (int)lane_bytes);
+  op_idx(f, 0x20, s);
+  op_idx(f, 0x20, s);
+  op_fd(f, lane_bytes == 4 ? 65 : 71); /* f32x4.eq / f64x2.eq */
+  op_fd(f, 82);                        /* v128.bitselect */
+  op_idx(f, 0x22, s);
+}
+
+/*
+ * Deterministic mode: folds the value of type t on top of the stack (a SIMD operation's result)
+ * into the tap global, tap = tap * K + splat(value) in i64x2 lanes, and leaves the value. Random
+ * expressions lose most of what their operands held (compares, selects, drops, traps later on),
+ * so without this a wrong lane in a SIMD operation would seldom reach an export's result; the tap
+ * global reaches `state` whatever happens next, a trap included.
+ */
+static void tap(gfn *f, uint8_t t) {
+  if (!f->g->det) return;
+  static const uint8_t SPLAT[] = {[0] = 17, [1] = 18, [2] = 19, [3] = 20}; /* by type_slot */
+  uint32_t slot = type_slot(t), s = f->scratch[slot];
+  op_idx(f, 0x22, s);
+  if (t != T_V128) op_fd(f, SPLAT[slot]);
+  op_idx(f, 0x23, G_TAP_GLOBAL);
+  op_fd(f, 12);
+  b_le(f->b, 0x100000001B3ull, 8); /* FNV's prime, in both lanes */
+  b_le(f->b, 0x100000001B3ull, 8);
+  op_fd(f, 213); /* i64x2.mul */
+  op_fd(f, 206); /* i64x2.add */
+  op_idx(f, 0x24, G_TAP_GLOBAL);
+  op_idx(f, 0x20, s);
 }
 
 static void gen_leaf(gfn *f, uint8_t t) {
@@ -573,7 +742,10 @@ static int32_t pick_global(gfn *f, uint8_t t, bool writable) {
 
 /* ---- Expressions ----------------------------------------------------------------------------- */
 
+static bool gen_simd_op(gfn *f, uint8_t t);
+
 static bool gen_numop(gfn *f, uint8_t t) {
+  if (t == T_V128) return gen_simd_op(f, t);
   uint32_t total = 0;
   for (size_t i = 0; i < COUNT(NUM_OPS); i++)
     if (NUM_OPS[i].out == t) total += NUM_OPS[i].last - NUM_OPS[i].first + 1u;
@@ -600,7 +772,88 @@ static bool gen_numop(gfn *f, uint8_t t) {
   return false;
 }
 
+/* A SIMD operation whose result is t: from SIMD_OPS, a lane operation, a shuffle or bitselect. */
+static bool gen_simd_op(gfn *f, uint8_t t) {
+  gsrc *s = &f->g->src;
+  uint32_t total = 0;
+  for (size_t i = 0; i < COUNT(SIMD_OPS); i++)
+    if (SIMD_OPS[i].out == t) total += SIMD_OPS[i].last - SIMD_OPS[i].first + 1u;
+  uint32_t lanes = 0;
+  for (size_t i = 0; i < COUNT(SIMD_LANE_OPS); i++)
+    lanes += (SIMD_LANE_OPS[i].replace ? T_V128 : SIMD_LANE_OPS[i].type) == t;
+  uint32_t extra = t == T_V128 ? 2 : 0; /* shuffle, bitselect */
+  if (total + lanes + extra == 0) return false;
+  uint32_t k = src_range(s, total + 4 * lanes + 4 * extra); /* lane ops, shuffles: more often */
+  if (k >= total) {
+    k = (k - total) / 4;
+    if (k >= lanes) {
+      gen_expr(f, T_V128);
+      gen_expr(f, T_V128);
+      if (k == lanes) { /* i8x16.shuffle: lane indices below 32 */
+        op_fd(f, 13);
+        for (int i = 0; i < 16; i++) b_u8(f->b, src_range(s, 32));
+      } else {
+        gen_expr(f, T_V128);
+        op_fd(f, 82); /* v128.bitselect */
+      }
+      tap(f, t);
+      return true;
+    }
+    for (size_t i = 0; i < COUNT(SIMD_LANE_OPS); i++) {
+      const gsimd_lane *l = &SIMD_LANE_OPS[i];
+      if ((l->replace ? T_V128 : l->type) != t || k-- != 0) continue;
+      gen_expr(f, T_V128);
+      if (l->replace) {
+        gen_expr(f, l->type);
+        canon(f, l->type);
+      }
+      op_fd(f, l->op);
+      b_u8(f->b, src_range(s, l->lanes));
+      tap(f, t);
+      return true;
+    }
+    return false;
+  }
+  for (size_t i = 0; i < COUNT(SIMD_OPS); i++) {
+    const gsimd_range *r = &SIMD_OPS[i];
+    if (r->out != t) continue;
+    uint32_t span = r->last - r->first + 1u;
+    if (k >= span) {
+      k -= span;
+      continue;
+    }
+    gen_expr(f, r->in0);
+    canon(f, r->in0); /* a float splatted: its bits become visible */
+    if (r->nin == 2) gen_expr(f, r->in1);
+    op_fd(f, r->first + k);
+    canon_v128(f, r->canon);
+    tap(f, t);
+    return true;
+  }
+  return false;
+}
+
+/* A v128 load of any kind, lane loads included. */
+static bool gen_v128_load(gfn *f) {
+  gsrc *s = &f->g->src;
+  uint32_t k = src_range(s, COUNT(V128_LOADS) + 4);
+  gen_addr(f);
+  if (k < COUNT(V128_LOADS)) {
+    op_fd(f, V128_LOADS[k].op);
+    emit_memarg(f, V128_LOADS[k].align);
+  } else {
+    k -= COUNT(V128_LOADS); /* v128.load8/16/32/64_lane */
+    gen_expr(f, T_V128);
+    op_fd(f, 84 + k);
+    emit_memarg(f, (uint8_t)k);
+    b_u8(f->b, src_range(s, 16u >> k));
+  }
+  tap(f, T_V128);
+  return true;
+}
+
 static bool gen_load(gfn *f, uint8_t t) {
+  if (f->g->has_mem && t == T_V128) return gen_v128_load(f);
   if (!f->g->has_mem || !is_num(t)) return false;
   uint32_t n = 0;
   for (size_t i = 0; i < COUNT(LOADS); i++) n += LOADS[i].type == t;
@@ -824,6 +1077,7 @@ static bool gen_special(gfn *f, uint8_t t) {
   gen *g = f->g;
   gsrc *s = &g->src;
   int32_t table;
+  if (is_num(t) && src_range(s, 3) == 0) return gen_simd_op(f, t); /* extract_lane, any_true... */
   if (t == T_I32) {
     switch (src_range(s, 4)) {
       case 0:
@@ -898,7 +1152,7 @@ static void gen_expr(gfn *f, uint8_t t) {
       gen_expr(f, t);
       gen_expr(f, t);
       gen_expr(f, T_I32);
-      if (is_num(t) && src_range(s, 2)) {
+      if ((is_num(t) || t == T_V128) && src_range(s, 2)) {
         op(f, 0x1B);
       } else {
         op(f, 0x1C); /* select t */
@@ -912,7 +1166,7 @@ static void gen_expr(gfn *f, uint8_t t) {
     case 12: case 13: done = gen_block_expr(f, t); break;
     case 14: done = src_range(s, 3) == 0 && gen_branch_expr(f, t); break;
     case 15: case 16: done = gen_special(f, t); break;
-    default: done = is_num(t) && gen_numop(f, t); break;
+    default: done = (is_num(t) || t == T_V128) && gen_numop(f, t); break;
   }
   if (!done) gen_leaf(f, t);
   f->depth--;
@@ -922,7 +1176,23 @@ static void gen_expr(gfn *f, uint8_t t) {
 
 static void gen_store(gfn *f) {
   if (!f->g->has_mem) return;
-  const gmem_op *st = &STORES[src_range(&f->g->src, COUNT(STORES))];
+  gsrc *s = &f->g->src;
+  uint32_t k = src_range(s, COUNT(STORES) + 3);
+  if (k >= COUNT(STORES)) { /* v128.store, or a lane store */
+    gen_addr(f);
+    gen_expr(f, T_V128);
+    if (k == COUNT(STORES)) {
+      op_fd(f, 11);
+      emit_memarg(f, 4);
+    } else {
+      uint32_t width = src_range(s, 4); /* v128.store8/16/32/64_lane */
+      op_fd(f, 88 + width);
+      emit_memarg(f, (uint8_t)width);
+      b_u8(f->b, src_range(s, 16u >> width));
+    }
+    return;
+  }
+  const gmem_op *st = &STORES[k];
   gen_addr(f);
   gen_expr(f, st->type);
   canon(f, st->type);
@@ -1111,8 +1381,8 @@ static void fn_init(gfn *f, gen *g, uint32_t defined, const gsig *sig) {
   f->sig = sig;
   for (uint32_t i = 0; i < sig->np; i++) f->locals[f->nlocals++] = sig->p[i];
   f->nparams = f->nlocals;
-  static const uint8_t ALL[6] = {T_I32, T_I64, T_F32, T_F64, T_FUNCREF, T_EXTERNREF};
-  for (uint32_t i = 0; i < 6; i++) f->scratch[i] = (uint32_t)new_local(f, ALL[i]);
+  static const uint8_t ALL[7] = {T_I32, T_I64, T_F32, T_F64, T_FUNCREF, T_EXTERNREF, T_V128};
+  for (uint32_t i = 0; i < 7; i++) f->scratch[i] = (uint32_t)new_local(f, ALL[i]);
 }
 
 /* Local declarations (runs of one type) then the code, as a code section entry expects. */
@@ -1193,6 +1463,13 @@ static void gen_wrapper(gen *g, uint32_t defined, uint32_t callee, bool as_ints)
       canon(&f, csig->r[i]);
       if (csig->r[i] == T_F32) op(&f, 0xBC);
       if (csig->r[i] == T_F64) op(&f, 0xBD);
+      if (csig->r[i] == T_V128) { /* two i64: lane 0, lane 1 */
+        op_fd(&f, 29);
+        b_u8(f.b, 0);
+        op_idx(&f, 0x20, l[i]);
+        op_fd(&f, 29);
+        b_u8(f.b, 1);
+      }
     }
   } else {
     drop_n(&f, csig->nr);
@@ -1251,6 +1528,15 @@ static void gen_state(gen *g, uint32_t defined) {
       case T_I64: break;
       case T_F32: canon(&f, t); op(&f, 0xBC); op(&f, 0xAD); break;
       case T_F64: canon(&f, t); op(&f, 0xBD); break;
+      case T_V128: /* lane 1 mixed in here, lane 0 below */
+        op_idx(&f, 0x22, f.scratch[type_slot(T_V128)]);
+        op_fd(&f, 29);
+        b_u8(f.b, 1);
+        mix(&f, h);
+        op_idx(&f, 0x20, f.scratch[type_slot(T_V128)]);
+        op_fd(&f, 29);
+        b_u8(f.b, 0);
+        break;
       default: op(&f, 0xD1); op(&f, 0xAD); break;
     }
     mix(&f, h);
@@ -1330,16 +1616,21 @@ static void gen_decls(gen *g) {
     t->max = t->min + src_range(s, g->det ? G_DET_MAX_TABLE - t->min : 17);
   }
 
-  g->nglobals = (g->det ? 1 : 0) + src_range(s, G_MAX_GLOBALS - 1);
+  g->nglobals = (g->det ? 2 : 0) + src_range(s, G_MAX_GLOBALS - 2);
   for (uint32_t i = 0; i < g->nglobals; i++) {
     gglobal *gl = &g->globals[i];
     if (g->det && i == 0) {
       *gl = (gglobal){.type = T_I32, .mutable_ = true, .func = -1}; /* the fuel */
       continue;
     }
+    if (g->det && i == G_TAP_GLOBAL) {
+      *gl = (gglobal){.type = T_V128, .mutable_ = true, .func = -1}; /* what SIMD made: see tap() */
+      continue;
+    }
     gl->type = rand_valtype(s);
     gl->mutable_ = src_range(s, 3) != 0;
     gl->bits = (uint64_t)src_u32(s) << 32 | src_u32(s);
+    if (gl->type == T_V128) gl->hi = (uint64_t)src_u32(s) << 32 | src_u32(s);
     gl->func = (gl->type == T_FUNCREF && src_range(s, 2)) ? (int32_t)src_range(s, g->nfuncs) : -1;
   }
 
@@ -1449,6 +1740,12 @@ static void emit_module(gen *g, gbuf *out) {
         case T_I64: b_u8(&sec, 0x42); b_sleb(&sec, (int64_t)gl->bits); break;
         case T_F32: b_u8(&sec, 0x43); b_le(&sec, gl->bits, 4); break;
         case T_F64: b_u8(&sec, 0x44); b_le(&sec, gl->bits, 8); break;
+        case T_V128:
+          b_u8(&sec, 0xFD);
+          b_uleb(&sec, 12);
+          b_le(&sec, gl->bits, 8);
+          b_le(&sec, gl->hi, 8);
+          break;
         default:
           if (gl->func >= 0) {
             b_u8(&sec, 0xD2);
@@ -1600,9 +1897,10 @@ bool wgen_generate(const uint8_t *data, size_t size, const wgen_config *config, 
     for (uint32_t i = 0; i < g->nfuncs; i++) {
       const gsig *c = &g->types[g->ftype[i]];
       memset(&sig, 0, sizeof sig);
-      sig.nr = c->nr;
-      for (uint32_t k = 0; k < c->nr; k++)
-        sig.r[k] = (c->r[k] == T_I32 || c->r[k] == T_F32) ? T_I32 : T_I64;
+      for (uint32_t k = 0; k < c->nr; k++) {
+        sig.r[sig.nr++] = (c->r[k] == T_I32 || c->r[k] == T_F32) ? T_I32 : T_I64;
+        if (c->r[k] == T_V128) sig.r[sig.nr++] = T_I64; /* the high lane */
+      }
       if ((ti = add_type(g, &sig)) < 0) goto done; /* cannot happen: 7 + 8 + 2 < G_MAX_TYPES */
       g->dtype[g->ndefined++] = (uint32_t)ti;
     }

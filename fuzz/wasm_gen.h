@@ -1,5 +1,6 @@
 /*
- * wasm_gen.h: turns arbitrary bytes into a VALID WebAssembly 2.0 module (no SIMD, no imports).
+ * wasm_gen.h: turns arbitrary bytes into a VALID WebAssembly 2.0 module (SIMD included; no
+ * imports).
  *
  * The generator reads its choices from the bytes (0 when they run out, and 0 always picks the
  * simplest option, so every input ends) and builds well-typed code by construction: types,
@@ -8,7 +9,10 @@
  * arithmetic, comparisons and conversions (trapping and saturating), loads and stores of every
  * width, memory.size/grow/fill/copy/init, data.drop, globals, table.get/set/size/grow/fill/copy/
  * init, elem.drop, ref.null/is_null/func, select (plain and typed), unreachable, and active,
- * passive and declarative segments.
+ * passive and declarative segments. v128 goes wherever a value type goes (params, results, block
+ * types, locals, globals, select), with every SIMD instruction: v128.const, all the loads (extend,
+ * splat, zero, lane) and stores (whole, lane), shuffle, swizzle, splat, extract/replace_lane,
+ * bitselect and every integer and float lane operation.
  *
  * Two modes:
  *   exec (deterministic = false): everything above, including loops that branch back without a
@@ -20,10 +24,14 @@
  *       - every internal function spends one unit of a fuel global (global 0) and traps with
  *         `unreachable` when it is out, which bounds calls and recursion;
  *       - NaNs are canonicalised wherever their bits could become visible (reinterpret, float
- *         stores, copysign's sign operand, results), as the spec lets their sign and payload vary;
+ *         stores, copysign's sign operand, results; a float put into a v128 by splat or
+ *         replace_lane; and the lanes of every SIMD float operation that may make a NaN, right
+ *         after it, since any integer lane operation sees a v128's bits), as the spec lets their
+ *         sign and payload vary;
  *       - memories and tables always declare a small maximum (memory <= 4 pages).
  *     The exports are "e0", "e1", ...: wrappers with no params that set the fuel, call one internal
- *     function with constant arguments and return its results as integers (floats reinterpreted),
+ *     function with constant arguments and return its results as integers (floats reinterpreted,
+ *     a v128 as its two i64 lanes),
  *     then "state": an i64 hash of the globals, the memory and the tables' null-ness. So
  *     `wasm-interp --run-all-exports` can run them all and print exact values.
  *

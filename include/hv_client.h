@@ -11,6 +11,14 @@
  *   hv_client_open_response_base64(key, request_id, encrypted_result) -> result document
  *   hv_client_check_result(document, what was sent and the response's commitments)
  *
+ * Protocol v1.1 (confidential invocation) differs in the request and in failures:
+ *   hv_client_invocation_build(function_name, arguments, result type) -> invocation document
+ *   hv_client_seal_request_v11(key, server key, wasm, invocation)
+ *       -> encrypted_wasm, encrypted_invocation (one HPKE context, messages 0 and 1)
+ *   POST /v1/execute {encrypted_wasm, encrypted_invocation, key_id, public_key}
+ *   on an error reply with encrypted_error:
+ *   hv_client_open_error_base64(key, request_id, encrypted_error) -> error_code, message
+ *
  * Errors and threads as in hv_crypto.h (hv_crypto_status, hv_crypto_err). Every buffer a call
  * returns belongs to the caller; each comment names the function that frees it.
  */
@@ -58,6 +66,37 @@ hv_crypto_status hv_client_seal_request(const hv_client_key *key, const uint8_t 
                                         size_t server_public_key_len, const char *function_name,
                                         const uint8_t *wasm, size_t wasm_len,
                                         hv_client_sealed *out, hv_crypto_err *err);
+/* Protocol v1.1: the module and the invocation document as two messages of one HPKE context,
+ *   enc, ctx = SetupBaseS(pkR = server key, info = "wasm-hypervisor/v1.1 request")
+ *   ct_wasm  = ctx.Seal(aad = SEC1(key), pt = wasm)        sequence 0
+ *   ct_call  = ctx.Seal(aad = SEC1(key), pt = invocation)  sequence 1
+ * with a fresh ephemeral key. On success *out_wasm holds enc || ct_wasm (its base64 is the
+ * request's `encrypted_wasm`) and *out_invocation holds ct_call (its base64 is
+ * `encrypted_invocation`); free each with hv_client_sealed_free(). On failure both are zeroed.
+ * server_public_key as for hv_client_seal_request; invocation is the document
+ * hv_client_invocation_build makes (the library does not look into it). */
+hv_crypto_status hv_client_seal_request_v11(const hv_client_key *key,
+                                            const uint8_t *server_public_key,
+                                            size_t server_public_key_len, const uint8_t *wasm,
+                                            size_t wasm_len, const uint8_t *invocation,
+                                            size_t invocation_len, hv_client_sealed *out_wasm,
+                                            hv_client_sealed *out_invocation, hv_crypto_err *err);
+
+/* The v1.1 invocation document as compact UTF-8 JSON, members in this order:
+ *   {"function_name":"add","arguments":[{"type":"i32","value":84},{"type":"string","value":"hi"},
+ *    {"type":"bytes","value":"<base64>"}],"results":["bytes"]}
+ * Arguments in the result document's value forms (hv_commit_document_build: i64 as a decimal
+ * string from 2^53 on, NaN and infinities as "nan", "inf", "-inf", bytes as standard base64).
+ * `results` is written only when result_type is HV_TYPE_STRING or HV_TYPE_BYTES (a declared
+ * single string or bytes result); 0 declares nothing, and any other value is
+ * HV_CRYPTO_INVALID_ARGUMENT. function_name and string arguments must be UTF-8
+ * (HV_CRYPTO_BAD_VALUE); at most HV_COMMIT_MAX_VALUES arguments. On success *out (caller frees
+ * with free(); it holds the arguments, so cleanse it first if they are secret) is NUL-terminated
+ * and *out_len (may be NULL) its length without the NUL. */
+hv_crypto_status hv_client_invocation_build(const char *function_name, const hv_value *args,
+                                            size_t arg_count, hv_type result_type, char **out,
+                                            size_t *out_len, hv_crypto_err *err);
+
 /* Frees the buffers of sealed and zeroes it; the struct itself is the caller's. */
 void hv_client_sealed_free(hv_client_sealed *sealed);
 
@@ -75,13 +114,31 @@ hv_crypto_status hv_client_open_response_base64(const hv_client_key *key, const 
                                                 uint8_t **document, size_t *document_len,
                                                 hv_crypto_err *err);
 
+/* Largest sealed error document hv_client_open_error_base64 opens (plaintext bytes). */
+#define HV_CLIENT_MAX_ERROR_DOCUMENT ((size_t)1 << 20)
+
+/* Protocol v1.1: opens an error reply's `encrypted_error` (base64, standard or base64url, len
+ * chars): OpenBase(skR = key, info = "wasm-hypervisor/v1.1 error", aad = utf8(request_id)) of
+ * enc || ct, whose plaintext is {"request_id", "error_code", "message"} (other members are
+ * ignored). A document for another request_id than the reply's is HV_CRYPTO_DOCUMENT_MISMATCH;
+ * one that is not such a JSON object (or holds a NUL in a string) HV_CRYPTO_BAD_DOCUMENT; one
+ * sealed to another key, for another request_id or changed on the way HV_CRYPTO_DECRYPT_FAILED.
+ * On success *error_code and *message are NUL-terminated strings the caller frees with free();
+ * on failure both are NULL. */
+hv_crypto_status hv_client_open_error_base64(const hv_client_key *key, const char *request_id,
+                                             const char *encrypted_error, size_t len,
+                                             char **error_code, char **message,
+                                             hv_crypto_err *err);
+
 /* What the client sent and what the response claims; the library keeps no pointer to it. */
 typedef struct hv_client_expected {
   const char *request_id;    /* the response's request_id (the response's aad) */
   const char *function_name; /* as sent */
   const uint8_t *wasm;       /* the module as sent (before sealing) */
   size_t wasm_len;
-  const wasm_value *arguments; /* as the function receives them: typed per its signature */
+  /* As the function receives them: typed per its signature (numbers), strings and bytes as
+   * sent; the commitment covers their canonical bytes. */
+  const hv_value *arguments;
   size_t argument_count;
   /* The response's commitments (hex); NULL skips that comparison. */
   const char *result_commitment;

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wasm_engine.h" /* wasm_value: only the type, the engine is not linked */
+#include "hv_value.h" /* hv_value, wasm_value: only the types, the engine is not linked */
 
 #ifdef __cplusplus
 extern "C" {
@@ -244,6 +244,10 @@ hv_crypto_status hpke_open_base(hpke_suite suite, const hpke_private_key *skR, c
 
 #define HV_PROTOCOL_REQUEST_INFO "wasm-hypervisor/v1 request"
 #define HV_PROTOCOL_RESPONSE_INFO "wasm-hypervisor/v1 response"
+/* Protocol v1.1: the module and the invocation document are two messages of one context made
+ * with this info; sealed errors use the second. */
+#define HV_PROTOCOL_REQUEST_INFO_V11 "wasm-hypervisor/v1.1 request"
+#define HV_PROTOCOL_ERROR_INFO "wasm-hypervisor/v1.1 error"
 #define HV_KEY_ID_LEN 16 /* hex chars; buffers hold HV_KEY_ID_LEN + 1 */
 
 /* key_id = lowercase hex of the first 8 bytes of SHA-256(SEC1 public key), into out (17 chars
@@ -267,6 +271,15 @@ hv_crypto_status hv_api_key_new(char key[HV_API_KEY_LEN + 1], uint8_t sha256[32]
 hv_crypto_status hv_crypto_seal_response(const hpke_public_key *client_pk, const char *request_id,
                                          const uint8_t *document, size_t document_len,
                                          uint8_t **out, size_t *out_len, hv_crypto_err *err);
+
+/* Server side of a v1.1 sealed error: the compact JSON
+ * {"request_id":...,"error_code":...,"message":...} (in that order; each must be UTF-8, else
+ * HV_CRYPTO_BAD_VALUE), sealed with SealBase(pkR = client_pk, info = HV_PROTOCOL_ERROR_INFO,
+ * aad = utf8(request_id)) and a fresh ephemeral key. *out (caller frees with free()) holds
+ * enc || ct, *out_len bytes: base64 it for `encrypted_error`. The plaintext is cleansed. */
+hv_crypto_status hv_crypto_seal_error(const hpke_public_key *client_pk, const char *request_id,
+                                      const char *error_code, const char *message, uint8_t **out,
+                                      size_t *out_len, hv_crypto_err *err);
 
 /* ---- Server key ring ---------------------------------------------------------------------- */
 
@@ -338,16 +351,43 @@ hv_crypto_status hv_keyring_open_request(hv_keyring *ring, const char *key_id, c
                                          size_t *wasm_len, char used_key_id[HV_KEY_ID_LEN + 1],
                                          hv_crypto_err *err);
 
+/* Server side of a v1.1 request (protocol.md, "Confidential invocation"): one recipient context
+ * SetupBaseR(enc, skR, info = HV_PROTOCOL_REQUEST_INFO_V11) opens two messages, both with
+ * aad = SEC1(client_pk):
+ *   sequence 0: in = enc || ct_wasm (the decoded `encrypted_wasm`)       -> *wasm
+ *   sequence 1: invocation_ct = ct_call (the decoded `encrypted_invocation`) -> *invocation
+ * With key_id NULL or "", each live key is tried from the current one back, as
+ * hv_keyring_decrypt does; a key whose sequence-0 open fails is passed over. Once the module has
+ * opened the key is the right one: if the invocation then fails to open (changed, from another
+ * context, or the two swapped) the result is HV_CRYPTO_DECRYPT_FAILED with a message naming
+ * encrypted_invocation, and no plaintext is returned. Input shorter than enc is
+ * HV_CRYPTO_BAD_ENC; an unknown key_id HV_CRYPTO_UNKNOWN_KEY_ID.
+ * On success *wasm (*wasm_len bytes) and *invocation (*invocation_len bytes, followed by a NUL
+ * that the length does not count) are the caller's, to free with free(); both are the client's
+ * secrets, so the caller cleanses them (OPENSSL_cleanse) before freeing. used_key_id (may be
+ * NULL) receives the key that opened them. On failure both are NULL. */
+hv_crypto_status hv_keyring_open_request_v11(hv_keyring *ring, const char *key_id,
+                                             const uint8_t *in, size_t in_len,
+                                             const uint8_t *invocation_ct,
+                                             size_t invocation_ct_len,
+                                             const hpke_public_key *client_pk, uint8_t **wasm,
+                                             size_t *wasm_len, uint8_t **invocation,
+                                             size_t *invocation_len,
+                                             char used_key_id[HV_KEY_ID_LEN + 1],
+                                             hv_crypto_err *err);
+
 /* ---- Commitments and the result document -------------------------------------------------- */
 
 #define HV_COMMIT_NONCE_LEN 32
 #define HV_COMMIT_HEX_LEN 64 /* hex chars; buffers hold HV_COMMIT_HEX_LEN + 1 */
 #define HV_COMMIT_PROGRAM_LABEL "wasm-hypervisor/v1 program"
 #define HV_COMMIT_ARGUMENTS_LABEL "wasm-hypervisor/v1 arguments"
-/* Canonical argument bytes: 1 type byte + up to 8 value bytes per argument. */
-#define HV_COMMIT_ARG_MAX_BYTES 9
-#define HV_COMMIT_MAX_VALUES 1000       /* arguments or results in one document */
-#define HV_COMMIT_MAX_DOCUMENT (1u << 20) /* bytes of a result document */
+#define HV_COMMIT_MAX_VALUES 1000 /* arguments or results in one document */
+/* Bytes of a result document the parser takes (hv_commit_document_parse). A string or bytes
+ * result is at most wasm.max_result_bytes (16 MiB): as base64 that is 22 MiB of JSON, and a
+ * string whose every byte JSON escapes as \u00XX is 96 MiB; 128 MiB leaves room for the rest.
+ * Building a document has no such limit. */
+#define HV_COMMIT_MAX_DOCUMENT ((size_t)128 << 20)
 
 /* 32 fresh random bytes from OpenSSL's CSPRNG. */
 hv_crypto_status hv_commit_nonce(uint8_t nonce[HV_COMMIT_NONCE_LEN], hv_crypto_err *err);
@@ -364,26 +404,44 @@ hv_crypto_status hv_commit_program(const uint8_t nonce[HV_COMMIT_NONCE_LEN], con
                                    size_t wasm_len, char out[HV_COMMIT_HEX_LEN + 1],
                                    hv_crypto_err *err);
 /* arguments_commitment = SHA-256("wasm-hypervisor/v1 arguments" || 0x00 || nonce || canonical
- * arguments). Only i32, i64, f32 and f64 values (HV_CRYPTO_BAD_VALUE otherwise). */
-hv_crypto_status hv_commit_arguments(const uint8_t nonce[HV_COMMIT_NONCE_LEN],
-                                     const wasm_value *args, size_t count,
-                                     char out[HV_COMMIT_HEX_LEN + 1], hv_crypto_err *err);
+ * arguments), hashed as it is encoded (no copy of string or bytes values is made). Errors as
+ * hv_commit_canonical_arguments gives them. */
+hv_crypto_status hv_commit_arguments(const uint8_t nonce[HV_COMMIT_NONCE_LEN], const hv_value *args,
+                                     size_t count, char out[HV_COMMIT_HEX_LEN + 1],
+                                     hv_crypto_err *err);
 
-/* The canonical argument bytes: per argument its type code (0x7F i32, 0x7E i64, 0x7D f32,
- * 0x7C f64) then its bit pattern little-endian (4 bytes for i32/f32, 8 for i64/f64). out holds
- * cap bytes (count * HV_COMMIT_ARG_MAX_BYTES always suffices); *len receives the length. */
-hv_crypto_status hv_commit_canonical_arguments(const wasm_value *args, size_t count, uint8_t *out,
+/* The canonical argument bytes (docs/crypto.md, "Canonical argument bytes"), per argument in
+ * order, with no count or separator:
+ *   i32, f32       type code (0x7F, 0x7D), then the 4-byte bit pattern little-endian
+ *   i64, f64       type code (0x7E, 0x7C), then the 8-byte bit pattern little-endian
+ *   string         0x73, the length as a u64 little-endian, then the UTF-8 bytes
+ *   bytes          0x62, the length as a u64 little-endian, then the bytes
+ * out holds cap bytes (hv_commit_canonical_size(args, count) of them suffice); *len receives the
+ * length. HV_CRYPTO_BAD_VALUE for more than HV_COMMIT_MAX_VALUES arguments, a type without a
+ * canonical form (references, v128) or a string that is not valid UTF-8 (NULs are allowed);
+ * HV_CRYPTO_INVALID_ARGUMENT when cap is too small or a value's data is NULL with len > 0. */
+hv_crypto_status hv_commit_canonical_arguments(const hv_value *args, size_t count, uint8_t *out,
                                                size_t cap, size_t *len, hv_crypto_err *err);
+
+/* The exact number of bytes hv_commit_canonical_arguments writes for args: 5 per i32/f32, 9 per
+ * i64/f64, 9 + len per string or bytes. SIZE_MAX when the sum overflows size_t, when args is
+ * NULL with count > 0, or when a value has a type without a canonical form (the encoder says
+ * which). Does not check UTF-8. */
+size_t hv_commit_canonical_size(const hv_value *args, size_t count);
 
 /* Compares two 64-char hex digests in constant time, ignoring case; false if either is not
  * 64 hex chars. */
 bool hv_commit_hex_equal(const char *a, const char *b);
 
-/* A decoded result document. Everything in it belongs to it. */
+/* A decoded result document. Everything in it belongs to it, the data of its string and bytes
+ * results included (hv_commit_document_free cleanses and frees them). */
 typedef struct hv_result_document {
   char *request_id;
   char *function_name;
-  wasm_value *results; /* result_count values; NaNs come back as the canonical quiet NaN */
+  /* result_count values. Numeric ones in `num`, NaNs as the canonical quiet NaN. A string's or
+   * bytes' data (its UTF-8 or decoded bytes, followed by a NUL that len does not count, so a
+   * string without NULs is also a C string) is never NULL, even when len is 0. */
+  hv_value *results;
   size_t result_count;
   char program_sha256[HV_COMMIT_HEX_LEN + 1];
   uint8_t nonce[HV_COMMIT_NONCE_LEN];
@@ -391,17 +449,22 @@ typedef struct hv_result_document {
 
 /* Serialises the result document as compact UTF-8 JSON in the protocol's key order
  * (request_id, function_name, results, program_sha256, nonce) and value forms (i64 as a string
- * from 2^53 on; NaN and infinities as "nan", "inf", "-inf"). *out (caller frees with free())
- * is NUL-terminated; *out_len excludes the NUL. These bytes are what result_commitment hashes. */
+ * from 2^53 on; NaN and infinities as "nan", "inf", "-inf"; a string as a JSON string, NULs
+ * written \u0000; bytes as standard base64). Strings, request_id and function_name must be valid
+ * UTF-8 (HV_CRYPTO_BAD_VALUE otherwise, as for a type without a form). *out (caller frees with
+ * free()) is NUL-terminated; *out_len excludes the NUL. These bytes are what result_commitment
+ * hashes. No size limit beyond what memory and size_t allow. */
 hv_crypto_status hv_commit_document_build(const char *request_id, const char *function_name,
-                                          const wasm_value *results, size_t result_count,
+                                          const hv_value *results, size_t result_count,
                                           const char program_sha256[HV_COMMIT_HEX_LEN + 1],
                                           const uint8_t nonce[HV_COMMIT_NONCE_LEN], char **out,
                                           size_t *out_len, hv_crypto_err *err);
-/* Parses a result document (HV_CRYPTO_BAD_DOCUMENT for anything malformed). The caller owns *out
- * and frees it with hv_commit_document_free(). */
+/* Parses a result document of at most HV_COMMIT_MAX_DOCUMENT bytes (HV_CRYPTO_BAD_DOCUMENT for
+ * anything larger or malformed: a duplicate key, an out-of-range or ill-typed value, bad base64 in
+ * a bytes value). The caller owns *out and frees it with hv_commit_document_free(). */
 hv_crypto_status hv_commit_document_parse(const uint8_t *json, size_t len,
                                           hv_result_document **out, hv_crypto_err *err);
+/* Frees doc and everything it owns; string and bytes data are cleansed first. NULL is a no-op. */
 void hv_commit_document_free(hv_result_document *doc);
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
 /*
- * wasm_engine.h: the public API of the WebAssembly engine (WebAssembly 2.0 core, SIMD excepted).
+ * wasm_engine.h: the public API of the WebAssembly engine (WebAssembly 2.0 core, SIMD included).
  *
  * Objects and their lifetimes
  *   wasm_module    a decoded, validated and translated module. Immutable once loaded: one module can
@@ -95,7 +95,7 @@ enum {
   WASM_TYPE_I64 = 0x7E,
   WASM_TYPE_F32 = 0x7D,
   WASM_TYPE_F64 = 0x7C,
-  WASM_TYPE_V128 = 0x7B, /* SIMD: modules may use it; a wasm_value cannot hold one yet */
+  WASM_TYPE_V128 = 0x7B, /* SIMD's 128-bit vector */
   WASM_TYPE_FUNCREF = 0x70,
   WASM_TYPE_EXTERNREF = 0x6F,
 };
@@ -115,6 +115,9 @@ typedef struct wasm_value {
     uint64_t f64_bits;
     wasm_func *funcref;  /* NULL is ref.null func */
     uintptr_t externref; /* 0 is ref.null extern; any other value is the host's */
+    /* The 16 bytes of a v128 as linear memory holds them (v128.store writes exactly these): lane 0
+     * first, each lane little-endian, whatever the host's byte order. */
+    uint8_t v128[16];
   } of;
 } wasm_value;
 

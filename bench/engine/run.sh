@@ -20,6 +20,8 @@ usage: $0 [options] [BUILD_DIR [NOGAS_BUILD_DIR]]
   NOGAS_BUILD_DIR    build with -DHV_GAS_METERING=OFF for the metering overhead (default:
                      $root/build-nogas; configured and built by this script if it has no binary)
 
+Each kernel is built twice: scalar (\$k.wasm) and with -msimd128 (\$k.simd.wasm); both run.
+
 options:
   --check            validate the kernels with wabt instead of running the engine: no imports,
                      wasm-validate, spectest-interp at small n and wasm2c at full n, both
@@ -27,13 +29,16 @@ options:
   --reps N           runs per measurement, best taken (default 3)
   --only K1,K2       run only these kernels
   --no-gas           skip the metering-overhead measurement
+  --no-simd          skip the -msimd128 builds
+  --baseline DIR     also time the scalar kernels on DIR/src/cli/hypervisor (another build, e.g. an
+                     older commit's), interleaved with this one's runs: now/baseline ratios
   --no-translation   skip the translation-throughput measurement
   --funcs N          functions in the generated translation module (default 14000, ~5 MB)
   -h, --help         this text
 EOF
 }
 
-check_mode=0 reps=3 only="" do_gas=1 do_translation=1 funcs=14000
+check_mode=0 reps=3 only="" do_gas=1 do_translation=1 funcs=14000 do_simd=1 baseline=""
 positional=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -41,6 +46,8 @@ while [ $# -gt 0 ]; do
     --reps) reps=${2:?}; shift ;;
     --only) only=${2:?}; shift ;;
     --no-gas) do_gas=0 ;;
+    --no-simd) do_simd=0 ;;
+    --baseline) baseline=${2:?}; shift ;;
     --no-translation) do_translation=0 ;;
     --funcs) funcs=${2:?}; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -61,6 +68,9 @@ cc=${BENCH_CC:-clang}
 cflags=(-O2 -ffreestanding -fno-builtin -fno-math-errno -Wall -Wextra -Werror)
 # shellcheck disable=SC2054  # the comma belongs to -Wl,
 wasm_flags=(--target=wasm32 "${cflags[@]}" -nostdlib -Wl,--no-entry)
+# The SIMD builds: the same, and clang may use the fixed-width SIMD of WebAssembly 2.0
+# (auto-vectorisation; the kernels have no intrinsics).
+simd_flags=("${wasm_flags[@]}" -msimd128)
 # Gas budget and timeout far above what the kernels need, so only a real problem stops them.
 run_limits=(--gas 1000000000000000 --timeout 3600)
 
@@ -90,21 +100,34 @@ newer() {  # newer TARGET DEP... : true if TARGET is missing or older than a DEP
   return 1
 }
 
+# build_wasm K OUT FLAGS...: the kernel's module, validated, self-contained, exporting main.
+build_wasm() {
+  local k=$1 wasm=$2
+  shift 2
+  "$cc" "$@" -o "$wasm" "$here/kernels/$k.c" "$here/kernels/libk.c"
+  wasm-validate "$wasm"
+  # The sandbox policy forbids imports: the module must be self-contained.
+  if wasm-objdump -h "$wasm" | grep -q '^ *Import '; then
+    wasm-objdump -x -j Import "$wasm" >&2
+    die "$(basename "$wasm") imports something"
+  fi
+  wasm-objdump -x -j Export "$wasm" | grep -q '"main"' || die "$(basename "$wasm") does not export main"
+}
+
+# SIMD instructions in a module's code (0 when clang vectorised nothing).
+simd_ops() {
+  wasm-objdump -d "$1" | grep -cE '[[:space:]](v128|i8x16|i16x8|i32x4|i64x2|f32x4|f64x2)\.' || true
+}
+
 build_kernels() {
   mkdir -p "$out"
   local k src deps
   for k in "${kernels[@]}"; do
     src=$here/kernels/$k.c
     deps=("$src" "$here/kernels/common.h" "$here/kernels/libk.c" "$here/driver.c" "$here/run.sh")
-    if newer "$out/$k.wasm" "${deps[@]}"; then
-      "$cc" "${wasm_flags[@]}" -o "$out/$k.wasm" "$src" "$here/kernels/libk.c"
-      wasm-validate "$out/$k.wasm"
-      # The sandbox policy forbids imports: the module must be self-contained.
-      if wasm-objdump -h "$out/$k.wasm" | grep -q '^ *Import '; then
-        wasm-objdump -x -j Import "$out/$k.wasm" >&2
-        die "$k.wasm imports something"
-      fi
-      wasm-objdump -x -j Export "$out/$k.wasm" | grep -q '"main"' || die "$k.wasm does not export main"
+    if newer "$out/$k.wasm" "${deps[@]}"; then build_wasm "$k" "$out/$k.wasm" "${wasm_flags[@]}"; fi
+    if [ "$do_simd" = 1 ] && newer "$out/$k.simd.wasm" "${deps[@]}"; then
+      build_wasm "$k" "$out/$k.simd.wasm" "${simd_flags[@]}"
     fi
     if newer "$out/$k.native" "${deps[@]}"; then
       "$cc" "${cflags[@]}" -c -o "$out/$k.o" "$src"
@@ -202,6 +225,14 @@ EOF
     want=$("$out/$k.native" "$small" 2>/dev/null)
     local interp="ok"
     if [ "$got" != "$want" ]; then interp="DIFFERS (wabt ${got:-none}, native $want)"; fail=1; fi
+    if [ "$do_simd" = 1 ]; then # the -msimd128 build, by the same interpreter (wabt runs SIMD)
+      sed "s/\"$k.wasm\"/\"$k.simd.wasm\"/" "$json" >"$out/$k.simd.check.json"
+      got=$(cd "$out" && { spectest-interp "$k.simd.check.json" 2>&1 || true; } |
+        sed -n 's/^main(.*) => i64:\([0-9]*\)$/\1/p')
+      if [ -n "$got" ]; then got=$(to_signed_i64 "$got"); fi
+      if [ "$got" = "$want" ]; then interp+=", simd ok"
+      else interp+=", simd DIFFERS (wabt ${got:-none})"; fail=1; fi
+    fi
 
     # wasm2c at full n: the wasm build, translated to C and compiled natively.
     local wdir=$out/w2c-$k
@@ -330,27 +361,38 @@ if [ "$do_gas" = 1 ]; then
   fi
 fi
 
+hvb=""
+if [ -n "$baseline" ]; then
+  hvb=$baseline/src/cli/hypervisor
+  [ -x "$hvb" ] || die "no engine at $hvb (--baseline)"
+fi
+
 {
   echo "engine benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores," \
     "load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "engine: $hv (${build_type:-?})${hvn:+; unmetered: $hvn}"
   echo "kernels: $("$cc" --version | head -n 1), ${cflags[*]}; best of $reps runs"
+  [ "$do_simd" = 1 ] && echo "simd: the same kernels built with -msimd128 (v128_ops: SIMD instructions in the module)"
+  [ -n "$hvb" ] && echo "baseline: $hvb (scalar kernels, runs interleaved with this engine's)"
   echo "times are the kernel call alone: native from the driver's clock, engine from --stats execution_ms"
   echo
 } | tee "$out/results.txt"
 
 fail=0
-ratios=() overheads=()
+ratios=() overheads=() simd_ratios=() simd_vec_ratios=() simd_overheads=() base_ratios=()
 header=$(printf "%-11s %9s %9s %9s %8s %9s %14s" kernel n native_s engine_s ratio wall_s gas_used)
 [ -n "$hvn" ] && header+=$(printf " %9s %9s" nogas_s metering)
+[ "$do_simd" = 1 ] && header+=$(printf " %8s %9s %11s" v128_ops simd_s simd/scalar)
+[ "$do_simd" = 1 ] && [ -n "$hvn" ] && header+=$(printf " %9s" simd_meter)
+[ -n "$hvb" ] && header+=$(printf " %9s %9s" base_s now/base)
 echo "$header" | tee -a "$out/results.txt"
 
 for k in "${kernels[@]}"; do
   n=$(kernel_arg "$k" n)
   [ -n "$n" ] || die "$k.c: first line must be '// bench: n=N check=N'"
   run_native "$k" "$n"
-  eng_s="" wall_s="" gas="" ng_s="" status=""
+  eng_s="" wall_s="" gas="" ng_s="" status="" simd_s="" simd_ng_s="" base_s="" simd_gas=""
   for ((i = 0; i < reps; i++)); do
     engine_once "$hv" "$out/$k.wasm" main "$n"
     if [ "$e_ok" != 1 ]; then status="FAILED: ${e_err:-exit status non-zero}"; break; fi
@@ -366,6 +408,24 @@ for k in "${kernels[@]}"; do
       if [ "$e_res" != "$nat_res" ]; then status="WRONG (unmetered): $e_res, native $nat_res"; break; fi
       ng_s=$(min "$ng_s" "$e_exec_s")
     fi
+    if [ "$do_simd" = 1 ]; then
+      engine_once "$hv" "$out/$k.simd.wasm" main "$n"
+      if [ "$e_ok" != 1 ]; then status="FAILED (simd): ${e_err:-exit status non-zero}"; break; fi
+      if [ "$e_res" != "$nat_res" ]; then status="WRONG (simd): $e_res, native $nat_res"; break; fi
+      [ -z "$simd_gas" ] || [ "$simd_gas" = "$e_gas" ] || status="simd gas not deterministic"
+      simd_gas=$e_gas simd_s=$(min "$simd_s" "$e_exec_s")
+      if [ -n "$hvn" ]; then
+        engine_once "$hvn" "$out/$k.simd.wasm" main "$n"
+        if [ "$e_ok" != 1 ] || [ "$e_res" != "$nat_res" ]; then status="FAILED/WRONG (simd, unmetered)"; break; fi
+        simd_ng_s=$(min "$simd_ng_s" "$e_exec_s")
+      fi
+    fi
+    if [ -n "$hvb" ]; then
+      engine_once "$hvb" "$out/$k.wasm" main "$n"
+      if [ "$e_ok" != 1 ]; then status="FAILED (baseline): ${e_err:-exit status non-zero}"; break; fi
+      if [ "$e_res" != "$nat_res" ]; then status="WRONG (baseline): $e_res, native $nat_res"; break; fi
+      base_s=$(min "$base_s" "$e_exec_s")
+    fi
   done
   case "$status" in FAILED*|WRONG*) fail=1 ;; esac
   line=$(printf "%-11s %9s %9s %9s %8s %9s %14s" "$k" "$n" "$(fmt_s "$nat_s")" "$(fmt_s "$eng_s")" \
@@ -374,6 +434,14 @@ for k in "${kernels[@]}"; do
     ov=$(awk -v a="$eng_s" -v b="$ng_s" 'BEGIN { if (a > 0 && b > 0) printf "%+.1f%%", (a / b - 1) * 100; else print "-" }')
     line+=$(printf " %9s %9s" "$(fmt_s "$ng_s")" "$ov")
   fi
+  if [ "$do_simd" = 1 ]; then
+    vops=$(simd_ops "$out/$k.simd.wasm")
+    line+=$(printf " %8s %9s %11s" "$vops" "$(fmt_s "$simd_s")" "$(ratio "$simd_s" "$eng_s")")
+    if [ -n "$hvn" ]; then
+      line+=$(printf " %9s" "$(awk -v a="$simd_s" -v b="$simd_ng_s" 'BEGIN { if (a > 0 && b > 0) printf "%+.1f%%", (a / b - 1) * 100; else print "-" }')")
+    fi
+  fi
+  [ -n "$hvb" ] && line+=$(printf " %9s %9s" "$(fmt_s "$base_s")" "$(ratio "$eng_s" "$base_s")")
   [ -n "$status" ] && line+="  $status"
   echo "$line" | tee -a "$out/results.txt"
   if [[ "$status" != FAILED* && "$status" != WRONG* ]]; then
@@ -382,8 +450,20 @@ for k in "${kernels[@]}"; do
     if [ -n "$hvn" ] && [ -n "$ng_s" ] && awk -v b="$ng_s" 'BEGIN { exit !(b > 0) }'; then
       overheads+=("$(awk -v a="$eng_s" -v b="$ng_s" 'BEGIN { print a / b }')")
     fi
+    if [ "$do_simd" = 1 ] && [ -n "$simd_s" ]; then
+      q=$(awk -v a="$simd_s" -v b="$eng_s" 'BEGIN { print a / b }')
+      simd_ratios+=("$q")
+      [ "$vops" -gt 0 ] && simd_vec_ratios+=("$q")
+      if [ -n "$simd_ng_s" ] && awk -v b="$simd_ng_s" 'BEGIN { exit !(b > 0) }'; then
+        simd_overheads+=("$(awk -v a="$simd_s" -v b="$simd_ng_s" 'BEGIN { print a / b }')")
+      fi
+    fi
+    if [ -n "$base_s" ]; then base_ratios+=("$(awk -v a="$eng_s" -v b="$base_s" 'BEGIN { print a / b }')"); fi
   fi
 done
+
+# pct_of RATIO...: the geometric mean of the ratios as a signed percentage.
+pct_of() { printf '%s\n' "$@" | geomean | awk '{ printf "%+.1f%%", ($1 - 1) * 100 }'; }
 
 {
   echo
@@ -401,6 +481,20 @@ done
     else
       echo "gas-metering overhead: n/a"
     fi
+    if [ ${#simd_overheads[@]} -gt 0 ]; then
+      echo "gas-metering overhead, -msimd128 builds: $(pct_of "${simd_overheads[@]}")" \
+        "(${#simd_overheads[@]} kernels)"
+    fi
+  fi
+  if [ ${#simd_ratios[@]} -gt 0 ]; then
+    echo "simd/scalar (engine time of the -msimd128 build over the scalar one):" \
+      "$(printf '%s\n' "${simd_ratios[@]}" | geomean)x over ${#simd_ratios[@]} kernels;" \
+      "$( [ ${#simd_vec_ratios[@]} -gt 0 ] && printf '%s\n' "${simd_vec_ratios[@]}" | geomean || echo n/a)x" \
+      "over the ${#simd_vec_ratios[@]} with SIMD instructions"
+  fi
+  if [ ${#base_ratios[@]} -gt 0 ]; then
+    echo "now/baseline (scalar kernels): $(printf '%s\n' "${base_ratios[@]}" | geomean)x" \
+      "over ${#base_ratios[@]} kernels"
   fi
 } | tee -a "$out/results.txt"
 

@@ -7,7 +7,8 @@
  *       instantiates FILE in a fresh store and calls every exported function without params, in
  *       export order, in that one instance (as `wasm-interp --run-all-exports` does), printing
  *       one line per call in wasm-interp's format:
- *           NAME() => i32:4294967295, i64:7          (integers unsigned, floats as their bits)
+ *           NAME() => i32:4294967295, i64:7          (integers unsigned, floats as their bits,
+ *                                                     a v128 as `v128 i32x4:0x... 0x... 0x... 0x...`)
  *           NAME() => error: integer divide by zero  (traps by wabt's names for them)
  *       or `error initializing module: ...` when instantiation fails.
  *
@@ -54,6 +55,14 @@ static void print_value(const wasm_value *v) {
     case WASM_TYPE_I64: printf("i64:%" PRIu64, (uint64_t)v->of.i64); break;
     case WASM_TYPE_F32: printf("f32-bits:0x%08" PRIx32, v->of.f32_bits); break;
     case WASM_TYPE_F64: printf("f64-bits:0x%016" PRIx64, v->of.f64_bits); break;
+    case WASM_TYPE_V128: /* as wabt prints one: four i32 lanes */
+      printf("v128 i32x4:");
+      for (int k = 0; k < 4; k++) {
+        const uint8_t *b = v->of.v128 + 4 * k;
+        printf("%s0x%08" PRIx32, k ? " " : "",
+               (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
+      }
+      break;
     default: printf("%s", wasm_valtype_name(v->type) ? wasm_valtype_name(v->type) : "?"); break;
   }
 }

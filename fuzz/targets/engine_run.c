@@ -26,6 +26,14 @@ static wasm_value random_arg(wasm_valtype type, uint64_t *state) {
     case WASM_TYPE_F32: v.of.f32_bits = (uint32_t)bits; break;
     case WASM_TYPE_F64: v.of.f64_bits = bits; break;
     case WASM_TYPE_EXTERNREF: v.of.externref = (uintptr_t)(bits & 7); break;
+    case WASM_TYPE_V128: {
+      uint64_t high = (r & 4) ? bits : next_random(state);
+      for (int k = 0; k < 8; k++) {
+        v.of.v128[k] = (uint8_t)(bits >> (8 * k));
+        v.of.v128[8 + k] = (uint8_t)(high >> (8 * k));
+      }
+      break;
+    }
     default: v.of.funcref = NULL; break;
   }
   return v;
@@ -51,6 +59,15 @@ static uint64_t hash_results(const wasm_value *results, uint32_t count) {
       case WASM_TYPE_F32: bits = results[i].of.f32_bits; break;
       case WASM_TYPE_F64: bits = results[i].of.f64_bits; break;
       case WASM_TYPE_FUNCREF: bits = results[i].of.funcref != NULL; break;
+      case WASM_TYPE_V128: {
+        uint64_t lo = 0, hi = 0;
+        for (int k = 0; k < 8; k++) {
+          lo |= (uint64_t)results[i].of.v128[k] << (8 * k);
+          hi |= (uint64_t)results[i].of.v128[8 + k] << (8 * k);
+        }
+        bits = lo ^ (hi * 0x9E3779B97F4A7C15ull);
+        break;
+      }
       default: bits = results[i].of.externref; break;
     }
     h = (h ^ bits ^ results[i].type) * 0x100000001b3ull;

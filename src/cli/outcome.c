@@ -41,6 +41,21 @@ outcome_code outcome_from_status(wasm_status status) {
   return OUTCOME_INTERNAL_ERROR;
 }
 
+outcome_code outcome_from_cabi(hv_cabi_status status, const wasm_error *err) {
+  switch (status) {
+    case HV_CABI_OK: return OUTCOME_OK;
+    case HV_CABI_SIGNATURE_MISMATCH:
+    case HV_CABI_NO_REALLOC: return OUTCOME_INVALID_ARGUMENTS;
+    case HV_CABI_BAD_POINTER:
+    case HV_CABI_MISALIGNED:
+    case HV_CABI_BAD_UTF8:
+    case HV_CABI_RESULT_TOO_LARGE: return OUTCOME_EXECUTION_TRAP;
+    case HV_CABI_ENGINE: return err ? outcome_from_status(err->status) : OUTCOME_INTERNAL_ERROR;
+    case HV_CABI_HOST_MEMORY: break;
+  }
+  return OUTCOME_INTERNAL_ERROR;
+}
+
 char *outcome_describe(const wasm_error *err, char *buf, size_t size) {
   if (size == 0) return buf;
   buf[0] = '\0';

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hv_cabi.h"
 #include "wasm_engine.h"
 
 /* X(name, wire code, HTTP status). Numbers are stable; never reuse one. */
@@ -53,6 +54,17 @@ int outcome_http_status(outcome_code code);
  *   WASM_BAD_ARGUMENTS -> INVALID_ARGUMENTS, WASM_OUT_OF_HOST_MEMORY and anything else -> INTERNAL_ERROR
  */
 outcome_code outcome_from_status(wasm_status status);
+
+/*
+ * The protocol code for a Canonical ABI status (hv_cabi.h); `err` is hv_cabi_call's, read only for
+ * HV_CABI_ENGINE:
+ *   HV_CABI_OK -> OUTCOME_OK
+ *   HV_CABI_SIGNATURE_MISMATCH, HV_CABI_NO_REALLOC -> INVALID_ARGUMENTS
+ *   HV_CABI_BAD_POINTER, HV_CABI_MISALIGNED, HV_CABI_BAD_UTF8, HV_CABI_RESULT_TOO_LARGE -> EXECUTION_TRAP
+ *   HV_CABI_ENGINE -> outcome_from_status(err->status)
+ *   HV_CABI_HOST_MEMORY and anything else -> INTERNAL_ERROR
+ */
+outcome_code outcome_from_cabi(hv_cabi_status status, const wasm_error *err);
 
 /*
  * Writes into `buf` (always NUL-terminated when size > 0) the message that goes with an engine

@@ -1,16 +1,21 @@
 /*
  * run.c: `hypervisor run`: loads a module, applies the sandbox policy, converts the arguments by the
- * export's signature, runs the export under gas, memory and wall-clock limits and prints the results
- * (or one `CODE: message` line). The reference is docs/cli.md.
+ * export's signature (numbers, and strings and bytes through the Canonical ABI: argtext.h,
+ * hv_cabi.h), runs the export under gas, memory and wall-clock limits and prints the results (or one
+ * `CODE: message` line). The reference is docs/cli.md.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "argtext.h"
 #include "cli.h"
 #include "cli_file.h"
+#include "hv_cabi.h"
+#include "hv_crypto.h"
 #include "outcome.h"
 #include "valtext.h"
 #include "wasm_engine.h"
@@ -18,6 +23,7 @@
 #define RUN_MAX_TIMEOUT_S 3600.0
 #define RUN_MAX_MEMORY_MB 4096u /* 65536 pages: all a 32-bit memory can address */
 #define RUN_MSG_MAX 512
+#define RUN_DEFAULT_MAX_RESULT_BYTES ((uint64_t)16 * 1024 * 1024) /* the service's wasm.max_result_bytes */
 
 typedef struct run_options {
   const char *invoke;
@@ -29,6 +35,9 @@ typedef struct run_options {
   uint64_t gas;
   uint32_t memory_mb;
   bool stats;
+  hv_type result_type;       /* 0, or HV_TYPE_STRING / HV_TYPE_BYTES from --result */
+  const char *out_file;      /* --out: the string or bytes result's raw bytes go there */
+  uint64_t max_result_bytes; /* --max-result-bytes */
 } run_options;
 
 /* What --stats prints; fields stay 0 for the stages that were not reached. */
@@ -74,7 +83,8 @@ static int run_parse_options(int argc, char **argv, run_options *opt) {
                        .timeout_ns = 10ull * 1000000000u,
                        .timeout_s = 10.0,
                        .gas = defaults.gas_limit,
-                       .memory_mb = 64};
+                       .memory_mb = 64,
+                       .max_result_bytes = RUN_DEFAULT_MAX_RESULT_BYTES};
   int i = 1;
   for (; i < argc; i++) {
     const char *arg = argv[i], *value = NULL;
@@ -107,10 +117,27 @@ static int run_parse_options(int argc, char **argv, run_options *opt) {
         return run_usage("--memory-mb takes a count of MiB from 0 to %u (got '%s')", RUN_MAX_MEMORY_MB,
                          value);
       opt->memory_mb = (uint32_t)mb;
+    } else if ((m = cli_option(argc, argv, &i, "--result", &value)) != 0) {
+      if (m < 0) return run_usage("--result needs a value");
+      if (strcmp(value, "string") == 0)
+        opt->result_type = HV_TYPE_STRING;
+      else if (strcmp(value, "bytes") == 0)
+        opt->result_type = HV_TYPE_BYTES;
+      else
+        return run_usage("--result takes string or bytes (got '%s')", value);
+    } else if ((m = cli_option(argc, argv, &i, "--out", &value)) != 0) {
+      if (m < 0) return run_usage("--out needs a value");
+      if (value[0] == '\0') return run_usage("--out needs a non-empty file name");
+      opt->out_file = value;
+    } else if ((m = cli_option(argc, argv, &i, "--max-result-bytes", &value)) != 0) {
+      if (m < 0) return run_usage("--max-result-bytes needs a value");
+      if (valtext_parse_u64(value, &opt->max_result_bytes) != VALTEXT_OK)
+        return run_usage("--max-result-bytes takes a count from 0 to 18446744073709551615 (got '%s')", value);
     } else {
       return run_usage("unknown option '%s'", arg);
     }
   }
+  if (opt->out_file && opt->result_type == 0) return run_usage("--out needs --result string or bytes");
   if (i >= argc) return run_usage("missing FILE.wasm");
   opt->file = argv[i];
   opt->args = argv + i + 1;
@@ -128,65 +155,154 @@ static void run_signature(const wasm_valtype *types, uint32_t count, char *buf, 
   if (o < size) snprintf(buf + o, size - o, ")");
 }
 
-/* Converts the command-line arguments by the signature; on failure prints the line and returns 1. */
-static int run_convert_args(const run_options *opt, const wasm_functype_view *type, wasm_value *args) {
-  if ((uint32_t)opt->arg_count != type->param_count) {
-    char sig[256];
+/*
+ * Converts the command-line arguments by the signature (argtext.h) into *values and checks the call's
+ * shape, the declared result included (hv_cabi_check); on failure prints the line and returns 1.
+ */
+static int run_convert_args(const run_options *opt, const wasm_functype_view *type, cli_values *values) {
+  char why[RUN_MSG_MAX], sig[256];
+  size_t bad = 0;
+  cli_value_status st = cli_values_parse(opt->args, (size_t)opt->arg_count, type, values, &bad, why, sizeof why);
+  if (st == CLI_VALUE_COUNT) {
+    bool blobs = false;
+    for (int k = 0; k < opt->arg_count; k++) blobs = blobs || cli_value_form(opt->args[k]) != 0;
     run_signature(type->params, type->param_count, sig, sizeof sig);
-    return run_fail(OUTCOME_INVALID_ARGUMENTS, "%s takes %u argument%s %s, got %d", opt->invoke,
-                    type->param_count, type->param_count == 1 ? "" : "s", sig, opt->arg_count);
+    if (!blobs)
+      return run_fail(OUTCOME_INVALID_ARGUMENTS, "%s takes %u argument%s %s, got %d", opt->invoke,
+                      type->param_count, type->param_count == 1 ? "" : "s", sig, opt->arg_count);
+    return run_fail(OUTCOME_INVALID_ARGUMENTS,
+                    "%s takes %u core parameter%s %s; the arguments make %u (a string or bytes argument is "
+                    "two: ptr, len)",
+                    opt->invoke, type->param_count, type->param_count == 1 ? "" : "s", sig, values->flat_count);
   }
-  for (int k = 0; k < opt->arg_count; k++) {
-    wasm_valtype t = type->params[k];
-    valtext_status st = valtext_parse(t, opt->args[k], &args[k]);
-    if (st != VALTEXT_OK) {
-      const char *tname = wasm_valtype_name(t);
-      return run_fail(OUTCOME_INVALID_ARGUMENTS, "argument %d ('%.64s') is not a valid %s: %s", k + 1,
-                      opt->args[k], tname ? tname : "value", valtext_status_message(st));
-    }
-  }
+  if (st == CLI_VALUE_NO_MEMORY) return run_fail(OUTCOME_INTERNAL_ERROR, "out of memory");
+  if (st == CLI_VALUE_BAD_NUMBER)
+    return run_fail(OUTCOME_INVALID_ARGUMENTS, "argument %zu ('%.64s') is %s", bad + 1, opt->args[bad], why);
+  if (st != CLI_VALUE_OK)
+    return run_fail(OUTCOME_INVALID_ARGUMENTS, "argument %zu ('%.64s'): %s", bad + 1, opt->args[bad], why);
+
+  hv_type *types = calloc(values->count ? values->count : 1, sizeof *types);
+  if (!types) return run_fail(OUTCOME_INTERNAL_ERROR, "out of memory");
+  for (size_t k = 0; k < values->count; k++) types[k] = values->values[k].type;
+  hv_cabi_status cst = hv_cabi_check(type, types, values->count, opt->result_type, why, sizeof why);
+  free(types);
+  if (cst != HV_CABI_OK) return run_fail(outcome_from_cabi(cst, NULL), "%s: %s", opt->invoke, why);
   return 0;
 }
 
-/* The failure line for an engine outcome; our own wording where the limit is ours. */
-static int run_engine_fail(const run_options *opt, const wasm_error *err) {
+/*
+ * The failure line for an engine outcome; our own wording where the limit is ours. `context`, when
+ * not NULL, names the call into the guest that failed if it was not the export itself
+ * ("cabi_realloc for argument 2 trapped") and ends the line in parentheses.
+ */
+static int run_engine_fail(const run_options *opt, const wasm_error *err, const char *context) {
   char msg[RUN_MSG_MAX];
+  char ctx[RUN_MSG_MAX / 2] = "";
   outcome_code code = outcome_from_status(err->status);
+  if (context) snprintf(ctx, sizeof ctx, " (%s)", context);
   switch (err->status) {
     case WASM_TIMEOUT:
-      return run_fail(code, "execution exceeded the time limit of %g s", opt->timeout_s);
+      return run_fail(code, "execution exceeded the time limit of %g s%s", opt->timeout_s, ctx);
     case WASM_GAS_EXHAUSTED:
-      return run_fail(code, "execution used up its gas limit of %llu", (unsigned long long)opt->gas);
+      return run_fail(code, "execution used up its gas limit of %llu%s", (unsigned long long)opt->gas, ctx);
     case WASM_MEMORY_EXCEEDED:
-      return run_fail(code, "%s (limit %u MiB)", outcome_describe(err, msg, sizeof msg), opt->memory_mb);
+      return run_fail(code, "%s (limit %u MiB)%s", outcome_describe(err, msg, sizeof msg), opt->memory_mb, ctx);
     default:
-      return run_fail(code, "%s", outcome_describe(err, msg, sizeof msg));
+      return run_fail(code, "%s%s", outcome_describe(err, msg, sizeof msg), ctx);
   }
 }
 
+/*
+ * For HV_CABI_ENGINE: the call's part of hv_cabi_call's detail ("cabi_realloc for argument 2
+ * trapped", "cabi_post_f ran out of gas") when cabi_realloc or cabi_post_<name> failed, copied into
+ * buf; NULL when the export itself did (its messages stay as they were before the Canonical ABI).
+ */
+static const char *run_cabi_context(const run_options *opt, const char *detail, char *buf, size_t size) {
+  static const char realloc_prefix[] = "cabi_realloc ", post_prefix[] = "cabi_post_";
+  size_t skip, name_len = strlen(opt->invoke);
+  if (strncmp(detail, realloc_prefix, sizeof realloc_prefix - 1) == 0) {
+    skip = sizeof realloc_prefix - 1;
+  } else if (strncmp(detail, post_prefix, sizeof post_prefix - 1) == 0) {
+    if (name_len > 64) name_len = 64; /* hv_cabi_call cuts names there */
+    skip = sizeof post_prefix - 1 + name_len;
+    if (strnlen(detail, skip) < skip) return NULL;
+  } else {
+    return NULL;
+  }
+  const char *colon = strstr(detail + skip, ": ");
+  size_t n = colon ? (size_t)(colon - detail) : strlen(detail);
+  snprintf(buf, size, "%.*s", (int)n, detail);
+  return buf;
+}
+
+/* The failure line for a status of hv_cabi_call (outcome_from_cabi gives the code). */
+static int run_cabi_fail(const run_options *opt, hv_cabi_status st, const wasm_error *err, const char *detail) {
+  char ctx[RUN_MSG_MAX / 2];
+  if (st == HV_CABI_ENGINE) return run_engine_fail(opt, err, run_cabi_context(opt, detail, ctx, sizeof ctx));
+  if (st == HV_CABI_HOST_MEMORY) return run_fail(OUTCOME_INTERNAL_ERROR, "out of memory");
+  return run_fail(outcome_from_cabi(st, err), "%s", detail[0] ? detail : hv_cabi_status_text(st));
+}
+
+/* Writes len bytes to `path`; false (with a line on stderr) if it cannot. */
+static bool run_write_file(const char *path, const uint8_t *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  bool ok = f != NULL && (len == 0 || fwrite(data, 1, len, f) == len);
+  int saved = errno;
+  if (f && fclose(f) != 0 && ok) {
+    ok = false;
+    saved = errno;
+  }
+  if (!ok) fprintf(stderr, "hypervisor run: cannot write '%s': %s\n", path, strerror(saved ? saved : EIO));
+  return ok;
+}
+
+/* Prints the results (docs/cli.md, "Output"); returns the exit status. */
+static int run_print_results(const run_options *opt, const hv_cabi_result *res) {
+  if (opt->result_type == 0) {
+    for (size_t k = 0; k < res->count; k++) {
+      char text[VALTEXT_FORMAT_MAX];
+      valtext_format(&res->values[k].num, text, sizeof text);
+      printf("%s\n", text);
+    }
+  } else {
+    const hv_value *v = &res->values[0];
+    if (opt->out_file) {
+      if (!run_write_file(opt->out_file, v->data, v->len)) return CLI_EXIT_FAILURE;
+    } else if (v->type == HV_TYPE_STRING) {
+      if (v->len > 0) fwrite(v->data, 1, v->len, stdout);
+      putchar('\n');
+    } else {
+      char *b64 = NULL;
+      hv_crypto_err cerr;
+      if (hv_crypto_base64_encode(v->data, v->len, &b64, NULL, &cerr) != HV_CRYPTO_OK)
+        return run_fail(OUTCOME_INTERNAL_ERROR, "cannot encode the result: %s", cerr.message);
+      printf("%s\n", b64);
+      free(b64);
+    }
+  }
+  if (fflush(stdout) != 0 || ferror(stdout)) return run_fail(OUTCOME_INTERNAL_ERROR, "cannot write the results");
+  return CLI_EXIT_OK;
+}
+
 /* Instantiates and calls under the watchdog; prints the results or the failure line. */
-static int run_execute(const run_options *opt, const wasm_module *module, const wasm_functype_view *type,
-                       const wasm_value *args, run_stats *stats) {
+static int run_execute(const run_options *opt, const wasm_module *module, const cli_values *args,
+                       run_stats *stats) {
   int rc = CLI_EXIT_FAILURE;
   wasm_error err = {0};
   wasm_store *store = NULL;
   wasm_watchdog *watchdog = NULL;
-  wasm_value *results = NULL;
+  hv_cabi_result res = {0};
   uint64_t ticket = 0;
+  char detail[RUN_MSG_MAX];
 
   wasm_store_limits limits;
   wasm_store_limits_default(&limits);
   limits.gas_limit = opt->gas;
   limits.max_memory_pages = opt->memory_mb * (1024u * 1024u / WASM_PAGE_SIZE);
 
-  results = calloc(type->result_count ? type->result_count : 1, sizeof *results);
-  if (!results) {
-    rc = run_fail(OUTCOME_INTERNAL_ERROR, "out of memory");
-    goto done;
-  }
   store = wasm_store_new(&limits, &err);
   if (!store) {
-    rc = run_engine_fail(opt, &err);
+    rc = run_engine_fail(opt, &err, NULL);
     goto done;
   }
   watchdog = wasm_watchdog_new(&err);
@@ -196,54 +312,39 @@ static int run_execute(const run_options *opt, const wasm_module *module, const 
     goto done;
   }
 
-  /* The start function runs inside wasm_instance_new: the limit covers it too. */
+  /* The start function runs inside wasm_instance_new: the limit covers it too, and cabi_realloc and
+   * cabi_post_<name> as well as the export. */
   uint64_t t0 = run_now_ns();
   ticket = wasm_watchdog_arm(watchdog, store, opt->timeout_ns);
   if (ticket == 0) {
     rc = run_fail(OUTCOME_INTERNAL_ERROR, "cannot arm the watchdog");
     goto done;
   }
-  wasm_status status = WASM_OK;
+  hv_cabi_status st = HV_CABI_OK;
   wasm_instance *instance = wasm_instance_new(store, module, NULL, 0, &err);
-  if (!instance) {
-    status = err.status;
-  } else {
-    wasm_extern ext;
-    if (!wasm_instance_export(instance, opt->invoke, strlen(opt->invoke), &ext) ||
-        ext.kind != WASM_EXTERN_FUNC) {
-      err = (wasm_error){.status = WASM_NOT_FOUND};
-      snprintf(err.message, sizeof err.message, "no exported function '%.64s'", opt->invoke);
-      status = WASM_NOT_FOUND;
-    } else {
-      status = wasm_func_call(store, ext.of.func, args, type->param_count, results, type->result_count, &err);
-    }
-  }
+  if (instance)
+    st = hv_cabi_call(store, instance, opt->invoke, strlen(opt->invoke), args->values, args->count,
+                      opt->result_type, opt->max_result_bytes, &res, &err, detail, sizeof detail);
   wasm_watchdog_disarm(watchdog, ticket);
   ticket = 0;
   stats->exec_ns = run_now_ns() - t0;
   wasm_store_get_stats(store, &stats->store);
 
-  if (status != WASM_OK) {
-    if (err.status == WASM_OK) err.status = status; /* an engine that forgot to fill err */
-    rc = run_engine_fail(opt, &err);
+  if (!instance) {
+    rc = run_engine_fail(opt, &err, NULL);
     goto done;
   }
-  for (uint32_t k = 0; k < type->result_count; k++) {
-    char text[VALTEXT_FORMAT_MAX];
-    valtext_format(&results[k], text, sizeof text);
-    printf("%s\n", text);
-  }
-  if (fflush(stdout) != 0 || ferror(stdout)) {
-    rc = run_fail(OUTCOME_INTERNAL_ERROR, "cannot write the results");
+  if (st != HV_CABI_OK) {
+    rc = run_cabi_fail(opt, st, &err, detail);
     goto done;
   }
-  rc = CLI_EXIT_OK;
+  rc = run_print_results(opt, &res);
 
 done:
   if (ticket) wasm_watchdog_disarm(watchdog, ticket);
   if (watchdog) wasm_watchdog_free(watchdog);
   if (store) wasm_store_free(store);
-  free(results);
+  hv_cabi_result_free(&res);
   return rc;
 }
 
@@ -262,7 +363,7 @@ int cli_run(int argc, char **argv) {
 
   run_stats stats = {0};
   wasm_module *module = NULL;
-  wasm_value *args = NULL;
+  cli_values args = {0};
   char why[256];
   size_t size = 0;
   uint8_t *bytes = cli_read_file(opt.file, CLI_FILE_MAX, &size, why, sizeof why);
@@ -277,7 +378,7 @@ int cli_run(int argc, char **argv) {
   stats.load_ns = run_now_ns() - t0;
   free(bytes);
   if (!module) {
-    rc = run_engine_fail(&opt, &err);
+    rc = run_engine_fail(&opt, &err, NULL);
     goto done;
   }
 
@@ -291,18 +392,13 @@ int cli_run(int argc, char **argv) {
     rc = run_fail(OUTCOME_FUNCTION_NOT_FOUND, "no exported function '%.64s'", opt.invoke);
     goto done;
   }
-  args = calloc(type.param_count ? type.param_count : 1, sizeof *args);
-  if (!args) {
-    rc = run_fail(OUTCOME_INTERNAL_ERROR, "out of memory");
-    goto done;
-  }
-  rc = run_convert_args(&opt, &type, args);
+  rc = run_convert_args(&opt, &type, &args);
   if (rc != 0) goto done;
-  rc = run_execute(&opt, module, &type, args, &stats);
+  rc = run_execute(&opt, module, &args, &stats);
 
 done:
   if (opt.stats) run_print_stats(&stats);
-  free(args);
+  cli_values_free(&args);
   if (module) wasm_module_free(module);
   return rc;
 }

@@ -5,7 +5,8 @@
  * Pass criteria per directive (docs/cli.md has the table and why):
  *   module                 loads, its imports resolve, and it instantiates
  *   action                 the invoke or get completes without a trap
- *   assert_return          completes, and each result matches (NaN patterns, reference patterns)
+ *   assert_return          completes, and each result matches (NaN patterns, reference patterns,
+ *                          v128 lane by lane)
  *   assert_trap            traps, and the expected text starts with the engine's trap message
  *   assert_exhaustion      traps with "call stack exhausted"
  *   assert_malformed/invalid  a binary module fails to load (malformed, invalid or over a limit); a
@@ -61,12 +62,20 @@ typedef enum st_match {
   ST_NAN_ARITHMETIC,  /* a NaN with the quiet bit set */
   ST_REF_NULL,        /* a null reference of the type */
   ST_REF_NONNULL,     /* any non-null reference of the type */
-  ST_UNSUPPORTED,     /* v128 and anything else this runner cannot check */
+  ST_V128_LANES,      /* a v128 checked lane by lane: each lane ST_EXACT or a NaN pattern */
 } st_match;
+
+/* A v128's shape in the command file: "lane_type" i8, i16, i32, i64, f32 or f64. */
+typedef struct st_shape {
+  unsigned lane_bytes; /* 1, 2, 4 or 8: 16 / lane_bytes lanes */
+  bool is_float;
+} st_shape;
 
 typedef struct st_expect {
   st_match match;
-  wasm_value value; /* type always set; the value for ST_EXACT */
+  wasm_value value; /* type always set; the value for ST_EXACT, the exact lanes for ST_V128_LANES */
+  st_shape shape;   /* ST_V128_LANES: the lanes */
+  st_match lanes[16]; /* ST_V128_LANES: how each lane is compared (ST_EXACT or a NaN pattern) */
 } st_expect;
 
 typedef struct st_file {
@@ -157,7 +166,29 @@ static void st_bindings_free(st_bindings *b) {
   *b = (st_bindings){0};
 }
 
-/* "i32:5", "f32:1.5 (0x3fc00000)", "externref:3", "funcref:null" */
+/* The lane `i` of the shape in the 16 bytes of a v128 (little-endian). */
+static uint64_t st_lane(const uint8_t *bytes, st_shape shape, unsigned i) {
+  uint64_t bits = 0;
+  for (unsigned b = 0; b < shape.lane_bytes; b++) bits |= (uint64_t)bytes[i * shape.lane_bytes + b] << (8 * b);
+  return bits;
+}
+
+/* "v128:f32x4 0x3f800000 nan:canonical 0x00000000 0x7fc00000": the lanes of `bytes` in the shape,
+ * in hex; where `lanes` (may be NULL) has a NaN pattern, the pattern instead. */
+static void st_describe_v128(const uint8_t *bytes, st_shape shape, const st_match *lanes, char *buf, size_t size) {
+  unsigned count = 16 / shape.lane_bytes;
+  size_t o = (size_t)snprintf(buf, size, "v128:%c%ux%u", shape.is_float ? 'f' : 'i', 8 * shape.lane_bytes, count);
+  for (unsigned i = 0; i < count && o < size; i++) {
+    st_match m = lanes ? lanes[i] : ST_EXACT;
+    if (m == ST_NAN_CANONICAL || m == ST_NAN_ARITHMETIC)
+      o += (size_t)snprintf(buf + o, size - o, " nan:%s", m == ST_NAN_CANONICAL ? "canonical" : "arithmetic");
+    else
+      o += (size_t)snprintf(buf + o, size - o, " 0x%0*llx", (int)(2 * shape.lane_bytes),
+                            (unsigned long long)st_lane(bytes, shape, i));
+  }
+}
+
+/* "i32:5", "f32:1.5 (0x3fc00000)", "externref:3", "funcref:null"; a v128 in the i32x4 shape. */
 static void st_describe_value(const wasm_value *v, char *buf, size_t size) {
   const char *tname = wasm_valtype_name(v->type);
   char text[VALTEXT_FORMAT_MAX];
@@ -177,6 +208,9 @@ static void st_describe_value(const wasm_value *v, char *buf, size_t size) {
     case WASM_TYPE_FUNCREF:
       snprintf(buf, size, "funcref:%s", v->of.funcref ? "non-null" : "null");
       break;
+    case WASM_TYPE_V128:
+      st_describe_v128(v->of.v128, (st_shape){4, false}, NULL, buf, size);
+      break;
     default:
       valtext_format(v, text, sizeof text);
       snprintf(buf, size, "%s:%s", tname ? tname : "?", text);
@@ -192,8 +226,14 @@ static void st_describe_expect(const st_expect *e, char *buf, size_t size) {
     case ST_NAN_ARITHMETIC: snprintf(buf, size, "%s:nan:arithmetic", tname); break;
     case ST_REF_NULL: snprintf(buf, size, "%s:null", tname); break;
     case ST_REF_NONNULL: snprintf(buf, size, "%s:non-null", tname); break;
-    case ST_UNSUPPORTED: snprintf(buf, size, "%s (not supported)", tname ? tname : "unknown type"); break;
+    case ST_V128_LANES: st_describe_v128(e->value.of.v128, e->shape, e->lanes, buf, size); break;
   }
+}
+
+/* A result as the expectation shows it: a v128 in the expected lanes' shape. */
+static void st_describe_actual(const st_expect *e, const wasm_value *v, char *buf, size_t size) {
+  if (e->match == ST_V128_LANES && v->type == WASM_TYPE_V128) st_describe_v128(v->of.v128, e->shape, NULL, buf, size);
+  else st_describe_value(v, buf, size);
 }
 
 /* ---- Values from the command file ----------------------------------------------------------- */
@@ -214,11 +254,62 @@ static bool st_parse_type(const char *name, wasm_valtype *out) {
   return false;
 }
 
+/* "nan:canonical" or "nan:arithmetic" as a match; ST_EXACT for anything else. */
+static st_match st_nan_pattern(const char *text) {
+  if (strcmp(text, "nan:canonical") == 0) return ST_NAN_CANONICAL;
+  if (strcmp(text, "nan:arithmetic") == 0) return ST_NAN_ARITHMETIC;
+  return ST_EXACT;
+}
+
+/* An unsigned decimal bit pattern of `bytes` bytes (no 0x: the command file never writes one). */
+static bool st_parse_bits(const char *text, unsigned bytes, uint64_t *out) {
+  if (text[0] == '0' && text[1] == 'x') return false;
+  if (valtext_parse_u64(text, out) != VALTEXT_OK) return false;
+  return bytes == 8 || *out < (uint64_t)1 << (8 * bytes);
+}
+
+/*
+ * The lanes of a v128 object: {"type": "v128", "lane_type": "i8".."f64", "value": [16 / width
+ * lanes]}, each lane an unsigned decimal bit pattern, or for an expected float lane a NaN pattern
+ * (`expect` non-NULL: its shape and lanes are set).
+ */
+static bool st_parse_v128(const json_t *obj, wasm_value *out, st_expect *expect, char *why, size_t n) {
+  static const struct {
+    const char *name;
+    st_shape shape;
+  } shapes[] = {{"i8", {1, false}}, {"i16", {2, false}}, {"i32", {4, false}},
+                {"i64", {8, false}}, {"f32", {4, true}},  {"f64", {8, true}}};
+  const char *lane_type = st_string(obj, "lane_type", NULL);
+  size_t k = 0;
+  while (k < sizeof shapes / sizeof shapes[0] && !(lane_type && strcmp(lane_type, shapes[k].name) == 0)) k++;
+  if (k == sizeof shapes / sizeof shapes[0])
+    return st_why(why, n, "v128 with unknown lane_type '%.16s'", lane_type ? lane_type : "?");
+  st_shape shape = shapes[k].shape;
+  unsigned count = 16 / shape.lane_bytes;
+  const json_t *lanes = json_object_get(obj, "value");
+  if (!json_is_array(lanes) || json_array_size(lanes) != count)
+    return st_why(why, n, "v128 %sx%u needs %u lanes", lane_type, count, count);
+  for (unsigned i = 0; i < count; i++) {
+    const json_t *lane = json_array_get(lanes, i);
+    const char *text = json_is_string(lane) ? json_string_value(lane) : NULL;
+    if (!text) return st_why(why, n, "v128 lane %u is not a string", i);
+    st_match m = expect && shape.is_float ? st_nan_pattern(text) : ST_EXACT;
+    uint64_t bits = 0;
+    if (m == ST_EXACT && !st_parse_bits(text, shape.lane_bytes, &bits))
+      return st_why(why, n, "bad %s lane %u '%.40s'", lane_type, i, text);
+    if (expect) expect->lanes[i] = m;
+    for (unsigned b = 0; b < shape.lane_bytes; b++) out->of.v128[i * shape.lane_bytes + b] = (uint8_t)(bits >> (8 * b));
+  }
+  if (expect) expect->shape = shape;
+  return true;
+}
+
 /*
  * Parses a {"type", "value"} object. Numbers are unsigned decimal bit patterns; references are
  * "null", or for externref "N", which is host value N + 1 (0 being null). For an expected value
  * (`expect` non-NULL) floats may be "nan:canonical"/"nan:arithmetic", and a funcref "N" (what
- * wast2json writes for `(ref.func)`) or a reference without a value means any non-null one.
+ * wast2json writes for `(ref.func)`) or a reference without a value means any non-null one. A v128
+ * is as st_parse_v128 reads it.
  */
 static bool st_parse_value(const json_t *obj, wasm_value *out, st_expect *expect, char *why, size_t n) {
   wasm_valtype type;
@@ -235,17 +326,11 @@ static bool st_parse_value(const json_t *obj, wasm_value *out, st_expect *expect
     case WASM_TYPE_I64:
     case WASM_TYPE_F64:
       if (!text) return st_why(why, n, "%s value missing", tname);
-      if (expect && strcmp(text, "nan:canonical") == 0 && (type == WASM_TYPE_F32 || type == WASM_TYPE_F64)) {
-        match = ST_NAN_CANONICAL;
+      if (expect && (type == WASM_TYPE_F32 || type == WASM_TYPE_F64) && st_nan_pattern(text) != ST_EXACT) {
+        match = st_nan_pattern(text);
         break;
       }
-      if (expect && strcmp(text, "nan:arithmetic") == 0 && (type == WASM_TYPE_F32 || type == WASM_TYPE_F64)) {
-        match = ST_NAN_ARITHMETIC;
-        break;
-      }
-      if (text[0] == '0' && text[1] == 'x') return st_why(why, n, "bad %s value '%.40s'", tname, text);
-      if (valtext_parse_u64(text, &bits) != VALTEXT_OK ||
-          ((type == WASM_TYPE_I32 || type == WASM_TYPE_F32) && bits > UINT32_MAX))
+      if (!st_parse_bits(text, type == WASM_TYPE_I32 || type == WASM_TYPE_F32 ? 4 : 8, &bits))
         return st_why(why, n, "bad %s value '%.40s'", tname, text);
       if (type == WASM_TYPE_I32) out->of.i32 = (int32_t)(uint32_t)bits;
       else if (type == WASM_TYPE_F32) out->of.f32_bits = (uint32_t)bits;
@@ -276,17 +361,30 @@ static bool st_parse_value(const json_t *obj, wasm_value *out, st_expect *expect
         out->of.externref = (uintptr_t)bits + 1;
       }
       break;
+    case WASM_TYPE_V128:
+      if (expect) *expect = (st_expect){.match = ST_V128_LANES};
+      if (!st_parse_v128(obj, out, expect, why, n)) return false;
+      if (expect) expect->value = *out;
+      return true;
     default:
-      if (!expect) return st_why(why, n, "%s arguments are not supported", tname);
-      match = ST_UNSUPPORTED;
-      break;
+      return st_why(why, n, "%s values are not supported", tname);
   }
-  if (expect) *expect = (st_expect){match, *out};
+  if (expect) *expect = (st_expect){.match = match, .value = *out};
   return true;
 }
 
+/* Whether the float `bits` (`bytes` 4 or 8 wide) fit a NaN pattern, as the spec's interpreter
+ * checks them: canonical is a NaN whose payload is exactly the quiet bit, either sign; arithmetic
+ * any NaN with the quiet bit set. */
+static bool st_nan_matches(st_match pattern, uint64_t bits, unsigned bytes) {
+  uint64_t quiet_nan = bytes == 4 ? 0x7fc00000u : 0x7ff8000000000000u;
+  uint64_t magnitude = bytes == 4 ? 0x7fffffffu : 0x7fffffffffffffffu;
+  if (pattern == ST_NAN_CANONICAL) return (bits & magnitude) == quiet_nan;
+  return (bits & quiet_nan) == quiet_nan;
+}
+
 static bool st_matches(const st_expect *e, const wasm_value *actual) {
-  if (e->match == ST_UNSUPPORTED || actual->type != e->value.type) return false;
+  if (actual->type != e->value.type) return false;
   switch (e->match) {
     case ST_EXACT:
       switch (actual->type) {
@@ -298,16 +396,21 @@ static bool st_matches(const st_expect *e, const wasm_value *actual) {
         default: return false;
       }
     case ST_NAN_CANONICAL:
-      if (actual->type == WASM_TYPE_F32) return (actual->of.f32_bits & 0x7fffffffu) == 0x7fc00000u;
-      return (actual->of.f64_bits & 0x7fffffffffffffffu) == 0x7ff8000000000000u;
     case ST_NAN_ARITHMETIC:
-      if (actual->type == WASM_TYPE_F32) return (actual->of.f32_bits & 0x7fc00000u) == 0x7fc00000u;
-      return (actual->of.f64_bits & 0x7ff8000000000000u) == 0x7ff8000000000000u;
+      if (actual->type == WASM_TYPE_F32) return st_nan_matches(e->match, actual->of.f32_bits, 4);
+      return st_nan_matches(e->match, actual->of.f64_bits, 8);
     case ST_REF_NULL:
       return actual->type == WASM_TYPE_FUNCREF ? actual->of.funcref == NULL : actual->of.externref == 0;
     case ST_REF_NONNULL:
       return actual->type == WASM_TYPE_FUNCREF ? actual->of.funcref != NULL : actual->of.externref != 0;
-    case ST_UNSUPPORTED: break;
+    case ST_V128_LANES:
+      for (unsigned i = 0; i < 16 / e->shape.lane_bytes; i++) {
+        uint64_t got = st_lane(actual->of.v128, e->shape, i);
+        bool ok = e->lanes[i] == ST_EXACT ? got == st_lane(e->value.of.v128, e->shape, i)
+                                          : st_nan_matches(e->lanes[i], got, e->shape.lane_bytes);
+        if (!ok) return false;
+      }
+      return true;
   }
   return false;
 }
@@ -629,9 +732,9 @@ static bool st_cmd_assert_return(st_file *f, const json_t *cmd, char *why, size_
       goto done;
     }
     if (!st_matches(&e, &out.results[i])) {
-      char want[100], got[100];
+      char want[200], got[200];
       st_describe_expect(&e, want, sizeof want);
-      st_describe_value(&out.results[i], got, sizeof got);
+      st_describe_actual(&e, &out.results[i], got, sizeof got);
       ok = st_why(why, n, "result %zu: expected %s, got %s", i, want, got);
       goto done;
     }

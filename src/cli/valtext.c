@@ -56,14 +56,14 @@ valtext_status valtext_parse_u64(const char *text, uint64_t *out) {
   return valtext_magnitude(text, out);
 }
 
-/* A signed integer of `bits` (32 or 64) width, as its two's-complement bit pattern. */
+/* A signed integer of `bits` (8, 16, 32 or 64) width, as its two's-complement bit pattern. */
 static valtext_status valtext_int(const char *s, unsigned bits, uint64_t *out) {
   bool negative = false;
   if (*s == '-' || *s == '+') negative = *s++ == '-';
   uint64_t mag;
   valtext_status st = valtext_magnitude(s, &mag);
   if (st != VALTEXT_OK) return st;
-  uint64_t umax = bits == 64 ? UINT64_MAX : UINT32_MAX;
+  uint64_t umax = bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
   uint64_t neg_max = (uint64_t)1 << (bits - 1); /* |signed minimum| */
   if (negative ? mag > neg_max : mag > umax) return VALTEXT_RANGE;
   uint64_t v = negative ? (uint64_t)0 - mag : mag;
@@ -134,6 +134,47 @@ static valtext_status valtext_f64(const char *s, uint64_t *out) {
   return VALTEXT_OK;
 }
 
+/* ---- v128 --------------------------------------------------------------------------------- */
+
+/* "SHAPE lane lane ...": each lane by its scalar rule, stored little-endian, lane 0 first. */
+static valtext_status valtext_v128(const char *s, uint8_t out[16]) {
+  static const struct {
+    const char *name;
+    unsigned bits;
+    bool is_float;
+  } shapes[] = {{"i8x16", 8, false}, {"i16x8", 16, false}, {"i32x4", 32, false},
+                {"i64x2", 64, false}, {"f32x4", 32, true},  {"f64x2", 64, true}};
+  size_t k = 0;
+  while (k < sizeof shapes / sizeof shapes[0] && strncmp(s, shapes[k].name, 5) != 0) k++;
+  if (k == sizeof shapes / sizeof shapes[0]) return VALTEXT_SYNTAX;
+  s += 5;
+  unsigned width = shapes[k].bits / 8;
+  uint8_t bytes[16];
+  valtext_status first_error = VALTEXT_OK; /* a syntax error anywhere wins over a range error */
+  for (unsigned lane = 0; lane < 16 / width; lane++) {
+    if (*s++ != ' ') return VALTEXT_SYNTAX;
+    char text[80];
+    size_t len = strcspn(s, " ");
+    if (len == 0 || len >= sizeof text) return VALTEXT_SYNTAX;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    s += len;
+    uint64_t bits = 0;
+    uint32_t b32 = 0;
+    valtext_status st = !shapes[k].is_float ? valtext_int(text, shapes[k].bits, &bits)
+                        : width == 4        ? valtext_f32(text, &b32)
+                                            : valtext_f64(text, &bits);
+    if (st == VALTEXT_SYNTAX) return st;
+    if (st != VALTEXT_OK && first_error == VALTEXT_OK) first_error = st;
+    if (shapes[k].is_float && width == 4) bits = b32;
+    for (unsigned b = 0; b < width; b++) bytes[lane * width + b] = (uint8_t)(bits >> (8 * b));
+  }
+  if (*s != '\0') return VALTEXT_SYNTAX;
+  if (first_error != VALTEXT_OK) return first_error;
+  memcpy(out, bytes, sizeof bytes);
+  return VALTEXT_OK;
+}
+
 valtext_status valtext_parse(wasm_valtype type, const char *text, wasm_value *out) {
   uint64_t bits = 0;
   valtext_status st;
@@ -156,6 +197,12 @@ valtext_status valtext_parse(wasm_valtype type, const char *text, wasm_value *ou
       st = valtext_f64(text, &bits);
       if (st == VALTEXT_OK) out->of.f64_bits = bits;
       break;
+    case WASM_TYPE_V128: {
+      uint8_t v[16];
+      st = valtext_v128(text, v);
+      if (st == VALTEXT_OK) memcpy(out->of.v128, v, sizeof v);
+      break;
+    }
     default:
       return VALTEXT_BAD_TYPE;
   }
@@ -249,6 +296,15 @@ int valtext_format(const wasm_value *value, char *buf, size_t size) {
     case WASM_TYPE_I64: return snprintf(buf, size, "%lld", (long long)value->of.i64);
     case WASM_TYPE_F32: return valtext_format_f32(value->of.f32_bits, buf, size);
     case WASM_TYPE_F64: return valtext_format_f64(value->of.f64_bits, buf, size);
+    case WASM_TYPE_V128: {
+      uint32_t lane[4];
+      for (int k = 0; k < 4; k++) {
+        const uint8_t *b = value->of.v128 + 4 * k;
+        lane[k] = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+      }
+      return snprintf(buf, size, "i32x4 0x%08x 0x%08x 0x%08x 0x%08x", (unsigned)lane[0], (unsigned)lane[1],
+                      (unsigned)lane[2], (unsigned)lane[3]);
+    }
     case WASM_TYPE_FUNCREF: return snprintf(buf, size, "%s", value->of.funcref ? "funcref" : "null");
     case WASM_TYPE_EXTERNREF: return snprintf(buf, size, "%s", value->of.externref ? "externref" : "null");
     default: return snprintf(buf, size, "?");

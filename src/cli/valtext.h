@@ -9,13 +9,18 @@
  *   f32, f64  decimal ([+-]digits[.digits][e[+-]digits], "1." and ".5" accepted), rounded to nearest;
  *             or nan, -nan, inf, +inf, -inf. A finite literal that overflows to infinity is a range
  *             error; one that underflows becomes a subnormal or zero.
+ *   v128      as in the text format's v128.const: a shape (i8x16, i16x8, i32x4, i64x2, f32x4,
+ *             f64x2), then one value per lane by the rules above, each after exactly one space
+ *             ("i32x4 1 -2 0x3 4"); i8 and i16 lanes take -128 .. 255 and -32768 .. 65535.
  *   funcref, externref: cannot be written as text (VALTEXT_BAD_TYPE).
  *
  * Formatting: integers as signed decimal. Floats with the fewest significant digits N that read
  * back to the same bits (the first %.Ng, N = 1..9 for f32, 1..17 for f64, that round-trips), written
  * positionally when the decimal exponent is -4..15 ("100", "0.1", "0.0001") and in C's scientific
  * form otherwise ("1e+16", "1e-05", "3.4028235e+38"); nan, inf, -inf (every NaN prints as "nan",
- * whatever its sign and payload). References as "null", "funcref" or "externref".
+ * whatever its sign and payload). A v128 as its four i32 lanes in hex, exactly
+ * ("i32x4 0x00000001 0xfffffffe 0x00000003 0x00000004"), which reads back to the same bits.
+ * References as "null", "funcref" or "externref".
  *
  * Nothing here allocates or keeps state; no engine function is called.
  */
@@ -48,8 +53,8 @@ valtext_status valtext_parse(wasm_valtype type, const char *text, wasm_value *ou
 /* An unsigned decimal or 0x-hex count, no sign: 0 .. UINT64_MAX. */
 valtext_status valtext_parse_u64(const char *text, uint64_t *out);
 
-/* Room for any formatted value, NUL included ("-2.2250738585072014e-308" is 24 characters). */
-#define VALTEXT_FORMAT_MAX 32
+/* Room for any formatted value, NUL included (a v128 is 49 characters). */
+#define VALTEXT_FORMAT_MAX 64
 
 /*
  * Writes `value` as text into `buf` (NUL-terminated; truncated if size < VALTEXT_FORMAT_MAX).

@@ -136,6 +136,23 @@ struct hpke_ctx {
 /* ComputeNonce(seq) of RFC 9180 §5.2 for the context's current sequence number. */
 void hpke__compute_nonce(const hpke_ctx *ctx, uint8_t out[HPKE_NONCE_LEN]);
 
+/* ---- Key ring (keyring.c) ------------------------------------------------------------------- */
+
+/* One decryption attempt with one private key of the ring. HV_CRYPTO_DECRYPT_FAILED with *final
+ * false means "not this key": the next live key is tried. Any other status, or *final true,
+ * ends the search with that status and err as the attempt left them. */
+typedef hv_crypto_status (*hv_keyring__attempt)(const hpke_private_key *sk, void *arg, bool *final,
+                                                hv_crypto_err *err);
+
+/* Runs attempt under the ring's read lock with the key key_id, or, when key_id is NULL or "",
+ * with each live key from the current one back, as hv_keyring_decrypt does (whose messages it
+ * gives: an unknown key_id is HV_CRYPTO_UNKNOWN_KEY_ID, "not this key" with every key tried
+ * HV_CRYPTO_DECRYPT_FAILED). used_key_id (may be NULL) receives the key_id of a successful
+ * attempt, else "". The attempt must not call back into the ring. */
+hv_crypto_status hv_keyring__try(hv_keyring *ring, const char *key_id,
+                                 hv_keyring__attempt attempt, void *arg,
+                                 char used_key_id[HV_KEY_ID_LEN + 1], hv_crypto_err *err);
+
 /* ---- Shared helpers ------------------------------------------------------------------------- */
 
 /* Checks a pthread lock call: a lock that fails means a bug (or a destroyed lock), and going on

@@ -1,6 +1,6 @@
 /*
  * document.c: the result document (protocol.md, "Result document"): building its exact bytes and
- * parsing them back.
+ * parsing them back; and the JSON value forms (crypto_json.h) that hv_client shares.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -9,36 +9,29 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "crypto_int.h"
+#include "crypto_json.h"
 
 #define MAX_STRING 4096          /* request_id, function_name */
 #define EXACT_INT_LIMIT 9007199254740992LL /* 2^53: larger i64 travel as decimal strings */
 
 /* ---- Building -------------------------------------------------------------------------------- */
 
-/* The engine's wasm_valtype_name, restated: this library uses the engine's header, not its code. */
-static const char *type_name(wasm_valtype type) {
-  return type == WASM_TYPE_I32   ? "i32"
-         : type == WASM_TYPE_I64 ? "i64"
-         : type == WASM_TYPE_F32 ? "f32"
-         : type == WASM_TYPE_F64 ? "f64"
-                                 : NULL;
-}
-
 static json_t *float_to_json(double d) {
   const char *special = isnan(d) ? "nan" : isinf(d) ? (d > 0 ? "inf" : "-inf") : NULL;
   return special != NULL ? json_string(special) : json_real(d);
 }
 
-/* A new JSON value in the protocol's form for v, or NULL (unsupported type or no memory). */
-static json_t *value_to_json(const wasm_value *v) {
+/* A new JSON value in the protocol's form for a number, or NULL (not a number, or no memory). */
+static json_t *number_to_json(hv_type type, const wasm_value *v) {
   char decimal[24];
   float f = 0;
   double d = 0;
   json_t *j = NULL;
 
-  switch (v->type) {
+  switch (type) {
   case WASM_TYPE_I32:
     j = json_integer(v->of.i32);
     break;
@@ -64,32 +57,78 @@ static json_t *value_to_json(const wasm_value *v) {
   return j;
 }
 
-static hv_crypto_status results_to_json(const wasm_value *results, size_t count, json_t **out,
-                                        hv_crypto_err *err) {
+hv_crypto_status hv_crypto__string_to_json(const char *s, size_t len, const char *what,
+                                           json_t **out, hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+
+  *out = NULL;
+  if (s == NULL && len > 0)
+    rc = hv_crypto__fail(err, HV_CRYPTO_INVALID_ARGUMENT, "%s has no data", what);
+  else if (!hv_crypto__utf8_valid((const uint8_t *)s, len))
+    rc = hv_crypto__fail(err, HV_CRYPTO_BAD_VALUE, "%s is not valid UTF-8", what);
+  else if ((*out = json_stringn(s != NULL ? s : "", len)) == NULL)
+    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising %s", what);
+  return rc;
+}
+
+/* The JSON value of v (value number i, a `what`). */
+static hv_crypto_status value_to_json(const hv_value *v, const char *what, size_t i, json_t **out,
+                                      hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  char name[48];
+  char *b64 = NULL;
+  size_t b64_len = 0;
+
+  *out = NULL;
+  snprintf(name, sizeof name, "%s %zu", what, i);
+  if (v->type == HV_TYPE_STRING) {
+    rc = hv_crypto__string_to_json((const char *)v->data, v->len, name, out, err);
+  } else if (v->type == HV_TYPE_BYTES) {
+    if (v->data == NULL && v->len > 0)
+      rc = hv_crypto__fail(err, HV_CRYPTO_INVALID_ARGUMENT, "%s has no data", name);
+    else
+      rc = hv_crypto_base64_encode(v->data, v->len, &b64, &b64_len, err);
+    if (rc == HV_CRYPTO_OK && (*out = json_stringn(b64, b64_len)) == NULL)
+      rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising %s", name);
+  } else if (!hv_type_is_numeric(v->type)) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_BAD_VALUE, "%s has type 0x%02x, which has no JSON form",
+                         name, v->type);
+  } else if ((*out = number_to_json(v->type, &v->num)) == NULL) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising %s", name);
+  }
+  if (b64 != NULL)
+    OPENSSL_cleanse(b64, b64_len); /* an argument's bytes may be secret */
+  free(b64);
+  return rc;
+}
+
+hv_crypto_status hv_crypto__values_to_json(const hv_value *values, size_t count, const char *what,
+                                           json_t **out, hv_crypto_err *err) {
   hv_crypto_status rc = HV_CRYPTO_OK;
   json_t *array = json_array();
 
+  *out = NULL;
+  if (values == NULL && count > 0)
+    rc = hv_crypto__fail(err, HV_CRYPTO_INVALID_ARGUMENT, "%zu %ss and no array", count, what);
+  else if (array == NULL)
+    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating the %ss", what);
   for (size_t i = 0; rc == HV_CRYPTO_OK && i < count; i++) {
-    const char *type = type_name(results[i].type);
-    json_t *value = type != NULL ? value_to_json(&results[i]) : NULL;
-    json_t *item = json_object();
-    int bad = array == NULL || value == NULL || item == NULL;
+    json_t *value = NULL;
+    json_t *item = NULL;
+
+    rc = value_to_json(&values[i], what, i, &value, err);
+    if (rc != HV_CRYPTO_OK)
+      break;
+    item = json_object();
     /* The *_new setters take their argument's reference even when they fail, hence `|`. */
-    if (!bad) {
-      bad = json_object_set_new(item, "type", json_string(type)) |
-            json_object_set_new(item, "value", value) | json_array_append_new(array, item);
-    } else {
-      json_decref(value);
-      json_decref(item);
+    if (item == NULL ||
+        (json_object_set_new(item, "type", json_string(hv_type_name(values[i].type))) |
+         json_object_set_new(item, "value", value) | json_array_append_new(array, item)) != 0) {
+      if (item == NULL)
+        json_decref(value);
+      rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising %s %zu", what, i);
     }
-    if (type == NULL)
-      rc = hv_crypto__fail(err, HV_CRYPTO_BAD_VALUE, "result %zu has type 0x%02x, not a number",
-                           i, results[i].type);
-    else if (bad)
-      rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising result %zu", i);
   }
-  if (array == NULL && rc == HV_CRYPTO_OK)
-    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating the results");
   if (rc != HV_CRYPTO_OK) {
     json_decref(array);
     array = NULL;
@@ -98,15 +137,17 @@ static hv_crypto_status results_to_json(const wasm_value *results, size_t count,
   return rc;
 }
 
-/* Copies the compact serialisation of root into a malloc'ed, NUL-terminated buffer. */
-static hv_crypto_status dump(const json_t *root, char **out, size_t *out_len, hv_crypto_err *err) {
+hv_crypto_status hv_crypto__json_dump(const json_t *root, char **out, size_t *out_len,
+                                      hv_crypto_err *err) {
   hv_crypto_status rc = HV_CRYPTO_OK;
   const size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(17);
   size_t len = json_dumpb(root, NULL, 0, flags);
-  char *buf = len > 0 ? malloc(len + 1) : NULL;
+  char *buf = len > 0 && len < SIZE_MAX ? malloc(len + 1) : NULL;
 
+  *out = NULL;
+  *out_len = 0;
   if (buf == NULL || json_dumpb(root, buf, len, flags) != len) {
-    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising the result document");
+    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising a JSON document");
     goto fail;
   }
   buf[len] = '\0';
@@ -119,14 +160,15 @@ fail:
 }
 
 hv_crypto_status hv_commit_document_build(const char *request_id, const char *function_name,
-                                          const wasm_value *results, size_t result_count,
+                                          const hv_value *results, size_t result_count,
                                           const char program_sha256[HV_COMMIT_HEX_LEN + 1],
                                           const uint8_t nonce[HV_COMMIT_NONCE_LEN], char **out,
                                           size_t *out_len, hv_crypto_err *err) {
   hv_crypto_status rc = HV_CRYPTO_OK;
   char nonce_hex[2 * HV_COMMIT_NONCE_LEN + 1];
-  json_t *root = json_object();
-  json_t *array = NULL;
+  json_t *root = NULL;
+  json_t *id = NULL, *name = NULL, *array = NULL;
+  int bad = 0;
 
   hv_crypto__begin(err);
   *out = NULL;
@@ -137,23 +179,34 @@ hv_crypto_status hv_commit_document_build(const char *request_id, const char *fu
                          "over %d results", HV_COMMIT_MAX_VALUES);
     goto fail;
   }
-  rc = results_to_json(results, result_count, &array, err);
+  rc = hv_crypto__string_to_json(request_id, strlen(request_id), "request_id", &id, err);
+  if (rc == HV_CRYPTO_OK)
+    rc = hv_crypto__string_to_json(function_name, strlen(function_name), "function_name", &name,
+                                   err);
+  if (rc == HV_CRYPTO_OK)
+    rc = hv_crypto__values_to_json(results, result_count, "result", &array, err);
   if (rc != HV_CRYPTO_OK)
     goto fail;
   hv_crypto_hex_encode(nonce, HV_COMMIT_NONCE_LEN, nonce_hex);
-  /* json_string() refuses invalid UTF-8, which then fails the set; each set takes its value. */
-  if ((json_object_set_new(root, "request_id", json_string(request_id)) |
-       json_object_set_new(root, "function_name", json_string(function_name)) |
-       json_object_set_new(root, "results", array) |
-       json_object_set_new(root, "program_sha256", json_string(program_sha256)) |
-       json_object_set_new(root, "nonce", json_string(nonce_hex))) != 0) {
-    array = NULL;
-    rc = hv_crypto__fail(err, HV_CRYPTO_BAD_VALUE, "request_id or function_name is not UTF-8, or no memory");
+  root = json_object();
+  if (root == NULL) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating the result document");
     goto fail;
   }
-  array = NULL;
-  rc = dump(root, out, out_len, err);
+  /* Each set takes its value's reference, even when it fails. */
+  bad = json_object_set_new(root, "request_id", id) |
+        json_object_set_new(root, "function_name", name) |
+        json_object_set_new(root, "results", array) |
+        json_object_set_new(root, "program_sha256", json_string(program_sha256)) |
+        json_object_set_new(root, "nonce", json_string(nonce_hex));
+  id = name = array = NULL;
+  if (bad != 0)
+    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising the result document");
+  else
+    rc = hv_crypto__json_dump(root, out, out_len, err);
 fail:
+  json_decref(id); /* NULL once root holds them */
+  json_decref(name);
   json_decref(array);
   json_decref(root);
   return rc;
@@ -201,32 +254,30 @@ static bool json_to_float(const json_t *j, double *out) {
   return ok;
 }
 
-/* The typed value of one {"type", "value"} result. */
-static bool json_to_value(const json_t *item, wasm_value *out) {
-  const char *type = json_string_value(json_object_get(item, "type"));
-  const json_t *value = json_object_get(item, "value");
+/* A number of the given type from its JSON form. */
+static bool json_to_number(const char *type, const json_t *value, wasm_value *out) {
   double d = 0;
   float f = 0;
-  bool ok = type != NULL && value != NULL;
+  bool ok = true;
 
   memset(out, 0, sizeof *out);
-  if (ok && strcmp(type, "i32") == 0) {
+  if (strcmp(type, "i32") == 0) {
     ok = json_is_integer(value) && json_integer_value(value) >= INT32_MIN &&
          json_integer_value(value) <= INT32_MAX;
     out->type = WASM_TYPE_I32;
     out->of.i32 = ok ? (int32_t)json_integer_value(value) : 0;
-  } else if (ok && strcmp(type, "i64") == 0) {
+  } else if (strcmp(type, "i64") == 0) {
     out->type = WASM_TYPE_I64;
     if (json_is_integer(value))
       out->of.i64 = json_integer_value(value);
     else
       ok = json_is_string(value) && parse_decimal_i64(json_string_value(value), &out->of.i64);
-  } else if (ok && strcmp(type, "f32") == 0) {
+  } else if (strcmp(type, "f32") == 0) {
     ok = json_to_float(value, &d);
     f = (float)d;
     out->type = WASM_TYPE_F32;
     memcpy(&out->of.f32_bits, &f, sizeof f);
-  } else if (ok && strcmp(type, "f64") == 0) {
+  } else if (strcmp(type, "f64") == 0) {
     ok = json_to_float(value, &d);
     out->type = WASM_TYPE_F64;
     memcpy(&out->of.f64_bits, &d, sizeof d);
@@ -234,6 +285,77 @@ static bool json_to_value(const json_t *item, wasm_value *out) {
     ok = false;
   }
   return ok;
+}
+
+/* The data of a string (its UTF-8, which the JSON parser has checked) or bytes (its base64,
+ * decoded) value: a malloc'ed copy followed by a NUL that *len does not count. */
+static hv_crypto_status json_to_blob(hv_type type, const json_t *value, size_t i, uint8_t **out,
+                                     size_t *len, hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  const char *text = json_string_value(value);
+  size_t text_len = text != NULL ? json_string_length(value) : 0;
+  uint8_t *decoded = NULL;
+  size_t decoded_len = 0;
+
+  *out = NULL;
+  *len = 0;
+  if (text == NULL) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT, "result %zu: a %s value must be a JSON "
+                         "string", i, hv_type_name(type));
+    goto fail;
+  }
+  if (type == HV_TYPE_BYTES) {
+    rc = hv_crypto_base64_decode(text, text_len, &decoded, &decoded_len, err);
+    if (rc == HV_CRYPTO_BAD_BASE64 || rc == HV_CRYPTO_MESSAGE_TOO_LARGE)
+      rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT, "result %zu is not valid base64", i);
+    if (rc != HV_CRYPTO_OK)
+      goto fail;
+    text = (const char *)decoded;
+    text_len = decoded_len;
+  }
+  *out = malloc(text_len + 1); /* text_len < HV_COMMIT_MAX_DOCUMENT: no overflow */
+  if (*out == NULL) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating %zu bytes for result %zu",
+                         text_len, i);
+    goto fail;
+  }
+  if (text_len > 0)
+    memcpy(*out, text, text_len);
+  (*out)[text_len] = 0;
+  *len = text_len;
+fail:
+  if (decoded != NULL)
+    OPENSSL_cleanse(decoded, decoded_len);
+  free(decoded);
+  return rc;
+}
+
+/* The typed value of result i, a {"type", "value"} object. */
+static hv_crypto_status json_to_value(const json_t *item, size_t i, hv_value *out,
+                                      hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  const char *type_text = json_string_value(json_object_get(item, "type"));
+  const json_t *value = json_object_get(item, "value");
+  hv_type type = 0;
+  wasm_value number;
+  uint8_t *data = NULL;
+  size_t len = 0;
+
+  memset(out, 0, sizeof *out);
+  if (type_text == NULL || value == NULL || !hv_type_parse(type_text, &type)) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT, "result %zu is not a valid typed value", i);
+  } else if (hv_type_is_numeric(type)) {
+    if (json_to_number(type_text, value, &number))
+      *out = hv_value_from_wasm(number);
+    else
+      rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT, "result %zu is not a valid %s", i,
+                           type_text);
+  } else {
+    rc = json_to_blob(type, value, i, &data, &len, err);
+    if (rc == HV_CRYPTO_OK)
+      *out = hv_value_blob(type, data, len);
+  }
+  return rc;
 }
 
 /* A copy of a JSON string member without embedded NULs and of at most max bytes, or NULL. */
@@ -266,13 +388,12 @@ static hv_crypto_status parse_results(const json_t *array, hv_result_document *d
     rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating %zu results", count);
     goto fail;
   }
-  for (size_t i = 0; i < count; i++) {
-    if (!json_to_value(json_array_get(array, i), &doc->results[i])) {
-      rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT, "result %zu is not a valid typed value", i);
-      goto fail;
-    }
+  /* result_count counts the values filled so far, which hv_commit_document_free frees. */
+  for (size_t i = 0; rc == HV_CRYPTO_OK && i < count; i++) {
+    rc = json_to_value(json_array_get(array, i), i, &doc->results[i], err);
+    if (rc == HV_CRYPTO_OK)
+      doc->result_count = i + 1;
   }
-  doc->result_count = count;
 fail:
   return rc;
 }
@@ -309,11 +430,12 @@ hv_crypto_status hv_commit_document_parse(const uint8_t *json, size_t len,
   hv_crypto__begin(err);
   *out = NULL;
   if (json == NULL || len > HV_COMMIT_MAX_DOCUMENT) {
-    rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT, "result document missing or over %u bytes",
+    rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT, "result document missing or over %zu bytes",
                          HV_COMMIT_MAX_DOCUMENT);
     goto fail;
   }
-  root = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, &jerr);
+  /* NULs (\u0000) are allowed in string values; request_id and function_name refuse them. */
+  root = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
   if (!json_is_object(root)) {
     rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT, "result document is not a JSON object");
     goto fail;
@@ -348,6 +470,17 @@ void hv_commit_document_free(hv_result_document *doc) {
     return;
   free(doc->request_id);
   free(doc->function_name);
+  for (size_t i = 0; doc->results != NULL && i < doc->result_count; i++) {
+    hv_value *v = &doc->results[i];
+    if (v->data != NULL) {
+      /* The document made this copy (json_to_blob), so casting const away is sound. */
+      uint8_t *data = (uint8_t *)(uintptr_t)v->data;
+      OPENSSL_cleanse(data, v->len + 1);
+      free(data);
+    }
+  }
+  if (doc->results != NULL)
+    OPENSSL_cleanse(doc->results, doc->result_count * sizeof *doc->results);
   free(doc->results);
   free(doc);
 }

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto_int.h"
+#include "crypto_json.h"
 
 /* Largest input either direction takes: OpenSSL's encoder counts in int. */
 #define BASE64_MAX_INPUT (((size_t)1 << 30) + ((size_t)1 << 20))
@@ -134,6 +135,29 @@ hv_crypto_status hv_crypto_base64_decode(const char *in, size_t len, uint8_t **o
 fail:
   free(buf);
   return rc;
+}
+
+bool hv_crypto__utf8_valid(const uint8_t *s, size_t len) {
+  size_t i = 0;
+
+  while (i < len) {
+    uint8_t c = s[i];
+    size_t n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2
+               : c >= 0xF0 && c <= 0xF4 ? 3 : SIZE_MAX;
+    /* The second byte's range excludes overlong forms, surrogates and code points > U+10FFFF. */
+    uint8_t lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    uint8_t hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+
+    if (n == SIZE_MAX || len - i - 1 < n)
+      return false;
+    for (size_t k = 1; k <= n; k++) {
+      uint8_t b = s[i + k];
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF))
+        return false;
+    }
+    i += 1 + n;
+  }
+  return true;
 }
 
 void hv_crypto_hex_encode(const uint8_t *in, size_t len, char *out) {

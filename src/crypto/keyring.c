@@ -610,38 +610,32 @@ hv_crypto_status hv_keyring_find(hv_keyring *ring, const char *key_id, hv_keyrin
   return rc;
 }
 
-/* Tries the keys from first down to last (inclusive, newest first); the caller holds the lock. */
-static hv_crypto_status try_keys(hv_keyring *ring, long first, long last, const uint8_t *in,
-                                 size_t in_len, const uint8_t *info, size_t info_len,
-                                 const uint8_t *aad, size_t aad_len, uint8_t **out,
-                                 size_t *out_len, char used_key_id[HV_KEY_ID_LEN + 1],
-                                 hv_crypto_err *err) {
+/* Tries the keys from first down to last (inclusive, newest first) until one is not "not this
+ * key"; the caller holds the read lock. */
+static hv_crypto_status try_keys(hv_keyring *ring, long first, long last,
+                                 hv_keyring__attempt attempt, void *arg,
+                                 char used_key_id[HV_KEY_ID_LEN + 1], hv_crypto_err *err) {
   hv_crypto_status rc = HV_CRYPTO_DECRYPT_FAILED;
+  bool final = false;
 
-  for (long i = first; i >= last && rc == HV_CRYPTO_DECRYPT_FAILED; i--) {
-    rc = hpke_open_base(HPKE_SUITE_PROTOCOL, ring->keys[i]->sk, in, in_len, info, info_len, aad,
-                        aad_len, out, out_len, err);
+  for (long i = first; i >= last && rc == HV_CRYPTO_DECRYPT_FAILED && !final; i--) {
+    rc = attempt(ring->keys[i]->sk, arg, &final, err);
     if (rc == HV_CRYPTO_OK && used_key_id != NULL)
       memcpy(used_key_id, ring->keys[i]->key_id, HV_KEY_ID_LEN + 1);
   }
-  if (rc == HV_CRYPTO_DECRYPT_FAILED)
+  if (rc == HV_CRYPTO_DECRYPT_FAILED && !final)
     rc = hv_crypto__fail(err, HV_CRYPTO_DECRYPT_FAILED, "decryption or authentication failed%s",
                          first == last ? "" : " with every live key");
   return rc;
 }
 
-hv_crypto_status hv_keyring_decrypt(hv_keyring *ring, const char *key_id, const uint8_t *in,
-                                    size_t in_len, const uint8_t *info, size_t info_len,
-                                    const uint8_t *aad, size_t aad_len, uint8_t **out,
-                                    size_t *out_len, char used_key_id[HV_KEY_ID_LEN + 1],
-                                    hv_crypto_err *err) {
+hv_crypto_status hv_keyring__try(hv_keyring *ring, const char *key_id,
+                                 hv_keyring__attempt attempt, void *arg,
+                                 char used_key_id[HV_KEY_ID_LEN + 1], hv_crypto_err *err) {
   hv_crypto_status rc = HV_CRYPTO_OK;
   bool any = key_id == NULL || key_id[0] == '\0';
   long i = -1;
 
-  hv_crypto__begin(err);
-  *out = NULL;
-  *out_len = 0;
   if (used_key_id != NULL)
     used_key_id[0] = '\0';
   HV_CRYPTO__LOCKED(pthread_rwlock_rdlock(&ring->lock));
@@ -650,8 +644,41 @@ hv_crypto_status hv_keyring_decrypt(hv_keyring *ring, const char *key_id, const 
     rc = hv_crypto__fail(err, HV_CRYPTO_UNKNOWN_KEY_ID, any ? "the key ring has no key"
                                                             : "no live key has this key_id");
   else
-    rc = try_keys(ring, i, any ? 0 : i, in, in_len, info, info_len, aad, aad_len, out, out_len,
-                  used_key_id, err);
+    rc = try_keys(ring, i, any ? 0 : i, attempt, arg, used_key_id, err);
   HV_CRYPTO__LOCKED(pthread_rwlock_unlock(&ring->lock));
   return rc;
+}
+
+/* hv_keyring_decrypt's inputs and outputs, for open_base_attempt. */
+typedef struct open_base_args {
+  const uint8_t *in;
+  size_t in_len;
+  const uint8_t *info;
+  size_t info_len;
+  const uint8_t *aad;
+  size_t aad_len;
+  uint8_t **out;
+  size_t *out_len;
+} open_base_args;
+
+static hv_crypto_status open_base_attempt(const hpke_private_key *sk, void *arg, bool *final,
+                                          hv_crypto_err *err) {
+  const open_base_args *a = arg;
+
+  *final = false;
+  return hpke_open_base(HPKE_SUITE_PROTOCOL, sk, a->in, a->in_len, a->info, a->info_len, a->aad,
+                        a->aad_len, a->out, a->out_len, err);
+}
+
+hv_crypto_status hv_keyring_decrypt(hv_keyring *ring, const char *key_id, const uint8_t *in,
+                                    size_t in_len, const uint8_t *info, size_t info_len,
+                                    const uint8_t *aad, size_t aad_len, uint8_t **out,
+                                    size_t *out_len, char used_key_id[HV_KEY_ID_LEN + 1],
+                                    hv_crypto_err *err) {
+  open_base_args args = {in, in_len, info, info_len, aad, aad_len, out, out_len};
+
+  hv_crypto__begin(err);
+  *out = NULL;
+  *out_len = 0;
+  return hv_keyring__try(ring, key_id, open_base_attempt, &args, used_key_id, err);
 }

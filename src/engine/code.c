@@ -791,8 +791,9 @@ static bool op_br_if(tr *t, uint32_t li) {
     seg_attach(t, op + rel_off + 2, 0);
   } else {
     /* jump over the transfer when the condition is false; the transfer must not change the
-     * entries, since the fall-through path still uses them */
-    if (target->kind == C_FUNC && n > 1) materialize_top(t, n);
+     * entries, since the fall-through path still uses them. A return of more than one cell
+     * (several results, or one v128) materializes them (emit_return): do it on both paths. */
+    if (target->kind == C_FUNC && t->ft->result_cells > 1) materialize_top(t, n);
     uint32_t op = emit_cond_jump(t, &c, true, false, &rel_off);
     emit_transfer(t, li);
     seg_end(t);

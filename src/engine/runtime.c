@@ -76,6 +76,9 @@ static bool store_own(wasm_store *store, store_object_kind kind, void *ptr, wasm
 
 /* ---- Values and cells ------------------------------------------------------------------------- */
 
+_Static_assert(sizeof ((wasm_value *)0)->of.v128 == WASM_MAX_VALUE_CELLS * sizeof(wasm_cell),
+               "a v128 fills the largest value's cells");
+
 /* Writes `v` into its wasm__type_cells(v->type) cells at `out`; returns how many that is. */
 static uint32_t value_to_cells(const wasm_value *v, wasm_cell *out) {
   switch (v->type) {
@@ -85,6 +88,7 @@ static uint32_t value_to_cells(const wasm_value *v, wasm_cell *out) {
     case WASM_TYPE_F64: out[0] = v->of.f64_bits; break;
     case WASM_TYPE_FUNCREF: out[0] = (uintptr_t)v->of.funcref; break;
     case WASM_TYPE_EXTERNREF: out[0] = v->of.externref; break;
+    case WASM_TYPE_V128: memcpy(out, v->of.v128, sizeof v->of.v128); break; /* memory's byte order */
     default: break;
   }
   return wasm__type_cells(v->type);
@@ -102,6 +106,7 @@ static wasm_value value_from_cells(wasm_valtype type, const wasm_cell *in) {
     case WASM_TYPE_F64: v.of.f64_bits = in[0]; break;
     case WASM_TYPE_FUNCREF: v.of.funcref = (wasm_func *)(uintptr_t)in[0]; break;
     case WASM_TYPE_EXTERNREF: v.of.externref = (uintptr_t)in[0]; break;
+    case WASM_TYPE_V128: memcpy(v.of.v128, in, sizeof v.of.v128); break;
     default: break;
   }
   return v;
@@ -118,7 +123,7 @@ static wasm_cell ref_cell(const wasm_value *ref) {
 
 static bool valid_valtype(wasm_valtype t) {
   return t == WASM_TYPE_I32 || t == WASM_TYPE_I64 || t == WASM_TYPE_F32 || t == WASM_TYPE_F64 ||
-         t == WASM_TYPE_FUNCREF || t == WASM_TYPE_EXTERNREF;
+         t == WASM_TYPE_V128 || t == WASM_TYPE_FUNCREF || t == WASM_TYPE_EXTERNREF;
 }
 
 static bool is_reftype(wasm_valtype t) { return t == WASM_TYPE_FUNCREF || t == WASM_TYPE_EXTERNREF; }
@@ -747,11 +752,6 @@ wasm_status wasm_func_call(wasm_store *store, wasm_func *func, const wasm_value 
   if (result_count < ft->result_count || (ft->result_count && !results))
     return wasm__fail(err, WASM_BAD_ARGUMENTS, "room for %zu results, the function returns %u", result_count,
                       ft->result_count);
-  /* wasm_value has no v128 member yet: such functions run only when called from WebAssembly */
-  for (uint32_t i = 0; i < ft->param_count + ft->result_count; i++)
-    if (ft->types[i] == WASM_TYPE_V128)
-      return wasm__fail(err, WASM_BAD_ARGUMENTS, "v128 %s cannot be passed through the API yet",
-                        i < ft->param_count ? "parameters" : "results");
   for (uint32_t i = 0; i < ft->param_count; i++) {
     if (args[i].type != ft->types[i]) {
       const char *got = wasm_valtype_name(args[i].type);

@@ -218,6 +218,27 @@ static json_t *hvctl_arg_json(const wasm_value *v) {
   return o;
 }
 
+/* Prints a result on one line: a number as `hypervisor run` does; a string as a JSON string (ASCII,
+ * so nothing the program wrote reaches the terminal raw); bytes as base64. */
+static void hvctl_print_value(const hv_value *v) {
+  char text[VALTEXT_FORMAT_MAX];
+  char *out = NULL;
+  if (hv_type_is_numeric(v->type)) {
+    valtext_format(&v->num, text, sizeof text);
+    printf("%s\n", text);
+    return;
+  }
+  if (v->type == HV_TYPE_STRING) {
+    json_t *j = json_stringn((const char *)v->data, v->len);
+    out = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+    json_decref(j);
+  } else {
+    hv_crypto_base64_encode(v->data, v->len, &out, NULL, NULL);
+  }
+  printf("%s:%s\n", hv_type_name(v->type), out ? out : "?");
+  free(out);
+}
+
 /* The server's current key: SEC1 bytes (caller frees) and key_id. */
 static int hvctl_current_key(const hvctl *h, uint8_t **pk, size_t *pk_len, char key_id[17]) {
   char *url = hvctl_url(h, "/v1/keys");
@@ -301,6 +322,7 @@ static int hvctl_exec_run(const hvctl *h, const hvctl_exec_opts *opt) {
   uint8_t *server_pk = NULL, *document = NULL;
   size_t document_len = 0;
   wasm_value *args = NULL;
+  hv_value *typed = NULL;
   hv_client_key *key = NULL;
   hv_client_sealed sealed = {0};
   char *pk_b64 = NULL, *body = NULL, *url = NULL;
@@ -378,12 +400,18 @@ static int hvctl_exec_run(const hvctl *h, const hvctl_exec_opts *opt) {
     hvctl_fail("cannot open the result: %s", err.message);
     goto done;
   }
+  typed = calloc(opt->arg_count ? (size_t)opt->arg_count : 1, sizeof *typed);
+  if (!typed) {
+    hvctl_fail("out of memory");
+    goto done;
+  }
+  for (int k = 0; k < opt->arg_count; k++) typed[k] = hv_value_from_wasm(args[k]);
   hv_client_expected expected = {
       .request_id = rid,
       .function_name = opt->invoke,
       .wasm = wasm,
       .wasm_len = wasm_len,
-      .arguments = args,
+      .arguments = typed,
       .argument_count = (size_t)opt->arg_count,
       .result_commitment = rc_hex,
       .program_commitment = pc_hex,
@@ -393,11 +421,7 @@ static int hvctl_exec_run(const hvctl *h, const hvctl_exec_opts *opt) {
     hvctl_fail("the result does not check out: %s", err.message);
     goto done;
   }
-  for (size_t k = 0; k < doc->result_count; k++) {
-    char text[VALTEXT_FORMAT_MAX];
-    valtext_format(&doc->results[k], text, sizeof text);
-    printf("%s\n", text);
-  }
+  for (size_t k = 0; k < doc->result_count; k++) hvctl_print_value(&doc->results[k]);
   printf("request_id: %s\nkey_id: %s\nresult_commitment: %s\nprogram_commitment: %s\n"
          "arguments_commitment: %s\ncommitments: verified\n",
          rid, used_key ? used_key : "?", rc_hex, pc_hex, ac_hex);
@@ -408,6 +432,7 @@ static int hvctl_exec_run(const hvctl *h, const hvctl_exec_opts *opt) {
   rc = HVCTL_OK;
 
 done:
+  free(typed);
   hv_commit_document_free(doc);
   free(document);
   json_decref(resp_json);

@@ -322,13 +322,22 @@ static void srv_exec_success(srv_request *r, const exec_outcome *out) {
   uint8_t *sealed = NULL;
   size_t doc_len = 0, sealed_len = 0;
 
-  if (hv_commit_nonce(nonce, &cerr) != HV_CRYPTO_OK ||
-      hv_commit_document_build(r->request_id, st->req.function_name, out->results,
-                               out->result_count, st->program_sha256_hex, nonce, &doc, &doc_len,
+  /* The commitments take protocol values: the numeric ones the executor has, wrapped. */
+  hv_value *args = calloc(out->arg_count ? out->arg_count : 1, sizeof *args);
+  hv_value *results = calloc(out->result_count ? out->result_count : 1, sizeof *results);
+  if (args == NULL || results == NULL) cerr.status = HV_CRYPTO_NO_MEMORY;
+  for (size_t k = 0; args != NULL && k < out->arg_count; k++)
+    args[k] = hv_value_from_wasm(out->args[k]);
+  for (size_t k = 0; results != NULL && k < out->result_count; k++)
+    results[k] = hv_value_from_wasm(out->results[k]);
+
+  if (args == NULL || results == NULL || hv_commit_nonce(nonce, &cerr) != HV_CRYPTO_OK ||
+      hv_commit_document_build(r->request_id, st->req.function_name, results, out->result_count,
+                               st->program_sha256_hex, nonce, &doc, &doc_len,
                                &cerr) != HV_CRYPTO_OK ||
       hv_commit_result((const uint8_t *)doc, doc_len, c.result, &cerr) != HV_CRYPTO_OK ||
       hv_commit_program(nonce, st->wasm, st->wasm_len, c.program, &cerr) != HV_CRYPTO_OK ||
-      hv_commit_arguments(nonce, out->args, out->arg_count, c.arguments, &cerr) != HV_CRYPTO_OK ||
+      hv_commit_arguments(nonce, args, out->arg_count, c.arguments, &cerr) != HV_CRYPTO_OK ||
       hv_crypto_seal_response(st->req.client_pk, r->request_id, (const uint8_t *)doc, doc_len,
                               &sealed, &sealed_len, &cerr) != HV_CRYPTO_OK ||
       hv_crypto_base64_encode(sealed, sealed_len, &b64, NULL, &cerr) != HV_CRYPTO_OK) {
@@ -359,6 +368,10 @@ static void srv_exec_success(srv_request *r, const exec_outcome *out) {
 done:
   OPENSSL_cleanse(nonce, sizeof nonce);
   if (doc) OPENSSL_cleanse(doc, doc_len);
+  if (args) OPENSSL_cleanse(args, out->arg_count * sizeof *args);
+  if (results) OPENSSL_cleanse(results, out->result_count * sizeof *results);
+  free(args);
+  free(results);
   free(doc);
   free(sealed);
   free(b64);

@@ -45,6 +45,34 @@ static void test_status_mapping(void **state) {
     assert_int_equal(outcome_from_status(map[i].status), map[i].code);
 }
 
+static void test_cabi_mapping(void **state) {
+  static const struct {
+    hv_cabi_status status;
+    outcome_code code;
+  } map[] = {
+      {HV_CABI_OK, OUTCOME_OK},
+      {HV_CABI_SIGNATURE_MISMATCH, OUTCOME_INVALID_ARGUMENTS},
+      {HV_CABI_NO_REALLOC, OUTCOME_INVALID_ARGUMENTS},
+      {HV_CABI_BAD_POINTER, OUTCOME_EXECUTION_TRAP},
+      {HV_CABI_MISALIGNED, OUTCOME_EXECUTION_TRAP},
+      {HV_CABI_BAD_UTF8, OUTCOME_EXECUTION_TRAP},
+      {HV_CABI_RESULT_TOO_LARGE, OUTCOME_EXECUTION_TRAP},
+      {HV_CABI_HOST_MEMORY, OUTCOME_INTERNAL_ERROR},
+      {(hv_cabi_status)999, OUTCOME_INTERNAL_ERROR},
+  };
+  wasm_error ok = {.status = WASM_OK};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    assert_int_equal(outcome_from_cabi(map[i].status, &ok), map[i].code);
+  /* HV_CABI_ENGINE: whatever the engine said */
+  static const wasm_status engine[] = {WASM_TRAP, WASM_TIMEOUT, WASM_GAS_EXHAUSTED, WASM_MEMORY_EXCEEDED,
+                                       WASM_NOT_FOUND, WASM_OUT_OF_HOST_MEMORY};
+  for (size_t i = 0; i < sizeof engine / sizeof engine[0]; i++) {
+    wasm_error err = {.status = engine[i]};
+    assert_int_equal(outcome_from_cabi(HV_CABI_ENGINE, &err), outcome_from_status(engine[i]));
+  }
+  assert_int_equal(outcome_from_cabi(HV_CABI_ENGINE, NULL), OUTCOME_INTERNAL_ERROR);
+}
+
 static void test_describe_trap(void **state) {
   char buf[300];
   wasm_error err = {.status = WASM_TRAP, .trap = WASM_TRAP_INT_DIV_ZERO};
@@ -78,6 +106,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_codes_and_http),
       cmocka_unit_test(test_status_mapping),
+      cmocka_unit_test(test_cabi_mapping),
       cmocka_unit_test(test_describe_trap),
       cmocka_unit_test(test_describe_other),
   };

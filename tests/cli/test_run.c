@@ -269,6 +269,182 @@ static void test_unreadable_file(void **state) {
   assert_int_equal(result.status, 1);
 }
 
+/* ---- strings and bytes (the Canonical ABI, strings.wat) --------------------------------------- */
+
+/* A temporary file holding len bytes; the caller unlinks `path`. */
+static void temp_file(char *path, const void *data, size_t len) {
+  strcpy(path, "/tmp/hv_cli_arg_XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  const uint8_t *p = data;
+  for (size_t done = 0; done < len;) {
+    ssize_t n = write(fd, p + done, len - done);
+    assert_true(n > 0);
+    done += (size_t)n;
+  }
+  close(fd);
+}
+
+/* The whole content of path into buf (at most size bytes); returns the length. */
+static size_t read_back(const char *path, uint8_t *buf, size_t size) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  size_t n = fread(buf, 1, size, f);
+  fclose(f);
+  return n;
+}
+
+static void test_string_argument_and_result(void **state) {
+  hv("run", "--invoke", "greet", "--result", "string", wasm("strings"), "s:w\xc3\xb6rld", NULL);
+  expect_ok("hello, w\xc3\xb6rld\n");
+  hv("run", "--invoke", "greet", "--result=string", wasm("strings"), "s:", NULL); /* the empty string */
+  expect_ok("hello, \n");
+  hv("run", "--invoke", "greet", "--result", "string", wasm("strings"), "s:s:x", NULL); /* one prefix */
+  expect_ok("hello, s:x\n");
+  hv("run", "--invoke", "echo_s", "--result", "string", wasm("strings"), "s:two\nlines", NULL);
+  expect_ok("two\nlines\n"); /* as it is, then one newline */
+}
+
+static void test_bytes_arguments_in_base64(void **state) {
+  hv("run", "--invoke", "echo", "--result", "bytes", wasm("strings"), "b64:AAEC/w==", NULL);
+  expect_ok("AAEC/w==\n");
+  hv("run", "--invoke", "echo", "--result", "bytes", wasm("strings"), "b64:AAEC_w", NULL); /* url-safe, unpadded */
+  expect_ok("AAEC/w==\n"); /* always printed in standard base64 with padding */
+  hv("run", "--invoke", "echo", "--result", "bytes", wasm("strings"), "b64:", NULL);
+  expect_ok("\n");
+  hv("run", "--invoke", "len", wasm("strings"), "b64:AAAAAAAA", NULL); /* a number result */
+  expect_ok("6\n");
+}
+
+static void test_bytes_argument_from_file(void **state) {
+  static uint8_t data[3 * 1024 * 1024 + 7];
+  for (size_t k = 0; k < sizeof data; k++) data[k] = (uint8_t)(k * 7 + (k >> 11));
+  data[0] = 0;
+  char path[64], at[80], out_path[64], out_opt[80];
+  temp_file(path, data, sizeof data);
+  snprintf(at, sizeof at, "@%s", path);
+  hv("run", "--invoke", "len", wasm("strings"), at, NULL);
+  expect_ok("3145735\n");
+  /* the result's raw bytes into a file: nothing on stdout */
+  temp_file(out_path, "", 0);
+  snprintf(out_opt, sizeof out_opt, "--out=%s", out_path);
+  hv("run", "--invoke", "echo", "--result", "bytes", out_opt, wasm("strings"), at, NULL);
+  expect_ok("");
+  static uint8_t back[sizeof data + 16];
+  assert_int_equal(read_back(out_path, back, sizeof back), sizeof data);
+  assert_memory_equal(back, data, sizeof data);
+  /* an empty file is empty bytes */
+  temp_file(path + 0, "", 0);
+  snprintf(at, sizeof at, "@%s", path);
+  hv("run", "--invoke", "len", wasm("strings"), at, NULL);
+  expect_ok("0\n");
+  unlink(path);
+  unlink(out_path);
+}
+
+static void test_string_result_to_file(void **state) {
+  char out_path[64];
+  uint8_t back[64];
+  temp_file(out_path, "old content, longer than the result", 35);
+  hv("run", "--invoke", "greet", "--result", "string", "--out", out_path, wasm("strings"), "s:x", NULL);
+  expect_ok("");
+  assert_int_equal(read_back(out_path, back, sizeof back), 8); /* no newline in the file */
+  assert_memory_equal(back, "hello, x", 8);
+  /* a failure leaves the file alone */
+  hv("run", "--invoke", "bad_utf8", "--result", "string", "--out", out_path, wasm("strings"), NULL);
+  expect_fail("EXECUTION_TRAP: ");
+  assert_int_equal(read_back(out_path, back, sizeof back), 8);
+  unlink(out_path);
+  /* a file that cannot be written */
+  hv("run", "--invoke", "greet", "--result", "string", "--out", "/nonexistent/dir/x", wasm("strings"), "s:x", NULL);
+  assert_int_equal(result.status, 1);
+  assert_string_equal(result.out, "");
+  assert_non_null(strstr(result.err, "hypervisor run: cannot write '/nonexistent/dir/x'"));
+}
+
+static void test_mixed_arguments(void **state) {
+  hv("run", "--invoke", "repeat", "--result", "string", wasm("strings"), "s:ab", "3", NULL);
+  expect_ok("ababab\n");
+  hv("run", "--invoke", "repeat", "--result", "string", wasm("strings"), "s:ab", "0", NULL);
+  expect_ok("\n");
+  /* the number is typed by its core parameter, the third */
+  hv("run", "--invoke", "repeat", "--result", "string", wasm("strings"), "s:ab", "x", NULL);
+  expect_fail("INVALID_ARGUMENTS: argument 2 ('x') is not a valid i32: ");
+}
+
+static void test_bad_string_and_bytes_arguments(void **state) {
+  hv("run", "--invoke", "len", wasm("strings"), "s:\xff", NULL);
+  expect_fail("INVALID_ARGUMENTS: argument 1 (");
+  assert_non_null(strstr(result.err, "not valid UTF-8"));
+  hv("run", "--invoke", "len", wasm("strings"), "s:\xed\xa0\x80", NULL); /* a surrogate */
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "len", wasm("strings"), "b64:A", NULL);
+  expect_fail("INVALID_ARGUMENTS: argument 1 ('b64:A'): not valid base64: ");
+  hv("run", "--invoke", "len", wasm("strings"), "b64:ab+_", NULL); /* both alphabets */
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "len", wasm("strings"), "b64:AA AA", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "len", wasm("strings"), "@/nonexistent/file", NULL);
+  expect_fail("INVALID_ARGUMENTS: argument 1 ('@/nonexistent/file'): cannot read '/nonexistent/file': ");
+  hv("run", "--invoke", "len", wasm("strings"), "@", NULL);
+  expect_fail("INVALID_ARGUMENTS: argument 1 ('@'): no file name after @");
+  /* counts: a string is two core parameters */
+  hv("run", "--invoke", "len", wasm("strings"), "s:a", "s:b", NULL);
+  expect_fail("INVALID_ARGUMENTS: len takes 2 core parameters (i32, i32); the arguments make 4");
+  hv("run", "--invoke", "repeat", wasm("strings"), "s:a", NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  /* a string where the export takes i64, i64 */
+  hv("run", "--invoke", "add64", wasm("values"), "s:a", NULL);
+  expect_fail("INVALID_ARGUMENTS: add64: argument 1 (string) needs core parameters 1 and 2 to be i32, i32");
+  /* a module without cabi_realloc */
+  hv("run", "--invoke", "add", wasm("values"), "s:a", NULL);
+  expect_fail("INVALID_ARGUMENTS: a string or bytes argument needs the export cabi_realloc");
+}
+
+static void test_declared_result_mismatch(void **state) {
+  hv("run", "--invoke", "nan32", "--result", "string", wasm("values"), NULL);
+  expect_fail("INVALID_ARGUMENTS: nan32: a string result needs the export to return exactly one i32");
+  hv("run", "--invoke", "multi", "--result", "bytes", wasm("values"), NULL);
+  expect_fail("INVALID_ARGUMENTS: ");
+  hv("run", "--invoke", "main", "--result", "bytes", wasm("values"), NULL); /* an i32, but no memory */
+  expect_fail("INVALID_ARGUMENTS: a string or bytes result needs the export memory");
+}
+
+static void test_lying_results(void **state) {
+  hv("run", "--invoke", "bad_utf8", "--result", "string", wasm("strings"), NULL);
+  expect_fail("EXECUTION_TRAP: the string result (2 bytes at 96) is not valid UTF-8");
+  hv("run", "--invoke", "bad_utf8", "--result", "bytes", wasm("strings"), NULL); /* fine as bytes */
+  expect_ok("wK8=\n");
+  hv("run", "--invoke", "bad_ptr", "--result", "bytes", wasm("strings"), NULL);
+  expect_fail("EXECUTION_TRAP: the bytes result at retptr 16 is 2 bytes at 65535; the memory has 65536 bytes");
+  hv("run", "--invoke", "misaligned", "--result", "bytes", wasm("strings"), NULL);
+  expect_fail("EXECUTION_TRAP: the export returned retptr 18, which is not 4-byte aligned");
+}
+
+static void test_max_result_bytes(void **state) {
+  hv("run", "--invoke", "zeros", "--result", "bytes", "--max-result-bytes", "4", wasm("strings"), "4", NULL);
+  expect_ok("AAAAAA==\n");
+  hv("run", "--invoke", "zeros", "--result", "bytes", "--max-result-bytes", "3", wasm("strings"), "4", NULL);
+  expect_fail("EXECUTION_TRAP: the bytes result is 4 bytes; the limit is 3");
+  hv("run", "--invoke", "zeros", "--result", "bytes", "--max-result-bytes=0", wasm("strings"), "0", NULL);
+  expect_ok("\n");
+  hv("run", "--invoke", "zeros", "--result", "bytes", wasm("strings"), "32768", NULL); /* under the 16 MiB default */
+  assert_int_equal(result.status, 0);
+  assert_int_equal(strlen(result.out), 43692 + 1);
+}
+
+static void test_guest_calls_fail(void **state) {
+  hv("run", "--invoke", "f", wasm("realloc_trap"), "s:x", "1", NULL);
+  expect_fail("EXECUTION_TRAP: unreachable (cabi_realloc for argument 1 trapped)");
+  hv("run", "--invoke", "post_trap", "--result", "string", wasm("strings"), NULL);
+  expect_fail("EXECUTION_TRAP: unreachable (cabi_post_post_trap trapped)");
+  /* without --result the export's core result is printed and cabi_post_post_trap is not called */
+  hv("run", "--invoke", "post_trap", wasm("strings"), NULL);
+  expect_ok("16\n");
+  hv("run", "--invoke", "greet", "--result", "string", "--gas", "10", wasm("strings"), "s:x", NULL);
+  expect_fail("GAS_EXHAUSTED: execution used up its gas limit of 10 (cabi_realloc for argument 1 ran out of gas)");
+}
+
 /* ---- usage errors ------------------------------------------------------------------------- */
 
 static void test_usage_errors(void **state) {
@@ -300,6 +476,18 @@ static void test_usage_errors(void **state) {
   hv("run", "--memory-mb", "4097", wasm("values"), NULL);
   expect_usage();
   hv("run", "--memory-mb", "x", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--result", "i32", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--result", NULL);
+  expect_usage();
+  hv("run", "--out", "/tmp/x", wasm("values"), NULL); /* --out needs --result */
+  expect_usage();
+  hv("run", "--result", "bytes", "--out", "", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--max-result-bytes", "-1", wasm("values"), NULL);
+  expect_usage();
+  hv("run", "--max-result-bytes", "1k", wasm("values"), NULL);
   expect_usage();
   hv("spectest", NULL);
   expect_usage();
@@ -343,6 +531,16 @@ int main(void) {
       cmocka_unit_test(test_memory_exceeded),
       cmocka_unit_test(test_stats),
       cmocka_unit_test(test_unreadable_file),
+      cmocka_unit_test(test_string_argument_and_result),
+      cmocka_unit_test(test_bytes_arguments_in_base64),
+      cmocka_unit_test(test_bytes_argument_from_file),
+      cmocka_unit_test(test_string_result_to_file),
+      cmocka_unit_test(test_mixed_arguments),
+      cmocka_unit_test(test_bad_string_and_bytes_arguments),
+      cmocka_unit_test(test_declared_result_mismatch),
+      cmocka_unit_test(test_lying_results),
+      cmocka_unit_test(test_max_result_bytes),
+      cmocka_unit_test(test_guest_calls_fail),
       cmocka_unit_test(test_usage_errors),
       cmocka_unit_test(test_limits_at_their_bounds_are_accepted),
       cmocka_unit_test(test_help),

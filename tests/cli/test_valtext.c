@@ -117,7 +117,42 @@ static void test_floats_reject(void **state) {
 static void test_refs_rejected(void **state) {
   assert_rejected(WASM_TYPE_FUNCREF, "null", VALTEXT_BAD_TYPE);
   assert_rejected(WASM_TYPE_EXTERNREF, "1", VALTEXT_BAD_TYPE);
-  assert_rejected(WASM_TYPE_V128, "0", VALTEXT_BAD_TYPE);
+}
+
+/* v128 as v128.const writes it: a shape, then each lane by its scalar rule. */
+static void test_v128(void **state) {
+  static const uint8_t i32x4[16] = {1, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 3, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};
+  assert_memory_equal(parse_ok(WASM_TYPE_V128, "i32x4 1 -2 0x3 4294967295").of.v128, i32x4, 16);
+  static const uint8_t i8x16[16] = {0, 1, 0xff, 0x80, 0x7f, 0xff, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  assert_memory_equal(parse_ok(WASM_TYPE_V128, "i8x16 0 1 -1 -128 127 255 6 7 8 9 10 11 12 13 14 0xf").of.v128,
+                      i8x16, 16);
+  static const uint8_t i16x8[16] = {0xff, 0xff, 0, 0x80, 0x34, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+  assert_memory_equal(parse_ok(WASM_TYPE_V128, "i16x8 65535 -32768 0x1234 0 0 0 0 1").of.v128, i16x8, 16);
+  static const uint8_t i64x2[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 0, 0, 0};
+  assert_memory_equal(parse_ok(WASM_TYPE_V128, "i64x2 -1 2").of.v128, i64x2, 16);
+  static const uint8_t f32x4[16] = {0, 0, 0x80, 0x3f, 0, 0, 0xc0, 0x7f, 0, 0, 0x80, 0xff, 0, 0, 0, 0x80};
+  assert_memory_equal(parse_ok(WASM_TYPE_V128, "f32x4 1 nan -inf -0").of.v128, f32x4, 16);
+  static const uint8_t f64x2[16] = {0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 0, 0, 0, 0, 0, 0, 0xf8, 0xff};
+  assert_memory_equal(parse_ok(WASM_TYPE_V128, "f64x2 1.5 -nan").of.v128, f64x2, 16);
+
+  static const char *const bad[] = {"",          "0",           "i32x4",         "i32x4 1 2 3",
+                                    "i32x4 1 2 3 4 5", "i32x4  1 2 3 4", "i32x4 1 2 3 4 ", " i32x4 1 2 3 4",
+                                    "i32x4 1 2 x 4",   "v128 1 2 3 4",   "i32x41 2 3 4",    "f32x4 1 2 3 nan:0x1",
+                                    "i64x2 1\t2"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_rejected(WASM_TYPE_V128, bad[i], VALTEXT_SYNTAX);
+  assert_rejected(WASM_TYPE_V128, "i8x16 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 256", VALTEXT_RANGE);
+  assert_rejected(WASM_TYPE_V128, "i16x8 -32769 0 0 0 0 0 0 0", VALTEXT_RANGE);
+  assert_rejected(WASM_TYPE_V128, "f32x4 1e39 0 0 0", VALTEXT_RANGE);
+  assert_rejected(WASM_TYPE_V128, "i32x4 4294967296 0 0 x", VALTEXT_SYNTAX); /* syntax wins */
+
+  /* formatted as four exact i32 lanes, which read back to the same bytes */
+  char buf[VALTEXT_FORMAT_MAX];
+  wasm_value v = parse_ok(WASM_TYPE_V128, "i32x4 1 -2 0x3 4294967295");
+  assert_int_equal(valtext_format(&v, buf, sizeof buf), 49);
+  assert_string_equal(buf, "i32x4 0x00000001 0xfffffffe 0x00000003 0xffffffff");
+  v = parse_ok(WASM_TYPE_V128, "f64x2 1.5 -nan");
+  valtext_format(&v, buf, sizeof buf);
+  assert_memory_equal(parse_ok(WASM_TYPE_V128, buf).of.v128, f64x2, 16);
 }
 
 static void assert_f32_text(uint32_t bits, const char *want) {
@@ -211,7 +246,7 @@ int main(void) {
       cmocka_unit_test(test_i32_decimal_and_hex), cmocka_unit_test(test_i32_range_and_syntax),
       cmocka_unit_test(test_i64),                 cmocka_unit_test(test_u64),
       cmocka_unit_test(test_floats_parse),        cmocka_unit_test(test_floats_reject),
-      cmocka_unit_test(test_refs_rejected),       cmocka_unit_test(test_format_floats_shortest),
+      cmocka_unit_test(test_refs_rejected),       cmocka_unit_test(test_v128),       cmocka_unit_test(test_format_floats_shortest),
       cmocka_unit_test(test_format_specials),     cmocka_unit_test(test_format_values),
       cmocka_unit_test(test_format_round_trips),
   };

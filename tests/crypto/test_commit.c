@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,16 +40,12 @@ static void example_nonce(uint8_t nonce[HV_COMMIT_NONCE_LEN]) {
     nonce[i] = (uint8_t)i;
 }
 
-static void example_arguments(wasm_value args[4]) {
-  memset(args, 0, 4 * sizeof *args);
-  args[0].type = WASM_TYPE_I32;
-  args[0].of.i32 = 42;
-  args[1].type = WASM_TYPE_I64;
-  args[1].of.i64 = -2;
-  args[2].type = WASM_TYPE_F32;
-  args[2].of.f32_bits = 0x3fc00000u; /* 1.5 */
-  args[3].type = WASM_TYPE_F64;
-  args[3].of.f64_bits = 0x3fb999999999999aull; /* 0.1 */
+static void example_arguments(hv_value args[4]) {
+  args[0] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 42});
+  args[1] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I64, .of.i64 = -2});
+  args[2] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x3fc00000u});
+  args[3] = hv_value_from_wasm(
+      (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x3fb999999999999aull}); /* 0.1 */
 }
 
 static void test_example_program_commitment(void **state) {
@@ -66,8 +63,8 @@ static void test_example_program_commitment(void **state) {
 
 static void test_example_arguments_commitment(void **state) {
   uint8_t nonce[HV_COMMIT_NONCE_LEN];
-  wasm_value args[4];
-  uint8_t canonical[4 * HV_COMMIT_ARG_MAX_BYTES];
+  hv_value args[4];
+  uint8_t canonical[4 * 9];
   char canonical_hex[2 * sizeof canonical + 1];
   size_t len = 0;
   char hex[HV_COMMIT_HEX_LEN + 1];
@@ -77,6 +74,7 @@ static void test_example_arguments_commitment(void **state) {
   assert_int_equal(hv_commit_canonical_arguments(args, 4, canonical, sizeof canonical, &len, NULL),
                    HV_CRYPTO_OK);
   assert_int_equal(len, 28);
+  assert_int_equal(hv_commit_canonical_size(args, 4), 28);
   hv_crypto_hex_encode(canonical, len, canonical_hex);
   assert_string_equal(canonical_hex, EXAMPLE_CANONICAL_ARGUMENTS);
   assert_int_equal(hv_commit_arguments(nonce, args, 4, hex, NULL), HV_CRYPTO_OK);
@@ -87,7 +85,7 @@ static void test_example_arguments_commitment(void **state) {
 
 static void test_example_document_and_result_commitment(void **state) {
   uint8_t nonce[HV_COMMIT_NONCE_LEN];
-  wasm_value result = {.type = WASM_TYPE_I32, .of.i32 = 84};
+  hv_value result = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 84});
   char *doc = NULL;
   size_t len = 0;
   char hex[HV_COMMIT_HEX_LEN + 1];
@@ -101,6 +99,95 @@ static void test_example_document_and_result_commitment(void **state) {
   assert_int_equal(hv_commit_result((const uint8_t *)doc, len, hex, NULL), HV_CRYPTO_OK);
   assert_string_equal(hex, EXAMPLE_RESULT_COMMITMENT);
   free(doc);
+}
+
+/* ---- docs/crypto.md, "Worked examples (v1.1: strings and bytes)" ---------------------------- */
+
+#define EXAMPLE_STRING "Gr\xc3\xbc\xc3\x9f" "e, \xe4\xb8\x96\xe7\x95\x8c" /* "Grüße, 世界" */
+static const uint8_t example_bytes[] = {0x00, 0x01, 0xfe, 0xff};
+#define EXAMPLE_CANONICAL_STRING "730f000000000000004772c3bcc39f652c20e4b896e7958c"
+#define EXAMPLE_STRING_COMMITMENT "202bbfff0ccac1b3bfd8331fc3eafca15a08fc14df125d7f5d168b22e46b1dd3"
+#define EXAMPLE_CANONICAL_BYTES "6204000000000000000001feff"
+#define EXAMPLE_BYTES_COMMITMENT "2af585b1700aad1dd188828331d380172d8c632329809a94b0ebad21d76d48ca"
+#define EXAMPLE_CANONICAL_MIXED "7f2a000000" EXAMPLE_CANONICAL_STRING EXAMPLE_CANONICAL_BYTES
+#define EXAMPLE_MIXED_COMMITMENT "afb4c4c123fc078aa9d10dd57b8b6da7ecc759a118897e51e06a398bde5fbf85"
+#define EXAMPLE_EMPTY_STRING_COMMITMENT \
+  "3f29808f4a1daad6ba566f944c31e6aa6bdb38947b8944ddf625a3efa5c27bcd"
+#define EXAMPLE_EMPTY_BYTES_COMMITMENT \
+  "950dbb4891b04230571e1fdbb53bdb655dc9336fc5ec588ed44df2c34a1c2291"
+#define EXAMPLE_DOC_V11(fn, result)                                                          \
+  "{\"request_id\":\"123e4567-e89b-42d3-a456-426614174000\",\"function_name\":\"" fn "\","  \
+  "\"results\":[" result "],\"program_sha256\":\"" EXAMPLE_PROGRAM_SHA256 "\",\"nonce\":\"" \
+  EXAMPLE_NONCE_HEX "\"}"
+#define EXAMPLE_STRING_DOCUMENT \
+  EXAMPLE_DOC_V11("greet", "{\"type\":\"string\",\"value\":\"" EXAMPLE_STRING "\"}")
+#define EXAMPLE_STRING_RESULT_COMMITMENT \
+  "9e82d9d101ebe09b5f8ea7e8492cfb2140168e8f50c2ed5047ae88979b920422"
+#define EXAMPLE_BYTES_DOCUMENT \
+  EXAMPLE_DOC_V11("digest", "{\"type\":\"bytes\",\"value\":\"AAH+/w==\"}")
+#define EXAMPLE_BYTES_RESULT_COMMITMENT \
+  "87347b83ff389ab6f1cfaec0f2ce2c2434279b9e3d06097c2120a6197e742fa0"
+
+static void assert_example_arguments(const hv_value *args, size_t count, const char *canonical,
+                                     const char *commitment) {
+  uint8_t nonce[HV_COMMIT_NONCE_LEN];
+  uint8_t bytes[64];
+  char bytes_hex[2 * sizeof bytes + 1];
+  size_t len = 0;
+  char hex[HV_COMMIT_HEX_LEN + 1];
+  example_nonce(nonce);
+  assert_int_equal(hv_commit_canonical_arguments(args, count, bytes, sizeof bytes, &len, NULL),
+                   HV_CRYPTO_OK);
+  hv_crypto_hex_encode(bytes, len, bytes_hex);
+  assert_string_equal(bytes_hex, canonical);
+  assert_int_equal(hv_commit_arguments(nonce, args, count, hex, NULL), HV_CRYPTO_OK);
+  assert_string_equal(hex, commitment);
+}
+
+static void test_example_v11_arguments(void **state) {
+  const hv_value string_arg =
+      hv_value_blob(HV_TYPE_STRING, (const uint8_t *)EXAMPLE_STRING, strlen(EXAMPLE_STRING));
+  const hv_value bytes_arg = hv_value_blob(HV_TYPE_BYTES, example_bytes, sizeof example_bytes);
+  const hv_value mixed[] = {hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 42}),
+                            string_arg, bytes_arg};
+  const hv_value empty_string = hv_value_blob(HV_TYPE_STRING, NULL, 0);
+  const hv_value empty_bytes = hv_value_blob(HV_TYPE_BYTES, NULL, 0);
+  (void)state;
+  assert_int_equal(strlen(EXAMPLE_STRING), 15);
+  assert_example_arguments(&string_arg, 1, EXAMPLE_CANONICAL_STRING, EXAMPLE_STRING_COMMITMENT);
+  assert_example_arguments(&bytes_arg, 1, EXAMPLE_CANONICAL_BYTES, EXAMPLE_BYTES_COMMITMENT);
+  assert_example_arguments(mixed, 3, EXAMPLE_CANONICAL_MIXED, EXAMPLE_MIXED_COMMITMENT);
+  assert_int_equal(hv_commit_canonical_size(mixed, 3), 42);
+  assert_example_arguments(&empty_string, 1, "730000000000000000", EXAMPLE_EMPTY_STRING_COMMITMENT);
+  assert_example_arguments(&empty_bytes, 1, "620000000000000000", EXAMPLE_EMPTY_BYTES_COMMITMENT);
+}
+
+static void assert_example_document(const char *function_name, const hv_value *result,
+                                    const char *want, size_t want_len, const char *commitment) {
+  uint8_t nonce[HV_COMMIT_NONCE_LEN];
+  char *doc = NULL;
+  size_t len = 0;
+  char hex[HV_COMMIT_HEX_LEN + 1];
+  example_nonce(nonce);
+  assert_int_equal(hv_commit_document_build(EXAMPLE_REQUEST_ID, function_name, result, 1,
+                                            EXAMPLE_PROGRAM_SHA256, nonce, &doc, &len, NULL),
+                   HV_CRYPTO_OK);
+  assert_string_equal(doc, want);
+  assert_int_equal(len, want_len); /* as docs/crypto.md says */
+  assert_int_equal(hv_commit_result((const uint8_t *)doc, len, hex, NULL), HV_CRYPTO_OK);
+  assert_string_equal(hex, commitment);
+  free(doc);
+}
+
+static void test_example_v11_documents(void **state) {
+  const hv_value string_result =
+      hv_value_blob(HV_TYPE_STRING, (const uint8_t *)EXAMPLE_STRING, strlen(EXAMPLE_STRING));
+  const hv_value bytes_result = hv_value_blob(HV_TYPE_BYTES, example_bytes, sizeof example_bytes);
+  (void)state;
+  assert_example_document("greet", &string_result, EXAMPLE_STRING_DOCUMENT, 292,
+                          EXAMPLE_STRING_RESULT_COMMITMENT);
+  assert_example_document("digest", &bytes_result, EXAMPLE_BYTES_DOCUMENT, 285,
+                          EXAMPLE_BYTES_RESULT_COMMITMENT);
 }
 
 static void test_example_key_id(void **state) {
@@ -122,16 +209,14 @@ static void test_example_key_id(void **state) {
 /* ---- Canonical arguments -------------------------------------------------------------------- */
 
 static void test_canonical_arguments_edges(void **state) {
-  wasm_value v[2];
-  uint8_t out[2 * HV_COMMIT_ARG_MAX_BYTES];
+  hv_value v[2];
+  uint8_t out[2 * 9];
   size_t len = 0;
   (void)state;
-  memset(v, 0, sizeof v);
   /* A NaN's payload and a negative zero are committed bit for bit. */
-  v[0].type = WASM_TYPE_F32;
-  v[0].of.f32_bits = 0x7fc00001u;
-  v[1].type = WASM_TYPE_F64;
-  v[1].of.f64_bits = 0x8000000000000000ull;
+  v[0] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x7fc00001u});
+  v[1] = hv_value_from_wasm(
+      (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x8000000000000000ull});
   assert_int_equal(hv_commit_canonical_arguments(v, 2, out, sizeof out, &len, NULL), HV_CRYPTO_OK);
   assert_int_equal(len, 14);
   assert_memory_equal(out, "\x7d\x01\x00\xc0\x7f\x7c\x00\x00\x00\x00\x00\x00\x00\x80", 14);
@@ -146,6 +231,146 @@ static void test_canonical_arguments_edges(void **state) {
   char hex[HV_COMMIT_HEX_LEN + 1];
   uint8_t nonce[HV_COMMIT_NONCE_LEN] = {0};
   assert_int_equal(hv_commit_arguments(nonce, v, 2, hex, NULL), HV_CRYPTO_BAD_VALUE);
+}
+
+/* Canonical bytes of string and bytes values, written out by hand from docs/crypto.md. */
+static void assert_canonical(const hv_value *v, size_t count, const char *want, size_t want_len) {
+  uint8_t out[64];
+  size_t len = 0;
+  assert_int_equal(hv_commit_canonical_size(v, count), want_len);
+  assert_int_equal(hv_commit_canonical_arguments(v, count, out, sizeof out, &len, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(len, want_len);
+  assert_memory_equal(out, want, want_len);
+}
+
+#define BLOB(type, text) hv_value_blob((type), (const uint8_t *)(text), sizeof(text) - 1)
+
+static void test_canonical_strings_and_bytes(void **state) {
+  (void)state;
+  const hv_value empty_string = BLOB(HV_TYPE_STRING, "");
+  const hv_value empty_bytes = hv_value_blob(HV_TYPE_BYTES, NULL, 0);
+  const hv_value with_nul = BLOB(HV_TYPE_STRING, "a\0b");
+  /* U+00E9, U+20AC, U+1F600: two, three and four bytes */
+  const hv_value multibyte = BLOB(HV_TYPE_STRING, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  const hv_value raw = BLOB(HV_TYPE_BYTES, "\x00\xff\x10");
+  const hv_value mixed[] = {
+      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 7}), with_nul, raw,
+      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I64, .of.i64 = -1})};
+
+  assert_canonical(&empty_string, 1, "\x73\x00\x00\x00\x00\x00\x00\x00\x00", 9);
+  assert_canonical(&empty_bytes, 1, "\x62\x00\x00\x00\x00\x00\x00\x00\x00", 9);
+  assert_canonical(&with_nul, 1, "\x73\x03\x00\x00\x00\x00\x00\x00\x00" "a\0b", 12);
+  assert_canonical(&multibyte, 1,
+                   "\x73\x09\x00\x00\x00\x00\x00\x00\x00"
+                   "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+                   18);
+  assert_canonical(&raw, 1, "\x62\x03\x00\x00\x00\x00\x00\x00\x00\x00\xff\x10", 12);
+  assert_canonical(mixed, 4,
+                   "\x7f\x07\x00\x00\x00"
+                   "\x73\x03\x00\x00\x00\x00\x00\x00\x00" "a\0b"
+                   "\x62\x03\x00\x00\x00\x00\x00\x00\x00\x00\xff\x10"
+                   "\x7e\xff\xff\xff\xff\xff\xff\xff\xff",
+                   5 + 12 + 12 + 9);
+  /* A string and bytes with the same content are different arguments. */
+  {
+    const hv_value as_string = BLOB(HV_TYPE_STRING, "ab"), as_bytes = BLOB(HV_TYPE_BYTES, "ab");
+    uint8_t nonce[HV_COMMIT_NONCE_LEN] = {0};
+    char a[HV_COMMIT_HEX_LEN + 1], b[HV_COMMIT_HEX_LEN + 1];
+    assert_int_equal(hv_commit_arguments(nonce, &as_string, 1, a, NULL), HV_CRYPTO_OK);
+    assert_int_equal(hv_commit_arguments(nonce, &as_bytes, 1, b, NULL), HV_CRYPTO_OK);
+    assert_string_not_equal(a, b);
+  }
+}
+
+/* hv_commit_arguments hashes exactly the canonical bytes hv_commit_canonical_arguments writes. */
+static void test_arguments_commitment_streams_canonical_bytes(void **state) {
+  uint8_t nonce[HV_COMMIT_NONCE_LEN];
+  const hv_value args[] = {BLOB(HV_TYPE_STRING, "h\xc3\xa9llo\0"), BLOB(HV_TYPE_BYTES, "\x01\x02"),
+                           hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F32,
+                                                           .of.f32_bits = 0x3fc00000u})};
+  uint8_t buf[sizeof HV_COMMIT_ARGUMENTS_LABEL + HV_COMMIT_NONCE_LEN + 64];
+  size_t head = sizeof HV_COMMIT_ARGUMENTS_LABEL + HV_COMMIT_NONCE_LEN, len = 0;
+  char want[HV_COMMIT_HEX_LEN + 1], got[HV_COMMIT_HEX_LEN + 1];
+  (void)state;
+  example_nonce(nonce);
+  memcpy(buf, HV_COMMIT_ARGUMENTS_LABEL, sizeof HV_COMMIT_ARGUMENTS_LABEL); /* with its NUL */
+  memcpy(buf + sizeof HV_COMMIT_ARGUMENTS_LABEL, nonce, sizeof nonce);
+  assert_int_equal(hv_commit_canonical_arguments(args, 3, buf + head, sizeof buf - head, &len,
+                                                 NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(len, hv_commit_canonical_size(args, 3));
+  assert_int_equal(len, 9 + 7 + 9 + 2 + 5);
+  assert_int_equal(hv_commit_sha256_hex(buf, head + len, want, NULL), HV_CRYPTO_OK);
+  assert_int_equal(hv_commit_arguments(nonce, args, 3, got, NULL), HV_CRYPTO_OK);
+  assert_string_equal(got, want);
+}
+
+static void test_canonical_refusals(void **state) {
+  static const char *const not_utf8[] = {
+      "\x80",             /* a continuation byte alone */
+      "\xc0\x80",         /* overlong NUL */
+      "\xc1\xbf",         /* overlong */
+      "\xe0\x80\xaf",     /* overlong '/' */
+      "\xed\xa0\x80",     /* a surrogate, U+D800 */
+      "\xf4\x90\x80\x80", /* above U+10FFFF */
+      "\xf5\x80\x80\x80",
+      "\xe2\x82",         /* cut short */
+      "ok\xff",
+  };
+  uint8_t nonce[HV_COMMIT_NONCE_LEN] = {0};
+  uint8_t out[64];
+  size_t len = 7;
+  char hex[HV_COMMIT_HEX_LEN + 1];
+  hv_crypto_err err;
+  hv_value v;
+  (void)state;
+  for (size_t i = 0; i < sizeof not_utf8 / sizeof not_utf8[0]; i++) {
+    v = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)not_utf8[i], strlen(not_utf8[i]));
+    assert_int_equal(hv_commit_canonical_arguments(&v, 1, out, sizeof out, &len, &err),
+                     HV_CRYPTO_BAD_VALUE);
+    assert_int_equal(len, 0);
+    assert_int_equal(hv_commit_arguments(nonce, &v, 1, hex, NULL), HV_CRYPTO_BAD_VALUE);
+    assert_string_equal(hex, "");
+    /* the same bytes are fine as bytes */
+    v.type = HV_TYPE_BYTES;
+    assert_int_equal(hv_commit_canonical_arguments(&v, 1, out, sizeof out, &len, NULL),
+                     HV_CRYPTO_OK);
+  }
+  /* the largest code point and the last ones before and after the surrogates are UTF-8 */
+  v = BLOB(HV_TYPE_STRING, "\xf4\x8f\xbf\xbf\xed\x9f\xbf\xee\x80\x80");
+  assert_int_equal(hv_commit_canonical_arguments(&v, 1, out, sizeof out, &len, NULL),
+                   HV_CRYPTO_OK);
+  /* data missing, buffer one byte short of a blob */
+  v = hv_value_blob(HV_TYPE_BYTES, NULL, 3);
+  assert_int_equal(hv_commit_canonical_arguments(&v, 1, out, sizeof out, &len, NULL),
+                   HV_CRYPTO_INVALID_ARGUMENT);
+  assert_int_equal(hv_commit_arguments(nonce, &v, 1, hex, NULL), HV_CRYPTO_INVALID_ARGUMENT);
+  v = BLOB(HV_TYPE_BYTES, "abc");
+  assert_int_equal(hv_commit_canonical_arguments(&v, 1, out, 11, &len, NULL),
+                   HV_CRYPTO_INVALID_ARGUMENT);
+  assert_int_equal(hv_commit_canonical_arguments(&v, 1, out, 12, &len, NULL), HV_CRYPTO_OK);
+}
+
+static void test_canonical_size(void **state) {
+  hv_value v[3];
+  (void)state;
+  assert_int_equal(hv_commit_canonical_size(NULL, 0), 0);
+  assert_int_equal(hv_commit_canonical_size(NULL, 1), SIZE_MAX);
+  v[0] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F64});
+  v[1] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32});
+  v[2] = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"", 1u << 24);
+  assert_int_equal(hv_commit_canonical_size(v, 3), 9 + 5 + 9 + (1u << 24));
+  /* overflow: no real buffer is that large, and the function must not wrap around */
+  v[2].len = SIZE_MAX - 9 - 14;
+  assert_int_equal(hv_commit_canonical_size(v, 3), SIZE_MAX);
+  v[2].len = SIZE_MAX - 9 - 14 - 1; /* exactly SIZE_MAX - 1 */
+  assert_int_equal(hv_commit_canonical_size(v, 3), SIZE_MAX - 1);
+  v[2].len = SIZE_MAX;
+  assert_int_equal(hv_commit_canonical_size(v + 2, 1), SIZE_MAX);
+  /* no canonical form */
+  v[1].type = WASM_TYPE_V128;
+  assert_int_equal(hv_commit_canonical_size(v, 2), SIZE_MAX);
 }
 
 static void test_nonce_is_fresh(void **state) {
@@ -178,22 +403,25 @@ static void test_hex_equal(void **state) {
 
 static void test_document_value_forms(void **state) {
   uint8_t nonce[HV_COMMIT_NONCE_LEN] = {0};
-  wasm_value v[10];
+  wasm_value w[10];
+  hv_value v[10];
   hv_result_document *doc = NULL;
   char *json = NULL;
   size_t len = 0;
   (void)state;
-  memset(v, 0, sizeof v);
-  v[0] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = 9007199254740991LL};  /* 2^53 - 1 */
-  v[1] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = 9007199254740992LL};  /* 2^53 */
-  v[2] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = INT64_MIN};
-  v[3] = (wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x7fc00001u};    /* NaN */
-  v[4] = (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0xfff0000000000000ull}; /* -inf */
-  v[5] = (wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x7f800000u};    /* inf */
-  v[6] = (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x8000000000000000ull}; /* -0.0 */
-  v[7] = (wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x3dcccccdu};    /* 0.1f */
-  v[8] = (wasm_value){.type = WASM_TYPE_I32, .of.i32 = INT32_MIN};
-  v[9] = (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x3ff0000000000000ull}; /* 1.0 */
+  memset(w, 0, sizeof w);
+  w[0] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = 9007199254740991LL};  /* 2^53 - 1 */
+  w[1] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = 9007199254740992LL};  /* 2^53 */
+  w[2] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = INT64_MIN};
+  w[3] = (wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x7fc00001u};    /* NaN */
+  w[4] = (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0xfff0000000000000ull}; /* -inf */
+  w[5] = (wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x7f800000u};    /* inf */
+  w[6] = (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x8000000000000000ull}; /* -0.0 */
+  w[7] = (wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x3dcccccdu};    /* 0.1f */
+  w[8] = (wasm_value){.type = WASM_TYPE_I32, .of.i32 = INT32_MIN};
+  w[9] = (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x3ff0000000000000ull}; /* 1.0 */
+  for (size_t i = 0; i < 10; i++)
+    v[i] = hv_value_from_wasm(w[i]);
   assert_int_equal(hv_commit_document_build("r", "f", v, 10, EXAMPLE_PROGRAM_SHA256, nonce, &json,
                                             &len, NULL),
                    HV_CRYPTO_OK);
@@ -217,10 +445,10 @@ static void test_document_value_forms(void **state) {
     assert_int_equal(doc->results[i].type, v[i].type);
     if (i == 3) continue; /* NaN comes back canonical */
     bool narrow = v[i].type == WASM_TYPE_I32 || v[i].type == WASM_TYPE_F32; /* only 4 bytes are set */
-    if (narrow) assert_int_equal(doc->results[i].of.f32_bits, v[i].of.f32_bits);
-    else assert_int_equal(doc->results[i].of.f64_bits, v[i].of.f64_bits);
+    if (narrow) assert_int_equal(doc->results[i].num.of.f32_bits, v[i].num.of.f32_bits);
+    else assert_int_equal(doc->results[i].num.of.f64_bits, v[i].num.of.f64_bits);
   }
-  assert_int_equal(doc->results[3].of.f32_bits, 0x7fc00000u);
+  assert_int_equal(doc->results[3].num.of.f32_bits, 0x7fc00000u);
   hv_commit_document_free(doc);
   free(json);
   /* a reference type has no document form; nor does invalid UTF-8 */
@@ -232,6 +460,144 @@ static void test_document_value_forms(void **state) {
                                             &json, &len, NULL),
                    HV_CRYPTO_BAD_VALUE);
   assert_null(json);
+}
+
+#define DOC_OPEN "{\"request_id\":\"r\",\"function_name\":\"f\",\"results\":["
+#define DOC_CLOSE "],\"program_sha256\":\"" EXAMPLE_PROGRAM_SHA256 "\",\"nonce\":\"" \
+                  EXAMPLE_NONCE_HEX "\"}"
+
+/* Builds a document of results, checks its exact text, parses it back and compares. */
+static void document_round_trip(const hv_value *results, size_t count, const char *want_results) {
+  uint8_t nonce[HV_COMMIT_NONCE_LEN];
+  char *json = NULL;
+  size_t len = 0;
+  hv_result_document *doc = NULL;
+  const size_t want_len = strlen(DOC_OPEN) + strlen(want_results) + strlen(DOC_CLOSE);
+  char *want = malloc(want_len + 1);
+  assert_non_null(want);
+  snprintf(want, want_len + 1, "%s%s%s", DOC_OPEN, want_results, DOC_CLOSE);
+  example_nonce(nonce);
+  assert_int_equal(hv_commit_document_build("r", "f", results, count, EXAMPLE_PROGRAM_SHA256,
+                                            nonce, &json, &len, NULL),
+                   HV_CRYPTO_OK);
+  assert_string_equal(json, want);
+  assert_int_equal(len, want_len);
+  assert_int_equal(hv_commit_document_parse((const uint8_t *)json, len, &doc, NULL), HV_CRYPTO_OK);
+  assert_int_equal(doc->result_count, count);
+  for (size_t i = 0; i < count; i++) {
+    assert_int_equal(doc->results[i].type, results[i].type);
+    if (hv_type_is_numeric(results[i].type))
+      continue;
+    assert_int_equal(doc->results[i].len, results[i].len);
+    assert_non_null(doc->results[i].data);
+    assert_memory_equal(doc->results[i].data, results[i].data, results[i].len);
+    assert_int_equal(doc->results[i].data[results[i].len], 0); /* the promised NUL */
+  }
+  hv_commit_document_free(doc);
+  free(json);
+  free(want);
+}
+
+static void test_document_strings_and_bytes(void **state) {
+  (void)state;
+  const hv_value values[] = {
+      BLOB(HV_TYPE_STRING, ""),
+      BLOB(HV_TYPE_STRING, "a\0b"),
+      BLOB(HV_TYPE_STRING, "Gr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x8c\x8d"),
+      hv_value_blob(HV_TYPE_BYTES, NULL, 0),
+      BLOB(HV_TYPE_BYTES, "\x00\xff\x10"),
+      BLOB(HV_TYPE_BYTES, "foob"),
+      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 84}),
+  };
+  document_round_trip(values, sizeof values / sizeof values[0],
+                      "{\"type\":\"string\",\"value\":\"\"},"
+                      "{\"type\":\"string\",\"value\":\"a\\u0000b\"},"
+                      "{\"type\":\"string\",\"value\":\"Gr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x8c\x8d\"},"
+                      "{\"type\":\"bytes\",\"value\":\"\"},"
+                      "{\"type\":\"bytes\",\"value\":\"AP8Q\"},"
+                      "{\"type\":\"bytes\",\"value\":\"Zm9vYg==\"},"
+                      "{\"type\":\"i32\",\"value\":84}");
+  /* JSON escapes: quote, backslash and the C0 controls; '/', DEL and non-ASCII go as they are */
+  const hv_value escaped = BLOB(HV_TYPE_STRING, "\"\\/\x01\x1f\n\t\x7f\xc3\xa9");
+  document_round_trip(&escaped, 1,
+                      "{\"type\":\"string\",\"value\":\"\\\"\\\\/\\u0001\\u001F\\n\\t\x7f\xc3\xa9\"}");
+}
+
+static void test_document_refuses_invalid_strings(void **state) {
+  uint8_t nonce[HV_COMMIT_NONCE_LEN] = {0};
+  char *json = (char *)1;
+  size_t len = 5;
+  hv_crypto_err err;
+  hv_value v = BLOB(HV_TYPE_STRING, "ok\xc0\x80");
+  (void)state;
+  assert_int_equal(hv_commit_document_build("r", "f", &v, 1, EXAMPLE_PROGRAM_SHA256, nonce, &json,
+                                            &len, &err),
+                   HV_CRYPTO_BAD_VALUE);
+  assert_null(json);
+  assert_int_equal(len, 0);
+  assert_non_null(strstr(err.message, "result 0"));
+  v = BLOB(HV_TYPE_STRING, "\xed\xbf\xbf"); /* a surrogate, U+DFFF */
+  assert_int_equal(hv_commit_document_build("r", "f", &v, 1, EXAMPLE_PROGRAM_SHA256, nonce, &json,
+                                            &len, NULL),
+                   HV_CRYPTO_BAD_VALUE);
+  /* the same bytes as bytes are fine */
+  v.type = HV_TYPE_BYTES;
+  assert_int_equal(hv_commit_document_build("r", "f", &v, 1, EXAMPLE_PROGRAM_SHA256, nonce, &json,
+                                            &len, NULL),
+                   HV_CRYPTO_OK);
+  free(json);
+  v = hv_value_blob(HV_TYPE_BYTES, NULL, 1);
+  assert_int_equal(hv_commit_document_build("r", "f", &v, 1, EXAMPLE_PROGRAM_SHA256, nonce, &json,
+                                            &len, NULL),
+                   HV_CRYPTO_INVALID_ARGUMENT);
+}
+
+/* A result of wasm.max_result_bytes fits: the old 1 MiB bound is gone. */
+static void test_document_large_results(void **state) {
+  const size_t big = (size_t)16 << 20;
+  const size_t controls = (size_t)2 << 20;
+  uint8_t nonce[HV_COMMIT_NONCE_LEN] = {0};
+  uint8_t *data = malloc(big);
+  char *json = NULL;
+  size_t len = 0;
+  hv_result_document *doc = NULL;
+  hv_value v;
+  uint8_t *huge = NULL;
+  (void)state;
+  /* 16 MiB of string escaped six times over must fit the parser's bound */
+  assert_true(HV_COMMIT_MAX_DOCUMENT >= 6 * big + 65536);
+  assert_non_null(data);
+  for (size_t i = 0; i < big; i++)
+    data[i] = (uint8_t)(i * 7);
+  v = hv_value_blob(HV_TYPE_BYTES, data, big);
+  assert_int_equal(hv_commit_document_build("r", "f", &v, 1, EXAMPLE_PROGRAM_SHA256, nonce, &json,
+                                            &len, NULL),
+                   HV_CRYPTO_OK);
+  assert_true(len > big / 3 * 4);
+  assert_int_equal(hv_commit_document_parse((const uint8_t *)json, len, &doc, NULL), HV_CRYPTO_OK);
+  assert_int_equal(doc->results[0].len, big);
+  assert_memory_equal(doc->results[0].data, data, big);
+  hv_commit_document_free(doc);
+  free(json);
+  /* control characters: six bytes of JSON each */
+  memset(data, 0x01, controls);
+  v = hv_value_blob(HV_TYPE_STRING, data, controls);
+  assert_int_equal(hv_commit_document_build("r", "f", &v, 1, EXAMPLE_PROGRAM_SHA256, nonce, &json,
+                                            &len, NULL),
+                   HV_CRYPTO_OK);
+  assert_true(len > 6 * controls);
+  assert_int_equal(hv_commit_document_parse((const uint8_t *)json, len, &doc, NULL), HV_CRYPTO_OK);
+  assert_int_equal(doc->results[0].len, controls);
+  assert_memory_equal(doc->results[0].data, data, controls);
+  hv_commit_document_free(doc);
+  free(json);
+  free(data);
+  /* one byte over the bound is refused before a byte is read (calloc: pages never touched) */
+  huge = calloc(HV_COMMIT_MAX_DOCUMENT + 1, 1);
+  assert_non_null(huge);
+  assert_int_equal(hv_commit_document_parse(huge, HV_COMMIT_MAX_DOCUMENT + 1, &doc, NULL),
+                   HV_CRYPTO_BAD_DOCUMENT);
+  free(huge);
 }
 
 static void assert_bad_document(const char *text) {
@@ -252,7 +618,7 @@ static void test_document_parse_rejects(void **state) {
   (void)state;
   assert_int_equal(hv_commit_document_parse((const uint8_t *)ok, strlen(ok), &doc, NULL),
                    HV_CRYPTO_OK);
-  assert_int_equal(doc->results[0].of.i64, -12);
+  assert_int_equal(doc->results[0].num.of.i64, -12);
   hv_commit_document_free(doc);
 
   assert_bad_document("");
@@ -276,6 +642,25 @@ static void test_document_parse_rejects(void **state) {
                       "\"results\":[]" DOC_TAIL); /* duplicate key */
   assert_bad_document("{\"request_id\":\"r\\u0000x\",\"function_name\":\"f\",\"results\":[]" DOC_TAIL);
   assert_bad_document("{\"request_id\":7,\"function_name\":\"f\",\"results\":[]" DOC_TAIL);
+  /* strings and bytes */
+  assert_bad_document(DOC_HEAD "\"results\":[{\"type\":\"string\",\"value\":7}]" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"results\":[{\"type\":\"string\"}]" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"results\":[{\"type\":\"bytes\",\"value\":\"Zg=\"}]" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"results\":[{\"type\":\"bytes\",\"value\":[]}]" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"results\":[{\"type\":\"bytes\",\"value\":\"Zg==\"},"
+                               "{\"type\":\"bytes\",\"value\":\"Zh==\"}]" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"results\":[{\"type\":\"blob\",\"value\":\"\"}]" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"results\":[{\"type\":\"string\",\"value\":\"\\ud800\"}]"
+                      DOC_TAIL); /* a lone surrogate escape */
+  assert_bad_document(DOC_HEAD "\"results\":[{\"type\":\"string\",\"value\":\"\xc0\x80\"}]"
+                      DOC_TAIL); /* raw bytes that are not UTF-8 */
+  /* base64url is accepted in a bytes value, as everywhere */
+  const char *url = DOC_HEAD "\"results\":[{\"type\":\"bytes\",\"value\":\"-_8\"}]" DOC_TAIL;
+  assert_int_equal(hv_commit_document_parse((const uint8_t *)url, strlen(url), &doc, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(doc->results[0].len, 2);
+  assert_memory_equal(doc->results[0].data, "\xfb\xff", 2);
+  hv_commit_document_free(doc);
 }
 
 /* ---- base64 and hex ------------------------------------------------------------------------- */
@@ -363,11 +748,20 @@ int main(void) {
       cmocka_unit_test(test_example_program_commitment),
       cmocka_unit_test(test_example_arguments_commitment),
       cmocka_unit_test(test_example_document_and_result_commitment),
+      cmocka_unit_test(test_example_v11_arguments),
+      cmocka_unit_test(test_example_v11_documents),
       cmocka_unit_test(test_example_key_id),
       cmocka_unit_test(test_canonical_arguments_edges),
+      cmocka_unit_test(test_canonical_strings_and_bytes),
+      cmocka_unit_test(test_arguments_commitment_streams_canonical_bytes),
+      cmocka_unit_test(test_canonical_refusals),
+      cmocka_unit_test(test_canonical_size),
       cmocka_unit_test(test_nonce_is_fresh),
       cmocka_unit_test(test_hex_equal),
       cmocka_unit_test(test_document_value_forms),
+      cmocka_unit_test(test_document_strings_and_bytes),
+      cmocka_unit_test(test_document_refuses_invalid_strings),
+      cmocka_unit_test(test_document_large_results),
       cmocka_unit_test(test_document_parse_rejects),
       cmocka_unit_test(test_base64),
       cmocka_unit_test(test_hex),

@@ -3,6 +3,12 @@
  * AES-128-GCM, AES-256-GCM, export-only), every value reproduced byte for byte: the derived key
  * pairs, enc, the shared secret, every key-schedule output, each of the 257 nonces and
  * ciphertexts (and their decryption), and each export on both sides.
+ *
+ * Multi-message contexts (RFC 9180 §5.2, which protocol v1.1 relies on: the module and the
+ * invocation are messages 0 and 1 of one context): the AEAD vectors list their encryptions at
+ * sequence numbers 0 to 256 in order, and every one is sealed on one sender context and opened
+ * on one recipient context, each advanced message by message; a fresh recipient then opens them
+ * again alone, and refuses each one offered a sequence number early.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,6 +30,7 @@
 static json_t *vectors;
 static size_t encryptions_checked;
 static size_t exports_checked;
+static size_t sequence_checked; /* messages opened by a lone recipient, only in order */
 
 typedef struct bytes {
   uint8_t *data;
@@ -67,8 +74,9 @@ static int load_vectors(void **state) {
 static int free_vectors(void **state) {
   (void)state;
   json_decref(vectors);
-  printf("[ INFO     ] checked %zu encryptions and %zu exports across %d vectors\n",
-         encryptions_checked, exports_checked, VECTOR_COUNT);
+  printf("[ INFO     ] checked %zu encryptions and %zu exports across %d vectors; a lone recipient "
+         "opened %zu messages only in sequence order\n",
+         encryptions_checked, exports_checked, VECTOR_COUNT, sequence_checked);
   return 0;
 }
 
@@ -148,6 +156,9 @@ static void check_encryptions(const json_t *v, hpke_ctx *sender, hpke_ctx *recip
 
     assert_non_null(got_ct);
     assert_non_null(got_pt);
+    /* message i is sealed and opened at sequence number i of the two contexts */
+    assert_int_equal(sender->seq, i);
+    assert_int_equal(recipient->seq, i);
     hpke__compute_nonce(sender, got_nonce);
     assert_bytes(got_nonce, sizeof got_nonce, nonce);
     assert_int_equal(hpke_seal(sender, aad.data, aad.len, pt.data, pt.len, got_ct, NULL),
@@ -165,6 +176,76 @@ static void check_encryptions(const json_t *v, hpke_ctx *sender, hpke_ctx *recip
     free(ct.data);
     free(nonce.data);
   }
+}
+
+/* The vector's encryptions list sequence numbers 0, 1, 2, ... in order: nonce i is
+ * base_nonce XOR i (RFC 9180 §5.2, ComputeNonce). */
+static void check_sequence_numbers(const json_t *v) {
+  const json_t *list = json_object_get(v, "encryptions");
+  bytes base = field(v, "base_nonce");
+
+  assert_int_equal(base.len, HPKE_NONCE_LEN);
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    bytes nonce = field(json_array_get(list, i), "nonce");
+    uint64_t seq = 0;
+    assert_int_equal(nonce.len, HPKE_NONCE_LEN);
+    for (size_t k = 0; k < HPKE_NONCE_LEN - 8; k++)
+      assert_int_equal(nonce.data[k], base.data[k]);
+    for (size_t k = HPKE_NONCE_LEN - 8; k < HPKE_NONCE_LEN; k++)
+      seq = (seq << 8) | (uint8_t)(nonce.data[k] ^ base.data[k]);
+    assert_int_equal(seq, i);
+    free(nonce.data);
+  }
+  free(base.data);
+}
+
+/* A fresh recipient context alone (as a server has it) opens the vector's ciphertexts only in
+ * their order: the ciphertext of message i + 1 offered at sequence number i fails and leaves the
+ * sequence number where it was; then message i opens. */
+static void check_open_in_order_only(const json_t *v, const hpke_setup_params *params,
+                                     const hpke_private_key *skR) {
+  const json_t *list = json_object_get(v, "encryptions");
+  bytes enc = field(v, "enc");
+  hpke_ctx *recipient = NULL;
+  hv_crypto_err err;
+
+  assert_int_equal(hpke_setup_recipient(params, skR, enc.data, enc.len, &recipient, &err),
+                   HV_CRYPTO_OK);
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    const json_t *e = json_array_get(list, i);
+    bytes aad = field(e, "aad"), pt = field(e, "pt"), ct = field(e, "ct");
+    uint8_t *got_pt = malloc(ct.len);
+    size_t got_pt_len = 0;
+
+    assert_non_null(got_pt);
+    if (i + 1 < json_array_size(list)) {
+      const json_t *next = json_array_get(list, i + 1);
+      bytes next_aad = field(next, "aad"), next_ct = field(next, "ct");
+      uint8_t *scratch = malloc(next_ct.len);
+      size_t scratch_len = 7;
+      assert_non_null(scratch);
+      assert_int_equal(hpke_open(recipient, next_aad.data, next_aad.len, next_ct.data,
+                                 next_ct.len, scratch, &scratch_len, &err),
+                       HV_CRYPTO_DECRYPT_FAILED);
+      assert_int_equal(scratch_len, 0);
+      assert_int_equal(recipient->seq, i);
+      free(scratch);
+      free(next_aad.data);
+      free(next_ct.data);
+    }
+    assert_int_equal(hpke_open(recipient, aad.data, aad.len, ct.data, ct.len, got_pt, &got_pt_len,
+                               &err),
+                     HV_CRYPTO_OK);
+    assert_bytes(got_pt, got_pt_len, pt);
+    assert_int_equal(recipient->seq, i + 1);
+    sequence_checked++;
+    free(got_pt);
+    free(aad.data);
+    free(pt.data);
+    free(ct.data);
+  }
+  hpke_ctx_free(recipient);
+  free(enc.data);
 }
 
 static void check_exports(const json_t *v, const hpke_ctx *sender, const hpke_ctx *recipient) {
@@ -228,7 +309,13 @@ static void test_vector(void **state) {
   assert_int_equal(hpke_setup_recipient(&params, skR, enc.data, enc.len, &recipient, &err),
                    HV_CRYPTO_OK);
   check_encryptions(v, sender, recipient);
+  assert_int_equal(sender->seq, json_array_size(json_object_get(v, "encryptions")));
+  assert_int_equal(recipient->seq, sender->seq);
   check_exports(v, sender, recipient);
+  if (params.suite.aead_id != HPKE_AEAD_EXPORT_ONLY) {
+    check_sequence_numbers(v);
+    check_open_in_order_only(v, &params, skR);
+  }
   if (params.suite.aead_id == HPKE_AEAD_EXPORT_ONLY) {
     uint8_t ct[HPKE_TAG_LEN + 1];
     assert_int_equal(hpke_seal(sender, NULL, 0, (const uint8_t *)"x", 1, ct, &err),

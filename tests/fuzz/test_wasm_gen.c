@@ -1,7 +1,8 @@
 /*
  * test_wasm_gen.c: the module generator of the fuzzers and the differential check
  * (fuzz/wasm_gen.c) keeps its promises: every module it makes loads, the same input gives the
- * same module, and the differential mode's exports take no params, return integers and end.
+ * same module, the differential mode's exports take no params, return integers and end, and the
+ * modules use v128.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,12 +117,38 @@ static void test_differential_exports_end(void **state) {
   }
 }
 
+/* SIMD is part of what the generator makes: exec mode exports internal functions with their own
+ * signatures, and some of those take or return v128. */
+static void test_modules_use_simd(void **state) {
+  (void)state;
+  uint32_t v128_exports = 0;
+  for (uint64_t seed = 1; seed <= SEEDS / 3; seed++) {
+    uint8_t *bytes;
+    size_t size;
+    wasm_module *module = generate(seed, false, &bytes, &size);
+    for (uint32_t i = 0; i < wasm_module_export_count(module); i++) {
+      wasm_export_info info;
+      assert_true(wasm_module_export(module, i, &info));
+      if (info.type.kind != WASM_EXTERN_FUNC) continue;
+      const wasm_functype_view *ft = &info.type.func;
+      bool v128 = false;
+      for (uint32_t k = 0; k < ft->param_count; k++) v128 |= ft->params[k] == WASM_TYPE_V128;
+      for (uint32_t k = 0; k < ft->result_count; k++) v128 |= ft->results[k] == WASM_TYPE_V128;
+      v128_exports += v128;
+    }
+    wasm_module_free(module);
+    free(bytes);
+  }
+  assert_true(v128_exports >= SEEDS / 10);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_generated_module_loads),
       cmocka_unit_test(test_short_inputs_give_valid_modules),
       cmocka_unit_test(test_same_input_same_module),
       cmocka_unit_test(test_differential_exports_end),
+      cmocka_unit_test(test_modules_use_simd),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -891,11 +891,112 @@ static void test_simd(void **state) {
   assert_int_equal(call_i32(&e, "select", ARGS(I32(0))), 9);
   assert_int_equal(call_i32(&e, "select_t", ARGS(I32(0))), 9);
   assert_int_equal(call_i32(&e, "locals_blocks_calls", ARGS(I32(39))), 42);
-  /* a wasm_value cannot hold a v128 yet: such a function is refused at the API, cleanly */
-  wasm_value r[1];
+  assert_int_equal(call1(&e, "br_if_keeps_v128", ARGS(I32(0))).of.i64, 8); /* not taken */
+  assert_int_equal(call1(&e, "br_if_keeps_v128", ARGS(I32(1))).of.i64, 8); /* taken */
+  env_close(&e);
+}
+
+/* A v128 of four i32 lanes (lane 0 first, each little-endian, as in memory). */
+static wasm_value V128_I32X4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  wasm_value v = {.type = WASM_TYPE_V128};
+  const uint32_t lanes[4] = {a, b, c, d};
+  for (int i = 0; i < 16; i++) v.of.v128[i] = (uint8_t)(lanes[i / 4] >> (8 * (i % 4)));
+  return v;
+}
+
+static void assert_v128_i32x4(wasm_value v, uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  wasm_value want = V128_I32X4(a, b, c, d);
+  assert_int_equal(v.type, WASM_TYPE_V128);
+  assert_memory_equal(v.of.v128, want.of.v128, 16);
+}
+
+/* The host's "rotate": i32 lanes (a b c d) by n → lane i gets lane (i + n) mod 4; n < 0 fails; n
+ * == 99 returns a result of the wrong type. */
+static wasm_status host_rotate(void *envp, const wasm_value *args, wasm_value *results, wasm_error *err) {
+  int *calls = envp;
+  (*calls)++;
+  if (args[0].type != WASM_TYPE_V128 || args[1].type != WASM_TYPE_I32 || results[0].type != WASM_TYPE_V128)
+    return WASM_TRAP;
+  int32_t n = args[1].of.i32;
+  if (n < 0) return WASM_TRAP;
+  if (n == 99) {
+    results[0] = I32(0);
+    return WASM_OK;
+  }
+  for (int lane = 0; lane < 4; lane++)
+    memcpy(results[0].of.v128 + 4 * lane, args[0].of.v128 + 4 * ((lane + n) % 4), 4);
+  (void)err;
+  return WASM_OK;
+}
+
+/* v128 values through the API: wasm_func_call, host functions, host globals, wasm_global_get. */
+static void test_simd_through_the_api(void **state) {
+  (void)state;
+  static const wasm_valtype rotate_params[] = {WASM_TYPE_V128, WASM_TYPE_I32}, v128[] = {WASM_TYPE_V128};
+  env e;
+  int calls = 0;
   wasm_error err;
-  assert_int_equal(call(&e, "takes_v128", ARGS(I32(0)), r, 1, &err), WASM_BAD_ARGUMENTS);
-  assert_non_null(strstr(err.message, "v128"));
+  e.module = load_file("simd_api");
+  e.store = wasm_store_new(NULL, &err);
+  assert_non_null(e.store);
+  wasm_func *rotate = wasm_func_new_host(e.store, (wasm_functype_view){2, rotate_params, 1, v128}, host_rotate,
+                                         &calls, &err);
+  assert_non_null(rotate);
+  wasm_global *seed = wasm_global_new(e.store, WASM_TYPE_V128, false, V128_I32X4(7, 8, 9, 0xdeadbeef), &err);
+  assert_non_null(seed);
+  assert_v128_i32x4(wasm_global_get(seed), 7, 8, 9, 0xdeadbeef);
+  wasm_extern imports[2] = {{.kind = WASM_EXTERN_FUNC, .of.func = rotate},
+                            {.kind = WASM_EXTERN_GLOBAL, .of.global = seed}};
+  e.inst = wasm_instance_new(e.store, e.module, imports, 2, &err);
+  if (!e.inst) fail_msg("instantiating simd_api: %s", err.message);
+
+  assert_v128_i32x4(call1(&e, "add", ARGS(V128_I32X4(1, 2, 3, 0xffffffff), V128_I32X4(10, 20, 30, 2))), 11, 22, 33,
+                    1);
+  /* byte order: the value's bytes are memory's */
+  wasm_value bytes = {.type = WASM_TYPE_V128};
+  for (int i = 0; i < 16; i++) bytes.of.v128[i] = (uint8_t)(0xA0 + i);
+  assert_int_equal(call_i32(&e, "byte0", ARGS(bytes)), 0xA0);
+  assert_int_equal((uint32_t)call_i32(&e, "lane1", ARGS(bytes)), 0xA7A6A5A4u);
+  wasm_value none[1];
+  assert_int_equal(call(&e, "store", ARGS(I32(100), bytes), none, 0, &err), WASM_OK);
+  wasm_extern mem;
+  assert_true(wasm_instance_export(e.inst, "mem", 3, &mem));
+  assert_memory_equal(wasm_memory_data(mem.of.memory) + 100, bytes.of.v128, 16);
+
+  /* several results, v128 and scalar mixed */
+  wasm_value r[3];
+  assert_int_equal(call(&e, "mixed", ARGS(V128_I32X4(1, 2, 3, 4), I64(41), V128_I32X4(5, 6, 7, 8)), r, 3, &err),
+                   WASM_OK);
+  assert_v128_i32x4(r[0], 5, 6, 7, 8);
+  assert_int_equal(r[1].type, WASM_TYPE_I64);
+  assert_int_equal(r[1].of.i64, 42);
+  assert_v128_i32x4(r[2], 1, 2, 3, 4);
+
+  /* host functions take and return v128, from WebAssembly and called directly */
+  assert_v128_i32x4(call1(&e, "via_host", ARGS(V128_I32X4(1, 2, 3, 4), I32(1))), 2, 3, 4, 1);
+  assert_v128_i32x4(call1(&e, "rotate", ARGS(V128_I32X4(1, 2, 3, 4), I32(3))), 4, 1, 2, 3);
+  assert_int_equal(calls, 2);
+  assert_int_equal(call(&e, "via_host", ARGS(V128_I32X4(1, 2, 3, 4), I32(-1)), r, 1, &err), WASM_TRAP);
+  assert_int_equal(err.trap, WASM_TRAP_HOST);
+  assert_int_equal(call(&e, "via_host", ARGS(V128_I32X4(1, 2, 3, 4), I32(99)), r, 1, &err), WASM_TRAP);
+  assert_non_null(strstr(err.message, "wrong type"));
+
+  /* globals: an imported host v128, and the module's own mutable one read from outside */
+  assert_v128_i32x4(call1(&e, "seed", NULL, 0), 7, 8, 9, 0xdeadbeef);
+  wasm_extern g;
+  assert_true(wasm_instance_export(e.inst, "g", 1, &g));
+  assert_v128_i32x4(wasm_global_get(g.of.global), 1, 2, 3, 4);
+  assert_int_equal(call(&e, "set_g", ARGS(V128_I32X4(0x80000000u, 0, 1, 2)), none, 0, &err), WASM_OK);
+  assert_v128_i32x4(wasm_global_get(g.of.global), 0x80000000u, 0, 1, 2);
+
+  /* a scalar where a v128 goes, and the other way round, is refused before anything runs */
+  assert_int_equal(call(&e, "byte0", ARGS(I64(0)), r, 1, &err), WASM_BAD_ARGUMENTS);
+  assert_non_null(strstr(err.message, "expected v128, got i64"));
+  assert_int_equal(call(&e, "via_host", ARGS(V128_I32X4(0, 0, 0, 0), V128_I32X4(0, 0, 0, 0)), r, 1, &err),
+                   WASM_BAD_ARGUMENTS);
+  assert_null(wasm_global_new(e.store, WASM_TYPE_V128, false, I32(1), &err));
+  assert_int_equal(err.status, WASM_BAD_ARGUMENTS);
+  assert_int_equal(calls, 4);
   env_close(&e);
 }
 
@@ -926,6 +1027,7 @@ int main(void) {
       cmocka_unit_test(test_host_calls_and_reentry),
       cmocka_unit_test(test_validation_errors),
       cmocka_unit_test(test_simd),
+      cmocka_unit_test(test_simd_through_the_api),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -569,12 +569,15 @@ hv_result_document *ht_open_result(const ht_resp *r, const hv_client_key *key,
   if (hv_client_open_response_base64(key, rid, enc, strlen(enc), &doc, &doc_len, &err) !=
       HV_CRYPTO_OK)
     fail_msg("cannot open the result: %s", err.message);
+  hv_value *typed = calloc(arg_count ? arg_count : 1, sizeof *typed);
+  assert_non_null(typed);
+  for (size_t k = 0; k < arg_count; k++) typed[k] = hv_value_from_wasm(args[k]);
   hv_client_expected exp = {
       .request_id = rid,
       .function_name = function_name,
       .wasm = wasm,
       .wasm_len = wasm_len,
-      .arguments = args,
+      .arguments = typed,
       .argument_count = arg_count,
       .result_commitment = json_string_value(json_object_get(r->json, "result_commitment")),
       .program_commitment = json_string_value(json_object_get(r->json, "program_commitment")),
@@ -586,6 +589,7 @@ hv_result_document *ht_open_result(const ht_resp *r, const hv_client_key *key,
   hv_result_document *out = NULL;
   if (hv_client_check_result(doc, doc_len, &exp, &out, NULL, &err) != HV_CRYPTO_OK)
     fail_msg("the result does not check out: %s", err.message);
+  free(typed);
   free(doc);
   return out;
 }

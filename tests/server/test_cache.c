@@ -80,7 +80,7 @@ static int32_t bump(const uint8_t *wasm, size_t len, bool *cached) {
   ht_resp r = ht_execute(&server, req, HT_API_KEY);
   hv_result_document *doc = ht_open_result(&r, key, "bump", wasm, len, NULL, 0);
   assert_int_equal(doc->result_count, 1);
-  int32_t v = doc->results[0].of.i32;
+  int32_t v = doc->results[0].num.of.i32;
   *cached = cached_flag(&r);
   expect_recorded_flag(str(r.json, "request_id"), *cached);
   hv_commit_document_free(doc);

@@ -107,7 +107,7 @@ static void test_round_trip(void **state) {
   hv_result_document *doc = ht_open_result(&r, key, "add", add_wasm, add_len, want, 2);
   assert_int_equal(doc->result_count, 1);
   assert_int_equal(doc->results[0].type, WASM_TYPE_I32);
-  assert_int_equal(doc->results[0].of.i32, 42);
+  assert_int_equal(doc->results[0].num.of.i32, 42);
   hv_commit_document_free(doc);
 
   const char *id = str(r.json, "request_id");
@@ -167,7 +167,7 @@ static void test_value_forms(void **state) {
   wasm_value want[2] = {{.type = WASM_TYPE_I64, .of.i64 = 9007199254740993LL},
                         {.type = WASM_TYPE_I64, .of.i64 = -1}};
   hv_result_document *doc = ht_open_result(&r, key, "add64", add_wasm, add_len, want, 2);
-  assert_int_equal(doc->results[0].of.i64, 9007199254740992LL);
+  assert_int_equal(doc->results[0].num.of.i64, 9007199254740992LL);
   hv_commit_document_free(doc);
   ht_resp_free(&r);
   hv_client_key_free(key);
@@ -182,8 +182,8 @@ static void test_value_forms(void **state) {
                       {.type = WASM_TYPE_F64, .of.f64_bits = ninf}};
   doc = ht_open_result(&r, key, "divf", add_wasm, add_len, fw, 2);
   assert_int_equal(doc->results[0].type, WASM_TYPE_F64);
-  assert_true((doc->results[0].of.f64_bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull &&
-              (doc->results[0].of.f64_bits & 0x000fffffffffffffull) != 0);
+  assert_true((doc->results[0].num.of.f64_bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull &&
+              (doc->results[0].num.of.f64_bits & 0x000fffffffffffffull) != 0);
   hv_commit_document_free(doc);
   ht_resp_free(&r);
   hv_client_key_free(key);
@@ -199,7 +199,7 @@ static void test_value_forms(void **state) {
   memcpy(&mw[1].of.f32_bits, &b, 4);
   doc = ht_open_result(&r, key, "mulf", add_wasm, add_len, mw, 2);
   float got;
-  memcpy(&got, &doc->results[0].of.f32_bits, 4);
+  memcpy(&got, &doc->results[0].num.of.f32_bits, 4);
   assert_true(got == 6.0f);
   hv_commit_document_free(doc);
   ht_resp_free(&r);
@@ -211,8 +211,8 @@ static void test_value_forms(void **state) {
   wasm_value pw[1] = {{.type = WASM_TYPE_I32, .of.i32 = 7}};
   doc = ht_open_result(&r, key, "pair", add_wasm, add_len, pw, 1);
   assert_int_equal(doc->result_count, 2);
-  assert_int_equal(doc->results[0].of.i32, 7);
-  assert_int_equal(doc->results[1].of.i64, 8);
+  assert_int_equal(doc->results[0].num.of.i32, 7);
+  assert_int_equal(doc->results[1].num.of.i64, 8);
   hv_commit_document_free(doc);
   ht_resp_free(&r);
   hv_client_key_free(key);
@@ -223,7 +223,7 @@ static void test_value_forms(void **state) {
   json_object_del(req, "arguments");
   r = ht_execute(&server, req, HT_API_KEY);
   doc = ht_open_result(&r, key, "answer", add_wasm, add_len, NULL, 0);
-  assert_int_equal(doc->results[0].of.i32, 42);
+  assert_int_equal(doc->results[0].num.of.i32, 42);
   hv_commit_document_free(doc);
   ht_resp_free(&r);
   json_decref(req);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs all 90 spec files in one `hypervisor spectest` invocation and prints the totals.
+# Runs all spec files (HV_TESTDATA/wasm-spec and wasm-spec-simd: 146) in one `hypervisor spectest`
+# invocation and prints the totals.
 #   tests/spec/run-all.sh BUILD_DIR     (e.g. build; builds hypervisor and the JSON first)
 # Exit status: that of hypervisor spectest (non-zero if any directive failed).
 set -euo pipefail

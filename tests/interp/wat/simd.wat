@@ -1,6 +1,6 @@
-;; The SIMD instructions the engine has so far (opcodes.def): v128 values through constants,
-;; memory, globals, locals, select, blocks and calls, and lane arithmetic. The exports take and
-;; return scalars: a wasm_value cannot hold a v128 yet.
+;; SIMD inside WebAssembly: v128 values through constants, memory, globals, locals, select, blocks
+;; and calls, and lane arithmetic. The exports take and return scalars (simd_api.wat passes v128
+;; values through the API).
 (module
   (memory 1)
   (data (i32.const 16) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
@@ -85,5 +85,12 @@
     (call $swap (v128.const i32x4 100 200 300 400) (i32.const 1) (local.get $w))
     (drop) (drop)
     (i32x4.extract_lane 2))
-  (func (export "takes_v128") (param v128) (result i32) (i32.const 1))
+  ;; br_if out of the function with a v128 local as the result (two cells): the value must be
+  ;; returned whether or not the branch is taken (the fall-through path once returned whatever
+  ;; the stack cells held, found by the differential fuzzer); $fill leaves garbage there first
+  (func $fill (param i64 i64 i64 i64 i64 i64) (result i64) (local.get 5))
+  (func $keep (param v128 i32) (result v128) (local.get 0) (local.get 1) (br_if 0))
+  (func (export "br_if_keeps_v128") (param i32) (result i64)
+    (drop (call $fill (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5) (i64.const 6)))
+    (i64x2.extract_lane 1 (call $keep (v128.const i64x2 7 8) (local.get 0))))
 )

@@ -1,5 +1,5 @@
 ;; Self-test of `hypervisor spectest`: every assertion here is wrong, so each must be reported as a
-;; failure. Expected: "1 passed, 11 failed" (the module passes).
+;; failure. Expected: "1 passed, 16 failed" (the module passes).
 (module
   (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
   (func (export "arithmetic") (result f32) (f32.const nan:0x400001))
@@ -7,11 +7,19 @@
   (func $f (export "some-func") (result funcref) (ref.func $f))
   (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
   (func (export "trap") (unreachable))
+  (func (export "v-id") (param v128) (result v128) (local.get 0))
 )
 (assert_return (invoke "add" (i32.const 2) (i32.const 2)) (i32.const 5))
 (assert_return (invoke "arithmetic") (f32.const nan:canonical))
 (assert_return (invoke "id-ext" (ref.extern 1)) (ref.extern 2))
 (assert_return (invoke "some-func") (ref.null func))
+;; v128: one lane wrong; a NaN that is arithmetic only, a number and a signalling NaN where a
+;; pattern is expected; -0 for +0 (lanes compare bit for bit)
+(assert_return (invoke "v-id" (v128.const i32x4 1 2 3 4)) (v128.const i32x4 1 2 3 5))
+(assert_return (invoke "v-id" (v128.const f32x4 1 nan:0x600000 1 1)) (v128.const f32x4 1 nan:canonical 1 1))
+(assert_return (invoke "v-id" (v128.const f64x2 nan 1)) (v128.const f64x2 nan:arithmetic nan:arithmetic))
+(assert_return (invoke "v-id" (v128.const f32x4 nan:0x200000 nan nan nan)) (v128.const f32x4 nan:arithmetic nan nan nan))
+(assert_return (invoke "v-id" (v128.const f32x4 0 0 0 -0)) (v128.const f32x4 0 0 0 0))
 (assert_trap (invoke "add" (i32.const 1) (i32.const 1)) "unreachable")
 (assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer overflow")
 (assert_exhaustion (invoke "trap") "call stack exhausted")

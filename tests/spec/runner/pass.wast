@@ -1,5 +1,5 @@
 ;; Self-test of `hypervisor spectest`: every directive kind, each of which a correct engine passes.
-;; Expected: "26 passed, 0 failed" (register is not counted).
+;; Expected: "31 passed, 0 failed" (register is not counted).
 (module $A
   (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
   (func (export "add64") (param i64 i64) (result i64) (i64.add (local.get 0) (local.get 1)))
@@ -13,6 +13,11 @@
   (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
   (func $r (export "runaway") (call $r))
   (global (export "g") i64 (i64.const -1))
+  (func (export "v-add") (param v128 v128) (result v128) (i32x4.add (local.get 0) (local.get 1)))
+  (func (export "v-id") (param v128) (result v128) (local.get 0))
+  (func (export "v-nans") (result v128) (v128.const f32x4 nan -nan nan:0x600000 1.5))
+  (func (export "v-nan64") (result v128 i32) (v128.const f64x2 -nan:0x8000000000001 2) (i32.const 3))
+  (global (export "gv") v128 (v128.const i64x2 -1 0x0004000300020001))
 )
 (assert_return (invoke "add" (i32.const 2) (i32.const -3)) (i32.const -1))
 (assert_return (invoke $A "add64" (i64.const 0x7fffffffffffffff) (i64.const 1)) (i64.const 0x8000000000000000))
@@ -25,6 +30,11 @@
 (assert_return (invoke "some-func") (ref.func))
 (assert_return (invoke "two") (i32.const -1) (f32.const -0))
 (assert_return (get "g") (i64.const -1))
+(assert_return (invoke "v-add" (v128.const i32x4 1 2 3 -1) (v128.const i32x4 10 20 30 2)) (v128.const i32x4 11 22 33 1))
+(assert_return (invoke "v-id" (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 -1)) (v128.const i64x2 0x0706050403020100 0xff0e0d0c0b0a0908))
+(assert_return (invoke "v-nans") (v128.const f32x4 nan:canonical nan:canonical nan:arithmetic 1.5))
+(assert_return (invoke "v-nan64") (v128.const f64x2 nan:arithmetic 2) (i32.const 3))
+(assert_return (get "gv") (v128.const i16x8 -1 -1 -1 -1 1 2 3 4))
 (invoke "add" (i32.const 1) (i32.const 1))
 (get $A "g")
 (assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer divide by zero")
