@@ -322,16 +322,8 @@ static void srv_exec_success(srv_request *r, const exec_outcome *out) {
   uint8_t *sealed = NULL;
   size_t doc_len = 0, sealed_len = 0;
 
-  /* The commitments take protocol values: the numeric ones the executor has, wrapped. */
-  hv_value *args = calloc(out->arg_count ? out->arg_count : 1, sizeof *args);
-  hv_value *results = calloc(out->result_count ? out->result_count : 1, sizeof *results);
-  if (args == NULL || results == NULL) cerr.status = HV_CRYPTO_NO_MEMORY;
-  for (size_t k = 0; args != NULL && k < out->arg_count; k++)
-    args[k] = hv_value_from_wasm(out->args[k]);
-  for (size_t k = 0; results != NULL && k < out->result_count; k++)
-    results[k] = hv_value_from_wasm(out->results[k]);
-
-  if (args == NULL || results == NULL || hv_commit_nonce(nonce, &cerr) != HV_CRYPTO_OK ||
+  const hv_value *args = out->args, *results = out->results;
+  if (hv_commit_nonce(nonce, &cerr) != HV_CRYPTO_OK ||
       hv_commit_document_build(r->request_id, st->req.function_name, results, out->result_count,
                                st->program_sha256_hex, nonce, &doc, &doc_len,
                                &cerr) != HV_CRYPTO_OK ||
@@ -368,10 +360,6 @@ static void srv_exec_success(srv_request *r, const exec_outcome *out) {
 done:
   OPENSSL_cleanse(nonce, sizeof nonce);
   if (doc) OPENSSL_cleanse(doc, doc_len);
-  if (args) OPENSSL_cleanse(args, out->arg_count * sizeof *args);
-  if (results) OPENSSL_cleanse(results, out->result_count * sizeof *results);
-  free(args);
-  free(results);
   free(doc);
   free(sealed);
   free(b64);

@@ -558,6 +558,19 @@ ht_resp ht_execute(ht_server *s, const json_t *request, const char *api_key) {
 hv_result_document *ht_open_result(const ht_resp *r, const hv_client_key *key,
                                    const char *function_name, const uint8_t *wasm,
                                    size_t wasm_len, const wasm_value *args, size_t arg_count) {
+  hv_value *typed = calloc(arg_count ? arg_count : 1, sizeof *typed);
+  assert_non_null(typed);
+  for (size_t k = 0; k < arg_count; k++) typed[k] = hv_value_from_wasm(args[k]);
+  hv_result_document *out =
+      ht_open_result_values(r, key, function_name, wasm, wasm_len, typed, arg_count);
+  free(typed);
+  return out;
+}
+
+hv_result_document *ht_open_result_values(const ht_resp *r, const hv_client_key *key,
+                                          const char *function_name, const uint8_t *wasm,
+                                          size_t wasm_len, const hv_value *args,
+                                          size_t arg_count) {
   if (r->status != 200) fail_msg("expected 200, got %ld: %s", r->status, r->body);
   const char *rid = json_string_value(json_object_get(r->json, "request_id"));
   const char *enc = json_string_value(json_object_get(r->json, "encrypted_result"));
@@ -569,15 +582,12 @@ hv_result_document *ht_open_result(const ht_resp *r, const hv_client_key *key,
   if (hv_client_open_response_base64(key, rid, enc, strlen(enc), &doc, &doc_len, &err) !=
       HV_CRYPTO_OK)
     fail_msg("cannot open the result: %s", err.message);
-  hv_value *typed = calloc(arg_count ? arg_count : 1, sizeof *typed);
-  assert_non_null(typed);
-  for (size_t k = 0; k < arg_count; k++) typed[k] = hv_value_from_wasm(args[k]);
   hv_client_expected exp = {
       .request_id = rid,
       .function_name = function_name,
       .wasm = wasm,
       .wasm_len = wasm_len,
-      .arguments = typed,
+      .arguments = args,
       .argument_count = arg_count,
       .result_commitment = json_string_value(json_object_get(r->json, "result_commitment")),
       .program_commitment = json_string_value(json_object_get(r->json, "program_commitment")),
@@ -589,7 +599,6 @@ hv_result_document *ht_open_result(const ht_resp *r, const hv_client_key *key,
   hv_result_document *out = NULL;
   if (hv_client_check_result(doc, doc_len, &exp, &out, NULL, &err) != HV_CRYPTO_OK)
     fail_msg("the result does not check out: %s", err.message);
-  free(typed);
   free(doc);
   return out;
 }

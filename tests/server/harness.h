@@ -118,6 +118,11 @@ ht_resp ht_execute(ht_server *s, const json_t *request, const char *api_key);
 hv_result_document *ht_open_result(const ht_resp *r, const hv_client_key *key,
                                    const char *function_name, const uint8_t *wasm,
                                    size_t wasm_len, const wasm_value *args, size_t arg_count);
+/* The same with protocol values (strings and bytes too). */
+hv_result_document *ht_open_result_values(const ht_resp *r, const hv_client_key *key,
+                                          const char *function_name, const uint8_t *wasm,
+                                          size_t wasm_len, const hv_value *args,
+                                          size_t arg_count);
 
 /* Runs a program with argv (NULL-terminated) and extra env ("NAME=value" or NULL), captures
  * stdout and stderr (caller frees), returns the exit status. */

@@ -300,7 +300,7 @@ static void test_executor_cache(void **state) {
     exec_outcome *out = exec_run_and_wait(ex, &job);
     assert_non_null(out);
     assert_int_equal(out->code, OUTCOME_OK);
-    assert_int_equal(out->results[0].of.i32, 5);
+    assert_int_equal(out->results[0].num.of.i32, 5);
     assert_true(out->module_cached == (k > 0));
     exec_outcome_free(out);
   }

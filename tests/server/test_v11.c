@@ -119,7 +119,7 @@ static void test_sealed_numbers(void **state) {
   assert_null(json_object_get(c.body, "function_name"));
   assert_null(json_object_get(c.body, "arguments"));
   ht_resp r = ht_execute(&server, c.body, HT_API_KEY);
-  hv_result_document *doc = ht_open_result(&r, c.key, "add", wasm, wasm_len, args, 2);
+  hv_result_document *doc = ht_open_result_values(&r, c.key, "add", wasm, wasm_len, args, 2);
   assert_string_equal(doc->function_name, "add");
   assert_int_equal(doc->result_count, 1);
   assert_int_equal(doc->results[0].num.of.i32, 42);
@@ -134,7 +134,7 @@ static void test_string_round_trip(void **state) {
   hv_value arg = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)text, sizeof text - 1);
   v11_call c = v11_request("echo", &arg, 1, HV_TYPE_STRING);
   ht_resp r = ht_execute(&server, c.body, HT_API_KEY);
-  hv_result_document *doc = ht_open_result(&r, c.key, "echo", wasm, wasm_len, &arg, 1);
+  hv_result_document *doc = ht_open_result_values(&r, c.key, "echo", wasm, wasm_len, &arg, 1);
   assert_int_equal(doc->result_count, 1);
   assert_int_equal(doc->results[0].type, HV_TYPE_STRING);
   assert_int_equal(doc->results[0].len, sizeof text - 1);
@@ -164,7 +164,7 @@ static void test_bytes_and_numbers_mixed(void **state) {
                       hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 3})};
   v11_call c = v11_request("repeat", args, 2, HV_TYPE_BYTES);
   ht_resp r = ht_execute(&server, c.body, HT_API_KEY);
-  hv_result_document *doc = ht_open_result(&r, c.key, "repeat", wasm, wasm_len, args, 2);
+  hv_result_document *doc = ht_open_result_values(&r, c.key, "repeat", wasm, wasm_len, args, 2);
   assert_int_equal(doc->results[0].type, HV_TYPE_BYTES);
   assert_int_equal(doc->results[0].len, 3 * n);
   for (size_t k = 0; k < 3; k++) assert_memory_equal(doc->results[0].data + k * n, bytes, n);
@@ -176,7 +176,7 @@ static void test_bytes_and_numbers_mixed(void **state) {
   hv_value empty = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"", 0);
   c = v11_request("length", &empty, 1, 0);
   r = ht_execute(&server, c.body, HT_API_KEY);
-  doc = ht_open_result(&r, c.key, "length", wasm, wasm_len, &empty, 1);
+  doc = ht_open_result_values(&r, c.key, "length", wasm, wasm_len, &empty, 1);
   assert_int_equal(doc->results[0].num.of.i32, 0);
   hv_commit_document_free(doc);
   ht_resp_free(&r);
@@ -249,7 +249,7 @@ static void test_guest_lies(void **state) {
                       hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 2})};
   v11_call c = v11_request("add", args, 2, 0);
   ht_resp r = ht_execute(&server, c.body, HT_API_KEY);
-  hv_result_document *doc = ht_open_result(&r, c.key, "add", wasm, wasm_len, args, 2);
+  hv_result_document *doc = ht_open_result_values(&r, c.key, "add", wasm, wasm_len, args, 2);
   assert_int_equal(doc->results[0].num.of.i32, 3);
   hv_commit_document_free(doc);
   ht_resp_free(&r);
