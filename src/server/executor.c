@@ -218,24 +218,15 @@ typedef struct exec_store_hook {
   void *ctx;
 } exec_store_hook;
 
-/* Checks the job's declared results against the export and sets *lifted to the result type the
- * Canonical ABI lifts (0: the export's numeric results as they are). False with *out failed on a
- * mismatch. */
+/* Sets *lifted to the result type the Canonical ABI lifts (0: the export's numeric results as
+ * they are) and checks declared numeric results against the export's. False with *out failed on
+ * a mismatch. */
 static bool exec_results_check(const exec_job *job, const wasm_functype_view *type,
                                hv_type *lifted, exec_outcome *out) {
   *lifted = 0;
   if (job->results && job->result_count == 1 && !hv_type_is_numeric(job->results[0]))
     *lifted = job->results[0];
-  if (*lifted) {
-    if (type->result_count == 1 && type->results[0] == WASM_TYPE_I32) return true;
-    exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS,
-                        "the declared results do not match the export",
-                      "a %s result needs an export that returns one i32 (the Canonical ABI's "
-                      "retptr); %.128s returns %" PRIu32 " value%s",
-                      exec_type_name(*lifted), job->function_name, type->result_count,
-                      type->result_count == 1 ? " of another type" : "s");
-    return false;
-  }
+  if (*lifted) return true; /* the retptr's shape is hv_cabi_check's (exec_args_convert) */
   if (job->results) {
     bool same = job->result_count == type->result_count;
     for (uint32_t k = 0; same && k < type->result_count; k++)
