@@ -313,7 +313,10 @@ static uint32_t hash64(uint64_t v) {
 /* Returns the cell of constant `bits` (deduplicated), or NO_POS when out of memory. */
 static uint32_t const_cell(tr *t, uint64_t bits) {
   if (t->nconst * 2 >= t->chash_cap) {
-    uint32_t ncap = t->chash_cap ? t->chash_cap * 2 : 64;
+    /* Every constant is rehashed, v128 halves too (tr_v128_const adds them without hashing), so
+     * one doubling may not be enough: the table must stay under half full or a probe never ends. */
+    uint32_t ncap = t->chash_cap ? t->chash_cap : 32;
+    while (ncap <= t->nconst * 2) ncap *= 2;
     uint32_t *h = wasm__calloc(ncap, sizeof *h);
     if (!h) {
       t->oom = true;

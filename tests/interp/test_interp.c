@@ -893,6 +893,7 @@ static void test_simd(void **state) {
   assert_int_equal(call_i32(&e, "locals_blocks_calls", ARGS(I32(39))), 42);
   assert_int_equal(call1(&e, "br_if_keeps_v128", ARGS(I32(0))).of.i64, 8); /* not taken */
   assert_int_equal(call1(&e, "br_if_keeps_v128", ARGS(I32(1))).of.i64, 8); /* taken */
+  assert_int_equal(call_i32(&e, "many_v128_consts", NULL, 0), 1 + 2 + 73);
   env_close(&e);
 }
 

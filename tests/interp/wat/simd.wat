@@ -93,4 +93,81 @@
   (func (export "br_if_keeps_v128") (param i32) (result i64)
     (drop (call $fill (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5) (i64.const 6)))
     (i64x2.extract_lane 1 (call $keep (v128.const i64x2 7 8) (local.get 0))))
+
+  ;; 70 v128 constants between two scalar ones: the constant table's rehash once put 141
+  ;; constants in 128 slots and probed forever (a fuzz_exec timeout)
+  (func (export "many_v128_consts") (result i32)
+    i32.const 1
+    v128.const i32x4 0 1 2 3 drop
+    v128.const i32x4 1 2 3 4 drop
+    v128.const i32x4 2 3 4 5 drop
+    v128.const i32x4 3 4 5 6 drop
+    v128.const i32x4 4 5 6 7 drop
+    v128.const i32x4 5 6 7 8 drop
+    v128.const i32x4 6 7 8 9 drop
+    v128.const i32x4 7 8 9 10 drop
+    v128.const i32x4 8 9 10 11 drop
+    v128.const i32x4 9 10 11 12 drop
+    v128.const i32x4 10 11 12 13 drop
+    v128.const i32x4 11 12 13 14 drop
+    v128.const i32x4 12 13 14 15 drop
+    v128.const i32x4 13 14 15 16 drop
+    v128.const i32x4 14 15 16 17 drop
+    v128.const i32x4 15 16 17 18 drop
+    v128.const i32x4 16 17 18 19 drop
+    v128.const i32x4 17 18 19 20 drop
+    v128.const i32x4 18 19 20 21 drop
+    v128.const i32x4 19 20 21 22 drop
+    v128.const i32x4 20 21 22 23 drop
+    v128.const i32x4 21 22 23 24 drop
+    v128.const i32x4 22 23 24 25 drop
+    v128.const i32x4 23 24 25 26 drop
+    v128.const i32x4 24 25 26 27 drop
+    v128.const i32x4 25 26 27 28 drop
+    v128.const i32x4 26 27 28 29 drop
+    v128.const i32x4 27 28 29 30 drop
+    v128.const i32x4 28 29 30 31 drop
+    v128.const i32x4 29 30 31 32 drop
+    v128.const i32x4 30 31 32 33 drop
+    v128.const i32x4 31 32 33 34 drop
+    v128.const i32x4 32 33 34 35 drop
+    v128.const i32x4 33 34 35 36 drop
+    v128.const i32x4 34 35 36 37 drop
+    v128.const i32x4 35 36 37 38 drop
+    v128.const i32x4 36 37 38 39 drop
+    v128.const i32x4 37 38 39 40 drop
+    v128.const i32x4 38 39 40 41 drop
+    v128.const i32x4 39 40 41 42 drop
+    v128.const i32x4 40 41 42 43 drop
+    v128.const i32x4 41 42 43 44 drop
+    v128.const i32x4 42 43 44 45 drop
+    v128.const i32x4 43 44 45 46 drop
+    v128.const i32x4 44 45 46 47 drop
+    v128.const i32x4 45 46 47 48 drop
+    v128.const i32x4 46 47 48 49 drop
+    v128.const i32x4 47 48 49 50 drop
+    v128.const i32x4 48 49 50 51 drop
+    v128.const i32x4 49 50 51 52 drop
+    v128.const i32x4 50 51 52 53 drop
+    v128.const i32x4 51 52 53 54 drop
+    v128.const i32x4 52 53 54 55 drop
+    v128.const i32x4 53 54 55 56 drop
+    v128.const i32x4 54 55 56 57 drop
+    v128.const i32x4 55 56 57 58 drop
+    v128.const i32x4 56 57 58 59 drop
+    v128.const i32x4 57 58 59 60 drop
+    v128.const i32x4 58 59 60 61 drop
+    v128.const i32x4 59 60 61 62 drop
+    v128.const i32x4 60 61 62 63 drop
+    v128.const i32x4 61 62 63 64 drop
+    v128.const i32x4 62 63 64 65 drop
+    v128.const i32x4 63 64 65 66 drop
+    v128.const i32x4 64 65 66 67 drop
+    v128.const i32x4 65 66 67 68 drop
+    v128.const i32x4 66 67 68 69 drop
+    v128.const i32x4 67 68 69 70 drop
+    v128.const i32x4 68 69 70 71 drop
+    v128.const i32x4 69 70 71 72 drop
+    i32.const 2 i32.add
+    v128.const i32x4 70 71 72 73 i32x4.extract_lane 3 i32.add)
 )
