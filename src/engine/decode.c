@@ -906,14 +906,7 @@ wasm_module *wasm_module_load(const uint8_t *bytes, size_t size, wasm_error *err
     goto fail;
   }
   uint64_t start = wasm__now_ns();
-  for (uint32_t i = m->func_import_count; i < m->func_count; i++) {
-    wasm_status st = wasm__compile_function(m, i, err);
-    if (st != WASM_OK) {
-      if (err && err->status == WASM_OK) wasm__fail(err, st, "function %u: %s", i, wasm_status_text(st));
-      goto fail;
-    }
-    m->code_bytes += wasm__code_size(m->funcs[i].code);
-  }
+  if (wasm__compile_functions(m, err) != WASM_OK) goto fail;
   m->translate_ns = wasm__now_ns() - start;
   return m;
 
@@ -928,11 +921,9 @@ void wasm_module_free(wasm_module *m) {
   free(m->types);
   free(m->imports);
   if (m->funcs) {
-    for (uint32_t i = m->func_import_count; i < m->func_count; i++) {
-      free(m->funcs[i].local_runs);
-      if (m->funcs[i].code) wasm__code_free(m->funcs[i].code);
-    }
+    for (uint32_t i = m->func_import_count; i < m->func_count; i++) free(m->funcs[i].local_runs);
   }
+  wasm__code_chunks_free(m->code_chunks);
   free(m->funcs);
   free(m->tables);
   free(m->memories);

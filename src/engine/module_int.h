@@ -85,7 +85,7 @@ typedef struct wasm_funcdecl {
   uint32_t local_run_count; /* local declarations as written: (count, type) runs */
   wasm_local_run *local_runs;
   uint32_t local_count;    /* declared locals, params excluded; params + locals <= WASM_MAX_LOCALS */
-  struct wasm_code *code;  /* set by wasm__compile_function(); owned by the module */
+  struct wasm_code *code;  /* set by wasm__compile_functions(); owned by the module */
 } wasm_funcdecl;
 
 typedef enum wasm_segment_mode {
@@ -153,6 +153,7 @@ struct wasm_module {
 
   size_t code_bytes;     /* sum of the translated code sizes, for stats */
   uint64_t translate_ns; /* time spent in code.c */
+  struct wasm__code_chunk *code_chunks; /* where the translations live (code.c) */
 };
 
 /* decode.c: the export named `name` (length-delimited), or NULL. O(log exports). */
@@ -163,14 +164,15 @@ static inline bool wasm__func_ref_declared(const struct wasm_module *m, uint32_t
 }
 
 /*
- * code.c: validates the body of defined function `func_index` against the rest of the decoded
- * module (every other section is decoded when this runs) and translates it. On success stores the
- * translation in m->funcs[func_index].code (freed by wasm__code_free) and returns WASM_OK; on failure
- * returns WASM_INVALID / WASM_MALFORMED / WASM_IMPL_LIMIT / WASM_OUT_OF_HOST_MEMORY with a message
- * naming the function index and byte offset.
+ * code.c: validates the body of every defined function against the rest of the decoded module
+ * (every other section is decoded when this runs) and translates it, in index order, stopping at
+ * the first failure. Each translation goes to m->funcs[i].code, in memory of m->code_chunks (freed
+ * with the module by wasm__code_chunks_free), and its size is added to m->code_bytes. Returns WASM_OK, or WASM_INVALID / WASM_MALFORMED /
+ * WASM_IMPL_LIMIT / WASM_OUT_OF_HOST_MEMORY with a message naming the function index and byte
+ * offset.
  */
-wasm_status wasm__compile_function(struct wasm_module *m, uint32_t func_index, wasm_error *err);
-void wasm__code_free(struct wasm_code *code);
+wasm_status wasm__compile_functions(struct wasm_module *m, wasm_error *err);
+void wasm__code_chunks_free(struct wasm__code_chunk *chunks);
 /* code.c: whether an instruction can start with `byte` (a prefix counts), from opcodes.def. */
 bool wasm__opcode_known(uint8_t byte);
 size_t wasm__code_size(const struct wasm_code *code);
