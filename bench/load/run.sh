@@ -14,10 +14,15 @@
 #   3. cold: a fresh server runs a 1 MB module it has never seen, end to end through hvctl (wall
 #      time of `hvctl exec`, the module's compile time from its audit record);
 #   4. instantiation: bench/load/inst_bench.c, a compiled module instantiated (store, instance,
-#      free) in microseconds.
+#      free) in microseconds;
+#   5. bytes (protocol v1.1): examples' sha256 guest called through `hvctl exec` with a 1 MiB
+#      bytes argument and with an empty one, alternately, N times each; the medians of the wall
+#      time and of the server's execution_time_ms (from the audit record). What 1 MiB adds end to
+#      end, minus what it adds to the guest's own run, is what transport, sealing and the Canonical
+#      ABI copy cost (target: about 2 ms).
 #
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
-#                     [--only throughput,memory,cold,inst]
+#                     [--only throughput,memory,cold,inst,bytes] [--bytes-reps N]
 #
 # Defaults: build/, 30 s, 100 connections, 2 wrk threads, every scenario. Needs wrk and openssl
 # (scripts/deps.sh). Traffic goes to 127.0.0.1 only. Exit status 1 when a target is missed.
@@ -29,7 +34,8 @@ build=build
 duration=30
 connections=100
 wrk_threads=2
-only="throughput,memory,cold,inst"
+only="throughput,memory,cold,inst,bytes"
+bytes_reps=21
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -37,7 +43,8 @@ while [ $# -gt 0 ]; do
     --connections) connections=$2; shift 2 ;;
     --threads) wrk_threads=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --bytes-reps) bytes_reps=$2; shift 2 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,7 +57,7 @@ if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$build" --target hypervisor hvctl hv_load_mkreq hv_load_genmod hv_inst_bench \
-  load_bench_wasm >/dev/null
+  load_bench_wasm examples >/dev/null
 bin="$build/src/cli/hypervisor"
 hvctl="$build/src/hvctl/hvctl"
 wasm_dir="$build/bench/load"
@@ -231,6 +238,44 @@ if wants inst; then
     c=$(sed 's/.*instantiate_call_us=\([^ ]*\).*/\1/' <<<"$line")
     note "$(printf '%-34s %s us (with one call: %s us)' "instantiate $m" "$i" "$c")"
   done <"$work/inst.out"
+fi
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "?"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+if wants bytes; then
+  echo "== bytes: sha256 of a 1 MiB bytes argument vs of an empty one, hvctl exec end to end (v1.1)"
+  head -c 1048576 /dev/urandom >"$work/1mib.bin"
+  : >"$work/empty.bin"
+  start_server
+  : >"$work/bytes.tsv"
+  for ((i = 0; i < bytes_reps; i++)); do
+    for input in empty 1mib; do
+      t0=$(date +%s%N)
+      HYPERVISOR_API_KEY="$api_key" "$hvctl" --server "http://127.0.0.1:$port" exec --invoke sha256 \
+        --result bytes "$build/examples/sha256.wasm" "@$work/$input.bin" >"$work/bytes.out" 2>&1 ||
+        { cat "$work/bytes.out" >&2; failed=1; break 2; }
+      t1=$(date +%s%N)
+      want=$(openssl dgst -sha256 -binary "$work/$input.bin" | base64)
+      # hvctl prints a bytes result as bytes:BASE64
+      if ! grep -qx "bytes:$want" "$work/bytes.out"; then
+        echo "run.sh: sha256 of $input: the guest's digest is not openssl's ($want)" >&2
+        cat "$work/bytes.out" >&2
+        failed=1
+        break 2
+      fi
+      rid=$(awk '/^request_id:/ {print $2}' "$work/bytes.out")
+      exec_ms=$(curl -sf "http://127.0.0.1:$port/v1/verify/$rid" | grep -o '"execution_time_ms":[0-9.]*' | cut -d: -f2)
+      [ $i -eq 0 ] || echo "$input $(((t1 - t0) / 1000)) ${exec_ms:-?}" >>"$work/bytes.tsv" # the first pair warms up
+    done
+  done
+  stop_server
+  col() { awk -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/bytes.tsv" | median; }
+  wall_e=$(col empty 2) wall_m=$(col 1mib 2) exec_e=$(col empty 3) exec_m=$(col 1mib 3)
+  read -r added guest transport < <(awk -v we="$wall_e" -v wm="$wall_m" -v ee="$exec_e" -v em="$exec_m" \
+    'BEGIN { a = (wm - we) / 1000; g = em - ee; printf "%.1f %.1f %.1f\n", a, g, a - g }')
+  note "$(printf '%-34s %.1f ms vs %.1f ms with no data (medians of %d): +%s ms, of which the guest hashing %s ms and transport, sealing and the ABI copy %s ms (target ~2)' \
+    '1 MiB bytes through sha256, hvctl' "$(awk -v v="$wall_m" 'BEGIN{print v/1000}')" \
+    "$(awk -v v="$wall_e" 'BEGIN{print v/1000}')" $((bytes_reps - 1)) "$added" "$guest" "$transport")"
 fi
 
 echo
