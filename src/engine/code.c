@@ -37,8 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "code_int.h"
 #include "gas.h"
@@ -1905,14 +1903,9 @@ static bool setup_locals(tr *t, const wasm_funcdecl *fd) {
 
 /* ---- code memory -------------------------------------------------------------------------- */
 
-/*
- * The translations of a module live in a few large chunks it owns, not in one malloc block per
- * function: on the virtual machines this runs on, first touching a fresh page costs ~15 us, and
- * the code is about four times the module's size (a 5 MB module: 20 MB, 5,000 page faults, more
- * than the translation itself). A chunk of at least HUGE_CHUNK bytes asks for transparent huge
- * pages (one fault per 2 MiB where the kernel has them); the last chunk's unused tail is given
- * back once every function is translated.
- */
+/* The translations of a module live in a few large chunks it owns rather than one malloc block
+ * per function (wasm__pages_map says why); the last chunk's unused tail is given back once every
+ * function is translated. */
 struct wasm__code_chunk {
   struct wasm__code_chunk *next;
   size_t size; /* mapped bytes, this header included */
@@ -1920,75 +1913,36 @@ struct wasm__code_chunk {
 };
 
 #define CODE_ALIGN 16u
-#define HUGE_CHUNK ((size_t)2 << 20)
-#define MIN_CHUNK ((size_t)64 << 10)
+#define MIN_CHUNK ((size_t)4 << 10)
 
-static size_t page_size(void) {
-  long p = sysconf(_SC_PAGESIZE);
-  return p > 0 ? (size_t)p : 4096;
-}
-
-static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
-
-/* A new chunk of at least `need` usable bytes (`hint` if larger), first in *chunks; NULL when the
- * system refuses. */
-static struct wasm__code_chunk *chunk_new(struct wasm__code_chunk **chunks, size_t need, size_t hint) {
-  size_t header = round_up(sizeof(struct wasm__code_chunk), CODE_ALIGN);
-  if (need > SIZE_MAX / 2 || hint > SIZE_MAX / 2) return NULL;
-  size_t size = need + header > hint ? need + header : hint;
-  size_t align = size >= HUGE_CHUNK ? HUGE_CHUNK : page_size();
-  size = round_up(size, align);
-  /* a huge page must start on a 2 MiB boundary: map one more and cut both ends to it */
-  size_t map = align == HUGE_CHUNK ? size + HUGE_CHUNK : size;
-  uint8_t *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return NULL;
-  if (map != size) {
-    uint8_t *start = (uint8_t *)round_up((uintptr_t)p, HUGE_CHUNK);
-    if (start > p) munmap(p, (size_t)(start - p));
-    size_t tail = (size_t)(p + map - (start + size));
-    if (tail) munmap(start + size, tail);
-    p = start;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(p, size, MADV_HUGEPAGE); /* a hint: without huge pages the chunk still works */
-#endif
-  }
-  struct wasm__code_chunk *c = (struct wasm__code_chunk *)p;
-  c->next = *chunks;
-  c->size = size;
-  c->used = header;
-  *chunks = c;
-  return c;
-}
+static size_t align_code(size_t n) { return (n + CODE_ALIGN - 1) / CODE_ALIGN * CODE_ALIGN; }
 
 /* `bytes` of code memory of m (16-byte aligned), or NULL when out of memory. `expect` is how much
- * more the module's remaining functions will likely need: the size of a new chunk. */
+ * the module's remaining functions will likely need: the size of a new chunk. */
 static void *code_alloc(struct wasm_module *m, size_t bytes, size_t expect) {
   struct wasm__code_chunk *c = m->code_chunks;
-  bytes = round_up(bytes, CODE_ALIGN);
+  size_t header = align_code(sizeof *c);
+  bytes = align_code(bytes);
   if (!c || c->size - c->used < bytes) {
-    c = chunk_new(&m->code_chunks, bytes, expect > MIN_CHUNK ? expect : MIN_CHUNK);
+    if (bytes > SIZE_MAX / 2) return NULL;
+    size_t size = bytes + header > expect ? bytes + header : expect;
+    if (size < MIN_CHUNK) size = MIN_CHUNK;
+    c = wasm__pages_map(&size);
     if (!c) return NULL;
+    c->next = m->code_chunks;
+    c->size = size;
+    c->used = header;
+    m->code_chunks = c;
   }
   void *p = (uint8_t *)c + c->used;
   c->used += bytes;
   return p;
 }
 
-/* Gives back the pages of the newest chunk past its last translation. */
-static void code_trim(struct wasm_module *m) {
-  struct wasm__code_chunk *c = m->code_chunks;
-  if (!c) return;
-  size_t keep = round_up(c->used, page_size());
-  if (keep < c->size) {
-    munmap((uint8_t *)c + keep, c->size - keep);
-    c->size = keep;
-  }
-}
-
 void wasm__code_chunks_free(struct wasm__code_chunk *chunks) {
   while (chunks) {
     struct wasm__code_chunk *next = chunks->next;
-    munmap(chunks, chunks->size);
+    wasm__pages_unmap(chunks, chunks->size);
     chunks = next;
   }
 }
@@ -2107,11 +2061,11 @@ wasm_status wasm__compile_functions(struct wasm_module *m, wasm_error *err) {
   for (uint32_t i = m->func_import_count; i < m->func_count && st == WASM_OK; i++) {
     uint64_t expect = body_bytes * 4 + (m->func_count - i) * (uint64_t)sizeof(struct wasm_code);
     body_bytes -= (uint64_t)(m->funcs[i].body_end - m->funcs[i].body);
-    st = compile_function(t, m, i, expect > HUGE_CHUNK * 64 ? HUGE_CHUNK * 64 : (size_t)expect, err);
+    st = compile_function(t, m, i, expect > WASM__HUGE_PAGE * 64 ? WASM__HUGE_PAGE * 64 : (size_t)expect, err);
     if (st != WASM_OK && err->status == WASM_OK) wasm__fail(err, st, "function %u: %s", i, wasm_status_text(st));
     if (st == WASM_OK) m->code_bytes += wasm__code_size(m->funcs[i].code);
   }
-  code_trim(m);
+  if (m->code_chunks) wasm__pages_trim(m->code_chunks, &m->code_chunks->size, m->code_chunks->used);
   tr_free(t);
   free(t);
   return st;

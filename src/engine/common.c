@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine_int.h"
 
@@ -93,6 +95,49 @@ void *wasm__reallocarray(void *p, size_t n, size_t size) {
   if (size != 0 && n > SIZE_MAX / size) return NULL;
   size_t bytes = n * size;
   return realloc(p, bytes ? bytes : 1);
+}
+
+static size_t page_size(void) {
+  long p = sysconf(_SC_PAGESIZE);
+  return p > 0 ? (size_t)p : 4096;
+}
+
+static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+void *wasm__pages_map(size_t *size) {
+  if (*size < WASM__PAGES_MIN) return malloc(*size ? *size : 1);
+  if (*size > SIZE_MAX / 2) return NULL;
+  size_t align = *size >= WASM__HUGE_PAGE ? WASM__HUGE_PAGE : page_size();
+  size_t want = round_up(*size ? *size : 1, align);
+  /* a huge page starts on a 2 MiB boundary: map one more and cut both ends to it */
+  size_t map = align == WASM__HUGE_PAGE ? want + WASM__HUGE_PAGE : want;
+  uint8_t *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  if (map != want) {
+    uint8_t *start = (uint8_t *)round_up((uintptr_t)p, WASM__HUGE_PAGE);
+    if (start > p) munmap(p, (size_t)(start - p));
+    size_t tail = (size_t)(p + map - (start + want));
+    if (tail) munmap(start + want, tail);
+    p = start;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, want, MADV_HUGEPAGE); /* a hint: without huge pages the memory still works */
+#endif
+  }
+  *size = want;
+  return p;
+}
+
+void wasm__pages_trim(void *p, size_t *size, size_t keep) {
+  if (*size < WASM__PAGES_MIN) return;
+  keep = round_up(keep < WASM__PAGES_MIN ? WASM__PAGES_MIN : keep, page_size());
+  if (keep >= *size) return;
+  munmap((uint8_t *)p + keep, *size - keep);
+  *size = keep;
+}
+
+void wasm__pages_unmap(void *p, size_t size) {
+  if (size < WASM__PAGES_MIN) free(p);
+  else if (p) munmap(p, size);
 }
 
 uint64_t wasm__now_ns(void) {

@@ -883,7 +883,8 @@ wasm_module *wasm_module_load(const uint8_t *bytes, size_t size, wasm_error *err
     wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
     return NULL;
   }
-  m->bytes = malloc(size ? size : 1);
+  m->bytes_mapped = size;
+  m->bytes = wasm__pages_map(&m->bytes_mapped);
   if (!m->bytes) {
     free(m);
     wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
@@ -935,7 +936,7 @@ void wasm_module_free(wasm_module *m) {
   free(m->elems);
   free(m->datas);
   free(m->declared_func_refs);
-  free(m->bytes);
+  wasm__pages_unmap(m->bytes, m->bytes_mapped);
   free(m);
 }
 

@@ -114,6 +114,7 @@ typedef struct wasm_data_segment {
 struct wasm_module {
   uint8_t *bytes; /* the module's own copy of the binary */
   size_t size;
+  size_t bytes_mapped; /* what wasm__pages_map took for bytes */
 
   uint32_t type_count;
   wasm_functype *types;
