@@ -230,11 +230,11 @@ static int hvctl_exec_error(const hvctl_exec_opts *opt, const hvctl_response *re
   const char *rid = json_string_value(json_object_get(o, "request_id"));
   const char *sealed = json_string_value(json_object_get(o, "encrypted_error"));
   if (!code || !sealed || !rid) {
-    json_decref(o);
     hvctl_server_error(resp);
     /* A server that knows only v1 cannot read encrypted_invocation (and seals nothing). */
     if (!opt->v1 && resp->status == 400 && code && strcmp(code, "INVALID_REQUEST") == 0 && !sealed)
       fprintf(stderr, "hvctl: if the server speaks only protocol v1, try exec --v1\n");
+    json_decref(o);
     return HVCTL_FAIL;
   }
   char *detail_code = NULL, *detail = NULL;
