@@ -3,7 +3,7 @@
 
 import { HypervisorError, VerificationError } from './errors.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
-import { argumentsJson, normalize, VALUE_TYPES } from './values.js';
+import { argumentsJson, invocationJson, normalize, VALUE_TYPES } from './values.js';
 import {
   INFO, SUITE_IDS, checkResult, importServerKey, keyIdOf, newClientKey, openSealed, sealRequestV1,
   sealRequestV11,
@@ -134,10 +134,8 @@ export class HypervisorClient {
     const fields = [];
     const put = (/** @type {string} */ k, /** @type {string} */ jsonText) => fields.push(`${JSON.stringify(k)}:${jsonText}`);
     if (protocol === '1.1') {
-      let invocation = `{"function_name":${JSON.stringify(functionName)},"arguments":${argumentsJson(argv)}`;
-      if (results !== undefined) invocation += `,"results":${JSON.stringify(results)}`;
-      invocation += '}';
-      const sealed = await sealRequestV11(server.key, client.publicKey, wasm, utf8(invocation));
+      const invocation = utf8(invocationJson(functionName, argv, results));
+      const sealed = await sealRequestV11(server.key, client.publicKey, wasm, invocation);
       put('encrypted_wasm', `"${toBase64(sealed.encryptedWasm)}"`);
       put('encrypted_invocation', `"${toBase64(sealed.encryptedInvocation)}"`);
     } else {
@@ -222,19 +220,19 @@ export class HypervisorClient {
   async _executeError(status, body, headers, keyPair) {
     const err = errorFromReply(status, body, headers);
     if (!body || typeof body.encrypted_error !== 'string') return err;
-    const fail = (/** @type {string} */ message, /** @type {unknown} */ cause) => new VerificationError({
+    const fail = (/** @type {string} */ message) => new VerificationError({
       message: `${message} (the server answered ${err.errorCode}: ${err.message})`, httpStatus: status,
-      requestId: err.requestId, body, cause: cause ?? err });
-    if (typeof body.request_id !== 'string') return fail('a sealed error without a request_id', undefined);
+      requestId: err.requestId, body, cause: err });
+    if (typeof body.request_id !== 'string') return fail('a sealed error without a request_id');
     let sealed;
     try {
       sealed = JSON.parse(fromUtf8(await openSealed(keyPair, INFO.error, body.request_id, body.encrypted_error)));
-    } catch (e) {
-      return fail('encrypted_error does not open with this request\'s key', e);
+    } catch {
+      return fail('encrypted_error does not open with this request\'s key');
     }
-    if (sealed?.request_id !== body.request_id) return fail('encrypted_error is for another request', undefined);
-    if (sealed.error_code !== body.error_code) return fail(`encrypted_error says ${sealed.error_code}`, undefined);
-    if (typeof sealed.message !== 'string') return fail('encrypted_error has no message', undefined);
+    if (sealed?.request_id !== body.request_id) return fail('encrypted_error is for another request');
+    if (sealed.error_code !== body.error_code) return fail(`encrypted_error says ${sealed.error_code}`);
+    if (typeof sealed.message !== 'string') return fail('encrypted_error has no message');
     err.detail = sealed.message;
     return err;
   }

@@ -162,6 +162,19 @@ export function argumentsJson(args) {
   return '[' + args.map((a) => `{"type":"${a.type}","value":${valueJson(a)}}`).join(',') + ']';
 }
 
+/**
+ * The v1.1 invocation document: compact JSON, members in the order protocol.md lists them.
+ * @param {string} functionName
+ * @param {TypedValue[]} args normalized
+ * @param {string[]} [results] declared result types (`["string"]`, `["bytes"]`, numeric lists)
+ * @returns {string}
+ */
+export function invocationJson(functionName, args, results) {
+  let doc = `{"function_name":${JSON.stringify(functionName)},"arguments":${argumentsJson(args)}`;
+  if (results !== undefined) doc += `,"results":${JSON.stringify(results)}`;
+  return doc + '}';
+}
+
 const CODES = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, string: 0x73, bytes: 0x62 };
 
 /**
