@@ -154,7 +154,7 @@ export function concat(...parts) {
  * @returns {Promise<Uint8Array>}
  */
 export async function sha256(bytes) {
-  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes));
+  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', /** @type {BufferSource} */ (bytes)));
 }
 
 /**

@@ -49,9 +49,8 @@ export async function newClientKey() {
  */
 export async function importServerKey(bytes) {
   const subtle = globalThis.crypto.subtle;
-  let key;
-  if (bytes.length === 65 && bytes[0] === 0x04) key = await subtle.importKey('raw', bytes, P256, true, []);
-  else key = await subtle.importKey('spki', bytes, P256, true, []);
+  const data = /** @type {BufferSource} */ (bytes);
+  const key = await subtle.importKey(bytes.length === 65 && bytes[0] === 0x04 ? 'raw' : 'spki', data, P256, true, []);
   const sec1 = new Uint8Array(await subtle.exportKey('raw', key));
   return { key, sec1 };
 }
@@ -191,7 +190,7 @@ export async function checkResult(input) {
   const out = { document: doc, computed };
   try {
     if (Array.isArray(doc.results)) {
-      out.results = doc.results.map((r, i) => parseResultValue(r, `results[${i}]`));
+      out.results = doc.results.map((/** @type {any} */ r, /** @type {number} */ i) => parseResultValue(r, `results[${i}]`));
     } else if (Number.isInteger(doc.exit_code)) {
       // The WASI stdio profile's command document (protocol v1.1): exit code and captured output.
       out.exitCode = doc.exit_code;

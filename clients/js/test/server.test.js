@@ -61,6 +61,15 @@ test('health and keys', async () => {
   assert.ok(k.keys.some((/** @type {any} */ key) => key.current === true && /^[0-9a-f]{16}$/.test(key.key_id)));
 });
 
+test('metrics: Prometheus text, or JSON on request; authenticated', async () => {
+  assert.match(await client.metrics(), /^hypervisor_executions_total\{status="success"\} \d+$/m);
+  const json = await client.metrics({ json: true });
+  // The JSON form's names drop the hypervisor_ prefix (docs/service.md says "the same names").
+  assert.equal(typeof json.executions_total.success, 'number');
+  await assert.rejects(new HypervisorClient({ baseUrl: server.url }).metrics(), (e) =>
+    e instanceof HypervisorError && e.errorCode === 'UNAUTHORIZED');
+});
+
 test('a wrong API key is 401 UNAUTHORIZED, with no request_id', async () => {
   for (const apiKey of ['hvk_wrong', undefined]) {
     const c = new HypervisorClient({ baseUrl: server.url, apiKey });
