@@ -162,7 +162,7 @@ export class HypervisorClient {
   /** Verifies all three commitments of an execute result; throws VerificationError unless all hold. */
   verifyAll(result: { requestId: string; commitments: Commitments }): Promise<{
     verified: true; result: VerifyAnswer; program: VerifyAnswer; arguments: VerifyAnswer }>;
-  /** GET /v1/metrics: Prometheus text, or the JSON form. */
+  /** GET /metrics: Prometheus text, or the JSON form. */
   metrics(options?: { json?: false }): Promise<string>;
   metrics(options: { json: true }): Promise<Record<string, unknown>>;
 }

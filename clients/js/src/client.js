@@ -96,12 +96,12 @@ export class HypervisorClient {
   }
 
   /**
-   * GET /v1/metrics (authenticated): Prometheus text, or the JSON form with `{json: true}`.
+   * GET /metrics (authenticated): Prometheus text, or the JSON form with `{json: true}`.
    * @param {{json?: boolean}} [options]
    */
   async metrics({ json = false } = {}) {
     const headers = json ? { Accept: 'application/json' } : { Accept: 'text/plain' };
-    const { status, body, text } = await this._request('GET', '/v1/metrics', { auth: true, headers });
+    const { status, body, text } = await this._request('GET', '/metrics', { auth: true, headers });
     if (status !== 200) throw errorFromReply(status, body);
     return json ? body : text;
   }

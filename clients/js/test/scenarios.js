@@ -27,7 +27,7 @@ const TRICKY_TEXT = 'Grüße, 世界 "quoted" back\\slash\nnew line\ttab \u0000 
 /**
  * @typedef {object} Scenario
  * @property {string} name
- * @property {'add'|'strings'} module
+ * @property {'add'|'strings'|'bigmem'|'secret_import'} module
  * @property {string} fn
  * @property {import('../src/values.js').TypedValue[]} args
  * @property {import('../index.js').ExecuteOptions} [options]
@@ -92,6 +92,18 @@ export const SCENARIOS = [
     error: { httpStatus: 422, errorCode: 'GAS_EXHAUSTED', detail: /count/, clearHides: 'count' } },
   { name: 'EXECUTION_TIMEOUT', module: 'add', fn: 'spin', args: [], options: { timeoutSeconds: 1 },
     error: { httpStatus: 422, errorCode: 'EXECUTION_TIMEOUT', detail: /spin/, clearHides: 'spin' } },
+  { name: 'EXECUTION_TRAP (call stack exhausted)', module: 'add', fn: 'deep', args: [i32(0)],
+    error: { httpStatus: 422, errorCode: 'EXECUTION_TRAP', detail: /call stack exhausted/, clearHides: 'deep' } },
+  { name: 'MEMORY_EXCEEDED (declared memory over the cap)', module: 'bigmem', fn: 'main', args: [],
+    error: { httpStatus: 422, errorCode: 'MEMORY_EXCEEDED', detail: /2000 pages/ } },
+  { name: 'MEMORY_EXCEEDED (a refused memory.grow, then a trap)', module: 'add', fn: 'grow', args: [i32(2000)],
+    error: { httpStatus: 422, errorCode: 'MEMORY_EXCEEDED', detail: /grow/, clearHides: 'grow' } },
+  { name: 'INVALID_WASM (an import, its names secret)', module: 'secret_import', fn: 'main', args: [],
+    error: { httpStatus: 422, errorCode: 'INVALID_WASM', detail: /secret_module_name/, clearHides: 'secret' } },
+  { name: 'INVALID_ARGUMENTS (declared results differ from the export\'s)', module: 'add', fn: 'add64', args: [i64(1n), i64(2n)],
+    options: { results: ['i32'] }, error: { httpStatus: 400, errorCode: 'INVALID_ARGUMENTS', detail: /add64/, clearHides: 'add64' } },
+  { name: 'INVALID_REQUEST (a malformed invocation: string beside another result)', module: 'strings', fn: 'echo', args: [str('x')],
+    options: { results: ['string', 'i32'] }, error: { httpStatus: 400, errorCode: 'INVALID_REQUEST', detail: /results/, clearHides: 'echo' } },
   { name: 'v1 request, EXECUTION_TRAP sealed too', module: 'add', fn: 'boom', args: [], options: { protocol: '1' },
     error: { httpStatus: 422, errorCode: 'EXECUTION_TRAP', detail: /boom.*unreachable/ } },
 ];

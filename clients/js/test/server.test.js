@@ -12,7 +12,9 @@ import { SCENARIOS } from './scenarios.js';
 let server;
 /** @type {HypervisorClient} */
 let client;
-const modules = { add: testModule('add'), strings: testModule('strings') };
+const modules = {
+  add: testModule('add'), strings: testModule('strings'), bigmem: testModule('bigmem'), secret_import: testModule('secret_import'),
+};
 
 before(async () => {
   server = await startServer();
