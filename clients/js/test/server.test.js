@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { HypervisorClient, HypervisorError, VerificationError, i32, str, toBase64, fromBase64 } from '../src/index.js';
+import { HypervisorClient, HypervisorError, VerificationError, i32, str, bytes, toBase64, fromBase64 } from '../src/index.js';
 import { startServer, testModule } from './server.js';
 import { SCENARIOS } from './scenarios.js';
 
@@ -70,6 +70,19 @@ test('metrics: Prometheus text, or JSON on request; authenticated', async () => 
   assert.equal(typeof json.executions_total.success, 'number');
   await assert.rejects(new HypervisorClient({ baseUrl: server.url }).metrics(), (e) =>
     e instanceof HypervisorError && e.errorCode === 'UNAUTHORIZED');
+});
+
+test('a module and bytes given as views into larger buffers are sent as the views', async () => {
+  const view = (/** @type {Uint8Array} */ b) => {
+    const big = new Uint8Array(b.length + 16).fill(0xee);
+    big.set(b, 8);
+    return big.subarray(8, 8 + b.length);
+  };
+  const payload = new Uint8Array([1, 2, 3, 250]);
+  const r = await client.execute(view(modules.strings), 'echo', [bytes(view(payload))], { results: ['bytes'] });
+  assert.deepStrictEqual(r.results, [bytes(payload)]);
+  const v1 = await client.execute(view(modules.add).slice().buffer, 'add', [i32(2), i32(3)], { protocol: '1' });
+  assert.deepStrictEqual(v1.results, [i32(5)]);
 });
 
 test('a wrong API key is 401 UNAUTHORIZED, with no request_id', async () => {
