@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "hv_crypto.h"
 
@@ -733,6 +734,15 @@ static void test_base64(void **state) {
   char *enc = NULL;
   uint8_t *dec = NULL;
   size_t len = 0;
+  /* The encoder against OpenSSL's, for every length up to 769 (each tail, every byte value). */
+  for (size_t n = 0; n <= sizeof all; n++) {
+    unsigned char want[4 * (sizeof all + 2) / 3 + 1];
+    int want_len = EVP_EncodeBlock(want, all, (int)n);
+    assert_int_equal(hv_crypto_base64_encode(all, n, &enc, &len, NULL), HV_CRYPTO_OK);
+    assert_int_equal(len, (size_t)want_len);
+    assert_string_equal(enc, (const char *)want);
+    free(enc);
+  }
   assert_int_equal(hv_crypto_base64_encode(all, sizeof all, &enc, &len, NULL), HV_CRYPTO_OK);
   assert_b64_decodes(enc, all, sizeof all);
   for (size_t i = 0; enc[i]; i++) enc[i] = enc[i] == '+' ? '-' : enc[i] == '/' ? '_' : enc[i];
