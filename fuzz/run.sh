@@ -16,13 +16,13 @@ set -uo pipefail
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_decode fuzz_exec fuzz_hpke_open fuzz_request fuzz_invocation fuzz_cabi)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_decode fuzz_exec fuzz_hpke_open fuzz_request fuzz_invocation fuzz_json fuzz_cabi)
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${HV_FUZZ_BUILD:-$root/build-fuzz}
 jobs=${HV_FUZZ_BUILD_JOBS:-2}
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  CC=clang cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DHV_FUZZ=ON -DHV_SANITIZE=ON >/dev/null || exit 2
 fi
 nice -n 19 cmake --build "$build" --target fuzz_all fuzz_diff_driver -j"$jobs" >"$build/fuzz-build.log" 2>&1 || {

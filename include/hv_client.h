@@ -97,6 +97,17 @@ hv_crypto_status hv_client_invocation_build(const char *function_name, const hv_
                                             size_t arg_count, hv_type result_type, char **out,
                                             size_t *out_len, hv_crypto_err *err);
 
+/* The v1.1 POST /v1/execute body: {"encrypted_wasm":"<wasm's base64>","encrypted_invocation":
+ * "<invocation's base64>"} followed by the members of `members` (may be NULL): the compact text
+ * of a JSON object, e.g. jansson's dump of {"public_key":...,"key_id":...}, whose members are
+ * appended as they are. The base64 texts are copied, not re-escaped. HV_CRYPTO_INVALID_ARGUMENT
+ * when a sealed message is missing or `members` is not "{...}". On success *out (caller frees) is
+ * NUL-terminated and *out_len (may be NULL) its length. */
+hv_crypto_status hv_client_request_body_v11(const hv_client_sealed *wasm,
+                                            const hv_client_sealed *invocation,
+                                            const char *members, char **out, size_t *out_len,
+                                            hv_crypto_err *err);
+
 /* Frees the buffers of sealed and zeroes it; the struct itself is the caller's. */
 void hv_client_sealed_free(hv_client_sealed *sealed);
 

@@ -94,6 +94,13 @@ hv_crypto_class hv_crypto_status_class(hv_crypto_status status);
 
 /* ---- Encodings ---------------------------------------------------------------------------- */
 
+/* The length of the standard base64 (with padding) of len bytes: 4 * ceil(len / 3). */
+size_t hv_crypto_base64_encoded_len(size_t len);
+
+/* Writes the standard base64 with padding of in[0..len) to out: hv_crypto_base64_encoded_len(len)
+ * characters, no NUL. For writers that place the text inside a larger buffer. */
+void hv_crypto_base64_encode_to(const uint8_t *in, size_t len, char *out);
+
 /* Standard base64 with padding (RFC 4648 §4). On success *out is a NUL-terminated string the
  * caller frees with free(); *out_len (may be NULL) is its length without the NUL. */
 hv_crypto_status hv_crypto_base64_encode(const uint8_t *in, size_t len, char **out, size_t *out_len,

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config clang lld libclang-rt-14-dev
   libssl-dev libjansson-dev libcmocka-dev wabt libcyaml-dev libyaml-dev libsqlite3-dev
-  libmicrohttpd-dev libcurl4-openssl-dev openssl wrk valgrind linux-perf
+  libmicrohttpd-dev libcurl4-openssl-dev libsimdjson-dev openssl wrk valgrind linux-perf
 )
 
 missing=()

@@ -28,6 +28,11 @@ bool hv_crypto__utf8_valid(const uint8_t *s, size_t len);
 hv_crypto_status hv_crypto__values_to_json(const hv_value *values, size_t count, const char *what,
                                            json_t **out, hv_crypto_err *err);
 
+/* The JSON value alone (the "value" member of the forms above) of v, value number i of the
+ * `what`s, with the same statuses. On success the caller owns *out. */
+hv_crypto_status hv_crypto__value_to_json(const hv_value *v, const char *what, size_t i,
+                                          json_t **out, hv_crypto_err *err);
+
 /* A new JSON string of len UTF-8 bytes (NULs allowed; HV_CRYPTO_BAD_VALUE if not UTF-8). `what`
  * names it in messages. On success the caller owns *out. */
 hv_crypto_status hv_crypto__string_to_json(const char *s, size_t len, const char *what,

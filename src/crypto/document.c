@@ -71,9 +71,8 @@ hv_crypto_status hv_crypto__string_to_json(const char *s, size_t len, const char
   return rc;
 }
 
-/* The JSON value of v (value number i, a `what`). */
-static hv_crypto_status value_to_json(const hv_value *v, const char *what, size_t i, json_t **out,
-                                      hv_crypto_err *err) {
+hv_crypto_status hv_crypto__value_to_json(const hv_value *v, const char *what, size_t i,
+                                          json_t **out, hv_crypto_err *err) {
   hv_crypto_status rc = HV_CRYPTO_OK;
   char name[48];
   char *b64 = NULL;
@@ -116,7 +115,7 @@ hv_crypto_status hv_crypto__values_to_json(const hv_value *values, size_t count,
     json_t *value = NULL;
     json_t *item = NULL;
 
-    rc = value_to_json(&values[i], what, i, &value, err);
+    rc = hv_crypto__value_to_json(&values[i], what, i, &value, err);
     if (rc != HV_CRYPTO_OK)
       break;
     item = json_object();

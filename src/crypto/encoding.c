@@ -29,9 +29,11 @@ static void b64_pairs_build(void) {
   }
 }
 
-/* Standard base64 with padding of in[0..len) into out (4 * ceil(len / 3) characters, no NUL). */
-static void base64_encode_body(const uint8_t *in, size_t len, char *out) {
+size_t hv_crypto_base64_encoded_len(size_t len) { return 4 * (len / 3 + (len % 3 != 0)); }
+
+void hv_crypto_base64_encode_to(const uint8_t *in, size_t len, char *out) {
   size_t i = 0;
+  pthread_once(&b64_pairs_once, b64_pairs_build);
   for (; i + 3 <= len; i += 3, out += 4) {
     uint32_t w = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
     memcpy(out, b64_pairs[w >> 12], 2);
@@ -55,12 +57,11 @@ hv_crypto_status hv_crypto_base64_encode(const uint8_t *in, size_t len, char **o
   if (len > BASE64_MAX_INPUT || (in == NULL && len > 0))
     return hv_crypto__fail(err, HV_CRYPTO_MESSAGE_TOO_LARGE, "base64 input missing or over %zu "
                            "bytes", BASE64_MAX_INPUT);
-  size_t n = 4 * ((len + 2) / 3);
+  size_t n = hv_crypto_base64_encoded_len(len);
   char *buf = malloc(n + 1);
   if (buf == NULL)
     return hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating %zu bytes of base64", n + 1);
-  pthread_once(&b64_pairs_once, b64_pairs_build);
-  base64_encode_body(in, len, buf);
+  hv_crypto_base64_encode_to(in, len, buf);
   buf[n] = '\0';
   *out = buf;
   if (out_len != NULL)

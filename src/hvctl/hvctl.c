@@ -37,6 +37,7 @@
 #include "cli_file.h"
 #include "cli_output.h"
 #include "hv_client.h"
+#include "hv_json.h"
 #include "hvctl_http.h"
 #include "valtext.h"
 #include "wasm_engine.h"
@@ -392,17 +393,26 @@ static int hvctl_exec_body(const hvctl_exec_opts *opt, const hvctl_call *call,
       hvctl_fail("cannot seal the module and the invocation: %s", err.message);
       goto done;
     }
-    bad |= json_object_set_new(req, "encrypted_invocation", json_string(sealed_call.base64));
   }
-  bad |= json_object_set_new(req, "encrypted_wasm", json_string(sealed_wasm.base64));
+  if (opt->v1) bad |= json_object_set_new(req, "encrypted_wasm", json_string(sealed_wasm.base64));
   bad |= json_object_set_new(req, "key_id", json_string(key_id));
   bad |= json_object_set_new(req, "public_key", json_string(pk_b64));
   if (opt->timeout_s) bad |= json_object_set_new(req, "timeout_seconds", json_integer(opt->timeout_s));
   if (opt->has_gas) bad |= json_object_set_new(req, "gas_limit", json_integer((json_int_t)opt->gas));
-  *body = bad ? NULL : json_dumps(req, JSON_COMPACT | JSON_REAL_PRECISION(17));
-  if (!*body) {
+  char *members = bad ? NULL : json_dumps(req, JSON_COMPACT | JSON_REAL_PRECISION(17));
+  if (!members) {
     hvctl_fail("out of memory");
     goto done;
+  }
+  if (opt->v1) {
+    *body = members;
+  } else { /* the two sealed texts go in as they are (hv_client_request_body_v11) */
+    cst = hv_client_request_body_v11(&sealed_wasm, &sealed_call, members, body, NULL, &err);
+    free(members);
+    if (cst != HV_CRYPTO_OK) {
+      hvctl_fail("cannot build the request: %s", err.message);
+      goto done;
+    }
   }
   rc = HVCTL_OK;
 done:
@@ -433,7 +443,7 @@ static int hvctl_exec_result(const hvctl_exec_opts *opt, const hvctl_call *call,
   uint8_t *document = NULL;
   size_t document_len = 0;
   hv_result_document *doc = NULL;
-  json_t *o = json_loadb(resp->body, resp->len, JSON_REJECT_DUPLICATES, NULL);
+  json_t *o = hv_json_loadb(resp->body, resp->len, JSON_REJECT_DUPLICATES, NULL);
   const char *rid = json_string_value(json_object_get(o, "request_id"));
   const char *enc = json_string_value(json_object_get(o, "encrypted_result"));
   const char *rc_hex = json_string_value(json_object_get(o, "result_commitment"));

@@ -35,6 +35,7 @@
 #include <microhttpd.h>
 
 #include "srv_int.h"
+#include "hv_json.h"
 
 /* ---- Routes ------------------------------------------------------------------------------- */
 
@@ -442,7 +443,7 @@ static enum MHD_Result srv_on_headers(srv_request *r, const char *url) {
         /* Room for what was announced, up to a bound: a client that announces a large body and
          * sends it slowly must not make the server hold the whole size in advance. */
         size_t first = declared < SRV_BODY_PREALLOC_MAX ? (size_t)declared : SRV_BODY_PREALLOC_MAX;
-        r->body = malloc(first); /* on failure the body grows as it comes */
+        r->body = malloc(first + HV_JSON_PADDING); /* on failure the body grows as it comes */
         if (r->body) r->body_cap = first;
       }
       return MHD_YES;
@@ -475,7 +476,7 @@ static enum MHD_Result srv_on_body(srv_request *r, const char *data, size_t len)
   if (r->body_len + len > r->body_cap) {
     size_t cap2 = r->body_cap ? r->body_cap : 4096;
     while (cap2 < r->body_len + len) cap2 = cap2 > cap / 2 ? (size_t)cap : cap2 * 2;
-    uint8_t *p = realloc(r->body, cap2);
+    uint8_t *p = realloc(r->body, cap2 + HV_JSON_PADDING); /* srv_exec_request_parse reads past */
     if (!p) return MHD_NO;
     r->body = p;
     r->body_cap = cap2;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "srv_int.h"
+#include "hv_json.h"
 
 static const char *const srv_fields[] = {
     "encrypted_wasm",   "encrypted_invocation", "key_id",          "function_name", "arguments",
@@ -195,7 +196,7 @@ outcome_code srv_exec_request_parse(const uint8_t *body, size_t len,
   if (len == 0)
     return srv_reject(req, msg, OUTCOME_INVALID_REQUEST,
                       "the request body is empty; send a JSON object");
-  req->root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+  req->root = hv_json_loadb_padded((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!req->root)
     return srv_reject(req, msg, OUTCOME_INVALID_REQUEST, "malformed JSON: %s (line %d, column %d)",
                       jerr.text, jerr.line, jerr.column);
@@ -390,7 +391,7 @@ outcome_code srv_invocation_parse(const uint8_t *doc, size_t len, srv_exec_reque
                                  "invocation: the document is empty; it must be a JSON object");
   /* \u0000 is allowed: a string argument may hold NUL bytes (srv_text refuses them elsewhere) */
   req->invocation_root =
-      json_loadb((const char *)doc, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+      hv_json_loadb((const char *)doc, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
   json_t *root = req->invocation_root;
   if (!root)
     return srv_invocation_reject(req, msg, OUTCOME_INVALID_REQUEST,

@@ -72,7 +72,8 @@ typedef struct srv_exec_request {
  * msg[SRV_REQUEST_MESSAGE_MAX]. The caller owns *out after either outcome and releases it with
  * srv_exec_request_free(). On failure everything in *out is zero except `metadata`, kept when
  * request_metadata had been accepted before a later field failed (the error's audit record
- * carries it). `body` is only read during the call.
+ * carries it). `body` is only read during the call, and HV_JSON_PADDING (64) readable bytes of any
+ * value must follow it: the JSON parser reads the text in place (srv_on_body allocates them).
  */
 outcome_code srv_exec_request_parse(const uint8_t *body, size_t len,
                                     const srv_request_bounds *bounds, srv_exec_request *out,

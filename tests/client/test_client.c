@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -487,6 +488,76 @@ static void assert_invocation(const char *function_name, const hv_value *args, s
   free(doc);
 }
 
+/* A large bytes argument (written without jansson, hv_client_invocation_build) between other
+ * values: the text is exactly jansson's serialisation of the same document. */
+static void test_invocation_large_bytes_is_janssons_text(void **state) {
+  (void)state;
+  size_t n = 300001; /* not a multiple of 3: the padding too */
+  uint8_t *blob = malloc(n);
+  assert_non_null(blob);
+  for (size_t i = 0; i < n; i++) blob[i] = (uint8_t)(i * 131 + (i >> 9));
+  const hv_value args[] = {
+      hv_value_blob(HV_TYPE_BYTES, blob, n),
+      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x3fb999999999999aull}),
+      hv_value_blob(HV_TYPE_BYTES, blob, 0),
+      hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"\"\\\n\x01\xe2\x82\xac", 7),
+      hv_value_blob(HV_TYPE_BYTES, blob, 2),
+  };
+  char *b64_big = NULL, *b64_two = NULL, *doc = NULL;
+  size_t len = 0;
+  assert_int_equal(hv_crypto_base64_encode(blob, n, &b64_big, NULL, NULL), HV_CRYPTO_OK);
+  assert_int_equal(hv_crypto_base64_encode(blob, 2, &b64_two, NULL, NULL), HV_CRYPTO_OK);
+  json_t *want = json_pack("{s:s,s:[{s:s,s:s},{s:s,s:f},{s:s,s:s},{s:s,s:s%},{s:s,s:s}],s:[s]}",
+                           "function_name", "h\u00e9", "arguments", "type", "bytes", "value",
+                           b64_big, "type", "f64", "value", 0.1, "type", "bytes", "value", "",
+                           "type", "string", "value", "\"\\\n\x01\xe2\x82\xac", (size_t)7,
+                           "type", "bytes", "value", b64_two, "results", "bytes");
+  assert_non_null(want);
+  char *want_text = json_dumps(want, JSON_COMPACT | JSON_REAL_PRECISION(17));
+  assert_int_equal(hv_client_invocation_build("h\xc3\xa9", args, 5, HV_TYPE_BYTES, &doc, &len, NULL),
+                   HV_CRYPTO_OK);
+  assert_int_equal(len, strlen(want_text));
+  assert_true(strcmp(doc, want_text) == 0);
+  free(want_text);
+  json_decref(want);
+  free(doc);
+  free(b64_big);
+  free(b64_two);
+  free(blob);
+}
+
+/* The v1.1 body: the two base64 texts, then the given members, one JSON object as jansson reads
+ * it; refusals of what is missing or not an object. */
+static void test_request_body_v11(void **state) {
+  (void)state;
+  hv_client_sealed w = {.base64 = "AAEC", .base64_len = 4}, c = {.base64 = "/w==", .base64_len = 4};
+  char *body = NULL;
+  size_t len = 0;
+  assert_int_equal(hv_client_request_body_v11(&w, &c, "{\"public_key\":\"BA==\",\"gas_limit\":5}",
+                                              &body, &len, NULL),
+                   HV_CRYPTO_OK);
+  assert_string_equal(body, "{\"encrypted_wasm\":\"AAEC\",\"encrypted_invocation\":\"/w==\","
+                            "\"public_key\":\"BA==\",\"gas_limit\":5}");
+  assert_int_equal(len, strlen(body));
+  json_t *parsed = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+  assert_non_null(parsed);
+  assert_int_equal(json_object_size(parsed), 4);
+  json_decref(parsed);
+  free(body);
+  assert_int_equal(hv_client_request_body_v11(&w, &c, "{}", &body, &len, NULL), HV_CRYPTO_OK);
+  assert_string_equal(body, "{\"encrypted_wasm\":\"AAEC\",\"encrypted_invocation\":\"/w==\"}");
+  free(body);
+  assert_int_equal(hv_client_request_body_v11(&w, &c, NULL, &body, &len, NULL), HV_CRYPTO_OK);
+  assert_string_equal(body, "{\"encrypted_wasm\":\"AAEC\",\"encrypted_invocation\":\"/w==\"}");
+  free(body);
+  hv_crypto_err err;
+  assert_int_equal(hv_client_request_body_v11(&w, &c, "[1]", &body, &len, &err),
+                   HV_CRYPTO_INVALID_ARGUMENT);
+  assert_null(body);
+  assert_int_equal(hv_client_request_body_v11(&w, NULL, "{}", &body, &len, &err),
+                   HV_CRYPTO_INVALID_ARGUMENT);
+}
+
 static void test_invocation_document(void **state) {
   static const uint8_t blob[] = {0x00, 0xff, 0x10};
   const hv_value args[] = {
@@ -895,6 +966,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_round_trip_strings_and_bytes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_seal_rejects_bad_server_key, setup, teardown),
       cmocka_unit_test(test_invocation_document),
+      cmocka_unit_test(test_invocation_large_bytes_is_janssons_text),
+      cmocka_unit_test(test_request_body_v11),
       cmocka_unit_test_setup_teardown(test_v11_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_v11_binding, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sealed_error, setup, teardown),
