@@ -108,6 +108,17 @@ hv_crypto_status hv_client_request_body_v11(const hv_client_sealed *wasm,
                                             const char *members, char **out, size_t *out_len,
                                             hv_crypto_err *err);
 
+/* hv_client_seal_request_v11 and hv_client_request_body_v11 in one step and one buffer: the
+ * body with both ciphertexts sealed and encoded in place (the fast way for large arguments).
+ * Statuses as the two functions; on success *out (caller frees) and *out_len (may be NULL). */
+hv_crypto_status hv_client_seal_request_body_v11(const hv_client_key *key,
+                                                 const uint8_t *server_public_key,
+                                                 size_t server_public_key_len,
+                                                 const uint8_t *wasm, size_t wasm_len,
+                                                 const uint8_t *invocation, size_t invocation_len,
+                                                 const char *members, char **out, size_t *out_len,
+                                                 hv_crypto_err *err);
+
 /* Frees the buffers of sealed and zeroes it; the struct itself is the caller's. */
 void hv_client_sealed_free(hv_client_sealed *sealed);
 

@@ -98,7 +98,10 @@ hv_crypto_class hv_crypto_status_class(hv_crypto_status status);
 size_t hv_crypto_base64_encoded_len(size_t len);
 
 /* Writes the standard base64 with padding of in[0..len) to out: hv_crypto_base64_encoded_len(len)
- * characters, no NUL. For writers that place the text inside a larger buffer. */
+ * characters, no NUL. For writers that place the text inside a larger buffer. In place works:
+ * in may be the tail of the output, in == out + hv_crypto_base64_encoded_len(len) - len (each
+ * group of three bytes is read before its four characters are written, and the writes never
+ * reach bytes not yet read). Other overlaps are not allowed. */
 void hv_crypto_base64_encode_to(const uint8_t *in, size_t len, char *out);
 
 /* Standard base64 with padding (RFC 4648 §4). On success *out is a NUL-terminated string the

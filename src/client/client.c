@@ -121,81 +121,172 @@ fail:
   return rc;
 }
 
-hv_crypto_status hv_client_seal_request_v11(const hv_client_key *key,
-                                            const uint8_t *server_public_key,
-                                            size_t server_public_key_len, const uint8_t *wasm,
-                                            size_t wasm_len, const uint8_t *invocation,
-                                            size_t invocation_len, hv_client_sealed *out_wasm,
-                                            hv_client_sealed *out_invocation, hv_crypto_err *err) {
-  hv_crypto_status rc = HV_CRYPTO_OK;
+/* Copies the NUL-terminated s to w; returns the end of what it wrote. */
+static char *client_put(char *w, const char *s) {
+  size_t n = strlen(s);
+  memcpy(w, s, n);
+  return w + n;
+}
+
+/* The v1.1 sealing: enc || ct_wasm to wasm_out (HPKE_ENC_LEN + wasm_len + HPKE_TAG_LEN bytes)
+ * and ct_call to call_out (invocation_len + HPKE_TAG_LEN), one context, sequences 0 and 1. The
+ * arguments were checked by the caller. */
+static hv_crypto_status client_seal_v11(const hv_client_key *key, const uint8_t *server_public_key,
+                                        size_t server_public_key_len, const uint8_t *wasm,
+                                        size_t wasm_len, const uint8_t *invocation,
+                                        size_t invocation_len, uint8_t *wasm_out,
+                                        uint8_t *call_out, hv_crypto_err *err) {
   const hpke_setup_params params = {.suite = HPKE_SUITE_PROTOCOL,
                                     .mode = HPKE_MODE_BASE,
                                     .info = (const uint8_t *)HV_PROTOCOL_REQUEST_INFO_V11,
                                     .info_len = sizeof HV_PROTOCOL_REQUEST_INFO_V11 - 1};
   hpke_public_key *server = NULL;
   hpke_ctx *ctx = NULL;
-  const uint8_t *aad = NULL;
+  const uint8_t *aad = hv_client_key_public(key); /* client_public_key_sec1, for both messages */
+  hv_crypto_status rc = hpke_public_key_parse(server_public_key, server_public_key_len, &server,
+                                              err);
+  if (rc == HV_CRYPTO_OK)
+    rc = hpke_setup_sender(&params, server, wasm_out, &ctx, err);
+  if (rc == HV_CRYPTO_OK) /* sequence 0 */
+    rc = hpke_seal(ctx, aad, HPKE_PUBLIC_KEY_LEN, wasm, wasm_len, wasm_out + HPKE_ENC_LEN, err);
+  if (rc == HV_CRYPTO_OK) /* sequence 1 */
+    rc = hpke_seal(ctx, aad, HPKE_PUBLIC_KEY_LEN, invocation, invocation_len, call_out, err);
+  hpke_ctx_free(ctx);
+  hpke_public_key_free(server);
+  return rc;
+}
 
+/* The checks both v1.1 sealers make of their arguments. */
+static hv_crypto_status client_check_v11(const hv_client_key *key, const uint8_t *wasm,
+                                         size_t wasm_len, const uint8_t *invocation,
+                                         size_t invocation_len, hv_crypto_err *err) {
+  if (key == NULL || (wasm == NULL && wasm_len > 0) || (invocation == NULL && invocation_len > 0))
+    return client_fail(err, HV_CRYPTO_INVALID_ARGUMENT, "client key, module or invocation missing");
+  if (wasm_len > HPKE_MAX_MESSAGE_LEN || invocation_len > HPKE_MAX_MESSAGE_LEN)
+    return client_fail(err, HV_CRYPTO_MESSAGE_TOO_LARGE, "module or invocation over %u bytes",
+                       HPKE_MAX_MESSAGE_LEN);
+  return HV_CRYPTO_OK;
+}
+
+hv_crypto_status hv_client_seal_request_v11(const hv_client_key *key,
+                                            const uint8_t *server_public_key,
+                                            size_t server_public_key_len, const uint8_t *wasm,
+                                            size_t wasm_len, const uint8_t *invocation,
+                                            size_t invocation_len, hv_client_sealed *out_wasm,
+                                            hv_client_sealed *out_invocation, hv_crypto_err *err) {
   client_begin(err);
   memset(out_wasm, 0, sizeof *out_wasm);
   memset(out_invocation, 0, sizeof *out_invocation);
-  if (key == NULL || (wasm == NULL && wasm_len > 0) ||
-      (invocation == NULL && invocation_len > 0)) {
-    rc = client_fail(err, HV_CRYPTO_INVALID_ARGUMENT, "client key, module or invocation missing");
-    goto fail;
-  }
-  if (wasm_len > HPKE_MAX_MESSAGE_LEN || invocation_len > HPKE_MAX_MESSAGE_LEN) {
-    rc = client_fail(err, HV_CRYPTO_MESSAGE_TOO_LARGE, "module or invocation over %u bytes",
-                     HPKE_MAX_MESSAGE_LEN);
-    goto fail;
-  }
-  rc = hpke_public_key_parse(server_public_key, server_public_key_len, &server, err);
+  hv_crypto_status rc = client_check_v11(key, wasm, wasm_len, invocation, invocation_len, err);
   if (rc != HV_CRYPTO_OK)
-    goto fail;
+    return rc;
   /* Lengths below 2^30 + 81: no overflow. */
   out_wasm->len = HPKE_ENC_LEN + wasm_len + HPKE_TAG_LEN;
   out_invocation->len = invocation_len + HPKE_TAG_LEN;
   out_wasm->bytes = malloc(out_wasm->len);
   out_invocation->bytes = malloc(out_invocation->len);
-  if (out_wasm->bytes == NULL || out_invocation->bytes == NULL) {
+  if (out_wasm->bytes == NULL || out_invocation->bytes == NULL)
     rc = client_fail(err, HV_CRYPTO_NO_MEMORY, "allocating %zu bytes of ciphertext",
                      out_wasm->len + out_invocation->len);
-    goto fail;
-  }
-  aad = hv_client_key_public(key); /* aad = client_public_key_sec1, for both messages */
-  rc = hpke_setup_sender(&params, server, out_wasm->bytes, &ctx, err);
-  if (rc == HV_CRYPTO_OK) /* sequence 0 */
-    rc = hpke_seal(ctx, aad, HPKE_PUBLIC_KEY_LEN, wasm, wasm_len, out_wasm->bytes + HPKE_ENC_LEN,
-                   err);
-  if (rc == HV_CRYPTO_OK) /* sequence 1 */
-    rc = hpke_seal(ctx, aad, HPKE_PUBLIC_KEY_LEN, invocation, invocation_len,
-                   out_invocation->bytes, err);
+  if (rc == HV_CRYPTO_OK)
+    rc = client_seal_v11(key, server_public_key, server_public_key_len, wasm, wasm_len, invocation,
+                         invocation_len, out_wasm->bytes, out_invocation->bytes, err);
   if (rc == HV_CRYPTO_OK)
     rc = hv_crypto_base64_encode(out_wasm->bytes, out_wasm->len, &out_wasm->base64,
                                  &out_wasm->base64_len, err);
   if (rc == HV_CRYPTO_OK)
     rc = hv_crypto_base64_encode(out_invocation->bytes, out_invocation->len,
                                  &out_invocation->base64, &out_invocation->base64_len, err);
-fail:
   if (rc != HV_CRYPTO_OK) {
     hv_client_sealed_free(out_wasm);
     hv_client_sealed_free(out_invocation);
   }
-  hpke_ctx_free(ctx);
-  hpke_public_key_free(server);
   return rc;
+}
+
+static const char BODY_HEAD[] = "{\"encrypted_wasm\":\"",
+                  BODY_MIDDLE[] = "\",\"encrypted_invocation\":\"";
+
+/* `members` is NULL or "{...}": its length, or SIZE_MAX when it is not an object's text. */
+static size_t client_members_len(const char *members) {
+  size_t n = members != NULL ? strlen(members) : 0;
+  if (members != NULL && (n < 2 || members[0] != '{' || members[n - 1] != '}'))
+    return SIZE_MAX;
+  return n;
+}
+
+/* Ends a body at w: the closing quote of the last base64 text, then ,MEMBERS or }. */
+static char *client_body_end(char *w, const char *members, size_t members_len) {
+  w = client_put(w, "\"");
+  if (members_len > 2) {
+    *w++ = ',';
+    w = client_put(w, members + 1);
+  } else {
+    w = client_put(w, "}");
+  }
+  *w = '\0';
+  return w;
+}
+
+/* Body length for base64 texts of wasm_b64 and call_b64 characters. */
+static size_t client_body_len(size_t wasm_b64, size_t call_b64, size_t members_len) {
+  /* the closing quote, then "," and the members without their "{", or "}" */
+  return sizeof BODY_HEAD - 1 + wasm_b64 + sizeof BODY_MIDDLE - 1 + call_b64 + 1 +
+         (members_len > 2 ? members_len : 1);
+}
+
+/*
+ * One buffer for everything: each ciphertext is sealed into the tail of the space its base64
+ * takes in the body and encoded forward in place (hv_crypto_base64_encode_to allows it), so a
+ * 1 MiB argument costs one fresh 1.9 MB buffer instead of four. Fresh pages are what large
+ * requests spend most of their client time on (docs/performance.md).
+ */
+hv_crypto_status hv_client_seal_request_body_v11(const hv_client_key *key,
+                                                 const uint8_t *server_public_key,
+                                                 size_t server_public_key_len,
+                                                 const uint8_t *wasm, size_t wasm_len,
+                                                 const uint8_t *invocation, size_t invocation_len,
+                                                 const char *members, char **out, size_t *out_len,
+                                                 hv_crypto_err *err) {
+  client_begin(err);
+  *out = NULL;
+  if (out_len != NULL)
+    *out_len = 0;
+  hv_crypto_status rc = client_check_v11(key, wasm, wasm_len, invocation, invocation_len, err);
+  size_t members_len = client_members_len(members);
+  if (rc != HV_CRYPTO_OK)
+    return rc;
+  if (members_len == SIZE_MAX)
+    return client_fail(err, HV_CRYPTO_INVALID_ARGUMENT, "members must be a JSON object's text");
+  size_t wasm_raw = HPKE_ENC_LEN + wasm_len + HPKE_TAG_LEN, call_raw = invocation_len + HPKE_TAG_LEN;
+  size_t wasm_b64 = hv_crypto_base64_encoded_len(wasm_raw);
+  size_t call_b64 = hv_crypto_base64_encoded_len(call_raw);
+  size_t total = client_body_len(wasm_b64, call_b64, members_len);
+  char *body = malloc(total + 1);
+  if (body == NULL)
+    return client_fail(err, HV_CRYPTO_NO_MEMORY, "allocating %zu bytes of request", total + 1);
+  char *wasm_slot = client_put(body, BODY_HEAD);
+  char *call_slot = client_put(wasm_slot + wasm_b64, BODY_MIDDLE);
+  uint8_t *wasm_ct = (uint8_t *)wasm_slot + (wasm_b64 - wasm_raw);
+  uint8_t *call_ct = (uint8_t *)call_slot + (call_b64 - call_raw);
+  rc = client_seal_v11(key, server_public_key, server_public_key_len, wasm, wasm_len, invocation,
+                       invocation_len, wasm_ct, call_ct, err);
+  if (rc != HV_CRYPTO_OK) {
+    free(body);
+    return rc;
+  }
+  hv_crypto_base64_encode_to(wasm_ct, wasm_raw, wasm_slot);
+  hv_crypto_base64_encode_to(call_ct, call_raw, call_slot);
+  char *end = client_body_end(call_slot + call_b64, members, members_len);
+  *out = body;
+  if (out_len != NULL)
+    *out_len = (size_t)(end - body);
+  return HV_CRYPTO_OK;
 }
 
 /* jansson's compact text of v (17-digit reals, a scalar allowed): malloc'ed, or NULL. */
 static char *client_dump(const json_t *v) {
   return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
-}
-
-/* Copies the NUL-terminated s to w; returns the end of what it wrote. */
-static char *client_put(char *w, const char *s) {
-  size_t n = strlen(s);
-  memcpy(w, s, n);
-  return w + n;
 }
 
 /* Cleanses (the text may hold an argument) and frees. */
@@ -327,28 +418,20 @@ hv_crypto_status hv_client_request_body_v11(const hv_client_sealed *wasm,
   *out = NULL;
   if (out_len != NULL)
     *out_len = 0;
-  size_t members_len = members != NULL ? strlen(members) : 0;
+  size_t members_len = client_members_len(members);
   if (wasm == NULL || wasm->base64 == NULL || invocation == NULL || invocation->base64 == NULL ||
-      (members != NULL && (members_len < 2 || members[0] != '{' || members[members_len - 1] != '}')))
+      members_len == SIZE_MAX)
     return client_fail(err, HV_CRYPTO_INVALID_ARGUMENT,
                        "sealed module, sealed invocation or a JSON object of members missing");
-  /* {"encrypted_wasm":"W","encrypted_invocation":"I"} then ,MEMBERS without their braces */
-  static const char head[] = "{\"encrypted_wasm\":\"", middle[] = "\",\"encrypted_invocation\":\"";
-  bool more = members_len > 2;
-  size_t total = sizeof head - 1 + wasm->base64_len + sizeof middle - 1 + invocation->base64_len +
-                 1 + (more ? members_len - 1 : 1);
+  size_t total = client_body_len(wasm->base64_len, invocation->base64_len, members_len);
   char *body = malloc(total + 1);
   if (body == NULL)
     return client_fail(err, HV_CRYPTO_NO_MEMORY, "allocating %zu bytes of request", total + 1);
-  char *w = client_put(body, head);
+  char *w = client_put(body, BODY_HEAD);
   memcpy(w, wasm->base64, wasm->base64_len);
-  w = client_put(w + wasm->base64_len, middle);
+  w = client_put(w + wasm->base64_len, BODY_MIDDLE);
   memcpy(w, invocation->base64, invocation->base64_len);
-  w = client_put(w + invocation->base64_len, "\"");
-  w = client_put(w, more ? "," : "}");
-  if (more)
-    w = client_put(w, members + 1);
-  *w = '\0';
+  w = client_body_end(w + invocation->base64_len, members, members_len);
   *out = body;
   if (out_len != NULL)
     *out_len = (size_t)(w - body);

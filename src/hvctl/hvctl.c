@@ -348,7 +348,7 @@ done:
 
 /*
  * The request body for `call` as JSON text (*body, caller frees): v1.1 by default, the module and
- * the invocation document sealed in one HPKE context (hv_client_seal_request_v11); with --v1 the
+ * the invocation document sealed in one HPKE context (hv_client_seal_request_body_v11); with --v1 the
  * module alone (hv_client_seal_request) and function_name and arguments in clear. Both take the
  * arguments' JSON forms from hv_client_invocation_build, the library's one writer of them.
  */
@@ -359,7 +359,7 @@ static int hvctl_exec_body(const hvctl_exec_opts *opt, const hvctl_call *call,
   hv_crypto_err err = {0};
   char *invocation = NULL, *pk_b64 = NULL;
   size_t invocation_len = 0;
-  hv_client_sealed sealed_wasm = {0}, sealed_call = {0};
+  hv_client_sealed sealed_wasm = {0};
   json_t *req = json_object(), *parsed = NULL;
   *body = NULL;
 
@@ -386,15 +386,8 @@ static int hvctl_exec_body(const hvctl_exec_opts *opt, const hvctl_call *call,
     }
     bad |= json_object_set_new(req, "function_name", json_string(opt->invoke));
     bad |= json_object_set(req, "arguments", arguments);
-  } else {
-    if (hv_client_seal_request_v11(key, server_pk, pk_len, call->wasm, call->wasm_len,
-                                   (const uint8_t *)invocation, invocation_len, &sealed_wasm,
-                                   &sealed_call, &err) != HV_CRYPTO_OK) {
-      hvctl_fail("cannot seal the module and the invocation: %s", err.message);
-      goto done;
-    }
+    bad |= json_object_set_new(req, "encrypted_wasm", json_string(sealed_wasm.base64));
   }
-  if (opt->v1) bad |= json_object_set_new(req, "encrypted_wasm", json_string(sealed_wasm.base64));
   bad |= json_object_set_new(req, "key_id", json_string(key_id));
   bad |= json_object_set_new(req, "public_key", json_string(pk_b64));
   if (opt->timeout_s) bad |= json_object_set_new(req, "timeout_seconds", json_integer(opt->timeout_s));
@@ -406,11 +399,13 @@ static int hvctl_exec_body(const hvctl_exec_opts *opt, const hvctl_call *call,
   }
   if (opt->v1) {
     *body = members;
-  } else { /* the two sealed texts go in as they are (hv_client_request_body_v11) */
-    cst = hv_client_request_body_v11(&sealed_wasm, &sealed_call, members, body, NULL, &err);
+  } else { /* sealed and encoded in place in one buffer */
+    cst = hv_client_seal_request_body_v11(key, server_pk, pk_len, call->wasm, call->wasm_len,
+                                          (const uint8_t *)invocation, invocation_len, members,
+                                          body, NULL, &err);
     free(members);
     if (cst != HV_CRYPTO_OK) {
-      hvctl_fail("cannot build the request: %s", err.message);
+      hvctl_fail("cannot seal the module and the invocation: %s", err.message);
       goto done;
     }
   }
@@ -420,7 +415,6 @@ done:
   free(invocation);
   free(pk_b64);
   hv_client_sealed_free(&sealed_wasm);
-  hv_client_sealed_free(&sealed_call);
   json_decref(parsed);
   json_decref(req);
   return rc;

@@ -747,6 +747,56 @@ static void test_v11_round_trip(void **state) {
   hv_client_sealed_free(&c);
 }
 
+/* hv_client_seal_request_body_v11: the body's two base64 texts, sealed and encoded in place in
+ * one buffer, open on the server's side to the module and invocation, for lengths with every
+ * remainder modulo 3 (the in-place encoding's tails); the members follow them. */
+static void test_v11_body_in_one_buffer(void **state) {
+  fixture *f = *state;
+  static const size_t lens[] = {0, 1, 2, 3, 100, 4097, 70001};
+  uint8_t *big = malloc(70001);
+  assert_non_null(big);
+  for (size_t i = 0; i < 70001; i++) big[i] = (uint8_t)(i * 29 + 3);
+  for (size_t a = 0; a < sizeof lens / sizeof lens[0]; a++) {
+    size_t invocation_len = lens[(a + 3) % (sizeof lens / sizeof lens[0])];
+    char *body = NULL;
+    size_t body_len = 0;
+    assert_int_equal(hv_client_seal_request_body_v11(f->client, f->server.public_key,
+                                                     HPKE_PUBLIC_KEY_LEN, big, lens[a], big + 7,
+                                                     invocation_len, "{\"key_id\":\"x\"}", &body,
+                                                     &body_len, NULL),
+                     HV_CRYPTO_OK);
+    assert_int_equal(body_len, strlen(body));
+    json_t *o = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(o);
+    assert_int_equal(json_object_size(o), 3);
+    assert_string_equal(json_string_value(json_object_get(o, "key_id")), "x");
+    uint8_t *module = NULL, *call = NULL;
+    size_t module_len = 0, call_len = 0;
+    char used[HV_KEY_ID_LEN + 1];
+    assert_int_equal(server_open_v11(f, f->server.key_id,
+                                     json_string_value(json_object_get(o, "encrypted_wasm")),
+                                     json_string_value(json_object_get(o, "encrypted_invocation")),
+                                     hv_client_key_public(f->client), &module, &module_len, &call,
+                                     &call_len, used),
+                     HV_CRYPTO_OK);
+    assert_int_equal(module_len, lens[a]);
+    assert_int_equal(call_len, invocation_len);
+    if (lens[a] > 0) assert_memory_equal(module, big, lens[a]);
+    if (invocation_len > 0) assert_memory_equal(call, big + 7, invocation_len);
+    free(module);
+    free(call);
+    json_decref(o);
+    free(body);
+  }
+  char *body = (char *)1;
+  assert_int_equal(hv_client_seal_request_body_v11(f->client, f->server.public_key,
+                                                   HPKE_PUBLIC_KEY_LEN, big, 1, big, 1, "[]", &body,
+                                                   NULL, NULL),
+                   HV_CRYPTO_INVALID_ARGUMENT);
+  assert_null(body);
+  free(big);
+}
+
 /* A v1.1 request is bound to its client key, its key and its order, and opens without a key_id. */
 static void test_v11_binding(void **state) {
   fixture *f = *state;
@@ -969,6 +1019,7 @@ int main(void) {
       cmocka_unit_test(test_invocation_large_bytes_is_janssons_text),
       cmocka_unit_test(test_request_body_v11),
       cmocka_unit_test_setup_teardown(test_v11_round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_v11_body_in_one_buffer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_v11_binding, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sealed_error, setup, teardown),
   };
