@@ -167,7 +167,9 @@ hv_wasi_status hv_wasi_instantiate(hv_wasi_ctx *ctx, wasm_store *store, const wa
 /*
  * Runs the exported function `name` (NULL: "_start"), which must have type () -> (), and maps
  * the outcome with hv_wasi_outcome. Missing: HV_WASI_ENGINE with err->status WASM_NOT_FOUND;
- * another type: HV_WASI_BAD_MODULE.
+ * another type: HV_WASI_BAD_MODULE; a context never linked (hv_wasi_link): HV_WASI_BAD_CONFIG.
+ * The outcome is sticky: once the program exited or overflowed a capture, every later call's
+ * outcome says so too (the program has ended; call nothing more).
  */
 hv_wasi_status hv_wasi_run(hv_wasi_ctx *ctx, wasm_instance *instance, const char *name,
                            wasm_error *err, char *detail, size_t detail_size);

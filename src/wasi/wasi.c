@@ -969,6 +969,10 @@ hv_wasi_status hv_wasi_run(hv_wasi_ctx *ctx, wasm_instance *instance, const char
                            char *detail, size_t detail_size) {
   wasi_detail(detail, detail_size, "%s", "");
   if (!name) name = "_start";
+  if (!ctx->store) {
+    wasi_detail(detail, detail_size, "this WASI context was never linked into a store");
+    return HV_WASI_BAD_CONFIG;
+  }
   wasm_extern fn;
   if (!wasm_instance_export(instance, name, strlen(name), &fn) || fn.kind != WASM_EXTERN_FUNC) {
     if (err) wasi_fail(err, WASM_NOT_FOUND, "no exported function '%.64s'", name);
