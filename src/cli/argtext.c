@@ -152,3 +152,63 @@ void cli_values_free(cli_values *values) {
   free(values->values);
   *values = (cli_values){0};
 }
+
+/* "(i32, f64)" */
+static void signature_text(const wasm_valtype *types, uint32_t count, char *buf, size_t size) {
+  size_t o = (size_t)snprintf(buf, size, "(");
+  for (uint32_t k = 0; k < count && o < size; k++) {
+    const char *name = wasm_valtype_name(types[k]);
+    o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? ", " : "", name ? name : "?");
+  }
+  if (o < size) snprintf(buf + o, size - o, ")");
+}
+
+cli_value_status cli_values_for_call(const char *name, char *const *texts, size_t count,
+                                     const wasm_functype_view *core, hv_type result_type, cli_values *out,
+                                     char *msg, size_t msg_size) {
+  char why[512], sig[256];
+  size_t bad = 0;
+  cli_value_status st = cli_values_parse(texts, count, core, out, &bad, why, sizeof why);
+  if (st == CLI_VALUE_COUNT) {
+    bool blobs = false;
+    for (size_t k = 0; k < count; k++) blobs = blobs || cli_value_form(texts[k]) != 0;
+    signature_text(core->params, core->param_count, sig, sizeof sig);
+    if (!blobs)
+      snprintf(msg, msg_size, "%s takes %u argument%s %s, got %zu", name, core->param_count,
+               core->param_count == 1 ? "" : "s", sig, count);
+    else
+      snprintf(msg, msg_size,
+               "%s takes %u core parameter%s %s; the arguments make %u (a string or bytes argument is two: "
+               "ptr, len)",
+               name, core->param_count, core->param_count == 1 ? "" : "s", sig, out->flat_count);
+    return st;
+  }
+  if (st == CLI_VALUE_NO_MEMORY) {
+    snprintf(msg, msg_size, "%s", cli_value_status_message(st));
+    return st;
+  }
+  if (st == CLI_VALUE_BAD_NUMBER) {
+    snprintf(msg, msg_size, "argument %zu ('%.64s') is %s", bad + 1, texts[bad], why);
+    return st;
+  }
+  if (st != CLI_VALUE_OK) {
+    snprintf(msg, msg_size, "argument %zu ('%.64s'): %s", bad + 1, texts[bad], why);
+    return st;
+  }
+
+  hv_type *types = calloc(out->count ? out->count : 1, sizeof *types);
+  if (!types) {
+    cli_values_free(out);
+    snprintf(msg, msg_size, "%s", cli_value_status_message(CLI_VALUE_NO_MEMORY));
+    return CLI_VALUE_NO_MEMORY;
+  }
+  for (size_t k = 0; k < out->count; k++) types[k] = out->values[k].type;
+  hv_cabi_status cst = hv_cabi_check(core, types, out->count, result_type, why, sizeof why);
+  free(types);
+  if (cst != HV_CABI_OK) {
+    cli_values_free(out);
+    snprintf(msg, msg_size, "%s: %s", name, why);
+    return CLI_VALUE_SHAPE;
+  }
+  return CLI_VALUE_OK;
+}

@@ -1,6 +1,6 @@
 /*
  * argtext.h: command-line arguments as protocol values (protocol v1.1: numbers, strings and
- * bytes). The one parser of a function's arguments for `hypervisor run` and, later, `hvctl exec`,
+ * bytes). The one parser of a function's arguments for `hypervisor run` and `hvctl exec`,
  * so both take the same forms (docs/cli.md, "Arguments"):
  *
  *   s:TEXT      a string: TEXT's bytes, which must be valid UTF-8 (a command line cannot hold a
@@ -35,7 +35,8 @@
   X(CLI_VALUE_BAD_BASE64, "the text after b64: is not valid base64")                   \
   X(CLI_VALUE_FILE, "the file after @ cannot be read")                                 \
   X(CLI_VALUE_COUNT, "the arguments do not make as many core parameters as the export takes") \
-  X(CLI_VALUE_NO_MEMORY, "out of memory")
+  X(CLI_VALUE_NO_MEMORY, "out of memory")                                              \
+  X(CLI_VALUE_SHAPE, "the arguments or the declared result do not fit the export")
 
 typedef enum cli_value_status {
 #define CLI_VALUE__ENUM(name, text) name,
@@ -82,6 +83,21 @@ typedef struct cli_values {
  */
 cli_value_status cli_values_parse(char *const *texts, size_t count, const wasm_functype_view *core, cli_values *out,
                                   size_t *bad_index, char *why, size_t why_size);
+
+/*
+ * The whole argument step of a call to the export `name` with core type `core`, as `hypervisor run`
+ * and `hvctl exec` take it: cli_values_parse, then hv_cabi_check of the values' types and
+ * result_type (0, HV_TYPE_STRING or HV_TYPE_BYTES). On success *out owns the values
+ * (cli_values_free). On failure *out is empty (as cli_values_parse leaves it) and `msg` (msg_size
+ * bytes, NUL-terminated when msg_size > 0) holds the message of the INVALID_ARGUMENTS line
+ * (docs/cli.md, "Failures"):
+ * "add takes 2 arguments (i32, i32), got 1", "argument 2 ('x') is not a valid i32: ...",
+ * "argument 1 ('@x.bin'): cannot read 'x.bin': ...", "f: a string result needs ..."; the status is
+ * cli_values_parse's, or CLI_VALUE_SHAPE when hv_cabi_check refused the call.
+ */
+cli_value_status cli_values_for_call(const char *name, char *const *texts, size_t count,
+                                     const wasm_functype_view *core, hv_type result_type, cli_values *out,
+                                     char *msg, size_t msg_size);
 
 /* Frees what *values owns and empties it; safe on an empty one. */
 void cli_values_free(cli_values *values);

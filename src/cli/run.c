@@ -4,7 +4,6 @@
  * hv_cabi.h), runs the export under gas, memory and wall-clock limits and prints the results (or one
  * `CODE: message` line). The reference is docs/cli.md.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +13,8 @@
 #include "argtext.h"
 #include "cli.h"
 #include "cli_file.h"
+#include "cli_output.h"
 #include "hv_cabi.h"
-#include "hv_crypto.h"
 #include "outcome.h"
 #include "valtext.h"
 #include "wasm_engine.h"
@@ -145,48 +144,16 @@ static int run_parse_options(int argc, char **argv, run_options *opt) {
   return 0;
 }
 
-/* "(i32, f64)" */
-static void run_signature(const wasm_valtype *types, uint32_t count, char *buf, size_t size) {
-  size_t o = (size_t)snprintf(buf, size, "(");
-  for (uint32_t k = 0; k < count && o < size; k++) {
-    const char *name = wasm_valtype_name(types[k]);
-    o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? ", " : "", name ? name : "?");
-  }
-  if (o < size) snprintf(buf + o, size - o, ")");
-}
-
 /*
  * Converts the command-line arguments by the signature (argtext.h) into *values and checks the call's
- * shape, the declared result included (hv_cabi_check); on failure prints the line and returns 1.
+ * shape, the declared result included; on failure prints the line and returns 1.
  */
 static int run_convert_args(const run_options *opt, const wasm_functype_view *type, cli_values *values) {
-  char why[RUN_MSG_MAX], sig[256];
-  size_t bad = 0;
-  cli_value_status st = cli_values_parse(opt->args, (size_t)opt->arg_count, type, values, &bad, why, sizeof why);
-  if (st == CLI_VALUE_COUNT) {
-    bool blobs = false;
-    for (int k = 0; k < opt->arg_count; k++) blobs = blobs || cli_value_form(opt->args[k]) != 0;
-    run_signature(type->params, type->param_count, sig, sizeof sig);
-    if (!blobs)
-      return run_fail(OUTCOME_INVALID_ARGUMENTS, "%s takes %u argument%s %s, got %d", opt->invoke,
-                      type->param_count, type->param_count == 1 ? "" : "s", sig, opt->arg_count);
-    return run_fail(OUTCOME_INVALID_ARGUMENTS,
-                    "%s takes %u core parameter%s %s; the arguments make %u (a string or bytes argument is "
-                    "two: ptr, len)",
-                    opt->invoke, type->param_count, type->param_count == 1 ? "" : "s", sig, values->flat_count);
-  }
+  char msg[RUN_MSG_MAX];
+  cli_value_status st = cli_values_for_call(opt->invoke, opt->args, (size_t)opt->arg_count, type,
+                                            opt->result_type, values, msg, sizeof msg);
   if (st == CLI_VALUE_NO_MEMORY) return run_fail(OUTCOME_INTERNAL_ERROR, "out of memory");
-  if (st == CLI_VALUE_BAD_NUMBER)
-    return run_fail(OUTCOME_INVALID_ARGUMENTS, "argument %zu ('%.64s') is %s", bad + 1, opt->args[bad], why);
-  if (st != CLI_VALUE_OK)
-    return run_fail(OUTCOME_INVALID_ARGUMENTS, "argument %zu ('%.64s'): %s", bad + 1, opt->args[bad], why);
-
-  hv_type *types = calloc(values->count ? values->count : 1, sizeof *types);
-  if (!types) return run_fail(OUTCOME_INTERNAL_ERROR, "out of memory");
-  for (size_t k = 0; k < values->count; k++) types[k] = values->values[k].type;
-  hv_cabi_status cst = hv_cabi_check(type, types, values->count, opt->result_type, why, sizeof why);
-  free(types);
-  if (cst != HV_CABI_OK) return run_fail(outcome_from_cabi(cst, NULL), "%s: %s", opt->invoke, why);
+  if (st != CLI_VALUE_OK) return run_fail(OUTCOME_INVALID_ARGUMENTS, "%s", msg);
   return 0;
 }
 
@@ -243,43 +210,15 @@ static int run_cabi_fail(const run_options *opt, hv_cabi_status st, const wasm_e
   return run_fail(outcome_from_cabi(st, err), "%s", detail[0] ? detail : hv_cabi_status_text(st));
 }
 
-/* Writes len bytes to `path`; false (with a line on stderr) if it cannot. */
-static bool run_write_file(const char *path, const uint8_t *data, size_t len) {
-  FILE *f = fopen(path, "wb");
-  bool ok = f != NULL && (len == 0 || fwrite(data, 1, len, f) == len);
-  int saved = errno;
-  if (f && fclose(f) != 0 && ok) {
-    ok = false;
-    saved = errno;
-  }
-  if (!ok) fprintf(stderr, "hypervisor run: cannot write '%s': %s\n", path, strerror(saved ? saved : EIO));
-  return ok;
-}
-
-/* Prints the results (docs/cli.md, "Output"); returns the exit status. */
+/* Prints the results (docs/cli.md, "Output"; cli_output.h); returns the exit status. */
 static int run_print_results(const run_options *opt, const hv_cabi_result *res) {
-  if (opt->result_type == 0) {
-    for (size_t k = 0; k < res->count; k++) {
-      char text[VALTEXT_FORMAT_MAX];
-      valtext_format(&res->values[k].num, text, sizeof text);
-      printf("%s\n", text);
-    }
-  } else {
-    const hv_value *v = &res->values[0];
-    if (opt->out_file) {
-      if (!run_write_file(opt->out_file, v->data, v->len)) return CLI_EXIT_FAILURE;
-    } else if (v->type == HV_TYPE_STRING) {
-      if (v->len > 0) fwrite(v->data, 1, v->len, stdout);
-      putchar('\n');
-    } else {
-      char *b64 = NULL;
-      hv_crypto_err cerr;
-      if (hv_crypto_base64_encode(v->data, v->len, &b64, NULL, &cerr) != HV_CRYPTO_OK)
-        return run_fail(OUTCOME_INTERNAL_ERROR, "cannot encode the result: %s", cerr.message);
-      printf("%s\n", b64);
-      free(b64);
-    }
+  char why[RUN_MSG_MAX];
+  cli_output_status st = cli_print_values(res->values, res->count, opt->out_file, why, sizeof why);
+  if (st == CLI_OUTPUT_FILE) {
+    fprintf(stderr, "hypervisor run: %s\n", why);
+    return CLI_EXIT_FAILURE;
   }
+  if (st != CLI_OUTPUT_OK) return run_fail(OUTCOME_INTERNAL_ERROR, "%s", why);
   if (fflush(stdout) != 0 || ferror(stdout)) return run_fail(OUTCOME_INTERNAL_ERROR, "cannot write the results");
   return CLI_EXIT_OK;
 }

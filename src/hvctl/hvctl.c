@@ -2,31 +2,40 @@
  * hvctl.c: the client command of the service (docs/service.md, "hvctl").
  *
  *   hvctl [--server URL] [--api-key KEY] keys | health | metrics [--json]
- *   hvctl [--server URL] [--api-key KEY] exec [--invoke NAME] [--timeout SECONDS] [--gas N] FILE.wasm [ARG...]
+ *   hvctl [--server URL] [--api-key KEY] exec [--invoke NAME] [--timeout SECONDS] [--gas N]
+ *         [--result string|bytes] [--out FILE] [--v1] FILE.wasm [ARG...]
  *   hvctl [--server URL] verify REQUEST_ID [--type result|program|arguments --hash HEX]
  *   hvctl --version | hvctl [COMMAND] --help
  *
- * `exec` does the whole encrypted round trip: it reads the module, finds the export's signature
- * (with the engine, locally) to type the arguments, fetches the server's current key, seals the
- * module to it with a fresh key pair, sends the request, opens the sealed result and checks all
- * three commitments before printing anything. Results print one per line as `hypervisor run`
- * prints them, then the request_id, the server key and the commitments.
+ * `exec` does the whole encrypted round trip in protocol v1.1: it reads the module, finds the
+ * export's signature (with the engine, locally) to type the arguments as `hypervisor run` does
+ * (numbers, s:TEXT, b64:BASE64, @FILE: cli_values_for_call), fetches the server's current key,
+ * seals the module and the invocation document (function name, arguments, declared result) to it
+ * with a fresh key pair, sends the request, opens the sealed result and checks all three
+ * commitments before printing anything. Results print as `hypervisor run` prints them
+ * (cli_print_values; --out writes a string or bytes result to a file), then the request_id, the
+ * server key and the commitments. A failure's sealed detail (encrypted_error) is opened and
+ * printed. --v1 sends the v1 form instead (function_name and numeric arguments in clear), for a
+ * server that speaks only v1.
  *
  * Exit status: 0 success; 1 a server error (its error_code and message on stderr), a failed
  * check, or no answer; 2 a usage error.
  */
-#include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include <openssl/crypto.h>
+
+#include "argtext.h"
 #include "cli.h"
 #include "cli_file.h"
+#include "cli_output.h"
 #include "hv_client.h"
 #include "hvctl_http.h"
 #include "valtext.h"
@@ -45,7 +54,8 @@ static const struct {
     {"keys", "keys"},
     {"health", "health"},
     {"metrics", "metrics [--json]"},
-    {"exec", "exec [--invoke NAME] [--timeout SECONDS] [--gas N] FILE.wasm [ARG...]"},
+    {"exec", "exec [--invoke NAME] [--timeout SECONDS] [--gas N] [--result string|bytes] [--out FILE] "
+             "[--v1] FILE.wasm [ARG...]"},
     {"verify", "verify REQUEST_ID [--type result|program|arguments --hash HEX]"},
 };
 #define HVCTL_COMMAND_COUNT (sizeof hvctl_commands / sizeof hvctl_commands[0])
@@ -167,76 +177,82 @@ static int hvctl_get_and_print(const hvctl *h, const char *path, const char *api
 
 /* ---- exec --------------------------------------------------------------------------------- */
 
+/* exec's options that take a value; main() keeps each with its value when it follows `exec`. */
+static const char *const hvctl_exec_value_options[] = {"--invoke", "--timeout", "--gas", "--result",
+                                                       "--out"};
+#define HVCTL_EXEC_VALUE_OPTION_COUNT (sizeof hvctl_exec_value_options / sizeof hvctl_exec_value_options[0])
+
 typedef struct hvctl_exec_opts {
   const char *invoke;
   const char *file;
   char **args;
   int arg_count;
-  long timeout_s; /* 0: the server's */
-  const char *gas;
+  long timeout_s;       /* 0: the server's */
+  bool has_gas;
+  uint64_t gas;         /* --gas, when has_gas */
+  hv_type result_type;  /* 0, or HV_TYPE_STRING / HV_TYPE_BYTES from --result */
+  const char *out_file; /* --out: the string or bytes result's raw bytes go there */
+  bool v1;              /* --v1: the v1 request form, function_name and arguments in clear */
 } hvctl_exec_opts;
 
-/* The JSON form of a typed argument (protocol.md, "Result document" value forms). */
-static json_t *hvctl_arg_json(const wasm_value *v) {
-  json_t *o = json_object();
-  json_t *value = NULL;
-  const char *type = wasm_valtype_name(v->type);
-  switch (v->type) {
-    case WASM_TYPE_I32: value = json_integer(v->of.i32); break;
-    case WASM_TYPE_I64:
-      if (v->of.i64 > -(INT64_C(1) << 53) && v->of.i64 < (INT64_C(1) << 53)) {
-        value = json_integer(v->of.i64);
-      } else {
-        char text[32];
-        snprintf(text, sizeof text, "%" PRId64, v->of.i64);
-        value = json_string(text);
-      }
-      break;
-    case WASM_TYPE_F32:
-    case WASM_TYPE_F64: {
-      double d;
-      if (v->type == WASM_TYPE_F32) {
-        float f;
-        memcpy(&f, &v->of.f32_bits, sizeof f);
-        d = f;
-      } else {
-        memcpy(&d, &v->of.f64_bits, sizeof d);
-      }
-      value = isnan(d) ? json_string("nan") : isinf(d) ? json_string(d > 0 ? "inf" : "-inf")
-                                                        : json_real(d);
-      break;
-    }
-    default: break;
-  }
-  if (!o || !value) {
-    json_decref(o);
-    json_decref(value);
-    return NULL;
-  }
-  json_object_set_new(o, "value", value);
-  json_object_set_new(o, "type", json_string(type));
-  return o;
+/* The call as hvctl checks it locally, before anything is sent. */
+typedef struct hvctl_call {
+  uint8_t *wasm; /* the module as read */
+  size_t wasm_len;
+  cli_values args;       /* typed by the export's signature */
+  hv_type *result_types; /* what the result document must hold: the declared string or bytes */
+  size_t result_count;   /* result, or the export's core results */
+} hvctl_call;
+
+static void hvctl_call_free(hvctl_call *call) {
+  free(call->wasm);
+  cli_values_free(&call->args);
+  free(call->result_types);
+  *call = (hvctl_call){0};
 }
 
-/* Prints a result on one line: a number as `hypervisor run` does; a string as a JSON string (ASCII,
- * so nothing the program wrote reaches the terminal raw); bytes as base64. */
-static void hvctl_print_value(const hv_value *v) {
-  char text[VALTEXT_FORMAT_MAX];
-  char *out = NULL;
-  if (hv_type_is_numeric(v->type)) {
-    valtext_format(&v->num, text, sizeof text);
-    printf("%s\n", text);
-    return;
+/* One line on stderr, "CODE: message", with control characters as spaces: a sealed detail holds
+ * what the program and the server wrote, and none of it reaches the terminal raw. */
+static void hvctl_print_error_line(const char *code, const char *message) {
+  fprintf(stderr, "%s: ", code);
+  for (const unsigned char *p = (const unsigned char *)message; *p; p++)
+    fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, stderr);
+  fputc('\n', stderr);
+}
+
+/* An error reply to exec: its sealed detail (encrypted_error, docs/service.md decision 13) opened
+ * with the request's key when it has one, else the clear error_code and message; HVCTL_FAIL. */
+static int hvctl_exec_error(const hvctl_exec_opts *opt, const hvctl_response *resp,
+                            const hv_client_key *key) {
+  json_t *o = json_loadb(resp->body, resp->len, 0, NULL);
+  const char *code = json_string_value(json_object_get(o, "error_code"));
+  const char *msg = json_string_value(json_object_get(o, "message"));
+  const char *rid = json_string_value(json_object_get(o, "request_id"));
+  const char *sealed = json_string_value(json_object_get(o, "encrypted_error"));
+  if (!code || !sealed || !rid) {
+    hvctl_server_error(resp);
+    /* A server that knows only v1 cannot read encrypted_invocation (and seals nothing). */
+    if (!opt->v1 && resp->status == 400 && code && strcmp(code, "INVALID_REQUEST") == 0 && !sealed)
+      fprintf(stderr, "hvctl: if the server speaks only protocol v1, try exec --v1\n");
+    json_decref(o);
+    return HVCTL_FAIL;
   }
-  if (v->type == HV_TYPE_STRING) {
-    json_t *j = json_stringn((const char *)v->data, v->len);
-    out = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
-    json_decref(j);
+  char *detail_code = NULL, *detail = NULL;
+  hv_crypto_err err = {0};
+  if (hv_client_open_error_base64(key, rid, sealed, strlen(sealed), &detail_code, &detail, &err) ==
+      HV_CRYPTO_OK) {
+    hvctl_print_error_line(detail_code, detail);
+    if (strcmp(detail_code, code) != 0)
+      fprintf(stderr, "hvctl: the reply's clear error_code is %s\n", code);
   } else {
-    hv_crypto_base64_encode(v->data, v->len, &out, NULL, NULL);
+    hvctl_print_error_line(code, msg ? msg : "");
+    fprintf(stderr, "hvctl: the sealed error detail could not be opened: %s\n", err.message);
   }
-  printf("%s:%s\n", hv_type_name(v->type), out ? out : "?");
-  free(out);
+  fprintf(stderr, "request_id: %s\n", rid);
+  free(detail_code);
+  free(detail);
+  json_decref(o);
+  return HVCTL_FAIL;
 }
 
 /* The server's current key: SEC1 bytes (caller frees) and key_id. */
@@ -276,99 +292,226 @@ static int hvctl_current_key(const hvctl *h, uint8_t **pk, size_t *pk_len, char 
   return rc;
 }
 
-/* Types the command-line arguments by the export's signature (read from the module locally). */
-static int hvctl_type_args(const hvctl_exec_opts *opt, const uint8_t *wasm, size_t wasm_len,
-                           wasm_value **out) {
+/*
+ * Reads the module, finds the export (with the engine, locally), types the arguments by its core
+ * signature and checks the call's shape with the declared result (cli_values_for_call, as
+ * `hypervisor run`), and notes the results the document must hold. An argument whose text is
+ * malformed whatever the module (`s:` not UTF-8, `b64:` not base64) is a usage error; one that
+ * does not fit the export is INVALID_ARGUMENTS, as the server would answer. On success the caller
+ * owns *call (hvctl_call_free); on failure it is empty.
+ */
+static int hvctl_exec_prepare(const hvctl_exec_opts *opt, hvctl_call *call) {
+  char why[512];
+  *call = (hvctl_call){0};
+  call->wasm = cli_read_file(opt->file, CLI_FILE_MAX, &call->wasm_len, why, sizeof why);
+  if (!call->wasm) return hvctl_fail("%s: %s", opt->file, why);
   wasm_error err = {0};
-  wasm_module *module = wasm_module_load(wasm, wasm_len, &err);
-  if (!module) return hvctl_fail("%s: INVALID_WASM: %s", opt->file, err.message);
-  wasm_functype_view type;
+  wasm_module *module = wasm_module_load(call->wasm, call->wasm_len, &err);
+  if (!module) {
+    hvctl_call_free(call);
+    return hvctl_fail("%s: INVALID_WASM: %s", opt->file, err.message);
+  }
   int rc = HVCTL_OK;
+  wasm_functype_view type;
   if (!wasm_module_find_func_export(module, opt->invoke, strlen(opt->invoke), &type)) {
     rc = hvctl_fail("FUNCTION_NOT_FOUND: %s exports no function '%s'", opt->file, opt->invoke);
     goto done;
   }
-  if ((uint32_t)opt->arg_count != type.param_count) {
-    rc = hvctl_fail("INVALID_ARGUMENTS: %s takes %" PRIu32 " argument%s, got %d", opt->invoke,
-                    type.param_count, type.param_count == 1 ? "" : "s", opt->arg_count);
+  cli_value_status st = cli_values_for_call(opt->invoke, opt->args, (size_t)opt->arg_count, &type,
+                                            opt->result_type, &call->args, why, sizeof why);
+  if (st == CLI_VALUE_BAD_UTF8 || st == CLI_VALUE_BAD_BASE64) {
+    rc = hvctl_usage("%s", why);
     goto done;
   }
-  *out = calloc(type.param_count ? type.param_count : 1, sizeof **out);
-  if (!*out) {
+  if (st == CLI_VALUE_NO_MEMORY) {
     rc = hvctl_fail("out of memory");
     goto done;
   }
-  for (int k = 0; k < opt->arg_count; k++) {
-    valtext_status st = valtext_parse(type.params[k], opt->args[k], &(*out)[k]);
-    if (st != VALTEXT_OK) {
-      const char *tn = wasm_valtype_name(type.params[k]);
-      rc = hvctl_fail("INVALID_ARGUMENTS: argument %d ('%.64s') is not a valid %s: %s", k + 1,
-                      opt->args[k], tn ? tn : "value", valtext_status_message(st));
-      free(*out);
-      *out = NULL;
-      goto done;
-    }
+  if (st != CLI_VALUE_OK) {
+    rc = hvctl_fail("INVALID_ARGUMENTS: %s", why);
+    goto done;
   }
+  call->result_count = opt->result_type ? 1 : type.result_count;
+  call->result_types = calloc(call->result_count ? call->result_count : 1, sizeof *call->result_types);
+  if (!call->result_types) {
+    rc = hvctl_fail("out of memory");
+    goto done;
+  }
+  for (size_t k = 0; k < call->result_count; k++)
+    call->result_types[k] = opt->result_type ? opt->result_type : (hv_type)type.results[k];
 done:
   wasm_module_free(module);
+  if (rc != HVCTL_OK) hvctl_call_free(call);
+  return rc;
+}
+
+/*
+ * The request body for `call` as JSON text (*body, caller frees): v1.1 by default, the module and
+ * the invocation document sealed in one HPKE context (hv_client_seal_request_v11); with --v1 the
+ * module alone (hv_client_seal_request) and function_name and arguments in clear. Both take the
+ * arguments' JSON forms from hv_client_invocation_build, the library's one writer of them.
+ */
+static int hvctl_exec_body(const hvctl_exec_opts *opt, const hvctl_call *call,
+                           const hv_client_key *key, const uint8_t *server_pk, size_t pk_len,
+                           const char *key_id, char **body) {
+  int rc = HVCTL_FAIL;
+  hv_crypto_err err = {0};
+  char *invocation = NULL, *pk_b64 = NULL;
+  size_t invocation_len = 0;
+  hv_client_sealed sealed_wasm = {0}, sealed_call = {0};
+  json_t *req = json_object(), *parsed = NULL;
+  *body = NULL;
+
+  if (!req) return hvctl_fail("out of memory");
+  hv_crypto_status cst = hv_client_invocation_build(opt->invoke, call->args.values, call->args.count,
+                                                    opt->result_type, &invocation, &invocation_len, &err);
+  if (cst == HV_CRYPTO_BAD_VALUE) {
+    rc = hvctl_fail("INVALID_ARGUMENTS: the protocol cannot carry them: %s", err.message);
+    goto done;
+  }
+  if (cst != HV_CRYPTO_OK || hv_client_key_public_base64(key, &pk_b64, &err) != HV_CRYPTO_OK) {
+    hvctl_fail("cannot build the request: %s", err.message);
+    goto done;
+  }
+  int bad = 0;
+  if (opt->v1) {
+    parsed = json_loadb(invocation, invocation_len, 0, NULL);
+    json_t *arguments = json_object_get(parsed, "arguments");
+    if (!arguments ||
+        hv_client_seal_request(key, server_pk, pk_len, opt->invoke, call->wasm, call->wasm_len,
+                               &sealed_wasm, &err) != HV_CRYPTO_OK) {
+      hvctl_fail("cannot seal the module: %s", arguments ? err.message : "out of memory");
+      goto done;
+    }
+    bad |= json_object_set_new(req, "function_name", json_string(opt->invoke));
+    bad |= json_object_set(req, "arguments", arguments);
+  } else {
+    if (hv_client_seal_request_v11(key, server_pk, pk_len, call->wasm, call->wasm_len,
+                                   (const uint8_t *)invocation, invocation_len, &sealed_wasm,
+                                   &sealed_call, &err) != HV_CRYPTO_OK) {
+      hvctl_fail("cannot seal the module and the invocation: %s", err.message);
+      goto done;
+    }
+    bad |= json_object_set_new(req, "encrypted_invocation", json_string(sealed_call.base64));
+  }
+  bad |= json_object_set_new(req, "encrypted_wasm", json_string(sealed_wasm.base64));
+  bad |= json_object_set_new(req, "key_id", json_string(key_id));
+  bad |= json_object_set_new(req, "public_key", json_string(pk_b64));
+  if (opt->timeout_s) bad |= json_object_set_new(req, "timeout_seconds", json_integer(opt->timeout_s));
+  if (opt->has_gas) bad |= json_object_set_new(req, "gas_limit", json_integer((json_int_t)opt->gas));
+  *body = bad ? NULL : json_dumps(req, JSON_COMPACT | JSON_REAL_PRECISION(17));
+  if (!*body) {
+    hvctl_fail("out of memory");
+    goto done;
+  }
+  rc = HVCTL_OK;
+done:
+  if (invocation) OPENSSL_cleanse(invocation, invocation_len); /* it holds the arguments */
+  free(invocation);
+  free(pk_b64);
+  hv_client_sealed_free(&sealed_wasm);
+  hv_client_sealed_free(&sealed_call);
+  json_decref(parsed);
+  json_decref(req);
+  return rc;
+}
+
+/* The results hold the types asked for: the declared string or bytes, or the export's own. */
+static bool hvctl_results_match(const hvctl_call *call, const hv_result_document *doc) {
+  if (doc->result_count != call->result_count) return false;
+  for (size_t k = 0; k < doc->result_count; k++)
+    if (doc->results[k].type != call->result_types[k]) return false;
+  return true;
+}
+
+/* A 200 reply: opens the result, checks it (hv_client_check_result and the result types), then
+ * prints the results (cli_print_values, as `hypervisor run`) and the commitments. */
+static int hvctl_exec_result(const hvctl_exec_opts *opt, const hvctl_call *call,
+                             const hvctl_response *resp, const hv_client_key *key) {
+  int rc = HVCTL_FAIL;
+  hv_crypto_err err = {0};
+  uint8_t *document = NULL;
+  size_t document_len = 0;
+  hv_result_document *doc = NULL;
+  json_t *o = json_loadb(resp->body, resp->len, JSON_REJECT_DUPLICATES, NULL);
+  const char *rid = json_string_value(json_object_get(o, "request_id"));
+  const char *enc = json_string_value(json_object_get(o, "encrypted_result"));
+  const char *rc_hex = json_string_value(json_object_get(o, "result_commitment"));
+  const char *pc_hex = json_string_value(json_object_get(o, "program_commitment"));
+  const char *ac_hex = json_string_value(json_object_get(o, "arguments_commitment"));
+  const char *used_key = json_string_value(json_object_get(o, "key_id"));
+  if (!rid || !enc || !rc_hex || !pc_hex || !ac_hex) {
+    hvctl_fail("the server's answer lacks request_id, encrypted_result or a commitment");
+    goto done;
+  }
+  if (hv_client_open_response_base64(key, rid, enc, strlen(enc), &document, &document_len, &err) !=
+      HV_CRYPTO_OK) {
+    hvctl_fail("cannot open the result: %s", err.message);
+    goto done;
+  }
+  hv_client_expected expected = {
+      .request_id = rid,
+      .function_name = opt->invoke,
+      .wasm = call->wasm,
+      .wasm_len = call->wasm_len,
+      .arguments = call->args.values,
+      .argument_count = call->args.count,
+      .result_commitment = rc_hex,
+      .program_commitment = pc_hex,
+      .arguments_commitment = ac_hex,
+  };
+  if (hv_client_check_result(document, document_len, &expected, &doc, NULL, &err) != HV_CRYPTO_OK) {
+    hvctl_fail("the result does not check out: %s", err.message);
+    goto done;
+  }
+  if (!hvctl_results_match(call, doc)) {
+    hvctl_fail("the result does not check out: its values are not of the types asked for");
+    goto done;
+  }
+  char why[512];
+  cli_output_status st = cli_print_values(doc->results, doc->result_count, opt->out_file, why, sizeof why);
+  if (st != CLI_OUTPUT_OK) {
+    hvctl_fail("%s", why);
+    goto done;
+  }
+  printf("request_id: %s\nkey_id: %s\nresult_commitment: %s\nprogram_commitment: %s\n"
+         "arguments_commitment: %s\ncommitments: verified\n",
+         rid, used_key ? used_key : "?", rc_hex, pc_hex, ac_hex);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    hvctl_fail("cannot write the results");
+    goto done;
+  }
+  rc = HVCTL_OK;
+done:
+  hv_commit_document_free(doc);
+  if (document) OPENSSL_cleanse(document, document_len);
+  free(document);
+  json_decref(o);
   return rc;
 }
 
 static int hvctl_exec_run(const hvctl *h, const hvctl_exec_opts *opt) {
   int rc = HVCTL_FAIL;
-  char why[256];
-  size_t wasm_len = 0, pk_len = 0;
-  uint8_t *wasm = cli_read_file(opt->file, CLI_FILE_MAX, &wasm_len, why, sizeof why);
-  uint8_t *server_pk = NULL, *document = NULL;
-  size_t document_len = 0;
-  wasm_value *args = NULL;
-  hv_value *typed = NULL;
+  hvctl_call call;
+  uint8_t *server_pk = NULL;
+  size_t pk_len = 0;
   hv_client_key *key = NULL;
-  hv_client_sealed sealed = {0};
-  char *pk_b64 = NULL, *body = NULL, *url = NULL;
-  json_t *req = NULL, *resp_json = NULL;
+  char *body = NULL, *url = NULL;
   hvctl_response resp = {0};
-  hv_result_document *doc = NULL;
   hv_crypto_err err = {0};
   char key_id[17] = "";
 
-  if (!wasm) return hvctl_fail("%s: %s", opt->file, why);
-  if ((rc = hvctl_type_args(opt, wasm, wasm_len, &args)) != HVCTL_OK) goto done;
+  if ((rc = hvctl_exec_prepare(opt, &call)) != HVCTL_OK) return rc;
   rc = HVCTL_FAIL;
   if (hvctl_current_key(h, &server_pk, &pk_len, key_id) != HVCTL_OK) goto done;
-  if (hv_client_key_generate(&key, &err) != HV_CRYPTO_OK ||
-      hv_client_key_public_base64(key, &pk_b64, &err) != HV_CRYPTO_OK ||
-      hv_client_seal_request(key, server_pk, pk_len, opt->invoke, wasm, wasm_len, &sealed, &err) !=
-          HV_CRYPTO_OK) {
-    hvctl_fail("cannot seal the module: %s", err.message);
+  if (hv_client_key_generate(&key, &err) != HV_CRYPTO_OK) {
+    hvctl_fail("cannot make a key pair: %s", err.message);
     goto done;
   }
-
-  req = json_object();
-  json_t *arr = json_array();
-  if (!req || !arr) {
-    json_decref(arr);
-    hvctl_fail("out of memory");
-    goto done;
-  }
-  for (int k = 0; k < opt->arg_count; k++) json_array_append_new(arr, hvctl_arg_json(&args[k]));
-  json_object_set_new(req, "encrypted_wasm", json_string(sealed.base64));
-  json_object_set_new(req, "key_id", json_string(key_id));
-  json_object_set_new(req, "function_name", json_string(opt->invoke));
-  json_object_set_new(req, "arguments", arr);
-  json_object_set_new(req, "public_key", json_string(pk_b64));
-  if (opt->timeout_s) json_object_set_new(req, "timeout_seconds", json_integer(opt->timeout_s));
-  if (opt->gas) {
-    uint64_t gas = 0;
-    if (valtext_parse_u64(opt->gas, &gas) != VALTEXT_OK || gas > INT64_MAX) {
-      rc = hvctl_usage("--gas takes a count from 1 to 9223372036854775807 (got '%s')", opt->gas);
-      goto done;
-    }
-    json_object_set_new(req, "gas_limit", json_integer((json_int_t)gas));
-  }
-  body = json_dumps(req, JSON_COMPACT | JSON_REAL_PRECISION(17));
+  if ((rc = hvctl_exec_body(opt, &call, key, server_pk, pk_len, key_id, &body)) != HVCTL_OK) goto done;
+  rc = HVCTL_FAIL;
   url = hvctl_url(h, "/v1/execute");
-  if (!body || !url) {
+  if (!url) {
     hvctl_fail("out of memory");
     goto done;
   }
@@ -379,73 +522,15 @@ static int hvctl_exec_run(const hvctl *h, const hvctl_exec_opts *opt) {
     hvctl_fail("%s: %s", h->server, resp.error);
     goto done;
   }
-  if (resp.status != 200) {
-    rc = hvctl_server_error(&resp);
-    goto done;
-  }
-
-  resp_json = json_loadb(resp.body, resp.len, JSON_REJECT_DUPLICATES, NULL);
-  const char *rid = json_string_value(json_object_get(resp_json, "request_id"));
-  const char *enc = json_string_value(json_object_get(resp_json, "encrypted_result"));
-  const char *rc_hex = json_string_value(json_object_get(resp_json, "result_commitment"));
-  const char *pc_hex = json_string_value(json_object_get(resp_json, "program_commitment"));
-  const char *ac_hex = json_string_value(json_object_get(resp_json, "arguments_commitment"));
-  const char *used_key = json_string_value(json_object_get(resp_json, "key_id"));
-  if (!rid || !enc || !rc_hex || !pc_hex || !ac_hex) {
-    hvctl_fail("the server's answer lacks request_id, encrypted_result or a commitment");
-    goto done;
-  }
-  if (hv_client_open_response_base64(key, rid, enc, strlen(enc), &document, &document_len, &err) !=
-      HV_CRYPTO_OK) {
-    hvctl_fail("cannot open the result: %s", err.message);
-    goto done;
-  }
-  typed = calloc(opt->arg_count ? (size_t)opt->arg_count : 1, sizeof *typed);
-  if (!typed) {
-    hvctl_fail("out of memory");
-    goto done;
-  }
-  for (int k = 0; k < opt->arg_count; k++) typed[k] = hv_value_from_wasm(args[k]);
-  hv_client_expected expected = {
-      .request_id = rid,
-      .function_name = opt->invoke,
-      .wasm = wasm,
-      .wasm_len = wasm_len,
-      .arguments = typed,
-      .argument_count = (size_t)opt->arg_count,
-      .result_commitment = rc_hex,
-      .program_commitment = pc_hex,
-      .arguments_commitment = ac_hex,
-  };
-  if (hv_client_check_result(document, document_len, &expected, &doc, NULL, &err) != HV_CRYPTO_OK) {
-    hvctl_fail("the result does not check out: %s", err.message);
-    goto done;
-  }
-  for (size_t k = 0; k < doc->result_count; k++) hvctl_print_value(&doc->results[k]);
-  printf("request_id: %s\nkey_id: %s\nresult_commitment: %s\nprogram_commitment: %s\n"
-         "arguments_commitment: %s\ncommitments: verified\n",
-         rid, used_key ? used_key : "?", rc_hex, pc_hex, ac_hex);
-  if (fflush(stdout) != 0) {
-    hvctl_fail("cannot write the results");
-    goto done;
-  }
-  rc = HVCTL_OK;
+  rc = resp.status == 200 ? hvctl_exec_result(opt, &call, &resp, key) : hvctl_exec_error(opt, &resp, key);
 
 done:
-  free(typed);
-  hv_commit_document_free(doc);
-  free(document);
-  json_decref(resp_json);
   hvctl_response_free(&resp);
   free(url);
   free(body);
-  json_decref(req);
-  free(pk_b64);
-  hv_client_sealed_free(&sealed);
   hv_client_key_free(key);
   free(server_pk);
-  free(args);
-  free(wasm);
+  hvctl_call_free(&call);
   return rc;
 }
 
@@ -460,7 +545,9 @@ static int hvctl_exec(const hvctl *h, int argc, char **argv) {
       break;
     }
     if (a[0] != '-' || a[1] == '\0') break;
-    if ((m = cli_option(argc, argv, &i, "--invoke", &value)) != 0) {
+    if (strcmp(a, "--v1") == 0) {
+      opt.v1 = true;
+    } else if ((m = cli_option(argc, argv, &i, "--invoke", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--invoke needs an export name");
       opt.invoke = value;
     } else if ((m = cli_option(argc, argv, &i, "--timeout", &value)) != 0) {
@@ -472,16 +559,37 @@ static int hvctl_exec(const hvctl *h, int argc, char **argv) {
       opt.timeout_s = (long)cli_seconds_round_up(ns);
     } else if ((m = cli_option(argc, argv, &i, "--gas", &value)) != 0) {
       if (m < 0) return hvctl_usage("--gas needs a value");
-      opt.gas = value;
+      if (valtext_parse_u64(value, &opt.gas) != VALTEXT_OK || opt.gas > INT64_MAX)
+        return hvctl_usage("--gas takes a count from 1 to 9223372036854775807 (got '%s')", value);
+      opt.has_gas = true;
+    } else if ((m = cli_option(argc, argv, &i, "--result", &value)) != 0) {
+      if (m < 0) return hvctl_usage("--result needs a value");
+      if (strcmp(value, "string") == 0)
+        opt.result_type = HV_TYPE_STRING;
+      else if (strcmp(value, "bytes") == 0)
+        opt.result_type = HV_TYPE_BYTES;
+      else
+        return hvctl_usage("--result takes string or bytes (got '%s')", value);
+    } else if ((m = cli_option(argc, argv, &i, "--out", &value)) != 0) {
+      if (m < 0) return hvctl_usage("--out needs a value");
+      if (value[0] == '\0') return hvctl_usage("--out needs a non-empty file name");
+      opt.out_file = value;
     } else {
       return hvctl_usage("exec: unknown option '%s'", a);
     }
   }
+  if (opt.out_file && opt.result_type == 0) return hvctl_usage("--out needs --result string or bytes");
   if (i >= argc) return hvctl_usage("exec: missing FILE.wasm");
-  if (!h->api_key) return hvctl_usage("exec needs an API key: --api-key KEY or HYPERVISOR_API_KEY");
   opt.file = argv[i];
   opt.args = argv + i + 1;
   opt.arg_count = argc - i - 1;
+  /* The v1 form has numbers only: no declared result, no string or bytes argument. */
+  if (opt.v1 && opt.result_type) return hvctl_usage("--v1 cannot declare a result: --result needs v1.1");
+  for (int k = 0; opt.v1 && k < opt.arg_count; k++)
+    if (cli_value_form(opt.args[k]) != 0)
+      return hvctl_usage("--v1 takes numbers only: argument %d ('%.64s') is a string or bytes", k + 1,
+                         opt.args[k]);
+  if (!h->api_key) return hvctl_usage("exec needs an API key: --api-key KEY or HYPERVISOR_API_KEY");
   return hvctl_exec_run(h, &opt);
 }
 
@@ -587,9 +695,10 @@ int main(int argc, char **argv) {
         while (k < sub_argc) sub_argv[w++] = sub_argv[k++]; /* FILE and ARGs stay as they are */
         break;
       }
-      if ((strcmp(sub_argv[k], "--invoke") == 0 || strcmp(sub_argv[k], "--timeout") == 0 ||
-           strcmp(sub_argv[k], "--gas") == 0) &&
-          k + 1 < sub_argc) {
+      bool takes_value = false;
+      for (size_t o = 0; o < HVCTL_EXEC_VALUE_OPTION_COUNT; o++)
+        takes_value = takes_value || strcmp(sub_argv[k], hvctl_exec_value_options[o]) == 0;
+      if (takes_value && k + 1 < sub_argc) {
         sub_argv[w++] = sub_argv[k++]; /* an exec option and its value */
         sub_argv[w++] = sub_argv[k];
         continue;

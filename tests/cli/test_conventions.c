@@ -93,7 +93,8 @@ static void test_hvctl_help_everywhere(void **state) {
       {"keys", "] keys\n"},
       {"health", "] health\n"},
       {"metrics", "] metrics [--json]\n"},
-      {"exec", "] exec [--invoke NAME] [--timeout SECONDS] [--gas N] FILE.wasm [ARG...]\n"},
+      {"exec", "] exec [--invoke NAME] [--timeout SECONDS] [--gas N] [--result string|bytes] [--out FILE] "
+               "[--v1] FILE.wasm [ARG...]\n"},
       {"verify", "] verify REQUEST_ID"},
   };
   RUN(HV_HVCTL_BIN, "--help");

@@ -1,4 +1,4 @@
-/* test_outcome.c: protocol error codes and the engine-status mapping of src/cli/outcome.c. */
+/* test_outcome.c: protocol error codes and the engine-status mapping of src/exec/outcome.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_valtext.c: argument parsing and result formatting of src/cli/valtext.c. */
+/* test_valtext.c: argument parsing and result formatting of src/exec/valtext.c. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

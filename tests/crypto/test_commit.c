@@ -726,6 +726,26 @@ static void test_base64(void **state) {
   assert_b64_rejected("Zh==");      /* non-zero trailing bits */
   assert_b64_rejected("+_8=");      /* both alphabets */
   assert_b64_rejected("Zm9v!A==");
+
+  /* Long texts go four characters at a time: every byte value, then faults deep inside. */
+  uint8_t all[3 * 256 + 1];
+  for (size_t i = 0; i < sizeof all; i++) all[i] = (uint8_t)(i * 7 + (i >> 8));
+  char *enc = NULL;
+  uint8_t *dec = NULL;
+  size_t len = 0;
+  assert_int_equal(hv_crypto_base64_encode(all, sizeof all, &enc, &len, NULL), HV_CRYPTO_OK);
+  assert_b64_decodes(enc, all, sizeof all);
+  for (size_t i = 0; enc[i]; i++) enc[i] = enc[i] == '+' ? '-' : enc[i] == '/' ? '_' : enc[i];
+  assert_b64_decodes(enc, all, sizeof all); /* the url alphabet, whole */
+  enc[len / 2] = '+';
+  if (strchr(enc, '-') || strchr(enc, '_')) assert_b64_rejected(enc); /* both, far apart */
+  enc[len / 2] = '*';
+  hv_crypto_err err = {0};
+  assert_int_equal(hv_crypto_base64_decode(enc, len, &dec, &len, &err), HV_CRYPTO_BAD_BASE64);
+  char where[64];
+  snprintf(where, sizeof where, "offset %zu", strlen(enc) / 2);
+  assert_non_null(strstr(err.message, where));
+  free(enc);
 }
 
 static void test_hex(void **state) {

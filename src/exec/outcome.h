@@ -1,6 +1,6 @@
 /*
  * outcome.h: the protocol's error codes (docs/protocol.md, "Errors") and the mapping from the
- * engine's statuses to them. Shared by `hypervisor run` and, later, the service, so that the command
+ * engine's statuses to them. Shared by `hypervisor run` and the service (the executor), so that the command
  * line and the HTTP API report the same code for the same failure.
  *
  * Nothing here allocates.

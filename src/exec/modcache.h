@@ -12,8 +12,8 @@
  * A wasm_module is immutable once loaded and may be instantiated from several threads at once;
  * every execution makes its own store and instance, so the cache shares code, never state.
  */
-#ifndef HV_SERVER_MODCACHE_H
-#define HV_SERVER_MODCACHE_H
+#ifndef HV_EXEC_MODCACHE_H
+#define HV_EXEC_MODCACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,4 +69,4 @@ size_t modcache_cost(const wasm_module *module);
 
 void modcache_get_stats(modcache *c, modcache_stats *out);
 
-#endif /* HV_SERVER_MODCACHE_H */
+#endif /* HV_EXEC_MODCACHE_H */

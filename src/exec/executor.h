@@ -6,14 +6,15 @@
  * beyond that EXEC_CAPACITY), then submits a job on that slot. The executor loads the module,
  * applies the sandbox policy, finds the export, converts the arguments by its signature, runs it
  * under the job's limits (string and bytes values pass through the Canonical ABI layer,
- * hv_cabi.h) and hands an exec_outcome to the job's `done` callback, on one of its own threads. exec_wait() is the blocking form for callers that may block.
+ * hv_cabi.h) and hands an exec_outcome to the job's `done` callback, on one of its own threads.
+ * exec_wait() is the blocking form for callers that may block.
  *
  * The job's inputs (wasm bytes, names, arguments) are the caller's and must stay valid until `done`
  * has been called; the executor copies nothing it does not need. The exec_outcome passed to `done`
  * belongs to the caller from then on: free it with exec_outcome_free().
  */
-#ifndef HV_SERVER_EXECUTOR_H
-#define HV_SERVER_EXECUTOR_H
+#ifndef HV_EXEC_EXECUTOR_H
+#define HV_EXEC_EXECUTOR_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -190,4 +191,4 @@ exec_outcome *exec_run_and_wait(executor *ex, exec_job *job);
 executor *exec_inproc_new(uint32_t capacity, uint32_t tenant_slots, uint32_t threads,
                           size_t cache_bytes, char *why, size_t why_size);
 
-#endif /* HV_SERVER_EXECUTOR_H */
+#endif /* HV_EXEC_EXECUTOR_H */
