@@ -131,7 +131,8 @@ hv_wasi_status hv_wasi_check_module(const wasm_module *module, char *detail, siz
  */
 hv_wasi_status hv_wasi_new(const hv_wasi_config *config, hv_wasi_ctx **out, char *detail,
                            size_t detail_size);
-/* Frees the context and what it captured (unless taken). NULL is fine. The store it was linked
+/* Frees the context and what it captured (unless taken), argv, stdin and the captures wiped
+ * first. NULL is fine. The store it was linked
  * into may be freed before or after, but no call into that store may run after this. */
 void hv_wasi_free(hv_wasi_ctx *ctx);
 

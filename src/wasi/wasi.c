@@ -479,8 +479,12 @@ static bool wasi_stream_reserve(wasi_stream *s, size_t want) {
   size_t alloc = s->alloc ? s->alloc : 4096;
   while (alloc < need) alloc = alloc > SIZE_MAX / 2 ? SIZE_MAX : alloc * 2;
   if (alloc > s->max) alloc = s->max;
-  uint8_t *p = realloc(s->data, alloc);
+  /* Not realloc: the old buffer holds the program's output and is wiped before it goes. */
+  uint8_t *p = malloc(alloc);
   if (!p) return false;
+  if (s->len) memcpy(p, s->data, s->len);
+  if (s->data) explicit_bzero(s->data, s->alloc);
+  free(s->data);
   s->data = p;
   s->alloc = alloc;
   return true;
@@ -527,7 +531,7 @@ static wasm_status wasi_fd_write(hv_wasi_ctx *c, const wasm_value *a, int32_t *r
   }
   if (take < total) {
     c->overflowed_fd = fd;
-    return wasi_fail(err, WASM_TRAP, "%s exceeded its limit of %zu bytes (wasm.max_result_bytes)",
+    return wasi_fail(err, WASM_TRAP, "%s exceeded its limit of %zu bytes",
                      fd == 1 ? "stdout" : "stderr", s->max);
   }
   wasi_store32(nwritten, (uint32_t)total);
@@ -885,6 +889,11 @@ hv_wasi_status hv_wasi_new(const hv_wasi_config *config, hv_wasi_ctx **out, char
 
 void hv_wasi_free(hv_wasi_ctx *ctx) {
   if (!ctx) return;
+  /* argv and stdin are the client's, the output the program's: wiped before they are freed. */
+  if (ctx->args) explicit_bzero(ctx->args, ctx->args_len);
+  if (ctx->stdin_data) explicit_bzero(ctx->stdin_data, ctx->stdin_len);
+  for (int k = 0; k < 2; k++)
+    if (ctx->out[k].data) explicit_bzero(ctx->out[k].data, ctx->out[k].alloc);
   free(ctx->args);
   free(ctx->arg_offsets);
   free(ctx->stdin_data);
