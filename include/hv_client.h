@@ -13,6 +13,7 @@
  *
  * Protocol v1.1 (confidential invocation) differs in the request and in failures:
  *   hv_client_invocation_build(function_name, arguments, result type) -> invocation document
+ *   (a WASI command's: hv_client_wasi_invocation_build(argv, stdin))
  *   hv_client_seal_request_v11(key, server key, wasm, invocation)
  *       -> encrypted_wasm, encrypted_invocation (one HPKE context, messages 0 and 1)
  *   POST /v1/execute {encrypted_wasm, encrypted_invocation, key_id, public_key}
@@ -118,6 +119,18 @@ hv_crypto_status hv_client_seal_request_body_v11(const hv_client_key *key,
                                                  const uint8_t *invocation, size_t invocation_len,
                                                  const char *members, char **out, size_t *out_len,
                                                  hv_crypto_err *err);
+
+/* The v1.1 invocation document of a WASI command (protocol v1.1, "WASI stdio profile"), compact:
+ *   {"function_name":"_start","argv":["wc","-l"],"stdin":"<base64>"}
+ * argv is the program's whole argv, argv[0] included (docs/protocol.md); both members are always
+ * written, so the server knows a command is meant. Its arguments_commitment covers the argv
+ * strings (as string values) then stdin (as one bytes value): pass those to
+ * hv_client_check_result. Strings must be UTF-8 (HV_CRYPTO_BAD_VALUE); at most
+ * HV_COMMIT_MAX_VALUES - 1 of them. *out (caller frees with free(); cleanse it first, it holds
+ * stdin) is NUL-terminated and *out_len (may be NULL) its length without the NUL. */
+hv_crypto_status hv_client_wasi_invocation_build(const char *const *argv, size_t argc,
+                                                 const uint8_t *stdin_data, size_t stdin_len,
+                                                 char **out, size_t *out_len, hv_crypto_err *err);
 
 /* Frees the buffers of sealed and zeroes it; the struct itself is the caller's. */
 void hv_client_sealed_free(hv_client_sealed *sealed);

@@ -87,6 +87,15 @@ typedef enum hv_config_backend {
 /* "sqlite" or "postgres"; "?" otherwise. */
 const char *hv_config_backend_name(hv_config_backend backend);
 
+/* wasm.wasi: which WASI profile modules may import (docs/wasi.md). */
+typedef enum hv_config_wasi {
+  HV_CONFIG_WASI_NONE = 0,  /* no imports at all: a WASI module is INVALID_WASM (the default) */
+  HV_CONFIG_WASI_STDIO = 1, /* wasi_snapshot_preview1 commands: argv, stdin, stdout, stderr */
+} hv_config_wasi;
+
+/* "none" or "stdio"; "?" otherwise. */
+const char *hv_config_wasi_name(hv_config_wasi wasi);
+
 typedef struct hv_config_api_key {
   char id[HV_CONFIG_KEY_ID_SIZE]; /* what logs and audit records name; never the key itself */
   uint8_t sha256[32];             /* SHA-256 of the API key, decoded from hex */
@@ -110,6 +119,7 @@ typedef struct hv_config_wasm {
   /* The largest string or bytes result (protocol v1.1), and the most kept of each of a WASI
    * command's stdout and stderr. */
   uint64_t max_result_bytes;
+  hv_config_wasi wasi; /* wasm.wasi: none (default) or stdio */
 } hv_config_wasm;
 
 typedef struct hv_config_crypto {

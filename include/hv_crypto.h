@@ -453,6 +453,15 @@ typedef struct hv_result_document {
    * string without NULs is also a C string) is never NULL, even when len is 0. */
   hv_value *results;
   size_t result_count;
+  /* A WASI command's document (protocol v1.1, "WASI stdio profile") has, instead of results
+   * (result_count 0), its exit code and what it wrote to stdout and stderr: decoded bytes,
+   * followed by a NUL that the length does not count, never NULL when `wasi` is set. */
+  bool wasi;
+  uint32_t exit_code;
+  uint8_t *stdout_data;
+  size_t stdout_len;
+  uint8_t *stderr_data;
+  size_t stderr_len;
   char program_sha256[HV_COMMIT_HEX_LEN + 1];
   uint8_t nonce[HV_COMMIT_NONCE_LEN];
 } hv_result_document;
@@ -469,9 +478,22 @@ hv_crypto_status hv_commit_document_build(const char *request_id, const char *fu
                                           const char program_sha256[HV_COMMIT_HEX_LEN + 1],
                                           const uint8_t nonce[HV_COMMIT_NONCE_LEN], char **out,
                                           size_t *out_len, hv_crypto_err *err);
-/* Parses a result document of at most HV_COMMIT_MAX_DOCUMENT bytes (HV_CRYPTO_BAD_DOCUMENT for
- * anything larger or malformed: a duplicate key, an out-of-range or ill-typed value, bad base64 in
- * a bytes value). The caller owns *out and frees it with hv_commit_document_free(). */
+/* A WASI command's result document (protocol v1.1, "WASI stdio profile"), compact, in the
+ * protocol's key order: request_id, function_name, exit_code (a JSON integer), stdout and stderr
+ * (standard base64), program_sha256, nonce. Otherwise as hv_commit_document_build (stdout_data
+ * and stderr_data may be NULL when their length is 0). */
+hv_crypto_status hv_commit_wasi_document_build(const char *request_id, const char *function_name,
+                                               uint32_t exit_code, const uint8_t *stdout_data,
+                                               size_t stdout_len, const uint8_t *stderr_data,
+                                               size_t stderr_len,
+                                               const char program_sha256[HV_COMMIT_HEX_LEN + 1],
+                                               const uint8_t nonce[HV_COMMIT_NONCE_LEN], char **out,
+                                               size_t *out_len, hv_crypto_err *err);
+/* Parses a result document of at most HV_COMMIT_MAX_DOCUMENT bytes, a function's (`results`) or a
+ * WASI command's (`exit_code`, `stdout`, `stderr`: doc->wasi set) (HV_CRYPTO_BAD_DOCUMENT for
+ * anything larger or malformed: a duplicate key, both forms or neither, an out-of-range or
+ * ill-typed value, bad base64 in a bytes value or an output). The caller owns *out and frees it
+ * with hv_commit_document_free(). */
 hv_crypto_status hv_commit_document_parse(const uint8_t *json, size_t len,
                                           hv_result_document **out, hv_crypto_err *err);
 /* Frees doc and everything it owns; string and bytes data are cleansed first. NULL is a no-op. */

@@ -225,6 +225,16 @@ void wasm_store_free(wasm_store *store);
 void wasm_store_interrupt(wasm_store *store);
 void wasm_store_clear_interrupt(wasm_store *store);
 
+/*
+ * Charges `amount` gas to the store, for work a host function does on the program's behalf (bytes
+ * it copies, random bytes it makes): the interpreter picks the new balance up when the host
+ * function returns. Returns true when the budget covered it; false when it did not, and then the
+ * store's remaining gas is 0 and the host function should return WASM_GAS_EXHAUSTED (the call
+ * then ends like one that ran out in WebAssembly). Always true when metering is compiled out.
+ * Not safe from another thread than the one running the store.
+ */
+bool wasm_store_consume_gas(wasm_store *store, uint64_t amount);
+
 typedef struct wasm_store_stats {
   uint64_t gas_used;
   uint64_t memory_peak_bytes; /* largest total linear memory of the store */

@@ -12,7 +12,9 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
 
 #define CLI_RUN_USAGE                                                                   \
   "hypervisor run [--invoke NAME] [--timeout SECONDS] [--gas N] [--memory-mb N] [--stats] " \
-  "[--result string|bytes] [--out FILE] [--max-result-bytes N] FILE.wasm [ARG...]"
+  "[--result string|bytes] [--out FILE] [--max-result-bytes N] FILE.wasm [ARG...]\n"           \
+  "       hypervisor run --wasi [--stdin FILE] [--timeout SECONDS] [--gas N] [--memory-mb N] "  \
+  "[--stats] [--max-result-bytes N] FILE.wasm [ARG...]"
 #define CLI_SPECTEST_USAGE "hypervisor spectest [--timeout SECONDS] FILE.json..."
 #define CLI_API_KEY_USAGE "hypervisor api-key [--id NAME]"
 

@@ -2,7 +2,9 @@
  * run.c: `hypervisor run`: loads a module, applies the sandbox policy, converts the arguments by the
  * export's signature (numbers, and strings and bytes through the Canonical ABI: argtext.h,
  * hv_cabi.h), runs the export under gas, memory and wall-clock limits and prints the results (or one
- * `CODE: message` line). The reference is docs/cli.md.
+ * `CODE: message` line). With --wasi it runs a WASI command instead (hv_wasi, docs/wasi.md): argv
+ * from the command line, stdin from --stdin FILE, the program's stdout and stderr written to its
+ * own, and the program's exit code as its exit status. The reference is docs/cli.md.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "cli_file.h"
 #include "cli_output.h"
 #include "hv_cabi.h"
+#include "hv_wasi.h"
 #include "outcome.h"
 #include "valtext.h"
 #include "wasm_engine.h"
@@ -36,8 +39,14 @@ typedef struct run_options {
   bool stats;
   hv_type result_type;       /* 0, or HV_TYPE_STRING / HV_TYPE_BYTES from --result */
   const char *out_file;      /* --out: the string or bytes result's raw bytes go there */
-  uint64_t max_result_bytes; /* --max-result-bytes */
+  uint64_t max_result_bytes; /* --max-result-bytes (with --wasi: each of stdout and stderr) */
+  bool wasi;                 /* --wasi: run FILE as a WASI command, ARGs as its argv */
+  const char *stdin_file;    /* --stdin: the command's stdin ("-": ours); NULL: empty */
 } run_options;
+
+/* --wasi: the exit status when the run itself failed (a trap, a limit, an invalid module), as
+ * env(1) and timeout(1) use 125: apart from the codes programs usually exit with. */
+#define RUN_WASI_EXIT_FAILED 125
 
 /* What --stats prints; fields stay 0 for the stages that were not reached. */
 typedef struct run_stats {
@@ -96,6 +105,12 @@ static int run_parse_options(int argc, char **argv, run_options *opt) {
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) return -1;
     if (strcmp(arg, "--stats") == 0) {
       opt->stats = true;
+    } else if (strcmp(arg, "--wasi") == 0) {
+      opt->wasi = true;
+    } else if ((m = cli_option(argc, argv, &i, "--stdin", &value)) != 0) {
+      if (m < 0) return run_usage("--stdin needs a file (- for standard input)");
+      if (value[0] == '\0') return run_usage("--stdin needs a non-empty file name");
+      opt->stdin_file = value;
     } else if ((m = cli_option(argc, argv, &i, "--invoke", &value)) != 0) {
       if (m < 0) return run_usage("--invoke needs a value");
       if (value[0] == '\0') return run_usage("--invoke needs a non-empty export name");
@@ -137,6 +152,9 @@ static int run_parse_options(int argc, char **argv, run_options *opt) {
     }
   }
   if (opt->out_file && opt->result_type == 0) return run_usage("--out needs --result string or bytes");
+  if (opt->wasi && (opt->result_type || strcmp(opt->invoke, "main") != 0))
+    return run_usage("--wasi runs _start and prints the program's output: no --invoke, --result or --out");
+  if (opt->stdin_file && !opt->wasi) return run_usage("--stdin needs --wasi");
   if (i >= argc) return run_usage("missing FILE.wasm");
   opt->file = argv[i];
   opt->args = argv + i + 1;
@@ -287,6 +305,124 @@ done:
   return rc;
 }
 
+/* ---- --wasi ------------------------------------------------------------------------------- */
+
+/* The last path component: the program's argv[0], as a shell would give the program's name. */
+static const char *run_base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash && slash[1] ? slash + 1 : path;
+}
+
+/* Writes len bytes to f; false on an error. */
+static bool run_write_all(FILE *f, const uint8_t *data, size_t len) {
+  return len == 0 || fwrite(data, 1, len, f) == len;
+}
+
+/*
+ * Runs the WASI command under the limits: argv = [base name of FILE, ARG...], stdin from
+ * --stdin. Whatever it wrote goes out first (also when it then failed, as a native program's
+ * output would), then on a failure the `CODE: message` line. Returns the program's exit code
+ * (above 255: 255, never a success), RUN_WASI_EXIT_FAILED when the run failed.
+ */
+static int run_wasi(const run_options *opt, const wasm_module *module, run_stats *stats) {
+  int rc = RUN_WASI_EXIT_FAILED;
+  char detail[RUN_MSG_MAX] = "", why[256];
+  wasm_error err = {0};
+  wasm_store *store = NULL;
+  wasm_watchdog *watchdog = NULL;
+  hv_wasi_ctx *ctx = NULL;
+  uint8_t *input = NULL;
+  size_t input_len = 0;
+  uint64_t ticket = 0;
+  hv_wasi_bytes *argv = calloc((size_t)opt->arg_count + 1, sizeof *argv);
+  if (!argv) return run_fail(OUTCOME_INTERNAL_ERROR, "out of memory"), RUN_WASI_EXIT_FAILED;
+  const char *name = run_base_name(opt->file);
+  argv[0] = (hv_wasi_bytes){(const uint8_t *)name, strlen(name)};
+  for (int k = 0; k < opt->arg_count; k++)
+    argv[k + 1] = (hv_wasi_bytes){(const uint8_t *)opt->args[k], strlen(opt->args[k])};
+  if (opt->stdin_file) {
+    const char *path = strcmp(opt->stdin_file, "-") == 0 ? "/dev/stdin" : opt->stdin_file;
+    input = cli_read_file(path, CLI_FILE_MAX, &input_len, why, sizeof why);
+    if (!input) {
+      fprintf(stderr, "hypervisor run: cannot read '%s': %s\n", opt->stdin_file, why);
+      goto done;
+    }
+  }
+  size_t cap = opt->max_result_bytes > SIZE_MAX ? SIZE_MAX : (size_t)opt->max_result_bytes;
+  hv_wasi_config config = {.argv = argv,
+                           .argc = (size_t)opt->arg_count + 1,
+                           .stdin_bytes = {input, input_len},
+                           .max_stdout_bytes = cap,
+                           .max_stderr_bytes = cap};
+  hv_wasi_status ws = hv_wasi_new(&config, &ctx, detail, sizeof detail);
+  if (ws != HV_WASI_OK) {
+    run_fail(ws == HV_WASI_BAD_CONFIG ? OUTCOME_INVALID_ARGUMENTS : OUTCOME_INTERNAL_ERROR, "%s",
+             detail[0] ? detail : hv_wasi_status_text(ws));
+    goto done;
+  }
+  wasm_store_limits limits;
+  wasm_store_limits_default(&limits);
+  limits.gas_limit = opt->gas;
+  limits.max_memory_pages = opt->memory_mb * (1024u * 1024u / WASM_PAGE_SIZE);
+  store = wasm_store_new(&limits, &err);
+  watchdog = store ? wasm_watchdog_new(&err) : NULL;
+  if (!store || !watchdog) {
+    run_engine_fail(opt, &err, NULL);
+    goto done;
+  }
+  uint64_t t0 = run_now_ns();
+  ticket = wasm_watchdog_arm(watchdog, store, opt->timeout_ns);
+  if (ticket == 0) {
+    run_fail(OUTCOME_INTERNAL_ERROR, "cannot arm the watchdog");
+    goto done;
+  }
+  wasm_instance *instance = NULL;
+  ws = hv_wasi_instantiate(ctx, store, module, &instance, &err, detail, sizeof detail);
+  if (ws == HV_WASI_OK && instance) /* NULL: the start function called proc_exit */
+    ws = hv_wasi_run(ctx, instance, "_start", &err, detail, sizeof detail);
+  wasm_watchdog_disarm(watchdog, ticket);
+  ticket = 0;
+  stats->exec_ns = run_now_ns() - t0;
+  wasm_store_get_stats(store, &stats->store);
+
+  hv_wasi_result res;
+  hv_wasi_get_result(ctx, &res);
+  fflush(stdout);
+  bool written = run_write_all(stdout, res.stdout_data, res.stdout_len) && fflush(stdout) == 0 &&
+                 run_write_all(stderr, res.stderr_data, res.stderr_len) && fflush(stderr) == 0;
+  switch (ws) {
+    case HV_WASI_OK:
+      if (!written) {
+        fprintf(stderr, "hypervisor run: cannot write the program's output\n");
+        goto done;
+      }
+      rc = res.exit_code > 255 ? 255 : (int)res.exit_code;
+      break;
+    case HV_WASI_ENGINE:
+      run_engine_fail(opt, &err, NULL);
+      break;
+    case HV_WASI_OUTPUT_TOO_LARGE:
+      run_fail(OUTCOME_EXECUTION_TRAP, "%s (--max-result-bytes %llu)", err.message,
+               (unsigned long long)opt->max_result_bytes);
+      break;
+    case HV_WASI_BAD_MODULE:
+      run_fail(OUTCOME_INVALID_WASM, "%s", detail[0] ? detail : hv_wasi_status_text(ws));
+      break;
+    default:
+      run_fail(OUTCOME_INTERNAL_ERROR, "%s", hv_wasi_status_text(ws));
+      break;
+  }
+
+done:
+  if (ticket) wasm_watchdog_disarm(watchdog, ticket);
+  if (watchdog) wasm_watchdog_free(watchdog);
+  if (store) wasm_store_free(store);
+  hv_wasi_free(ctx);
+  free(input);
+  free(argv);
+  return rc;
+}
+
 static void run_print_stats(const run_stats *stats) {
   fprintf(stderr, "gas_used: %llu\n", (unsigned long long)stats->store.gas_used);
   fprintf(stderr, "execution_ms: %.3f\n", (double)stats->exec_ns / 1e6);
@@ -308,7 +444,7 @@ int cli_run(int argc, char **argv) {
   uint8_t *bytes = cli_read_file(opt.file, CLI_FILE_MAX, &size, why, sizeof why);
   if (!bytes) {
     fprintf(stderr, "hypervisor run: cannot read '%s': %s\n", opt.file, why);
-    return CLI_EXIT_FAILURE;
+    return opt.wasi ? RUN_WASI_EXIT_FAILED : CLI_EXIT_FAILURE;
   }
 
   wasm_error err = {0};
@@ -318,10 +454,27 @@ int cli_run(int argc, char **argv) {
   free(bytes);
   if (!module) {
     rc = run_engine_fail(&opt, &err, NULL);
+    if (opt.wasi) rc = RUN_WASI_EXIT_FAILED;
     goto done;
   }
 
   char msg[RUN_MSG_MAX];
+  if (opt.wasi) {
+    /* Only wasi_snapshot_preview1 imports, and an entry _start of type () -> (). */
+    wasm_functype_view start;
+    if (hv_wasi_check_module(module, msg, sizeof msg) != HV_WASI_OK) {
+      run_fail(OUTCOME_INVALID_WASM, "%s", msg);
+    } else if (!wasm_module_find_func_export(module, "_start", 6, &start)) {
+      run_fail(OUTCOME_FUNCTION_NOT_FOUND, "no exported function '_start' (a WASI command's entry)");
+    } else if (start.param_count != 0 || start.result_count != 0) {
+      run_fail(OUTCOME_FUNCTION_NOT_FOUND, "'_start' must have type () -> ()");
+    } else {
+      rc = run_wasi(&opt, module, &stats);
+      goto done;
+    }
+    rc = RUN_WASI_EXIT_FAILED;
+    goto done;
+  }
   if (!outcome_sandbox_check(module, msg, sizeof msg)) {
     rc = run_fail(OUTCOME_INVALID_WASM, "%s", msg);
     goto done;

@@ -438,6 +438,63 @@ hv_crypto_status hv_client_request_body_v11(const hv_client_sealed *wasm,
   return HV_CRYPTO_OK;
 }
 
+hv_crypto_status hv_client_wasi_invocation_build(const char *const *argv, size_t argc,
+                                                 const uint8_t *stdin_data, size_t stdin_len,
+                                                 char **out, size_t *out_len, hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  json_t *root = NULL, *array = NULL, *in = NULL;
+  char *b64 = NULL;
+  size_t b64_len = 0, len = 0;
+  int bad = 0;
+
+  client_begin(err);
+  *out = NULL;
+  if (out_len != NULL)
+    *out_len = 0;
+  if ((argv == NULL && argc > 0) || argc >= HV_COMMIT_MAX_VALUES ||
+      (stdin_data == NULL && stdin_len > 0)) {
+    rc = client_fail(err, HV_CRYPTO_INVALID_ARGUMENT, "argv missing, over %d strings, or stdin "
+                     "without its bytes", HV_COMMIT_MAX_VALUES - 1);
+    goto fail;
+  }
+  root = json_object();
+  array = json_array();
+  if (root == NULL || array == NULL) {
+    rc = client_fail(err, HV_CRYPTO_NO_MEMORY, "allocating the invocation document");
+    goto fail;
+  }
+  for (size_t k = 0; rc == HV_CRYPTO_OK && k < argc; k++) {
+    json_t *arg = NULL;
+    rc = hv_crypto__string_to_json(argv[k], strlen(argv[k]), "an argv string", &arg, err);
+    if (rc == HV_CRYPTO_OK && json_array_append_new(array, arg) != 0)
+      rc = client_fail(err, HV_CRYPTO_NO_MEMORY, "serialising argv");
+  }
+  if (rc == HV_CRYPTO_OK)
+    rc = hv_crypto_base64_encode(stdin_data, stdin_len, &b64, &b64_len, err);
+  if (rc != HV_CRYPTO_OK)
+    goto fail;
+  in = json_stringn(b64, b64_len);
+  /* Each set takes its value's reference, even when it fails. */
+  bad = json_object_set_new(root, "function_name", json_string("_start")) |
+        json_object_set_new(root, "argv", array) | json_object_set_new(root, "stdin", in);
+  array = in = NULL;
+  if (bad != 0) {
+    rc = client_fail(err, HV_CRYPTO_NO_MEMORY, "serialising the invocation document");
+    goto fail;
+  }
+  rc = hv_crypto__json_dump(root, out, &len, err);
+  if (rc == HV_CRYPTO_OK && out_len != NULL)
+    *out_len = len;
+fail:
+  if (b64 != NULL)
+    OPENSSL_cleanse(b64, b64_len); /* stdin may be secret */
+  free(b64);
+  json_decref(array);
+  json_decref(in);
+  json_decref(root);
+  return rc;
+}
+
 void hv_client_sealed_free(hv_client_sealed *sealed) {
   if (sealed == NULL)
     return;

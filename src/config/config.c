@@ -55,6 +55,16 @@ const char *hv_config_backend_name(hv_config_backend backend) {
   return "?";
 }
 
+const char *hv_config_wasi_name(hv_config_wasi wasi) {
+  switch (wasi) {
+    case HV_CONFIG_WASI_NONE:
+      return "none";
+    case HV_CONFIG_WASI_STDIO:
+      return "stdio";
+  }
+  return "?";
+}
+
 /* ---- Numeric keys: one table for loading, validating and the docs ---------------------------- */
 
 /* X(section, key, min, max). docs/config.md repeats these bounds; keep them in step. */
@@ -128,7 +138,7 @@ typedef struct raw_server {
 } raw_server;
 typedef struct raw_wasm {
   char *max_memory_mb, *max_execution_time_seconds, *max_concurrent_executions, *default_gas_limit;
-  char *max_concurrent_per_key, *max_result_bytes;
+  char *max_concurrent_per_key, *max_result_bytes, *wasi;
 } raw_wasm;
 typedef struct raw_crypto {
   char *key_rotation_hours, *commitment_retention_days, *key_dir;
@@ -178,6 +188,7 @@ static const cyaml_schema_field_t wasm_fields[] = {
     STR("default_gas_limit", raw_wasm, default_gas_limit),
     STR("max_concurrent_per_key", raw_wasm, max_concurrent_per_key),
     STR("max_result_bytes", raw_wasm, max_result_bytes),
+    STR("wasi", raw_wasm, wasi),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t crypto_fields[] = {
@@ -494,6 +505,9 @@ static hv_config_status check(const loader *L, const hv_config *c) {
   CFG_NUMBERS(CFG_CHECK_NUMBER)
 #undef CFG_CHECK_NUMBER
 
+  if (c->wasm.wasi != HV_CONFIG_WASI_NONE && c->wasm.wasi != HV_CONFIG_WASI_STDIO)
+    return fail_at(L, HV_CONFIG_BAD_VALUE, "wasm.wasi", NULL, "unknown WASI profile %d",
+                   (int)c->wasm.wasi);
   if (memchr(c->server.host, '\0', sizeof c->server.host) == NULL || !valid_host(c->server.host))
     return fail_at(L, HV_CONFIG_BAD_VALUE, "server.host", NULL,
                    "'%.64s' is not an IP address or a host name", c->server.host);
@@ -592,6 +606,19 @@ static hv_config_status convert(const loader *L, const raw_config *r, hv_config 
       (st = take_string(L, "crypto.key_dir", r->crypto->key_dir, c->crypto.key_dir,
                         sizeof c->crypto.key_dir)) != HV_CONFIG_OK)
     return st;
+
+  if (r->wasm != NULL && r->wasm->wasi != NULL) {
+    const cfg_pos *pos = cfg_index_find(L->idx, "wasm.wasi");
+    if (pos != NULL && pos->is_null)
+      return fail_at(L, HV_CONFIG_WRONG_TYPE, "wasm.wasi", NULL, "expected none or stdio, got null");
+    if (strcmp(r->wasm->wasi, "none") == 0)
+      c->wasm.wasi = HV_CONFIG_WASI_NONE;
+    else if (strcmp(r->wasm->wasi, "stdio") == 0)
+      c->wasm.wasi = HV_CONFIG_WASI_STDIO;
+    else
+      return fail_at(L, HV_CONFIG_BAD_VALUE, "wasm.wasi", NULL,
+                     "unknown WASI profile '%.40s' (expected none or stdio)", r->wasm->wasi);
+  }
 
   if (r->storage != NULL) {
     const raw_storage *s = r->storage;

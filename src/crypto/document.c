@@ -211,6 +211,72 @@ fail:
   return rc;
 }
 
+hv_crypto_status hv_commit_wasi_document_build(const char *request_id, const char *function_name,
+                                               uint32_t exit_code, const uint8_t *stdout_data,
+                                               size_t stdout_len, const uint8_t *stderr_data,
+                                               size_t stderr_len,
+                                               const char program_sha256[HV_COMMIT_HEX_LEN + 1],
+                                               const uint8_t nonce[HV_COMMIT_NONCE_LEN], char **out,
+                                               size_t *out_len, hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  char nonce_hex[2 * HV_COMMIT_NONCE_LEN + 1];
+  json_t *root = NULL, *id = NULL, *name = NULL, *streams[2] = {NULL, NULL};
+  const uint8_t *data[2] = {stdout_data, stderr_data};
+  size_t len[2] = {stdout_len, stderr_len};
+  int bad = 0;
+
+  hv_crypto__begin(err);
+  *out = NULL;
+  *out_len = 0;
+  if (request_id == NULL || function_name == NULL || program_sha256 == NULL || nonce == NULL ||
+      (stdout_data == NULL && stdout_len > 0) || (stderr_data == NULL && stderr_len > 0)) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_INVALID_ARGUMENT, "result document field missing");
+    goto fail;
+  }
+  rc = hv_crypto__string_to_json(request_id, strlen(request_id), "request_id", &id, err);
+  if (rc == HV_CRYPTO_OK)
+    rc = hv_crypto__string_to_json(function_name, strlen(function_name), "function_name", &name,
+                                   err);
+  for (int k = 0; rc == HV_CRYPTO_OK && k < 2; k++) {
+    char *b64 = NULL;
+    size_t b64_len = 0;
+    rc = hv_crypto_base64_encode(data[k], len[k], &b64, &b64_len, err);
+    if (rc == HV_CRYPTO_OK && (streams[k] = json_stringn(b64, b64_len)) == NULL)
+      rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising %s", k ? "stderr" : "stdout");
+    if (b64 != NULL)
+      OPENSSL_cleanse(b64, b64_len); /* the program's output is the client's secret */
+    free(b64);
+  }
+  if (rc != HV_CRYPTO_OK)
+    goto fail;
+  hv_crypto_hex_encode(nonce, HV_COMMIT_NONCE_LEN, nonce_hex);
+  root = json_object();
+  if (root == NULL) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating the result document");
+    goto fail;
+  }
+  /* Each set takes its value's reference, even when it fails. */
+  bad = json_object_set_new(root, "request_id", id) |
+        json_object_set_new(root, "function_name", name) |
+        json_object_set_new(root, "exit_code", json_integer((json_int_t)exit_code)) |
+        json_object_set_new(root, "stdout", streams[0]) |
+        json_object_set_new(root, "stderr", streams[1]) |
+        json_object_set_new(root, "program_sha256", json_string(program_sha256)) |
+        json_object_set_new(root, "nonce", json_string(nonce_hex));
+  id = name = streams[0] = streams[1] = NULL;
+  if (bad != 0)
+    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "serialising the result document");
+  else
+    rc = hv_crypto__json_dump(root, out, out_len, err);
+fail:
+  json_decref(id); /* NULL once root holds them */
+  json_decref(name);
+  json_decref(streams[0]);
+  json_decref(streams[1]);
+  json_decref(root);
+  return rc;
+}
+
 /* ---- Parsing --------------------------------------------------------------------------------- */
 
 /* A strict decimal int64: optional '-', 1 to 19 digits, no other characters, in range. */
@@ -397,6 +463,58 @@ fail:
   return rc;
 }
 
+/* One of a WASI document's outputs: a base64 string, decoded into a copy followed by a NUL. */
+static hv_crypto_status parse_output(const json_t *value, const char *name, uint8_t **out,
+                                     size_t *len, hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  const char *text = json_string_value(value);
+  uint8_t *decoded = NULL;
+  size_t decoded_len = 0;
+
+  if (text == NULL) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT, "`%s` is not a base64 string", name);
+    goto fail;
+  }
+  rc = hv_crypto_base64_decode(text, json_string_length(value), &decoded, &decoded_len, err);
+  if (rc == HV_CRYPTO_BAD_BASE64 || rc == HV_CRYPTO_MESSAGE_TOO_LARGE)
+    rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT, "`%s` is not valid base64", name);
+  if (rc != HV_CRYPTO_OK)
+    goto fail;
+  *out = malloc(decoded_len + 1); /* decoded_len < HV_COMMIT_MAX_DOCUMENT: no overflow */
+  if (*out == NULL) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating %zu bytes for %s", decoded_len,
+                         name);
+    goto fail;
+  }
+  if (decoded_len > 0)
+    memcpy(*out, decoded, decoded_len);
+  (*out)[decoded_len] = 0;
+  *len = decoded_len;
+fail:
+  if (decoded != NULL)
+    OPENSSL_cleanse(decoded, decoded_len);
+  free(decoded);
+  return rc;
+}
+
+/* exit_code (an integer from 0 to 2^32 - 1), stdout and stderr of a WASI command's document. */
+static hv_crypto_status parse_wasi(const json_t *root, hv_result_document *doc,
+                                   hv_crypto_err *err) {
+  const json_t *code = json_object_get(root, "exit_code");
+  if (!json_is_integer(code) || json_integer_value(code) < 0 ||
+      json_integer_value(code) > (json_int_t)UINT32_MAX)
+    return hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT,
+                           "`exit_code` is not an integer from 0 to 4294967295");
+  doc->wasi = true;
+  doc->exit_code = (uint32_t)json_integer_value(code);
+  hv_crypto_status rc = parse_output(json_object_get(root, "stdout"), "stdout", &doc->stdout_data,
+                                     &doc->stdout_len, err);
+  if (rc == HV_CRYPTO_OK)
+    rc = parse_output(json_object_get(root, "stderr"), "stderr", &doc->stderr_data,
+                      &doc->stderr_len, err);
+  return rc;
+}
+
 /* program_sha256 (64 lowercase hex) and nonce (64 hex, decoded). */
 static hv_crypto_status parse_hashes(const json_t *root, hv_result_document *doc,
                                      hv_crypto_err *err) {
@@ -451,7 +569,18 @@ hv_crypto_status hv_commit_document_parse(const uint8_t *json, size_t len,
                          "`request_id` or `function_name` missing or not a string");
     goto fail;
   }
-  rc = parse_results(json_object_get(root, "results"), doc, err);
+  /* A function's results or a WASI command's exit code and output: one form, never both. */
+  bool has_results = json_object_get(root, "results") != NULL;
+  bool has_exit = json_object_get(root, "exit_code") != NULL;
+  if (has_exit && (has_results || json_object_get(root, "stdout") == NULL ||
+                   json_object_get(root, "stderr") == NULL))
+    rc = hv_crypto__fail(err, HV_CRYPTO_BAD_DOCUMENT,
+                         "a WASI command's document has exit_code, stdout and stderr, and no "
+                         "results");
+  else if (has_exit)
+    rc = parse_wasi(root, doc, err);
+  else
+    rc = parse_results(json_object_get(root, "results"), doc, err);
   if (rc == HV_CRYPTO_OK)
     rc = parse_hashes(root, doc, err);
   if (rc != HV_CRYPTO_OK)
@@ -477,6 +606,12 @@ void hv_commit_document_free(hv_result_document *doc) {
       OPENSSL_cleanse(data, v->len + 1);
       free(data);
     }
+  }
+  for (int k = 0; k < 2; k++) {
+    uint8_t *data = k ? doc->stderr_data : doc->stdout_data;
+    if (data != NULL)
+      OPENSSL_cleanse(data, (k ? doc->stderr_len : doc->stdout_len) + 1);
+    free(data);
   }
   if (doc->results != NULL)
     OPENSSL_cleanse(doc->results, doc->result_count * sizeof *doc->results);

@@ -175,6 +175,22 @@ void wasm_store_clear_interrupt(wasm_store *store) {
   if (store) atomic_store_explicit(&store->interrupt, 0u, memory_order_relaxed);
 }
 
+bool wasm_store_consume_gas(wasm_store *store, uint64_t amount) {
+#if WASM_NO_GAS_METERING
+  (void)store;
+  (void)amount;
+  return true;
+#else
+  if (!store) return false;
+  if (amount > store->gas_remaining) {
+    store->gas_remaining = 0;
+    return false;
+  }
+  store->gas_remaining -= amount;
+  return true;
+#endif
+}
+
 void wasm_store_get_stats(const wasm_store *store, wasm_store_stats *out) {
   if (!out) return;
   memset(out, 0, sizeof *out);

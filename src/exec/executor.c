@@ -26,6 +26,7 @@
 
 #include "hv_cabi.h"
 #include "hv_crypto.h" /* HV_COMMIT_MAX_VALUES */
+#include "hv_wasi.h"
 #include "modcache.h"
 #include "valtext.h"
 
@@ -106,6 +107,11 @@ not_int:
 
 void exec_outcome_free(exec_outcome *outcome) {
   if (!outcome) return;
+  /* A command's output is the program's plaintext: gone from memory before the memory goes. */
+  if (outcome->stdout_data) explicit_bzero(outcome->stdout_data, outcome->stdout_len);
+  if (outcome->stderr_data) explicit_bzero(outcome->stderr_data, outcome->stderr_len);
+  free(outcome->stdout_data);
+  free(outcome->stderr_data);
   free(outcome->args);
   free(outcome->results);
   if (outcome->result_data) free(outcome->result_data);
@@ -356,6 +362,171 @@ static void exec_cabi_fail(exec_outcome *out, const exec_job *job, hv_cabi_statu
   }
 }
 
+/* ---- WASI commands ------------------------------------------------------------------------ */
+
+#define EXEC_WASI_ENTRY "_start"
+
+/* The command's inputs as the canonical arguments (argv strings, then stdin as bytes) into
+ * out->args, and as hv_wasi_bytes into *argv (caller frees). False with *out failed. */
+static bool exec_wasi_args(const exec_wasi_input *in, exec_outcome *out, hv_wasi_bytes **argv) {
+  *argv = NULL;
+  if (in->argc >= HV_COMMIT_MAX_VALUES || (in->argc && !in->argv)) {
+    exec_fail(out, OUTCOME_INVALID_ARGUMENTS, "argv holds more than %u strings",
+              (unsigned)HV_COMMIT_MAX_VALUES - 1u);
+    return false;
+  }
+  out->args = calloc(in->argc + 1, sizeof *out->args);
+  *argv = calloc(in->argc ? in->argc : 1, sizeof **argv);
+  if (!out->args || !*argv) {
+    free(*argv);
+    *argv = NULL;
+    exec_fail(out, OUTCOME_INTERNAL_ERROR, "the server ran out of memory");
+    return false;
+  }
+  for (size_t k = 0; k < in->argc; k++) {
+    size_t len = strlen(in->argv[k]);
+    (*argv)[k] = (hv_wasi_bytes){(const uint8_t *)in->argv[k], len};
+    out->args[k] = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)in->argv[k], len);
+  }
+  out->args[in->argc] = hv_value_blob(HV_TYPE_BYTES, in->stdin_data, in->stdin_len);
+  out->arg_count = in->argc + 1;
+  return true;
+}
+
+/* The request's shape for a command: v1.1, "_start", no arguments, no declared results, and an
+ * export _start of type () -> (). False with *out failed. */
+static bool exec_wasi_check_call(const exec_job *job, const wasm_module *module, exec_outcome *out) {
+  if (!job->wasi_input) {
+    exec_fail(out, OUTCOME_INVALID_ARGUMENTS,
+              "a WASI command needs a protocol v1.1 request: its argv, stdin and output travel "
+              "sealed");
+    return false;
+  }
+  if (strcmp(job->function_name, EXEC_WASI_ENTRY) != 0) {
+    exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS,
+                      "a WASI command runs at _start: function_name must be \"_start\"",
+                      "a WASI command runs at _start: function_name must be \"_start\", not "
+                      "'%.128s'",
+                      job->function_name);
+    return false;
+  }
+  if (job->arg_count > 0 || job->results) {
+    exec_fail(out, OUTCOME_INVALID_ARGUMENTS,
+              job->arg_count > 0 ? "a WASI command takes argv and stdin, not arguments"
+                                 : "a WASI command returns its exit code, stdout and stderr, not "
+                                   "declared results");
+    return false;
+  }
+  wasm_functype_view type;
+  if (!wasm_module_find_func_export(module, EXEC_WASI_ENTRY, strlen(EXEC_WASI_ENTRY), &type)) {
+    exec_fail_private(out, OUTCOME_FUNCTION_NOT_FOUND,
+                      "the module exports no function of the requested name",
+                      "the module exports no function '_start'");
+    return false;
+  }
+  if (type.param_count != 0 || type.result_count != 0) {
+    char params[128], results[128];
+    exec_signature(type.params, type.param_count, params, sizeof params);
+    exec_signature(type.results, type.result_count, results, sizeof results);
+    exec_fail_private(out, OUTCOME_FUNCTION_NOT_FOUND,
+                      "the requested export does not have the type of a WASI command's entry",
+                      "_start has type %s -> %s; a WASI command's is () -> ()", params, results);
+    return false;
+  }
+  return true;
+}
+
+/* An hv_wasi failure as an outcome. */
+static void exec_wasi_fail(exec_outcome *out, const exec_job *job, hv_wasi_status ws,
+                           const wasm_error *err, const char *detail) {
+  switch (ws) {
+    case HV_WASI_ENGINE:
+      exec_engine_fail(out, job, err);
+      break;
+    case HV_WASI_OUTPUT_TOO_LARGE:
+      exec_fail_private(out, OUTCOME_EXECUTION_TRAP, hv_wasi_status_text(ws),
+                        "%s (wasm.max_result_bytes)", err->message);
+      break;
+    case HV_WASI_BAD_CONFIG:
+      exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS, hv_wasi_status_text(ws), "%s", detail);
+      break;
+    case HV_WASI_BAD_MODULE:
+      exec_fail_private(out, OUTCOME_INVALID_WASM, hv_wasi_status_text(ws), "%s", detail);
+      break;
+    default:
+      exec_fail(out, OUTCOME_INTERNAL_ERROR, "the server ran out of memory");
+      break;
+  }
+}
+
+/* Runs `module` as a WASI command (hv_wasi) until `deadline`; fills *out. */
+static void exec_run_command(const exec_job *job, const wasm_module *module, uint64_t deadline,
+                             const exec_store_hook *hook, exec_outcome *out) {
+  wasm_error err = {0};
+  char detail[EXEC_MESSAGE_MAX] = "";
+  hv_wasi_bytes *argv = NULL;
+  hv_wasi_ctx *ctx = NULL;
+  wasm_store *store = NULL;
+
+  if (!exec_wasi_check_call(job, module, out) || !exec_wasi_args(job->wasi_input, out, &argv))
+    goto done;
+  size_t cap = job->max_result_bytes > SIZE_MAX ? SIZE_MAX : (size_t)job->max_result_bytes;
+  hv_wasi_config config = {
+      .argv = argv,
+      .argc = job->wasi_input->argc,
+      .stdin_bytes = {job->wasi_input->stdin_data, job->wasi_input->stdin_len},
+      .max_stdout_bytes = cap,
+      .max_stderr_bytes = cap,
+  };
+  hv_wasi_status ws = hv_wasi_new(&config, &ctx, detail, sizeof detail);
+  if (ws != HV_WASI_OK) {
+    exec_wasi_fail(out, job, ws, &err, detail);
+    goto done;
+  }
+  wasm_store_limits limits;
+  wasm_store_limits_default(&limits);
+  limits.gas_limit = job->limits.gas_limit;
+  limits.max_memory_pages = job->limits.max_memory_pages;
+  store = wasm_store_new(&limits, &err);
+  if (!store) {
+    exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot create an execution store");
+    goto done;
+  }
+  /* The limit covers the start function (inside instantiation) and _start, host calls included. */
+  uint64_t t1 = exec_now_ns();
+  hook->enter(hook->ctx, store, deadline);
+  wasm_instance *instance = NULL;
+  ws = hv_wasi_instantiate(ctx, store, module, &instance, &err, detail, sizeof detail);
+  if (ws == HV_WASI_OK && instance) /* NULL: the start function called proc_exit */
+    ws = hv_wasi_run(ctx, instance, EXEC_WASI_ENTRY, &err, detail, sizeof detail);
+  out->exec_ns = exec_now_ns() - t1;
+  wasm_store_stats stats;
+  wasm_store_get_stats(store, &stats);
+  out->gas_used = stats.gas_used;
+  out->memory_peak_bytes = stats.memory_peak_bytes;
+  if (ws != HV_WASI_OK) {
+    exec_wasi_fail(out, job, ws, &err, detail);
+    goto done;
+  }
+  hv_wasi_result result;
+  hv_wasi_get_result(ctx, &result);
+  out->wasi = true;
+  out->exit_code = result.exit_code;
+  out->stdout_data = hv_wasi_take_output(ctx, 1, &out->stdout_len);
+  out->stderr_data = hv_wasi_take_output(ctx, 2, &out->stderr_len);
+  out->code = OUTCOME_OK;
+  out->message[0] = '\0';
+  out->detail[0] = '\0';
+
+done:
+  if (store) {
+    hook->leave(hook->ctx); /* before the store goes: the timer may not touch it after this */
+    wasm_store_free(store);
+  }
+  hv_wasi_free(ctx);
+  free(argv);
+}
+
 /* Loads (or finds in the cache), checks, converts and runs until `deadline` (monotonic ns); fills
  * *out (never fails to fill it). `cache` may be NULL. */
 static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache,
@@ -385,7 +556,16 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
     module = owned;
   }
   out->ran = true;
-  if (!out->module_cached && !outcome_sandbox_check(module, buf, sizeof buf)) {
+  /* A cached module passed the same check when it was kept (the mode is fixed at start-up). */
+  bool imports = wasm_module_import_count(module) > 0;
+  if (!out->module_cached && imports && job->wasi == EXEC_WASI_STDIO &&
+      hv_wasi_check_module(module, buf, sizeof buf) != HV_WASI_OK) {
+    exec_fail_private(out, OUTCOME_INVALID_WASM,
+                      "the module imports from its host beyond the WASI stdio profile", "%s", buf);
+    goto done;
+  }
+  if (!out->module_cached && job->wasi != EXEC_WASI_STDIO &&
+      !outcome_sandbox_check(module, buf, sizeof buf)) {
     exec_fail_private(out, OUTCOME_INVALID_WASM,
                       "the module imports from its host, which the sandbox does not allow", "%s",
                       buf);
@@ -400,6 +580,23 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
       goto done;
     }
     module = modcache_module(entry);
+  }
+
+  bool given = job->wasi_input && job->wasi_input->given;
+  /* A module that imports nothing is a command only when the request says so in every way
+   * (argv or stdin, and _start): a request that calls one of its functions with argv is wrong. */
+  if (job->wasi == EXEC_WASI_STDIO &&
+      (imports || (given && strcmp(job->function_name, EXEC_WASI_ENTRY) == 0))) {
+    exec_run_command(job, module, deadline, hook, out);
+    goto done;
+  }
+  if (given) {
+    exec_fail(out, OUTCOME_INVALID_ARGUMENTS,
+              job->wasi == EXEC_WASI_STDIO
+                  ? "argv and stdin are only for WASI commands"
+                  : "argv and stdin are only for WASI commands, which this server does not run "
+                    "(wasm.wasi: none)");
+    goto done;
   }
 
   size_t name_len = strlen(job->function_name);

@@ -86,12 +86,40 @@ typedef struct exec_outcome {
   uint64_t gas_used;
   uint64_t memory_peak_bytes;
   bool module_cached;              /* the compiled module came from the cache (compile_ns = 0) */
+  /* A WASI command (OUTCOME_OK with wasi set): instead of results, its exit code (proc_exit's,
+   * 0 when _start returned) and what it wrote to stdout and stderr (owned by the outcome, each at
+   * most the job's max_result_bytes, NULL when empty). `args` are then the argv strings
+   * (HV_TYPE_STRING) followed by stdin (HV_TYPE_BYTES): the canonical arguments. */
+  bool wasi;
+  uint32_t exit_code;
+  uint8_t *stdout_data;
+  size_t stdout_len;
+  uint8_t *stderr_data;
+  size_t stderr_len;
   uint64_t queue_ns;               /* from submission to the start of the run */
   uint32_t retry_after_s;          /* OUTCOME_CAPACITY_EXCEEDED: when to try again */
 } exec_outcome;
 
-/* Frees what the outcome owns (args, results, result_data) and the outcome itself. NULL: no-op. */
+/* Frees what the outcome owns (args, results, result_data, a command's output, which is wiped
+ * first) and the outcome itself. NULL: no-op. */
 void exec_outcome_free(exec_outcome *outcome);
+
+/* ---- WASI commands (docs/wasi.md) ---------------------------------------------------------- */
+
+typedef enum exec_wasi_mode {
+  EXEC_WASI_NONE = 0, /* wasm.wasi: none: a module that imports anything is INVALID_WASM */
+  EXEC_WASI_STDIO,    /* wasm.wasi: stdio: one that imports only wasi_snapshot_preview1 is a command */
+} exec_wasi_mode;
+
+/* What a request gives a WASI command (protocol v1.1's argv and stdin). The caller's, like the
+ * job's other inputs. */
+typedef struct exec_wasi_input {
+  bool given;              /* the request carried argv or stdin: it asks for a command */
+  const char *const *argv; /* argc NUL-terminated strings, argv[0] included; NULL when argc is 0 */
+  size_t argc;
+  const uint8_t *stdin_data; /* stdin_len bytes; may be NULL when stdin_len is 0 */
+  size_t stdin_len;
+} exec_wasi_input;
 
 typedef struct exec_job exec_job;
 typedef void (*exec_done_fn)(exec_job *job, exec_outcome *outcome, void *arg);
@@ -112,6 +140,17 @@ struct exec_job {
   const hv_type *results;
   size_t result_count;
   uint64_t max_result_bytes;
+  /*
+   * WASI (docs/wasi.md). With EXEC_WASI_STDIO a module that imports anything runs as a command if
+   * every import is a wasi_snapshot_preview1 function (else INVALID_WASM), and so does one with no
+   * imports when wasi_input->given and function_name is "_start". A command runs `_start` with
+   * wasi_input's argv and stdin; function_name must be "_start", with no arguments and no
+   * declared results (else INVALID_ARGUMENTS). wasi_input NULL: the request cannot carry argv and
+   * stdin (protocol v1), so a command is INVALID_ARGUMENTS. argv or stdin given to a module that
+   * is no command is INVALID_ARGUMENTS; with EXEC_WASI_NONE any import is INVALID_WASM.
+   */
+  exec_wasi_mode wasi;
+  const exec_wasi_input *wasi_input;
   exec_limits limits;
   /* Who the job is for (an API key): jobs of one tenant share its slots and threads. */
   uint64_t tenant;

@@ -4,6 +4,8 @@
  *   hvctl [--server URL] [--api-key KEY] keys | health | metrics [--json]
  *   hvctl [--server URL] [--api-key KEY] exec [--invoke NAME] [--timeout SECONDS] [--gas N]
  *         [--result string|bytes] [--out FILE] [--v1] FILE.wasm [ARG...]
+ *   hvctl [--server URL] [--api-key KEY] exec --wasi [--stdin FILE] [--timeout SECONDS] [--gas N]
+ *         FILE.wasm [ARG...]
  *   hvctl [--server URL] verify REQUEST_ID [--type result|program|arguments --hash HEX]
  *   hvctl --version | hvctl [COMMAND] --help
  *
@@ -18,8 +20,14 @@
  * printed. --v1 sends the v1 form instead (function_name and numeric arguments in clear), for a
  * server that speaks only v1.
  *
+ * `exec --wasi` runs FILE as a WASI command (a server with wasm.wasi: stdio; docs/wasi.md): argv is
+ * FILE's base name then the ARGs, stdin the bytes of --stdin FILE ("-": hvctl's own; none: empty),
+ * both sealed in the invocation; the program's stdout and stderr, once the result checks out,
+ * go to hvctl's stdout and stderr, then the receipt (request_id, commitments) to stderr as
+ * "hvctl: " lines, and hvctl exits with the program's exit code (255 for one above 255).
+ *
  * Exit status: 0 success; 1 a server error (its error_code and message on stderr), a failed
- * check, or no answer; 2 a usage error.
+ * check, or no answer; 2 a usage error. With --wasi: the program's exit code; 125 instead of 1.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -43,6 +51,8 @@
 #include "wasm_engine.h"
 
 enum { HVCTL_OK = 0, HVCTL_FAIL = 1, HVCTL_USAGE = 2 };
+/* exec --wasi: hvctl's own failure, apart from the codes programs usually exit with (as env(1)). */
+#define HVCTL_WASI_FAILED 125
 
 #define HVCTL_DEFAULT_SERVER "http://127.0.0.1:3000"
 #define HVCTL_MAX_TIMEOUT_S 300.0 /* the protocol's timeout_seconds: 1 to 300 */
@@ -57,6 +67,7 @@ static const struct {
     {"metrics", "metrics [--json]"},
     {"exec", "exec [--invoke NAME] [--timeout SECONDS] [--gas N] [--result string|bytes] [--out FILE] "
              "[--v1] FILE.wasm [ARG...]"},
+    {"exec", "exec --wasi [--stdin FILE] [--timeout SECONDS] [--gas N] FILE.wasm [ARG...]"},
     {"verify", "verify REQUEST_ID [--type result|program|arguments --hash HEX]"},
 };
 #define HVCTL_COMMAND_COUNT (sizeof hvctl_commands / sizeof hvctl_commands[0])
@@ -69,6 +80,9 @@ static void hvctl_print_usage(FILE *out, int command) {
   fputs("usage: hvctl [--server URL] [--api-key KEY] ", out);
   if (command >= 0) {
     fprintf(out, "%s\n", hvctl_commands[command].usage);
+    for (size_t k = (size_t)command + 1; k < HVCTL_COMMAND_COUNT; k++) /* exec has two forms */
+      if (strcmp(hvctl_commands[k].name, hvctl_commands[command].name) == 0)
+        fprintf(out, "       hvctl [--server URL] [--api-key KEY] %s\n", hvctl_commands[k].usage);
   } else {
     fputs("COMMAND ...\n", out);
     for (size_t k = 0; k < HVCTL_COMMAND_COUNT; k++) fprintf(out, "  hvctl %s\n", hvctl_commands[k].usage);
@@ -180,7 +194,7 @@ static int hvctl_get_and_print(const hvctl *h, const char *path, const char *api
 
 /* exec's options that take a value; main() keeps each with its value when it follows `exec`. */
 static const char *const hvctl_exec_value_options[] = {"--invoke", "--timeout", "--gas", "--result",
-                                                       "--out"};
+                                                       "--out", "--stdin"};
 #define HVCTL_EXEC_VALUE_OPTION_COUNT (sizeof hvctl_exec_value_options / sizeof hvctl_exec_value_options[0])
 
 typedef struct hvctl_exec_opts {
@@ -194,6 +208,8 @@ typedef struct hvctl_exec_opts {
   hv_type result_type;  /* 0, or HV_TYPE_STRING / HV_TYPE_BYTES from --result */
   const char *out_file; /* --out: the string or bytes result's raw bytes go there */
   bool v1;              /* --v1: the v1 request form, function_name and arguments in clear */
+  bool wasi;              /* --wasi: a WASI command, ARGs its argv */
+  const char *stdin_file; /* --stdin: the command's stdin ("-": hvctl's); NULL: empty */
 } hvctl_exec_opts;
 
 /* The call as hvctl checks it locally, before anything is sent. */
@@ -203,9 +219,20 @@ typedef struct hvctl_call {
   cli_values args;       /* typed by the export's signature */
   hv_type *result_types; /* what the result document must hold: the declared string or bytes */
   size_t result_count;   /* result, or the export's core results */
+  /* --wasi: argv (its strings are FILE's base name and the ARGs: not owned), stdin, and both as
+   * the canonical arguments the commitment covers (argv strings, then stdin as bytes) */
+  const char **wasi_argv;
+  size_t wasi_argc;
+  uint8_t *stdin_data;
+  size_t stdin_len;
+  hv_value *wasi_values;
 } hvctl_call;
 
 static void hvctl_call_free(hvctl_call *call) {
+  free(call->wasi_argv);
+  free(call->wasi_values);
+  if (call->stdin_data) OPENSSL_cleanse(call->stdin_data, call->stdin_len);
+  free(call->stdin_data);
   free(call->wasm);
   cli_values_free(&call->args);
   free(call->result_types);
@@ -293,6 +320,37 @@ static int hvctl_current_key(const hvctl *h, uint8_t **pk, size_t *pk_len, char 
   return rc;
 }
 
+/* --wasi's part of hvctl_exec_prepare: the entry _start of type () -> (), argv, stdin and the
+ * canonical arguments into *call. */
+static int hvctl_exec_prepare_wasi(const hvctl_exec_opts *opt, const wasm_module *module,
+                                   hvctl_call *call) {
+  char why[512];
+  wasm_functype_view type;
+  if (!wasm_module_find_func_export(module, "_start", 6, &type) || type.param_count != 0 ||
+      type.result_count != 0)
+    return hvctl_fail("FUNCTION_NOT_FOUND: %s exports no function '_start' of type () -> () (a WASI "
+                      "command's entry)", opt->file);
+  if (opt->stdin_file) {
+    const char *path = strcmp(opt->stdin_file, "-") == 0 ? "/dev/stdin" : opt->stdin_file;
+    call->stdin_data = cli_read_file(path, CLI_FILE_MAX, &call->stdin_len, why, sizeof why);
+    if (!call->stdin_data) return hvctl_fail("%s: %s", opt->stdin_file, why);
+  }
+  call->wasi_argc = (size_t)opt->arg_count + 1;
+  if (call->wasi_argc >= HV_COMMIT_MAX_VALUES)
+    return hvctl_usage("--wasi takes at most %d arguments", HV_COMMIT_MAX_VALUES - 2);
+  call->wasi_argv = calloc(call->wasi_argc, sizeof *call->wasi_argv);
+  call->wasi_values = calloc(call->wasi_argc + 1, sizeof *call->wasi_values);
+  if (!call->wasi_argv || !call->wasi_values) return hvctl_fail("out of memory");
+  const char *slash = strrchr(opt->file, '/');
+  call->wasi_argv[0] = slash && slash[1] ? slash + 1 : opt->file; /* as a shell names a program */
+  for (int k = 0; k < opt->arg_count; k++) call->wasi_argv[k + 1] = opt->args[k];
+  for (size_t k = 0; k < call->wasi_argc; k++)
+    call->wasi_values[k] = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)call->wasi_argv[k],
+                                         strlen(call->wasi_argv[k]));
+  call->wasi_values[call->wasi_argc] = hv_value_blob(HV_TYPE_BYTES, call->stdin_data, call->stdin_len);
+  return HVCTL_OK;
+}
+
 /*
  * Reads the module, finds the export (with the engine, locally), types the arguments by its core
  * signature and checks the call's shape with the declared result (cli_values_for_call, as
@@ -314,6 +372,10 @@ static int hvctl_exec_prepare(const hvctl_exec_opts *opt, hvctl_call *call) {
   }
   int rc = HVCTL_OK;
   wasm_functype_view type;
+  if (opt->wasi) {
+    rc = hvctl_exec_prepare_wasi(opt, module, call);
+    goto done;
+  }
   if (!wasm_module_find_func_export(module, opt->invoke, strlen(opt->invoke), &type)) {
     rc = hvctl_fail("FUNCTION_NOT_FOUND: %s exports no function '%s'", opt->file, opt->invoke);
     goto done;
@@ -364,8 +426,11 @@ static int hvctl_exec_body(const hvctl_exec_opts *opt, const hvctl_call *call,
   *body = NULL;
 
   if (!req) return hvctl_fail("out of memory");
-  hv_crypto_status cst = hv_client_invocation_build(opt->invoke, call->args.values, call->args.count,
-                                                    opt->result_type, &invocation, &invocation_len, &err);
+  hv_crypto_status cst =
+      opt->wasi ? hv_client_wasi_invocation_build(call->wasi_argv, call->wasi_argc, call->stdin_data,
+                                                  call->stdin_len, &invocation, &invocation_len, &err)
+                : hv_client_invocation_build(opt->invoke, call->args.values, call->args.count,
+                                             opt->result_type, &invocation, &invocation_len, &err);
   if (cst == HV_CRYPTO_BAD_VALUE) {
     rc = hvctl_fail("INVALID_ARGUMENTS: the protocol cannot carry them: %s", err.message);
     goto done;
@@ -494,7 +559,73 @@ done:
   return rc;
 }
 
-static int hvctl_exec_run(const hvctl *h, const hvctl_exec_opts *opt) {
+/* --wasi's 200: opens the result, checks it (the commitments, and that it is a command's), writes
+ * the program's stdout and stderr to hvctl's, then the receipt to stderr. HVCTL_OK with the
+ * program's exit code in *program_rc, or HVCTL_FAIL. */
+static int hvctl_exec_wasi_result(const hvctl_call *call, const hvctl_response *resp,
+                                  const hv_client_key *key, int *program_rc) {
+  int rc = HVCTL_FAIL;
+  hv_crypto_err err = {0};
+  uint8_t *document = NULL;
+  size_t document_len = 0;
+  hv_result_document *doc = NULL;
+  json_t *o = json_loadb(resp->body, resp->len, JSON_REJECT_DUPLICATES, NULL);
+  const char *rid = json_string_value(json_object_get(o, "request_id"));
+  const char *enc = json_string_value(json_object_get(o, "encrypted_result"));
+  const char *rc_hex = json_string_value(json_object_get(o, "result_commitment"));
+  const char *pc_hex = json_string_value(json_object_get(o, "program_commitment"));
+  const char *ac_hex = json_string_value(json_object_get(o, "arguments_commitment"));
+  const char *used_key = json_string_value(json_object_get(o, "key_id"));
+  if (!rid || !enc || !rc_hex || !pc_hex || !ac_hex) {
+    hvctl_fail("the server's answer lacks request_id, encrypted_result or a commitment");
+    goto done;
+  }
+  if (hv_client_open_response_base64(key, rid, enc, strlen(enc), &document, &document_len, &err) !=
+      HV_CRYPTO_OK) {
+    hvctl_fail("cannot open the result: %s", err.message);
+    goto done;
+  }
+  hv_client_expected expected = {
+      .request_id = rid,
+      .function_name = "_start",
+      .wasm = call->wasm,
+      .wasm_len = call->wasm_len,
+      .arguments = call->wasi_values,
+      .argument_count = call->wasi_argc + 1,
+      .result_commitment = rc_hex,
+      .program_commitment = pc_hex,
+      .arguments_commitment = ac_hex,
+  };
+  if (hv_client_check_result(document, document_len, &expected, &doc, NULL, &err) != HV_CRYPTO_OK) {
+    hvctl_fail("the result does not check out: %s", err.message);
+    goto done;
+  }
+  if (!doc->wasi) {
+    hvctl_fail("the result does not check out: it is not a WASI command's (no exit_code)");
+    goto done;
+  }
+  fflush(stdout);
+  if ((doc->stdout_len && fwrite(doc->stdout_data, 1, doc->stdout_len, stdout) != doc->stdout_len) ||
+      fflush(stdout) != 0 ||
+      (doc->stderr_len && fwrite(doc->stderr_data, 1, doc->stderr_len, stderr) != doc->stderr_len)) {
+    hvctl_fail("cannot write the program's output");
+    goto done;
+  }
+  fprintf(stderr, "hvctl: request_id: %s\nhvctl: key_id: %s\nhvctl: result_commitment: %s\n"
+                  "hvctl: program_commitment: %s\nhvctl: arguments_commitment: %s\n"
+                  "hvctl: commitments: verified\n",
+          rid, used_key ? used_key : "?", rc_hex, pc_hex, ac_hex);
+  *program_rc = doc->exit_code > 255 ? 255 : (int)doc->exit_code;
+  rc = HVCTL_OK;
+done:
+  hv_commit_document_free(doc);
+  if (document) OPENSSL_cleanse(document, document_len);
+  free(document);
+  json_decref(o);
+  return rc;
+}
+
+static int hvctl_exec_run(const hvctl *h, const hvctl_exec_opts *opt, int *program_rc) {
   int rc = HVCTL_FAIL;
   hvctl_call call;
   uint8_t *server_pk = NULL;
@@ -526,7 +657,10 @@ static int hvctl_exec_run(const hvctl *h, const hvctl_exec_opts *opt) {
     hvctl_fail("%s: %s", h->server, resp.error);
     goto done;
   }
-  rc = resp.status == 200 ? hvctl_exec_result(opt, &call, &resp, key) : hvctl_exec_error(opt, &resp, key);
+  if (resp.status == 200 && opt->wasi)
+    rc = hvctl_exec_wasi_result(&call, &resp, key, program_rc);
+  else
+    rc = resp.status == 200 ? hvctl_exec_result(opt, &call, &resp, key) : hvctl_exec_error(opt, &resp, key);
 
 done:
   hvctl_response_free(&resp);
@@ -551,6 +685,11 @@ static int hvctl_exec(const hvctl *h, int argc, char **argv) {
     if (a[0] != '-' || a[1] == '\0') break;
     if (strcmp(a, "--v1") == 0) {
       opt.v1 = true;
+    } else if (strcmp(a, "--wasi") == 0) {
+      opt.wasi = true;
+    } else if ((m = cli_option(argc, argv, &i, "--stdin", &value)) != 0) {
+      if (m < 0 || !value[0]) return hvctl_usage("--stdin needs a file (- for standard input)");
+      opt.stdin_file = value;
     } else if ((m = cli_option(argc, argv, &i, "--invoke", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--invoke needs an export name");
       opt.invoke = value;
@@ -583,6 +722,9 @@ static int hvctl_exec(const hvctl *h, int argc, char **argv) {
     }
   }
   if (opt.out_file && opt.result_type == 0) return hvctl_usage("--out needs --result string or bytes");
+  if (opt.wasi && (opt.v1 || opt.result_type || strcmp(opt.invoke, "main") != 0))
+    return hvctl_usage("--wasi runs _start in protocol v1.1: no --invoke, --result, --out or --v1");
+  if (opt.stdin_file && !opt.wasi) return hvctl_usage("--stdin needs --wasi");
   if (i >= argc) return hvctl_usage("exec: missing FILE.wasm");
   opt.file = argv[i];
   opt.args = argv + i + 1;
@@ -594,7 +736,10 @@ static int hvctl_exec(const hvctl *h, int argc, char **argv) {
       return hvctl_usage("--v1 takes numbers only: argument %d ('%.64s') is a string or bytes", k + 1,
                          opt.args[k]);
   if (!h->api_key) return hvctl_usage("exec needs an API key: --api-key KEY or HYPERVISOR_API_KEY");
-  return hvctl_exec_run(h, &opt);
+  int program_rc = -1;
+  int rc = hvctl_exec_run(h, &opt, &program_rc);
+  if (!opt.wasi) return rc;
+  return rc == HVCTL_OK ? program_rc : rc == HVCTL_USAGE ? HVCTL_USAGE : HVCTL_WASI_FAILED;
 }
 
 /* ---- verify ------------------------------------------------------------------------------- */

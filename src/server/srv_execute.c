@@ -6,9 +6,10 @@
  *             from here on) JSON -> fields -> base64 -> client key
  *             (srv_request.c) -> HPKE open with the key ring -> SHA-256 of the program -> job
  *   executor  module (from the cache by that SHA-256 under the API key, or compiled), sandbox policy, export,
- *             arguments, run (executor.c)
- *   finish    result document, commitments, sealed result (executor thread) -> audit record to
- *             the audit writer (srv_commit.c) -> once durable: metrics, reply, resume
+ *             arguments, run (executor.c); a WASI command (wasm.wasi: stdio) with argv and stdin
+ *   finish    result document (a function's results, or a command's exit code, stdout and
+ *             stderr), commitments, sealed result (executor thread) -> audit record to the audit
+ *             writer (srv_commit.c) -> once durable: metrics, reply, resume
  *
  * Every outcome after the request_id exists is written to the audit store with its status, and no
  * reply leaves before its record is durable. No HTTP or executor thread waits for the disk. The
@@ -40,6 +41,7 @@ struct srv_exec_state {
   uint8_t cache_key[32];          /* the module cache's key: the hash under the API key's id */
   exec_limits limits;
   bool limits_known;
+  exec_wasi_input wasi_input;     /* argv and stdin (v1.1), pointing into req */
   exec_job job;
 
   /* The finish: what is sent, and counted, once the audit record is durable. */
@@ -323,10 +325,17 @@ static void srv_exec_success(srv_request *r, const exec_outcome *out) {
   size_t doc_len = 0, sealed_len = 0;
 
   const hv_value *args = out->args, *results = out->results;
-  if (hv_commit_nonce(nonce, &cerr) != HV_CRYPTO_OK ||
-      hv_commit_document_build(r->request_id, st->req.function_name, results, out->result_count,
-                               st->program_sha256_hex, nonce, &doc, &doc_len,
-                               &cerr) != HV_CRYPTO_OK ||
+  hv_crypto_status ds = hv_commit_nonce(nonce, &cerr);
+  if (ds == HV_CRYPTO_OK && out->wasi) /* a WASI command: exit code and output, no results */
+    ds = hv_commit_wasi_document_build(r->request_id, st->req.function_name, out->exit_code,
+                                       out->stdout_data, out->stdout_len, out->stderr_data,
+                                       out->stderr_len, st->program_sha256_hex, nonce, &doc,
+                                       &doc_len, &cerr);
+  else if (ds == HV_CRYPTO_OK)
+    ds = hv_commit_document_build(r->request_id, st->req.function_name, results,
+                                  out->result_count, st->program_sha256_hex, nonce, &doc, &doc_len,
+                                  &cerr);
+  if (ds != HV_CRYPTO_OK ||
       hv_commit_result((const uint8_t *)doc, doc_len, c.result, &cerr) != HV_CRYPTO_OK ||
       hv_commit_program(nonce, st->wasm, st->wasm_len, c.program, &cerr) != HV_CRYPTO_OK ||
       hv_commit_arguments(nonce, args, out->arg_count, c.arguments, &cerr) != HV_CRYPTO_OK ||
@@ -490,13 +499,14 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
       return true;
     }
   }
-  if (st->req.argv || st->req.stdin_bytes) {
-    srv_exec_fail_opened(r, OUTCOME_INVALID_ARGUMENTS, NULL,
-                         "argv and stdin are only for WASI commands",
-                         "argv and stdin are only for WASI commands (wasm.wasi: stdio), which "
-                         "this server does not run");
-    return true;
-  }
+  /* A WASI command's inputs; whether the module is one is the executor's to say (exec_job). */
+  st->wasi_input = (exec_wasi_input){
+      .given = st->req.wasi_given,
+      .argv = st->req.argv,
+      .argc = st->req.argc,
+      .stdin_data = st->req.stdin_bytes,
+      .stdin_len = st->req.stdin_len,
+  };
 
   HV_LOG(s->log, HV_LOG_DEBUG, "execute.opened", 0, HV_LOG_STR("request_id", r->request_id),
          HV_LOG_STR("key_id", st->key_id), HV_LOG_UINT("body_bytes", r->body_seen),
@@ -525,6 +535,8 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
       .results = st->req.results,
       .result_count = st->req.result_count,
       .max_result_bytes = s->config.wasm.max_result_bytes,
+      .wasi = s->config.wasm.wasi == HV_CONFIG_WASI_STDIO ? EXEC_WASI_STDIO : EXEC_WASI_NONE,
+      .wasi_input = st->v11 ? &st->wasi_input : NULL, /* v1 cannot carry argv or stdin */
       .limits = st->limits,
       .tenant = r->tenant,
       .accepted_ns = r->accepted_ns,

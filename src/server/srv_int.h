@@ -59,7 +59,7 @@ typedef struct srv_conn srv_conn;
 #define SRV_FUNCTION_NAME_MAX 1024u       /* bytes */
 #define SRV_METADATA_MAX 4096u            /* bytes of compact JSON */
 #define SRV_MAX_ARGUMENTS 1000u
-#define SRV_MAX_ARGV 4096u                /* strings in a v1.1 invocation's argv */
+#define SRV_MAX_ARGV 999u /* argv strings: with stdin, HV_COMMIT_MAX_VALUES canonical values */
 #define SRV_TIMEOUT_MAX_S 300u
 #define SRV_TEST_CLOCK_ENV "HYPERVISOR_TEST_CLOCK_FILE"
 #define SRV_DEV_KEY_FILE "dev-api-key.sha256"

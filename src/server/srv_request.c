@@ -334,6 +334,7 @@ static void srv_invocation_clear(srv_exec_request *req) {
   req->stdin_len = 0;
   req->argv = NULL;
   req->argc = 0;
+  req->wasi_given = false;
   req->invocation_root = NULL;
   req->function_name = NULL;
 }
@@ -451,6 +452,7 @@ outcome_code srv_invocation_parse(const uint8_t *doc, size_t len, srv_exec_reque
     }
     req->argc = n;
   }
+  req->wasi_given = srv_member(root, "argv") || srv_member(root, "stdin");
   return OUTCOME_OK;
 }
 

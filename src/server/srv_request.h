@@ -15,6 +15,7 @@
 #ifndef HV_SERVER_SRV_REQUEST_H
 #define HV_SERVER_SRV_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,7 @@ typedef struct srv_exec_request {
   size_t stdin_len;
   const char **argv;           /* v1.1 `argv`: argc strings without NUL; NULL when absent */
   size_t argc;
+  bool wasi_given;             /* the invocation had `argv` or `stdin` (a WASI command's inputs) */
   hpke_public_key *client_pk;  /* public_key, parsed */
   char *metadata;              /* request_metadata as compact JSON (<= SRV_METADATA_MAX), or NULL */
   uint64_t timeout_s;          /* 1 .. bounds->max_timeout_s */

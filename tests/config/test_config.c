@@ -60,6 +60,7 @@ static void assert_defaults(const hv_config *c) {
   assert_int_equal(c->wasm.max_concurrent_executions, 100);
   assert_true(c->wasm.default_gas_limit == UINT64_C(10000000000));
   assert_true(c->wasm.max_result_bytes == UINT64_C(16777216));
+  assert_int_equal(c->wasm.wasi, HV_CONFIG_WASI_NONE);
   assert_int_equal(c->crypto.key_rotation_hours, 1);
   assert_int_equal(c->crypto.commitment_retention_days, 7);
   assert_string_equal(c->crypto.key_dir, "./data/keys");
@@ -200,6 +201,27 @@ static void test_postgres_backend(void **state) {
   assert_string_equal(c.storage.path, ""); /* the sqlite default does not apply */
   hv_config_free(&c);
   assert_string_equal(c.storage.dsn, ""); /* wiped */
+}
+
+/* wasm.wasi: none (the default) or stdio, and nothing else. */
+static void test_wasi_profile(void **state) {
+  (void)state;
+  hv_config c;
+  hv_config_error e;
+  assert_int_equal(load("wasm:\n  wasi: stdio\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.wasm.wasi, HV_CONFIG_WASI_STDIO);
+  assert_string_equal(hv_config_wasi_name(c.wasm.wasi), "stdio");
+  hv_config_free(&c);
+  assert_int_equal(load("wasm:\n  wasi: none\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.wasm.wasi, HV_CONFIG_WASI_NONE);
+  assert_string_equal(hv_config_wasi_name(c.wasm.wasi), "none");
+  hv_config_free(&c);
+  expect_error("wasm:\n  wasi: preview1\n", HV_CONFIG_BAD_VALUE, "wasm.wasi", 2, 9,
+               "unknown WASI profile 'preview1' (expected none or stdio)");
+  hv_config_defaults(&c);
+  c.wasm.wasi = (hv_config_wasi)5;
+  assert_int_equal(hv_config_validate(&c, &e), HV_CONFIG_BAD_VALUE);
+  assert_string_equal(e.key, "wasm.wasi");
 }
 
 /* ---- Errors ---------------------------------------------------------------------------------- */
@@ -447,6 +469,7 @@ int main(void) {
       cmocka_unit_test(test_full_file),
       cmocka_unit_test(test_partial_file_keeps_other_defaults),
       cmocka_unit_test(test_postgres_backend),
+      cmocka_unit_test(test_wasi_profile),
       cmocka_unit_test(test_unknown_keys),
       cmocka_unit_test(test_wrong_types),
       cmocka_unit_test(test_bad_values),

@@ -613,6 +613,73 @@ static void assert_bad_document(const char *text) {
 #define DOC_HEAD "{\"request_id\":\"r\",\"function_name\":\"f\","
 #define DOC_TAIL ",\"program_sha256\":\"" EXAMPLE_PROGRAM_SHA256 "\",\"nonce\":\"" EXAMPLE_NONCE_HEX "\"}"
 
+/* A WASI command's document and canonical arguments (docs/crypto.md, "WASI commands"): expected
+ * bytes and hashes computed with Python's hashlib, base64 and struct alone. */
+#define EXAMPLE_WASI_DOCUMENT                                                                    \
+  "{\"request_id\":\"123e4567-e89b-42d3-a456-426614174000\",\"function_name\":\"_start\","       \
+  "\"exit_code\":3,\"stdout\":\"aGVsbG8K\",\"stderr\":\"\",\"program_sha256\":\"" EXAMPLE_PROGRAM_SHA256 \
+  "\",\"nonce\":\"" EXAMPLE_NONCE_HEX "\"}"
+#define EXAMPLE_WASI_RESULT_COMMITMENT \
+  "c669571dea9b6c077023981dd97b3bc36365d6fc05075fcea667c53f44568037"
+#define EXAMPLE_WASI_CANONICAL \
+  "73020000000000000077637302000000000000002d6c6204000000000000006120620a"
+#define EXAMPLE_WASI_ARGUMENTS_COMMITMENT \
+  "90ae5bd9cf554c18b71518a430a3354e0bfb9f2e600fd82527e8ff153a300456"
+
+static void test_example_wasi_document(void **state) {
+  uint8_t nonce[HV_COMMIT_NONCE_LEN];
+  char *doc = NULL;
+  size_t len = 0;
+  char hex[HV_COMMIT_HEX_LEN + 1];
+  (void)state;
+  example_nonce(nonce);
+  assert_int_equal(hv_commit_wasi_document_build(EXAMPLE_REQUEST_ID, "_start", 3,
+                                                 (const uint8_t *)"hello\n", 6, NULL, 0,
+                                                 EXAMPLE_PROGRAM_SHA256, nonce, &doc, &len, NULL),
+                   HV_CRYPTO_OK);
+  assert_string_equal(doc, EXAMPLE_WASI_DOCUMENT);
+  assert_int_equal(len, 283);
+  assert_int_equal(hv_commit_result((const uint8_t *)doc, len, hex, NULL), HV_CRYPTO_OK);
+  assert_string_equal(hex, EXAMPLE_WASI_RESULT_COMMITMENT);
+
+  hv_result_document *parsed = NULL;
+  assert_int_equal(hv_commit_document_parse((const uint8_t *)doc, len, &parsed, NULL), HV_CRYPTO_OK);
+  assert_true(parsed->wasi);
+  assert_int_equal(parsed->exit_code, 3);
+  assert_int_equal(parsed->result_count, 0);
+  assert_int_equal(parsed->stdout_len, 6);
+  assert_memory_equal(parsed->stdout_data, "hello\n", 7); /* with its NUL */
+  assert_int_equal(parsed->stderr_len, 0);
+  assert_non_null(parsed->stderr_data);
+  hv_commit_document_free(parsed);
+  free(doc);
+
+  /* argv ["wc", "-l"] then stdin "a b\n": two strings and one bytes value */
+  const hv_value args[] = {hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"wc", 2),
+                           hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"-l", 2),
+                           hv_value_blob(HV_TYPE_BYTES, (const uint8_t *)"a b\n", 4)};
+  assert_example_arguments(args, 3, EXAMPLE_WASI_CANONICAL, EXAMPLE_WASI_ARGUMENTS_COMMITMENT);
+}
+
+static void test_wasi_document_parse_rejects(void **state) {
+  hv_result_document *doc = NULL;
+  const char *ok = DOC_HEAD "\"exit_code\":4294967295,\"stdout\":\"\",\"stderr\":\"AA==\"" DOC_TAIL;
+  (void)state;
+  assert_int_equal(hv_commit_document_parse((const uint8_t *)ok, strlen(ok), &doc, NULL),
+                   HV_CRYPTO_OK);
+  assert_true(doc->wasi);
+  assert_true(doc->exit_code == UINT32_MAX);
+  assert_int_equal(doc->stderr_len, 1);
+  hv_commit_document_free(doc);
+  assert_bad_document(DOC_HEAD "\"exit_code\":4294967296,\"stdout\":\"\",\"stderr\":\"\"" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"exit_code\":-1,\"stdout\":\"\",\"stderr\":\"\"" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"exit_code\":\"0\",\"stdout\":\"\",\"stderr\":\"\"" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"exit_code\":0,\"stdout\":\"\"" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"exit_code\":0,\"stdout\":\"!!\",\"stderr\":\"\"" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"exit_code\":0,\"stdout\":1,\"stderr\":\"\"" DOC_TAIL);
+  assert_bad_document(DOC_HEAD "\"results\":[],\"exit_code\":0,\"stdout\":\"\",\"stderr\":\"\"" DOC_TAIL);
+}
+
 static void test_document_parse_rejects(void **state) {
   hv_result_document *doc = NULL;
   const char *ok = DOC_HEAD "\"results\":[{\"type\":\"i64\",\"value\":\"-12\"}]" DOC_TAIL;
@@ -793,6 +860,8 @@ int main(void) {
       cmocka_unit_test(test_document_refuses_invalid_strings),
       cmocka_unit_test(test_document_large_results),
       cmocka_unit_test(test_document_parse_rejects),
+      cmocka_unit_test(test_example_wasi_document),
+      cmocka_unit_test(test_wasi_document_parse_rejects),
       cmocka_unit_test(test_base64),
       cmocka_unit_test(test_hex),
   };

@@ -749,6 +749,64 @@ static void test_host_calls_and_reentry(void **state) {
   env_close(&e);
 }
 
+/* A host function that charges args[0] gas for its work (wasm_store_consume_gas) and returns it. */
+static wasm_status host_charge(void *envp, const wasm_value *args, wasm_value *results, wasm_error *err) {
+  env *e = envp;
+  if (!wasm_store_consume_gas(e->store, (uint32_t)args[0].of.i32)) {
+    err->status = WASM_GAS_EXHAUSTED;
+    snprintf(err->message, sizeof err->message, "gas exhausted in the host");
+    return WASM_GAS_EXHAUSTED;
+  }
+  results[0] = args[0];
+  return WASM_OK;
+}
+
+static void open_host_charge(env *e, uint64_t gas_limit) {
+  static const wasm_valtype i32[] = {WASM_TYPE_I32};
+  wasm_store_limits lim;
+  wasm_store_limits_default(&lim);
+  lim.gas_limit = gas_limit;
+  wasm_error err;
+  e->module = load_file("host");
+  e->store = wasm_store_new(&lim, &err);
+  assert_non_null(e->store);
+  wasm_func *cb = wasm_func_new_host(e->store, (wasm_functype_view){1, i32, 1, i32}, host_charge, e, &err);
+  assert_non_null(cb);
+  wasm_extern imp = {.kind = WASM_EXTERN_FUNC, .of.func = cb};
+  e->inst = wasm_instance_new(e->store, e->module, &imp, 1, &err);
+  assert_non_null(e->inst);
+}
+
+/* What a host function charges with wasm_store_consume_gas is taken from the execution's budget,
+ * and a host function that cannot pay ends the execution with WASM_GAS_EXHAUSTED. */
+static void test_host_consumes_gas(void **state) {
+  (void)state;
+  NEEDS_GAS_METERING();
+  env e;
+  open_host_charge(&e, 1000000);
+  uint64_t before = gas_used(&e);
+  assert_int_equal(call_i32(&e, "via_host", ARGS(I32(0))), 1);
+  uint64_t base = gas_used(&e) - before;
+  before = gas_used(&e);
+  assert_int_equal(call_i32(&e, "via_host", ARGS(I32(12345))), 12346);
+  assert_int_equal(gas_used(&e) - before, base + 12345);
+  /* outside any execution too */
+  before = gas_used(&e);
+  assert_true(wasm_store_consume_gas(e.store, 7));
+  assert_int_equal(gas_used(&e) - before, 7);
+  env_close(&e);
+
+  open_host_charge(&e, 500);
+  wasm_value r[1];
+  wasm_error err;
+  assert_int_equal(call(&e, "via_host", ARGS(I32(1000)), r, 1, &err), WASM_GAS_EXHAUSTED);
+  assert_string_equal(err.message, "gas exhausted in the host");
+  assert_int_equal(gas_used(&e), 500); /* the whole budget, nothing more */
+  assert_false(wasm_store_consume_gas(e.store, 1));
+  assert_true(wasm_store_consume_gas(e.store, 0));
+  env_close(&e);
+}
+
 /* ---- validation ---------------------------------------------------------------------------- */
 
 /* A module with one function of type [i32] -> [i32] (and one page of memory when `memory`), whose
@@ -1026,6 +1084,7 @@ int main(void) {
       cmocka_unit_test(test_bulk_memory_bounds),
       cmocka_unit_test(test_table_operations),
       cmocka_unit_test(test_host_calls_and_reentry),
+      cmocka_unit_test(test_host_consumes_gas),
       cmocka_unit_test(test_validation_errors),
       cmocka_unit_test(test_simd),
       cmocka_unit_test(test_simd_through_the_api),

@@ -103,6 +103,9 @@ void ht_write_config(ht_server *s) {
           o->max_memory_mb ? o->max_memory_mb : 64, o->max_exec_seconds ? o->max_exec_seconds : 10,
           o->max_concurrent ? o->max_concurrent : 100);
   if (o->per_key) fprintf(f, "  max_concurrent_per_key: %u\n", o->per_key);
+  if (o->wasi_stdio) fprintf(f, "  wasi: stdio\n");
+  if (o->max_result_bytes)
+    fprintf(f, "  max_result_bytes: %llu\n", (unsigned long long)o->max_result_bytes);
   fprintf(f,
           "crypto:\n  key_rotation_hours: 1\n  commitment_retention_days: %u\n"
           "  key_dir: \"%s/keys\"\n"

@@ -34,6 +34,8 @@ typedef struct ht_options {
   bool third_key;                /* auth.api_keys also holds HT_THIRD_API_KEY */
   const char *data_dir;          /* keys and audit.db here instead of DIR/data */
   uint16_t port;                 /* 0: a free one */
+  bool wasi_stdio;               /* wasm.wasi: stdio (WASI commands); else the default, none */
+  uint64_t max_result_bytes;     /* wasm.max_result_bytes; 0: not in the file (16 MiB) */
 } ht_options;
 
 typedef struct ht_server {
