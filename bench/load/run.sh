@@ -19,7 +19,8 @@
 #      bytes argument and with an empty one, alternately, N times each; the medians of the wall
 #      time and of the server's execution_time_ms (from the audit record). What 1 MiB adds end to
 #      end, minus what it adds to the guest's own run, is what transport, sealing and the Canonical
-#      ABI copy cost (target: about 2 ms).
+#      ABI copy cost (target: about 2 ms); then the same from one long-lived client
+#      (bench/load/bytes_bench.c), without hvctl's process start and fresh heap.
 #
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
 #                     [--only throughput,memory,cold,inst,bytes] [--bytes-reps N]
@@ -57,7 +58,7 @@ if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$build" --target hypervisor hvctl hv_load_mkreq hv_load_genmod hv_inst_bench \
-  load_bench_wasm examples >/dev/null
+  hv_bytes_bench load_bench_wasm examples >/dev/null
 bin="$build/src/cli/hypervisor"
 hvctl="$build/src/hvctl/hvctl"
 wasm_dir="$build/bench/load"
@@ -268,6 +269,13 @@ if wants bytes; then
       [ $i -eq 0 ] || echo "$input $(((t1 - t0) / 1000)) ${exec_ms:-?}" >>"$work/bytes.tsv" # the first pair warms up
     done
   done
+  # the same call from one long-lived client (no process start, a warm heap): bytes_bench.c
+  if [ "$failed" -eq 0 ]; then
+    "$build/bench/load/hv_bytes_bench" --server "http://127.0.0.1:$port" --api-key "$api_key" \
+      --module "$build/examples/sha256.wasm" --function sha256 --size 1048576 \
+      --reps $((bytes_reps - 1)) >"$work/bytes_bench.out" 2>&1 || { cat "$work/bytes_bench.out" >&2; failed=1; }
+    sed 's/^/  /' "$work/bytes_bench.out"
+  fi
   stop_server
   col() { awk -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/bytes.tsv" | median; }
   wall_e=$(col empty 2) wall_m=$(col 1mib 2) exec_e=$(col empty 3) exec_m=$(col 1mib 3)
@@ -276,6 +284,8 @@ if wants bytes; then
   note "$(printf '%-34s %.1f ms vs %.1f ms with no data (medians of %d): +%s ms, of which the guest hashing %s ms and transport, sealing and the ABI copy %s ms (target ~2)' \
     '1 MiB bytes through sha256, hvctl' "$(awk -v v="$wall_m" 'BEGIN{print v/1000}')" \
     "$(awk -v v="$wall_e" 'BEGIN{print v/1000}')" $((bytes_reps - 1)) "$added" "$guest" "$transport")"
+  [ -s "$work/bytes_bench.out" ] &&
+    note "$(printf '%-34s %s (target ~2)' '1 MiB, in-process client' "$(tail -1 "$work/bytes_bench.out")")"
 fi
 
 echo
