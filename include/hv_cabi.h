@@ -55,7 +55,7 @@ extern "C" {
   X(HV_CABI_BAD_UTF8, "the program returned a string that is not valid UTF-8")                    \
   X(HV_CABI_RESULT_TOO_LARGE, "the program returned a result larger than the limit")              \
   /* the engine stopped a call into the guest, or the export is missing: err says how (trap,     \
-   * timeout, gas, memory, WASM_NOT_FOUND) */                                                      \
+   * timeout, gas, memory, HVW_NOT_FOUND) */                                                      \
   X(HV_CABI_ENGINE, "the engine stopped the call")                                                 \
   /* the host could not allocate (INTERNAL_ERROR) */                                               \
   X(HV_CABI_HOST_MEMORY, "the server ran out of memory")
@@ -90,7 +90,7 @@ bool hv_cabi_utf8_valid(const uint8_t *bytes, size_t len);
  * (detail_size bytes, may be 0; NUL-terminated) saying where they differ in the program's terms
  * (argument and core parameter numbers count from 1). arg_types may be NULL when arg_count is 0.
  */
-hv_cabi_status hv_cabi_check(const wasm_functype_view *core, const hv_type *arg_types,
+hv_cabi_status hv_cabi_check(const hvw_functype_view *core, const hv_type *arg_types,
                              size_t arg_count, hv_type result_type, char *detail,
                              size_t detail_size);
 
@@ -110,7 +110,7 @@ typedef struct hv_cabi_result {
  * cabi_post_<name>(retptr) when the module exports it with type (i32) -> ().
  *
  * In order, stopping at the first failure:
- *   1. The export: missing, or not a function: HV_CABI_ENGINE with err->status WASM_NOT_FOUND.
+ *   1. The export: missing, or not a function: HV_CABI_ENGINE with err->status HVW_NOT_FOUND.
  *   2. Nothing runs until the whole call is known to fit (HV_CABI_SIGNATURE_MISMATCH otherwise):
  *      hv_cabi_check on the arguments' types; every numeric argument's num.type equal to its
  *      type; every string and bytes argument at most UINT32_MAX bytes (a 32-bit memory cannot
@@ -147,15 +147,15 @@ typedef struct hv_cabi_result {
  * HV_CABI_OK: *out is filled; the caller frees it with hv_cabi_result_free(). Any other status:
  * *out is zeroed, `detail` says what happened with the specifics (pointers, lengths, export
  * names: for the client alone, never logged), and for HV_CABI_ENGINE `err` holds what the engine
- * reported (its status and trap); for the other statuses err->status is WASM_OK. err may be
+ * reported (its status and trap); for the other statuses err->status is HVW_OK. err may be
  * NULL, detail may be NULL with detail_size 0. `args` and the bytes they point to stay the
  * caller's and are only read. The store stays usable after every status; what the guest did
  * before a failure (allocations, writes, grown memory) stays done.
  */
-hv_cabi_status hv_cabi_call(wasm_store *store, wasm_instance *instance, const char *name,
+hv_cabi_status hv_cabi_call(hvw_store *store, hvw_instance *instance, const char *name,
                             size_t name_len, const hv_value *args, size_t arg_count,
                             hv_type result_type, uint64_t max_result_bytes, hv_cabi_result *out,
-                            wasm_error *err, char *detail, size_t detail_size);
+                            hvw_error *err, char *detail, size_t detail_size);
 
 /* Frees what *result owns and zeroes it. Safe on a zeroed result. */
 void hv_cabi_result_free(hv_cabi_result *result);

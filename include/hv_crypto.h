@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hv_value.h" /* hv_value, wasm_value: only the types, the engine is not linked */
+#include "hv_value.h" /* hv_value, hvw_value: only the types, the engine is not linked */
 
 #ifdef __cplusplus
 extern "C" {

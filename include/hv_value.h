@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-typedef uint8_t hv_type; /* WASM_TYPE_I32, _I64, _F32, _F64, HV_TYPE_STRING or HV_TYPE_BYTES */
+typedef uint8_t hv_type; /* HVW_TYPE_I32, _I64, _F32, _F64, HV_TYPE_STRING or HV_TYPE_BYTES */
 
 #define HV_TYPE_STRING ((hv_type)0x73) /* 's' */
 #define HV_TYPE_BYTES ((hv_type)0x62)  /* 'b' */
@@ -31,14 +31,14 @@ typedef uint8_t hv_type; /* WASM_TYPE_I32, _I64, _F32, _F64, HV_TYPE_STRING or H
  * built the value: every struct or function that holds hv_values says who owns their data. */
 typedef struct hv_value {
   hv_type type;
-  wasm_value num;
+  hvw_value num;
   const uint8_t *data;
   size_t len;
 } hv_value;
 
 static inline bool hv_type_is_numeric(hv_type type) {
-  return type == WASM_TYPE_I32 || type == WASM_TYPE_I64 || type == WASM_TYPE_F32 ||
-         type == WASM_TYPE_F64;
+  return type == HVW_TYPE_I32 || type == HVW_TYPE_I64 || type == HVW_TYPE_F32 ||
+         type == HVW_TYPE_F64;
 }
 
 static inline bool hv_type_is_valid(hv_type type) {
@@ -48,10 +48,10 @@ static inline bool hv_type_is_valid(hv_type type) {
 /* "i32", "i64", "f32", "f64", "string", "bytes"; NULL for anything else. */
 static inline const char *hv_type_name(hv_type type) {
   switch (type) {
-    case WASM_TYPE_I32: return "i32";
-    case WASM_TYPE_I64: return "i64";
-    case WASM_TYPE_F32: return "f32";
-    case WASM_TYPE_F64: return "f64";
+    case HVW_TYPE_I32: return "i32";
+    case HVW_TYPE_I64: return "i64";
+    case HVW_TYPE_F32: return "f32";
+    case HVW_TYPE_F64: return "f64";
     case HV_TYPE_STRING: return "string";
     case HV_TYPE_BYTES: return "bytes";
     default: return NULL;
@@ -60,8 +60,8 @@ static inline const char *hv_type_name(hv_type type) {
 
 /* The type named `name` (as hv_type_name writes it) into *out; false for any other text. */
 static inline bool hv_type_parse(const char *name, hv_type *out) {
-  static const hv_type all[] = {WASM_TYPE_I32, WASM_TYPE_I64, WASM_TYPE_F32,
-                                WASM_TYPE_F64, HV_TYPE_STRING, HV_TYPE_BYTES};
+  static const hv_type all[] = {HVW_TYPE_I32, HVW_TYPE_I64, HVW_TYPE_F32,
+                                HVW_TYPE_F64, HV_TYPE_STRING, HV_TYPE_BYTES};
   for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
     if (strcmp(name, hv_type_name(all[k])) == 0) {
       *out = all[k];
@@ -71,7 +71,7 @@ static inline bool hv_type_parse(const char *name, hv_type *out) {
 }
 
 /* A numeric engine value as a protocol value. */
-static inline hv_value hv_value_from_wasm(wasm_value v) {
+static inline hv_value hv_value_from_wasm(hvw_value v) {
   hv_value out = {.type = v.type, .num = v, .data = NULL, .len = 0};
   return out;
 }

@@ -14,7 +14,7 @@
  *                                          service's INVALID_WASM
  *   hv_wasi_new(&config, &ctx)             argv, stdin, capture limits, random and clock sources
  *   hv_wasi_instantiate(ctx, store, module, &instance)
- *                                          = hv_wasi_link + wasm_instance_new + hv_wasi_bind
+ *                                          = hv_wasi_link + hvw_instance_new + hv_wasi_bind
  *   hv_wasi_run(ctx, instance, "_start")   the command; proc_exit(n) ends it cleanly
  *   hv_wasi_get_result(ctx, &result)       exit code, stdout, stderr, which capture overflowed
  *   hv_wasi_free(ctx)                      after the store's last call (the store may go first)
@@ -23,7 +23,7 @@
  * current size in 64-bit arithmetic before a byte is read or written; a bad one is the errno
  * EFAULT (21), never an access outside the memory. Counts (iovecs, subscriptions) are checked to
  * fit in memory before anything is done per element, and nothing is allocated in proportion to
- * them. Every call charges gas (wasm_store_consume_gas) for the work it does, per the table
+ * them. Every call charges gas (hvw_store_consume_gas) for the work it does, per the table
  * below, before doing it: a program cannot make the host work for free.
  */
 #ifndef HV_WASI_H
@@ -69,7 +69,7 @@ const char *hv_wasi_status_text(hv_wasi_status status);
 
 /* ---- Gas: what the WASI functions charge on top of the `call` instruction ------------------
  * Version 1. Charged before the work is done, so a call the budget cannot cover does nothing
- * and ends the execution with WASM_GAS_EXHAUSTED. */
+ * and ends the execution with HVW_GAS_EXHAUSTED. */
 #define HV_WASI_GAS_VERSION 1
 #define HV_WASI_GAS_CALL 100u          /* every call of a preview1 function, any outcome */
 #define HV_WASI_GAS_IOVEC 10u          /* per iovec of fd_read / fd_write (once the array fits) */
@@ -122,7 +122,7 @@ typedef struct hv_wasi_ctx hv_wasi_ctx;
  * \"fd_write\" has type (i32) -> i32, preview1 says (i32, i32, i32, i32) -> i32". The detail
  * names things from the program: for the client, not for plaintext logs.
  */
-hv_wasi_status hv_wasi_check_module(const wasm_module *module, char *detail, size_t detail_size);
+hv_wasi_status hv_wasi_check_module(const hvw_module *module, char *detail, size_t detail_size);
 
 /*
  * A new context from `config` (copied, with argv and stdin: nothing of it need outlive this
@@ -139,11 +139,11 @@ void hv_wasi_free(hv_wasi_ctx *ctx);
 /*
  * Makes the imports of `module` in `store` (hv_wasi_check_module first): one host function per
  * import, in import order, in *imports (owned by the context, valid until hv_wasi_free) for
- * wasm_instance_new. A context links once, into one store: a second call is HV_WASI_BAD_CONFIG.
+ * hvw_instance_new. A context links once, into one store: a second call is HV_WASI_BAD_CONFIG.
  * HV_WASI_ENGINE if the store refuses a function (err filled), HV_WASI_HOST_MEMORY.
  */
-hv_wasi_status hv_wasi_link(hv_wasi_ctx *ctx, wasm_store *store, const wasm_module *module,
-                            const wasm_extern **imports, size_t *import_count, wasm_error *err,
+hv_wasi_status hv_wasi_link(hv_wasi_ctx *ctx, hvw_store *store, const hvw_module *module,
+                            const hvw_extern **imports, size_t *import_count, hvw_error *err,
                             char *detail, size_t detail_size);
 
 /*
@@ -152,39 +152,39 @@ hv_wasi_status hv_wasi_link(hv_wasi_ctx *ctx, wasm_store *store, const wasm_modu
  * execution with a trap (a start function that calls WASI: a command starts at _start).
  * HV_WASI_BAD_MODULE if the instance exports no memory "memory" but imports such a function.
  */
-hv_wasi_status hv_wasi_bind(hv_wasi_ctx *ctx, wasm_instance *instance, char *detail,
+hv_wasi_status hv_wasi_bind(hv_wasi_ctx *ctx, hvw_instance *instance, char *detail,
                             size_t detail_size);
 
 /*
- * hv_wasi_link, wasm_instance_new (which runs the module's start function, if any) and
+ * hv_wasi_link, hvw_instance_new (which runs the module's start function, if any) and
  * hv_wasi_bind. HV_WASI_OK with *instance set (owned by the store), or what hv_wasi_link or
  * hv_wasi_bind say, or the outcome of the start function as hv_wasi_outcome maps it (a start
  * function that called proc_exit is HV_WASI_OK with *instance NULL: the program has ended).
  */
-hv_wasi_status hv_wasi_instantiate(hv_wasi_ctx *ctx, wasm_store *store, const wasm_module *module,
-                                   wasm_instance **instance, wasm_error *err, char *detail,
+hv_wasi_status hv_wasi_instantiate(hv_wasi_ctx *ctx, hvw_store *store, const hvw_module *module,
+                                   hvw_instance **instance, hvw_error *err, char *detail,
                                    size_t detail_size);
 
 /*
  * Runs the exported function `name` (NULL: "_start"), which must have type () -> (), and maps
- * the outcome with hv_wasi_outcome. Missing: HV_WASI_ENGINE with err->status WASM_NOT_FOUND;
+ * the outcome with hv_wasi_outcome. Missing: HV_WASI_ENGINE with err->status HVW_NOT_FOUND;
  * another type: HV_WASI_BAD_MODULE; a context never linked (hv_wasi_link): HV_WASI_BAD_CONFIG.
  * The outcome is sticky: once the program exited or overflowed a capture, every later call's
  * outcome says so too (the program has ended; call nothing more).
  */
-hv_wasi_status hv_wasi_run(hv_wasi_ctx *ctx, wasm_instance *instance, const char *name,
-                           wasm_error *err, char *detail, size_t detail_size);
+hv_wasi_status hv_wasi_run(hv_wasi_ctx *ctx, hvw_instance *instance, const char *name,
+                           hvw_error *err, char *detail, size_t detail_size);
 
 /*
- * What the engine's `status` for a call into the program (wasm_func_call, wasm_instance_new) means
+ * What the engine's `status` for a call into the program (hvw_func_call, hvw_instance_new) means
  * under the profile: HV_WASI_OK when it returned, or when it trapped because the program called
  * proc_exit (the exit code is in the result); HV_WASI_OUTPUT_TOO_LARGE when a capture went over
  * its limit (err's message says which stream); HV_WASI_HOST_MEMORY when capturing could not
  * allocate; else HV_WASI_ENGINE, with err as the engine filled it. The exit and the overflow are
  * recognised by what the context recorded, not by the message, so a trap the engine rewords
- * (WASM_MEMORY_EXCEEDED after a refused memory.grow) is still an exit.
+ * (HVW_MEMORY_EXCEEDED after a refused memory.grow) is still an exit.
  */
-hv_wasi_status hv_wasi_outcome(const hv_wasi_ctx *ctx, wasm_status status);
+hv_wasi_status hv_wasi_outcome(const hv_wasi_ctx *ctx, hvw_status status);
 
 /* The execution's results, read from the context: pointers valid until hv_wasi_free or
  * hv_wasi_take_output, whichever comes first. */

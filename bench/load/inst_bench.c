@@ -1,6 +1,6 @@
 /*
  * inst_bench.c: instantiation time of a module that is already compiled (what the server does for
- * a module found in its cache): wasm_store_new + wasm_instance_new + wasm_store_free, and the same
+ * a module found in its cache): hvw_store_new + hvw_instance_new + hvw_store_free, and the same
  * with one call of an export (the first call also creates the interpreter's stacks).
  *
  *   inst_bench [--iterations N] [--rounds R] FILE.wasm[:EXPORT] ...
@@ -24,42 +24,42 @@ static double now_us(void) {
 }
 
 /* One iteration; false (with a message) on any failure. */
-static bool once(const wasm_module *m, const char *export_name, bool call) {
-  wasm_error err = {0};
-  wasm_store_limits limits;
-  wasm_store_limits_default(&limits);
-  wasm_store *store = wasm_store_new(&limits, &err);
+static bool once(const hvw_module *m, const char *export_name, bool call) {
+  hvw_error err = {0};
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
+  hvw_store *store = hvw_store_new(&limits, &err);
   if (!store) {
     fprintf(stderr, "inst_bench: store: %s\n", err.message);
     return false;
   }
   bool ok = true;
-  wasm_instance *inst = wasm_instance_new(store, m, NULL, 0, &err);
+  hvw_instance *inst = hvw_instance_new(store, m, NULL, 0, &err);
   if (!inst) {
     fprintf(stderr, "inst_bench: instance: %s\n", err.message);
     ok = false;
   } else if (call) {
-    wasm_extern ext;
-    if (!wasm_instance_export(inst, export_name, strlen(export_name), &ext) ||
-        ext.kind != WASM_EXTERN_FUNC) {
+    hvw_extern ext;
+    if (!hvw_instance_export(inst, export_name, strlen(export_name), &ext) ||
+        ext.kind != HVW_EXTERN_FUNC) {
       fprintf(stderr, "inst_bench: no function export '%s'\n", export_name);
       ok = false;
     } else {
-      wasm_functype_view t = wasm_func_type(ext.of.func);
-      wasm_value args[2] = {{.type = WASM_TYPE_I32, .of.i32 = 1}, {.type = WASM_TYPE_I32, .of.i32 = 2}};
-      wasm_value results[4];
+      hvw_functype_view t = hvw_func_type(ext.of.func);
+      hvw_value args[2] = {{.type = HVW_TYPE_I32, .of.i32 = 1}, {.type = HVW_TYPE_I32, .of.i32 = 2}};
+      hvw_value results[4];
       size_t nargs = t.param_count == 2 ? 2 : 0;
-      if (wasm_func_call(store, ext.of.func, args, nargs, results, 4, &err) != WASM_OK) {
+      if (hvw_func_call(store, ext.of.func, args, nargs, results, 4, &err) != HVW_OK) {
         fprintf(stderr, "inst_bench: call: %s\n", err.message);
         ok = false;
       }
     }
   }
-  wasm_store_free(store);
+  hvw_store_free(store);
   return ok;
 }
 
-static bool measure(const wasm_module *m, const char *export_name, bool call, long iterations,
+static bool measure(const hvw_module *m, const char *export_name, bool call, long iterations,
                     int rounds, double *best_us) {
   *best_us = 0;
   for (int r = 0; r < rounds; r++) {
@@ -101,8 +101,8 @@ int main(int argc, char **argv) {
     size_t len = 0;
     char why[128] = "";
     uint8_t *bytes = cli_read_file(path, CLI_FILE_MAX, &len, why, sizeof why);
-    wasm_error err = {0};
-    wasm_module *m = bytes ? wasm_module_load(bytes, len, &err) : NULL;
+    hvw_error err = {0};
+    hvw_module *m = bytes ? hvw_module_load(bytes, len, &err) : NULL;
     free(bytes);
     if (!m) {
       fprintf(stderr, "inst_bench: %s: %s\n", path, bytes ? err.message : why);
@@ -119,7 +119,7 @@ int main(int argc, char **argv) {
       printf("module=%s bytes=%zu instantiate_us=%.2f instantiate_call_us=%.2f\n", base, len,
              inst_us, call_us);
     }
-    wasm_module_free(m);
+    hvw_module_free(m);
   }
   return rc;
 }

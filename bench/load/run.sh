@@ -230,7 +230,7 @@ if wants cold; then
 fi
 
 if wants inst; then
-  echo "== instantiation of a compiled module (wasm_store_new + wasm_instance_new + wasm_store_free)"
+  echo "== instantiation of a compiled module (hvw_store_new + hvw_instance_new + hvw_store_free)"
   "$wasm_dir/hv_inst_bench" --iterations 20000 --rounds 5 "$wasm_dir/small.wasm:work" \
     "$wasm_dir/nomem.wasm:add" "$wasm_dir/nomax.wasm:add" | tee "$work/inst.out"
   while read -r line; do

@@ -28,34 +28,34 @@
 
 /* wabt 1.0.32's words for each trap (src/interp/interp.cc); the detail after them is dropped by
  * run.sh before comparing. */
-static const char *wabt_trap_text(wasm_trap trap) {
+static const char *wabt_trap_text(hvw_trap trap) {
   switch (trap) {
-    case WASM_TRAP_UNREACHABLE: return "unreachable executed";
-    case WASM_TRAP_INT_OVERFLOW: return "integer overflow";
-    case WASM_TRAP_INT_DIV_ZERO: return "integer divide by zero";
-    case WASM_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
-    case WASM_TRAP_MEMORY_OOB: return "out of bounds memory access";
-    case WASM_TRAP_TABLE_OOB: return "out of bounds table access";
-    case WASM_TRAP_UNDEFINED_ELEMENT: return "undefined table index";
-    case WASM_TRAP_UNINITIALIZED_ELEMENT: return "uninitialized table element";
-    case WASM_TRAP_INDIRECT_CALL_TYPE_MISMATCH: return "indirect call signature mismatch";
-    case WASM_TRAP_CALL_STACK_EXHAUSTED: return "call stack exhausted";
-    default: return wasm_trap_message(trap);
+    case HVW_TRAP_UNREACHABLE: return "unreachable executed";
+    case HVW_TRAP_INT_OVERFLOW: return "integer overflow";
+    case HVW_TRAP_INT_DIV_ZERO: return "integer divide by zero";
+    case HVW_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
+    case HVW_TRAP_MEMORY_OOB: return "out of bounds memory access";
+    case HVW_TRAP_TABLE_OOB: return "out of bounds table access";
+    case HVW_TRAP_UNDEFINED_ELEMENT: return "undefined table index";
+    case HVW_TRAP_UNINITIALIZED_ELEMENT: return "uninitialized table element";
+    case HVW_TRAP_INDIRECT_CALL_TYPE_MISMATCH: return "indirect call signature mismatch";
+    case HVW_TRAP_CALL_STACK_EXHAUSTED: return "call stack exhausted";
+    default: return hvw_trap_message(trap);
   }
 }
 
-static void print_failure(const char *prefix, const wasm_error *err) {
-  if (err->status == WASM_TRAP) printf("%s%s\n", prefix, wabt_trap_text(err->trap));
-  else printf("%s%s (%s)\n", prefix, wasm_status_name(err->status), err->message);
+static void print_failure(const char *prefix, const hvw_error *err) {
+  if (err->status == HVW_TRAP) printf("%s%s\n", prefix, wabt_trap_text(err->trap));
+  else printf("%s%s (%s)\n", prefix, hvw_status_name(err->status), err->message);
 }
 
-static void print_value(const wasm_value *v) {
+static void print_value(const hvw_value *v) {
   switch (v->type) {
-    case WASM_TYPE_I32: printf("i32:%" PRIu32, (uint32_t)v->of.i32); break;
-    case WASM_TYPE_I64: printf("i64:%" PRIu64, (uint64_t)v->of.i64); break;
-    case WASM_TYPE_F32: printf("f32-bits:0x%08" PRIx32, v->of.f32_bits); break;
-    case WASM_TYPE_F64: printf("f64-bits:0x%016" PRIx64, v->of.f64_bits); break;
-    case WASM_TYPE_V128: /* as wabt prints one: four i32 lanes */
+    case HVW_TYPE_I32: printf("i32:%" PRIu32, (uint32_t)v->of.i32); break;
+    case HVW_TYPE_I64: printf("i64:%" PRIu64, (uint64_t)v->of.i64); break;
+    case HVW_TYPE_F32: printf("f32-bits:0x%08" PRIx32, v->of.f32_bits); break;
+    case HVW_TYPE_F64: printf("f64-bits:0x%016" PRIx64, v->of.f64_bits); break;
+    case HVW_TYPE_V128: /* as wabt prints one: four i32 lanes */
       printf("v128 i32x4:");
       for (int k = 0; k < 4; k++) {
         const uint8_t *b = v->of.v128 + 4 * k;
@@ -63,7 +63,7 @@ static void print_value(const wasm_value *v) {
                (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
       }
       break;
-    default: printf("%s", wasm_valtype_name(v->type) ? wasm_valtype_name(v->type) : "?"); break;
+    default: printf("%s", hvw_valtype_name(v->type) ? hvw_valtype_name(v->type) : "?"); break;
   }
 }
 
@@ -116,38 +116,38 @@ static int cmd_run(const char *path) {
     fprintf(stderr, "fuzz_diff_driver: cannot read '%s'\n", path);
     return 1;
   }
-  wasm_error err = {0};
-  wasm_module *module = wasm_module_load(bytes, size, &err);
+  hvw_error err = {0};
+  hvw_module *module = hvw_module_load(bytes, size, &err);
   free(bytes);
   if (!module) {
-    printf("load failed: %s: %s\n", wasm_status_name(err.status), err.message);
+    printf("load failed: %s: %s\n", hvw_status_name(err.status), err.message);
     return 1;
   }
-  wasm_store_limits limits;
-  wasm_store_limits_default(&limits);
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
   limits.gas_limit = 1000000000; /* generated modules end long before; a hang would show here */
-  wasm_store *store = wasm_store_new(&limits, &err);
+  hvw_store *store = hvw_store_new(&limits, &err);
   if (!store) {
     printf("store failed: %s\n", err.message);
-    wasm_module_free(module);
+    hvw_module_free(module);
     return 1;
   }
-  wasm_instance *instance = wasm_instance_new(store, module, NULL, 0, &err);
+  hvw_instance *instance = hvw_instance_new(store, module, NULL, 0, &err);
   if (!instance) {
     print_failure("error initializing module: ", &err);
   }
-  for (uint32_t i = 0; instance && i < wasm_module_export_count(module); i++) {
-    wasm_export_info info;
-    wasm_extern ext;
-    if (!wasm_module_export(module, i, &info) || info.type.kind != WASM_EXTERN_FUNC ||
+  for (uint32_t i = 0; instance && i < hvw_module_export_count(module); i++) {
+    hvw_export_info info;
+    hvw_extern ext;
+    if (!hvw_module_export(module, i, &info) || info.type.kind != HVW_EXTERN_FUNC ||
         info.type.func.param_count != 0 || info.type.func.result_count > DRIVER_MAX_RESULTS)
       continue;
-    if (!wasm_instance_export(instance, info.name, info.name_len, &ext)) continue;
-    wasm_value results[DRIVER_MAX_RESULTS];
-    wasm_status st = wasm_func_call(store, ext.of.func, NULL, 0, results,
+    if (!hvw_instance_export(instance, info.name, info.name_len, &ext)) continue;
+    hvw_value results[DRIVER_MAX_RESULTS];
+    hvw_status st = hvw_func_call(store, ext.of.func, NULL, 0, results,
                                     info.type.func.result_count, &err);
     printf("%.*s() =>", (int)info.name_len, info.name);
-    if (st != WASM_OK) {
+    if (st != HVW_OK) {
       print_failure(" error: ", &err);
       continue;
     }
@@ -157,8 +157,8 @@ static int cmd_run(const char *path) {
     }
     putchar('\n');
   }
-  wasm_store_free(store);
-  wasm_module_free(module);
+  hvw_store_free(store);
+  hvw_module_free(module);
   return 0;
 }
 

@@ -12,8 +12,8 @@
 #define FUZZ_MAX_CALLS 32
 
 typedef struct fuzz_outcome {
-  wasm_status status;
-  wasm_trap trap;
+  hvw_status status;
+  hvw_trap trap;
   uint64_t results_hash; /* of the result bits; references by null-ness only */
 } fuzz_outcome;
 
@@ -25,14 +25,14 @@ typedef struct fuzz_run_log {
 
 /* Limits small enough that any module finishes quickly: gas, a 4-page memory cap, 64 table
  * elements, call depth 200, 16 Ki stack cells. */
-void fuzz_small_limits(wasm_store_limits *out, uint64_t gas);
+void fuzz_small_limits(hvw_store_limits *out, uint64_t gas);
 
 /*
  * Instantiates `module` (which must have no imports) in a fresh store with `limits`, then calls
  * each exported function (up to FUZZ_MAX_CALLS) once, with arguments drawn from `seed`, in the
  * same instance. Aborts when an outcome is not one a caller may see (FUZZ_CHECK). Fills *log.
  */
-void fuzz_run_module(const wasm_module *module, const wasm_store_limits *limits, uint64_t seed,
+void fuzz_run_module(const hvw_module *module, const hvw_store_limits *limits, uint64_t seed,
                      fuzz_run_log *log);
 
 #endif /* HV_FUZZ_ENGINE_RUN_H */

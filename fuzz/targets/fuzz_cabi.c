@@ -36,13 +36,13 @@
 #define CABI_MAX_PAGES 4
 #define CABI_SCRIPT 256
 
-static wasm_module *guest;
+static hvw_module *guest;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  wasm_error err;
-  guest = wasm_module_load(fuzz_cabi_wasm, sizeof fuzz_cabi_wasm, &err);
+  hvw_error err;
+  guest = hvw_module_load(fuzz_cabi_wasm, sizeof fuzz_cabi_wasm, &err);
   FUZZ_CHECK(guest != NULL, "the guest does not load: %s", err.message);
   return 0;
 }
@@ -65,31 +65,31 @@ static bool ref_utf8_valid(const uint8_t *s, size_t n) {
   return true;
 }
 
-static wasm_value guest_global(wasm_instance *inst, const char *name) {
-  wasm_extern ext;
-  FUZZ_CHECK(wasm_instance_export(inst, name, strlen(name), &ext) && ext.kind == WASM_EXTERN_GLOBAL,
+static hvw_value guest_global(hvw_instance *inst, const char *name) {
+  hvw_extern ext;
+  FUZZ_CHECK(hvw_instance_export(inst, name, strlen(name), &ext) && ext.kind == HVW_EXTERN_GLOBAL,
              "no global %s", name);
-  return wasm_global_get(ext.of.global);
+  return hvw_global_get(ext.of.global);
 }
 
 static uint32_t load_u32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static const hv_type arg_types[] = {WASM_TYPE_I32, WASM_TYPE_I64, WASM_TYPE_F32, WASM_TYPE_F64,
+static const hv_type arg_types[] = {HVW_TYPE_I32, HVW_TYPE_I64, HVW_TYPE_F32, HVW_TYPE_F64,
                                     HV_TYPE_STRING, HV_TYPE_BYTES, HV_TYPE_STRING, HV_TYPE_BYTES,
-                                    WASM_TYPE_FUNCREF};
+                                    HVW_TYPE_FUNCREF};
 static const hv_type result_types[] = {0, HV_TYPE_STRING, HV_TYPE_BYTES, 0, HV_TYPE_STRING, HV_TYPE_BYTES,
-                                       WASM_TYPE_I32};
+                                       HVW_TYPE_I32};
 static const char *const exports[] = {"f0", "f1", "f2", "f3", "f4", "missing"};
 
 /* After a successful call: what hv_cabi.h promises of the result. */
-static void check_success(wasm_instance *inst, wasm_memory *memory, const char *name, hv_type result_type,
+static void check_success(hvw_instance *inst, hvw_memory *memory, const char *name, hv_type result_type,
                           uint64_t max, const hv_value *args, size_t arg_count, const hv_cabi_result *out,
                           int32_t post_before) {
-  wasm_extern ext;
-  FUZZ_CHECK(wasm_instance_export(inst, name, strlen(name), &ext), "%s vanished", name);
-  wasm_functype_view ft = wasm_func_type(ext.of.func);
+  hvw_extern ext;
+  FUZZ_CHECK(hvw_instance_export(inst, name, strlen(name), &ext), "%s vanished", name);
+  hvw_functype_view ft = hvw_func_type(ext.of.func);
   if (result_type == 0) {
     FUZZ_CHECK(out->count == ft.result_count, "%zu values for %u results", out->count, ft.result_count);
     FUZZ_CHECK(out->data == NULL, "data without a string or bytes result");
@@ -107,8 +107,8 @@ static void check_success(wasm_instance *inst, wasm_memory *memory, const char *
 
   /* The guest writes nothing after its export returns: the memory still holds what was lifted. */
   uint32_t retptr = (uint32_t)guest_global(inst, "last_retptr").of.i32;
-  uint64_t size = wasm_memory_size_bytes(memory);
-  const uint8_t *mem = wasm_memory_data(memory);
+  uint64_t size = hvw_memory_size_bytes(memory);
+  const uint8_t *mem = hvw_memory_data(memory);
   FUZZ_CHECK(retptr % 4 == 0 && (uint64_t)retptr + 8 <= size, "lifted through a bad retptr %u", retptr);
   uint32_t ptr = load_u32(mem + retptr), len = load_u32(mem + retptr + 4);
   FUZZ_CHECK(len == v->len && (uint64_t)ptr + len <= size, "lifted (%u, %u) as %zu bytes", ptr, len, v->len);
@@ -163,44 +163,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else {
       uint64_t x = 0;
       for (int i = 0; i < 8; i++) x = x << 8 | fuzz_u8(&c);
-      wasm_value v = {.type = t};
+      hvw_value v = {.type = t};
       switch (t) {
-        case WASM_TYPE_I32: v.of.i32 = (int32_t)(uint32_t)x; break;
-        case WASM_TYPE_I64: v.of.i64 = (int64_t)x; break;
-        case WASM_TYPE_F32: v.of.f32_bits = (uint32_t)x; break;
-        case WASM_TYPE_F64: v.of.f64_bits = x; break;
+        case HVW_TYPE_I32: v.of.i32 = (int32_t)(uint32_t)x; break;
+        case HVW_TYPE_I64: v.of.i64 = (int64_t)x; break;
+        case HVW_TYPE_F32: v.of.f32_bits = (uint32_t)x; break;
+        case HVW_TYPE_F64: v.of.f64_bits = x; break;
         default: v.of.funcref = NULL; break; /* not a protocol type: refused before it is used */
       }
-      if (tb & 0x80) v.type = t == WASM_TYPE_I32 ? WASM_TYPE_I64 : WASM_TYPE_I32; /* a declared type that lies */
+      if (tb & 0x80) v.type = t == HVW_TYPE_I32 ? HVW_TYPE_I64 : HVW_TYPE_I32; /* a declared type that lies */
       args[k] = hv_value_from_wasm(v);
       args[k].type = t;
     }
   }
 
-  wasm_store_limits limits;
-  wasm_store_limits_default(&limits);
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
   limits.gas_limit = CABI_GAS;
   limits.max_memory_pages = CABI_MAX_PAGES;
-  wasm_error err;
-  wasm_store *store = wasm_store_new(&limits, &err);
+  hvw_error err;
+  hvw_store *store = hvw_store_new(&limits, &err);
   FUZZ_CHECK(store != NULL, "no store: %s", err.message);
-  wasm_instance *inst = wasm_instance_new(store, guest, NULL, 0, &err);
+  hvw_instance *inst = hvw_instance_new(store, guest, NULL, 0, &err);
   FUZZ_CHECK(inst != NULL, "the guest does not instantiate: %s", err.message);
-  wasm_extern ext;
-  FUZZ_CHECK(wasm_instance_export(inst, "memory", 6, &ext) && ext.kind == WASM_EXTERN_MEMORY, "no memory");
-  wasm_memory *memory = ext.of.memory;
-  uint8_t *mem = wasm_memory_data(memory);
+  hvw_extern ext;
+  FUZZ_CHECK(hvw_instance_export(inst, "memory", 6, &ext) && ext.kind == HVW_EXTERN_MEMORY, "no memory");
+  hvw_memory *memory = ext.of.memory;
+  uint8_t *mem = hvw_memory_data(memory);
   size_t got;
   const uint8_t *script = fuzz_bytes(&c, CABI_SCRIPT, &got);
   memcpy(mem, script, got);
-  const uint8_t *fill = fuzz_bytes(&c, WASM_PAGE_SIZE - CABI_SCRIPT, &got);
+  const uint8_t *fill = fuzz_bytes(&c, HVW_PAGE_SIZE - CABI_SCRIPT, &got);
   memcpy(mem + CABI_SCRIPT, fill, got);
-  if (interrupt) wasm_store_interrupt(store);
+  if (interrupt) hvw_store_interrupt(store);
 
   /* What hv_cabi_check says of the shape, for an export that exists. */
   hv_cabi_status shape = HV_CABI_OK;
-  wasm_functype_view ft;
-  bool exists = wasm_module_find_func_export(guest, name, strlen(name), &ft);
+  hvw_functype_view ft;
+  bool exists = hvw_module_find_func_export(guest, name, strlen(name), &ft);
   if (exists) shape = hv_cabi_check(&ft, types, arg_count, result_type, NULL, 0);
 
   int32_t post_before = guest_global(inst, "post_calls").of.i32;
@@ -220,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(memchr(detail, '\0', sizeof detail) != NULL, "detail not terminated");
   FUZZ_CHECK(st != HV_CABI_HOST_MEMORY, "out of host memory for a small call: %s", detail);
   if (!exists) {
-    FUZZ_CHECK(st == HV_CABI_ENGINE && err.status == WASM_NOT_FOUND, "a missing export gave %s",
+    FUZZ_CHECK(st == HV_CABI_ENGINE && err.status == HVW_NOT_FOUND, "a missing export gave %s",
                hv_cabi_status_name(st));
   } else if (shape != HV_CABI_OK) {
     FUZZ_CHECK(st == HV_CABI_SIGNATURE_MISMATCH, "hv_cabi_check refused the shape, the call gave %s",
@@ -230,7 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                hv_cabi_status_name(st));
   }
   if (st == HV_CABI_OK) {
-    FUZZ_CHECK(err.status == WASM_OK && detail[0] == '\0', "success with an error");
+    FUZZ_CHECK(err.status == HVW_OK && detail[0] == '\0', "success with an error");
     check_success(inst, memory, name, result_type, max, args, arg_count, &out, post_before);
   } else {
     FUZZ_CHECK(out.values == NULL && out.count == 0 && out.data == NULL, "%s left a result",
@@ -238,12 +238,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(detail[0] != '\0', "%s without a detail", hv_cabi_status_name(st));
     FUZZ_CHECK(memchr(err.message, '\0', sizeof err.message) != NULL, "err.message not terminated");
     if (st == HV_CABI_ENGINE)
-      FUZZ_CHECK(err.status == WASM_TRAP || err.status == WASM_TIMEOUT || err.status == WASM_GAS_EXHAUSTED ||
-                     err.status == WASM_MEMORY_EXCEEDED || err.status == WASM_NOT_FOUND,
-                 "engine status %s", wasm_status_name(err.status));
+      FUZZ_CHECK(err.status == HVW_TRAP || err.status == HVW_TIMEOUT || err.status == HVW_GAS_EXHAUSTED ||
+                     err.status == HVW_MEMORY_EXCEEDED || err.status == HVW_NOT_FOUND,
+                 "engine status %s", hvw_status_name(err.status));
     else
-      FUZZ_CHECK(err.status == WASM_OK, "%s with engine status %s", hv_cabi_status_name(st),
-                 wasm_status_name(err.status));
+      FUZZ_CHECK(err.status == HVW_OK, "%s with engine status %s", hv_cabi_status_name(st),
+                 hvw_status_name(err.status));
     if (st == HV_CABI_BAD_UTF8) FUZZ_CHECK(result_type == HV_TYPE_STRING, "BAD_UTF8 for a non-string");
     if (st == HV_CABI_MISALIGNED || st == HV_CABI_RESULT_TOO_LARGE)
       FUZZ_CHECK(result_type == HV_TYPE_STRING || result_type == HV_TYPE_BYTES, "%s without a declared result",
@@ -254,7 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   hv_cabi_result_free(&out);
   FUZZ_CHECK(out.values == NULL && out.data == NULL && out.count == 0, "result_free left something");
 
-  wasm_store_free(store);
+  hvw_store_free(store);
   for (size_t k = 0; k < arg_count; k++) free(owned[k]);
   return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * fuzz_decode.c: wasm_module_load (decoder, validator, translator) on arbitrary bytes.
+ * fuzz_decode.c: hvw_module_load (decoder, validator, translator) on arbitrary bytes.
  *
  * A rejection must be one of the load statuses with a terminated message; a module that loads
  * must answer the introspection calls consistently and, when it imports nothing, instantiate and
@@ -19,22 +19,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-static void check_names(const wasm_module *module) {
-  uint32_t imports = wasm_module_import_count(module), exports = wasm_module_export_count(module);
+static void check_names(const hvw_module *module) {
+  uint32_t imports = hvw_module_import_count(module), exports = hvw_module_export_count(module);
   for (uint32_t i = 0; i < imports; i++) {
-    wasm_import_info info;
-    FUZZ_CHECK(wasm_module_import(module, i, &info), "import %u of %u missing", i, imports);
+    hvw_import_info info;
+    FUZZ_CHECK(hvw_module_import(module, i, &info), "import %u of %u missing", i, imports);
     FUZZ_CHECK(info.module_name_len == 0 || info.module_name != NULL, "import %u: no module name", i);
     FUZZ_CHECK(info.name_len == 0 || info.name != NULL, "import %u: no name", i);
   }
-  wasm_import_info no_import;
-  FUZZ_CHECK(!wasm_module_import(module, imports, &no_import), "import past the end");
+  hvw_import_info no_import;
+  FUZZ_CHECK(!hvw_module_import(module, imports, &no_import), "import past the end");
   for (uint32_t i = 0; i < exports; i++) {
-    wasm_export_info info;
-    wasm_functype_view type;
-    FUZZ_CHECK(wasm_module_export(module, i, &info), "export %u of %u missing", i, exports);
-    bool found = wasm_module_find_func_export(module, info.name, info.name_len, &type);
-    FUZZ_CHECK(found == (info.type.kind == WASM_EXTERN_FUNC),
+    hvw_export_info info;
+    hvw_functype_view type;
+    FUZZ_CHECK(hvw_module_export(module, i, &info), "export %u of %u missing", i, exports);
+    bool found = hvw_module_find_func_export(module, info.name, info.name_len, &type);
+    FUZZ_CHECK(found == (info.type.kind == HVW_EXTERN_FUNC),
                "find_func_export of '%.*s' (kind %d) says %d", (int)info.name_len, info.name,
                (int)info.type.kind, found);
     if (found)
@@ -42,34 +42,34 @@ static void check_names(const wasm_module *module) {
                      type.result_count == info.type.func.result_count,
                  "export '%.*s': two different types", (int)info.name_len, info.name);
   }
-  wasm_export_info no_export;
-  FUZZ_CHECK(!wasm_module_export(module, exports, &no_export), "export past the end");
+  hvw_export_info no_export;
+  FUZZ_CHECK(!hvw_module_export(module, exports, &no_export), "export past the end");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  wasm_error err;
+  hvw_error err;
   memset(&err, 0x5A, sizeof err); /* the engine must overwrite all of it that matters */
-  wasm_module *module = wasm_module_load(data, size, &err);
+  hvw_module *module = hvw_module_load(data, size, &err);
   if (!module) {
-    FUZZ_CHECK(err.status == WASM_MALFORMED || err.status == WASM_INVALID ||
-                   err.status == WASM_IMPL_LIMIT || err.status == WASM_OUT_OF_HOST_MEMORY,
+    FUZZ_CHECK(err.status == HVW_MALFORMED || err.status == HVW_INVALID ||
+                   err.status == HVW_IMPL_LIMIT || err.status == HVW_OUT_OF_HOST_MEMORY,
                "load failed with status %d", (int)err.status);
     FUZZ_CHECK(memchr(err.message, '\0', sizeof err.message) != NULL, "message not terminated");
-    FUZZ_CHECK(err.trap == WASM_TRAP_NONE, "load failure with a trap kind");
+    FUZZ_CHECK(err.trap == HVW_TRAP_NONE, "load failure with a trap kind");
     return 0;
   }
-  FUZZ_CHECK(err.status == WASM_OK, "loaded, but err says %s", wasm_status_name(err.status));
+  FUZZ_CHECK(err.status == HVW_OK, "loaded, but err says %s", hvw_status_name(err.status));
   check_names(module);
-  wasm_module_stats stats;
-  wasm_module_get_stats(module, &stats);
-  FUZZ_CHECK(stats.wasm_bytes == size, "stats: %zu wasm bytes for %zu", stats.wasm_bytes, size);
+  hvw_module_stats stats;
+  hvw_module_get_stats(module, &stats);
+  FUZZ_CHECK(stats.hvw_bytes == size, "stats: %zu wasm bytes for %zu", stats.hvw_bytes, size);
 
-  if (wasm_module_import_count(module) == 0) {
-    wasm_store_limits limits;
+  if (hvw_module_import_count(module) == 0) {
+    hvw_store_limits limits;
     fuzz_run_log log;
     fuzz_small_limits(&limits, DECODE_GAS);
     fuzz_run_module(module, &limits, fuzz_hash(data, size), &log);
   }
-  wasm_module_free(module);
+  hvw_module_free(module);
   return 0;
 }

@@ -43,14 +43,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!wgen_generate(data + 1, size - 1, &config, &bytes, &len)) return 0; /* out of memory */
   dump_module(bytes, len);
 
-  wasm_error err;
-  wasm_module *module = wasm_module_load(bytes, len, &err);
+  hvw_error err;
+  hvw_module *module = hvw_module_load(bytes, len, &err);
   FUZZ_CHECK(module != NULL,
              "the engine rejects a generated module (%zu bytes; HV_FUZZ_DUMP=FILE writes it): "
-             "%s: %s", len, wasm_status_name(err.status), err.message);
+             "%s: %s", len, hvw_status_name(err.status), err.message);
   free(bytes);
 
-  wasm_store_limits limits;
+  hvw_store_limits limits;
   fuzz_run_log first, second;
   uint64_t seed = fuzz_hash(data, size);
   fuzz_small_limits(&limits, EXEC_GAS);
@@ -62,11 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const fuzz_outcome *a = &first.outcome[i], *b = &second.outcome[i];
     FUZZ_CHECK(a->status == b->status && a->trap == b->trap && a->results_hash == b->results_hash,
                "outcome %u differs between two fresh stores: %s/%s vs %s/%s", i,
-               wasm_status_name(a->status), wasm_trap_message(a->trap),
-               wasm_status_name(b->status), wasm_trap_message(b->trap));
+               hvw_status_name(a->status), hvw_trap_message(a->trap),
+               hvw_status_name(b->status), hvw_trap_message(b->trap));
   }
   FUZZ_CHECK(first.gas_used == second.gas_used, "gas %llu then %llu",
              (unsigned long long)first.gas_used, (unsigned long long)second.gas_used);
-  wasm_module_free(module);
+  hvw_module_free(module);
   return 0;
 }

@@ -31,7 +31,7 @@
 #define WASI_MAX_CALLS 64
 #define WASI_MAX_PAGES 8
 
-static wasm_module *guest;
+static hvw_module *guest;
 
 /* The exports, in all.wat's order, and which of them answer only ENOSYS or EBADF by descriptor. */
 static const struct {
@@ -67,8 +67,8 @@ static uint64_t fuzz_clock(void *env, uint32_t id) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  wasm_error err;
-  guest = wasm_module_load(fuzz_wasi_wasm, sizeof fuzz_wasi_wasm, &err);
+  hvw_error err;
+  guest = hvw_module_load(fuzz_wasi_wasm, sizeof fuzz_wasi_wasm, &err);
   FUZZ_CHECK(guest != NULL, "the guest does not load: %s", err.message);
   char detail[256];
   FUZZ_CHECK(hv_wasi_check_module(guest, detail, sizeof detail) == HV_WASI_OK, "refused: %s", detail);
@@ -126,22 +126,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         .random = fuzz_random, .clock = fuzz_clock};
   hv_wasi_ctx *ctx;
   FUZZ_CHECK(hv_wasi_new(&cfg, &ctx, NULL, 0) == HV_WASI_OK, "hv_wasi_new failed");
-  wasm_store_limits lim;
-  wasm_store_limits_default(&lim);
+  hvw_store_limits lim;
+  hvw_store_limits_default(&lim);
   lim.gas_limit = WASI_GAS;
   lim.max_memory_pages = WASI_MAX_PAGES;
   lim.max_call_depth = 16;   /* the forwarders are one frame deep: small stacks, quick stores */
   lim.max_stack_cells = 4096;
-  wasm_error err;
-  wasm_store *store = wasm_store_new(&lim, &err);
+  hvw_error err;
+  hvw_store *store = hvw_store_new(&lim, &err);
   FUZZ_CHECK(store != NULL, "no store");
-  wasm_instance *inst;
+  hvw_instance *inst;
   FUZZ_CHECK(hv_wasi_instantiate(ctx, store, guest, &inst, &err, NULL, 0) == HV_WASI_OK && inst,
              "instantiation failed: %s", err.message);
-  wasm_extern ext;
-  FUZZ_CHECK(wasm_instance_export(inst, "memory", 6, &ext), "no memory");
-  wasm_memory *memory = ext.of.memory;
-  memcpy(wasm_memory_data(memory), fill, fill_len);
+  hvw_extern ext;
+  FUZZ_CHECK(hvw_instance_export(inst, "memory", 6, &ext), "no memory");
+  hvw_memory *memory = ext.of.memory;
+  memcpy(hvw_memory_data(memory), fill, fill_len);
 
   static uint8_t expect[1 << 16];
   bool verbose = getenv("HV_FUZZ_WASI_VERBOSE") != NULL;
@@ -149,16 +149,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int call = 0; call < WASI_MAX_CALLS && c.n > 0; call++) {
     size_t which = fuzz_u8(&c) % EXPORT_COUNT;
     const char *name = exports[which].name;
-    FUZZ_CHECK(wasm_instance_export(inst, name, strlen(name), &ext), "no export %s", name);
-    wasm_functype_view ft = wasm_func_type(ext.of.func);
-    uint8_t *mem = wasm_memory_data(memory);
-    uint64_t mem_size = wasm_memory_size_bytes(memory);
-    wasm_value args[16], res[1];
+    FUZZ_CHECK(hvw_instance_export(inst, name, strlen(name), &ext), "no export %s", name);
+    hvw_functype_view ft = hvw_func_type(ext.of.func);
+    uint8_t *mem = hvw_memory_data(memory);
+    uint64_t mem_size = hvw_memory_size_bytes(memory);
+    hvw_value args[16], res[1];
     int64_t raw[16];
     for (uint32_t i = 0; i < ft.param_count; i++) {
       raw[i] = draw_arg(&c, mem_size, fill_len);
       args[i].type = ft.params[i];
-      if (ft.params[i] == WASM_TYPE_I64) args[i].of.i64 = raw[i];
+      if (ft.params[i] == HVW_TYPE_I64) args[i].of.i64 = raw[i];
       else args[i].of.i32 = (int32_t)(uint32_t)raw[i];
     }
 
@@ -172,22 +172,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       want_ok = expected_write(mem, mem_size, (uint32_t)args[1].of.i32, (uint32_t)args[2].of.i32, expect,
                                sizeof expect, &want_len);
 
-    wasm_status st = wasm_func_call(store, ext.of.func, args, ft.param_count, res, ft.result_count, &err);
+    hvw_status st = hvw_func_call(store, ext.of.func, args, ft.param_count, res, ft.result_count, &err);
     hv_wasi_result after;
     hv_wasi_get_result(ctx, &after);
     if (verbose) {
       fprintf(stderr, "%s(", name);
       for (uint32_t i = 0; i < ft.param_count; i++) fprintf(stderr, "%s%lld", i ? ", " : "", (long long)raw[i]);
-      fprintf(stderr, ") = %s %d %s\n", wasm_status_name(st), st == WASM_OK && ft.result_count ? res[0].of.i32 : 0,
-              st == WASM_OK ? "" : err.message);
+      fprintf(stderr, ") = %s %d %s\n", hvw_status_name(st), st == HVW_OK && ft.result_count ? res[0].of.i32 : 0,
+              st == HVW_OK ? "" : err.message);
     }
     FUZZ_CHECK(after.stdout_len <= limit && after.stderr_len <= limit / 2 + 1, "a capture over its limit");
     FUZZ_CHECK(after.stdin_consumed <= stdin_len && after.stdin_consumed >= before.stdin_consumed,
                "stdin consumed %zu of %zu", after.stdin_consumed, stdin_len);
-    if (st != WASM_OK) {
+    if (st != HVW_OK) {
       hv_wasi_status ws = hv_wasi_outcome(ctx, st);
-      FUZZ_CHECK(st == WASM_GAS_EXHAUSTED || (st == WASM_TRAP && ws != HV_WASI_ENGINE),
-                 "%s: %s (%s)", name, wasm_status_name(st), err.message);
+      FUZZ_CHECK(st == HVW_GAS_EXHAUSTED || (st == HVW_TRAP && ws != HV_WASI_ENGINE),
+                 "%s: %s (%s)", name, hvw_status_name(st), err.message);
       if (after.overflowed_fd) {
         FUZZ_CHECK(is_write && after.overflowed_fd == fd, "overflow of fd %u in %s", after.overflowed_fd, name);
         size_t lim_fd = fd == 1 ? limit : limit / 2 + 1;
@@ -236,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
     }
   }
-  wasm_store_free(store);
+  hvw_store_free(store);
   hv_wasi_free(ctx);
   return 0;
 }

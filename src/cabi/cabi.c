@@ -56,8 +56,8 @@ uint32_t hv_cabi_flat_count(hv_type type) {
 
 static bool cabi_is_blob(hv_type type) { return type == HV_TYPE_STRING || type == HV_TYPE_BYTES; }
 
-static const char *cabi_valtype_name(wasm_valtype type) {
-  const char *name = wasm_valtype_name(type);
+static const char *cabi_valtype_name(hvw_valtype type) {
+  const char *name = hvw_valtype_name(type);
   return name ? name : "an unknown type";
 }
 
@@ -107,20 +107,20 @@ __attribute__((format(printf, 4, 5))) static hv_cabi_status cabi_fail(hv_cabi_st
 }
 
 /* What the engine's status says happened to a call, for `detail`. */
-static const char *cabi_engine_verb(wasm_status status) {
+static const char *cabi_engine_verb(hvw_status status) {
   switch (status) {
-    case WASM_TRAP: return "trapped";
-    case WASM_TIMEOUT: return "was interrupted";
-    case WASM_GAS_EXHAUSTED: return "ran out of gas";
-    case WASM_MEMORY_EXCEEDED: return "exceeded the memory limit";
+    case HVW_TRAP: return "trapped";
+    case HVW_TIMEOUT: return "was interrupted";
+    case HVW_GAS_EXHAUSTED: return "ran out of gas";
+    case HVW_MEMORY_EXCEEDED: return "exceeded the memory limit";
     default: return "failed";
   }
 }
 
 /* HV_CABI_ENGINE for a call the engine stopped; `what` names the call ("the export 'f'"). */
-static hv_cabi_status cabi_engine_fail(const wasm_error *err, wasm_status status, const char *what,
+static hv_cabi_status cabi_engine_fail(const hvw_error *err, hvw_status status, const char *what,
                                        char *detail, size_t detail_size) {
-  wasm_status st = err->status != WASM_OK ? err->status : status;
+  hvw_status st = err->status != HVW_OK ? err->status : status;
   return cabi_fail(HV_CABI_ENGINE, detail, detail_size, "%s %s: %.*s", what, cabi_engine_verb(st),
                    (int)strnlen(err->message, sizeof err->message), err->message);
 }
@@ -135,7 +135,7 @@ typedef struct cabi_types {
 
 static hv_type cabi_type_at(cabi_types t, size_t k) { return t.types ? t.types[k] : t.values[k].type; }
 
-static hv_cabi_status cabi_check_shape(const wasm_functype_view *core, cabi_types args, size_t arg_count,
+static hv_cabi_status cabi_check_shape(const hvw_functype_view *core, cabi_types args, size_t arg_count,
                                        hv_type result_type, char *detail, size_t detail_size) {
   uint32_t p = 0; /* the next core parameter */
   for (size_t k = 0; k < arg_count; k++) {
@@ -150,7 +150,7 @@ static hv_cabi_status cabi_check_shape(const wasm_functype_view *core, cabi_type
                        "%s, would start at core parameter %u)",
                        core->param_count, core->param_count == 1 ? "" : "s", k + 1, hv_type_name(t), p + 1);
     for (uint32_t j = 0; j < flat; j++) {
-      wasm_valtype want = flat == 1 ? t : WASM_TYPE_I32;
+      hvw_valtype want = flat == 1 ? t : HVW_TYPE_I32;
       if (core->params[p + j] != want) {
         if (flat == 1)
           return cabi_fail(HV_CABI_SIGNATURE_MISMATCH, detail, detail_size,
@@ -172,7 +172,7 @@ static hv_cabi_status cabi_check_shape(const wasm_functype_view *core, cabi_type
   if (!cabi_is_blob(result_type))
     return cabi_fail(HV_CABI_SIGNATURE_MISMATCH, detail, detail_size,
                      "a declared result must be string or bytes (type code 0x%02x is not)", result_type);
-  if (core->result_count != 1 || core->results[0] != WASM_TYPE_I32)
+  if (core->result_count != 1 || core->results[0] != HVW_TYPE_I32)
     return cabi_fail(HV_CABI_SIGNATURE_MISMATCH, detail, detail_size,
                      "a %s result needs the export to return exactly one i32 (the retptr); it returns %u "
                      "result%s%s%s",
@@ -182,7 +182,7 @@ static hv_cabi_status cabi_check_shape(const wasm_functype_view *core, cabi_type
   return HV_CABI_OK;
 }
 
-hv_cabi_status hv_cabi_check(const wasm_functype_view *core, const hv_type *arg_types, size_t arg_count,
+hv_cabi_status hv_cabi_check(const hvw_functype_view *core, const hv_type *arg_types, size_t arg_count,
                              hv_type result_type, char *detail, size_t detail_size) {
   if (detail && detail_size > 0) detail[0] = '\0';
   if (arg_count > 0 && arg_types == NULL)
@@ -192,8 +192,8 @@ hv_cabi_status hv_cabi_check(const wasm_functype_view *core, const hv_type *arg_
 
 /* ---- The call ----------------------------------------------------------------------------- */
 
-static bool cabi_functype_is(wasm_functype_view ft, uint32_t params, const wasm_valtype *param_types,
-                             uint32_t results, const wasm_valtype *result_types) {
+static bool cabi_functype_is(hvw_functype_view ft, uint32_t params, const hvw_valtype *param_types,
+                             uint32_t results, const hvw_valtype *result_types) {
   if (ft.param_count != params || ft.result_count != results) return false;
   for (uint32_t k = 0; k < params; k++)
     if (ft.params[k] != param_types[k]) return false;
@@ -206,38 +206,38 @@ static uint32_t cabi_load_u32le(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static wasm_value cabi_i32(uint32_t v) {
-  return (wasm_value){.type = WASM_TYPE_I32, .of.i32 = (int32_t)v};
+static hvw_value cabi_i32(uint32_t v) {
+  return (hvw_value){.type = HVW_TYPE_I32, .of.i32 = (int32_t)v};
 }
 
 /* Everything hv_cabi_call finds before anything runs. */
 typedef struct cabi_exports {
-  wasm_func *func;
-  wasm_functype_view type;
-  wasm_func *realloc_fn; /* NULL when no argument needs it */
-  wasm_memory *memory;   /* NULL when no value needs it */
-  wasm_func *post;       /* NULL when not exported or result_type is 0 */
+  hvw_func *func;
+  hvw_functype_view type;
+  hvw_func *realloc_fn; /* NULL when no argument needs it */
+  hvw_memory *memory;   /* NULL when no value needs it */
+  hvw_func *post;       /* NULL when not exported or result_type is 0 */
   char *post_name;       /* "cabi_post_<name>", NUL-terminated, for messages; owned */
 } cabi_exports;
 
 /* Steps 1 and 2 of hv_cabi_call: the exports and the checks that need no guest code. */
-static hv_cabi_status cabi_prepare(wasm_instance *instance, const char *name, size_t name_len,
+static hv_cabi_status cabi_prepare(hvw_instance *instance, const char *name, size_t name_len,
                                    const hv_value *args, size_t arg_count, hv_type result_type,
-                                   cabi_exports *x, wasm_error *err, char *detail, size_t detail_size) {
-  static const wasm_valtype realloc_params[4] = {WASM_TYPE_I32, WASM_TYPE_I32, WASM_TYPE_I32, WASM_TYPE_I32};
-  static const wasm_valtype i32_only[1] = {WASM_TYPE_I32};
-  wasm_extern ext;
+                                   cabi_exports *x, hvw_error *err, char *detail, size_t detail_size) {
+  static const hvw_valtype realloc_params[4] = {HVW_TYPE_I32, HVW_TYPE_I32, HVW_TYPE_I32, HVW_TYPE_I32};
+  static const hvw_valtype i32_only[1] = {HVW_TYPE_I32};
+  hvw_extern ext;
   int shown = name_len > 64 ? 64 : (int)name_len; /* names in messages are cut at 64 bytes */
 
-  if (!wasm_instance_export(instance, name, name_len, &ext) || ext.kind != WASM_EXTERN_FUNC) {
+  if (!hvw_instance_export(instance, name, name_len, &ext) || ext.kind != HVW_EXTERN_FUNC) {
     if (err) {
-      *err = (wasm_error){.status = WASM_NOT_FOUND, .trap = WASM_TRAP_NONE};
+      *err = (hvw_error){.status = HVW_NOT_FOUND, .trap = HVW_TRAP_NONE};
       snprintf(err->message, sizeof err->message, "no exported function '%.*s'", shown, name);
     }
     return cabi_fail(HV_CABI_ENGINE, detail, detail_size, "no exported function '%.*s'", shown, name);
   }
   x->func = ext.of.func;
-  x->type = wasm_func_type(x->func);
+  x->type = hvw_func_type(x->func);
 
   hv_cabi_status st = cabi_check_shape(&x->type, (cabi_types){.values = args}, arg_count, result_type,
                                        detail, detail_size);
@@ -273,9 +273,9 @@ static hv_cabi_status cabi_prepare(wasm_instance *instance, const char *name, si
     memcpy(x->post_name, CABI_POST_PREFIX, sizeof CABI_POST_PREFIX - 1);
     memcpy(x->post_name + sizeof CABI_POST_PREFIX - 1, name, name_len);
     x->post_name[sizeof CABI_POST_PREFIX - 1 + name_len] = '\0';
-    if (wasm_instance_export(instance, x->post_name, sizeof CABI_POST_PREFIX - 1 + name_len, &ext)) {
-      if (ext.kind != WASM_EXTERN_FUNC ||
-          !cabi_functype_is(wasm_func_type(ext.of.func), 1, i32_only, 0, NULL))
+    if (hvw_instance_export(instance, x->post_name, sizeof CABI_POST_PREFIX - 1 + name_len, &ext)) {
+      if (ext.kind != HVW_EXTERN_FUNC ||
+          !cabi_functype_is(hvw_func_type(ext.of.func), 1, i32_only, 0, NULL))
         return cabi_fail(HV_CABI_SIGNATURE_MISMATCH, detail, detail_size,
                          "the export %.*s must be a function of type (i32) -> ()", shown + 10, x->post_name);
       x->post = ext.of.func;
@@ -283,18 +283,18 @@ static hv_cabi_status cabi_prepare(wasm_instance *instance, const char *name, si
   }
 
   if (blob_arg) {
-    if (!wasm_instance_export(instance, CABI_REALLOC_NAME, sizeof CABI_REALLOC_NAME - 1, &ext) ||
-        ext.kind != WASM_EXTERN_FUNC)
+    if (!hvw_instance_export(instance, CABI_REALLOC_NAME, sizeof CABI_REALLOC_NAME - 1, &ext) ||
+        ext.kind != HVW_EXTERN_FUNC)
       return cabi_fail(HV_CABI_NO_REALLOC, detail, detail_size,
                        "a string or bytes argument needs the export cabi_realloc; there is none");
-    if (!cabi_functype_is(wasm_func_type(ext.of.func), 4, realloc_params, 1, i32_only))
+    if (!cabi_functype_is(hvw_func_type(ext.of.func), 4, realloc_params, 1, i32_only))
       return cabi_fail(HV_CABI_NO_REALLOC, detail, detail_size,
                        "the export cabi_realloc must have type (i32, i32, i32, i32) -> i32");
     x->realloc_fn = ext.of.func;
   }
   if (blob_arg || blob_result) {
-    if (!wasm_instance_export(instance, CABI_MEMORY_NAME, sizeof CABI_MEMORY_NAME - 1, &ext) ||
-        ext.kind != WASM_EXTERN_MEMORY)
+    if (!hvw_instance_export(instance, CABI_MEMORY_NAME, sizeof CABI_MEMORY_NAME - 1, &ext) ||
+        ext.kind != HVW_EXTERN_MEMORY)
       return cabi_fail(HV_CABI_NO_REALLOC, detail, detail_size, "a string or bytes %s needs the export memory; there is none",
                        blob_arg ? "argument" : "result");
     x->memory = ext.of.memory;
@@ -306,25 +306,25 @@ no_memory:
 }
 
 /* Step 3 for one argument: cabi_realloc(0, 0, 1, len), check, copy. k counts from 0. */
-static hv_cabi_status cabi_lower_blob(wasm_store *store, const cabi_exports *x, const hv_value *arg, size_t k,
-                                      wasm_value *flat, wasm_error *err, char *detail, size_t detail_size) {
+static hv_cabi_status cabi_lower_blob(hvw_store *store, const cabi_exports *x, const hv_value *arg, size_t k,
+                                      hvw_value *flat, hvw_error *err, char *detail, size_t detail_size) {
   uint32_t len = (uint32_t)arg->len; /* checked against UINT32_MAX in cabi_prepare */
-  wasm_value call_args[4] = {cabi_i32(0), cabi_i32(0), cabi_i32(1), cabi_i32(len)};
-  wasm_value ret;
-  wasm_status ws = wasm_func_call(store, x->realloc_fn, call_args, 4, &ret, 1, err);
-  if (ws != WASM_OK) {
+  hvw_value call_args[4] = {cabi_i32(0), cabi_i32(0), cabi_i32(1), cabi_i32(len)};
+  hvw_value ret;
+  hvw_status ws = hvw_func_call(store, x->realloc_fn, call_args, 4, &ret, 1, err);
+  if (ws != HVW_OK) {
     char what[64];
     snprintf(what, sizeof what, "cabi_realloc for argument %zu", k + 1);
     return cabi_engine_fail(err, ws, what, detail, detail_size);
   }
   uint32_t ptr = (uint32_t)ret.of.i32;
-  uint64_t size = wasm_memory_size_bytes(x->memory); /* read again: cabi_realloc may have grown it */
+  uint64_t size = hvw_memory_size_bytes(x->memory); /* read again: cabi_realloc may have grown it */
   if ((uint64_t)ptr + len > size)
     return cabi_fail(HV_CABI_BAD_POINTER, detail, detail_size,
                      "cabi_realloc for argument %zu returned %" PRIu32 " for %" PRIu32
                      " bytes; the memory has %" PRIu64 " bytes",
                      k + 1, ptr, len, size);
-  if (len > 0) memcpy(wasm_memory_data(x->memory) + ptr, arg->data, len);
+  if (len > 0) memcpy(hvw_memory_data(x->memory) + ptr, arg->data, len);
   flat[0] = cabi_i32(ptr);
   flat[1] = cabi_i32(len);
   return HV_CABI_OK;
@@ -337,13 +337,13 @@ static hv_cabi_status cabi_lift_blob(const cabi_exports *x, uint32_t retptr, hv_
   if (retptr % CABI_RETAREA_ALIGN != 0)
     return cabi_fail(HV_CABI_MISALIGNED, detail, detail_size,
                      "the export returned retptr %" PRIu32 ", which is not 4-byte aligned", retptr);
-  uint64_t size = wasm_memory_size_bytes(x->memory); /* read again: the export may have grown it */
+  uint64_t size = hvw_memory_size_bytes(x->memory); /* read again: the export may have grown it */
   if ((uint64_t)retptr + CABI_RETAREA_SIZE > size)
     return cabi_fail(HV_CABI_BAD_POINTER, detail, detail_size,
                      "the export returned retptr %" PRIu32 "; its 8 bytes are not inside the memory of %" PRIu64
                      " bytes",
                      retptr, size);
-  const uint8_t *mem = wasm_memory_data(x->memory);
+  const uint8_t *mem = hvw_memory_data(x->memory);
   uint32_t ptr = cabi_load_u32le(mem + retptr);
   uint32_t len = cabi_load_u32le(mem + retptr + 4);
   if (len > max_result_bytes)
@@ -376,7 +376,7 @@ static hv_cabi_status cabi_lift_blob(const cabi_exports *x, uint32_t retptr, hv_
 }
 
 /* result_type 0: the core results as values. */
-static hv_cabi_status cabi_lift_core(const wasm_value *results, uint32_t count, hv_cabi_result *out,
+static hv_cabi_status cabi_lift_core(const hvw_value *results, uint32_t count, hv_cabi_result *out,
                                      char *detail, size_t detail_size) {
   if (count == 0) return HV_CABI_OK;
   hv_value *values = calloc(count, sizeof *values);
@@ -386,18 +386,18 @@ static hv_cabi_status cabi_lift_core(const wasm_value *results, uint32_t count, 
   return HV_CABI_OK;
 }
 
-hv_cabi_status hv_cabi_call(wasm_store *store, wasm_instance *instance, const char *name, size_t name_len,
+hv_cabi_status hv_cabi_call(hvw_store *store, hvw_instance *instance, const char *name, size_t name_len,
                             const hv_value *args, size_t arg_count, hv_type result_type,
-                            uint64_t max_result_bytes, hv_cabi_result *out, wasm_error *err, char *detail,
+                            uint64_t max_result_bytes, hv_cabi_result *out, hvw_error *err, char *detail,
                             size_t detail_size) {
   hv_cabi_status st = HV_CABI_OK;
-  wasm_error local_err;
+  hvw_error local_err;
   cabi_exports x = {0};
-  wasm_value *flat = NULL, *results = NULL;
+  hvw_value *flat = NULL, *results = NULL;
   int shown = name_len > 64 ? 64 : (int)name_len;
 
   if (!err) err = &local_err;
-  *err = (wasm_error){.status = WASM_OK, .trap = WASM_TRAP_NONE};
+  *err = (hvw_error){.status = HVW_OK, .trap = HVW_TRAP_NONE};
   *out = (hv_cabi_result){0};
   if (detail && detail_size > 0) detail[0] = '\0';
   if (arg_count > 0 && args == NULL) {
@@ -427,8 +427,8 @@ hv_cabi_status hv_cabi_call(wasm_store *store, wasm_instance *instance, const ch
     p += 2;
   }
 
-  wasm_status ws = wasm_func_call(store, x.func, flat, x.type.param_count, results, x.type.result_count, err);
-  if (ws != WASM_OK) {
+  hvw_status ws = hvw_func_call(store, x.func, flat, x.type.param_count, results, x.type.result_count, err);
+  if (ws != HVW_OK) {
     char what[96];
     snprintf(what, sizeof what, "the export '%.*s'", shown, name);
     st = cabi_engine_fail(err, ws, what, detail, detail_size);
@@ -443,15 +443,15 @@ hv_cabi_status hv_cabi_call(wasm_store *store, wasm_instance *instance, const ch
   st = cabi_lift_blob(&x, retptr, result_type, max_result_bytes, out, detail, detail_size);
   if (st != HV_CABI_OK || !x.post) goto done;
 
-  wasm_value post_arg = cabi_i32(retptr);
-  ws = wasm_func_call(store, x.post, &post_arg, 1, NULL, 0, err);
-  if (ws != WASM_OK) {
+  hvw_value post_arg = cabi_i32(retptr);
+  ws = hvw_func_call(store, x.post, &post_arg, 1, NULL, 0, err);
+  if (ws != HVW_OK) {
     hv_cabi_result_free(out);
     st = cabi_engine_fail(err, ws, x.post_name, detail, detail_size);
   }
 
 done:
-  if (st != HV_CABI_ENGINE) *err = (wasm_error){.status = WASM_OK, .trap = WASM_TRAP_NONE};
+  if (st != HV_CABI_ENGINE) *err = (hvw_error){.status = HVW_OK, .trap = HVW_TRAP_NONE};
   if (st != HV_CABI_OK) hv_cabi_result_free(out);
   free(flat);
   free(results);

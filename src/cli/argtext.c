@@ -35,7 +35,7 @@ hv_type cli_value_form(const char *text) {
   return 0;
 }
 
-cli_value_status cli_value_parse(const char *text, wasm_valtype numeric_type, hv_value *out, uint8_t **owned,
+cli_value_status cli_value_parse(const char *text, hvw_valtype numeric_type, hv_value *out, uint8_t **owned,
                                  char *why, size_t why_size) {
   if (why_size > 0) why[0] = '\0';
 
@@ -88,10 +88,10 @@ cli_value_status cli_value_parse(const char *text, wasm_valtype numeric_type, hv
     return CLI_VALUE_OK;
   }
 
-  wasm_value v;
+  hvw_value v;
   valtext_status st = valtext_parse(numeric_type, text, &v);
   if (st != VALTEXT_OK) {
-    const char *tname = wasm_valtype_name(numeric_type);
+    const char *tname = hvw_valtype_name(numeric_type);
     snprintf(why, why_size, "not a valid %s: %s", tname ? tname : "value", valtext_status_message(st));
     return CLI_VALUE_BAD_NUMBER;
   }
@@ -100,7 +100,7 @@ cli_value_status cli_value_parse(const char *text, wasm_valtype numeric_type, hv
   return CLI_VALUE_OK;
 }
 
-cli_value_status cli_values_parse(char *const *texts, size_t count, const wasm_functype_view *core, cli_values *out,
+cli_value_status cli_values_parse(char *const *texts, size_t count, const hvw_functype_view *core, cli_values *out,
                                   size_t *bad_index, char *why, size_t why_size) {
   cli_value_status st = CLI_VALUE_OK;
   *out = (cli_values){0};
@@ -154,17 +154,17 @@ void cli_values_free(cli_values *values) {
 }
 
 /* "(i32, f64)" */
-static void signature_text(const wasm_valtype *types, uint32_t count, char *buf, size_t size) {
+static void signature_text(const hvw_valtype *types, uint32_t count, char *buf, size_t size) {
   size_t o = (size_t)snprintf(buf, size, "(");
   for (uint32_t k = 0; k < count && o < size; k++) {
-    const char *name = wasm_valtype_name(types[k]);
+    const char *name = hvw_valtype_name(types[k]);
     o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? ", " : "", name ? name : "?");
   }
   if (o < size) snprintf(buf + o, size - o, ")");
 }
 
 cli_value_status cli_values_for_call(const char *name, char *const *texts, size_t count,
-                                     const wasm_functype_view *core, hv_type result_type, cli_values *out,
+                                     const hvw_functype_view *core, hv_type result_type, cli_values *out,
                                      char *msg, size_t msg_size) {
   char why[512], sig[256];
   size_t bad = 0;

@@ -60,7 +60,7 @@ hv_type cli_value_form(const char *text);
  * NUL-terminated when why_size > 0) says what is wrong, without the argument's text:
  * "not a valid i32: out of range", "cannot read 'x.bin': No such file or directory".
  */
-cli_value_status cli_value_parse(const char *text, wasm_valtype numeric_type, hv_value *out, uint8_t **owned,
+cli_value_status cli_value_parse(const char *text, hvw_valtype numeric_type, hv_value *out, uint8_t **owned,
                                  char *why, size_t why_size);
 
 /* A function's arguments, parsed. */
@@ -81,7 +81,7 @@ typedef struct cli_values {
  * arguments' forms make. The values' types are not checked against the parameters beyond the
  * numbers' own: hv_cabi_check does that.
  */
-cli_value_status cli_values_parse(char *const *texts, size_t count, const wasm_functype_view *core, cli_values *out,
+cli_value_status cli_values_parse(char *const *texts, size_t count, const hvw_functype_view *core, cli_values *out,
                                   size_t *bad_index, char *why, size_t why_size);
 
 /*
@@ -96,7 +96,7 @@ cli_value_status cli_values_parse(char *const *texts, size_t count, const wasm_f
  * cli_values_parse's, or CLI_VALUE_SHAPE when hv_cabi_check refused the call.
  */
 cli_value_status cli_values_for_call(const char *name, char *const *texts, size_t count,
-                                     const wasm_functype_view *core, hv_type result_type, cli_values *out,
+                                     const hvw_functype_view *core, hv_type result_type, cli_values *out,
                                      char *msg, size_t msg_size);
 
 /* Frees what *values owns and empties it; safe on an empty one. */

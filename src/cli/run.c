@@ -52,7 +52,7 @@ typedef struct run_options {
 typedef struct run_stats {
   uint64_t load_ns;
   uint64_t exec_ns;
-  wasm_store_stats store;
+  hvw_store_stats store;
 } run_stats;
 
 static uint64_t run_now_ns(void) {
@@ -85,8 +85,8 @@ __attribute__((format(printf, 2, 3))) static int run_fail(outcome_code code, con
 }
 
 static int run_parse_options(int argc, char **argv, run_options *opt) {
-  wasm_store_limits defaults;
-  wasm_store_limits_default(&defaults);
+  hvw_store_limits defaults;
+  hvw_store_limits_default(&defaults);
   *opt = (run_options){.invoke = "main",
                        .timeout_ns = 10ull * 1000000000u,
                        .timeout_s = 10.0,
@@ -166,7 +166,7 @@ static int run_parse_options(int argc, char **argv, run_options *opt) {
  * Converts the command-line arguments by the signature (argtext.h) into *values and checks the call's
  * shape, the declared result included; on failure prints the line and returns 1.
  */
-static int run_convert_args(const run_options *opt, const wasm_functype_view *type, cli_values *values) {
+static int run_convert_args(const run_options *opt, const hvw_functype_view *type, cli_values *values) {
   char msg[RUN_MSG_MAX];
   cli_value_status st = cli_values_for_call(opt->invoke, opt->args, (size_t)opt->arg_count, type,
                                             opt->result_type, values, msg, sizeof msg);
@@ -180,17 +180,17 @@ static int run_convert_args(const run_options *opt, const wasm_functype_view *ty
  * not NULL, names the call into the guest that failed if it was not the export itself
  * ("cabi_realloc for argument 2 trapped") and ends the line in parentheses.
  */
-static int run_engine_fail(const run_options *opt, const wasm_error *err, const char *context) {
+static int run_engine_fail(const run_options *opt, const hvw_error *err, const char *context) {
   char msg[RUN_MSG_MAX];
   char ctx[RUN_MSG_MAX / 2] = "";
   outcome_code code = outcome_from_status(err->status);
   if (context) snprintf(ctx, sizeof ctx, " (%s)", context);
   switch (err->status) {
-    case WASM_TIMEOUT:
+    case HVW_TIMEOUT:
       return run_fail(code, "execution exceeded the time limit of %g s%s", opt->timeout_s, ctx);
-    case WASM_GAS_EXHAUSTED:
+    case HVW_GAS_EXHAUSTED:
       return run_fail(code, "execution used up its gas limit of %llu%s", (unsigned long long)opt->gas, ctx);
-    case WASM_MEMORY_EXCEEDED:
+    case HVW_MEMORY_EXCEEDED:
       return run_fail(code, "%s (limit %u MiB)%s", outcome_describe(err, msg, sizeof msg), opt->memory_mb, ctx);
     default:
       return run_fail(code, "%s%s", outcome_describe(err, msg, sizeof msg), ctx);
@@ -221,7 +221,7 @@ static const char *run_cabi_context(const run_options *opt, const char *detail, 
 }
 
 /* The failure line for a status of hv_cabi_call (outcome_from_cabi gives the code). */
-static int run_cabi_fail(const run_options *opt, hv_cabi_status st, const wasm_error *err, const char *detail) {
+static int run_cabi_fail(const run_options *opt, hv_cabi_status st, const hvw_error *err, const char *detail) {
   char ctx[RUN_MSG_MAX / 2];
   if (st == HV_CABI_ENGINE) return run_engine_fail(opt, err, run_cabi_context(opt, detail, ctx, sizeof ctx));
   if (st == HV_CABI_HOST_MEMORY) return run_fail(OUTCOME_INTERNAL_ERROR, "out of memory");
@@ -242,50 +242,50 @@ static int run_print_results(const run_options *opt, const hv_cabi_result *res) 
 }
 
 /* Instantiates and calls under the watchdog; prints the results or the failure line. */
-static int run_execute(const run_options *opt, const wasm_module *module, const cli_values *args,
+static int run_execute(const run_options *opt, const hvw_module *module, const cli_values *args,
                        run_stats *stats) {
   int rc = CLI_EXIT_FAILURE;
-  wasm_error err = {0};
-  wasm_store *store = NULL;
-  wasm_watchdog *watchdog = NULL;
+  hvw_error err = {0};
+  hvw_store *store = NULL;
+  hvw_watchdog *watchdog = NULL;
   hv_cabi_result res = {0};
   uint64_t ticket = 0;
   char detail[RUN_MSG_MAX];
 
-  wasm_store_limits limits;
-  wasm_store_limits_default(&limits);
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
   limits.gas_limit = opt->gas;
-  limits.max_memory_pages = opt->memory_mb * (1024u * 1024u / WASM_PAGE_SIZE);
+  limits.max_memory_pages = opt->memory_mb * (1024u * 1024u / HVW_PAGE_SIZE);
 
-  store = wasm_store_new(&limits, &err);
+  store = hvw_store_new(&limits, &err);
   if (!store) {
     rc = run_engine_fail(opt, &err, NULL);
     goto done;
   }
-  watchdog = wasm_watchdog_new(&err);
+  watchdog = hvw_watchdog_new(&err);
   if (!watchdog) {
     rc = run_fail(OUTCOME_INTERNAL_ERROR, "cannot start the watchdog: %s",
                   outcome_describe(&err, (char[RUN_MSG_MAX]){0}, RUN_MSG_MAX));
     goto done;
   }
 
-  /* The start function runs inside wasm_instance_new: the limit covers it too, and cabi_realloc and
+  /* The start function runs inside hvw_instance_new: the limit covers it too, and cabi_realloc and
    * cabi_post_<name> as well as the export. */
   uint64_t t0 = run_now_ns();
-  ticket = wasm_watchdog_arm(watchdog, store, opt->timeout_ns);
+  ticket = hvw_watchdog_arm(watchdog, store, opt->timeout_ns);
   if (ticket == 0) {
     rc = run_fail(OUTCOME_INTERNAL_ERROR, "cannot arm the watchdog");
     goto done;
   }
   hv_cabi_status st = HV_CABI_OK;
-  wasm_instance *instance = wasm_instance_new(store, module, NULL, 0, &err);
+  hvw_instance *instance = hvw_instance_new(store, module, NULL, 0, &err);
   if (instance)
     st = hv_cabi_call(store, instance, opt->invoke, strlen(opt->invoke), args->values, args->count,
                       opt->result_type, opt->max_result_bytes, &res, &err, detail, sizeof detail);
-  wasm_watchdog_disarm(watchdog, ticket);
+  hvw_watchdog_disarm(watchdog, ticket);
   ticket = 0;
   stats->exec_ns = run_now_ns() - t0;
-  wasm_store_get_stats(store, &stats->store);
+  hvw_store_get_stats(store, &stats->store);
 
   if (!instance) {
     rc = run_engine_fail(opt, &err, NULL);
@@ -298,9 +298,9 @@ static int run_execute(const run_options *opt, const wasm_module *module, const 
   rc = run_print_results(opt, &res);
 
 done:
-  if (ticket) wasm_watchdog_disarm(watchdog, ticket);
-  if (watchdog) wasm_watchdog_free(watchdog);
-  if (store) wasm_store_free(store);
+  if (ticket) hvw_watchdog_disarm(watchdog, ticket);
+  if (watchdog) hvw_watchdog_free(watchdog);
+  if (store) hvw_store_free(store);
   hv_cabi_result_free(&res);
   return rc;
 }
@@ -324,12 +324,12 @@ static bool run_write_all(FILE *f, const uint8_t *data, size_t len) {
  * output would), then on a failure the `CODE: message` line. Returns the program's exit code
  * (above 255: 255, never a success), RUN_WASI_EXIT_FAILED when the run failed.
  */
-static int run_wasi(const run_options *opt, const wasm_module *module, run_stats *stats) {
+static int run_wasi(const run_options *opt, const hvw_module *module, run_stats *stats) {
   int rc = RUN_WASI_EXIT_FAILED;
   char detail[RUN_MSG_MAX] = "", why[256];
-  wasm_error err = {0};
-  wasm_store *store = NULL;
-  wasm_watchdog *watchdog = NULL;
+  hvw_error err = {0};
+  hvw_store *store = NULL;
+  hvw_watchdog *watchdog = NULL;
   hv_wasi_ctx *ctx = NULL;
   uint8_t *input = NULL;
   size_t input_len = 0;
@@ -360,30 +360,30 @@ static int run_wasi(const run_options *opt, const wasm_module *module, run_stats
              detail[0] ? detail : hv_wasi_status_text(ws));
     goto done;
   }
-  wasm_store_limits limits;
-  wasm_store_limits_default(&limits);
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
   limits.gas_limit = opt->gas;
-  limits.max_memory_pages = opt->memory_mb * (1024u * 1024u / WASM_PAGE_SIZE);
-  store = wasm_store_new(&limits, &err);
-  watchdog = store ? wasm_watchdog_new(&err) : NULL;
+  limits.max_memory_pages = opt->memory_mb * (1024u * 1024u / HVW_PAGE_SIZE);
+  store = hvw_store_new(&limits, &err);
+  watchdog = store ? hvw_watchdog_new(&err) : NULL;
   if (!store || !watchdog) {
     run_engine_fail(opt, &err, NULL);
     goto done;
   }
   uint64_t t0 = run_now_ns();
-  ticket = wasm_watchdog_arm(watchdog, store, opt->timeout_ns);
+  ticket = hvw_watchdog_arm(watchdog, store, opt->timeout_ns);
   if (ticket == 0) {
     run_fail(OUTCOME_INTERNAL_ERROR, "cannot arm the watchdog");
     goto done;
   }
-  wasm_instance *instance = NULL;
+  hvw_instance *instance = NULL;
   ws = hv_wasi_instantiate(ctx, store, module, &instance, &err, detail, sizeof detail);
   if (ws == HV_WASI_OK && instance) /* NULL: the start function called proc_exit */
     ws = hv_wasi_run(ctx, instance, "_start", &err, detail, sizeof detail);
-  wasm_watchdog_disarm(watchdog, ticket);
+  hvw_watchdog_disarm(watchdog, ticket);
   ticket = 0;
   stats->exec_ns = run_now_ns() - t0;
-  wasm_store_get_stats(store, &stats->store);
+  hvw_store_get_stats(store, &stats->store);
 
   hv_wasi_result res;
   hv_wasi_get_result(ctx, &res);
@@ -414,9 +414,9 @@ static int run_wasi(const run_options *opt, const wasm_module *module, run_stats
   }
 
 done:
-  if (ticket) wasm_watchdog_disarm(watchdog, ticket);
-  if (watchdog) wasm_watchdog_free(watchdog);
-  if (store) wasm_store_free(store);
+  if (ticket) hvw_watchdog_disarm(watchdog, ticket);
+  if (watchdog) hvw_watchdog_free(watchdog);
+  if (store) hvw_store_free(store);
   hv_wasi_free(ctx);
   free(input);
   free(argv);
@@ -437,7 +437,7 @@ int cli_run(int argc, char **argv) {
   if (rc != 0) return rc;
 
   run_stats stats = {0};
-  wasm_module *module = NULL;
+  hvw_module *module = NULL;
   cli_values args = {0};
   char why[256];
   size_t size = 0;
@@ -447,9 +447,9 @@ int cli_run(int argc, char **argv) {
     return opt.wasi ? RUN_WASI_EXIT_FAILED : CLI_EXIT_FAILURE;
   }
 
-  wasm_error err = {0};
+  hvw_error err = {0};
   uint64_t t0 = run_now_ns();
-  module = wasm_module_load(bytes, size, &err);
+  module = hvw_module_load(bytes, size, &err);
   stats.load_ns = run_now_ns() - t0;
   free(bytes);
   if (!module) {
@@ -461,10 +461,10 @@ int cli_run(int argc, char **argv) {
   char msg[RUN_MSG_MAX];
   if (opt.wasi) {
     /* Only wasi_snapshot_preview1 imports, and an entry _start of type () -> (). */
-    wasm_functype_view start;
+    hvw_functype_view start;
     if (hv_wasi_check_module(module, msg, sizeof msg) != HV_WASI_OK) {
       run_fail(OUTCOME_INVALID_WASM, "%s", msg);
-    } else if (!wasm_module_find_func_export(module, "_start", 6, &start)) {
+    } else if (!hvw_module_find_func_export(module, "_start", 6, &start)) {
       run_fail(OUTCOME_FUNCTION_NOT_FOUND, "no exported function '_start' (a WASI command's entry)");
     } else if (start.param_count != 0 || start.result_count != 0) {
       run_fail(OUTCOME_FUNCTION_NOT_FOUND, "'_start' must have type () -> ()");
@@ -479,8 +479,8 @@ int cli_run(int argc, char **argv) {
     rc = run_fail(OUTCOME_INVALID_WASM, "%s", msg);
     goto done;
   }
-  wasm_functype_view type;
-  if (!wasm_module_find_func_export(module, opt.invoke, strlen(opt.invoke), &type)) {
+  hvw_functype_view type;
+  if (!hvw_module_find_func_export(module, opt.invoke, strlen(opt.invoke), &type)) {
     rc = run_fail(OUTCOME_FUNCTION_NOT_FOUND, "no exported function '%.64s'", opt.invoke);
     goto done;
   }
@@ -491,6 +491,6 @@ int cli_run(int argc, char **argv) {
 done:
   if (opt.stats) run_print_stats(&stats);
   cli_values_free(&args);
-  if (module) wasm_module_free(module);
+  if (module) hvw_module_free(module);
   return rc;
 }

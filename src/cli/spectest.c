@@ -11,7 +11,7 @@
  *   assert_exhaustion      traps with "call stack exhausted"
  *   assert_malformed/invalid  a binary module fails to load (malformed, invalid or over a limit); a
  *                          text-format module (.wat) passes without being read: see docs/cli.md
- *   assert_unlinkable      loads, and an import is unknown or instantiation says WASM_UNLINKABLE
+ *   assert_unlinkable      loads, and an import is unknown or instantiation says HVW_UNLINKABLE
  *   assert_uninstantiable  loads, links, and instantiation traps with the expected text
  *   register               not a test (as in wabt's spectest-interp); a failure still counts as one
  *
@@ -39,7 +39,7 @@
 typedef struct st_binding {
   char *name;
   size_t name_len;
-  wasm_instance *instance;
+  hvw_instance *instance;
 } st_binding;
 
 typedef struct st_bindings {
@@ -50,7 +50,7 @@ typedef struct st_bindings {
 /* One export of the `spectest` host module. */
 typedef struct st_host_item {
   const char *name;
-  wasm_extern ext;
+  hvw_extern ext;
 } st_host_item;
 
 #define ST_HOST_MAX 16
@@ -73,7 +73,7 @@ typedef struct st_shape {
 
 typedef struct st_expect {
   st_match match;
-  wasm_value value; /* type always set; the value for ST_EXACT, the exact lanes for ST_V128_LANES */
+  hvw_value value; /* type always set; the value for ST_EXACT, the exact lanes for ST_V128_LANES */
   st_shape shape;   /* ST_V128_LANES: the lanes */
   st_match lanes[16]; /* ST_V128_LANES: how each lane is compared (ST_EXACT or a NaN pattern) */
 } st_expect;
@@ -82,12 +82,12 @@ typedef struct st_file {
   const char *path;   /* the .json as given */
   char *dir;          /* where its .wasm files are */
   const char *source; /* the .wast, for failure lines */
-  wasm_store *store;
-  wasm_watchdog *watchdog;
+  hvw_store *store;
+  hvw_watchdog *watchdog;
   uint64_t timeout_ns;
-  wasm_module **modules; /* every module loaded; freed after the store */
+  hvw_module **modules; /* every module loaded; freed after the store */
   size_t module_count, module_cap;
-  wasm_instance *current; /* the last module instantiated; NULL if it failed */
+  hvw_instance *current; /* the last module instantiated; NULL if it failed */
   st_bindings named;
   st_bindings registered;
   st_host_item host[ST_HOST_MAX];
@@ -143,7 +143,7 @@ static bool st_name_eq(const char *a, size_t a_len, const char *b, size_t b_len)
   return a_len == b_len && memcmp(a, b, a_len) == 0;
 }
 
-static bool st_bind(st_bindings *b, const char *name, size_t len, wasm_instance *instance) {
+static bool st_bind(st_bindings *b, const char *name, size_t len, hvw_instance *instance) {
   if (!st_grow((void **)&b->items, &b->cap, b->count, sizeof *b->items)) return false;
   char *copy = malloc(len + 1);
   if (!copy) return false;
@@ -154,7 +154,7 @@ static bool st_bind(st_bindings *b, const char *name, size_t len, wasm_instance 
 }
 
 /* The latest binding of `name` (a later register or module name shadows an earlier one). */
-static wasm_instance *st_lookup(const st_bindings *b, const char *name, size_t len) {
+static hvw_instance *st_lookup(const st_bindings *b, const char *name, size_t len) {
   for (size_t i = b->count; i-- > 0;)
     if (st_name_eq(b->items[i].name, b->items[i].name_len, name, len)) return b->items[i].instance;
   return NULL;
@@ -189,26 +189,26 @@ static void st_describe_v128(const uint8_t *bytes, st_shape shape, const st_matc
 }
 
 /* "i32:5", "f32:1.5 (0x3fc00000)", "externref:3", "funcref:null"; a v128 in the i32x4 shape. */
-static void st_describe_value(const wasm_value *v, char *buf, size_t size) {
-  const char *tname = wasm_valtype_name(v->type);
+static void st_describe_value(const hvw_value *v, char *buf, size_t size) {
+  const char *tname = hvw_valtype_name(v->type);
   char text[VALTEXT_FORMAT_MAX];
   switch (v->type) {
-    case WASM_TYPE_F32:
+    case HVW_TYPE_F32:
       valtext_format(v, text, sizeof text);
       snprintf(buf, size, "f32:%s (0x%08x)", text, (unsigned)v->of.f32_bits);
       break;
-    case WASM_TYPE_F64:
+    case HVW_TYPE_F64:
       valtext_format(v, text, sizeof text);
       snprintf(buf, size, "f64:%s (0x%016llx)", text, (unsigned long long)v->of.f64_bits);
       break;
-    case WASM_TYPE_EXTERNREF:
+    case HVW_TYPE_EXTERNREF:
       if (v->of.externref == 0) snprintf(buf, size, "externref:null");
       else snprintf(buf, size, "externref:%llu", (unsigned long long)(v->of.externref - 1));
       break;
-    case WASM_TYPE_FUNCREF:
+    case HVW_TYPE_FUNCREF:
       snprintf(buf, size, "funcref:%s", v->of.funcref ? "non-null" : "null");
       break;
-    case WASM_TYPE_V128:
+    case HVW_TYPE_V128:
       st_describe_v128(v->of.v128, (st_shape){4, false}, NULL, buf, size);
       break;
     default:
@@ -219,7 +219,7 @@ static void st_describe_value(const wasm_value *v, char *buf, size_t size) {
 }
 
 static void st_describe_expect(const st_expect *e, char *buf, size_t size) {
-  const char *tname = wasm_valtype_name(e->value.type);
+  const char *tname = hvw_valtype_name(e->value.type);
   switch (e->match) {
     case ST_EXACT: st_describe_value(&e->value, buf, size); break;
     case ST_NAN_CANONICAL: snprintf(buf, size, "%s:nan:canonical", tname); break;
@@ -231,21 +231,21 @@ static void st_describe_expect(const st_expect *e, char *buf, size_t size) {
 }
 
 /* A result as the expectation shows it: a v128 in the expected lanes' shape. */
-static void st_describe_actual(const st_expect *e, const wasm_value *v, char *buf, size_t size) {
-  if (e->match == ST_V128_LANES && v->type == WASM_TYPE_V128) st_describe_v128(v->of.v128, e->shape, NULL, buf, size);
+static void st_describe_actual(const st_expect *e, const hvw_value *v, char *buf, size_t size) {
+  if (e->match == ST_V128_LANES && v->type == HVW_TYPE_V128) st_describe_v128(v->of.v128, e->shape, NULL, buf, size);
   else st_describe_value(v, buf, size);
 }
 
 /* ---- Values from the command file ----------------------------------------------------------- */
 
-static bool st_parse_type(const char *name, wasm_valtype *out) {
+static bool st_parse_type(const char *name, hvw_valtype *out) {
   static const struct {
     const char *name;
-    wasm_valtype type;
-  } types[] = {{"i32", WASM_TYPE_I32},         {"i64", WASM_TYPE_I64},
-               {"f32", WASM_TYPE_F32},         {"f64", WASM_TYPE_F64},
-               {"v128", WASM_TYPE_V128},       {"funcref", WASM_TYPE_FUNCREF},
-               {"externref", WASM_TYPE_EXTERNREF}};
+    hvw_valtype type;
+  } types[] = {{"i32", HVW_TYPE_I32},         {"i64", HVW_TYPE_I64},
+               {"f32", HVW_TYPE_F32},         {"f64", HVW_TYPE_F64},
+               {"v128", HVW_TYPE_V128},       {"funcref", HVW_TYPE_FUNCREF},
+               {"externref", HVW_TYPE_EXTERNREF}};
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
     if (name && strcmp(name, types[i].name) == 0) {
       *out = types[i].type;
@@ -273,7 +273,7 @@ static bool st_parse_bits(const char *text, unsigned bytes, uint64_t *out) {
  * lanes]}, each lane an unsigned decimal bit pattern, or for an expected float lane a NaN pattern
  * (`expect` non-NULL: its shape and lanes are set).
  */
-static bool st_parse_v128(const json_t *obj, wasm_value *out, st_expect *expect, char *why, size_t n) {
+static bool st_parse_v128(const json_t *obj, hvw_value *out, st_expect *expect, char *why, size_t n) {
   static const struct {
     const char *name;
     st_shape shape;
@@ -311,33 +311,33 @@ static bool st_parse_v128(const json_t *obj, wasm_value *out, st_expect *expect,
  * wast2json writes for `(ref.func)`) or a reference without a value means any non-null one. A v128
  * is as st_parse_v128 reads it.
  */
-static bool st_parse_value(const json_t *obj, wasm_value *out, st_expect *expect, char *why, size_t n) {
-  wasm_valtype type;
+static bool st_parse_value(const json_t *obj, hvw_value *out, st_expect *expect, char *why, size_t n) {
+  hvw_valtype type;
   const char *tname = st_string(obj, "type", NULL);
   if (!st_parse_type(tname, &type)) return st_why(why, n, "unknown value type '%s'", tname ? tname : "?");
   const char *text = st_string(obj, "value", NULL);
-  *out = (wasm_value){.type = type};
+  *out = (hvw_value){.type = type};
   st_match match = ST_EXACT;
   uint64_t bits = 0;
 
   switch (type) {
-    case WASM_TYPE_I32:
-    case WASM_TYPE_F32:
-    case WASM_TYPE_I64:
-    case WASM_TYPE_F64:
+    case HVW_TYPE_I32:
+    case HVW_TYPE_F32:
+    case HVW_TYPE_I64:
+    case HVW_TYPE_F64:
       if (!text) return st_why(why, n, "%s value missing", tname);
-      if (expect && (type == WASM_TYPE_F32 || type == WASM_TYPE_F64) && st_nan_pattern(text) != ST_EXACT) {
+      if (expect && (type == HVW_TYPE_F32 || type == HVW_TYPE_F64) && st_nan_pattern(text) != ST_EXACT) {
         match = st_nan_pattern(text);
         break;
       }
-      if (!st_parse_bits(text, type == WASM_TYPE_I32 || type == WASM_TYPE_F32 ? 4 : 8, &bits))
+      if (!st_parse_bits(text, type == HVW_TYPE_I32 || type == HVW_TYPE_F32 ? 4 : 8, &bits))
         return st_why(why, n, "bad %s value '%.40s'", tname, text);
-      if (type == WASM_TYPE_I32) out->of.i32 = (int32_t)(uint32_t)bits;
-      else if (type == WASM_TYPE_F32) out->of.f32_bits = (uint32_t)bits;
-      else if (type == WASM_TYPE_I64) out->of.i64 = (int64_t)bits;
+      if (type == HVW_TYPE_I32) out->of.i32 = (int32_t)(uint32_t)bits;
+      else if (type == HVW_TYPE_F32) out->of.f32_bits = (uint32_t)bits;
+      else if (type == HVW_TYPE_I64) out->of.i64 = (int64_t)bits;
       else out->of.f64_bits = bits;
       break;
-    case WASM_TYPE_FUNCREF:
+    case HVW_TYPE_FUNCREF:
       if (!text) {
         if (!expect) return st_why(why, n, "funcref argument without a value");
         match = ST_REF_NONNULL;
@@ -349,7 +349,7 @@ static bool st_parse_value(const json_t *obj, wasm_value *out, st_expect *expect
         return st_why(why, n, "funcref value '%.40s' cannot be made by this runner", text);
       }
       break;
-    case WASM_TYPE_EXTERNREF:
+    case HVW_TYPE_EXTERNREF:
       if (!text) {
         if (!expect) return st_why(why, n, "externref argument without a value");
         match = ST_REF_NONNULL;
@@ -361,7 +361,7 @@ static bool st_parse_value(const json_t *obj, wasm_value *out, st_expect *expect
         out->of.externref = (uintptr_t)bits + 1;
       }
       break;
-    case WASM_TYPE_V128:
+    case HVW_TYPE_V128:
       if (expect) *expect = (st_expect){.match = ST_V128_LANES};
       if (!st_parse_v128(obj, out, expect, why, n)) return false;
       if (expect) expect->value = *out;
@@ -383,26 +383,26 @@ static bool st_nan_matches(st_match pattern, uint64_t bits, unsigned bytes) {
   return (bits & quiet_nan) == quiet_nan;
 }
 
-static bool st_matches(const st_expect *e, const wasm_value *actual) {
+static bool st_matches(const st_expect *e, const hvw_value *actual) {
   if (actual->type != e->value.type) return false;
   switch (e->match) {
     case ST_EXACT:
       switch (actual->type) {
-        case WASM_TYPE_I32: return actual->of.i32 == e->value.of.i32;
-        case WASM_TYPE_F32: return actual->of.f32_bits == e->value.of.f32_bits;
-        case WASM_TYPE_I64: return actual->of.i64 == e->value.of.i64;
-        case WASM_TYPE_F64: return actual->of.f64_bits == e->value.of.f64_bits;
-        case WASM_TYPE_EXTERNREF: return actual->of.externref == e->value.of.externref;
+        case HVW_TYPE_I32: return actual->of.i32 == e->value.of.i32;
+        case HVW_TYPE_F32: return actual->of.f32_bits == e->value.of.f32_bits;
+        case HVW_TYPE_I64: return actual->of.i64 == e->value.of.i64;
+        case HVW_TYPE_F64: return actual->of.f64_bits == e->value.of.f64_bits;
+        case HVW_TYPE_EXTERNREF: return actual->of.externref == e->value.of.externref;
         default: return false;
       }
     case ST_NAN_CANONICAL:
     case ST_NAN_ARITHMETIC:
-      if (actual->type == WASM_TYPE_F32) return st_nan_matches(e->match, actual->of.f32_bits, 4);
+      if (actual->type == HVW_TYPE_F32) return st_nan_matches(e->match, actual->of.f32_bits, 4);
       return st_nan_matches(e->match, actual->of.f64_bits, 8);
     case ST_REF_NULL:
-      return actual->type == WASM_TYPE_FUNCREF ? actual->of.funcref == NULL : actual->of.externref == 0;
+      return actual->type == HVW_TYPE_FUNCREF ? actual->of.funcref == NULL : actual->of.externref == 0;
     case ST_REF_NONNULL:
-      return actual->type == WASM_TYPE_FUNCREF ? actual->of.funcref != NULL : actual->of.externref != 0;
+      return actual->type == HVW_TYPE_FUNCREF ? actual->of.funcref != NULL : actual->of.externref != 0;
     case ST_V128_LANES:
       for (unsigned i = 0; i < 16 / e->shape.lane_bytes; i++) {
         uint64_t got = st_lane(actual->of.v128, e->shape, i);
@@ -417,57 +417,57 @@ static bool st_matches(const st_expect *e, const wasm_value *actual) {
 
 /* ---- The spectest host module --------------------------------------------------------------- */
 
-static wasm_status st_host_print(void *env, const wasm_value *args, wasm_value *results, wasm_error *err) {
-  return WASM_OK; /* the prints print nothing: the output is the pass/fail report */
+static hvw_status st_host_print(void *env, const hvw_value *args, hvw_value *results, hvw_error *err) {
+  return HVW_OK; /* the prints print nothing: the output is the pass/fail report */
 }
 
-static bool st_add_host(st_file *f, const char *name, wasm_extern ext) {
+static bool st_add_host(st_file *f, const char *name, hvw_extern ext) {
   if (f->host_count >= ST_HOST_MAX) return false;
   f->host[f->host_count++] = (st_host_item){name, ext};
   return true;
 }
 
 static bool st_host_init(st_file *f, char *why, size_t n) {
-  static const wasm_valtype i32[] = {WASM_TYPE_I32}, i64[] = {WASM_TYPE_I64}, f32[] = {WASM_TYPE_F32},
-                            f64[] = {WASM_TYPE_F64}, i32_f32[] = {WASM_TYPE_I32, WASM_TYPE_F32},
-                            f64_f64[] = {WASM_TYPE_F64, WASM_TYPE_F64};
+  static const hvw_valtype i32[] = {HVW_TYPE_I32}, i64[] = {HVW_TYPE_I64}, f32[] = {HVW_TYPE_F32},
+                            f64[] = {HVW_TYPE_F64}, i32_f32[] = {HVW_TYPE_I32, HVW_TYPE_F32},
+                            f64_f64[] = {HVW_TYPE_F64, HVW_TYPE_F64};
   static const struct {
     const char *name;
     uint32_t count;
-    const wasm_valtype *params;
+    const hvw_valtype *params;
   } prints[] = {{"print", 0, NULL},         {"print_i32", 1, i32},         {"print_i64", 1, i64},
                 {"print_f32", 1, f32},      {"print_f64", 1, f64},         {"print_i32_f32", 2, i32_f32},
                 {"print_f64_f64", 2, f64_f64}};
-  wasm_error err = {0};
+  hvw_error err = {0};
   for (size_t i = 0; i < sizeof prints / sizeof prints[0]; i++) {
-    wasm_functype_view type = {prints[i].count, prints[i].params, 0, NULL};
-    wasm_func *fn = wasm_func_new_host(f->store, type, st_host_print, NULL, &err);
+    hvw_functype_view type = {prints[i].count, prints[i].params, 0, NULL};
+    hvw_func *fn = hvw_func_new_host(f->store, type, st_host_print, NULL, &err);
     if (!fn) return st_why(why, n, "spectest.%s: %s", prints[i].name, err.message);
-    st_add_host(f, prints[i].name, (wasm_extern){.kind = WASM_EXTERN_FUNC, .of.func = fn});
+    st_add_host(f, prints[i].name, (hvw_extern){.kind = HVW_EXTERN_FUNC, .of.func = fn});
   }
 
-  wasm_table *table = wasm_table_new(f->store, WASM_TYPE_FUNCREF, (wasm_limits_decl){10, 20, true},
-                                     (wasm_value){.type = WASM_TYPE_FUNCREF}, &err);
+  hvw_table *table = hvw_table_new(f->store, HVW_TYPE_FUNCREF, (hvw_limits_decl){10, 20, true},
+                                     (hvw_value){.type = HVW_TYPE_FUNCREF}, &err);
   if (!table) return st_why(why, n, "spectest.table: %s", err.message);
-  st_add_host(f, "table", (wasm_extern){.kind = WASM_EXTERN_TABLE, .of.table = table});
+  st_add_host(f, "table", (hvw_extern){.kind = HVW_EXTERN_TABLE, .of.table = table});
 
-  wasm_memory *memory = wasm_memory_new(f->store, (wasm_limits_decl){1, 2, true}, &err);
+  hvw_memory *memory = hvw_memory_new(f->store, (hvw_limits_decl){1, 2, true}, &err);
   if (!memory) return st_why(why, n, "spectest.memory: %s", err.message);
-  st_add_host(f, "memory", (wasm_extern){.kind = WASM_EXTERN_MEMORY, .of.memory = memory});
+  st_add_host(f, "memory", (hvw_extern){.kind = HVW_EXTERN_MEMORY, .of.memory = memory});
 
   float f32_value = 666.6f;
   double f64_value = 666.6;
-  wasm_value globals[4] = {{.type = WASM_TYPE_I32, .of.i32 = 666},
-                           {.type = WASM_TYPE_I64, .of.i64 = 666},
-                           {.type = WASM_TYPE_F32},
-                           {.type = WASM_TYPE_F64}};
+  hvw_value globals[4] = {{.type = HVW_TYPE_I32, .of.i32 = 666},
+                           {.type = HVW_TYPE_I64, .of.i64 = 666},
+                           {.type = HVW_TYPE_F32},
+                           {.type = HVW_TYPE_F64}};
   memcpy(&globals[2].of.f32_bits, &f32_value, sizeof f32_value);
   memcpy(&globals[3].of.f64_bits, &f64_value, sizeof f64_value);
   static const char *const global_names[4] = {"global_i32", "global_i64", "global_f32", "global_f64"};
   for (size_t i = 0; i < 4; i++) {
-    wasm_global *g = wasm_global_new(f->store, globals[i].type, false, globals[i], &err);
+    hvw_global *g = hvw_global_new(f->store, globals[i].type, false, globals[i], &err);
     if (!g) return st_why(why, n, "spectest.%s: %s", global_names[i], err.message);
-    st_add_host(f, global_names[i], (wasm_extern){.kind = WASM_EXTERN_GLOBAL, .of.global = g});
+    st_add_host(f, global_names[i], (hvw_extern){.kind = HVW_EXTERN_GLOBAL, .of.global = g});
   }
   return true;
 }
@@ -475,9 +475,9 @@ static bool st_host_init(st_file *f, char *why, size_t n) {
 /* ---- Modules -------------------------------------------------------------------------------- */
 
 /* Loads `filename` (next to the .json). NULL with err filled on a load failure, or with err->status
- * WASM_OK and `why` set when the file could not be read. The module is kept until the file ends. */
-static wasm_module *st_load(st_file *f, const json_t *cmd, wasm_error *err, char *why, size_t n) {
-  *err = (wasm_error){0};
+ * HVW_OK and `why` set when the file could not be read. The module is kept until the file ends. */
+static hvw_module *st_load(st_file *f, const json_t *cmd, hvw_error *err, char *why, size_t n) {
+  *err = (hvw_error){0};
   const char *name = st_string(cmd, "filename", NULL);
   if (!name || strlen(name) > ST_MAX_FILENAME) {
     st_why(why, n, "no usable \"filename\"");
@@ -499,16 +499,16 @@ static wasm_module *st_load(st_file *f, const json_t *cmd, wasm_error *err, char
     return NULL;
   }
   free(path);
-  wasm_module *module = wasm_module_load(bytes, size, err);
+  hvw_module *module = hvw_module_load(bytes, size, err);
   free(bytes);
   if (!module) {
-    if (err->status == WASM_OK) err->status = WASM_MALFORMED; /* an engine that forgot to say */
-    st_why(why, n, "%s: %s", wasm_status_name(err->status), err->message);
+    if (err->status == HVW_OK) err->status = HVW_MALFORMED; /* an engine that forgot to say */
+    st_why(why, n, "%s: %s", hvw_status_name(err->status), err->message);
     return NULL;
   }
   if (!st_grow((void **)&f->modules, &f->module_cap, f->module_count, sizeof *f->modules)) {
-    wasm_module_free(module);
-    *err = (wasm_error){.status = WASM_OUT_OF_HOST_MEMORY};
+    hvw_module_free(module);
+    *err = (hvw_error){.status = HVW_OUT_OF_HOST_MEMORY};
     st_why(why, n, "out of memory");
     return NULL;
   }
@@ -521,16 +521,16 @@ static wasm_module *st_load(st_file *f, const json_t *cmd, wasm_error *err, char
  * have been registered. Returns false with `why` when it cannot, and *unknown set if that is
  * because an import is unknown (rather than out of memory); *out is the caller's to free either way.
  */
-static bool st_resolve_imports(st_file *f, const wasm_module *module, wasm_extern **out, size_t *count,
+static bool st_resolve_imports(st_file *f, const hvw_module *module, hvw_extern **out, size_t *count,
                                bool *unknown, char *why, size_t n) {
   *unknown = false;
-  uint32_t total = wasm_module_import_count(module);
+  uint32_t total = hvw_module_import_count(module);
   *count = total;
   *out = calloc(total ? total : 1, sizeof **out);
   if (!*out) return st_why(why, n, "out of memory");
   for (uint32_t i = 0; i < total; i++) {
-    wasm_import_info info;
-    if (!wasm_module_import(module, i, &info)) return st_why(why, n, "import %u cannot be read", i);
+    hvw_import_info info;
+    if (!hvw_module_import(module, i, &info)) return st_why(why, n, "import %u cannot be read", i);
     bool found = false;
     if (st_name_eq(info.module_name, info.module_name_len, "spectest", 8)) {
       for (size_t h = 0; h < f->host_count && !found; h++)
@@ -539,8 +539,8 @@ static bool st_resolve_imports(st_file *f, const wasm_module *module, wasm_exter
           found = true;
         }
     } else {
-      wasm_instance *from = st_lookup(&f->registered, info.module_name, info.module_name_len);
-      found = from && wasm_instance_export(from, info.name, info.name_len, &(*out)[i]);
+      hvw_instance *from = st_lookup(&f->registered, info.module_name, info.module_name_len);
+      found = from && hvw_instance_export(from, info.name, info.name_len, &(*out)[i]);
     }
     if (!found) {
       char mod[200], name[200];
@@ -554,39 +554,39 @@ static bool st_resolve_imports(st_file *f, const wasm_module *module, wasm_exter
 }
 
 /* Instantiates under the watchdog. NULL with err filled on failure. */
-static wasm_instance *st_instantiate(st_file *f, const wasm_module *module, const wasm_extern *imports,
-                                     size_t count, wasm_error *err) {
-  *err = (wasm_error){0};
-  uint64_t ticket = wasm_watchdog_arm(f->watchdog, f->store, f->timeout_ns);
-  wasm_instance *instance = wasm_instance_new(f->store, module, imports, count, err);
-  if (ticket) wasm_watchdog_disarm(f->watchdog, ticket);
-  wasm_store_clear_interrupt(f->store); /* a timeout must not leak into the next directive */
-  if (!instance && err->status == WASM_OK) err->status = WASM_TRAP;
+static hvw_instance *st_instantiate(st_file *f, const hvw_module *module, const hvw_extern *imports,
+                                     size_t count, hvw_error *err) {
+  *err = (hvw_error){0};
+  uint64_t ticket = hvw_watchdog_arm(f->watchdog, f->store, f->timeout_ns);
+  hvw_instance *instance = hvw_instance_new(f->store, module, imports, count, err);
+  if (ticket) hvw_watchdog_disarm(f->watchdog, ticket);
+  hvw_store_clear_interrupt(f->store); /* a timeout must not leak into the next directive */
+  if (!instance && err->status == HVW_OK) err->status = HVW_TRAP;
   return instance;
 }
 
 /* Describes a failed engine call: "trap: integer divide by zero", "execution timeout: ...". */
-static void st_describe_error(const wasm_error *err, char *buf, size_t size) {
-  if (err->status == WASM_TRAP)
-    snprintf(buf, size, "trap: %s", wasm_trap_message(err->trap));
+static void st_describe_error(const hvw_error *err, char *buf, size_t size) {
+  if (err->status == HVW_TRAP)
+    snprintf(buf, size, "trap: %s", hvw_trap_message(err->trap));
   else
-    snprintf(buf, size, "%s: %.*s", wasm_status_text(err->status), (int)sizeof err->message, err->message);
+    snprintf(buf, size, "%s: %.*s", hvw_status_text(err->status), (int)sizeof err->message, err->message);
 }
 
 /* True if the engine trapped with a message that the expected text starts with. The spec's own
  * interpreter reports some traps with detail ("uninitialized element 2"), hence the prefix. */
-static bool st_trap_matches(const wasm_error *err, const char *expected) {
-  if (err->status != WASM_TRAP || err->trap == WASM_TRAP_NONE) return false;
-  const char *msg = wasm_trap_message(err->trap);
+static bool st_trap_matches(const hvw_error *err, const char *expected) {
+  if (err->status != HVW_TRAP || err->trap == HVW_TRAP_NONE) return false;
+  const char *msg = hvw_trap_message(err->trap);
   return expected && strncmp(expected, msg, strlen(msg)) == 0;
 }
 
 /* ---- Actions -------------------------------------------------------------------------------- */
 
 typedef struct st_outcome {
-  wasm_status status; /* WASM_OK, an engine outcome, or WASM_NOT_FOUND etc. for runner problems */
-  wasm_error err;
-  wasm_value *results; /* malloc'ed; result_count values */
+  hvw_status status; /* HVW_OK, an engine outcome, or HVW_NOT_FOUND etc. for runner problems */
+  hvw_error err;
+  hvw_value *results; /* malloc'ed; result_count values */
   uint32_t result_count;
 } st_outcome;
 
@@ -602,32 +602,32 @@ static bool st_action(st_file *f, const json_t *action, st_outcome *out, char *w
   const char *field = st_string(action, "field", &field_len);
   const char *type = st_string(action, "type", NULL);
   if (!field || !type) return st_why(why, n, "action without \"type\" or \"field\"");
-  wasm_instance *instance = mod ? st_lookup(&f->named, mod, mod_len) : f->current;
+  hvw_instance *instance = mod ? st_lookup(&f->named, mod, mod_len) : f->current;
   char qfield[200];
   st_quote(field, field_len, qfield, sizeof qfield);
   if (!instance && mod) return st_why(why, n, "no module named %.64s", mod);
   if (!instance) return st_why(why, n, "no module instantiated");
-  wasm_extern ext;
-  if (!wasm_instance_export(instance, field, field_len, &ext)) return st_why(why, n, "no export \"%s\"", qfield);
+  hvw_extern ext;
+  if (!hvw_instance_export(instance, field, field_len, &ext)) return st_why(why, n, "no export \"%s\"", qfield);
 
   if (strcmp(type, "get") == 0) {
-    if (ext.kind != WASM_EXTERN_GLOBAL) return st_why(why, n, "export \"%s\" is not a global", qfield);
+    if (ext.kind != HVW_EXTERN_GLOBAL) return st_why(why, n, "export \"%s\" is not a global", qfield);
     out->results = malloc(sizeof *out->results);
     if (!out->results) return st_why(why, n, "out of memory");
-    out->results[0] = wasm_global_get(ext.of.global);
+    out->results[0] = hvw_global_get(ext.of.global);
     out->result_count = 1;
-    out->status = WASM_OK;
+    out->status = HVW_OK;
     return true;
   }
   if (strcmp(type, "invoke") != 0) return st_why(why, n, "unknown action type '%.32s'", type);
-  if (ext.kind != WASM_EXTERN_FUNC) return st_why(why, n, "export \"%s\" is not a function", qfield);
+  if (ext.kind != HVW_EXTERN_FUNC) return st_why(why, n, "export \"%s\" is not a function", qfield);
 
   const json_t *jargs = json_object_get(action, "args");
   size_t arg_count = json_is_array(jargs) ? json_array_size(jargs) : 0;
-  wasm_functype_view ftype = wasm_func_type(ext.of.func);
+  hvw_functype_view ftype = hvw_func_type(ext.of.func);
   if (arg_count > ST_MAX_VALUES || ftype.result_count > ST_MAX_VALUES)
     return st_why(why, n, "too many arguments or results");
-  wasm_value *args = calloc(arg_count ? arg_count : 1, sizeof *args);
+  hvw_value *args = calloc(arg_count ? arg_count : 1, sizeof *args);
   out->results = calloc(ftype.result_count ? ftype.result_count : 1, sizeof *out->results);
   if (!args || !out->results) {
     free(args);
@@ -643,12 +643,12 @@ static bool st_action(st_file *f, const json_t *action, st_outcome *out, char *w
   for (uint32_t i = 0; i < ftype.result_count; i++) out->results[i].type = ftype.results[i];
   out->result_count = ftype.result_count;
 
-  uint64_t ticket = wasm_watchdog_arm(f->watchdog, f->store, f->timeout_ns);
-  out->status = wasm_func_call(f->store, ext.of.func, args, arg_count, out->results, ftype.result_count,
+  uint64_t ticket = hvw_watchdog_arm(f->watchdog, f->store, f->timeout_ns);
+  out->status = hvw_func_call(f->store, ext.of.func, args, arg_count, out->results, ftype.result_count,
                                &out->err);
-  if (ticket) wasm_watchdog_disarm(f->watchdog, ticket);
-  wasm_store_clear_interrupt(f->store);
-  if (out->status != WASM_OK && out->err.status == WASM_OK) out->err.status = out->status;
+  if (ticket) hvw_watchdog_disarm(f->watchdog, ticket);
+  hvw_store_clear_interrupt(f->store);
+  if (out->status != HVW_OK && out->err.status == HVW_OK) out->err.status = out->status;
   free(args);
   return true;
 }
@@ -656,16 +656,16 @@ static bool st_action(st_file *f, const json_t *action, st_outcome *out, char *w
 /* ---- Directives ----------------------------------------------------------------------------- */
 
 static bool st_cmd_module(st_file *f, const json_t *cmd, char *why, size_t n) {
-  wasm_error err;
+  hvw_error err;
   f->current = NULL; /* later actions must not silently run against an older module */
-  wasm_module *module = st_load(f, cmd, &err, why, n);
+  hvw_module *module = st_load(f, cmd, &err, why, n);
   if (!module) return false;
-  wasm_extern *imports = NULL;
+  hvw_extern *imports = NULL;
   size_t count = 0;
   bool unknown;
   bool ok = st_resolve_imports(f, module, &imports, &count, &unknown, why, n);
   if (ok) {
-    wasm_instance *instance = st_instantiate(f, module, imports, count, &err);
+    hvw_instance *instance = st_instantiate(f, module, imports, count, &err);
     if (!instance) {
       char desc[300];
       st_describe_error(&err, desc, sizeof desc);
@@ -686,7 +686,7 @@ static bool st_cmd_register(st_file *f, const json_t *cmd, char *why, size_t n) 
   const char *as = st_string(cmd, "as", &as_len);
   const char *name = st_string(cmd, "name", &name_len);
   if (!as) return st_why(why, n, "register without \"as\"");
-  wasm_instance *instance = name ? st_lookup(&f->named, name, name_len) : f->current;
+  hvw_instance *instance = name ? st_lookup(&f->named, name, name_len) : f->current;
   if (!instance) return st_why(why, n, "nothing to register (the module was not instantiated)");
   if (!st_bind(&f->registered, as, as_len, instance)) return st_why(why, n, "out of memory");
   return true;
@@ -695,7 +695,7 @@ static bool st_cmd_register(st_file *f, const json_t *cmd, char *why, size_t n) 
 static bool st_cmd_action(st_file *f, const json_t *cmd, char *why, size_t n) {
   st_outcome out;
   bool ok = st_action(f, json_object_get(cmd, "action"), &out, why, n);
-  if (ok && out.status != WASM_OK) {
+  if (ok && out.status != HVW_OK) {
     char desc[300];
     st_describe_error(&out.err, desc, sizeof desc);
     ok = st_why(why, n, "%s", desc);
@@ -711,7 +711,7 @@ static bool st_cmd_assert_return(st_file *f, const json_t *cmd, char *why, size_
     return false;
   }
   bool ok = true;
-  if (out.status != WASM_OK) {
+  if (out.status != HVW_OK) {
     char desc[300];
     st_describe_error(&out.err, desc, sizeof desc);
     ok = st_why(why, n, "%s", desc);
@@ -725,7 +725,7 @@ static bool st_cmd_assert_return(st_file *f, const json_t *cmd, char *why, size_
   }
   for (size_t i = 0; i < count; i++) {
     st_expect e;
-    wasm_value unused;
+    hvw_value unused;
     char reason[200];
     if (!st_parse_value(json_array_get(expected, i), &unused, &e, reason, sizeof reason)) {
       ok = st_why(why, n, "result %zu: %s", i, reason);
@@ -752,10 +752,10 @@ static bool st_cmd_assert_trap(st_file *f, const json_t *cmd, bool exhaustion, c
   }
   const char *text = exhaustion ? "call stack exhausted" : st_string(cmd, "text", NULL);
   bool ok = true;
-  if (out.status == WASM_OK) {
+  if (out.status == HVW_OK) {
     ok = st_why(why, n, "expected trap \"%.100s\", returned normally", text ? text : "");
   } else if (!st_trap_matches(&out.err, text) ||
-             (exhaustion && out.err.trap != WASM_TRAP_CALL_STACK_EXHAUSTED)) {
+             (exhaustion && out.err.trap != HVW_TRAP_CALL_STACK_EXHAUSTED)) {
     char desc[300];
     st_describe_error(&out.err, desc, sizeof desc);
     ok = st_why(why, n, "expected trap \"%.100s\", got %s", text ? text : "", desc);
@@ -771,33 +771,33 @@ static bool st_cmd_assert_rejected(st_file *f, const json_t *cmd, const char *ki
     /* a text-format error, for a text parser: passes unread, as in wabt (docs/cli.md) */
     return true;
   }
-  wasm_error err;
-  wasm_module *module = st_load(f, cmd, &err, why, n);
+  hvw_error err;
+  hvw_module *module = st_load(f, cmd, &err, why, n);
   if (module) return st_why(why, n, "module loaded, expected it to be %s", kind);
   switch (err.status) {
-    case WASM_MALFORMED:
-    case WASM_INVALID:
-    case WASM_IMPL_LIMIT: return true;
-    case WASM_OK: return false; /* the file could not be read: `why` says so */
-    default: return st_why(why, n, "expected a %s module, got %s", kind, wasm_status_name(err.status));
+    case HVW_MALFORMED:
+    case HVW_INVALID:
+    case HVW_IMPL_LIMIT: return true;
+    case HVW_OK: return false; /* the file could not be read: `why` says so */
+    default: return st_why(why, n, "expected a %s module, got %s", kind, hvw_status_name(err.status));
   }
 }
 
 static bool st_cmd_assert_unlinkable(st_file *f, const json_t *cmd, char *why, size_t n) {
-  wasm_error err;
-  wasm_module *module = st_load(f, cmd, &err, why, n);
+  hvw_error err;
+  hvw_module *module = st_load(f, cmd, &err, why, n);
   if (!module) return false;
-  wasm_extern *imports = NULL;
+  hvw_extern *imports = NULL;
   size_t count = 0;
   bool unknown;
   if (!st_resolve_imports(f, module, &imports, &count, &unknown, why, n)) {
     free(imports);
     return unknown; /* an unknown import is unlinkable */
   }
-  wasm_instance *instance = st_instantiate(f, module, imports, count, &err);
+  hvw_instance *instance = st_instantiate(f, module, imports, count, &err);
   free(imports);
   if (instance) return st_why(why, n, "module instantiated, expected it to be unlinkable");
-  if (err.status != WASM_UNLINKABLE) {
+  if (err.status != HVW_UNLINKABLE) {
     char desc[300];
     st_describe_error(&err, desc, sizeof desc);
     return st_why(why, n, "expected unlinkable, got %s", desc);
@@ -806,17 +806,17 @@ static bool st_cmd_assert_unlinkable(st_file *f, const json_t *cmd, char *why, s
 }
 
 static bool st_cmd_assert_uninstantiable(st_file *f, const json_t *cmd, char *why, size_t n) {
-  wasm_error err;
-  wasm_module *module = st_load(f, cmd, &err, why, n);
+  hvw_error err;
+  hvw_module *module = st_load(f, cmd, &err, why, n);
   if (!module) return false;
-  wasm_extern *imports = NULL;
+  hvw_extern *imports = NULL;
   size_t count = 0;
   bool unknown;
   if (!st_resolve_imports(f, module, &imports, &count, &unknown, why, n)) {
     free(imports);
     return false;
   }
-  wasm_instance *instance = st_instantiate(f, module, imports, count, &err);
+  hvw_instance *instance = st_instantiate(f, module, imports, count, &err);
   free(imports);
   const char *text = st_string(cmd, "text", NULL);
   if (instance) return st_why(why, n, "module instantiated, expected trap \"%.100s\"", text ? text : "");
@@ -849,8 +849,8 @@ static bool st_directive(st_file *f, const json_t *cmd, const char *type, char *
 /* ---- Files ---------------------------------------------------------------------------------- */
 
 static void st_file_free(st_file *f) {
-  if (f->store) wasm_store_free(f->store);
-  for (size_t i = 0; i < f->module_count; i++) wasm_module_free(f->modules[i]);
+  if (f->store) hvw_store_free(f->store);
+  for (size_t i = 0; i < f->module_count; i++) hvw_module_free(f->modules[i]);
   free(f->modules);
   st_bindings_free(&f->named);
   st_bindings_free(&f->registered);
@@ -868,7 +868,7 @@ static void st_fail_line(const st_file *f, long line, const char *directive, con
 }
 
 /* Runs one command file; adds its counts to *passed and *failed. */
-static void st_run_file(const char *path, wasm_watchdog *watchdog, uint64_t timeout_ns, unsigned long *passed,
+static void st_run_file(const char *path, hvw_watchdog *watchdog, uint64_t timeout_ns, unsigned long *passed,
                         unsigned long *failed) {
   st_file f = {.path = path, .watchdog = watchdog, .timeout_ns = timeout_ns, .source = st_base_name(path)};
   char why[ST_REASON_MAX], reason[256];
@@ -904,12 +904,12 @@ static void st_run_file(const char *path, wasm_watchdog *watchdog, uint64_t time
   const char *source = st_string(root, "source_filename", NULL);
   if (source) f.source = st_base_name(source);
 
-  wasm_store_limits limits;
-  wasm_store_limits_default(&limits);
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
   limits.gas_limit = ST_GAS_LIMIT;
   limits.max_memory_pages = ST_MAX_MEMORY_PAGES;
-  wasm_error err = {0};
-  f.store = wasm_store_new(&limits, &err);
+  hvw_error err = {0};
+  f.store = hvw_store_new(&limits, &err);
   if (!f.store) {
     snprintf(why, sizeof why, "cannot create a store: %s", err.message);
     goto broken;
@@ -980,15 +980,15 @@ int cli_spectest(int argc, char **argv) {
   }
   if (i >= argc) return st_usage("%s", "missing FILE.json");
 
-  wasm_error err = {0};
-  wasm_watchdog *watchdog = wasm_watchdog_new(&err);
+  hvw_error err = {0};
+  hvw_watchdog *watchdog = hvw_watchdog_new(&err);
   if (!watchdog) {
     fprintf(stderr, "hypervisor spectest: cannot start the watchdog: %s\n", err.message);
     return CLI_EXIT_FAILURE;
   }
   unsigned long passed = 0, failed = 0;
   for (; i < argc; i++) st_run_file(argv[i], watchdog, timeout_ns, &passed, &failed);
-  wasm_watchdog_free(watchdog);
+  hvw_watchdog_free(watchdog);
   printf("%lu passed, %lu failed\n", passed, failed);
   if (fflush(stdout) != 0) return CLI_EXIT_FAILURE;
   return failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;

@@ -112,25 +112,25 @@ static hv_crypto_status encode_head(const hv_value *v, size_t i, uint8_t head[HE
                                     size_t *head_len, const uint8_t **tail, size_t *tail_len,
                                     hv_crypto_err *err) {
   hv_crypto_status rc = HV_CRYPTO_OK;
-  const wasm_value *n = &v->num;
+  const hvw_value *n = &v->num;
 
   *tail = NULL;
   *tail_len = 0;
   head[0] = v->type;
   switch (v->type) {
-  case WASM_TYPE_I32:
+  case HVW_TYPE_I32:
     put_le(head + 1, (uint32_t)n->of.i32, 4);
     *head_len = 5;
     break;
-  case WASM_TYPE_F32:
+  case HVW_TYPE_F32:
     put_le(head + 1, n->of.f32_bits, 4);
     *head_len = 5;
     break;
-  case WASM_TYPE_I64:
+  case HVW_TYPE_I64:
     put_le(head + 1, (uint64_t)n->of.i64, 8);
     *head_len = 9;
     break;
-  case WASM_TYPE_F64:
+  case HVW_TYPE_F64:
     put_le(head + 1, n->of.f64_bits, 8);
     *head_len = 9;
     break;
@@ -171,7 +171,7 @@ size_t hv_commit_canonical_size(const hv_value *args, size_t count) {
     return SIZE_MAX;
   for (size_t i = 0; i < count; i++) {
     hv_type t = args[i].type;
-    size_t head = t == WASM_TYPE_I32 || t == WASM_TYPE_F32 ? 5 : hv_type_is_valid(t) ? 9 : 0;
+    size_t head = t == HVW_TYPE_I32 || t == HVW_TYPE_F32 ? 5 : hv_type_is_valid(t) ? 9 : 0;
     size_t tail = t == HV_TYPE_STRING || t == HV_TYPE_BYTES ? args[i].len : 0;
 
     if (head == 0 || SIZE_MAX - 1 - total < head || SIZE_MAX - 1 - total - head < tail)

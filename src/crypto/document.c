@@ -25,17 +25,17 @@ static json_t *float_to_json(double d) {
 }
 
 /* A new JSON value in the protocol's form for a number, or NULL (not a number, or no memory). */
-static json_t *number_to_json(hv_type type, const wasm_value *v) {
+static json_t *number_to_json(hv_type type, const hvw_value *v) {
   char decimal[24];
   float f = 0;
   double d = 0;
   json_t *j = NULL;
 
   switch (type) {
-  case WASM_TYPE_I32:
+  case HVW_TYPE_I32:
     j = json_integer(v->of.i32);
     break;
-  case WASM_TYPE_I64:
+  case HVW_TYPE_I64:
     if (v->of.i64 > -EXACT_INT_LIMIT && v->of.i64 < EXACT_INT_LIMIT) {
       j = json_integer(v->of.i64);
     } else {
@@ -43,11 +43,11 @@ static json_t *number_to_json(hv_type type, const wasm_value *v) {
       j = json_string(decimal);
     }
     break;
-  case WASM_TYPE_F32:
+  case HVW_TYPE_F32:
     memcpy(&f, &v->of.f32_bits, sizeof f);
     j = float_to_json((double)f); /* exact: every float is a double */
     break;
-  case WASM_TYPE_F64:
+  case HVW_TYPE_F64:
     memcpy(&d, &v->of.f64_bits, sizeof d);
     j = float_to_json(d);
     break;
@@ -320,7 +320,7 @@ static bool json_to_float(const json_t *j, double *out) {
 }
 
 /* A number of the given type from its JSON form. */
-static bool json_to_number(const char *type, const json_t *value, wasm_value *out) {
+static bool json_to_number(const char *type, const json_t *value, hvw_value *out) {
   double d = 0;
   float f = 0;
   bool ok = true;
@@ -329,10 +329,10 @@ static bool json_to_number(const char *type, const json_t *value, wasm_value *ou
   if (strcmp(type, "i32") == 0) {
     ok = json_is_integer(value) && json_integer_value(value) >= INT32_MIN &&
          json_integer_value(value) <= INT32_MAX;
-    out->type = WASM_TYPE_I32;
+    out->type = HVW_TYPE_I32;
     out->of.i32 = ok ? (int32_t)json_integer_value(value) : 0;
   } else if (strcmp(type, "i64") == 0) {
-    out->type = WASM_TYPE_I64;
+    out->type = HVW_TYPE_I64;
     if (json_is_integer(value))
       out->of.i64 = json_integer_value(value);
     else
@@ -340,11 +340,11 @@ static bool json_to_number(const char *type, const json_t *value, wasm_value *ou
   } else if (strcmp(type, "f32") == 0) {
     ok = json_to_float(value, &d);
     f = (float)d;
-    out->type = WASM_TYPE_F32;
+    out->type = HVW_TYPE_F32;
     memcpy(&out->of.f32_bits, &f, sizeof f);
   } else if (strcmp(type, "f64") == 0) {
     ok = json_to_float(value, &d);
-    out->type = WASM_TYPE_F64;
+    out->type = HVW_TYPE_F64;
     memcpy(&out->of.f64_bits, &d, sizeof d);
   } else {
     ok = false;
@@ -402,7 +402,7 @@ static hv_crypto_status json_to_value(const json_t *item, size_t i, hv_value *ou
   const char *type_text = json_string_value(json_object_get(item, "type"));
   const json_t *value = json_object_get(item, "value");
   hv_type type = 0;
-  wasm_value number;
+  hvw_value number;
   uint8_t *data = NULL;
   size_t len = 0;
 

@@ -31,7 +31,7 @@
  *
  * Everything allocated while translating one function is freed before returning; time and memory
  * are linear in the size of the body (a branch also checks its label's types, at most
- * WASM_MAX_RESULTS / WASM_MAX_PARAMS of them).
+ * HVW_MAX_RESULTS / HVW_MAX_PARAMS of them).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -61,7 +61,7 @@ typedef struct ventry {
 
 typedef struct blocktype {
   uint32_t nparams, nresults;
-  const wasm_valtype *params, *results;
+  const hvw_valtype *params, *results;
   uint32_t param_cells, result_cells;
 } blocktype;
 
@@ -90,18 +90,18 @@ typedef struct pospair {
 } pospair;
 
 typedef struct tr {
-  wasm_module *m;
+  hvw_module *m;
   uint32_t func_index;
-  wasm_error *err;
-  wasm_reader r;
-  const wasm_functype *ft;
+  hvw_error *err;
+  hvw_reader r;
+  const hvw_functype *ft;
   const void *const *handlers;
   size_t code_expect; /* the size of a new code chunk (code_alloc) */
   bool failed; /* a validation error (err filled) */
   bool oom;
 
   size_t insn_offset; /* of the instruction being translated, for messages */
-  uint32_t opcode;    /* a byte, or WASM_FC(n) */
+  uint32_t opcode;    /* a byte, or HVW_FC(n) */
   const char *instr_text; /* its name (opcodes.def), for messages; NULL while the opcode is unknown */
 
   uint32_t nlocals;
@@ -123,7 +123,7 @@ typedef struct tr {
   /* peepholes: valid while cu == last_end */
   uint32_t last_end;
   uint32_t last_dst_pos, last_dst_slot;
-  int cmp_kind; /* -1, or compare index (WASM_CMP_LIST order), 10 = eqz */
+  int cmp_kind; /* -1, or compare index (HVW_CMP_LIST order), 10 = eqz */
   bool cmp_64;
   uint32_t cmp_start, cmp_fix, cmp_a, cmp_b;
 
@@ -133,7 +133,7 @@ typedef struct tr {
   uint32_t add_start, add_fix, add_end, add_a, add_b, add_dst_pos;
 
   /* ---- From here on: buffers, kept from one function to the next (tr_reset). ---- */
-  wasm_valtype *ltypes; /* per local: its type */
+  hvw_valtype *ltypes; /* per local: its type */
   uint32_t *lcell;      /* per local: the frame cell where it starts (computed once) */
   int32_t *lhead;       /* per local: newest LOCAL entry referring to it, or -1 */
   uint32_t ltypes_cap, lcell_cap, lhead_cap;
@@ -169,8 +169,8 @@ typedef struct tr {
 /* ---- errors ------------------------------------------------------------------------------- */
 
 /* Records the first validation error; `fail` below is what callers use. */
-WASM__PRINTF(3, 4)
-static void record_failure(tr *t, wasm_status status, const char *fmt, ...) {
+HVW__PRINTF(3, 4)
+static void record_failure(tr *t, hvw_status status, const char *fmt, ...) {
   if (t->failed || t->oom) return;
   t->failed = true;
   if (t->err) {
@@ -181,13 +181,13 @@ static void record_failure(tr *t, wasm_status status, const char *fmt, ...) {
     va_end(ap);
     const char *name = t->instr_text;
     if (name)
-      wasm__fail(t->err, status, "%s: function %u, %s at byte offset %zu", what, t->func_index, name,
+      hvw__fail(t->err, status, "%s: function %u, %s at byte offset %zu", what, t->func_index, name,
                  t->insn_offset);
     else if (t->opcode > 0xFF)
-      wasm__fail(t->err, status, "%s: function %u, opcode 0x%02X %u at byte offset %zu", what,
+      hvw__fail(t->err, status, "%s: function %u, opcode 0x%02X %u at byte offset %zu", what,
                  t->func_index, t->opcode >> 16, t->opcode & 0xFFFF, t->insn_offset);
     else
-      wasm__fail(t->err, status, "%s: function %u, opcode 0x%02X at byte offset %zu", what,
+      hvw__fail(t->err, status, "%s: function %u, opcode 0x%02X at byte offset %zu", what,
                  t->func_index, t->opcode, t->insn_offset);
   }
 }
@@ -211,7 +211,7 @@ static bool grow(tr *t, void **p, uint32_t *cap, uint32_t need, size_t elem) {
     t->oom = true;
     return false;
   }
-  void *q = wasm__reallocarray(*p, (size_t)n, elem);
+  void *q = hvw__reallocarray(*p, (size_t)n, elem);
   if (!q) {
     t->oom = true;
     return false;
@@ -227,12 +227,12 @@ static bool grow(tr *t, void **p, uint32_t *cap, uint32_t need, size_t elem) {
 __attribute__((noinline)) static bool grow_code(tr *t) { return GROW(t, t->code, t->codecap, t->cu + 1); }
 
 static inline void emit_u(tr *t, uint32_t u) {
-  if (WASM__UNLIKELY(t->cu >= t->codecap) && !grow_code(t)) return;
+  if (HVW__UNLIKELY(t->cu >= t->codecap) && !grow_code(t)) return;
   t->code[t->cu++] = u;
 }
 
-/* An operation's first WASM_HANDLER_UNITS units: its handler's address, low half first. */
-static void emit_op(tr *t, wasm_op op) {
+/* An operation's first HVW_HANDLER_UNITS units: its handler's address, low half first. */
+static void emit_op(tr *t, hvw_op op) {
   uint64_t h = (uint64_t)(uintptr_t)t->handlers[op];
   emit_u(t, (uint32_t)h);
   emit_u(t, (uint32_t)(h >> 32));
@@ -269,12 +269,12 @@ static void note_result(tr *t, uint32_t dst_pos, uint32_t slot) {
 /* Copies one value of `cells` cells from cell `src` to cell `dst`. */
 static void emit_copy(tr *t, uint32_t dst, uint32_t src, uint32_t cells) {
   if (cells == 1) {
-    emit_op(t, WASM_OP_COPY);
+    emit_op(t, HVW_OP_COPY);
     emit_loc(t, dst);
     emit_loc(t, src);
     return;
   }
-  emit_op(t, WASM_OP_MOVE_N);
+  emit_op(t, HVW_OP_MOVE_N);
   emit_loc(t, dst);
   emit_loc(t, src);
   emit_u(t, cells);
@@ -327,7 +327,7 @@ static uint32_t const_cell(tr *t, uint64_t bits) {
      * one doubling may not be enough: the table must stay under half full or a probe never ends. */
     uint32_t ncap = t->chash_cap ? t->chash_cap : 32;
     while (ncap <= t->nconst * 2) ncap *= 2;
-    uint32_t *h = wasm__calloc(ncap, sizeof *h);
+    uint32_t *h = hvw__calloc(ncap, sizeof *h);
     if (!h) {
       t->oom = true;
       return NO_POS;
@@ -356,28 +356,28 @@ static uint32_t const_cell(tr *t, uint64_t bits) {
 /* ---- operand stack ------------------------------------------------------------------------ */
 
 static bool is_num(uint8_t ty) {
-  return ty == WASM_TYPE_I32 || ty == WASM_TYPE_I64 || ty == WASM_TYPE_F32 || ty == WASM_TYPE_F64;
+  return ty == HVW_TYPE_I32 || ty == HVW_TYPE_I64 || ty == HVW_TYPE_F32 || ty == HVW_TYPE_F64;
 }
-static bool is_ref(uint8_t ty) { return ty == WASM_TYPE_FUNCREF || ty == WASM_TYPE_EXTERNREF; }
-static bool is_valtype(uint8_t ty) { return is_num(ty) || ty == WASM_TYPE_V128 || is_ref(ty); }
+static bool is_ref(uint8_t ty) { return ty == HVW_TYPE_FUNCREF || ty == HVW_TYPE_EXTERNREF; }
+static bool is_valtype(uint8_t ty) { return is_num(ty) || ty == HVW_TYPE_V128 || is_ref(ty); }
 
 /* Cells of an operand of type `ty`. T_UNKNOWN, the polymorphic stack's bottom type, only occurs
  * where nothing is emitted; it counts as one so the heights stay consistent. */
 static uint32_t value_cells(uint8_t ty) {
   if (ty == T_UNKNOWN) return 1;
-  uint32_t n = wasm__type_cells(ty);
-  WASM__DEBUG_ASSERT(n > 0);
+  uint32_t n = hvw__type_cells(ty);
+  HVW__DEBUG_ASSERT(n > 0);
   return n;
 }
 
 static const char *type_name(uint8_t ty) {
-  const char *n = wasm_valtype_name(ty);
+  const char *n = hvw_valtype_name(ty);
   return n ? n : "unknown";
 }
 
 static bool push_entry(tr *t, uint8_t type, uint8_t kind, uint32_t loc, uint32_t local) {
-  if (t->vn >= WASM_MAX_OPERAND_DEPTH)
-    return fail(t, WASM_IMPL_LIMIT, "operand stack deeper than %u", WASM_MAX_OPERAND_DEPTH);
+  if (t->vn >= HVW_MAX_OPERAND_DEPTH)
+    return fail(t, HVW_IMPL_LIMIT, "operand stack deeper than %u", HVW_MAX_OPERAND_DEPTH);
   if (t->vn >= t->vcap && !GROW(t, t->vs, t->vcap, t->vn + 1)) return false;
   ventry *e = &t->vs[t->vn];
   e->type = type;
@@ -407,7 +407,7 @@ static bool push_local(tr *t, uint32_t x) {
 
 /* A constant of a one-cell type: the constant area holds one cell per constant. */
 static bool push_const(tr *t, uint8_t type, uint64_t bits) {
-  WASM__DEBUG_ASSERT(wasm__type_cells(type) == 1);
+  HVW__DEBUG_ASSERT(hvw__type_cells(type) == 1);
   if (!t->emit) return push(t, type);
   uint32_t cell = const_cell(t, bits);
   if (cell == NO_POS) return false;
@@ -417,7 +417,7 @@ static bool push_const(tr *t, uint8_t type, uint64_t bits) {
 /* Removes the top entry, keeping the per-local lists right. */
 static ventry pop_raw(tr *t) {
   ventry e = t->vs[--t->vn];
-  WASM__DEBUG_ASSERT(e.slot + value_cells(e.type) == t->cell_height);
+  HVW__DEBUG_ASSERT(e.slot + value_cells(e.type) == t->cell_height);
   if (e.kind == K_LOCAL) t->lhead[e.local] = e.next;
   while (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) t->nrefs--;
   t->cell_height = e.slot;
@@ -427,23 +427,23 @@ static ventry pop_raw(tr *t) {
 /* Pops an operand of type `expect` (0: any). In unreachable code an empty frame yields unknowns. */
 static bool pop(tr *t, uint8_t expect, ventry *out) {
   ctl *c = &t->cs[t->cn - 1];
-  if (WASM__LIKELY(t->vn > c->height)) {
+  if (HVW__LIKELY(t->vn > c->height)) {
     ventry *e = &t->vs[--t->vn];
-    WASM__DEBUG_ASSERT(e->slot + value_cells(e->type) == t->cell_height);
+    HVW__DEBUG_ASSERT(e->slot + value_cells(e->type) == t->cell_height);
     if (e->kind == K_LOCAL) t->lhead[e->local] = e->next;
     if (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) {
       while (t->nrefs && t->refs[t->nrefs - 1] >= t->vn) t->nrefs--;
     }
     t->cell_height = e->slot;
-    if (WASM__UNLIKELY(expect && e->type != expect && e->type != T_UNKNOWN))
-      return fail(t, WASM_INVALID, "type mismatch: expected %s, got %s", type_name(expect), type_name(e->type));
+    if (HVW__UNLIKELY(expect && e->type != expect && e->type != T_UNKNOWN))
+      return fail(t, HVW_INVALID, "type mismatch: expected %s, got %s", type_name(expect), type_name(e->type));
     if (out) *out = *e;
     return true;
   }
   {
     if (!c->unreachable) {
-      if (expect) return fail(t, WASM_INVALID, "type mismatch: expected %s but nothing on the stack", type_name(expect));
-      return fail(t, WASM_INVALID, "type mismatch: expected a value but nothing on the stack");
+      if (expect) return fail(t, HVW_INVALID, "type mismatch: expected %s but nothing on the stack", type_name(expect));
+      return fail(t, HVW_INVALID, "type mismatch: expected a value but nothing on the stack");
     }
     if (out) {
       memset(out, 0, sizeof *out);
@@ -457,28 +457,28 @@ static bool pop(tr *t, uint8_t expect, ventry *out) {
 }
 
 /* Checks that the top of the stack holds `types` without changing anything. */
-static bool check_top(tr *t, const wasm_valtype *types, uint32_t n) {
+static bool check_top(tr *t, const hvw_valtype *types, uint32_t n) {
   ctl *c = &t->cs[t->cn - 1];
   for (uint32_t k = 0; k < n; k++) {
     uint8_t want = types[n - 1 - k];
     if (t->vn < c->height + k + 1) {
       if (c->unreachable) return true;
-      return fail(t, WASM_INVALID, "type mismatch: expected %s but nothing on the stack", type_name(want));
+      return fail(t, HVW_INVALID, "type mismatch: expected %s but nothing on the stack", type_name(want));
     }
     uint8_t have = t->vs[t->vn - 1 - k].type;
     if (have != want && have != T_UNKNOWN)
-      return fail(t, WASM_INVALID, "type mismatch: expected %s, got %s", type_name(want), type_name(have));
+      return fail(t, HVW_INVALID, "type mismatch: expected %s, got %s", type_name(want), type_name(have));
   }
   return true;
 }
 
-static bool pop_types(tr *t, const wasm_valtype *types, uint32_t n) {
+static bool pop_types(tr *t, const hvw_valtype *types, uint32_t n) {
   for (uint32_t k = n; k-- > 0;)
     if (!pop(t, types[k], NULL)) return false;
   return true;
 }
 
-static bool push_types(tr *t, const wasm_valtype *types, uint32_t n) {
+static bool push_types(tr *t, const hvw_valtype *types, uint32_t n) {
   for (uint32_t k = 0; k < n; k++)
     if (!push(t, types[k])) return false;
   return true;
@@ -538,13 +538,13 @@ static void truncate_to_frame(tr *t) {
 
 static uint32_t label_arity(const ctl *c) { return c->kind == C_LOOP ? c->bt.nparams : c->bt.nresults; }
 static uint32_t label_cells(const ctl *c) { return c->kind == C_LOOP ? c->bt.param_cells : c->bt.result_cells; }
-static const wasm_valtype *label_types(const ctl *c) {
+static const hvw_valtype *label_types(const ctl *c) {
   return c->kind == C_LOOP ? c->bt.params : c->bt.results;
 }
 
 static bool push_ctl(tr *t, uint8_t kind, const blocktype *bt) {
-  if (t->cn >= WASM_MAX_CONTROL_DEPTH + 1)
-    return fail(t, WASM_IMPL_LIMIT, "blocks nested deeper than %u", WASM_MAX_CONTROL_DEPTH);
+  if (t->cn >= HVW_MAX_CONTROL_DEPTH + 1)
+    return fail(t, HVW_IMPL_LIMIT, "blocks nested deeper than %u", HVW_MAX_CONTROL_DEPTH);
   if (t->cn >= t->ccap && !GROW(t, t->cs, t->ccap, t->cn + 1)) return false;
   ctl *c = &t->cs[t->cn++];
   memset(c, 0, sizeof *c);
@@ -552,7 +552,7 @@ static bool push_ctl(tr *t, uint8_t kind, const blocktype *bt) {
   c->kind = kind;
   c->height = t->vn - (kind == C_FUNC ? 0 : bt->nparams);
   c->cells = t->cell_height - (kind == C_FUNC ? 0 : bt->param_cells);
-  WASM__DEBUG_ASSERT(c->height == t->vn || t->vs[c->height].slot == c->cells || !t->emit);
+  HVW__DEBUG_ASSERT(c->height == t->vn || t->vs[c->height].slot == c->cells || !t->emit);
   c->gen = ++t->gen;
   c->pending = -1;
   c->if_op = NO_POS;
@@ -614,7 +614,7 @@ static bool pop_cond(tr *t, cond *out) {
   ventry e;
   bool fusable = t->emit && t->cmp_kind >= 0 && t->last_end == t->cu;
   uint32_t slot = t->last_dst_slot;
-  if (!pop(t, WASM_TYPE_I32, &e)) return false;
+  if (!pop(t, HVW_TYPE_I32, &e)) return false;
   out->cmp = -1;
   out->a = e.loc;
   out->b = 0;
@@ -653,20 +653,20 @@ static uint32_t emit_cond_jump(tr *t, const cond *c, bool negate, bool back, uin
     uint32_t op = t->cu;
     if (c->cmp < 0 || c->cmp == 10) {
       bool jump_if_nonzero = (c->cmp < 0) != negate;
-      emit_op(t, jump_if_nonzero ? (back ? WASM_OP_ADD_BR_IF_BACK : WASM_OP_ADD_BR_IF)
-                                 : (back ? WASM_OP_ADD_BR_UNLESS_BACK : WASM_OP_ADD_BR_UNLESS));
+      emit_op(t, jump_if_nonzero ? (back ? HVW_OP_ADD_BR_IF_BACK : HVW_OP_ADD_BR_IF)
+                                 : (back ? HVW_OP_ADD_BR_UNLESS_BACK : HVW_OP_ADD_BR_UNLESS));
       emit_loc(t, c->add_d);
       emit_loc(t, c->add_a);
       emit_loc(t, c->add_b);
-      *rel_off = WASM_HANDLER_UNITS + 3;
+      *rel_off = HVW_HANDLER_UNITS + 3;
     } else {
       int k = negate ? cmp_negate[c->cmp] : c->cmp;
-      emit_op(t, (wasm_op)(WASM_OP_ADD_BR_EQ_I32 + 2 * k + (back ? 1 : 0)));
+      emit_op(t, (hvw_op)(HVW_OP_ADD_BR_EQ_I32 + 2 * k + (back ? 1 : 0)));
       emit_loc(t, c->add_d);
       emit_loc(t, c->add_a);
       emit_loc(t, c->add_b);
       emit_loc(t, c->b);
-      *rel_off = WASM_HANDLER_UNITS + 4;
+      *rel_off = HVW_HANDLER_UNITS + 4;
     }
     emit_u(t, 0);
     emit_u(t, 0);
@@ -677,17 +677,17 @@ static uint32_t emit_cond_jump(tr *t, const cond *c, bool negate, bool back, uin
   uint32_t op = t->cu;
   if (c->cmp < 0 || c->cmp == 10) {
     bool jump_if_nonzero = (c->cmp < 0) != negate;
-    wasm_op o = jump_if_nonzero ? (back ? WASM_OP_BR_IF_BACK : WASM_OP_BR_IF)
-                                : (back ? WASM_OP_BR_UNLESS_BACK : WASM_OP_BR_UNLESS);
+    hvw_op o = jump_if_nonzero ? (back ? HVW_OP_BR_IF_BACK : HVW_OP_BR_IF)
+                                : (back ? HVW_OP_BR_UNLESS_BACK : HVW_OP_BR_UNLESS);
     emit_op(t, o);
     emit_loc(t, c->a);
-    *rel_off = WASM_HANDLER_UNITS + 1;
+    *rel_off = HVW_HANDLER_UNITS + 1;
   } else {
     int k = negate ? cmp_negate[c->cmp] : c->cmp;
-    emit_op(t, (wasm_op)(WASM_OP_BR_EQ_I32 + 4 * k + (c->is64 ? 2 : 0) + (back ? 1 : 0)));
+    emit_op(t, (hvw_op)(HVW_OP_BR_EQ_I32 + 4 * k + (c->is64 ? 2 : 0) + (back ? 1 : 0)));
     emit_loc(t, c->a);
     emit_loc(t, c->b);
-    *rel_off = WASM_HANDLER_UNITS + 2;
+    *rel_off = HVW_HANDLER_UNITS + 2;
   }
   emit_u(t, 0);
   emit_u(t, 0);
@@ -701,13 +701,13 @@ static uint32_t emit_cond_jump(tr *t, const cond *c, bool negate, bool back, uin
 static void emit_return(tr *t) {
   uint32_t n = t->ft->result_count, cells = t->ft->result_cells;
   if (n == 0) {
-    emit_op(t, WASM_OP_RETURN0);
+    emit_op(t, HVW_OP_RETURN0);
   } else if (cells == 1) {
-    emit_op(t, WASM_OP_RETURN1);
+    emit_op(t, HVW_OP_RETURN1);
     emit_loc(t, t->vs[t->vn - 1].loc);
   } else {
     materialize_top(t, n);
-    emit_op(t, WASM_OP_RETURN_N);
+    emit_op(t, HVW_OP_RETURN_N);
     emit_loc(t, TEMP_FLAG | t->vs[t->vn - n].slot);
     emit_u(t, cells);
   }
@@ -736,9 +736,9 @@ static void emit_transfer(tr *t, uint32_t li) {
   uint32_t first = n ? t->vs[t->vn - n].slot : 0;
   if (n > 1 && all_temp) {
     /* temporaries sit in consecutive natural slots: one move for them all */
-    WASM__DEBUG_ASSERT(first + label_cells(target) == t->cell_height);
+    HVW__DEBUG_ASSERT(first + label_cells(target) == t->cell_height);
     if (first != target->cells) {
-      emit_op(t, WASM_OP_MOVE_N);
+      emit_op(t, HVW_OP_MOVE_N);
       emit_loc(t, TEMP_FLAG | target->cells);
       emit_loc(t, TEMP_FLAG | first);
       emit_u(t, label_cells(target));
@@ -753,16 +753,16 @@ static void emit_transfer(tr *t, uint32_t li) {
     }
   }
   uint32_t op = t->cu;
-  emit_op(t, target->kind == C_LOOP ? WASM_OP_BR_BACK : WASM_OP_BR);
+  emit_op(t, target->kind == C_LOOP ? HVW_OP_BR_BACK : HVW_OP_BR);
   emit_u(t, 0);
   emit_u(t, 0);
-  if (OK) link_target(t, op, op + WASM_HANDLER_UNITS, op + WASM_HANDLER_UNITS + 1, li);
+  if (OK) link_target(t, op, op + HVW_HANDLER_UNITS, op + HVW_HANDLER_UNITS + 1, li);
 }
 
 static bool read_label(tr *t, uint32_t *li) {
   uint32_t depth = 0;
-  if (!wasm_read_u32(&t->r, &depth)) return false;
-  if (depth >= t->cn) return fail(t, WASM_INVALID, "unknown label %u", depth);
+  if (!hvw_read_u32(&t->r, &depth)) return false;
+  if (depth >= t->cn) return fail(t, HVW_INVALID, "unknown label %u", depth);
   *li = t->cn - 1 - depth;
   return true;
 }
@@ -825,13 +825,13 @@ static bool op_br_if(tr *t, uint32_t li) {
 static bool ensure_stubs(tr *t) {
   if (t->stub_cap >= t->cn) return true;
   uint32_t n = t->ccap;
-  uint32_t *a = wasm__reallocarray(t->stub_stamp, n, sizeof *a);
+  uint32_t *a = hvw__reallocarray(t->stub_stamp, n, sizeof *a);
   if (!a) {
     t->oom = true;
     return false;
   }
   t->stub_stamp = a;
-  uint32_t *b = wasm__reallocarray(t->stub_pos, n, sizeof *b);
+  uint32_t *b = hvw__reallocarray(t->stub_pos, n, sizeof *b);
   if (!b) {
     t->oom = true;
     return false;
@@ -844,7 +844,7 @@ static bool ensure_stubs(tr *t) {
 
 static bool op_br_table(tr *t) {
   uint32_t count = 0;
-  if (!wasm_read_count(&t->r, 1, WASM_MAX_BR_TABLE_TARGETS, "br_table targets", &count)) return false;
+  if (!hvw_read_count(&t->r, 1, HVW_MAX_BR_TABLE_TARGETS, "br_table targets", &count)) return false;
   /* labels are read twice: once to validate, once (from the same bytes) to emit */
   const uint8_t *labels_at = t->r.pos;
   uint32_t dli;
@@ -852,7 +852,7 @@ static bool op_br_table(tr *t) {
     if (!read_label(t, &dli)) return false;
   if (!read_label(t, &dli)) return false;
   ventry idx;
-  if (!pop(t, WASM_TYPE_I32, &idx)) return false;
+  if (!pop(t, HVW_TYPE_I32, &idx)) return false;
   uint32_t arity = label_arity(&t->cs[dli]);
   const uint8_t *after = t->r.pos;
   t->r.pos = labels_at;
@@ -862,7 +862,7 @@ static bool op_br_table(tr *t) {
     uint32_t li;
     if (!read_label(t, &li)) return false;
     if (label_arity(&t->cs[li]) != arity)
-      return fail(t, WASM_INVALID, "type mismatch: br_table labels of different arities (%u and %u)",
+      return fail(t, HVW_INVALID, "type mismatch: br_table labels of different arities (%u and %u)",
                   label_arity(&t->cs[li]), arity);
     if (t->stub_stamp[li] == checked) continue;
     t->stub_stamp[li] = checked;
@@ -872,7 +872,7 @@ static bool op_br_table(tr *t) {
     materialize_top(t, arity);
     uint32_t first = arity ? t->vs[t->vn - arity].slot : t->cell_height;
     uint32_t op = t->cu;
-    emit_op(t, WASM_OP_BR_TABLE);
+    emit_op(t, HVW_OP_BR_TABLE);
     emit_loc(t, idx.loc);
     emit_u(t, count);
     uint32_t entries = t->cu;
@@ -900,11 +900,11 @@ static bool op_br_table(tr *t) {
           if (arity > 0) /* the values are materialized: consecutive cells from `first` */
             emit_copy(t, TEMP_FLAG | target->cells, TEMP_FLAG | first, label_cells(target));
           uint32_t bop = t->cu;
-          emit_op(t, target->kind == C_LOOP ? WASM_OP_BR_BACK : WASM_OP_BR);
+          emit_op(t, target->kind == C_LOOP ? HVW_OP_BR_BACK : HVW_OP_BR);
           emit_u(t, 0);
           emit_u(t, 0);
           if (!OK) return false;
-          link_target(t, bop, bop + WASM_HANDLER_UNITS, bop + WASM_HANDLER_UNITS + 1, li);
+          link_target(t, bop, bop + HVW_HANDLER_UNITS, bop + HVW_HANDLER_UNITS + 1, li);
         }
         if (!OK) return false;
       }
@@ -919,10 +919,10 @@ static bool op_br_table(tr *t) {
 
 /* ---- blocks ------------------------------------------------------------------------------- */
 
-static const wasm_valtype single_types[] = {WASM_TYPE_I32,  WASM_TYPE_I64,     WASM_TYPE_F32, WASM_TYPE_F64,
-                                            WASM_TYPE_V128, WASM_TYPE_FUNCREF, WASM_TYPE_EXTERNREF};
+static const hvw_valtype single_types[] = {HVW_TYPE_I32,  HVW_TYPE_I64,     HVW_TYPE_F32, HVW_TYPE_F64,
+                                            HVW_TYPE_V128, HVW_TYPE_FUNCREF, HVW_TYPE_EXTERNREF};
 
-static const wasm_valtype *single(uint8_t ty) {
+static const hvw_valtype *single(uint8_t ty) {
   for (size_t i = 0; i < sizeof single_types; i++)
     if (single_types[i] == ty) return &single_types[i];
   return NULL;
@@ -930,7 +930,7 @@ static const wasm_valtype *single(uint8_t ty) {
 
 static bool read_blocktype(tr *t, blocktype *bt) {
   memset(bt, 0, sizeof *bt);
-  if (t->r.pos >= t->r.end) return wasm_read_u8(&t->r, &(uint8_t){0});
+  if (t->r.pos >= t->r.end) return hvw_read_u8(&t->r, &(uint8_t){0});
   uint8_t b = *t->r.pos;
   if (b == 0x40) {
     t->r.pos++;
@@ -940,14 +940,14 @@ static bool read_blocktype(tr *t, blocktype *bt) {
     t->r.pos++;
     bt->nresults = 1;
     bt->results = single(b);
-    bt->result_cells = wasm__type_cells(b);
+    bt->result_cells = hvw__type_cells(b);
     return true;
   }
   int64_t v = 0;
-  if (!wasm_read_sleb(&t->r, 33, &v)) return false;
-  if (v < 0) return fail(t, WASM_MALFORMED, "malformed block type");
-  if ((uint64_t)v >= t->m->type_count) return fail(t, WASM_INVALID, "unknown type %lld", (long long)v);
-  const wasm_functype *ft = &t->m->types[v];
+  if (!hvw_read_sleb(&t->r, 33, &v)) return false;
+  if (v < 0) return fail(t, HVW_MALFORMED, "malformed block type");
+  if ((uint64_t)v >= t->m->type_count) return fail(t, HVW_INVALID, "unknown type %lld", (long long)v);
+  const hvw_functype *ft = &t->m->types[v];
   bt->nparams = ft->param_count;
   bt->params = ft->types;
   bt->nresults = ft->result_count;
@@ -999,29 +999,29 @@ static bool finish_results(tr *t) {
   if (t->emit) {
     if (!check_top(t, c->bt.results, n)) return false;
     if (t->vn != c->height + n)
-      return fail(t, WASM_INVALID, "type mismatch: %u values left on the stack at the end of a block, expected %u",
+      return fail(t, HVW_INVALID, "type mismatch: %u values left on the stack at the end of a block, expected %u",
                   t->vn - c->height, n);
     if (c->kind != C_FUNC) materialize_top(t, n); /* the function's results go by emit_return */
     return OK;
   }
   if (!pop_types(t, c->bt.results, n)) return false;
   if (t->vn != c->height)
-    return fail(t, WASM_INVALID, "type mismatch: %u values left on the stack at the end of a block, expected %u",
+    return fail(t, HVW_INVALID, "type mismatch: %u values left on the stack at the end of a block, expected %u",
                 t->vn - c->height + n, n);
   return true;
 }
 
 static bool op_else(tr *t) {
   ctl *c = &t->cs[t->cn - 1];
-  if (c->kind != C_IF) return fail(t, WASM_MALFORMED, "else without a matching if");
+  if (c->kind != C_IF) return fail(t, HVW_MALFORMED, "else without a matching if");
   if (!finish_results(t)) return false;
   if (t->emit) {
     uint32_t op = t->cu;
-    emit_op(t, WASM_OP_BR);
+    emit_op(t, HVW_OP_BR);
     emit_u(t, 0);
     emit_u(t, 0);
     if (!OK) return false;
-    link_target(t, op, op + WASM_HANDLER_UNITS, op + WASM_HANDLER_UNITS + 1, t->cn - 1);
+    link_target(t, op, op + HVW_HANDLER_UNITS, op + HVW_HANDLER_UNITS + 1, t->cn - 1);
     seg_end(t);
   }
   truncate_to_frame(t);
@@ -1047,7 +1047,7 @@ static bool op_end(tr *t) {
     /* no else: the false path hands the params on as results */
     bool same = c->bt.nparams == c->bt.nresults &&
                 (c->bt.nparams == 0 || memcmp(c->bt.params, c->bt.results, c->bt.nparams) == 0);
-    if (!same) return fail(t, WASM_INVALID, "type mismatch: if without else must leave its params as results");
+    if (!same) return fail(t, HVW_INVALID, "type mismatch: if without else must leave its params as results");
   }
   if (c->kind == C_FUNC) {
     if (t->emit) {
@@ -1093,75 +1093,75 @@ typedef struct imm {
 
 static bool read_memarg(tr *t, uint32_t natural_bytes, uint32_t *offset) {
   uint32_t align = 0;
-  if (!wasm_read_u32(&t->r, &align) || !wasm_read_u32(&t->r, offset)) return false;
-  if (t->m->memory_count == 0) return fail(t, WASM_INVALID, "unknown memory 0");
+  if (!hvw_read_u32(&t->r, &align) || !hvw_read_u32(&t->r, offset)) return false;
+  if (t->m->memory_count == 0) return fail(t, HVW_INVALID, "unknown memory 0");
   if (align >= 32 || (1u << align) > natural_bytes)
-    return fail(t, WASM_INVALID, "alignment must not be larger than natural");
+    return fail(t, HVW_INVALID, "alignment must not be larger than natural");
   return true;
 }
 
 static bool read_zero_byte(tr *t) {
   uint8_t b = 0;
-  if (!wasm_read_u8(&t->r, &b)) return false;
-  if (b != 0) return fail(t, WASM_MALFORMED, "zero byte expected");
+  if (!hvw_read_u8(&t->r, &b)) return false;
+  if (b != 0) return fail(t, HVW_MALFORMED, "zero byte expected");
   return true;
 }
 
 static bool need_memory(tr *t) {
-  if (t->m->memory_count == 0) return fail(t, WASM_INVALID, "unknown memory 0");
+  if (t->m->memory_count == 0) return fail(t, HVW_INVALID, "unknown memory 0");
   return true;
 }
 
 static bool read_func(tr *t, uint32_t *x) {
-  if (!wasm_read_u32(&t->r, x)) return false;
-  if (*x >= t->m->func_count) return fail(t, WASM_INVALID, "unknown function %u", *x);
+  if (!hvw_read_u32(&t->r, x)) return false;
+  if (*x >= t->m->func_count) return fail(t, HVW_INVALID, "unknown function %u", *x);
   return true;
 }
 
 static bool read_local(tr *t, uint32_t *x) {
-  if (!wasm_read_u32(&t->r, x)) return false;
-  if (*x >= t->nlocals) return fail(t, WASM_INVALID, "unknown local %u", *x);
+  if (!hvw_read_u32(&t->r, x)) return false;
+  if (*x >= t->nlocals) return fail(t, HVW_INVALID, "unknown local %u", *x);
   return true;
 }
 
 static bool read_global(tr *t, uint32_t *x) {
-  if (!wasm_read_u32(&t->r, x)) return false;
-  if (*x >= t->m->global_count) return fail(t, WASM_INVALID, "unknown global %u", *x);
+  if (!hvw_read_u32(&t->r, x)) return false;
+  if (*x >= t->m->global_count) return fail(t, HVW_INVALID, "unknown global %u", *x);
   return true;
 }
 
 static bool read_table(tr *t, uint32_t *x) {
-  if (!wasm_read_u32(&t->r, x)) return false;
-  if (*x >= t->m->table_count) return fail(t, WASM_INVALID, "unknown table %u", *x);
+  if (!hvw_read_u32(&t->r, x)) return false;
+  if (*x >= t->m->table_count) return fail(t, HVW_INVALID, "unknown table %u", *x);
   return true;
 }
 
 static bool read_elem(tr *t, uint32_t *x) {
-  if (!wasm_read_u32(&t->r, x)) return false;
-  if (*x >= t->m->elem_count) return fail(t, WASM_INVALID, "unknown elem segment %u", *x);
+  if (!hvw_read_u32(&t->r, x)) return false;
+  if (*x >= t->m->elem_count) return fail(t, HVW_INVALID, "unknown elem segment %u", *x);
   return true;
 }
 
 static bool read_data(tr *t, uint32_t *x) {
-  if (!wasm_read_u32(&t->r, x)) return false;
-  if (!t->m->has_data_count) return fail(t, WASM_MALFORMED, "data count section required");
-  if (*x >= t->m->data_count) return fail(t, WASM_INVALID, "unknown data segment %u", *x);
+  if (!hvw_read_u32(&t->r, x)) return false;
+  if (!t->m->has_data_count) return fail(t, HVW_MALFORMED, "data count section required");
+  if (*x >= t->m->data_count) return fail(t, HVW_INVALID, "unknown data segment %u", *x);
   return true;
 }
 
 static bool read_reftype(tr *t, uint8_t *ty) {
-  if (!wasm_read_u8(&t->r, ty)) return false;
-  if (!is_ref(*ty)) return fail(t, WASM_MALFORMED, "malformed reference type");
+  if (!hvw_read_u8(&t->r, ty)) return false;
+  if (!is_ref(*ty)) return fail(t, HVW_MALFORMED, "malformed reference type");
   return true;
 }
 
 /* select t: a vector of exactly one value type. */
 static bool read_select_type(tr *t, uint8_t *ty) {
   uint32_t n = 0;
-  if (!wasm_read_u32(&t->r, &n)) return false;
-  if (n != 1) return fail(t, WASM_INVALID, "invalid result arity: select takes exactly one type");
-  if (!wasm_read_u8(&t->r, ty)) return false;
-  if (!is_valtype(*ty)) return fail(t, WASM_MALFORMED, "malformed value type 0x%02X", *ty);
+  if (!hvw_read_u32(&t->r, &n)) return false;
+  if (n != 1) return fail(t, HVW_INVALID, "invalid result arity: select takes exactly one type");
+  if (!hvw_read_u8(&t->r, ty)) return false;
+  if (!is_valtype(*ty)) return fail(t, HVW_MALFORMED, "malformed value type 0x%02X", *ty);
   return true;
 }
 
@@ -1175,9 +1175,9 @@ static bool read_imm(tr *t, uint8_t kind, uint32_t natural_bytes, imm *im) {
     case IMM_BR_TABLE: return true; /* a vector of labels: tr_br_table reads it, twice */
     case IMM_FUNC: return read_func(t, &im->x);
     case IMM_CALL_INDIRECT:
-      if (!wasm_read_u32(&t->r, &im->x) || !wasm_read_u32(&t->r, &im->y)) return false;
-      if (im->y >= t->m->table_count) return fail(t, WASM_INVALID, "unknown table %u", im->y);
-      if (im->x >= t->m->type_count) return fail(t, WASM_INVALID, "unknown type %u", im->x);
+      if (!hvw_read_u32(&t->r, &im->x) || !hvw_read_u32(&t->r, &im->y)) return false;
+      if (im->y >= t->m->table_count) return fail(t, HVW_INVALID, "unknown table %u", im->y);
+      if (im->x >= t->m->type_count) return fail(t, HVW_INVALID, "unknown type %u", im->x);
       return true;
     case IMM_SELECT_T: return read_select_type(t, &im->type);
     case IMM_LOCAL: return read_local(t, &im->x);
@@ -1187,27 +1187,27 @@ static bool read_imm(tr *t, uint8_t kind, uint32_t natural_bytes, imm *im) {
     case IMM_MEMORY: return read_zero_byte(t) && need_memory(t);
     case IMM_I32: {
       int32_t v = 0;
-      if (!wasm_read_s32(&t->r, &v)) return false;
+      if (!hvw_read_s32(&t->r, &v)) return false;
       im->bits = (uint32_t)v;
       return true;
     }
     case IMM_I64: {
       int64_t v = 0;
-      if (!wasm_read_s64(&t->r, &v)) return false;
+      if (!hvw_read_s64(&t->r, &v)) return false;
       im->bits = (uint64_t)v;
       return true;
     }
     case IMM_F32: {
       uint32_t v = 0;
-      if (!wasm_read_f32_bits(&t->r, &v)) return false;
+      if (!hvw_read_f32_bits(&t->r, &v)) return false;
       im->bits = v;
       return true;
     }
-    case IMM_F64: return wasm_read_f64_bits(&t->r, &im->bits);
+    case IMM_F64: return hvw_read_f64_bits(&t->r, &im->bits);
     case IMM_V128:
-    case IMM_SHUFFLE: return wasm_read_f64_bits(&t->r, &im->bits) && wasm_read_f64_bits(&t->r, &im->bits_hi);
-    case IMM_LANE: return wasm_read_u8(&t->r, &im->lane);
-    case IMM_MEMLANE: return read_memarg(t, natural_bytes, &im->offset) && wasm_read_u8(&t->r, &im->lane);
+    case IMM_SHUFFLE: return hvw_read_f64_bits(&t->r, &im->bits) && hvw_read_f64_bits(&t->r, &im->bits_hi);
+    case IMM_LANE: return hvw_read_u8(&t->r, &im->lane);
+    case IMM_MEMLANE: return read_memarg(t, natural_bytes, &im->offset) && hvw_read_u8(&t->r, &im->lane);
     case IMM_REFTYPE: return read_reftype(t, &im->type);
     case IMM_DATA: return read_data(t, &im->x);
     case IMM_ELEM: return read_elem(t, &im->x);
@@ -1216,7 +1216,7 @@ static bool read_imm(tr *t, uint8_t kind, uint32_t natural_bytes, imm *im) {
     case IMM_TABLE_INIT: return read_elem(t, &im->y) && read_table(t, &im->x);
     case IMM_TABLE_COPY: return read_table(t, &im->x) && read_table(t, &im->y);
   }
-  return fail(t, WASM_MALFORMED, "immediates of kind %u", kind); /* no row has another kind */
+  return fail(t, HVW_MALFORMED, "immediates of kind %u", kind); /* no row has another kind */
 }
 
 /* ---- instructions ------------------------------------------------------------------------- */
@@ -1226,7 +1226,7 @@ typedef struct instr_info instr_info;
 struct instr_info {
   bool (*translate)(tr *t, const instr_info *in, const imm *im); /* NULL: no such instruction */
   const char *text;
-  uint16_t op;   /* the operation it owns, or WASM_OP_COUNT */
+  uint16_t op;   /* the operation it owns, or HVW_OP_COUNT */
   uint8_t imm;   /* IMM_* */
   uint8_t in1, in2, out;
   uint8_t bytes; /* loads and stores */
@@ -1235,7 +1235,7 @@ struct instr_info {
 
 static bool tr_numeric(tr *t, const instr_info *in, const imm *im) {
   ventry a, b;
-  wasm_op op = (wasm_op)in->op;
+  hvw_op op = (hvw_op)in->op;
   if (in->in2) {
     if (!pop(t, in->in2, &b) || !pop(t, in->in1, &a)) return false;
   } else if (!pop(t, in->in1, &a)) {
@@ -1251,13 +1251,13 @@ static bool tr_numeric(tr *t, const instr_info *in, const imm *im) {
   emit_loc(t, a.loc);
   if (in->in2) emit_loc(t, b.loc);
   note_result(t, dst_pos, slot);
-  if (op >= WASM_OP_I32_EQ && op <= WASM_OP_I32_GE_U) {
-    t->cmp_kind = (int)(op - WASM_OP_I32_EQ);
+  if (op >= HVW_OP_I32_EQ && op <= HVW_OP_I32_GE_U) {
+    t->cmp_kind = (int)(op - HVW_OP_I32_EQ);
     t->cmp_64 = false;
-  } else if (op >= WASM_OP_I64_EQ && op <= WASM_OP_I64_GE_U) {
-    t->cmp_kind = (int)(op - WASM_OP_I64_EQ);
+  } else if (op >= HVW_OP_I64_EQ && op <= HVW_OP_I64_GE_U) {
+    t->cmp_kind = (int)(op - HVW_OP_I64_EQ);
     t->cmp_64 = true;
-  } else if (op == WASM_OP_I32_EQZ) {
+  } else if (op == HVW_OP_I32_EQZ) {
     t->cmp_kind = 10;
   }
   if (t->cmp_kind >= 0) {
@@ -1266,7 +1266,7 @@ static bool tr_numeric(tr *t, const instr_info *in, const imm *im) {
     t->cmp_a = a.loc;
     t->cmp_b = in->in2 ? b.loc : 0;
   }
-  if (op == WASM_OP_I32_ADD) {
+  if (op == HVW_OP_I32_ADD) {
     t->add_valid = true;
     t->add_start = start;
     t->add_fix = nfix;
@@ -1281,19 +1281,19 @@ static bool tr_numeric(tr *t, const instr_info *in, const imm *im) {
 /* The ten integer compares fuse with br_if/if (cmp_kind is their index); the fused branches come
  * in the same order, four (i32, i32 back, i64, i64 back) or two (back or not) per compare. */
 #define SAME_CMP_ORDER(c)                                                                            \
-  _Static_assert(WASM_OP_I64_##c - WASM_OP_I64_EQ == WASM_OP_I32_##c - WASM_OP_I32_EQ &&                \
-                     WASM_OP_BR_##c##_I32 - WASM_OP_BR_EQ_I32 == 4 * (WASM_OP_I32_##c - WASM_OP_I32_EQ) && \
-                     WASM_OP_BR_##c##_I64_BACK == WASM_OP_BR_##c##_I32 + 3 &&                          \
-                     WASM_OP_ADD_BR_##c##_I32 - WASM_OP_ADD_BR_EQ_I32 == 2 * (WASM_OP_I32_##c - WASM_OP_I32_EQ) && \
-                     WASM_OP_ADD_BR_##c##_I32_BACK == WASM_OP_ADD_BR_##c##_I32 + 1,                   \
+  _Static_assert(HVW_OP_I64_##c - HVW_OP_I64_EQ == HVW_OP_I32_##c - HVW_OP_I32_EQ &&                \
+                     HVW_OP_BR_##c##_I32 - HVW_OP_BR_EQ_I32 == 4 * (HVW_OP_I32_##c - HVW_OP_I32_EQ) && \
+                     HVW_OP_BR_##c##_I64_BACK == HVW_OP_BR_##c##_I32 + 3 &&                          \
+                     HVW_OP_ADD_BR_##c##_I32 - HVW_OP_ADD_BR_EQ_I32 == 2 * (HVW_OP_I32_##c - HVW_OP_I32_EQ) && \
+                     HVW_OP_ADD_BR_##c##_I32_BACK == HVW_OP_ADD_BR_##c##_I32 + 1,                   \
                  "opcodes.def: the compare " #c " is out of order");
 SAME_CMP_ORDER(EQ) SAME_CMP_ORDER(NE) SAME_CMP_ORDER(LT_S) SAME_CMP_ORDER(LT_U) SAME_CMP_ORDER(GT_S)
 SAME_CMP_ORDER(GT_U) SAME_CMP_ORDER(LE_S) SAME_CMP_ORDER(LE_U) SAME_CMP_ORDER(GE_S) SAME_CMP_ORDER(GE_U)
 #undef SAME_CMP_ORDER
-_Static_assert(WASM_OP_I32_GE_U - WASM_OP_I32_EQ == 9 && WASM_OP_I64_GE_U - WASM_OP_I64_EQ == 9,
+_Static_assert(HVW_OP_I32_GE_U - HVW_OP_I32_EQ == 9 && HVW_OP_I64_GE_U - HVW_OP_I64_EQ == 9,
                "opcodes.def: the ten integer compares of each type are consecutive");
-_Static_assert(WASM_OP_ADD_BR_IF_BACK == WASM_OP_ADD_BR_IF + 1 &&
-                   WASM_OP_ADD_BR_UNLESS_BACK == WASM_OP_ADD_BR_UNLESS + 1,
+_Static_assert(HVW_OP_ADD_BR_IF_BACK == HVW_OP_ADD_BR_IF + 1 &&
+                   HVW_OP_ADD_BR_UNLESS_BACK == HVW_OP_ADD_BR_UNLESS + 1,
                "opcodes.def: ADD_BR_IF and ADD_BR_UNLESS are each followed by their _BACK form");
 
 /* When the address was computed by the i32.add just emitted (into a temporary nothing else reads),
@@ -1308,8 +1308,8 @@ static bool fuse_address(tr *t, const ventry *addr) {
   return true;
 }
 
-/* WASM__OPS_MEM makes NAME_X the operation right after NAME. */
-_Static_assert(WASM_OP_I32_LOAD_X == WASM_OP_I32_LOAD + 1 && WASM_OP_I64_STORE32_X == WASM_OP_I64_STORE32 + 1,
+/* HVW__OPS_MEM makes NAME_X the operation right after NAME. */
+_Static_assert(HVW_OP_I32_LOAD_X == HVW_OP_I32_LOAD + 1 && HVW_OP_I64_STORE32_X == HVW_OP_I64_STORE32 + 1,
                "opcodes.def: a load's or store's _X form follows it");
 
 static bool tr_load(tr *t, const instr_info *in, const imm *im) {
@@ -1319,7 +1319,7 @@ static bool tr_load(tr *t, const instr_info *in, const imm *im) {
   if (!push(t, in->out)) return false;
   if (!t->emit) return true;
   if (fuse_address(t, &addr)) {
-    emit_op(t, (wasm_op)(in->op + 1));
+    emit_op(t, (hvw_op)(in->op + 1));
     uint32_t dst_pos = t->cu;
     emit_loc(t, TEMP_FLAG | slot);
     emit_loc(t, t->add_a);
@@ -1328,7 +1328,7 @@ static bool tr_load(tr *t, const instr_info *in, const imm *im) {
     note_result(t, dst_pos, slot);
     return OK;
   }
-  emit_op(t, (wasm_op)in->op);
+  emit_op(t, (hvw_op)in->op);
   uint32_t dst_pos = t->cu;
   emit_loc(t, TEMP_FLAG | slot);
   emit_loc(t, addr.loc);
@@ -1342,11 +1342,11 @@ static bool tr_store(tr *t, const instr_info *in, const imm *im) {
   if (!pop(t, in->in2, &val) || !pop(t, in->in1, &addr)) return false;
   if (!t->emit) return true;
   if (fuse_address(t, &addr)) {
-    emit_op(t, (wasm_op)(in->op + 1));
+    emit_op(t, (hvw_op)(in->op + 1));
     emit_loc(t, t->add_a);
     emit_loc(t, t->add_b);
   } else {
-    emit_op(t, (wasm_op)in->op);
+    emit_op(t, (hvw_op)in->op);
     emit_loc(t, addr.loc);
   }
   emit_loc(t, val.loc);
@@ -1356,7 +1356,7 @@ static bool tr_store(tr *t, const instr_info *in, const imm *im) {
 }
 
 /* An operation with a single result pushed on the stack: op d, then `n` operand units. */
-static void emit_result_op(tr *t, wasm_op op, uint32_t slot, const uint32_t *locs, uint32_t nlocs,
+static void emit_result_op(tr *t, hvw_op op, uint32_t slot, const uint32_t *locs, uint32_t nlocs,
                            const uint32_t *imms, uint32_t nimms) {
   emit_op(t, op);
   uint32_t dst_pos = t->cu;
@@ -1366,7 +1366,7 @@ static void emit_result_op(tr *t, wasm_op op, uint32_t slot, const uint32_t *loc
   note_result(t, dst_pos, slot);
 }
 
-static void emit_plain_op(tr *t, wasm_op op, const uint32_t *locs, uint32_t nlocs, const uint32_t *imms,
+static void emit_plain_op(tr *t, hvw_op op, const uint32_t *locs, uint32_t nlocs, const uint32_t *imms,
                           uint32_t nimms) {
   emit_op(t, op);
   for (uint32_t i = 0; i < nlocs; i++) emit_loc(t, locs[i]);
@@ -1374,11 +1374,11 @@ static void emit_plain_op(tr *t, wasm_op op, const uint32_t *locs, uint32_t nloc
   invalidate_peephole(t);
 }
 
-static bool op_call(tr *t, uint32_t func, const wasm_functype *ft, bool indirect, uint32_t type_index,
+static bool op_call(tr *t, uint32_t func, const hvw_functype *ft, bool indirect, uint32_t type_index,
                     uint32_t table) {
   ventry idx = {0};
-  if (indirect && !pop(t, WASM_TYPE_I32, &idx)) return false;
-  const wasm_valtype *params = ft->types;
+  if (indirect && !pop(t, HVW_TYPE_I32, &idx)) return false;
+  const hvw_valtype *params = ft->types;
   if (!check_top(t, params, ft->param_count)) return false;
   if (t->emit) materialize_top(t, ft->param_count);
   if (!pop_types(t, params, ft->param_count)) return false;
@@ -1386,18 +1386,18 @@ static bool op_call(tr *t, uint32_t func, const wasm_functype *ft, bool indirect
   if (!push_types(t, ft->types + ft->param_count, ft->result_count)) return false;
   if (!t->emit) return true;
   if (indirect) {
-    emit_op(t, WASM_OP_CALL_INDIRECT);
+    emit_op(t, HVW_OP_CALL_INDIRECT);
     emit_loc(t, arg);
     emit_loc(t, idx.loc);
     emit_u(t, type_index);
     emit_u(t, table);
   } else if (func < t->m->func_import_count) {
-    emit_op(t, WASM_OP_CALL_IMPORT);
+    emit_op(t, HVW_OP_CALL_IMPORT);
     emit_loc(t, arg);
     emit_u(t, func);
   } else {
     uintptr_t p = (uintptr_t)&t->m->funcs[func];
-    emit_op(t, WASM_OP_CALL);
+    emit_op(t, HVW_OP_CALL);
     emit_loc(t, arg);
     emit_u(t, (uint32_t)p);
     emit_u(t, (uint32_t)((uint64_t)p >> 32));
@@ -1411,8 +1411,8 @@ static bool tr_call(tr *t, const instr_info *in, const imm *im) {
 }
 
 static bool tr_call_indirect(tr *t, const instr_info *in, const imm *im) {
-  if (t->m->tables[im->y].elem != WASM_TYPE_FUNCREF)
-    return fail(t, WASM_INVALID, "type mismatch: call_indirect through a table of %s",
+  if (t->m->tables[im->y].elem != HVW_TYPE_FUNCREF)
+    return fail(t, HVW_INVALID, "type mismatch: call_indirect through a table of %s",
                 type_name(t->m->tables[im->y].elem));
   return op_call(t, 0, &t->m->types[im->x], true, im->x, im->y);
 }
@@ -1453,7 +1453,7 @@ static bool tr_local_tee(tr *t, const instr_info *in, const imm *im) {
 static bool tr_global_get(tr *t, const instr_info *in, const imm *im) {
   uint32_t slot = t->cell_height;
   uint8_t type = t->m->globals[im->x].type;
-  wasm_op op = wasm__type_cells(type) == 2 ? WASM_OP_GLOBAL_GET_V128 : (wasm_op)in->op;
+  hvw_op op = hvw__type_cells(type) == 2 ? HVW_OP_GLOBAL_GET_V128 : (hvw_op)in->op;
   if (!push(t, type)) return false;
   if (t->emit) emit_result_op(t, op, slot, NULL, 0, &im->x, 1);
   return OK;
@@ -1461,16 +1461,16 @@ static bool tr_global_get(tr *t, const instr_info *in, const imm *im) {
 
 static bool tr_global_set(tr *t, const instr_info *in, const imm *im) {
   ventry a;
-  if (!t->m->globals[im->x].mutable_) return fail(t, WASM_INVALID, "global is immutable: %u", im->x);
+  if (!t->m->globals[im->x].mutable_) return fail(t, HVW_INVALID, "global is immutable: %u", im->x);
   uint8_t type = t->m->globals[im->x].type;
   if (!pop(t, type, &a)) return false;
-  wasm_op op = wasm__type_cells(type) == 2 ? WASM_OP_GLOBAL_SET_V128 : (wasm_op)in->op;
+  hvw_op op = hvw__type_cells(type) == 2 ? HVW_OP_GLOBAL_SET_V128 : (hvw_op)in->op;
   if (t->emit) emit_plain_op(t, op, &a.loc, 1, &im->x, 1);
   return OK;
 }
 
 static bool tr_unreachable(tr *t, const instr_info *in, const imm *im) {
-  if (t->emit) emit_op(t, (wasm_op)in->op);
+  if (t->emit) emit_op(t, (hvw_op)in->op);
   set_unreachable(t);
   return OK;
 }
@@ -1513,7 +1513,7 @@ static bool tr_br_table(tr *t, const instr_info *in, const imm *im) {
 }
 
 static bool tr_return(tr *t, const instr_info *in, const imm *im) {
-  const wasm_functype *ft = t->ft;
+  const hvw_functype *ft = t->ft;
   if (!check_top(t, ft->types + ft->param_count, ft->result_count)) return false;
   if (t->emit) emit_return(t);
   set_unreachable(t);
@@ -1529,17 +1529,17 @@ static bool tr_drop(tr *t, const instr_info *in, const imm *im) {
 static bool tr_select(tr *t, const instr_info *in, const imm *im) {
   ventry a, b, c;
   uint8_t want = im->type;
-  if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, want, &b) || !pop(t, want, &a)) return false;
+  if (!pop(t, HVW_TYPE_I32, &c) || !pop(t, want, &b) || !pop(t, want, &a)) return false;
   uint8_t ty = want;
   if (!want) {
     if ((a.type != T_UNKNOWN && is_ref(a.type)) || (b.type != T_UNKNOWN && is_ref(b.type)))
-      return fail(t, WASM_INVALID, "type mismatch: select without a type needs numeric or vector operands");
+      return fail(t, HVW_INVALID, "type mismatch: select without a type needs numeric or vector operands");
     if (a.type != b.type && a.type != T_UNKNOWN && b.type != T_UNKNOWN)
-      return fail(t, WASM_INVALID, "type mismatch: select of %s and %s", type_name(a.type), type_name(b.type));
+      return fail(t, HVW_INVALID, "type mismatch: select of %s and %s", type_name(a.type), type_name(b.type));
     ty = a.type == T_UNKNOWN ? b.type : a.type;
   }
   uint32_t slot = t->cell_height;
-  wasm_op op = value_cells(ty) == 2 ? WASM_OP_SELECT_V128 : WASM_OP_SELECT;
+  hvw_op op = value_cells(ty) == 2 ? HVW_OP_SELECT_V128 : HVW_OP_SELECT;
   if (!push(t, ty)) return false;
   if (t->emit) emit_result_op(t, op, slot, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
   return OK;
@@ -1547,24 +1547,24 @@ static bool tr_select(tr *t, const instr_info *in, const imm *im) {
 
 static bool tr_table_get(tr *t, const instr_info *in, const imm *im) {
   ventry a;
-  if (!pop(t, WASM_TYPE_I32, &a)) return false;
+  if (!pop(t, HVW_TYPE_I32, &a)) return false;
   uint32_t slot = t->cell_height;
   if (!push(t, t->m->tables[im->x].elem)) return false;
-  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, &a.loc, 1, &im->x, 1);
+  if (t->emit) emit_result_op(t, (hvw_op)in->op, slot, &a.loc, 1, &im->x, 1);
   return OK;
 }
 
 static bool tr_table_set(tr *t, const instr_info *in, const imm *im) {
   ventry a, b;
-  if (!pop(t, t->m->tables[im->x].elem, &b) || !pop(t, WASM_TYPE_I32, &a)) return false;
-  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc}, 2, &im->x, 1);
+  if (!pop(t, t->m->tables[im->x].elem, &b) || !pop(t, HVW_TYPE_I32, &a)) return false;
+  if (t->emit) emit_plain_op(t, (hvw_op)in->op, (uint32_t[]){a.loc, b.loc}, 2, &im->x, 1);
   return OK;
 }
 
 static bool tr_memory_size(tr *t, const instr_info *in, const imm *im) {
   uint32_t slot = t->cell_height;
   if (!push(t, in->out)) return false;
-  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, NULL, 0, NULL, 0);
+  if (t->emit) emit_result_op(t, (hvw_op)in->op, slot, NULL, 0, NULL, 0);
   return OK;
 }
 
@@ -1573,7 +1573,7 @@ static bool tr_memory_grow(tr *t, const instr_info *in, const imm *im) {
   if (!pop(t, in->in1, &a)) return false;
   uint32_t slot = t->cell_height;
   if (!push(t, in->out)) return false;
-  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, &a.loc, 1, NULL, 0);
+  if (t->emit) emit_result_op(t, (hvw_op)in->op, slot, &a.loc, 1, NULL, 0);
   return OK;
 }
 
@@ -1592,7 +1592,7 @@ static bool tr_v128_const(tr *t, const instr_info *in, const imm *im) {
 /* Lane instructions: extract (d a lane) when the row has no second operand, else replace (d a b
  * lane). The row's `bytes` column is the lane count. */
 static bool tr_lane(tr *t, const instr_info *in, const imm *im) {
-  if (im->lane >= in->bytes) return fail(t, WASM_INVALID, "invalid lane index %u", im->lane);
+  if (im->lane >= in->bytes) return fail(t, HVW_INVALID, "invalid lane index %u", im->lane);
   ventry a, b;
   if (in->in2 && !pop(t, in->in2, &b)) return false;
   if (!pop(t, in->in1, &a)) return false;
@@ -1600,8 +1600,8 @@ static bool tr_lane(tr *t, const instr_info *in, const imm *im) {
   if (!push(t, in->out)) return false;
   uint32_t lane = im->lane;
   if (!t->emit) return true;
-  if (in->in2) emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){a.loc, b.loc}, 2, &lane, 1);
-  else emit_result_op(t, (wasm_op)in->op, slot, &a.loc, 1, &lane, 1);
+  if (in->in2) emit_result_op(t, (hvw_op)in->op, slot, (uint32_t[]){a.loc, b.loc}, 2, &lane, 1);
+  else emit_result_op(t, (hvw_op)in->op, slot, &a.loc, 1, &lane, 1);
   return OK;
 }
 
@@ -1609,7 +1609,7 @@ static bool tr_lane(tr *t, const instr_info *in, const imm *im) {
 static bool tr_shuffle(tr *t, const instr_info *in, const imm *im) {
   for (int i = 0; i < 16; i++) {
     uint8_t lane = (uint8_t)((i < 8 ? im->bits : im->bits_hi) >> (8 * (i % 8)));
-    if (lane >= 32) return fail(t, WASM_INVALID, "invalid lane index %u", lane);
+    if (lane >= 32) return fail(t, HVW_INVALID, "invalid lane index %u", lane);
   }
   ventry a, b;
   if (!pop(t, in->in2, &b) || !pop(t, in->in1, &a)) return false;
@@ -1617,38 +1617,38 @@ static bool tr_shuffle(tr *t, const instr_info *in, const imm *im) {
   if (!push(t, in->out)) return false;
   uint32_t lanes[4] = {(uint32_t)im->bits, (uint32_t)(im->bits >> 32), (uint32_t)im->bits_hi,
                        (uint32_t)(im->bits_hi >> 32)};
-  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){a.loc, b.loc}, 2, lanes, 4);
+  if (t->emit) emit_result_op(t, (hvw_op)in->op, slot, (uint32_t[]){a.loc, b.loc}, 2, lanes, 4);
   return OK;
 }
 
 /* v128.loadN_lane: d addr v offset lane (the lane of v replaced by the N bytes at the address). */
 static bool tr_load_lane(tr *t, const instr_info *in, const imm *im) {
-  if (im->lane >= 16 / in->bytes) return fail(t, WASM_INVALID, "invalid lane index %u", im->lane);
+  if (im->lane >= 16 / in->bytes) return fail(t, HVW_INVALID, "invalid lane index %u", im->lane);
   ventry addr, v;
   if (!pop(t, in->in2, &v) || !pop(t, in->in1, &addr)) return false;
   uint32_t slot = t->cell_height;
   if (!push(t, in->out)) return false;
   if (t->emit)
-    emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){addr.loc, v.loc}, 2, (uint32_t[]){im->offset, im->lane}, 2);
+    emit_result_op(t, (hvw_op)in->op, slot, (uint32_t[]){addr.loc, v.loc}, 2, (uint32_t[]){im->offset, im->lane}, 2);
   return OK;
 }
 
 /* v128.storeN_lane: addr v offset lane. */
 static bool tr_store_lane(tr *t, const instr_info *in, const imm *im) {
-  if (im->lane >= 16 / in->bytes) return fail(t, WASM_INVALID, "invalid lane index %u", im->lane);
+  if (im->lane >= 16 / in->bytes) return fail(t, HVW_INVALID, "invalid lane index %u", im->lane);
   ventry addr, v;
   if (!pop(t, in->in2, &v) || !pop(t, in->in1, &addr)) return false;
-  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){addr.loc, v.loc}, 2, (uint32_t[]){im->offset, im->lane}, 2);
+  if (t->emit) emit_plain_op(t, (hvw_op)in->op, (uint32_t[]){addr.loc, v.loc}, 2, (uint32_t[]){im->offset, im->lane}, 2);
   return OK;
 }
 
 /* v128.bitselect: three v128 operands. */
 static bool tr_bitselect(tr *t, const instr_info *in, const imm *im) {
   ventry a, b, c;
-  if (!pop(t, WASM_TYPE_V128, &c) || !pop(t, WASM_TYPE_V128, &b) || !pop(t, WASM_TYPE_V128, &a)) return false;
+  if (!pop(t, HVW_TYPE_V128, &c) || !pop(t, HVW_TYPE_V128, &b) || !pop(t, HVW_TYPE_V128, &a)) return false;
   uint32_t slot = t->cell_height;
   if (!push(t, in->out)) return false;
-  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
+  if (t->emit) emit_result_op(t, (hvw_op)in->op, slot, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
   return OK;
 }
 
@@ -1663,8 +1663,8 @@ static bool tr_reinterpret(tr *t, const instr_info *in, const imm *im) {
   if (t->vn == cf->height) return pop(t, in->in1, NULL) && push(t, in->out);
   ventry *e = &t->vs[t->vn - 1];
   if (e->type != in->in1 && e->type != T_UNKNOWN)
-    return fail(t, WASM_INVALID, "type mismatch: expected %s, got %s", type_name(in->in1), type_name(e->type));
-  WASM__DEBUG_ASSERT(value_cells(in->in1) == value_cells(in->out));
+    return fail(t, HVW_INVALID, "type mismatch: expected %s, got %s", type_name(in->in1), type_name(e->type));
+  HVW__DEBUG_ASSERT(value_cells(in->in1) == value_cells(in->out));
   e->type = in->out;
   /* the producer's destination may still be retargeted: the value did not move */
   return true;
@@ -1679,35 +1679,35 @@ static bool tr_ref_is_null(tr *t, const instr_info *in, const imm *im) {
   ventry a;
   if (!pop(t, 0, &a)) return false;
   if (a.type != T_UNKNOWN && !is_ref(a.type))
-    return fail(t, WASM_INVALID, "type mismatch: ref.is_null of %s", type_name(a.type));
+    return fail(t, HVW_INVALID, "type mismatch: ref.is_null of %s", type_name(a.type));
   uint32_t slot = t->cell_height;
   if (!push(t, in->out)) return false;
-  if (t->emit) emit_result_op(t, WASM_OP_I64_EQZ, slot, &a.loc, 1, NULL, 0); /* null is 0 */
+  if (t->emit) emit_result_op(t, HVW_OP_I64_EQZ, slot, &a.loc, 1, NULL, 0); /* null is 0 */
   return OK;
 }
 
 static bool tr_ref_func(tr *t, const instr_info *in, const imm *im) {
-  if (!wasm__func_ref_declared(t->m, im->x)) return fail(t, WASM_INVALID, "undeclared function reference %u", im->x);
+  if (!hvw__func_ref_declared(t->m, im->x)) return fail(t, HVW_INVALID, "undeclared function reference %u", im->x);
   uint32_t slot = t->cell_height;
   if (!push(t, in->out)) return false;
-  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, NULL, 0, &im->x, 1);
+  if (t->emit) emit_result_op(t, (hvw_op)in->op, slot, NULL, 0, &im->x, 1);
   return OK;
 }
 
 /* Pops three i32 operands a, b, c (c on top). */
 static bool pop_3_i32(tr *t, ventry *a, ventry *b, ventry *c) {
-  return pop(t, WASM_TYPE_I32, c) && pop(t, WASM_TYPE_I32, b) && pop(t, WASM_TYPE_I32, a);
+  return pop(t, HVW_TYPE_I32, c) && pop(t, HVW_TYPE_I32, b) && pop(t, HVW_TYPE_I32, a);
 }
 
 static bool tr_memory_init(tr *t, const instr_info *in, const imm *im) {
   ventry a, b, c;
   if (!pop_3_i32(t, &a, &b, &c)) return false;
-  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, &im->x, 1);
+  if (t->emit) emit_plain_op(t, (hvw_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, &im->x, 1);
   return OK;
 }
 
 static bool tr_data_drop(tr *t, const instr_info *in, const imm *im) {
-  if (t->emit) emit_plain_op(t, (wasm_op)in->op, NULL, 0, &im->x, 1);
+  if (t->emit) emit_plain_op(t, (hvw_op)in->op, NULL, 0, &im->x, 1);
   return OK;
 }
 
@@ -1715,71 +1715,71 @@ static bool tr_data_drop(tr *t, const instr_info *in, const imm *im) {
 static bool tr_memory_bulk(tr *t, const instr_info *in, const imm *im) {
   ventry a, b, c;
   if (!pop_3_i32(t, &a, &b, &c)) return false;
-  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
+  if (t->emit) emit_plain_op(t, (hvw_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, NULL, 0);
   return OK;
 }
 
 static bool tr_table_init(tr *t, const instr_info *in, const imm *im) {
   ventry a, b, c;
   if (t->m->elems[im->y].type != t->m->tables[im->x].elem)
-    return fail(t, WASM_INVALID, "type mismatch: table.init of %s elements into a %s table",
+    return fail(t, HVW_INVALID, "type mismatch: table.init of %s elements into a %s table",
                 type_name(t->m->elems[im->y].type), type_name(t->m->tables[im->x].elem));
   if (!pop_3_i32(t, &a, &b, &c)) return false;
-  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, (uint32_t[]){im->x, im->y}, 2);
+  if (t->emit) emit_plain_op(t, (hvw_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, (uint32_t[]){im->x, im->y}, 2);
   return OK;
 }
 
 static bool tr_elem_drop(tr *t, const instr_info *in, const imm *im) {
-  if (t->emit) emit_plain_op(t, (wasm_op)in->op, NULL, 0, &im->x, 1);
+  if (t->emit) emit_plain_op(t, (hvw_op)in->op, NULL, 0, &im->x, 1);
   return OK;
 }
 
 static bool tr_table_copy(tr *t, const instr_info *in, const imm *im) {
   ventry a, b, c;
   if (t->m->tables[im->x].elem != t->m->tables[im->y].elem)
-    return fail(t, WASM_INVALID, "type mismatch: table.copy between %s and %s tables",
+    return fail(t, HVW_INVALID, "type mismatch: table.copy between %s and %s tables",
                 type_name(t->m->tables[im->y].elem), type_name(t->m->tables[im->x].elem));
   if (!pop_3_i32(t, &a, &b, &c)) return false;
-  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, (uint32_t[]){im->x, im->y}, 2);
+  if (t->emit) emit_plain_op(t, (hvw_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, (uint32_t[]){im->x, im->y}, 2);
   return OK;
 }
 
 static bool tr_table_grow(tr *t, const instr_info *in, const imm *im) {
   ventry a, b;
-  if (!pop(t, WASM_TYPE_I32, &b) || !pop(t, t->m->tables[im->x].elem, &a)) return false;
+  if (!pop(t, HVW_TYPE_I32, &b) || !pop(t, t->m->tables[im->x].elem, &a)) return false;
   uint32_t slot = t->cell_height;
-  if (!push(t, WASM_TYPE_I32)) return false;
-  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, (uint32_t[]){a.loc, b.loc}, 2, &im->x, 1);
+  if (!push(t, HVW_TYPE_I32)) return false;
+  if (t->emit) emit_result_op(t, (hvw_op)in->op, slot, (uint32_t[]){a.loc, b.loc}, 2, &im->x, 1);
   return OK;
 }
 
 static bool tr_table_size(tr *t, const instr_info *in, const imm *im) {
   uint32_t slot = t->cell_height;
-  if (!push(t, WASM_TYPE_I32)) return false;
-  if (t->emit) emit_result_op(t, (wasm_op)in->op, slot, NULL, 0, &im->x, 1);
+  if (!push(t, HVW_TYPE_I32)) return false;
+  if (t->emit) emit_result_op(t, (hvw_op)in->op, slot, NULL, 0, &im->x, 1);
   return OK;
 }
 
 static bool tr_table_fill(tr *t, const instr_info *in, const imm *im) {
   ventry a, b, c;
-  if (!pop(t, WASM_TYPE_I32, &c) || !pop(t, t->m->tables[im->x].elem, &b) || !pop(t, WASM_TYPE_I32, &a))
+  if (!pop(t, HVW_TYPE_I32, &c) || !pop(t, t->m->tables[im->x].elem, &b) || !pop(t, HVW_TYPE_I32, &a))
     return false;
-  if (t->emit) emit_plain_op(t, (wasm_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, &im->x, 1);
+  if (t->emit) emit_plain_op(t, (hvw_op)in->op, (uint32_t[]){a.loc, b.loc, c.loc}, 3, &im->x, 1);
   return OK;
 }
 
-/* The `ops` column: the operation an instruction owns (the first, for MEM), else WASM_OP_COUNT. */
-#define OWN_OP_NONE(NAME) WASM_OP_COUNT
-#define OWN_OP_U0(NAME) WASM_OP_##NAME
-#define OWN_OP_U1(NAME) WASM_OP_##NAME
-#define OWN_OP_U2(NAME) WASM_OP_##NAME
-#define OWN_OP_U3(NAME) WASM_OP_##NAME
-#define OWN_OP_U4(NAME) WASM_OP_##NAME
-#define OWN_OP_U5(NAME) WASM_OP_##NAME
-#define OWN_OP_U7(NAME) WASM_OP_##NAME
-#define OWN_OP_NUM(NAME) WASM_OP_##NAME
-#define OWN_OP_MEM(NAME) WASM_OP_##NAME
-#define OWN_OP_VAR(NAME) WASM_OP_##NAME
+/* The `ops` column: the operation an instruction owns (the first, for MEM), else HVW_OP_COUNT. */
+#define OWN_OP_NONE(NAME) HVW_OP_COUNT
+#define OWN_OP_U0(NAME) HVW_OP_##NAME
+#define OWN_OP_U1(NAME) HVW_OP_##NAME
+#define OWN_OP_U2(NAME) HVW_OP_##NAME
+#define OWN_OP_U3(NAME) HVW_OP_##NAME
+#define OWN_OP_U4(NAME) HVW_OP_##NAME
+#define OWN_OP_U5(NAME) HVW_OP_##NAME
+#define OWN_OP_U7(NAME) HVW_OP_##NAME
+#define OWN_OP_NUM(NAME) HVW_OP_##NAME
+#define OWN_OP_MEM(NAME) HVW_OP_##NAME
+#define OWN_OP_VAR(NAME) HVW_OP_##NAME
 
 /* Instructions by opcode: a byte indexes directly, 0xFC n is at 0x100 + n, 0xFD n after those. An
  * opcodes.def row outside the table fails to compile (index out of bounds), as does a duplicate
@@ -1791,10 +1791,10 @@ static bool tr_table_fill(tr *t, const instr_info *in, const imm *im) {
   ((code) < 0x100u ? (code) : ((code) >> 16) == 0xFC ? 0x100u + ((code) & 0xFFFFu)                 \
                                                      : 0x100u + FC_SLOTS + ((code) & 0xFFFFu))
 static const instr_info instr_table[INSTR_SLOTS] = {
-#define WASM_INSTR(NAME, code, text, imm, translate, in1, in2, out, bytes, ops, gas)                       \
-  [INSTR_INDEX(code)] = {tr_##translate, text, OWN_OP_##ops(NAME), IMM_##imm, WASM__TY_##in1, WASM__TY_##in2, \
-                         WASM__TY_##out, bytes, GAS_##gas},
-#define WASM_OP_ROW(NAME, units)
+#define HVW_INSTR(NAME, code, text, imm, translate, in1, in2, out, bytes, ops, gas)                       \
+  [INSTR_INDEX(code)] = {tr_##translate, text, OWN_OP_##ops(NAME), IMM_##imm, HVW__TY_##in1, HVW__TY_##in2, \
+                         HVW__TY_##out, bytes, GAS_##gas},
+#define HVW_OP_ROW(NAME, units)
 #include "opcodes.def"
 };
 
@@ -1806,30 +1806,30 @@ static const instr_info *instr_at(uint32_t code) {
   return in->translate ? in : NULL;
 }
 
-bool wasm__opcode_known(uint8_t byte) {
+bool hvw__opcode_known(uint8_t byte) {
   return byte == 0xFC || byte == 0xFD || instr_table[byte].translate;
 }
 
 /* One instruction; false on failure. */
 static bool translate_one(tr *t) {
   uint8_t byte = 0;
-  t->insn_offset = wasm_reader_offset(&t->r);
+  t->insn_offset = hvw_reader_offset(&t->r);
   t->instr_text = NULL;
-  if (!wasm_read_u8(&t->r, &byte)) return false;
+  if (!hvw_read_u8(&t->r, &byte)) return false;
   t->opcode = byte;
   if (byte == 0xFC) {
     uint32_t sub = 0;
-    if (!wasm_read_u32(&t->r, &sub)) return false;
-    t->opcode = WASM_FC(sub & 0xFFFF);
-    if (sub >= FC_SLOTS || !instr_at(t->opcode)) return fail(t, WASM_MALFORMED, "illegal opcode 0xFC %u", sub);
+    if (!hvw_read_u32(&t->r, &sub)) return false;
+    t->opcode = HVW_FC(sub & 0xFFFF);
+    if (sub >= FC_SLOTS || !instr_at(t->opcode)) return fail(t, HVW_MALFORMED, "illegal opcode 0xFC %u", sub);
   } else if (byte == 0xFD) {
     uint32_t sub = 0;
-    if (!wasm_read_u32(&t->r, &sub)) return false;
-    t->opcode = WASM_FD(sub & 0xFFFF);
-    if (sub >= FD_SLOTS || !instr_at(t->opcode)) return fail(t, WASM_MALFORMED, "illegal opcode 0xFD %u", sub);
+    if (!hvw_read_u32(&t->r, &sub)) return false;
+    t->opcode = HVW_FD(sub & 0xFFFF);
+    if (sub >= FD_SLOTS || !instr_at(t->opcode)) return fail(t, HVW_MALFORMED, "illegal opcode 0xFD %u", sub);
   }
   const instr_info *in = instr_at(t->opcode);
-  if (!in) return fail(t, WASM_MALFORMED, "illegal opcode 0x%02X", byte);
+  if (!in) return fail(t, HVW_MALFORMED, "illegal opcode 0x%02X", byte);
   t->instr_text = in->text;
   if (t->emit) t->seg_count += in->gas;
   imm im;
@@ -1874,10 +1874,10 @@ static void tr_reset(tr *t) {
   }
 }
 
-static bool setup_locals(tr *t, const wasm_funcdecl *fd) {
+static bool setup_locals(tr *t, const hvw_funcdecl *fd) {
   uint64_t n = t->ft->param_count;
   for (uint32_t i = 0; i < fd->local_run_count; i++) n += fd->local_runs[i].count;
-  if (n > WASM_MAX_LOCALS) return fail(t, WASM_IMPL_LIMIT, "more than %u locals", WASM_MAX_LOCALS);
+  if (n > HVW_MAX_LOCALS) return fail(t, HVW_IMPL_LIMIT, "more than %u locals", HVW_MAX_LOCALS);
   t->nlocals = (uint32_t)n;
   if (!GROW(t, t->ltypes, t->ltypes_cap, (uint32_t)n) || !GROW(t, t->lcell, t->lcell_cap, (uint32_t)n) ||
       !GROW(t, t->lhead, t->lhead_cap, (uint32_t)n))
@@ -1886,28 +1886,28 @@ static bool setup_locals(tr *t, const wasm_funcdecl *fd) {
   for (uint32_t i = 0; i < t->ft->param_count; i++) t->ltypes[k++] = t->ft->types[i];
   for (uint32_t i = 0; i < fd->local_run_count; i++)
     for (uint32_t j = 0; j < fd->local_runs[i].count; j++) t->ltypes[k++] = fd->local_runs[i].type;
-  uint32_t cell = 0; /* at most WASM_MAX_VALUE_CELLS * WASM_MAX_LOCALS */
+  uint32_t cell = 0; /* at most HVW_MAX_VALUE_CELLS * HVW_MAX_LOCALS */
   for (uint32_t i = 0; i < n; i++) {
     t->lhead[i] = -1;
-    if (!is_valtype(t->ltypes[i])) return fail(t, WASM_MALFORMED, "local %u has an unsupported type", i);
+    if (!is_valtype(t->ltypes[i])) return fail(t, HVW_MALFORMED, "local %u has an unsupported type", i);
     t->lcell[i] = cell;
-    cell += wasm__type_cells(t->ltypes[i]);
+    cell += hvw__type_cells(t->ltypes[i]);
   }
   t->local_cells = cell;
   /* callers put the arguments in the first param_cells cells: the map must agree */
   uint32_t params_end = t->ft->param_count < n ? t->lcell[t->ft->param_count] : cell;
-  if (WASM__NEVER(params_end != t->ft->param_cells))
-    return fail(t, WASM_IMPL_LIMIT, "engine invariant broken: parameter cells disagree with the type");
+  if (HVW__NEVER(params_end != t->ft->param_cells))
+    return fail(t, HVW_IMPL_LIMIT, "engine invariant broken: parameter cells disagree with the type");
   return true;
 }
 
 /* ---- code memory -------------------------------------------------------------------------- */
 
 /* The translations of a module live in a few large chunks it owns rather than one malloc block
- * per function (wasm__pages_map says why); the last chunk's unused tail is given back once every
+ * per function (hvw__pages_map says why); the last chunk's unused tail is given back once every
  * function is translated. */
-struct wasm__code_chunk {
-  struct wasm__code_chunk *next;
+struct hvw__code_chunk {
+  struct hvw__code_chunk *next;
   size_t size; /* mapped bytes, this header included */
   size_t used;
 };
@@ -1919,15 +1919,15 @@ static size_t align_code(size_t n) { return (n + CODE_ALIGN - 1) / CODE_ALIGN * 
 
 /* `bytes` of code memory of m (16-byte aligned), or NULL when out of memory. `expect` is how much
  * the module's remaining functions will likely need: the size of a new chunk. */
-static void *code_alloc(struct wasm_module *m, size_t bytes, size_t expect) {
-  struct wasm__code_chunk *c = m->code_chunks;
+static void *code_alloc(struct hvw_module *m, size_t bytes, size_t expect) {
+  struct hvw__code_chunk *c = m->code_chunks;
   size_t header = align_code(sizeof *c);
   bytes = align_code(bytes);
   if (!c || c->size - c->used < bytes) {
     if (bytes > SIZE_MAX / 2) return NULL;
     size_t size = bytes + header > expect ? bytes + header : expect;
     if (size < MIN_CHUNK) size = MIN_CHUNK;
-    c = wasm__pages_map(&size);
+    c = hvw__pages_map(&size);
     if (!c) return NULL;
     c->next = m->code_chunks;
     c->size = size;
@@ -1939,20 +1939,20 @@ static void *code_alloc(struct wasm_module *m, size_t bytes, size_t expect) {
   return p;
 }
 
-void wasm__code_chunks_free(struct wasm__code_chunk *chunks) {
+void hvw__code_chunks_free(struct hvw__code_chunk *chunks) {
   while (chunks) {
-    struct wasm__code_chunk *next = chunks->next;
-    wasm__pages_unmap(chunks, chunks->size);
+    struct hvw__code_chunk *next = chunks->next;
+    hvw__pages_unmap(chunks, chunks->size);
     chunks = next;
   }
 }
 
 /* Builds the immutable code object from the translator's buffers. */
-static struct wasm_code *finish(tr *t) {
+static struct hvw_code *finish(tr *t) {
   uint32_t temps_base = t->local_cells + t->nconst;
   uint64_t frame = (uint64_t)temps_base + t->max_cells;
   if (frame >= TEMP_FLAG) {
-    record_failure(t, WASM_IMPL_LIMIT, "function frame too large");
+    record_failure(t, HVW_IMPL_LIMIT, "function frame too large");
     return NULL;
   }
   for (uint32_t i = 0; i < t->nfix; i++) {
@@ -1961,13 +1961,13 @@ static struct wasm_code *finish(tr *t) {
   }
   uint32_t local_cells = t->local_cells - t->ft->param_cells; /* declared locals only */
   uint32_t init_cells = local_cells + t->nconst;
-  size_t bytes = sizeof(struct wasm_code) + (size_t)init_cells * sizeof(wasm_cell) + (size_t)t->cu * sizeof(uint32_t);
-  struct wasm_code *code = code_alloc(t->m, bytes, t->code_expect);
+  size_t bytes = sizeof(struct hvw_code) + (size_t)init_cells * sizeof(hvw_cell) + (size_t)t->cu * sizeof(uint32_t);
+  struct hvw_code *code = code_alloc(t->m, bytes, t->code_expect);
   if (!code) {
     t->oom = true;
     return NULL;
   }
-  wasm_cell *init = (wasm_cell *)(code + 1);
+  hvw_cell *init = (hvw_cell *)(code + 1);
   memset(init, 0, (size_t)local_cells * sizeof *init);
   if (t->nconst) memcpy(init + local_cells, t->consts, (size_t)t->nconst * sizeof *init);
   uint32_t *ops = (uint32_t *)(init + init_cells);
@@ -1990,8 +1990,8 @@ static struct wasm_code *finish(tr *t) {
 
 /* Translates one function with t (reset first); the code goes to m->funcs[func_index].code.
  * code_expect: see tr. */
-static wasm_status compile_function(tr *t, struct wasm_module *m, uint32_t func_index,
-                                    size_t code_expect, wasm_error *err) {
+static hvw_status compile_function(tr *t, struct hvw_module *m, uint32_t func_index,
+                                    size_t code_expect, hvw_error *err) {
   tr_reset(t);
   t->m = m;
   t->code_expect = code_expect;
@@ -1999,11 +1999,11 @@ static wasm_status compile_function(tr *t, struct wasm_module *m, uint32_t func_
   t->err = err;
   t->cmp_kind = -1;
   t->last_end = NO_POS;
-  t->handlers = wasm__interp_handlers();
-  wasm_funcdecl *fd = &m->funcs[func_index];
+  t->handlers = hvw__interp_handlers();
+  hvw_funcdecl *fd = &m->funcs[func_index];
   t->ft = &m->types[fd->type_index];
-  wasm_reader_init(&t->r, m->bytes, fd->body, fd->body_end, err);
-  struct wasm_code *code = NULL;
+  hvw_reader_init(&t->r, m->bytes, fd->body, fd->body_end, err);
+  struct hvw_code *code = NULL;
   blocktype fbt = {0, t->ft->result_count, NULL, t->ft->types + t->ft->param_count, 0, t->ft->result_cells};
 
   if (!setup_locals(t, fd)) goto out;
@@ -2020,52 +2020,52 @@ static wasm_status compile_function(tr *t, struct wasm_module *m, uint32_t func_
   seg_start(t);
   seg_attach(t, 0, 0);
   while (TOK(*t) && t->cn > 0) {
-    if (wasm_reader_at_end(&t->r)) {
-      t->insn_offset = wasm_reader_offset(&t->r);
-      record_failure(t, WASM_MALFORMED, "unexpected end of function body: END opcode expected");
+    if (hvw_reader_at_end(&t->r)) {
+      t->insn_offset = hvw_reader_offset(&t->r);
+      record_failure(t, HVW_MALFORMED, "unexpected end of function body: END opcode expected");
       break;
     }
     translate_one(t);
   }
-  if (TOK(*t) && !wasm_reader_at_end(&t->r)) {
-    t->insn_offset = wasm_reader_offset(&t->r);
+  if (TOK(*t) && !hvw_reader_at_end(&t->r)) {
+    t->insn_offset = hvw_reader_offset(&t->r);
     t->opcode = 0x0B;
     t->instr_text = instr_at(0x0B)->text;
-    record_failure(t, WASM_MALFORMED, "section size mismatch: bytes after the function's final end");
+    record_failure(t, HVW_MALFORMED, "section size mismatch: bytes after the function's final end");
   }
   if (TOK(*t)) code = finish(t);
 
 out:
-  if (t->oom && !t->failed) wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of memory translating function %u", func_index);
+  if (t->oom && !t->failed) hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of memory translating function %u", func_index);
   if (t->r.failed && !t->failed && !t->oom) {
-    char msg[WASM_ERROR_MESSAGE_MAX];
+    char msg[HVW_ERROR_MESSAGE_MAX];
     snprintf(msg, sizeof msg, "%s", err->message);
-    wasm__fail(err, err->status, "function %u: %s", func_index, msg);
+    hvw__fail(err, err->status, "function %u: %s", func_index, msg);
   }
-  wasm_status st = code ? WASM_OK : err->status;
-  if (!code && st == WASM_OK) st = WASM_INVALID;
+  hvw_status st = code ? HVW_OK : err->status;
+  if (!code && st == HVW_OK) st = HVW_INVALID;
   if (code) fd->code = code;
-  return code ? WASM_OK : st;
+  return code ? HVW_OK : st;
 }
 
-wasm_status wasm__compile_functions(struct wasm_module *m, wasm_error *err) {
-  wasm_error local_err;
+hvw_status hvw__compile_functions(struct hvw_module *m, hvw_error *err) {
+  hvw_error local_err;
   if (!err) err = &local_err;
-  tr *t = wasm__calloc(1, sizeof *t);
-  if (!t) return wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of memory translating the functions");
+  tr *t = hvw__calloc(1, sizeof *t);
+  if (!t) return hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of memory translating the functions");
   /* the code takes about 4 bytes per byte of body (bench/engine's 5 MB module: 3.9) */
   uint64_t body_bytes = 0;
   for (uint32_t i = m->func_import_count; i < m->func_count; i++)
     body_bytes += (uint64_t)(m->funcs[i].body_end - m->funcs[i].body);
-  wasm_status st = WASM_OK;
-  for (uint32_t i = m->func_import_count; i < m->func_count && st == WASM_OK; i++) {
-    uint64_t expect = body_bytes * 4 + (m->func_count - i) * (uint64_t)sizeof(struct wasm_code);
+  hvw_status st = HVW_OK;
+  for (uint32_t i = m->func_import_count; i < m->func_count && st == HVW_OK; i++) {
+    uint64_t expect = body_bytes * 4 + (m->func_count - i) * (uint64_t)sizeof(struct hvw_code);
     body_bytes -= (uint64_t)(m->funcs[i].body_end - m->funcs[i].body);
-    st = compile_function(t, m, i, expect > WASM__HUGE_PAGE * 64 ? WASM__HUGE_PAGE * 64 : (size_t)expect, err);
-    if (st != WASM_OK && err->status == WASM_OK) wasm__fail(err, st, "function %u: %s", i, wasm_status_text(st));
-    if (st == WASM_OK) m->code_bytes += wasm__code_size(m->funcs[i].code);
+    st = compile_function(t, m, i, expect > HVW__HUGE_PAGE * 64 ? HVW__HUGE_PAGE * 64 : (size_t)expect, err);
+    if (st != HVW_OK && err->status == HVW_OK) hvw__fail(err, st, "function %u: %s", i, hvw_status_text(st));
+    if (st == HVW_OK) m->code_bytes += hvw__code_size(m->funcs[i].code);
   }
-  if (m->code_chunks) wasm__pages_trim(m->code_chunks, &m->code_chunks->size, m->code_chunks->used);
+  if (m->code_chunks) hvw__pages_trim(m->code_chunks, &m->code_chunks->size, m->code_chunks->used);
   tr_free(t);
   free(t);
   return st;
@@ -2076,33 +2076,33 @@ wasm_status wasm__compile_functions(struct wasm_module *m, wasm_error *err) {
 
 /* Generated from opcodes.def, like the enum: an operation without a name or a length cannot exist. */
 static const char *const op_names[] = {
-#define WASM_EACH_OP(NAME, units) #NAME,
+#define HVW_EACH_OP(NAME, units) #NAME,
 #include "each_op.h"
 };
 static const uint8_t op_operand_units[] = {
-#define WASM_EACH_OP(NAME, units) units,
+#define HVW_EACH_OP(NAME, units) units,
 #include "each_op.h"
 };
-_Static_assert(sizeof op_names / sizeof op_names[0] == WASM_OP_COUNT, "one name per operation");
-_Static_assert(sizeof op_operand_units == WASM_OP_COUNT, "one length per operation");
+_Static_assert(sizeof op_names / sizeof op_names[0] == HVW_OP_COUNT, "one name per operation");
+_Static_assert(sizeof op_operand_units == HVW_OP_COUNT, "one length per operation");
 
-const char *wasm__op_name(wasm_op op) { return (unsigned)op < WASM_OP_COUNT ? op_names[op] : "?"; }
+const char *hvw__op_name(hvw_op op) { return (unsigned)op < HVW_OP_COUNT ? op_names[op] : "?"; }
 
-static uint32_t operand_units(wasm_op op, const uint32_t *p) {
+static uint32_t operand_units(hvw_op op, const uint32_t *p) {
   uint32_t units = op_operand_units[op];
-  if (units != WASM_OP_UNITS_VARIABLE) return units;
-  WASM__DEBUG_ASSERT(op == WASM_OP_BR_TABLE);
-  return 2 + 2 * (p[WASM_HANDLER_UNITS + 1] + 1); /* index n, then n + 1 (rel, cost) pairs */
+  if (units != HVW_OP_UNITS_VARIABLE) return units;
+  HVW__DEBUG_ASSERT(op == HVW_OP_BR_TABLE);
+  return 2 + 2 * (p[HVW_HANDLER_UNITS + 1] + 1); /* index n, then n + 1 (rel, cost) pairs */
 }
 
-uint32_t wasm__op_units(wasm_op op, const uint32_t *p) { return WASM_HANDLER_UNITS + operand_units(op, p); }
+uint32_t hvw__op_units(hvw_op op, const uint32_t *p) { return HVW_HANDLER_UNITS + operand_units(op, p); }
 
-wasm_op wasm__op_at(const uint32_t *p) {
+hvw_op hvw__op_at(const uint32_t *p) {
   uint64_t a = (uint64_t)p[0] | (uint64_t)p[1] << 32;
-  const void *const *h = wasm__interp_handlers();
-  for (int op = 0; op < WASM_OP_COUNT; op++)
-    if ((uint64_t)(uintptr_t)h[op] == a) return (wasm_op)op;
-  return WASM_OP_COUNT;
+  const void *const *h = hvw__interp_handlers();
+  for (int op = 0; op < HVW_OP_COUNT; op++)
+    if ((uint64_t)(uintptr_t)h[op] == a) return (hvw_op)op;
+  return HVW_OP_COUNT;
 }
 
-size_t wasm__code_size(const struct wasm_code *code) { return code ? code->bytes : 0; }
+size_t hvw__code_size(const struct hvw_code *code) { return code ? code->bytes : 0; }

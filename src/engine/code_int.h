@@ -2,7 +2,7 @@
  * code_int.h: the translated-code format that code.c produces and interp.c runs.
  *
  * A translated function is a stream of 32-bit units. Every operation starts with the address of its
- * handler in the interpreter (WASM_HANDLER_UNITS units, low half first: direct threading, the next
+ * handler in the interpreter (HVW_HANDLER_UNITS units, low half first: direct threading, the next
  * handler is one load and an indirect jump away, no opcode table), followed by its operands. The
  * code is therefore only meaningful in the process that translated it.
  *
@@ -38,7 +38,7 @@
  *   BR_<cmp>_I32/I64(_BACK)                  a b rel cost_taken cost_fallthrough
  *   BR_TABLE          index n (rel cost) x (n + 1)   the last pair is the default
  *   RETURN0 / RETURN1 a / RETURN_N a n        results from cells a.. to fp[0..)
- *   CALL              arg funcdecl(2 units: a const wasm_funcdecl * of the module, low then high)
+ *   CALL              arg funcdecl(2 units: a const hvw_funcdecl * of the module, low then high)
  *   CALL_IMPORT       arg func_index
  *   CALL_INDIRECT     arg index type_index table_index
  *   SELECT            d a b c                SELECT_V128 the same for two-cell values
@@ -60,51 +60,51 @@
  *   REF_FUNC d func_index
  * The "_BACK" forms are loop back-edges: they also check the interrupt flag.
  */
-#ifndef WASM_CODE_INT_H
-#define WASM_CODE_INT_H
+#ifndef HVW_CODE_INT_H
+#define HVW_CODE_INT_H
 
 #include "module_int.h"
 
-/* An opcode after a prefix byte: WASM_FC(n) is 0xFC n, WASM_FD(n) (SIMD) 0xFD n. */
-#define WASM_PREFIXED(prefix, n) ((uint32_t)(prefix) << 16 | (uint32_t)(n))
-#define WASM_FC(n) WASM_PREFIXED(0xFC, n)
-#define WASM_FD(n) WASM_PREFIXED(0xFD, n)
+/* An opcode after a prefix byte: HVW_FC(n) is 0xFC n, HVW_FD(n) (SIMD) 0xFD n. */
+#define HVW_PREFIXED(prefix, n) ((uint32_t)(prefix) << 16 | (uint32_t)(n))
+#define HVW_FC(n) HVW_PREFIXED(0xFC, n)
+#define HVW_FD(n) HVW_PREFIXED(0xFD, n)
 
 /* The type columns of opcodes.def. */
-#define WASM__TY_0 0
-#define WASM__TY_I32 WASM_TYPE_I32
-#define WASM__TY_I64 WASM_TYPE_I64
-#define WASM__TY_F32 WASM_TYPE_F32
-#define WASM__TY_F64 WASM_TYPE_F64
-#define WASM__TY_V128 WASM_TYPE_V128
-#define WASM__TY_FUNCREF WASM_TYPE_FUNCREF
-#define WASM__TY_EXTERNREF WASM_TYPE_EXTERNREF
+#define HVW__TY_0 0
+#define HVW__TY_I32 HVW_TYPE_I32
+#define HVW__TY_I64 HVW_TYPE_I64
+#define HVW__TY_F32 HVW_TYPE_F32
+#define HVW__TY_F64 HVW_TYPE_F64
+#define HVW__TY_V128 HVW_TYPE_V128
+#define HVW__TY_FUNCREF HVW_TYPE_FUNCREF
+#define HVW__TY_EXTERNREF HVW_TYPE_EXTERNREF
 
-/* The operand units of BR_TABLE, which depend on its table: see wasm__op_units. */
-#define WASM_OP_UNITS_VARIABLE 0xFFu
+/* The operand units of BR_TABLE, which depend on its table: see hvw__op_units. */
+#define HVW_OP_UNITS_VARIABLE 0xFFu
 
 /* The `ops` column of opcodes.def: X(NAME, operand units) for each operation an instruction owns. */
-#define WASM__OPS_NONE(X, NAME, in2)
-#define WASM__OPS_U0(X, NAME, in2) X(NAME, 0)
-#define WASM__OPS_U1(X, NAME, in2) X(NAME, 1)
-#define WASM__OPS_U2(X, NAME, in2) X(NAME, 2)
-#define WASM__OPS_U3(X, NAME, in2) X(NAME, 3)
-#define WASM__OPS_U4(X, NAME, in2) X(NAME, 4)
-#define WASM__OPS_U5(X, NAME, in2) X(NAME, 5)
-#define WASM__OPS_U7(X, NAME, in2) X(NAME, 7)
-#define WASM__OPS_NUM(X, NAME, in2) X(NAME, (WASM__TY_##in2 ? 3 : 2))
-#define WASM__OPS_MEM(X, NAME, in2) X(NAME, 3) X(NAME##_X, 4)
-#define WASM__OPS_VAR(X, NAME, in2) X(NAME, WASM_OP_UNITS_VARIABLE)
+#define HVW__OPS_NONE(X, NAME, in2)
+#define HVW__OPS_U0(X, NAME, in2) X(NAME, 0)
+#define HVW__OPS_U1(X, NAME, in2) X(NAME, 1)
+#define HVW__OPS_U2(X, NAME, in2) X(NAME, 2)
+#define HVW__OPS_U3(X, NAME, in2) X(NAME, 3)
+#define HVW__OPS_U4(X, NAME, in2) X(NAME, 4)
+#define HVW__OPS_U5(X, NAME, in2) X(NAME, 5)
+#define HVW__OPS_U7(X, NAME, in2) X(NAME, 7)
+#define HVW__OPS_NUM(X, NAME, in2) X(NAME, (HVW__TY_##in2 ? 3 : 2))
+#define HVW__OPS_MEM(X, NAME, in2) X(NAME, 3) X(NAME##_X, 4)
+#define HVW__OPS_VAR(X, NAME, in2) X(NAME, HVW_OP_UNITS_VARIABLE)
 
 /* Every operation of the translated code, in the order of opcodes.def. */
-typedef enum wasm_op {
-#define WASM_EACH_OP(NAME, units) WASM_OP_##NAME,
+typedef enum hvw_op {
+#define HVW_EACH_OP(NAME, units) HVW_OP_##NAME,
 #include "each_op.h"
-  WASM_OP_COUNT
-} wasm_op;
+  HVW_OP_COUNT
+} hvw_op;
 
 /* An immutable translated function, shared by every instance of its module. */
-struct wasm_code {
+struct hvw_code {
   const uint32_t *start;  /* first operation */
   uint32_t param_cells;
   uint32_t result_cells;
@@ -114,26 +114,26 @@ struct wasm_code {
   uint32_t func_index;
   uint32_t local_cells;
   uint32_t const_count;
-  const wasm_functype *type;
-  const wasm_cell *init;  /* init_cells cells: zeros for the locals, then the constants */
+  const hvw_functype *type;
+  const hvw_cell *init;  /* init_cells cells: zeros for the locals, then the constants */
   size_t units;           /* length of the code stream */
   size_t bytes;           /* whole allocation, for stats */
 };
 
 /* Units taken by a handler address at the start of every operation. */
-#define WASM_HANDLER_UNITS 2
+#define HVW_HANDLER_UNITS 2
 
 /*
- * interp.c: handler addresses, indexed by wasm_op. The table is a constant inside the interpreter
+ * interp.c: handler addresses, indexed by hvw_op. The table is a constant inside the interpreter
  * function (labels as values); this returns it.
  */
-const void *const *wasm__interp_handlers(void);
+const void *const *hvw__interp_handlers(void);
 
 /* code.c: the name of an operation ("I32_ADD"), and its length in units including the handler
  * (the operation at `p` is needed for the variable-length ones). */
-const char *wasm__op_name(wasm_op op);
-uint32_t wasm__op_units(wasm_op op, const uint32_t *p);
-/* code.c: the operation that starts at `p`, or WASM_OP_COUNT if none does. */
-wasm_op wasm__op_at(const uint32_t *p);
+const char *hvw__op_name(hvw_op op);
+uint32_t hvw__op_units(hvw_op op, const uint32_t *p);
+/* code.c: the operation that starts at `p`, or HVW_OP_COUNT if none does. */
+hvw_op hvw__op_at(const uint32_t *p);
 
-#endif /* WASM_CODE_INT_H */
+#endif /* HVW_CODE_INT_H */

@@ -9,89 +9,89 @@
 #include "engine_int.h"
 
 static const char *const status_names[] = {
-#define WASM__NAME(name, text) #name,
-    WASM_STATUS_MAP(WASM__NAME)
-#undef WASM__NAME
+#define HVW__NAME(name, text) #name,
+    HVW_STATUS_MAP(HVW__NAME)
+#undef HVW__NAME
 };
 static const char *const status_texts[] = {
-#define WASM__TEXT(name, text) text,
-    WASM_STATUS_MAP(WASM__TEXT)
-#undef WASM__TEXT
+#define HVW__TEXT(name, text) text,
+    HVW_STATUS_MAP(HVW__TEXT)
+#undef HVW__TEXT
 };
 static const char *const trap_messages[] = {
-#define WASM__TEXT(name, text) text,
-    WASM_TRAP_MAP(WASM__TEXT)
-#undef WASM__TEXT
+#define HVW__TEXT(name, text) text,
+    HVW_TRAP_MAP(HVW__TEXT)
+#undef HVW__TEXT
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-const char *wasm_status_name(wasm_status status) {
-  return (unsigned)status < COUNT_OF(status_names) ? status_names[status] : "WASM_UNKNOWN_STATUS";
+const char *hvw_status_name(hvw_status status) {
+  return (unsigned)status < COUNT_OF(status_names) ? status_names[status] : "HVW_UNKNOWN_STATUS";
 }
 
-const char *wasm_status_text(wasm_status status) {
+const char *hvw_status_text(hvw_status status) {
   return (unsigned)status < COUNT_OF(status_texts) ? status_texts[status] : "unknown status";
 }
 
-const char *wasm_trap_message(wasm_trap trap) {
+const char *hvw_trap_message(hvw_trap trap) {
   return (unsigned)trap < COUNT_OF(trap_messages) ? trap_messages[trap] : "unknown trap";
 }
 
-const char *wasm_valtype_name(wasm_valtype type) {
+const char *hvw_valtype_name(hvw_valtype type) {
   switch (type) {
-    case WASM_TYPE_I32: return "i32";
-    case WASM_TYPE_I64: return "i64";
-    case WASM_TYPE_F32: return "f32";
-    case WASM_TYPE_F64: return "f64";
-    case WASM_TYPE_V128: return "v128";
-    case WASM_TYPE_FUNCREF: return "funcref";
-    case WASM_TYPE_EXTERNREF: return "externref";
+    case HVW_TYPE_I32: return "i32";
+    case HVW_TYPE_I64: return "i64";
+    case HVW_TYPE_F32: return "f32";
+    case HVW_TYPE_F64: return "f64";
+    case HVW_TYPE_V128: return "v128";
+    case HVW_TYPE_FUNCREF: return "funcref";
+    case HVW_TYPE_EXTERNREF: return "externref";
     default: return NULL;
   }
 }
 
-WASM__PRINTF(3, 0)
-wasm_status wasm__vfail(wasm_error *err, wasm_status status, const char *fmt, va_list ap) {
+HVW__PRINTF(3, 0)
+hvw_status hvw__vfail(hvw_error *err, hvw_status status, const char *fmt, va_list ap) {
   if (err) {
     err->status = status;
-    err->trap = WASM_TRAP_NONE;
+    err->trap = HVW_TRAP_NONE;
     vsnprintf(err->message, sizeof err->message, fmt, ap);
   }
   return status;
 }
 
-wasm_status wasm__fail(wasm_error *err, wasm_status status, const char *fmt, ...) {
+hvw_status hvw__fail(hvw_error *err, hvw_status status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  wasm__vfail(err, status, fmt, ap);
+  hvw__vfail(err, status, fmt, ap);
   va_end(ap);
   return status;
 }
 
-wasm_status wasm__trap(wasm_error *err, wasm_trap trap) {
+hvw_status hvw__trap(hvw_error *err, hvw_trap trap) {
   if (err) {
-    err->status = WASM_TRAP;
+    err->status = HVW_TRAP;
     err->trap = trap;
-    snprintf(err->message, sizeof err->message, "%s", wasm_trap_message(trap));
+    snprintf(err->message, sizeof err->message, "%s", hvw_trap_message(trap));
   }
-  return WASM_TRAP;
+  return HVW_TRAP;
 }
 
-void wasm__error_clear(wasm_error *err) {
+void hvw__error_clear(hvw_error *err) {
   if (err) {
-    err->status = WASM_OK;
-    err->trap = WASM_TRAP_NONE;
+    err->status = HVW_OK;
+    err->trap = HVW_TRAP_NONE;
     err->message[0] = '\0';
   }
 }
 
-void *wasm__calloc(size_t n, size_t size) {
+void *hvw__calloc(size_t n, size_t size) {
   if (n == 0 || size == 0) return calloc(1, 1); /* a unique non-NULL pointer: NULL means failure */
   return calloc(n, size);
 }
 
-void *wasm__reallocarray(void *p, size_t n, size_t size) {
+void *hvw__reallocarray(void *p, size_t n, size_t size) {
   if (size != 0 && n > SIZE_MAX / size) return NULL;
   size_t bytes = n * size;
   return realloc(p, bytes ? bytes : 1);
@@ -104,17 +104,17 @@ static size_t page_size(void) {
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-void *wasm__pages_map(size_t *size) {
-  if (*size < WASM__PAGES_MIN) return malloc(*size ? *size : 1);
+void *hvw__pages_map(size_t *size) {
+  if (*size < HVW__PAGES_MIN) return malloc(*size ? *size : 1);
   if (*size > SIZE_MAX / 2) return NULL;
-  size_t align = *size >= WASM__HUGE_PAGE ? WASM__HUGE_PAGE : page_size();
+  size_t align = *size >= HVW__HUGE_PAGE ? HVW__HUGE_PAGE : page_size();
   size_t want = round_up(*size ? *size : 1, align);
   /* a huge page starts on a 2 MiB boundary: map one more and cut both ends to it */
-  size_t map = align == WASM__HUGE_PAGE ? want + WASM__HUGE_PAGE : want;
+  size_t map = align == HVW__HUGE_PAGE ? want + HVW__HUGE_PAGE : want;
   uint8_t *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return NULL;
   if (map != want) {
-    uint8_t *start = (uint8_t *)round_up((uintptr_t)p, WASM__HUGE_PAGE);
+    uint8_t *start = (uint8_t *)round_up((uintptr_t)p, HVW__HUGE_PAGE);
     if (start > p) munmap(p, (size_t)(start - p));
     size_t tail = (size_t)(p + map - (start + want));
     if (tail) munmap(start + want, tail);
@@ -127,26 +127,26 @@ void *wasm__pages_map(size_t *size) {
   return p;
 }
 
-void wasm__pages_trim(void *p, size_t *size, size_t keep) {
-  if (*size < WASM__PAGES_MIN) return;
-  keep = round_up(keep < WASM__PAGES_MIN ? WASM__PAGES_MIN : keep, page_size());
+void hvw__pages_trim(void *p, size_t *size, size_t keep) {
+  if (*size < HVW__PAGES_MIN) return;
+  keep = round_up(keep < HVW__PAGES_MIN ? HVW__PAGES_MIN : keep, page_size());
   if (keep >= *size) return;
   munmap((uint8_t *)p + keep, *size - keep);
   *size = keep;
 }
 
-void wasm__pages_unmap(void *p, size_t size) {
-  if (size < WASM__PAGES_MIN) free(p);
+void hvw__pages_unmap(void *p, size_t size) {
+  if (size < HVW__PAGES_MIN) free(p);
   else if (p) munmap(p, size);
 }
 
-uint64_t wasm__now_ns(void) {
+uint64_t hvw__now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void wasm__invariant_broken(const char *what, const char *file, int line) {
+void hvw__invariant_broken(const char *what, const char *file, int line) {
   fprintf(stderr, "%s:%d: engine invariant broken: %s\n", file, line, what);
   abort();
 }

@@ -9,8 +9,8 @@
  * call that leads there). Per-byte, per-element and per-page costs of bulk operations and of
  * memory.grow are charged at run time by the operation itself, on top of its instruction cost.
  */
-#ifndef WASM_GAS_H
-#define WASM_GAS_H
+#ifndef HVW_GAS_H
+#define HVW_GAS_H
 
 #define GAS_TABLE_VERSION 1
 
@@ -27,4 +27,4 @@
 /* memory.grow: per page (64 KiB) actually added. */
 #define GAS_MEMORY_GROW_PAGE 1024u
 
-#endif /* WASM_GAS_H */
+#endif /* HVW_GAS_H */

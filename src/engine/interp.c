@@ -2,7 +2,7 @@
  * interp.c: the interpreter of the translated code (code_int.h).
  *
  * One function, run(), holds every operation handler; dispatch is direct threading by computed
- * goto: each operation starts with its handler's address (WASM_HANDLER_UNITS units), so the next
+ * goto: each operation starts with its handler's address (HVW_HANDLER_UNITS units), so the next
  * handler is one load and one indirect jump away. The table in run() lists the handlers in the
  * order of opcodes.def. The hot state lives in locals the compiler keeps in registers: ip, fp (the
  * frame's cells), the memory's base and size, the gas counter; the rest is behind one context
@@ -15,7 +15,7 @@
  * WebAssembly may call back into the store: the nested execution uses the stacks above the caller's.
  *
  * Gas: code.c put the cost of each basic block on the edges that enter it; the handlers of
- * branches, calls and bulk operations charge it (compiled out with WASM_NO_GAS_METERING). The
+ * branches, calls and bulk operations charge it (compiled out with HVW_NO_GAS_METERING). The
  * interrupt flag is read at loop back-edges, br_table, calls and between chunks of bulk operations.
  */
 #include <float.h>
@@ -37,8 +37,8 @@
 #error "f32 arithmetic must round to single precision at every operation (FLT_EVAL_METHOD 0)"
 #endif
 
-#ifndef WASM_NO_GAS_METERING
-#define WASM_NO_GAS_METERING 0
+#ifndef HVW_NO_GAS_METERING
+#define HVW_NO_GAS_METERING 0
 #endif
 
 /* Bulk operations work in chunks of this many bytes and check the interrupt flag between them. */
@@ -46,12 +46,12 @@
 
 typedef struct frame_rec {
   const uint32_t *ip; /* where the caller continues; NULL marks the entry frame of run() */
-  wasm_cell *fp;
-  struct wasm_instance *inst;
+  hvw_cell *fp;
+  struct hvw_instance *inst;
 } frame_rec;
 
-struct wasm_interp_state {
-  wasm_cell *cells; /* max_stack_cells cells, reserved with mmap (pages appear as they are used) */
+struct hvw_interp_state {
+  hvw_cell *cells; /* max_stack_cells cells, reserved with mmap (pages appear as they are used) */
   size_t ncells;
   size_t map_bytes;
   frame_rec *frames; /* max_call_depth records */
@@ -181,9 +181,9 @@ static inline uint64_t bulk_bytes_cost(uint64_t n) {
 }
 
 /* Stands in when the instance has no memory: size 0. */
-static const struct wasm_memory no_memory;
+static const struct hvw_memory no_memory;
 
-/* The handler address at the start of an operation (WASM_HANDLER_UNITS units). */
+/* The handler address at the start of an operation (HVW_HANDLER_UNITS units). */
 static inline void *handler_at(const uint32_t *ip) {
   void *h;
   memcpy(&h, ip, sizeof h);
@@ -201,26 +201,26 @@ static inline void *handler_at(const uint32_t *ip) {
 /* What run() needs rarely: kept out of the locals so that the hot state (ip, fp, the memory's base
  * and size, gas) gets the registers. */
 typedef struct run_ctx {
-  struct wasm_store *store;
-  struct wasm_interp_state *st;
-  struct wasm_instance *inst;
-  const struct wasm_memory *memory;
-  struct wasm_global **globals;
+  struct hvw_store *store;
+  struct hvw_interp_state *st;
+  struct hvw_instance *inst;
+  const struct hvw_memory *memory;
+  struct hvw_global **globals;
   frame_rec *frames;
   frame_rec *fsp;           /* next free frame record */
   frame_rec *fend;          /* frames + max_call_depth */
-  wasm_cell *stack_end;
+  hvw_cell *stack_end;
   const atomic_uint *interrupt;
-  wasm_error *err;
+  hvw_error *err;
   uint64_t gas_store_entry; /* store->gas_remaining when `gas` was loaded */
   int64_t gas_local_entry;  /* `gas` when it was loaded */
   /* a call in progress (do_call / call_func) */
-  const struct wasm_code *callee;
-  struct wasm_instance *callee_inst;
-  struct wasm_func *callee_func;
-  wasm_cell *nfp;
+  const struct hvw_code *callee;
+  struct hvw_instance *callee_inst;
+  struct hvw_func *callee_func;
+  hvw_cell *nfp;
   const uint32_t *ret;
-  wasm_trap trap;
+  hvw_trap trap;
 } run_ctx;
 
 /*
@@ -228,16 +228,16 @@ typedef struct run_ctx {
  * `handlers_out` set, only returns the handler table there. The caller saves and restores st's tops.
  */
 INTERP_NOINLINE
-static wasm_status run(run_ctx *c, struct wasm_func *func, wasm_cell *fp, const void *const **handlers_out) {
+static hvw_status run(run_ctx *c, struct hvw_func *func, hvw_cell *fp, const void *const **handlers_out) {
   /* one handler per operation, generated from opcodes.def: a missing label does not compile */
   static const void *const handlers[] = {
-#define WASM_EACH_OP(NAME, units) &&L_##NAME,
+#define HVW_EACH_OP(NAME, units) &&L_##NAME,
 #include "each_op.h"
   };
-  _Static_assert(sizeof handlers / sizeof handlers[0] == WASM_OP_COUNT, "one handler per operation");
+  _Static_assert(sizeof handlers / sizeof handlers[0] == HVW_OP_COUNT, "one handler per operation");
   if (handlers_out) {
     *handlers_out = handlers;
-    return WASM_OK;
+    return HVW_OK;
   }
 
   /* the hot state */
@@ -245,7 +245,7 @@ static wasm_status run(run_ctx *c, struct wasm_func *func, wasm_cell *fp, const 
   uint8_t *mem;
   uint64_t mem_size;
   int64_t gas;
-  wasm_status status = WASM_OK;
+  hvw_status status = HVW_OK;
 
   /* Gas lives in a register; the store sees it at exits and around host calls. */
 #define SYNC_GAS_OUT() (c->store->gas_remaining = c->gas_store_entry - (uint64_t)(c->gas_local_entry - gas))
@@ -272,16 +272,16 @@ static wasm_status run(run_ctx *c, struct wasm_func *func, wasm_cell *fp, const 
   } while (0)
 #define CHECK_INTERRUPT()                                                                       \
   do {                                                                                          \
-    if (WASM__UNLIKELY(atomic_load_explicit(c->interrupt, memory_order_relaxed))) goto interrupted; \
+    if (HVW__UNLIKELY(atomic_load_explicit(c->interrupt, memory_order_relaxed))) goto interrupted; \
   } while (0)
-#if WASM_NO_GAS_METERING
+#if HVW_NO_GAS_METERING
 #define CHARGE(x) ((void)(x))
 #define CAN_PAY(x) ((void)(x), true)
 #else
 #define CHARGE(x)                                    \
   do {                                               \
     gas -= (int64_t)(x);                             \
-    if (WASM__UNLIKELY(gas < 0)) goto out_of_gas;    \
+    if (HVW__UNLIKELY(gas < 0)) goto out_of_gas;    \
   } while (0)
 #define CAN_PAY(x) ((uint64_t)(x) <= (uint64_t)gas)
 #endif
@@ -302,16 +302,16 @@ static wasm_status run(run_ctx *c, struct wasm_func *func, wasm_cell *fp, const 
   c->inst = func->instance;
   LOAD_INSTANCE();
   {
-    const struct wasm_code *code = func->code;
+    const struct hvw_code *code = func->code;
     if (c->fsp == c->fend || code->frame_cells > (size_t)(c->stack_end - fp)) {
-      c->trap = WASM_TRAP_CALL_STACK_EXHAUSTED;
+      c->trap = HVW_TRAP_CALL_STACK_EXHAUSTED;
       goto trapped;
     }
     c->fsp->ip = NULL;
     c->fsp->fp = fp;
     c->fsp->inst = c->inst;
     c->fsp++;
-    memcpy(fp + code->param_cells, code->init, (size_t)code->init_cells * sizeof(wasm_cell));
+    memcpy(fp + code->param_cells, code->init, (size_t)code->init_cells * sizeof(hvw_cell));
     CHECK_INTERRUPT();
     CHARGE(code->entry_cost);
     ip = code->start;
@@ -320,7 +320,7 @@ static wasm_status run(run_ctx *c, struct wasm_func *func, wasm_cell *fp, const 
 
 
 L_UNREACHABLE:
-  TRAP(WASM_TRAP_UNREACHABLE);
+  TRAP(HVW_TRAP_UNREACHABLE);
 
 L_COPY:
   C(1) = C(2);
@@ -328,7 +328,7 @@ L_COPY:
   NEXT();
 
 L_MOVE_N:
-  memmove(fp + ip[2], fp + ip[3], (size_t)ip[4] * sizeof(wasm_cell));
+  memmove(fp + ip[2], fp + ip[3], (size_t)ip[4] * sizeof(hvw_cell));
   ip += 5;
   NEXT();
 
@@ -475,7 +475,7 @@ L_RETURN1:
   fp[0] = C(1);
   goto do_return;
 L_RETURN_N:
-  memmove(fp, fp + ip[2], (size_t)ip[3] * sizeof(wasm_cell));
+  memmove(fp, fp + ip[2], (size_t)ip[3] * sizeof(hvw_cell));
   goto do_return;
 
 do_return: {
@@ -493,20 +493,20 @@ do_return: {
 }
 
 L_CALL: { /* a function of the same module: the hot path, without the context's call fields */
-  const wasm_funcdecl *fd = (const wasm_funcdecl *)(uintptr_t)((uint64_t)ip[3] | (uint64_t)ip[4] << 32);
-  const struct wasm_code *callee = fd->code;
-  wasm_cell *nfp = fp + ip[2];
+  const hvw_funcdecl *fd = (const hvw_funcdecl *)(uintptr_t)((uint64_t)ip[3] | (uint64_t)ip[4] << 32);
+  const struct hvw_code *callee = fd->code;
+  hvw_cell *nfp = fp + ip[2];
   frame_rec *r = c->fsp;
-  if (WASM__UNLIKELY(r == c->fend || callee->frame_cells > (size_t)(c->stack_end - nfp)))
-    TRAP(WASM_TRAP_CALL_STACK_EXHAUSTED);
+  if (HVW__UNLIKELY(r == c->fend || callee->frame_cells > (size_t)(c->stack_end - nfp)))
+    TRAP(HVW_TRAP_CALL_STACK_EXHAUSTED);
   CHECK_INTERRUPT();
   CHARGE(callee->entry_cost);
   r->ip = ip + 5;
   r->fp = fp;
   r->inst = c->inst;
   c->fsp = r + 1;
-  const wasm_cell *src = callee->init;
-  wasm_cell *dst = nfp + callee->param_cells;
+  const hvw_cell *src = callee->init;
+  hvw_cell *dst = nfp + callee->param_cells;
   for (uint32_t n = callee->init_cells; n; n--) *dst++ = *src++;
   fp = nfp;
   ip = callee->start;
@@ -520,13 +520,13 @@ L_CALL_IMPORT:
   goto call_func;
 
 L_CALL_INDIRECT: {
-  const struct wasm_table *tab = c->inst->tables[ip[5]];
+  const struct hvw_table *tab = c->inst->tables[ip[5]];
   uint32_t i = RU32(2);
-  if (WASM__UNLIKELY(i >= tab->size)) TRAP(WASM_TRAP_UNDEFINED_ELEMENT);
-  struct wasm_func *f = (struct wasm_func *)(uintptr_t)tab->elems[i];
-  if (WASM__UNLIKELY(!f)) TRAP(WASM_TRAP_UNINITIALIZED_ELEMENT);
-  const wasm_functype *want = &c->inst->module->types[ip[4]];
-  if (f->type != want && !wasm__functype_equal(f->type, want)) TRAP(WASM_TRAP_INDIRECT_CALL_TYPE_MISMATCH);
+  if (HVW__UNLIKELY(i >= tab->size)) TRAP(HVW_TRAP_UNDEFINED_ELEMENT);
+  struct hvw_func *f = (struct hvw_func *)(uintptr_t)tab->elems[i];
+  if (HVW__UNLIKELY(!f)) TRAP(HVW_TRAP_UNINITIALIZED_ELEMENT);
+  const hvw_functype *want = &c->inst->module->types[ip[4]];
+  if (f->type != want && !hvw__functype_equal(f->type, want)) TRAP(HVW_TRAP_INDIRECT_CALL_TYPE_MISMATCH);
   c->callee_func = f;
   c->nfp = fp + ip[2];
   c->ret = ip + 6;
@@ -542,33 +542,33 @@ call_func:
   {
     /* a host function: it may call back into this store, above our stacks */
     CHECK_INTERRUPT();
-    const wasm_functype *ft = c->callee_func->type;
+    const hvw_functype *ft = c->callee_func->type;
     size_t need = ft->param_cells > ft->result_cells ? ft->param_cells : ft->result_cells;
     c->st->depth = (uint32_t)(c->fsp - c->frames);
     c->st->cell_top = (size_t)(c->nfp - c->st->cells) + need;
     SYNC_GAS_OUT();
-    status = wasm__host_call(c->store, c->callee_func, c->nfp, c->err);
+    status = hvw__host_call(c->store, c->callee_func, c->nfp, c->err);
     SYNC_GAS_IN();
     mem_size = c->memory->size_bytes;
-    if (status != WASM_OK) goto host_failed;
+    if (status != HVW_OK) goto host_failed;
     ip = c->ret;
     NEXT();
   }
 
 do_call: {
-  const struct wasm_code *callee = c->callee;
-  wasm_cell *nfp = c->nfp;
+  const struct hvw_code *callee = c->callee;
+  hvw_cell *nfp = c->nfp;
   frame_rec *r = c->fsp;
-  if (WASM__UNLIKELY(r == c->fend || callee->frame_cells > (size_t)(c->stack_end - nfp)))
-    TRAP(WASM_TRAP_CALL_STACK_EXHAUSTED);
+  if (HVW__UNLIKELY(r == c->fend || callee->frame_cells > (size_t)(c->stack_end - nfp)))
+    TRAP(HVW_TRAP_CALL_STACK_EXHAUSTED);
   CHECK_INTERRUPT();
   CHARGE(callee->entry_cost);
   c->fsp = r + 1;
   r->ip = c->ret;
   r->fp = fp;
   r->inst = c->inst;
-  const wasm_cell *src = callee->init;
-  wasm_cell *dst = nfp + callee->param_cells;
+  const hvw_cell *src = callee->init;
+  hvw_cell *dst = nfp + callee->param_cells;
   for (uint32_t n = callee->init_cells; n; n--) *dst++ = *src++;
   fp = nfp;
   ip = callee->start;
@@ -581,7 +581,7 @@ do_call: {
 
   /* ---- variables and references ---- */
 L_SELECT: {
-  wasm_cell a = C(2), b = C(3);
+  hvw_cell a = C(2), b = C(3);
   C(1) = RU32(4) ? a : b;
   ip += 6;
   NEXT();
@@ -595,7 +595,7 @@ L_GLOBAL_SET:
   ip += 4;
   NEXT();
 L_REF_FUNC:
-  C(1) = (wasm_cell)(uintptr_t)c->inst->funcs[ip[3]];
+  C(1) = (hvw_cell)(uintptr_t)c->inst->funcs[ip[3]];
   ip += 4;
   NEXT();
 
@@ -603,7 +603,7 @@ L_REF_FUNC:
 #define LOAD(name, N, T, conv)                                         \
   L_##name: {                                                          \
     uint64_t ea = (uint64_t)RU32(2) + ip[4];                           \
-    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB); \
+    if (HVW__UNLIKELY(ea + (N) > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB); \
     T v;                                                               \
     memcpy(&v, mem + ea, sizeof v);                                    \
     C(1) = (conv);                                                     \
@@ -628,7 +628,7 @@ L_REF_FUNC:
 #define STORE(name, N, T)                                              \
   L_##name: {                                                          \
     uint64_t ea = (uint64_t)RU32(1) + ip[4];                           \
-    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB); \
+    if (HVW__UNLIKELY(ea + (N) > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB); \
     T v = (T)C(2);                                                     \
     memcpy(mem + ea, &v, sizeof v);                                    \
     ip += 5;                                                           \
@@ -648,7 +648,7 @@ L_REF_FUNC:
 #define LOAD_X(name, N, T, conv)                                               \
   L_##name##_X: {                                                              \
     uint64_t ea = (uint64_t)(uint32_t)(RU32(2) + RU32(3)) + ip[5];             \
-    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);       \
+    if (HVW__UNLIKELY(ea + (N) > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);       \
     T v;                                                                       \
     memcpy(&v, mem + ea, sizeof v);                                            \
     C(1) = (conv);                                                             \
@@ -672,7 +672,7 @@ L_REF_FUNC:
 #define STORE_X(name, N, T)                                                    \
   L_##name##_X: {                                                              \
     uint64_t ea = (uint64_t)(uint32_t)(RU32(1) + RU32(2)) + ip[5];             \
-    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);       \
+    if (HVW__UNLIKELY(ea + (N) > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);       \
     T v = (T)C(3);                                                             \
     memcpy(mem + ea, &v, sizeof v);                                            \
     ip += 6;                                                                   \
@@ -695,11 +695,11 @@ L_MEMORY_SIZE:
 
 L_MEMORY_GROW: {
   uint32_t delta = RU32(2);
-  struct wasm_memory *m = c->inst->memory;
+  struct hvw_memory *m = c->inst->memory;
   uint64_t cost = (uint64_t)delta * GAS_MEMORY_GROW_PAGE;
   /* gas is for pages actually added: a grow the maximum refuses returns -1 whatever the budget */
   if ((uint64_t)m->pages + delta <= m->max_pages && !CAN_PAY(cost)) goto out_of_gas;
-  int64_t old = wasm__memory_grow(c->store, m, delta);
+  int64_t old = hvw__memory_grow(c->store, m, delta);
   if (old >= 0) CHARGE(cost);
   mem_size = c->memory->size_bytes;
   WU32(1, (uint32_t)(int32_t)old);
@@ -710,7 +710,7 @@ L_MEMORY_GROW: {
 L_MEMORY_FILL: {
   uint64_t d = RU32(1), n = RU32(3);
   uint8_t v = (uint8_t)RU32(2);
-  if (WASM__UNLIKELY(d + n > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  if (HVW__UNLIKELY(d + n > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);
   CHARGE(bulk_bytes_cost(n));
   while (n) {
     size_t k = n < BULK_CHUNK_BYTES ? (size_t)n : BULK_CHUNK_BYTES;
@@ -725,7 +725,7 @@ L_MEMORY_FILL: {
 
 L_MEMORY_COPY: {
   uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
-  if (WASM__UNLIKELY(d + n > mem_size || s + n > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  if (HVW__UNLIKELY(d + n > mem_size || s + n > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);
   CHARGE(bulk_bytes_cost(n));
   if (d <= s) {
     while (n) {
@@ -750,8 +750,8 @@ L_MEMORY_COPY: {
 
 L_MEMORY_INIT: {
   uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
-  const wasm_data_instance *di = &c->inst->datas[ip[5]];
-  if (WASM__UNLIKELY(s + n > di->size || d + n > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  const hvw_data_instance *di = &c->inst->datas[ip[5]];
+  if (HVW__UNLIKELY(s + n > di->size || d + n > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);
   CHARGE(bulk_bytes_cost(n));
   while (n) {
     size_t k = n < BULK_CHUNK_BYTES ? (size_t)n : BULK_CHUNK_BYTES;
@@ -771,20 +771,20 @@ L_DATA_DROP:
   NEXT();
 
   /* ---- tables ---- */
-#define TABLE_CHUNK (BULK_CHUNK_BYTES / sizeof(wasm_cell))
+#define TABLE_CHUNK (BULK_CHUNK_BYTES / sizeof(hvw_cell))
 
 L_TABLE_GET: {
-  const struct wasm_table *tab = c->inst->tables[ip[4]];
+  const struct hvw_table *tab = c->inst->tables[ip[4]];
   uint32_t i = RU32(2);
-  if (WASM__UNLIKELY(i >= tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  if (HVW__UNLIKELY(i >= tab->size)) TRAP(HVW_TRAP_TABLE_OOB);
   C(1) = tab->elems[i];
   ip += 5;
   NEXT();
 }
 L_TABLE_SET: {
-  struct wasm_table *tab = c->inst->tables[ip[4]];
+  struct hvw_table *tab = c->inst->tables[ip[4]];
   uint32_t i = RU32(1);
-  if (WASM__UNLIKELY(i >= tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  if (HVW__UNLIKELY(i >= tab->size)) TRAP(HVW_TRAP_TABLE_OOB);
   tab->elems[i] = C(2);
   ip += 5;
   NEXT();
@@ -794,22 +794,22 @@ L_TABLE_SIZE:
   ip += 4;
   NEXT();
 L_TABLE_GROW: {
-  struct wasm_table *tab = c->inst->tables[ip[5]];
-  wasm_cell init = C(2);
+  struct hvw_table *tab = c->inst->tables[ip[5]];
+  hvw_cell init = C(2);
   uint32_t n = RU32(3);
   uint64_t cost = (uint64_t)n * GAS_TABLE_ELEMENT;
   if ((uint64_t)tab->size + n <= tab->max && !CAN_PAY(cost)) goto out_of_gas;
-  int64_t old = wasm__table_grow(c->store, tab, n, init);
+  int64_t old = hvw__table_grow(c->store, tab, n, init);
   if (old >= 0) CHARGE(cost);
   WU32(1, (uint32_t)(int32_t)old);
   ip += 6;
   NEXT();
 }
 L_TABLE_FILL: {
-  struct wasm_table *tab = c->inst->tables[ip[5]];
+  struct hvw_table *tab = c->inst->tables[ip[5]];
   uint64_t i = RU32(1), n = RU32(3);
-  wasm_cell v = C(2);
-  if (WASM__UNLIKELY(i + n > tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  hvw_cell v = C(2);
+  if (HVW__UNLIKELY(i + n > tab->size)) TRAP(HVW_TRAP_TABLE_OOB);
   CHARGE(n * GAS_TABLE_ELEMENT);
   while (n) {
     size_t k = n < TABLE_CHUNK ? (size_t)n : TABLE_CHUNK;
@@ -822,15 +822,15 @@ L_TABLE_FILL: {
   NEXT();
 }
 L_TABLE_COPY: {
-  struct wasm_table *dt = c->inst->tables[ip[5]];
-  const struct wasm_table *stab = c->inst->tables[ip[6]];
+  struct hvw_table *dt = c->inst->tables[ip[5]];
+  const struct hvw_table *stab = c->inst->tables[ip[6]];
   uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
-  if (WASM__UNLIKELY(d + n > dt->size || s + n > stab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  if (HVW__UNLIKELY(d + n > dt->size || s + n > stab->size)) TRAP(HVW_TRAP_TABLE_OOB);
   CHARGE(n * GAS_TABLE_ELEMENT);
   if (d <= s || dt != stab) {
     while (n) {
       size_t k = n < TABLE_CHUNK ? (size_t)n : TABLE_CHUNK;
-      memmove(dt->elems + d, stab->elems + s, k * sizeof(wasm_cell));
+      memmove(dt->elems + d, stab->elems + s, k * sizeof(hvw_cell));
       d += k;
       s += k;
       n -= k;
@@ -840,7 +840,7 @@ L_TABLE_COPY: {
     while (n) {
       size_t k = n < TABLE_CHUNK ? (size_t)n : TABLE_CHUNK;
       n -= k;
-      memmove(dt->elems + d + n, stab->elems + s + n, k * sizeof(wasm_cell));
+      memmove(dt->elems + d + n, stab->elems + s + n, k * sizeof(hvw_cell));
       if (n) CHECK_INTERRUPT();
     }
   }
@@ -848,14 +848,14 @@ L_TABLE_COPY: {
   NEXT();
 }
 L_TABLE_INIT: {
-  struct wasm_table *tab = c->inst->tables[ip[5]];
-  const wasm_elem_instance *ei = &c->inst->elems[ip[6]];
+  struct hvw_table *tab = c->inst->tables[ip[5]];
+  const hvw_elem_instance *ei = &c->inst->elems[ip[6]];
   uint64_t d = RU32(1), s = RU32(2), n = RU32(3);
-  if (WASM__UNLIKELY(s + n > ei->count || d + n > tab->size)) TRAP(WASM_TRAP_TABLE_OOB);
+  if (HVW__UNLIKELY(s + n > ei->count || d + n > tab->size)) TRAP(HVW_TRAP_TABLE_OOB);
   CHARGE(n * GAS_TABLE_ELEMENT);
   while (n) {
     size_t k = n < TABLE_CHUNK ? (size_t)n : TABLE_CHUNK;
-    memcpy(tab->elems + d, ei->refs + s, k * sizeof(wasm_cell));
+    memcpy(tab->elems + d, ei->refs + s, k * sizeof(hvw_cell));
     d += k;
     s += k;
     n -= k;
@@ -928,29 +928,29 @@ L_ELEM_DROP:
   BIN(I32_MUL, uint32_t, RU32, WU32, a * b)
 L_I32_DIV_S: {
   int32_t a = RI32(2), b = RI32(3);
-  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
-  if (WASM__UNLIKELY(a == INT32_MIN && b == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
+  if (HVW__UNLIKELY(b == 0)) TRAP(HVW_TRAP_INT_DIV_ZERO);
+  if (HVW__UNLIKELY(a == INT32_MIN && b == -1)) TRAP(HVW_TRAP_INT_OVERFLOW);
   WU32(1, a / b);
   ip += 5;
   NEXT();
 }
 L_I32_DIV_U: {
   uint32_t a = RU32(2), b = RU32(3);
-  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  if (HVW__UNLIKELY(b == 0)) TRAP(HVW_TRAP_INT_DIV_ZERO);
   WU32(1, a / b);
   ip += 5;
   NEXT();
 }
 L_I32_REM_S: {
   int32_t a = RI32(2), b = RI32(3);
-  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  if (HVW__UNLIKELY(b == 0)) TRAP(HVW_TRAP_INT_DIV_ZERO);
   WU32(1, b == -1 ? 0 : a % b);
   ip += 5;
   NEXT();
 }
 L_I32_REM_U: {
   uint32_t a = RU32(2), b = RU32(3);
-  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  if (HVW__UNLIKELY(b == 0)) TRAP(HVW_TRAP_INT_DIV_ZERO);
   WU32(1, a % b);
   ip += 5;
   NEXT();
@@ -972,29 +972,29 @@ L_I32_REM_U: {
   BIN(I64_MUL, uint64_t, RU64, WU64, a * b)
 L_I64_DIV_S: {
   int64_t a = RI64(2), b = RI64(3);
-  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
-  if (WASM__UNLIKELY(a == INT64_MIN && b == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
+  if (HVW__UNLIKELY(b == 0)) TRAP(HVW_TRAP_INT_DIV_ZERO);
+  if (HVW__UNLIKELY(a == INT64_MIN && b == -1)) TRAP(HVW_TRAP_INT_OVERFLOW);
   WU64(1, a / b);
   ip += 5;
   NEXT();
 }
 L_I64_DIV_U: {
   uint64_t a = RU64(2), b = RU64(3);
-  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  if (HVW__UNLIKELY(b == 0)) TRAP(HVW_TRAP_INT_DIV_ZERO);
   WU64(1, a / b);
   ip += 5;
   NEXT();
 }
 L_I64_REM_S: {
   int64_t a = RI64(2), b = RI64(3);
-  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  if (HVW__UNLIKELY(b == 0)) TRAP(HVW_TRAP_INT_DIV_ZERO);
   WU64(1, b == -1 ? 0 : a % b);
   ip += 5;
   NEXT();
 }
 L_I64_REM_U: {
   uint64_t a = RU64(2), b = RU64(3);
-  if (WASM__UNLIKELY(b == 0)) TRAP(WASM_TRAP_INT_DIV_ZERO);
+  if (HVW__UNLIKELY(b == 0)) TRAP(HVW_TRAP_INT_DIV_ZERO);
   WU64(1, a % b);
   ip += 5;
   NEXT();
@@ -1044,8 +1044,8 @@ L_I64_REM_U: {
 #define TRUNC(name, T, R, W, lo_ok, hi_ok, RT)                       \
   L_##name: {                                                        \
     T a = R(2);                                                      \
-    if (WASM__UNLIKELY(a != a)) TRAP(WASM_TRAP_INVALID_CONVERSION);  \
-    if (WASM__UNLIKELY(!(lo_ok && hi_ok))) TRAP(WASM_TRAP_INT_OVERFLOW); \
+    if (HVW__UNLIKELY(a != a)) TRAP(HVW_TRAP_INVALID_CONVERSION);  \
+    if (HVW__UNLIKELY(!(lo_ok && hi_ok))) TRAP(HVW_TRAP_INT_OVERFLOW); \
     W(1, (RT)a);                                                     \
     ip += 4;                                                         \
     NEXT();                                                          \
@@ -1088,7 +1088,7 @@ L_I64_REM_U: {
 #define RV(k, v) memcpy(&(v), &C(k), 16)
 #define WV(k, v) memcpy(&C(k), &(v), 16)
 L_SELECT_V128: {
-  wasm_cell a[2], b[2];
+  hvw_cell a[2], b[2];
   memcpy(a, &C(2), sizeof a);
   memcpy(b, &C(3), sizeof b);
   memcpy(&C(1), RU32(4) ? a : b, sizeof a);
@@ -1096,37 +1096,37 @@ L_SELECT_V128: {
   NEXT();
 }
 L_GLOBAL_GET_V128:
-  memcpy(&C(1), c->globals[ip[3]]->value, 2 * sizeof(wasm_cell));
+  memcpy(&C(1), c->globals[ip[3]]->value, 2 * sizeof(hvw_cell));
   ip += 4;
   NEXT();
 L_GLOBAL_SET_V128:
-  memcpy(c->globals[ip[3]]->value, &C(1), 2 * sizeof(wasm_cell));
+  memcpy(c->globals[ip[3]]->value, &C(1), 2 * sizeof(hvw_cell));
   ip += 4;
   NEXT();
 L_V128_LOAD: {
   uint64_t ea = (uint64_t)RU32(2) + ip[4];
-  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  if (HVW__UNLIKELY(ea + 16 > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);
   memcpy(&C(1), mem + ea, 16);
   ip += 5;
   NEXT();
 }
 L_V128_LOAD_X: {
   uint64_t ea = (uint64_t)(uint32_t)(RU32(2) + RU32(3)) + ip[5];
-  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  if (HVW__UNLIKELY(ea + 16 > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);
   memcpy(&C(1), mem + ea, 16);
   ip += 6;
   NEXT();
 }
 L_V128_STORE: {
   uint64_t ea = (uint64_t)RU32(1) + ip[4];
-  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  if (HVW__UNLIKELY(ea + 16 > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);
   memcpy(mem + ea, &C(2), 16);
   ip += 5;
   NEXT();
 }
 L_V128_STORE_X: {
   uint64_t ea = (uint64_t)(uint32_t)(RU32(1) + RU32(2)) + ip[5];
-  if (WASM__UNLIKELY(ea + 16 > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);
+  if (HVW__UNLIKELY(ea + 16 > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);
   memcpy(mem + ea, &C(3), 16);
   ip += 6;
   NEXT();
@@ -1231,7 +1231,7 @@ L_V128_STORE_X: {
 #define VLOAD(name, N, fn, ...)                                                 \
   L_##name: {                                                                   \
     uint64_t ea = (uint64_t)RU32(2) + ip[4];                                    \
-    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);        \
+    if (HVW__UNLIKELY(ea + (N) > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);        \
     uint8_t r[16];                                                              \
     fn(mem + ea, r, __VA_ARGS__);                                               \
     WV(1, r);                                                                   \
@@ -1240,7 +1240,7 @@ L_V128_STORE_X: {
   }                                                                             \
   L_##name##_X: {                                                               \
     uint64_t ea = (uint64_t)(uint32_t)(RU32(2) + RU32(3)) + ip[5];              \
-    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);        \
+    if (HVW__UNLIKELY(ea + (N) > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);        \
     uint8_t r[16];                                                              \
     fn(mem + ea, r, __VA_ARGS__);                                               \
     WV(1, r);                                                                   \
@@ -1395,7 +1395,7 @@ L_V128_ANY_TRUE: {
 #define LOAD_LANE(name, N)                                                  \
   L_##name: {                                                               \
     uint64_t ea = (uint64_t)RU32(2) + ip[5];                                \
-    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);    \
+    if (HVW__UNLIKELY(ea + (N) > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);    \
     uint8_t v[16];                                                          \
     RV(3, v);                                                               \
     memcpy(v + ip[6] * (N), mem + ea, N);                                   \
@@ -1406,7 +1406,7 @@ L_V128_ANY_TRUE: {
 #define STORE_LANE(name, N)                                                 \
   L_##name: {                                                               \
     uint64_t ea = (uint64_t)RU32(1) + ip[4];                                \
-    if (WASM__UNLIKELY(ea + (N) > mem_size)) TRAP(WASM_TRAP_MEMORY_OOB);    \
+    if (HVW__UNLIKELY(ea + (N) > mem_size)) TRAP(HVW_TRAP_MEMORY_OOB);    \
     uint8_t v[16];                                                          \
     RV(2, v);                                                               \
     memcpy(mem + ea, v + ip[5] * (N), N);                                   \
@@ -1534,24 +1534,24 @@ L_V128_ANY_TRUE: {
 
   /* ---- exits ---- */
 finished:
-  status = WASM_OK;
+  status = HVW_OK;
   goto out;
 trapped:
-  status = wasm__trap(c->err, c->trap);
+  status = hvw__trap(c->err, c->trap);
   goto out;
 interrupted:
-  status = wasm__fail(c->err, WASM_TIMEOUT, "execution timeout: the execution was interrupted");
+  status = hvw__fail(c->err, HVW_TIMEOUT, "execution timeout: the execution was interrupted");
   goto out;
 out_of_gas:
-  status = wasm__fail(c->err, WASM_GAS_EXHAUSTED, "gas exhausted");
-#if !WASM_NO_GAS_METERING
+  status = hvw__fail(c->err, HVW_GAS_EXHAUSTED, "gas exhausted");
+#if !HVW_NO_GAS_METERING
   c->store->gas_remaining = 0;
 #endif
   return status;
 host_failed:
   /* status and err come from the host call */
 out:
-#if !WASM_NO_GAS_METERING
+#if !HVW_NO_GAS_METERING
   SYNC_GAS_OUT();
 #endif
   return status;
@@ -1562,7 +1562,7 @@ out:
 #undef CAN_PAY
 }
 
-const void *const *wasm__interp_handlers(void) {
+const void *const *hvw__interp_handlers(void) {
   const void *const *handlers = NULL;
   run(NULL, NULL, NULL, &handlers);
   return handlers;
@@ -1570,15 +1570,15 @@ const void *const *wasm__interp_handlers(void) {
 
 /* ---- state and entry -------------------------------------------------------------------- */
 
-/* Creates the store's stacks, sized by its limits. Freed by wasm__interp_state_free. */
-static struct wasm_interp_state *state_new(const wasm_store_limits *limits) {
-  struct wasm_interp_state *st = calloc(1, sizeof *st);
+/* Creates the store's stacks, sized by its limits. Freed by hvw__interp_state_free. */
+static struct hvw_interp_state *state_new(const hvw_store_limits *limits) {
+  struct hvw_interp_state *st = calloc(1, sizeof *st);
   if (!st) return NULL;
   st->ncells = limits->max_stack_cells;
   st->nframes = limits->max_call_depth;
-  st->map_bytes = (st->ncells ? st->ncells : 1) * sizeof(wasm_cell);
+  st->map_bytes = (st->ncells ? st->ncells : 1) * sizeof(hvw_cell);
   void *p = mmap(NULL, st->map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  st->frames = wasm__calloc(st->nframes ? st->nframes : 1, sizeof *st->frames);
+  st->frames = hvw__calloc(st->nframes ? st->nframes : 1, sizeof *st->frames);
   if (p == MAP_FAILED || !st->frames) {
     if (p != MAP_FAILED) munmap(p, st->map_bytes);
     free(st->frames);
@@ -1589,46 +1589,46 @@ static struct wasm_interp_state *state_new(const wasm_store_limits *limits) {
   return st;
 }
 
-void wasm__interp_state_free(struct wasm_interp_state *state) {
+void hvw__interp_state_free(struct hvw_interp_state *state) {
   if (!state) return;
   munmap(state->cells, state->map_bytes);
   free(state->frames);
   free(state);
 }
 
-wasm_status wasm__interp_call(struct wasm_store *store, struct wasm_func *func, wasm_cell *cells,
-                              wasm_error *err) {
-  wasm_status status;
+hvw_status hvw__interp_call(struct hvw_store *store, struct hvw_func *func, hvw_cell *cells,
+                              hvw_error *err) {
+  hvw_status status;
   if (!func->code) {
-    status = wasm__host_call(store, func, cells, err);
+    status = hvw__host_call(store, func, cells, err);
   } else {
     if (!store->interp) {
       store->interp = state_new(&store->limits);
-      if (!store->interp) return wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of memory for the call stack");
+      if (!store->interp) return hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of memory for the call stack");
     }
-    struct wasm_interp_state *st = store->interp;
+    struct hvw_interp_state *st = store->interp;
     size_t top = st->cell_top;
     uint32_t depth = st->depth;
-    const struct wasm_code *code = func->code;
+    const struct hvw_code *code = func->code;
     size_t room = code->param_cells > code->result_cells ? code->param_cells : code->result_cells;
     if (room > st->ncells - top) {
-      status = wasm__trap(err, WASM_TRAP_CALL_STACK_EXHAUSTED);
+      status = hvw__trap(err, HVW_TRAP_CALL_STACK_EXHAUSTED);
     } else {
-      wasm_cell *fp = st->cells + top;
+      hvw_cell *fp = st->cells + top;
       memcpy(fp, cells, (size_t)code->param_cells * sizeof *fp);
       run_ctx c = {.store = store, .st = st, .frames = st->frames, .fsp = st->frames + depth,
                    .fend = st->frames + st->nframes, .stack_end = st->cells + st->ncells,
                    .interrupt = &store->interrupt, .err = err};
       status = run(&c, func, fp, NULL);
-      if (status == WASM_OK) memcpy(cells, fp, (size_t)code->result_cells * sizeof *fp);
+      if (status == HVW_OK) memcpy(cells, fp, (size_t)code->result_cells * sizeof *fp);
     }
     st->cell_top = top; /* whatever happened, the stacks are as before the call */
     st->depth = depth;
   }
-  if (status == WASM_TRAP && store->memory_grow_refused) {
-    char what[WASM_ERROR_MESSAGE_MAX];
+  if (status == HVW_TRAP && store->memory_grow_refused) {
+    char what[HVW_ERROR_MESSAGE_MAX];
     snprintf(what, sizeof what, "%s", err ? err->message : "trap");
-    status = wasm__fail(err, WASM_MEMORY_EXCEEDED,
+    status = hvw__fail(err, HVW_MEMORY_EXCEEDED,
                         "memory limit exceeded: a memory.grow was refused by the cap, then: %s", what);
   }
   return status;

@@ -4,34 +4,34 @@
 #include "limits.h"
 #include "reader.h"
 
-void wasm_reader_record_failure(wasm_reader *r, wasm_status status, const char *fmt, ...) {
+void hvw_reader_record_failure(hvw_reader *r, hvw_status status, const char *fmt, ...) {
   if (r->failed) return;
   r->failed = true;
   if (r->err) {
-    char what[WASM_ERROR_MESSAGE_MAX];
+    char what[HVW_ERROR_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    wasm__fail(r->err, status, "%s at byte offset %zu", what, wasm_reader_offset(r));
+    hvw__fail(r->err, status, "%s at byte offset %zu", what, hvw_reader_offset(r));
   }
 }
 
-bool wasm_read_count(wasm_reader *r, size_t min_item_bytes, uint32_t limit, const char *what,
+bool hvw_read_count(hvw_reader *r, size_t min_item_bytes, uint32_t limit, const char *what,
                      uint32_t *out) {
   uint32_t count = 0;
-  if (!wasm_read_u32(r, &count)) return false;
+  if (!hvw_read_u32(r, &count)) return false;
   /* malformed first: a count the input cannot hold is a decoding error whatever the limits */
-  if (min_item_bytes && count > wasm_reader_remaining(r) / min_item_bytes)
-    return wasm_reader_fail(r, WASM_MALFORMED, "unexpected end: %u %s do not fit in the %zu bytes left",
-                            count, what, wasm_reader_remaining(r));
+  if (min_item_bytes && count > hvw_reader_remaining(r) / min_item_bytes)
+    return hvw_reader_fail(r, HVW_MALFORMED, "unexpected end: %u %s do not fit in the %zu bytes left",
+                            count, what, hvw_reader_remaining(r));
   if (count > limit)
-    return wasm_reader_fail(r, WASM_IMPL_LIMIT, "too many %s: %u (limit %u)", what, count, limit);
+    return hvw_reader_fail(r, HVW_IMPL_LIMIT, "too many %s: %u (limit %u)", what, count, limit);
   *out = count;
   return true;
 }
 
-bool wasm_utf8_valid(const uint8_t *s, size_t len) {
+bool hvw_utf8_valid(const uint8_t *s, size_t len) {
   size_t i = 0;
   while (i < len) {
     uint8_t c = s[i];
@@ -56,12 +56,12 @@ bool wasm_utf8_valid(const uint8_t *s, size_t len) {
   return true;
 }
 
-bool wasm_read_name(wasm_reader *r, const uint8_t **out, uint32_t *out_len) {
+bool hvw_read_name(hvw_reader *r, const uint8_t **out, uint32_t *out_len) {
   uint32_t len = 0;
   const uint8_t *bytes = NULL;
-  if (!wasm_read_count(r, 1, WASM_MAX_NAME_BYTES, "name bytes", &len)) return false;
-  if (!wasm_read_bytes(r, len, &bytes)) return false;
-  if (!wasm_utf8_valid(bytes, len)) return wasm_reader_fail(r, WASM_MALFORMED, "malformed UTF-8 encoding");
+  if (!hvw_read_count(r, 1, HVW_MAX_NAME_BYTES, "name bytes", &len)) return false;
+  if (!hvw_read_bytes(r, len, &bytes)) return false;
+  if (!hvw_utf8_valid(bytes, len)) return hvw_reader_fail(r, HVW_MALFORMED, "malformed UTF-8 encoding");
   *out = bytes;
   *out_len = len;
   return true;

@@ -3,7 +3,7 @@
  * import matching and segment initialization, and calls: the rest of the public API.
  *
  * Ownership: every object is created for one store and recorded in its object list; nothing is
- * freed before wasm_store_free(). That is what the spec needs: after a failed instantiation the
+ * freed before hvw_store_free(). That is what the spec needs: after a failed instantiation the
  * imported tables may already hold references to the new instance's functions, so those must live
  * as long as the store.
  */
@@ -18,36 +18,36 @@
 
 typedef enum store_object_kind {
   OBJ_BLOCK,    /* plain heap block: free() */
-  OBJ_MEMORY,   /* struct wasm_memory: unmap, then free() */
-  OBJ_TABLE,    /* struct wasm_table: free elems, then free() */
-  OBJ_INSTANCE, /* struct wasm_instance: free its arrays, then free() */
+  OBJ_MEMORY,   /* struct hvw_memory: unmap, then free() */
+  OBJ_TABLE,    /* struct hvw_table: free elems, then free() */
+  OBJ_INSTANCE, /* struct hvw_instance: free its arrays, then free() */
 } store_object_kind;
 
-struct wasm_store_object {
-  struct wasm_store_object *next;
+struct hvw_store_object {
+  struct hvw_store_object *next;
   store_object_kind kind;
   void *ptr;
 };
 
 /* A host function and its copied signature in one block. */
 typedef struct host_func {
-  struct wasm_func func;
-  wasm_functype type;
-  wasm_valtype types[];
+  struct hvw_func func;
+  hvw_functype type;
+  hvw_valtype types[];
 } host_func;
 
 static void object_destroy(store_object_kind kind, void *ptr) {
   switch (kind) {
     case OBJ_BLOCK: break;
     case OBJ_MEMORY: {
-      struct wasm_memory *mem = ptr;
+      struct hvw_memory *mem = ptr;
       if (mem->heap) free(mem->data);
       else if (mem->data) munmap(mem->data, mem->reserved_bytes);
       break;
     }
-    case OBJ_TABLE: free(((struct wasm_table *)ptr)->elems); break;
+    case OBJ_TABLE: free(((struct hvw_table *)ptr)->elems); break;
     case OBJ_INSTANCE: {
-      struct wasm_instance *inst = ptr; /* its module may be gone already: do not look at it */
+      struct hvw_instance *inst = ptr; /* its module may be gone already: do not look at it */
       free(inst->elems);
       free(inst->datas);
       free(inst->funcs);
@@ -60,11 +60,11 @@ static void object_destroy(store_object_kind kind, void *ptr) {
 }
 
 /* Hands `ptr` to the store. On failure destroys it and returns false (err filled). */
-static bool store_own(wasm_store *store, store_object_kind kind, void *ptr, wasm_error *err) {
-  struct wasm_store_object *o = malloc(sizeof *o);
+static bool store_own(hvw_store *store, store_object_kind kind, void *ptr, hvw_error *err) {
+  struct hvw_store_object *o = malloc(sizeof *o);
   if (!o) {
     object_destroy(kind, ptr);
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
     return false;
   }
   o->next = store->objects;
@@ -76,61 +76,61 @@ static bool store_own(wasm_store *store, store_object_kind kind, void *ptr, wasm
 
 /* ---- Values and cells ------------------------------------------------------------------------- */
 
-_Static_assert(sizeof ((wasm_value *)0)->of.v128 == WASM_MAX_VALUE_CELLS * sizeof(wasm_cell),
+_Static_assert(sizeof ((hvw_value *)0)->of.v128 == HVW_MAX_VALUE_CELLS * sizeof(hvw_cell),
                "a v128 fills the largest value's cells");
 
-/* Writes `v` into its wasm__type_cells(v->type) cells at `out`; returns how many that is. */
-static uint32_t value_to_cells(const wasm_value *v, wasm_cell *out) {
+/* Writes `v` into its hvw__type_cells(v->type) cells at `out`; returns how many that is. */
+static uint32_t value_to_cells(const hvw_value *v, hvw_cell *out) {
   switch (v->type) {
-    case WASM_TYPE_I32: out[0] = (uint32_t)v->of.i32; break;
-    case WASM_TYPE_I64: out[0] = (uint64_t)v->of.i64; break;
-    case WASM_TYPE_F32: out[0] = v->of.f32_bits; break;
-    case WASM_TYPE_F64: out[0] = v->of.f64_bits; break;
-    case WASM_TYPE_FUNCREF: out[0] = (uintptr_t)v->of.funcref; break;
-    case WASM_TYPE_EXTERNREF: out[0] = v->of.externref; break;
-    case WASM_TYPE_V128: memcpy(out, v->of.v128, sizeof v->of.v128); break; /* memory's byte order */
+    case HVW_TYPE_I32: out[0] = (uint32_t)v->of.i32; break;
+    case HVW_TYPE_I64: out[0] = (uint64_t)v->of.i64; break;
+    case HVW_TYPE_F32: out[0] = v->of.f32_bits; break;
+    case HVW_TYPE_F64: out[0] = v->of.f64_bits; break;
+    case HVW_TYPE_FUNCREF: out[0] = (uintptr_t)v->of.funcref; break;
+    case HVW_TYPE_EXTERNREF: out[0] = v->of.externref; break;
+    case HVW_TYPE_V128: memcpy(out, v->of.v128, sizeof v->of.v128); break; /* memory's byte order */
     default: break;
   }
-  return wasm__type_cells(v->type);
+  return hvw__type_cells(v->type);
 }
 
-/* The value of type `type` in the wasm__type_cells(type) cells at `in`. */
-static wasm_value value_from_cells(wasm_valtype type, const wasm_cell *in) {
-  wasm_value v;
+/* The value of type `type` in the hvw__type_cells(type) cells at `in`. */
+static hvw_value value_from_cells(hvw_valtype type, const hvw_cell *in) {
+  hvw_value v;
   memset(&v, 0, sizeof v);
   v.type = type;
   switch (type) {
-    case WASM_TYPE_I32: v.of.i32 = (int32_t)(uint32_t)in[0]; break;
-    case WASM_TYPE_I64: v.of.i64 = (int64_t)in[0]; break;
-    case WASM_TYPE_F32: v.of.f32_bits = (uint32_t)in[0]; break;
-    case WASM_TYPE_F64: v.of.f64_bits = in[0]; break;
-    case WASM_TYPE_FUNCREF: v.of.funcref = (wasm_func *)(uintptr_t)in[0]; break;
-    case WASM_TYPE_EXTERNREF: v.of.externref = (uintptr_t)in[0]; break;
-    case WASM_TYPE_V128: memcpy(v.of.v128, in, sizeof v.of.v128); break;
+    case HVW_TYPE_I32: v.of.i32 = (int32_t)(uint32_t)in[0]; break;
+    case HVW_TYPE_I64: v.of.i64 = (int64_t)in[0]; break;
+    case HVW_TYPE_F32: v.of.f32_bits = (uint32_t)in[0]; break;
+    case HVW_TYPE_F64: v.of.f64_bits = in[0]; break;
+    case HVW_TYPE_FUNCREF: v.of.funcref = (hvw_func *)(uintptr_t)in[0]; break;
+    case HVW_TYPE_EXTERNREF: v.of.externref = (uintptr_t)in[0]; break;
+    case HVW_TYPE_V128: memcpy(v.of.v128, in, sizeof v.of.v128); break;
     default: break;
   }
   return v;
 }
 
 /* A reference's cell (table elements hold exactly one). */
-static wasm_cell ref_cell(const wasm_value *ref) {
-  wasm_cell c[WASM_MAX_VALUE_CELLS] = {0};
+static hvw_cell ref_cell(const hvw_value *ref) {
+  hvw_cell c[HVW_MAX_VALUE_CELLS] = {0};
   uint32_t n = value_to_cells(ref, c);
-  WASM__DEBUG_ASSERT(n == 1);
+  HVW__DEBUG_ASSERT(n == 1);
   (void)n;
   return c[0];
 }
 
-static bool valid_valtype(wasm_valtype t) {
-  return t == WASM_TYPE_I32 || t == WASM_TYPE_I64 || t == WASM_TYPE_F32 || t == WASM_TYPE_F64 ||
-         t == WASM_TYPE_V128 || t == WASM_TYPE_FUNCREF || t == WASM_TYPE_EXTERNREF;
+static bool valid_valtype(hvw_valtype t) {
+  return t == HVW_TYPE_I32 || t == HVW_TYPE_I64 || t == HVW_TYPE_F32 || t == HVW_TYPE_F64 ||
+         t == HVW_TYPE_V128 || t == HVW_TYPE_FUNCREF || t == HVW_TYPE_EXTERNREF;
 }
 
-static bool is_reftype(wasm_valtype t) { return t == WASM_TYPE_FUNCREF || t == WASM_TYPE_EXTERNREF; }
+static bool is_reftype(hvw_valtype t) { return t == HVW_TYPE_FUNCREF || t == HVW_TYPE_EXTERNREF; }
 
 /* ---- Stores ----------------------------------------------------------------------------------- */
 
-void wasm_store_limits_default(wasm_store_limits *out) {
+void hvw_store_limits_default(hvw_store_limits *out) {
   if (!out) return;
   out->gas_limit = 10000000000ull;
   out->max_memory_pages = 1024;
@@ -139,27 +139,27 @@ void wasm_store_limits_default(wasm_store_limits *out) {
   out->max_stack_cells = 1u << 20;
 }
 
-wasm_store *wasm_store_new(const wasm_store_limits *limits, wasm_error *err) {
-  wasm__error_clear(err);
-  wasm_store *s = calloc(1, sizeof *s);
+hvw_store *hvw_store_new(const hvw_store_limits *limits, hvw_error *err) {
+  hvw__error_clear(err);
+  hvw_store *s = calloc(1, sizeof *s);
   if (!s) {
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
     return NULL;
   }
   if (limits) s->limits = *limits;
-  else wasm_store_limits_default(&s->limits);
-  if (s->limits.max_memory_pages > WASM_MAX_MEMORY_PAGES) s->limits.max_memory_pages = WASM_MAX_MEMORY_PAGES;
+  else hvw_store_limits_default(&s->limits);
+  if (s->limits.max_memory_pages > HVW_MAX_MEMORY_PAGES) s->limits.max_memory_pages = HVW_MAX_MEMORY_PAGES;
   atomic_init(&s->interrupt, 0);
   s->gas_remaining = s->limits.gas_limit;
   return s;
 }
 
-void wasm_store_free(wasm_store *store) {
+void hvw_store_free(hvw_store *store) {
   if (!store) return;
-  if (store->interp) wasm__interp_state_free(store->interp);
-  struct wasm_store_object *o = store->objects;
+  if (store->interp) hvw__interp_state_free(store->interp);
+  struct hvw_store_object *o = store->objects;
   while (o) {
-    struct wasm_store_object *next = o->next;
+    struct hvw_store_object *next = o->next;
     object_destroy(o->kind, o->ptr);
     free(o);
     o = next;
@@ -167,16 +167,16 @@ void wasm_store_free(wasm_store *store) {
   free(store);
 }
 
-void wasm_store_interrupt(wasm_store *store) {
+void hvw_store_interrupt(hvw_store *store) {
   if (store) atomic_store_explicit(&store->interrupt, 1u, memory_order_relaxed);
 }
 
-void wasm_store_clear_interrupt(wasm_store *store) {
+void hvw_store_clear_interrupt(hvw_store *store) {
   if (store) atomic_store_explicit(&store->interrupt, 0u, memory_order_relaxed);
 }
 
-bool wasm_store_consume_gas(wasm_store *store, uint64_t amount) {
-#if WASM_NO_GAS_METERING
+bool hvw_store_consume_gas(hvw_store *store, uint64_t amount) {
+#if HVW_NO_GAS_METERING
   (void)store;
   (void)amount;
   return true;
@@ -191,7 +191,7 @@ bool wasm_store_consume_gas(wasm_store *store, uint64_t amount) {
 #endif
 }
 
-void wasm_store_get_stats(const wasm_store *store, wasm_store_stats *out) {
+void hvw_store_get_stats(const hvw_store *store, hvw_store_stats *out) {
   if (!out) return;
   memset(out, 0, sizeof *out);
   if (!store) return;
@@ -201,11 +201,11 @@ void wasm_store_get_stats(const wasm_store *store, wasm_store_stats *out) {
 
 /* ---- Memories --------------------------------------------------------------------------------- */
 
-static bool limits_ok(wasm_limits_decl l, uint64_t bound) {
+static bool limits_ok(hvw_limits_decl l, uint64_t bound) {
   return l.min <= bound && (!l.has_max || (l.max <= bound && l.min <= l.max));
 }
 
-static void memory_account(wasm_store *store, uint64_t added_bytes) {
+static void memory_account(hvw_store *store, uint64_t added_bytes) {
   store->memory_total_bytes += added_bytes;
   if (store->memory_total_bytes > store->memory_peak_bytes) store->memory_peak_bytes = store->memory_total_bytes;
 }
@@ -216,29 +216,29 @@ static void memory_account(wasm_store *store, uint64_t added_bytes) {
  * common case of a small module with a small declared maximum), else one PROT_NONE mapping whose
  * pages are made accessible as the memory grows. Owned by the store.
  */
-static struct wasm_memory *memory_create(wasm_store *store, wasm_limits_decl lim, wasm_error *err) {
+static struct hvw_memory *memory_create(hvw_store *store, hvw_limits_decl lim, hvw_error *err) {
   uint32_t cap = store->limits.max_memory_pages;
   if (lim.min > cap) {
-    wasm__fail(err, WASM_MEMORY_EXCEEDED, "memory minimum of %u pages is over the store's cap of %u pages",
+    hvw__fail(err, HVW_MEMORY_EXCEEDED, "memory minimum of %u pages is over the store's cap of %u pages",
                lim.min, cap);
     return NULL;
   }
-  struct wasm_memory *mem = calloc(1, sizeof *mem);
+  struct hvw_memory *mem = calloc(1, sizeof *mem);
   if (!mem) {
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
     return NULL;
   }
   mem->has_declared_max = lim.has_max;
-  mem->declared_max = lim.has_max ? lim.max : WASM_MAX_MEMORY_PAGES;
+  mem->declared_max = lim.has_max ? lim.max : HVW_MAX_MEMORY_PAGES;
   mem->max_pages = mem->declared_max < cap ? mem->declared_max : cap;
-  size_t reserve = (size_t)mem->max_pages * WASM_PAGE_SIZE;
-  uint64_t bytes = (uint64_t)lim.min * WASM_PAGE_SIZE;
-  if (reserve <= WASM_HEAP_MEMORY_MAX) {
+  size_t reserve = (size_t)mem->max_pages * HVW_PAGE_SIZE;
+  uint64_t bytes = (uint64_t)lim.min * HVW_PAGE_SIZE;
+  if (reserve <= HVW_HEAP_MEMORY_MAX) {
     /* 64-byte aligned, and never empty so that `data` is a valid pointer even for 0 pages. */
     void *p = NULL;
     if (posix_memalign(&p, 64, reserve ? reserve : 64) != 0) {
       free(mem);
-      wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "cannot allocate %zu bytes for a linear memory", reserve);
+      hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "cannot allocate %zu bytes for a linear memory", reserve);
       return NULL;
     }
     memset(p, 0, (size_t)bytes); /* the rest is zeroed as the memory grows into it */
@@ -249,14 +249,14 @@ static struct wasm_memory *memory_create(wasm_store *store, wasm_limits_decl lim
     void *p = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
       free(mem);
-      wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "cannot reserve %zu bytes for a linear memory", reserve);
+      hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "cannot reserve %zu bytes for a linear memory", reserve);
       return NULL;
     }
     mem->data = p;
     mem->reserved_bytes = reserve;
     if (bytes && mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
       object_destroy(OBJ_MEMORY, mem);
-      wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "cannot commit %llu bytes of linear memory", (unsigned long long)bytes);
+      hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "cannot commit %llu bytes of linear memory", (unsigned long long)bytes);
       return NULL;
     }
   }
@@ -267,7 +267,7 @@ static struct wasm_memory *memory_create(wasm_store *store, wasm_limits_decl lim
   return mem;
 }
 
-int64_t wasm__memory_grow(struct wasm_store *store, struct wasm_memory *mem, uint32_t delta) {
+int64_t hvw__memory_grow(struct hvw_store *store, struct hvw_memory *mem, uint32_t delta) {
   uint32_t old = mem->pages;
   if (delta == 0) return old;
   uint64_t want = (uint64_t)old + delta;
@@ -276,7 +276,7 @@ int64_t wasm__memory_grow(struct wasm_store *store, struct wasm_memory *mem, uin
     store->memory_grow_refused = true;
     return -1;
   }
-  uint64_t old_bytes = mem->size_bytes, new_bytes = want * WASM_PAGE_SIZE;
+  uint64_t old_bytes = mem->size_bytes, new_bytes = want * HVW_PAGE_SIZE;
   if (mem->heap)
     memset(mem->data + old_bytes, 0, (size_t)(new_bytes - old_bytes)); /* within the reservation */
   else if (mprotect(mem->data + old_bytes, (size_t)(new_bytes - old_bytes), PROT_READ | PROT_WRITE) != 0)
@@ -287,40 +287,40 @@ int64_t wasm__memory_grow(struct wasm_store *store, struct wasm_memory *mem, uin
   return old;
 }
 
-wasm_memory *wasm_memory_new(wasm_store *store, wasm_limits_decl pages, wasm_error *err) {
-  wasm__error_clear(err);
+hvw_memory *hvw_memory_new(hvw_store *store, hvw_limits_decl pages, hvw_error *err) {
+  hvw__error_clear(err);
   if (!store) {
-    wasm__fail(err, WASM_BAD_ARGUMENTS, "no store");
+    hvw__fail(err, HVW_BAD_ARGUMENTS, "no store");
     return NULL;
   }
-  if (!limits_ok(pages, WASM_MAX_MEMORY_PAGES)) {
-    wasm__fail(err, WASM_BAD_ARGUMENTS, "bad memory limits (min %u, max %u)", pages.min, pages.max);
+  if (!limits_ok(pages, HVW_MAX_MEMORY_PAGES)) {
+    hvw__fail(err, HVW_BAD_ARGUMENTS, "bad memory limits (min %u, max %u)", pages.min, pages.max);
     return NULL;
   }
   return memory_create(store, pages, err);
 }
 
-uint8_t *wasm_memory_data(wasm_memory *memory) { return memory ? memory->data : NULL; }
-uint64_t wasm_memory_size_bytes(const wasm_memory *memory) { return memory ? memory->size_bytes : 0; }
+uint8_t *hvw_memory_data(hvw_memory *memory) { return memory ? memory->data : NULL; }
+uint64_t hvw_memory_size_bytes(const hvw_memory *memory) { return memory ? memory->size_bytes : 0; }
 
 /* ---- Tables ----------------------------------------------------------------------------------- */
 
-static struct wasm_table *table_create(wasm_store *store, wasm_valtype elem, wasm_limits_decl lim, wasm_cell init,
-                                       wasm_error *err) {
+static struct hvw_table *table_create(hvw_store *store, hvw_valtype elem, hvw_limits_decl lim, hvw_cell init,
+                                       hvw_error *err) {
   uint32_t cap = store->limits.max_table_elements;
   if (lim.min > cap) {
-    wasm__fail(err, WASM_MEMORY_EXCEEDED, "table minimum of %u elements is over the store's cap of %u", lim.min, cap);
+    hvw__fail(err, HVW_MEMORY_EXCEEDED, "table minimum of %u elements is over the store's cap of %u", lim.min, cap);
     return NULL;
   }
-  struct wasm_table *t = calloc(1, sizeof *t);
+  struct hvw_table *t = calloc(1, sizeof *t);
   if (!t) {
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
     return NULL;
   }
-  t->elems = wasm__calloc(lim.min, sizeof *t->elems);
+  t->elems = hvw__calloc(lim.min, sizeof *t->elems);
   if (!t->elems) {
     free(t);
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory for a table of %u elements", lim.min);
+    hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory for a table of %u elements", lim.min);
     return NULL;
   }
   for (uint32_t i = 0; i < lim.min; i++) t->elems[i] = init;
@@ -334,7 +334,7 @@ static struct wasm_table *table_create(wasm_store *store, wasm_valtype elem, was
   return t;
 }
 
-int64_t wasm__table_grow(struct wasm_store *store, struct wasm_table *t, uint32_t delta, wasm_cell init) {
+int64_t hvw__table_grow(struct hvw_store *store, struct hvw_table *t, uint32_t delta, hvw_cell init) {
   (void)store;
   uint32_t old = t->size;
   uint64_t want = (uint64_t)old + delta;
@@ -344,7 +344,7 @@ int64_t wasm__table_grow(struct wasm_store *store, struct wasm_table *t, uint32_
     uint64_t cap = (uint64_t)t->capacity * 2;
     if (cap < want) cap = want;
     if (cap > t->max) cap = t->max;
-    wasm_cell *p = wasm__reallocarray(t->elems, (size_t)cap, sizeof *p);
+    hvw_cell *p = hvw__reallocarray(t->elems, (size_t)cap, sizeof *p);
     if (!p) return -1;
     t->elems = p;
     t->capacity = (uint32_t)cap;
@@ -354,11 +354,11 @@ int64_t wasm__table_grow(struct wasm_store *store, struct wasm_table *t, uint32_
   return old;
 }
 
-wasm_table *wasm_table_new(wasm_store *store, wasm_valtype elem, wasm_limits_decl limits, wasm_value init,
-                           wasm_error *err) {
-  wasm__error_clear(err);
+hvw_table *hvw_table_new(hvw_store *store, hvw_valtype elem, hvw_limits_decl limits, hvw_value init,
+                           hvw_error *err) {
+  hvw__error_clear(err);
   if (!store || !is_reftype(elem) || init.type != elem || !limits_ok(limits, UINT32_MAX)) {
-    wasm__fail(err, WASM_BAD_ARGUMENTS, "bad table type or initial value");
+    hvw__fail(err, HVW_BAD_ARGUMENTS, "bad table type or initial value");
     return NULL;
   }
   return table_create(store, elem, limits, ref_cell(&init), err);
@@ -366,16 +366,16 @@ wasm_table *wasm_table_new(wasm_store *store, wasm_valtype elem, wasm_limits_dec
 
 /* ---- Globals and functions -------------------------------------------------------------------- */
 
-wasm_global *wasm_global_new(wasm_store *store, wasm_valtype type, bool mutable_, wasm_value value,
-                             wasm_error *err) {
-  wasm__error_clear(err);
+hvw_global *hvw_global_new(hvw_store *store, hvw_valtype type, bool mutable_, hvw_value value,
+                             hvw_error *err) {
+  hvw__error_clear(err);
   if (!store || !valid_valtype(type) || value.type != type) {
-    wasm__fail(err, WASM_BAD_ARGUMENTS, "bad global type or value");
+    hvw__fail(err, HVW_BAD_ARGUMENTS, "bad global type or value");
     return NULL;
   }
-  struct wasm_global *g = calloc(1, sizeof *g);
+  struct hvw_global *g = calloc(1, sizeof *g);
   if (!g) {
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
     return NULL;
   }
   g->type = type;
@@ -385,21 +385,21 @@ wasm_global *wasm_global_new(wasm_store *store, wasm_valtype type, bool mutable_
   return g;
 }
 
-wasm_value wasm_global_get(const wasm_global *global) {
+hvw_value hvw_global_get(const hvw_global *global) {
   if (!global) {
-    wasm_value v;
+    hvw_value v;
     memset(&v, 0, sizeof v);
     return v;
   }
   return value_from_cells(global->type, global->value);
 }
 
-wasm_func *wasm_func_new_host(wasm_store *store, wasm_functype_view type, wasm_host_callback callback, void *env,
-                              wasm_error *err) {
-  wasm__error_clear(err);
-  if (!store || !callback || type.param_count > WASM_MAX_PARAMS || type.result_count > WASM_MAX_RESULTS ||
+hvw_func *hvw_func_new_host(hvw_store *store, hvw_functype_view type, hvw_host_callback callback, void *env,
+                              hvw_error *err) {
+  hvw__error_clear(err);
+  if (!store || !callback || type.param_count > HVW_MAX_PARAMS || type.result_count > HVW_MAX_RESULTS ||
       (type.param_count && !type.params) || (type.result_count && !type.results)) {
-    wasm__fail(err, WASM_BAD_ARGUMENTS, "bad host function type or callback");
+    hvw__fail(err, HVW_BAD_ARGUMENTS, "bad host function type or callback");
     return NULL;
   }
   size_t n = (size_t)type.param_count + type.result_count;
@@ -409,7 +409,7 @@ wasm_func *wasm_func_new_host(wasm_store *store, wasm_functype_view type, wasm_h
     if (!valid_valtype(type.results[i])) goto bad_type;
   host_func *h = calloc(1, sizeof *h + n);
   if (!h) {
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
     return NULL;
   }
   if (type.param_count) memcpy(h->types, type.params, type.param_count);
@@ -417,8 +417,8 @@ wasm_func *wasm_func_new_host(wasm_store *store, wasm_functype_view type, wasm_h
   h->type.param_count = type.param_count;
   h->type.result_count = type.result_count;
   h->type.types = h->types;
-  h->type.param_cells = wasm__types_cells(type.params, type.param_count);
-  h->type.result_cells = wasm__types_cells(type.results, type.result_count);
+  h->type.param_cells = hvw__types_cells(type.params, type.param_count);
+  h->type.result_cells = hvw__types_cells(type.results, type.result_count);
   h->func.type = &h->type;
   h->func.host_callback = callback;
   h->func.host_env = env;
@@ -426,53 +426,53 @@ wasm_func *wasm_func_new_host(wasm_store *store, wasm_functype_view type, wasm_h
   return &h->func;
 
 bad_type:
-  wasm__fail(err, WASM_BAD_ARGUMENTS, "bad value type in host function signature");
+  hvw__fail(err, HVW_BAD_ARGUMENTS, "bad value type in host function signature");
   return NULL;
 }
 
-wasm_functype_view wasm_func_type(const wasm_func *func) {
+hvw_functype_view hvw_func_type(const hvw_func *func) {
   if (!func) {
-    wasm_functype_view v;
+    hvw_functype_view v;
     memset(&v, 0, sizeof v);
     return v;
   }
-  return wasm__functype_view(func->type);
+  return hvw__functype_view(func->type);
 }
 
-wasm_status wasm__host_call(struct wasm_store *store, struct wasm_func *func, wasm_cell *cells, wasm_error *err) {
+hvw_status hvw__host_call(struct hvw_store *store, struct hvw_func *func, hvw_cell *cells, hvw_error *err) {
   (void)store;
-  const wasm_functype *ft = func->type;
-  wasm_value small[16];
-  wasm_value *args = small;
+  const hvw_functype *ft = func->type;
+  hvw_value small[16];
+  hvw_value *args = small;
   size_t n = (size_t)ft->param_count + ft->result_count;
   if (n > 16) {
-    args = wasm__calloc(n, sizeof *args);
-    if (!args) return wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    args = hvw__calloc(n, sizeof *args);
+    if (!args) return hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
   }
-  wasm_value *results = args + ft->param_count;
+  hvw_value *results = args + ft->param_count;
   uint32_t at = 0;
   for (uint32_t i = 0; i < ft->param_count; i++) {
     args[i] = value_from_cells(ft->types[i], cells + at);
-    at += wasm__type_cells(ft->types[i]);
+    at += hvw__type_cells(ft->types[i]);
   }
-  WASM__DEBUG_ASSERT(at == ft->param_cells);
-  static const wasm_cell zeros[WASM_MAX_VALUE_CELLS];
+  HVW__DEBUG_ASSERT(at == ft->param_cells);
+  static const hvw_cell zeros[HVW_MAX_VALUE_CELLS];
   for (uint32_t i = 0; i < ft->result_count; i++) results[i] = value_from_cells(ft->types[ft->param_count + i], zeros);
 
-  wasm_error herr;
-  wasm__error_clear(&herr);
-  wasm_status st = func->host_callback(func->host_env, args, results, &herr);
-  if (st != WASM_OK) {
+  hvw_error herr;
+  hvw__error_clear(&herr);
+  hvw_status st = func->host_callback(func->host_env, args, results, &herr);
+  if (st != HVW_OK) {
     if (herr.status != st || herr.message[0] == '\0') {
-      if (st == WASM_TRAP) wasm__trap(&herr, WASM_TRAP_HOST);
-      else wasm__fail(&herr, st, "host function failed: %s", wasm_status_text(st));
+      if (st == HVW_TRAP) hvw__trap(&herr, HVW_TRAP_HOST);
+      else hvw__fail(&herr, st, "host function failed: %s", hvw_status_text(st));
     }
     if (err) *err = herr;
   } else {
     at = 0;
     for (uint32_t i = 0; i < ft->result_count; i++) {
       if (results[i].type != ft->types[ft->param_count + i]) {
-        st = wasm__trap(err, WASM_TRAP_HOST);
+        st = hvw__trap(err, HVW_TRAP_HOST);
         if (err) snprintf(err->message, sizeof err->message, "host function failed: result %u has the wrong type", i);
         break;
       }
@@ -485,118 +485,118 @@ wasm_status wasm__host_call(struct wasm_store *store, struct wasm_func *func, wa
 
 /* ---- Instantiation ---------------------------------------------------------------------------- */
 
-/* Evaluates a constant expression into its wasm__type_cells(e->type) cells at `out`. */
-static void eval_const(const struct wasm_instance *inst, const wasm_constexpr *e, wasm_cell *out) {
-  uint32_t n = wasm__type_cells(e->type);
-  if (WASM__NEVER(n > WASM_MAX_VALUE_CELLS)) n = WASM_MAX_VALUE_CELLS;
+/* Evaluates a constant expression into its hvw__type_cells(e->type) cells at `out`. */
+static void eval_const(const struct hvw_instance *inst, const hvw_constexpr *e, hvw_cell *out) {
+  uint32_t n = hvw__type_cells(e->type);
+  if (HVW__NEVER(n > HVW_MAX_VALUE_CELLS)) n = HVW_MAX_VALUE_CELLS;
   switch (e->kind) {
-    case WASM_CONST_VALUE: memcpy(out, e->value, n * sizeof *out); return;
-    case WASM_CONST_GLOBAL_GET: memcpy(out, inst->globals[e->index]->value, n * sizeof *out); return;
-    case WASM_CONST_REF_NULL: out[0] = 0; return;
-    case WASM_CONST_REF_FUNC: out[0] = (uintptr_t)inst->funcs[e->index]; return;
+    case HVW_CONST_VALUE: memcpy(out, e->value, n * sizeof *out); return;
+    case HVW_CONST_GLOBAL_GET: memcpy(out, inst->globals[e->index]->value, n * sizeof *out); return;
+    case HVW_CONST_REF_NULL: out[0] = 0; return;
+    case HVW_CONST_REF_FUNC: out[0] = (uintptr_t)inst->funcs[e->index]; return;
   }
 }
 
 /* A constant expression of a one-cell type: a segment offset (i32), a reference. */
-static wasm_cell eval_const_cell(const struct wasm_instance *inst, const wasm_constexpr *e) {
-  wasm_cell v[WASM_MAX_VALUE_CELLS] = {0};
-  WASM__DEBUG_ASSERT(wasm__type_cells(e->type) == 1);
+static hvw_cell eval_const_cell(const struct hvw_instance *inst, const hvw_constexpr *e) {
+  hvw_cell v[HVW_MAX_VALUE_CELLS] = {0};
+  HVW__DEBUG_ASSERT(hvw__type_cells(e->type) == 1);
   eval_const(inst, e, v);
   return v[0];
 }
 
-static const char *kind_name(wasm_extern_kind k) {
+static const char *kind_name(hvw_extern_kind k) {
   switch (k) {
-    case WASM_EXTERN_FUNC: return "function";
-    case WASM_EXTERN_TABLE: return "table";
-    case WASM_EXTERN_MEMORY: return "memory";
-    case WASM_EXTERN_GLOBAL: return "global";
+    case HVW_EXTERN_FUNC: return "function";
+    case HVW_EXTERN_TABLE: return "table";
+    case HVW_EXTERN_MEMORY: return "memory";
+    case HVW_EXTERN_GLOBAL: return "global";
   }
   return "extern";
 }
 
 /* Extern subtyping on limits: the actual object's current size and declared max must fit. */
-static bool limits_match(uint32_t size, bool has_max, uint32_t max, wasm_limits_decl want) {
+static bool limits_match(uint32_t size, bool has_max, uint32_t max, hvw_limits_decl want) {
   if (size < want.min) return false;
   if (!want.has_max) return true;
   return has_max && max <= want.max;
 }
 
-WASM__PRINTF(4, 5)
-static wasm_status unlinkable(wasm_error *err, const wasm_module *m, uint32_t i, const char *fmt, ...) {
+HVW__PRINTF(4, 5)
+static hvw_status unlinkable(hvw_error *err, const hvw_module *m, uint32_t i, const char *fmt, ...) {
   char what[160];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
-  const wasm_import *imp = &m->imports[i];
-  return wasm__fail(err, WASM_UNLINKABLE, "import %u \"%.*s\" \"%.*s\": %s", i,
+  const hvw_import *imp = &m->imports[i];
+  return hvw__fail(err, HVW_UNLINKABLE, "import %u \"%.*s\" \"%.*s\": %s", i,
                     (int)(imp->module_name_len > 48 ? 48 : imp->module_name_len), (const char *)imp->module_name,
                     (int)(imp->name_len > 48 ? 48 : imp->name_len), (const char *)imp->name, what);
 }
 
-static wasm_status link_imports(struct wasm_instance *inst, const wasm_extern *imports, wasm_error *err) {
-  const wasm_module *m = inst->module;
+static hvw_status link_imports(struct hvw_instance *inst, const hvw_extern *imports, hvw_error *err) {
+  const hvw_module *m = inst->module;
   for (uint32_t i = 0; i < m->import_count; i++) {
-    const wasm_import *imp = &m->imports[i];
-    const wasm_extern *x = &imports[i];
+    const hvw_import *imp = &m->imports[i];
+    const hvw_extern *x = &imports[i];
     if (x->kind != imp->kind)
       return unlinkable(err, m, i, "incompatible import type: expected a %s, got a %s", kind_name(imp->kind),
                         kind_name(x->kind));
     switch (imp->kind) {
-      case WASM_EXTERN_FUNC: {
-        const wasm_functype *want = &m->types[m->funcs[imp->index].type_index];
+      case HVW_EXTERN_FUNC: {
+        const hvw_functype *want = &m->types[m->funcs[imp->index].type_index];
         if (!x->of.func) return unlinkable(err, m, i, "no function given");
-        if (!wasm__functype_equal(x->of.func->type, want))
+        if (!hvw__functype_equal(x->of.func->type, want))
           return unlinkable(err, m, i, "incompatible import type: function signatures differ");
         inst->funcs[imp->index] = x->of.func;
         break;
       }
-      case WASM_EXTERN_TABLE: {
-        const wasm_tabletype *want = &m->tables[imp->index];
-        const struct wasm_table *t = x->of.table;
+      case HVW_EXTERN_TABLE: {
+        const hvw_tabletype *want = &m->tables[imp->index];
+        const struct hvw_table *t = x->of.table;
         if (!t) return unlinkable(err, m, i, "no table given");
         if (t->elem_type != want->elem)
           return unlinkable(err, m, i, "incompatible import type: table of %s, expected %s",
-                            wasm_valtype_name(t->elem_type), wasm_valtype_name(want->elem));
+                            hvw_valtype_name(t->elem_type), hvw_valtype_name(want->elem));
         if (!limits_match(t->size, t->has_declared_max, t->declared_max, want->limits))
           return unlinkable(err, m, i, "incompatible import type: table limits do not match");
         inst->tables[imp->index] = x->of.table;
         break;
       }
-      case WASM_EXTERN_MEMORY: {
-        const struct wasm_memory *mem = x->of.memory;
+      case HVW_EXTERN_MEMORY: {
+        const struct hvw_memory *mem = x->of.memory;
         if (!mem) return unlinkable(err, m, i, "no memory given");
         if (!limits_match(mem->pages, mem->has_declared_max, mem->declared_max, m->memories[imp->index]))
           return unlinkable(err, m, i, "incompatible import type: memory limits do not match");
         inst->memory = x->of.memory;
         break;
       }
-      case WASM_EXTERN_GLOBAL: {
-        const wasm_globaltype *want = &m->globals[imp->index];
-        const struct wasm_global *g = x->of.global;
+      case HVW_EXTERN_GLOBAL: {
+        const hvw_globaltype *want = &m->globals[imp->index];
+        const struct hvw_global *g = x->of.global;
         if (!g) return unlinkable(err, m, i, "no global given");
         if (g->type != want->type || g->mutable_ != want->mutable_)
           return unlinkable(err, m, i, "incompatible import type: global %s%s, expected %s%s",
-                            g->mutable_ ? "mut " : "", wasm_valtype_name(g->type), want->mutable_ ? "mut " : "",
-                            wasm_valtype_name(want->type));
+                            g->mutable_ ? "mut " : "", hvw_valtype_name(g->type), want->mutable_ ? "mut " : "",
+                            hvw_valtype_name(want->type));
         inst->globals[imp->index] = x->of.global;
         break;
       }
     }
   }
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /* Creates the instance's own functions, tables, memory and globals, and its segment instances. */
-static wasm_status allocate_definitions(struct wasm_instance *inst, wasm_error *err) {
-  const wasm_module *m = inst->module;
-  wasm_store *store = inst->store;
+static hvw_status allocate_definitions(struct hvw_instance *inst, hvw_error *err) {
+  const hvw_module *m = inst->module;
+  hvw_store *store = inst->store;
   uint32_t defined = m->func_count - m->func_import_count;
   if (defined) {
-    struct wasm_func *funcs = wasm__calloc(defined, sizeof *funcs);
-    if (!funcs) return wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (!store_own(store, OBJ_BLOCK, funcs, err)) return WASM_OUT_OF_HOST_MEMORY;
+    struct hvw_func *funcs = hvw__calloc(defined, sizeof *funcs);
+    if (!funcs) return hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (!store_own(store, OBJ_BLOCK, funcs, err)) return HVW_OUT_OF_HOST_MEMORY;
     for (uint32_t k = 0; k < defined; k++) {
       uint32_t i = m->func_import_count + k;
       funcs[k].type = &m->types[m->funcs[i].type_index];
@@ -608,17 +608,17 @@ static wasm_status allocate_definitions(struct wasm_instance *inst, wasm_error *
   }
   for (uint32_t i = m->table_import_count; i < m->table_count; i++) {
     inst->tables[i] = table_create(store, m->tables[i].elem, m->tables[i].limits, 0, err);
-    if (!inst->tables[i]) return err ? err->status : WASM_OUT_OF_HOST_MEMORY;
+    if (!inst->tables[i]) return err ? err->status : HVW_OUT_OF_HOST_MEMORY;
   }
   if (m->memory_count > m->memory_import_count) {
     inst->memory = memory_create(store, m->memories[m->memory_import_count], err);
-    if (!inst->memory) return err ? err->status : WASM_OUT_OF_HOST_MEMORY;
+    if (!inst->memory) return err ? err->status : HVW_OUT_OF_HOST_MEMORY;
   }
   uint32_t defined_globals = m->global_count - m->global_import_count;
   if (defined_globals) {
-    struct wasm_global *globals = wasm__calloc(defined_globals, sizeof *globals);
-    if (!globals) return wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (!store_own(store, OBJ_BLOCK, globals, err)) return WASM_OUT_OF_HOST_MEMORY;
+    struct hvw_global *globals = hvw__calloc(defined_globals, sizeof *globals);
+    if (!globals) return hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (!store_own(store, OBJ_BLOCK, globals, err)) return HVW_OUT_OF_HOST_MEMORY;
     /* in order: an initializer only reads imported globals, which are all linked by now */
     for (uint32_t k = 0; k < defined_globals; k++) {
       uint32_t i = m->global_import_count + k;
@@ -632,12 +632,12 @@ static wasm_status allocate_definitions(struct wasm_instance *inst, wasm_error *
   size_t total_items = 0;
   for (uint32_t i = 0; i < m->elem_count; i++) total_items += m->elems[i].item_count;
   if (total_items) {
-    wasm_cell *refs = wasm__calloc(total_items, sizeof *refs);
-    if (!refs) return wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (!store_own(store, OBJ_BLOCK, refs, err)) return WASM_OUT_OF_HOST_MEMORY;
+    hvw_cell *refs = hvw__calloc(total_items, sizeof *refs);
+    if (!refs) return hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (!store_own(store, OBJ_BLOCK, refs, err)) return HVW_OUT_OF_HOST_MEMORY;
     for (uint32_t i = 0; i < m->elem_count; i++) {
-      const wasm_elem_segment *seg = &m->elems[i];
-      wasm_elem_instance *ei = &inst->elems[i];
+      const hvw_elem_segment *seg = &m->elems[i];
+      hvw_elem_instance *ei = &inst->elems[i];
       ei->refs = refs;
       for (uint32_t k = 0; k < seg->item_count; k++) ei->refs[k] = eval_const_cell(inst, &seg->items[k]);
       ei->count = seg->item_count;
@@ -648,109 +648,109 @@ static wasm_status allocate_definitions(struct wasm_instance *inst, wasm_error *
     inst->datas[i].bytes = m->datas[i].bytes;
     inst->datas[i].size = m->datas[i].size;
   }
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /* WebAssembly 2.0 instantiation, step by step: active element segments are table.init'ed then
  * dropped, declarative ones dropped, then active data segments memory.init'ed then dropped. */
-static wasm_status initialize_segments(struct wasm_instance *inst, wasm_error *err) {
-  const wasm_module *m = inst->module;
+static hvw_status initialize_segments(struct hvw_instance *inst, hvw_error *err) {
+  const hvw_module *m = inst->module;
   for (uint32_t i = 0; i < m->elem_count; i++) {
-    const wasm_elem_segment *seg = &m->elems[i];
-    wasm_elem_instance *ei = &inst->elems[i];
-    if (seg->mode == WASM_SEGMENT_ACTIVE) {
-      struct wasm_table *t = inst->tables[seg->table_index];
+    const hvw_elem_segment *seg = &m->elems[i];
+    hvw_elem_instance *ei = &inst->elems[i];
+    if (seg->mode == HVW_SEGMENT_ACTIVE) {
+      struct hvw_table *t = inst->tables[seg->table_index];
       uint64_t offset = (uint32_t)eval_const_cell(inst, &seg->offset);
       if (offset + ei->count > t->size) {
-        wasm__trap(err, WASM_TRAP_TABLE_OOB);
+        hvw__trap(err, HVW_TRAP_TABLE_OOB);
         if (err)
           snprintf(err->message, sizeof err->message,
                    "out of bounds table access: element segment %u (%u elements at %llu, table size %u)", i,
                    ei->count, (unsigned long long)offset, t->size);
-        return WASM_TRAP;
+        return HVW_TRAP;
       }
       if (ei->count) memcpy(t->elems + offset, ei->refs, (size_t)ei->count * sizeof *ei->refs);
     }
-    if (seg->mode != WASM_SEGMENT_PASSIVE) ei->count = 0; /* elem.drop */
+    if (seg->mode != HVW_SEGMENT_PASSIVE) ei->count = 0; /* elem.drop */
   }
   for (uint32_t i = 0; i < m->data_segment_count; i++) {
-    const wasm_data_segment *seg = &m->datas[i];
-    wasm_data_instance *di = &inst->datas[i];
-    if (seg->mode != WASM_SEGMENT_ACTIVE) continue;
-    struct wasm_memory *mem = inst->memory;
+    const hvw_data_segment *seg = &m->datas[i];
+    hvw_data_instance *di = &inst->datas[i];
+    if (seg->mode != HVW_SEGMENT_ACTIVE) continue;
+    struct hvw_memory *mem = inst->memory;
     uint64_t offset = (uint32_t)eval_const_cell(inst, &seg->offset);
     if (offset + di->size > mem->size_bytes) {
-      wasm__trap(err, WASM_TRAP_MEMORY_OOB);
+      hvw__trap(err, HVW_TRAP_MEMORY_OOB);
       if (err)
         snprintf(err->message, sizeof err->message,
                  "out of bounds memory access: data segment %u (%u bytes at %llu, memory size %llu)", i, di->size,
                  (unsigned long long)offset, (unsigned long long)mem->size_bytes);
-      return WASM_TRAP;
+      return HVW_TRAP;
     }
     if (di->size) memcpy(mem->data + offset, di->bytes, di->size);
     di->size = 0;
   }
-  return WASM_OK;
+  return HVW_OK;
 }
 
-wasm_instance *wasm_instance_new(wasm_store *store, const wasm_module *module, const wasm_extern *imports,
-                                 size_t import_count, wasm_error *err) {
-  wasm__error_clear(err);
+hvw_instance *hvw_instance_new(hvw_store *store, const hvw_module *module, const hvw_extern *imports,
+                                 size_t import_count, hvw_error *err) {
+  hvw__error_clear(err);
   if (!store || !module) {
-    wasm__fail(err, WASM_BAD_ARGUMENTS, "no store or module");
+    hvw__fail(err, HVW_BAD_ARGUMENTS, "no store or module");
     return NULL;
   }
   if (import_count != module->import_count || (import_count && !imports)) {
-    wasm__fail(err, WASM_UNLINKABLE, "the module has %u imports, %zu given", module->import_count, import_count);
+    hvw__fail(err, HVW_UNLINKABLE, "the module has %u imports, %zu given", module->import_count, import_count);
     return NULL;
   }
-  struct wasm_instance *inst = calloc(1, sizeof *inst);
+  struct hvw_instance *inst = calloc(1, sizeof *inst);
   if (!inst) {
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
     return NULL;
   }
   inst->module = module;
   inst->store = store;
-  inst->funcs = wasm__calloc(module->func_count, sizeof *inst->funcs);
-  inst->tables = wasm__calloc(module->table_count, sizeof *inst->tables);
-  inst->globals = wasm__calloc(module->global_count, sizeof *inst->globals);
-  inst->elems = wasm__calloc(module->elem_count, sizeof *inst->elems);
-  inst->datas = wasm__calloc(module->data_segment_count, sizeof *inst->datas);
+  inst->funcs = hvw__calloc(module->func_count, sizeof *inst->funcs);
+  inst->tables = hvw__calloc(module->table_count, sizeof *inst->tables);
+  inst->globals = hvw__calloc(module->global_count, sizeof *inst->globals);
+  inst->elems = hvw__calloc(module->elem_count, sizeof *inst->elems);
+  inst->datas = hvw__calloc(module->data_segment_count, sizeof *inst->datas);
   if (!inst->funcs || !inst->tables || !inst->globals || !inst->elems || !inst->datas) {
     object_destroy(OBJ_INSTANCE, inst);
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
     return NULL;
   }
   if (!store_own(store, OBJ_INSTANCE, inst, err)) return NULL;
 
-  if (link_imports(inst, imports, err) != WASM_OK) return NULL;
-  if (allocate_definitions(inst, err) != WASM_OK) return NULL;
-  if (initialize_segments(inst, err) != WASM_OK) return NULL;
+  if (link_imports(inst, imports, err) != HVW_OK) return NULL;
+  if (allocate_definitions(inst, err) != HVW_OK) return NULL;
+  if (initialize_segments(inst, err) != HVW_OK) return NULL;
   if (module->has_start) {
-    wasm_cell cells[1] = {0};
+    hvw_cell cells[1] = {0};
     store->memory_grow_refused = false;
-    wasm_status st = wasm__interp_call(store, inst->funcs[module->start_func], cells, err);
-    if (st == WASM_TRAP && store->memory_grow_refused) {
-      wasm__fail(err, WASM_MEMORY_EXCEEDED, "memory limit exceeded: the start function trapped after a refused memory.grow");
-      st = WASM_MEMORY_EXCEEDED;
+    hvw_status st = hvw__interp_call(store, inst->funcs[module->start_func], cells, err);
+    if (st == HVW_TRAP && store->memory_grow_refused) {
+      hvw__fail(err, HVW_MEMORY_EXCEEDED, "memory limit exceeded: the start function trapped after a refused memory.grow");
+      st = HVW_MEMORY_EXCEEDED;
     }
-    if (st != WASM_OK) return NULL;
+    if (st != HVW_OK) return NULL;
   }
   return inst;
 }
 
-bool wasm_instance_export(const wasm_instance *instance, const char *name, size_t name_len, wasm_extern *out) {
+bool hvw_instance_export(const hvw_instance *instance, const char *name, size_t name_len, hvw_extern *out) {
   if (!instance) return false;
-  const wasm_export *e = wasm__module_find_export(instance->module, name, name_len);
+  const hvw_export *e = hvw__module_find_export(instance->module, name, name_len);
   if (!e) return false;
   if (out) {
     memset(out, 0, sizeof *out);
     out->kind = e->kind;
     switch (e->kind) {
-      case WASM_EXTERN_FUNC: out->of.func = instance->funcs[e->index]; break;
-      case WASM_EXTERN_TABLE: out->of.table = instance->tables[e->index]; break;
-      case WASM_EXTERN_MEMORY: out->of.memory = instance->memory; break;
-      case WASM_EXTERN_GLOBAL: out->of.global = instance->globals[e->index]; break;
+      case HVW_EXTERN_FUNC: out->of.func = instance->funcs[e->index]; break;
+      case HVW_EXTERN_TABLE: out->of.table = instance->tables[e->index]; break;
+      case HVW_EXTERN_MEMORY: out->of.memory = instance->memory; break;
+      case HVW_EXTERN_GLOBAL: out->of.global = instance->globals[e->index]; break;
     }
   }
   return true;
@@ -758,47 +758,47 @@ bool wasm_instance_export(const wasm_instance *instance, const char *name, size_
 
 /* ---- Calls ------------------------------------------------------------------------------------ */
 
-wasm_status wasm_func_call(wasm_store *store, wasm_func *func, const wasm_value *args, size_t arg_count,
-                           wasm_value *results, size_t result_count, wasm_error *err) {
-  wasm__error_clear(err);
-  if (!store || !func) return wasm__fail(err, WASM_BAD_ARGUMENTS, "no store or function");
-  const wasm_functype *ft = func->type;
+hvw_status hvw_func_call(hvw_store *store, hvw_func *func, const hvw_value *args, size_t arg_count,
+                           hvw_value *results, size_t result_count, hvw_error *err) {
+  hvw__error_clear(err);
+  if (!store || !func) return hvw__fail(err, HVW_BAD_ARGUMENTS, "no store or function");
+  const hvw_functype *ft = func->type;
   if (arg_count != ft->param_count)
-    return wasm__fail(err, WASM_BAD_ARGUMENTS, "expected %u arguments, got %zu", ft->param_count, arg_count);
+    return hvw__fail(err, HVW_BAD_ARGUMENTS, "expected %u arguments, got %zu", ft->param_count, arg_count);
   if (result_count < ft->result_count || (ft->result_count && !results))
-    return wasm__fail(err, WASM_BAD_ARGUMENTS, "room for %zu results, the function returns %u", result_count,
+    return hvw__fail(err, HVW_BAD_ARGUMENTS, "room for %zu results, the function returns %u", result_count,
                       ft->result_count);
   for (uint32_t i = 0; i < ft->param_count; i++) {
     if (args[i].type != ft->types[i]) {
-      const char *got = wasm_valtype_name(args[i].type);
-      return wasm__fail(err, WASM_BAD_ARGUMENTS, "argument %u: expected %s, got %s", i,
-                        wasm_valtype_name(ft->types[i]), got ? got : "an unknown type");
+      const char *got = hvw_valtype_name(args[i].type);
+      return hvw__fail(err, HVW_BAD_ARGUMENTS, "argument %u: expected %s, got %s", i,
+                        hvw_valtype_name(ft->types[i]), got ? got : "an unknown type");
     }
   }
   size_t n = ft->param_cells > ft->result_cells ? ft->param_cells : ft->result_cells;
-  wasm_cell small[16];
-  wasm_cell *cells = small;
+  hvw_cell small[16];
+  hvw_cell *cells = small;
   if (n > 16) {
-    cells = wasm__calloc(n, sizeof *cells);
-    if (!cells) return wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    cells = hvw__calloc(n, sizeof *cells);
+    if (!cells) return hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
   }
   uint32_t at = 0;
   for (uint32_t i = 0; i < ft->param_count; i++) at += value_to_cells(&args[i], cells + at);
-  WASM__DEBUG_ASSERT(at == ft->param_cells);
+  HVW__DEBUG_ASSERT(at == ft->param_cells);
 
   store->memory_grow_refused = false;
-  wasm_status st = wasm__interp_call(store, func, cells, err);
-  if (st == WASM_TRAP && store->memory_grow_refused) {
+  hvw_status st = hvw__interp_call(store, func, cells, err);
+  if (st == HVW_TRAP && store->memory_grow_refused) {
     /* the program trapped after the cap refused it memory: the cap is the real cause */
-    const char *trap = err ? wasm_trap_message(err->trap) : "";
-    wasm__fail(err, WASM_MEMORY_EXCEEDED, "memory limit exceeded: trapped (%s) after memory.grow was refused", trap);
-    st = WASM_MEMORY_EXCEEDED;
+    const char *trap = err ? hvw_trap_message(err->trap) : "";
+    hvw__fail(err, HVW_MEMORY_EXCEEDED, "memory limit exceeded: trapped (%s) after memory.grow was refused", trap);
+    st = HVW_MEMORY_EXCEEDED;
   }
-  if (st == WASM_OK) {
+  if (st == HVW_OK) {
     at = 0;
     for (uint32_t i = 0; i < ft->result_count; i++) {
       results[i] = value_from_cells(ft->types[ft->param_count + i], cells + at);
-      at += wasm__type_cells(ft->types[ft->param_count + i]);
+      at += hvw__type_cells(ft->types[ft->param_count + i]);
     }
   }
   if (cells != small) free(cells);

@@ -1,9 +1,9 @@
 /*
  * runtime_int.h: the objects an execution touches. runtime.c creates and links them; interp.c runs
- * code against them. Everything here is owned by a wasm_store and lives until wasm_store_free().
+ * code against them. Everything here is owned by a hvw_store and lives until hvw_store_free().
  */
-#ifndef WASM_RUNTIME_INT_H
-#define WASM_RUNTIME_INT_H
+#ifndef HVW_RUNTIME_INT_H
+#define HVW_RUNTIME_INT_H
 
 #include <stdatomic.h>
 
@@ -14,14 +14,14 @@
  * mapping and pages are made accessible as the memory grows, so `data` NEVER moves: the interpreter
  * may keep `data` in a register across calls and grows, and must only reload `size_bytes`.
  * Accesses are bounds-checked against size_bytes (the reservation is not a guard region).
- * A small memory (a reservation of at most WASM_HEAP_MEMORY_MAX bytes: one with a small declared
+ * A small memory (a reservation of at most HVW_HEAP_MEMORY_MAX bytes: one with a small declared
  * maximum) is a heap block instead (`heap` set): no mmap, mprotect or munmap per instance, and the
  * pages are zeroed when they become part of the memory. `data` never moves either way.
  */
-#define WASM_HEAP_MEMORY_MAX (1u << 20)
-struct wasm_memory {
+#define HVW_HEAP_MEMORY_MAX (1u << 20)
+struct hvw_memory {
   uint8_t *data;
-  uint64_t size_bytes;  /* pages * WASM_PAGE_SIZE */
+  uint64_t size_bytes;  /* pages * HVW_PAGE_SIZE */
   uint32_t pages;
   uint32_t max_pages;   /* min(declared max or 65536, the store's cap) */
   uint32_t declared_max; /* the type's max, or 65536 without one: import matching uses it */
@@ -30,79 +30,79 @@ struct wasm_memory {
   bool heap;            /* added by runtime.c: data is a heap block (free), not a mapping (munmap) */
 };
 
-struct wasm_table {
-  wasm_cell *elems;     /* may move when the table grows */
+struct hvw_table {
+  hvw_cell *elems;     /* may move when the table grows */
   uint32_t size;
   uint32_t capacity;    /* added by runtime.c: allocated elements (size <= capacity <= max) */
   uint32_t max;         /* min(declared max or UINT32_MAX, the store's cap) */
   uint32_t declared_max;
   bool has_declared_max;
-  wasm_valtype elem_type;
+  hvw_valtype elem_type;
 };
 
-struct wasm_global {
-  wasm_cell value[WASM_MAX_VALUE_CELLS]; /* wasm__type_cells(type) of them are used */
-  wasm_valtype type;
+struct hvw_global {
+  hvw_cell value[HVW_MAX_VALUE_CELLS]; /* hvw__type_cells(type) of them are used */
+  hvw_valtype type;
   bool mutable_;
 };
 
-struct wasm_func {
-  const wasm_functype *type;     /* the module's, or the store's copy for host functions */
-  struct wasm_instance *instance; /* NULL for host functions */
-  const struct wasm_code *code;  /* translated body; NULL for host functions */
+struct hvw_func {
+  const hvw_functype *type;     /* the module's, or the store's copy for host functions */
+  struct hvw_instance *instance; /* NULL for host functions */
+  const struct hvw_code *code;  /* translated body; NULL for host functions */
   uint32_t func_index;           /* index in its instance's module */
-  wasm_host_callback host_callback;
+  hvw_host_callback host_callback;
   void *host_env;
 };
 
 /* An element segment as an instance sees it; dropping (or active/declarative init) sets count 0. */
-typedef struct wasm_elem_instance {
+typedef struct hvw_elem_instance {
   uint32_t count;
-  wasm_cell *refs;
-} wasm_elem_instance;
+  hvw_cell *refs;
+} hvw_elem_instance;
 
 /* A data segment as an instance sees it; dropping (or active init) sets size 0. */
-typedef struct wasm_data_instance {
+typedef struct hvw_data_instance {
   uint32_t size;
   const uint8_t *bytes; /* into the module's bytes */
-} wasm_data_instance;
+} hvw_data_instance;
 
-struct wasm_instance {
-  const struct wasm_module *module;
-  struct wasm_store *store;
-  struct wasm_func **funcs;     /* function index space */
-  struct wasm_table **tables;   /* table index space */
-  struct wasm_memory *memory;   /* memory 0, or NULL */
-  struct wasm_global **globals; /* global index space */
-  wasm_elem_instance *elems;    /* one per element segment */
-  wasm_data_instance *datas;    /* one per data segment */
+struct hvw_instance {
+  const struct hvw_module *module;
+  struct hvw_store *store;
+  struct hvw_func **funcs;     /* function index space */
+  struct hvw_table **tables;   /* table index space */
+  struct hvw_memory *memory;   /* memory 0, or NULL */
+  struct hvw_global **globals; /* global index space */
+  hvw_elem_instance *elems;    /* one per element segment */
+  hvw_data_instance *datas;    /* one per data segment */
 };
 
-struct wasm_interp_state; /* the interpreter's stacks: defined by interp.c */
+struct hvw_interp_state; /* the interpreter's stacks: defined by interp.c */
 
-struct wasm_store {
-  wasm_store_limits limits;
-  atomic_uint interrupt;        /* raised by wasm_store_interrupt / the watchdog */
+struct hvw_store {
+  hvw_store_limits limits;
+  atomic_uint interrupt;        /* raised by hvw_store_interrupt / the watchdog */
   uint64_t gas_remaining;       /* the interpreter may cache it and writes it back when it returns */
   bool memory_grow_refused;     /* a memory.grow was refused because of the cap: a later trap is MEMORY_EXCEEDED */
   uint64_t memory_total_bytes;  /* sum over the store's memories */
   uint64_t memory_peak_bytes;
-  struct wasm_interp_state *interp; /* created on first call by interp.c; freed by wasm__interp_state_free */
-  struct wasm_store_object *objects; /* everything the store owns, for wasm_store_free (runtime.c) */
+  struct hvw_interp_state *interp; /* created on first call by interp.c; freed by hvw__interp_state_free */
+  struct hvw_store_object *objects; /* everything the store owns, for hvw_store_free (runtime.c) */
 };
 
 /* ---- runtime.c, for the interpreter ---- */
 
 /* memory.grow: returns the old size in pages, or -1 (and sets store->memory_grow_refused when the
  * store's cap, not the declared max, refused it). Keeps the store's memory totals. */
-int64_t wasm__memory_grow(struct wasm_store *store, struct wasm_memory *memory, uint32_t delta_pages);
+int64_t hvw__memory_grow(struct hvw_store *store, struct hvw_memory *memory, uint32_t delta_pages);
 /* table.grow: returns the old size, or -1. `init` fills the new elements. */
-int64_t wasm__table_grow(struct wasm_store *store, struct wasm_table *table, uint32_t delta, wasm_cell init);
+int64_t hvw__table_grow(struct hvw_store *store, struct hvw_table *table, uint32_t delta, hvw_cell init);
 
-/* Calls a host function: converts the cells to wasm_values and back, runs the callback. The interpreter
- * calls this for host callees; `cells` as for wasm__interp_call. */
-wasm_status wasm__host_call(struct wasm_store *store, struct wasm_func *func, wasm_cell *cells,
-                            wasm_error *err);
+/* Calls a host function: converts the cells to hvw_values and back, runs the callback. The interpreter
+ * calls this for host callees; `cells` as for hvw__interp_call. */
+hvw_status hvw__host_call(struct hvw_store *store, struct hvw_func *func, hvw_cell *cells,
+                            hvw_error *err);
 
 /* ---- interp.c, for the runtime ---- */
 
@@ -110,10 +110,10 @@ wasm_status wasm__host_call(struct wasm_store *store, struct wasm_func *func, wa
  * Runs `func` (a WebAssembly or host function). `cells` holds the arguments (param_cells cells) on
  * entry and receives the results (result_cells cells) on success; it must have room for
  * max(param_cells, result_cells). Gas is taken from store->gas_remaining; the interrupt flag and the
- * store's limits are honoured. Returns WASM_OK or the outcome (err filled).
+ * store's limits are honoured. Returns HVW_OK or the outcome (err filled).
  */
-wasm_status wasm__interp_call(struct wasm_store *store, struct wasm_func *func, wasm_cell *cells,
-                              wasm_error *err);
-void wasm__interp_state_free(struct wasm_interp_state *state);
+hvw_status hvw__interp_call(struct hvw_store *store, struct hvw_func *func, hvw_cell *cells,
+                              hvw_error *err);
+void hvw__interp_state_free(struct hvw_interp_state *state);
 
-#endif /* WASM_RUNTIME_INT_H */
+#endif /* HVW_RUNTIME_INT_H */

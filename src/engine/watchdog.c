@@ -3,7 +3,7 @@
  *
  * Armed deadlines sit in a min-heap under one mutex; the thread sleeps on a condition variable
  * (CLOCK_MONOTONIC) until the earliest one. It raises the interrupt while still holding the mutex,
- * so once wasm_watchdog_disarm() has taken the mutex and removed a ticket, the watchdog never
+ * so once hvw_watchdog_disarm() has taken the mutex and removed a ticket, the watchdog never
  * touches that store again. Disarm is O(armed tickets): a service has few executions in flight.
  */
 #include <errno.h>
@@ -16,10 +16,10 @@
 typedef struct watch_entry {
   uint64_t deadline_ns;
   uint64_t ticket;
-  wasm_store *store;
+  hvw_store *store;
 } watch_entry;
 
-struct wasm_watchdog {
+struct hvw_watchdog {
   pthread_mutex_t mutex;
   pthread_cond_t cond;
   pthread_t thread;
@@ -59,7 +59,7 @@ static void sift_down(watch_entry *h, size_t n, size_t i) {
   }
 }
 
-static void heap_remove_at(wasm_watchdog *w, size_t i) {
+static void heap_remove_at(hvw_watchdog *w, size_t i) {
   w->count--;
   if (i == w->count) return;
   w->heap[i] = w->heap[w->count];
@@ -68,12 +68,12 @@ static void heap_remove_at(wasm_watchdog *w, size_t i) {
 }
 
 static void *watchdog_main(void *arg) {
-  wasm_watchdog *w = arg;
+  hvw_watchdog *w = arg;
   pthread_mutex_lock(&w->mutex);
   while (!w->stop) {
-    uint64_t now = wasm__now_ns();
+    uint64_t now = hvw__now_ns();
     while (w->count && w->heap[0].deadline_ns <= now) {
-      wasm_store_interrupt(w->heap[0].store); /* under the mutex: see disarm */
+      hvw_store_interrupt(w->heap[0].store); /* under the mutex: see disarm */
       heap_remove_at(w, 0);
     }
     if (w->count == 0) {
@@ -88,11 +88,11 @@ static void *watchdog_main(void *arg) {
   return NULL;
 }
 
-wasm_watchdog *wasm_watchdog_new(wasm_error *err) {
-  wasm__error_clear(err);
-  wasm_watchdog *w = calloc(1, sizeof *w);
+hvw_watchdog *hvw_watchdog_new(hvw_error *err) {
+  hvw__error_clear(err);
+  hvw_watchdog *w = calloc(1, sizeof *w);
   if (!w) {
-    wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory");
+    hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory");
     return NULL;
   }
   w->next_ticket = 1;
@@ -113,11 +113,11 @@ fail:
   if (cond_ok) pthread_cond_destroy(&w->cond);
   if (mutex_ok) pthread_mutex_destroy(&w->mutex);
   free(w);
-  wasm__fail(err, WASM_OUT_OF_HOST_MEMORY, "cannot start the watchdog thread");
+  hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "cannot start the watchdog thread");
   return NULL;
 }
 
-void wasm_watchdog_free(wasm_watchdog *w) {
+void hvw_watchdog_free(hvw_watchdog *w) {
   if (!w) return;
   pthread_mutex_lock(&w->mutex);
   w->stop = true;
@@ -130,15 +130,15 @@ void wasm_watchdog_free(wasm_watchdog *w) {
   free(w);
 }
 
-uint64_t wasm_watchdog_arm(wasm_watchdog *w, wasm_store *store, uint64_t timeout_ns) {
+uint64_t hvw_watchdog_arm(hvw_watchdog *w, hvw_store *store, uint64_t timeout_ns) {
   if (!w || !store) return 0;
-  uint64_t now = wasm__now_ns();
+  uint64_t now = hvw__now_ns();
   uint64_t deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
   uint64_t ticket = 0;
   pthread_mutex_lock(&w->mutex);
   if (w->count == w->capacity) {
     size_t cap = w->capacity ? w->capacity * 2 : 16;
-    watch_entry *h = wasm__reallocarray(w->heap, cap, sizeof *h);
+    watch_entry *h = hvw__reallocarray(w->heap, cap, sizeof *h);
     if (!h) goto out;
     w->heap = h;
     w->capacity = cap;
@@ -153,7 +153,7 @@ out:
   return ticket;
 }
 
-void wasm_watchdog_disarm(wasm_watchdog *w, uint64_t ticket) {
+void hvw_watchdog_disarm(hvw_watchdog *w, uint64_t ticket) {
   if (!w || ticket == 0) return;
   pthread_mutex_lock(&w->mutex);
   for (size_t i = 0; i < w->count; i++) {

@@ -5,11 +5,11 @@
  *
  * The timer. Each worker publishes its running store and deadline under the pool's mutex; the
  * timer thread sleeps until the earliest deadline it knows of and interrupts every store whose
- * deadline has passed (wasm_store_interrupt, under the mutex, so a store is never interrupted
+ * deadline has passed (hvw_store_interrupt, under the mutex, so a store is never interrupted
  * after its worker let go of it). A worker wakes the timer only when its deadline is earlier than
  * the one the timer sleeps until. Every execution gets the same limit or a later deadline than the
  * one before it, so under load the timer sleeps through: no thread switch per execution (an engine
- * wasm_watchdog signals its thread at every arm when it has nothing else armed).
+ * hvw_watchdog signals its thread at every arm when it has nothing else armed).
  */
 #include "executor.h"
 
@@ -33,7 +33,7 @@
 /* ---- Arguments ---------------------------------------------------------------------------- */
 
 static const char *exec_type_name(hv_type type) {
-  const char *name = hv_type_name(type) ? hv_type_name(type) : wasm_valtype_name(type);
+  const char *name = hv_type_name(type) ? hv_type_name(type) : hvw_valtype_name(type);
   return name ? name : "?";
 }
 
@@ -42,14 +42,14 @@ static bool exec_integral_in(double d, double lo, double hi) {
   return isfinite(d) && d == floor(d) && d >= lo && d < hi;
 }
 
-bool exec_arg_convert(const exec_arg *arg, wasm_valtype type, wasm_value *out, char *why,
+bool exec_arg_convert(const exec_arg *arg, hvw_valtype type, hvw_value *out, char *why,
                       size_t why_size) {
   if (arg->declared != 0 && arg->declared != type) {
     snprintf(why, why_size, "declared type %s does not match the parameter type %s",
              exec_type_name(arg->declared), exec_type_name(type));
     return false;
   }
-  wasm_value v = {.type = type};
+  hvw_value v = {.type = type};
   if (arg->kind == EXEC_ARG_TEXT) {
     valtext_status st = valtext_parse(type, arg->text, &v);
     if (st != VALTEXT_OK) {
@@ -61,7 +61,7 @@ bool exec_arg_convert(const exec_arg *arg, wasm_valtype type, wasm_value *out, c
     return true;
   }
   switch (type) {
-    case WASM_TYPE_I32:
+    case HVW_TYPE_I32:
       if (arg->kind == EXEC_ARG_INT) {
         if (arg->i < INT32_MIN || arg->i > (int64_t)UINT32_MAX) goto range;
         v.of.i32 = (int32_t)(uint32_t)arg->i;
@@ -70,7 +70,7 @@ bool exec_arg_convert(const exec_arg *arg, wasm_valtype type, wasm_value *out, c
         v.of.i32 = arg->d < 0 ? (int32_t)arg->d : (int32_t)(uint32_t)arg->d;
       }
       break;
-    case WASM_TYPE_I64:
+    case HVW_TYPE_I64:
       if (arg->kind == EXEC_ARG_INT) {
         v.of.i64 = arg->i;
       } else {
@@ -80,13 +80,13 @@ bool exec_arg_convert(const exec_arg *arg, wasm_valtype type, wasm_value *out, c
                                                   : (int64_t)(uint64_t)arg->d;
       }
       break;
-    case WASM_TYPE_F32: {
+    case HVW_TYPE_F32: {
       float f = arg->kind == EXEC_ARG_INT ? (float)arg->i : (float)arg->d;
       if (isinf(f)) goto range; /* JSON has no infinity: a finite number that overflows */
       memcpy(&v.of.f32_bits, &f, sizeof f);
       break;
     }
-    case WASM_TYPE_F64: {
+    case HVW_TYPE_F64: {
       double d = arg->kind == EXEC_ARG_INT ? (double)arg->i : arg->d;
       memcpy(&v.of.f64_bits, &d, sizeof d);
       break;
@@ -160,53 +160,53 @@ __attribute__((format(printf, 4, 5))) static void exec_fail_private(exec_outcome
 }
 
 /* "(i32, f64)" */
-static void exec_signature(const wasm_valtype *types, uint32_t count, char *buf, size_t size) {
+static void exec_signature(const hvw_valtype *types, uint32_t count, char *buf, size_t size) {
   size_t o = (size_t)snprintf(buf, size, "(");
   for (uint32_t k = 0; k < count && o < size; k++)
     o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? ", " : "", exec_type_name(types[k]));
   if (o < size) snprintf(buf + o, size - o, ")");
 }
 
-static bool exec_numeric(wasm_valtype t) {
-  return t == WASM_TYPE_I32 || t == WASM_TYPE_I64 || t == WASM_TYPE_F32 || t == WASM_TYPE_F64;
+static bool exec_numeric(hvw_valtype t) {
+  return t == HVW_TYPE_I32 || t == HVW_TYPE_I64 || t == HVW_TYPE_F32 || t == HVW_TYPE_F64;
 }
 
 /* The engine's failure as an outcome, with our own wording where the limit is ours. A trap keeps
  * its name from the spec's fixed list in the public message (protocol v1 asks for it); what the
  * engine said beyond that goes in the detail. */
-static void exec_engine_fail(exec_outcome *out, const exec_job *job, const wasm_error *err) {
+static void exec_engine_fail(exec_outcome *out, const exec_job *job, const hvw_error *err) {
   char msg[EXEC_MESSAGE_MAX];
   outcome_code code = outcome_from_status(err->status);
   outcome_describe(err, msg, sizeof msg);
   switch (err->status) {
-    case WASM_TIMEOUT:
+    case HVW_TIMEOUT:
       exec_fail(out, code, "execution exceeded the time limit of %" PRIu64 " ms",
                 job->limits.timeout_ns / 1000000u);
       break;
-    case WASM_GAS_EXHAUSTED:
+    case HVW_GAS_EXHAUSTED:
       exec_fail(out, code, "execution used up its gas limit of %" PRIu64, job->limits.gas_limit);
       break;
-    case WASM_MEMORY_EXCEEDED: {
-      unsigned mib = (unsigned)(job->limits.max_memory_pages / (1024u * 1024u / WASM_PAGE_SIZE));
+    case HVW_MEMORY_EXCEEDED: {
+      unsigned mib = (unsigned)(job->limits.max_memory_pages / (1024u * 1024u / HVW_PAGE_SIZE));
       char pub[96];
       snprintf(pub, sizeof pub, "the program needs more memory than the limit of %u MiB", mib);
       exec_fail_private(out, code, pub, "%s (limit %u MiB)", msg, mib);
       break;
     }
-    case WASM_TRAP:
-      exec_fail_private(out, code, wasm_trap_message(err->trap), "%s", msg);
+    case HVW_TRAP:
+      exec_fail_private(out, code, hvw_trap_message(err->trap), "%s", msg);
       break;
-    case WASM_OUT_OF_HOST_MEMORY:
+    case HVW_OUT_OF_HOST_MEMORY:
       exec_fail(out, OUTCOME_INTERNAL_ERROR, "the server ran out of memory");
       break;
-    case WASM_MALFORMED:
-    case WASM_INVALID:
-    case WASM_IMPL_LIMIT:
-    case WASM_UNLINKABLE:
+    case HVW_MALFORMED:
+    case HVW_INVALID:
+    case HVW_IMPL_LIMIT:
+    case HVW_UNLINKABLE:
       exec_fail_private(out, code, "the module is not valid WebAssembly or exceeds a limit", "%s",
                         msg);
       break;
-    case WASM_NOT_FOUND:
+    case HVW_NOT_FOUND:
       exec_fail_private(out, code, "the module exports no function of the requested name", "%s",
                         msg);
       break;
@@ -219,7 +219,7 @@ static void exec_engine_fail(exec_outcome *out, const exec_job *job, const wasm_
 /* Hooks that let the in-process pool see (and interrupt) the store of a running job: `enter` arms
  * the job's deadline (monotonic ns), `leave` disarms it before the store is freed. */
 typedef struct exec_store_hook {
-  void (*enter)(void *ctx, wasm_store *store, uint64_t deadline_ns);
+  void (*enter)(void *ctx, hvw_store *store, uint64_t deadline_ns);
   void (*leave)(void *ctx);
   void *ctx;
 } exec_store_hook;
@@ -227,7 +227,7 @@ typedef struct exec_store_hook {
 /* Sets *lifted to the result type the Canonical ABI lifts (0: the export's numeric results as
  * they are) and checks declared numeric results against the export's. False with *out failed on
  * a mismatch. */
-static bool exec_results_check(const exec_job *job, const wasm_functype_view *type,
+static bool exec_results_check(const exec_job *job, const hvw_functype_view *type,
                                hv_type *lifted, exec_outcome *out) {
   *lifted = 0;
   if (job->results && job->result_count == 1 && !hv_type_is_numeric(job->results[0]))
@@ -269,7 +269,7 @@ static bool exec_results_check(const exec_job *job, const wasm_functype_view *ty
 /* The job's arguments as the export receives them, into out->args: a numeric one converted to
  * the core parameter at its flattened position, a string or bytes one (two core parameters,
  * ptr and len) passed as it is. False with *out failed when they do not fit. */
-static bool exec_args_convert(const exec_job *job, const wasm_functype_view *type,
+static bool exec_args_convert(const exec_job *job, const hvw_functype_view *type,
                               hv_type result_type, exec_outcome *out) {
   char buf[EXEC_MESSAGE_MAX];
   out->args = calloc(job->arg_count ? job->arg_count : 1, sizeof *out->args);
@@ -299,7 +299,7 @@ static bool exec_args_convert(const exec_job *job, const wasm_functype_view *typ
                           pos + 1, job->function_name, exec_type_name(type->params[pos]));
         goto out;
       }
-      wasm_value v;
+      hvw_value v;
       if (!exec_arg_convert(arg, type->params[pos], &v, why, sizeof why)) {
         char pub[96];
         snprintf(pub, sizeof pub, "arguments[%zu] does not fit its parameter's type", k);
@@ -336,7 +336,7 @@ out:
 /* A failed hv_cabi_call as an outcome: the engine's failures as exec_engine_fail words them, the
  * layer's own in its words; the layer's detail (which call, which pointer) goes to the client. */
 static void exec_cabi_fail(exec_outcome *out, const exec_job *job, hv_cabi_status cs,
-                           wasm_error *err, const char *detail) {
+                           hvw_error *err, const char *detail) {
   switch (cs) {
     case HV_CABI_ENGINE:
       exec_engine_fail(out, job, err);
@@ -395,7 +395,7 @@ static bool exec_wasi_args(const exec_wasi_input *in, exec_outcome *out, hv_wasi
 
 /* The request's shape for a command: v1.1, "_start", no arguments, no declared results, and an
  * export _start of type () -> (). False with *out failed. */
-static bool exec_wasi_check_call(const exec_job *job, const wasm_module *module, exec_outcome *out) {
+static bool exec_wasi_check_call(const exec_job *job, const hvw_module *module, exec_outcome *out) {
   if (!job->wasi_input) {
     exec_fail(out, OUTCOME_INVALID_ARGUMENTS,
               "a WASI command needs a protocol v1.1 request: its argv, stdin and output travel "
@@ -417,8 +417,8 @@ static bool exec_wasi_check_call(const exec_job *job, const wasm_module *module,
                                    "declared results");
     return false;
   }
-  wasm_functype_view type;
-  if (!wasm_module_find_func_export(module, EXEC_WASI_ENTRY, strlen(EXEC_WASI_ENTRY), &type)) {
+  hvw_functype_view type;
+  if (!hvw_module_find_func_export(module, EXEC_WASI_ENTRY, strlen(EXEC_WASI_ENTRY), &type)) {
     exec_fail_private(out, OUTCOME_FUNCTION_NOT_FOUND,
                       "the module exports no function of the requested name",
                       "the module exports no function '_start'");
@@ -438,7 +438,7 @@ static bool exec_wasi_check_call(const exec_job *job, const wasm_module *module,
 
 /* An hv_wasi failure as an outcome. */
 static void exec_wasi_fail(exec_outcome *out, const exec_job *job, hv_wasi_status ws,
-                           const wasm_error *err, const char *detail) {
+                           const hvw_error *err, const char *detail) {
   switch (ws) {
     case HV_WASI_ENGINE:
       exec_engine_fail(out, job, err);
@@ -460,13 +460,13 @@ static void exec_wasi_fail(exec_outcome *out, const exec_job *job, hv_wasi_statu
 }
 
 /* Runs `module` as a WASI command (hv_wasi) until `deadline`; fills *out. */
-static void exec_run_command(const exec_job *job, const wasm_module *module, uint64_t deadline,
+static void exec_run_command(const exec_job *job, const hvw_module *module, uint64_t deadline,
                              const exec_store_hook *hook, exec_outcome *out) {
-  wasm_error err = {0};
+  hvw_error err = {0};
   char detail[EXEC_MESSAGE_MAX] = "";
   hv_wasi_bytes *argv = NULL;
   hv_wasi_ctx *ctx = NULL;
-  wasm_store *store = NULL;
+  hvw_store *store = NULL;
 
   if (!exec_wasi_check_call(job, module, out) || !exec_wasi_args(job->wasi_input, out, &argv))
     goto done;
@@ -483,11 +483,11 @@ static void exec_run_command(const exec_job *job, const wasm_module *module, uin
     exec_wasi_fail(out, job, ws, &err, detail);
     goto done;
   }
-  wasm_store_limits limits;
-  wasm_store_limits_default(&limits);
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
   limits.gas_limit = job->limits.gas_limit;
   limits.max_memory_pages = job->limits.max_memory_pages;
-  store = wasm_store_new(&limits, &err);
+  store = hvw_store_new(&limits, &err);
   if (!store) {
     exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot create an execution store");
     goto done;
@@ -495,13 +495,13 @@ static void exec_run_command(const exec_job *job, const wasm_module *module, uin
   /* The limit covers the start function (inside instantiation) and _start, host calls included. */
   uint64_t t1 = exec_now_ns();
   hook->enter(hook->ctx, store, deadline);
-  wasm_instance *instance = NULL;
+  hvw_instance *instance = NULL;
   ws = hv_wasi_instantiate(ctx, store, module, &instance, &err, detail, sizeof detail);
   if (ws == HV_WASI_OK && instance) /* NULL: the start function called proc_exit */
     ws = hv_wasi_run(ctx, instance, EXEC_WASI_ENTRY, &err, detail, sizeof detail);
   out->exec_ns = exec_now_ns() - t1;
-  wasm_store_stats stats;
-  wasm_store_get_stats(store, &stats);
+  hvw_store_stats stats;
+  hvw_store_get_stats(store, &stats);
   out->gas_used = stats.gas_used;
   out->memory_peak_bytes = stats.memory_peak_bytes;
   if (ws != HV_WASI_OK) {
@@ -521,7 +521,7 @@ static void exec_run_command(const exec_job *job, const wasm_module *module, uin
 done:
   if (store) {
     hook->leave(hook->ctx); /* before the store goes: the timer may not touch it after this */
-    wasm_store_free(store);
+    hvw_store_free(store);
   }
   hv_wasi_free(ctx);
   free(argv);
@@ -531,11 +531,11 @@ done:
  * *out (never fails to fill it). `cache` may be NULL. */
 static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache,
                          const exec_store_hook *hook, exec_outcome *out) {
-  wasm_error err = {0};
-  const wasm_module *module = NULL;
-  wasm_module *owned = NULL;       /* a module this job loaded and did not give to the cache */
+  hvw_error err = {0};
+  const hvw_module *module = NULL;
+  hvw_module *owned = NULL;       /* a module this job loaded and did not give to the cache */
   modcache_entry *entry = NULL;    /* the cache's reference, released when the job ends */
-  wasm_store *store = NULL;
+  hvw_store *store = NULL;
   char buf[EXEC_MESSAGE_MAX];
 
   bool use_cache = cache && job->cache_key;
@@ -546,7 +546,7 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
     out->compile_ns = 0;
   } else {
     uint64_t t0 = exec_now_ns();
-    owned = wasm_module_load(job->wasm, job->wasm_len, &err);
+    owned = hvw_module_load(job->wasm, job->wasm_len, &err);
     out->compile_ns = exec_now_ns() - t0;
     if (!owned) {
       exec_engine_fail(out, job, &err);
@@ -557,7 +557,7 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
   }
   out->ran = true;
   /* A cached module passed the same check when it was kept (the mode is fixed at start-up). */
-  bool imports = wasm_module_import_count(module) > 0;
+  bool imports = hvw_module_import_count(module) > 0;
   if (!out->module_cached && imports && job->wasi == EXEC_WASI_STDIO &&
       hv_wasi_check_module(module, buf, sizeof buf) != HV_WASI_OK) {
     exec_fail_private(out, OUTCOME_INVALID_WASM,
@@ -600,8 +600,8 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
   }
 
   size_t name_len = strlen(job->function_name);
-  wasm_functype_view type;
-  if (!wasm_module_find_func_export(module, job->function_name, name_len, &type)) {
+  hvw_functype_view type;
+  if (!hvw_module_find_func_export(module, job->function_name, name_len, &type)) {
     exec_fail_private(out, OUTCOME_FUNCTION_NOT_FOUND,
                       "the module exports no function of the requested name",
                       "the module exports no function '%.128s'", job->function_name);
@@ -612,29 +612,29 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
       !exec_args_convert(job, &type, result_type, out))
     goto done;
 
-  wasm_store_limits limits;
-  wasm_store_limits_default(&limits);
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
   limits.gas_limit = job->limits.gas_limit;
   limits.max_memory_pages = job->limits.max_memory_pages;
-  store = wasm_store_new(&limits, &err);
+  store = hvw_store_new(&limits, &err);
   if (!store) {
     exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot create an execution store");
     goto done;
   }
-  /* The start function runs inside wasm_instance_new, cabi_realloc and cabi_post_<name> inside
+  /* The start function runs inside hvw_instance_new, cabi_realloc and cabi_post_<name> inside
    * hv_cabi_call: the limit covers them all. */
   uint64_t t1 = exec_now_ns();
   hook->enter(hook->ctx, store, deadline);
   hv_cabi_status cs = HV_CABI_ENGINE;
   hv_cabi_result lifted = {0};
   char detail[EXEC_MESSAGE_MAX] = "";
-  wasm_instance *instance = wasm_instance_new(store, module, NULL, 0, &err);
+  hvw_instance *instance = hvw_instance_new(store, module, NULL, 0, &err);
   if (instance)
     cs = hv_cabi_call(store, instance, job->function_name, name_len, out->args, out->arg_count,
                       result_type, job->max_result_bytes, &lifted, &err, detail, sizeof detail);
   out->exec_ns = exec_now_ns() - t1;
-  wasm_store_stats stats;
-  wasm_store_get_stats(store, &stats);
+  hvw_store_stats stats;
+  hvw_store_get_stats(store, &stats);
   out->gas_used = stats.gas_used;
   out->memory_peak_bytes = stats.memory_peak_bytes;
   if (cs != HV_CABI_OK) {
@@ -651,9 +651,9 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
 done:
   if (store) {
     hook->leave(hook->ctx); /* before the store goes: the timer may not touch it after this */
-    wasm_store_free(store);
+    hvw_store_free(store);
   }
-  wasm_module_free(owned);
+  hvw_module_free(owned);
   modcache_release(cache, entry);
   if (out->code != OUTCOME_OK) {
     free(out->results);
@@ -708,7 +708,7 @@ typedef struct inproc_worker {
   struct inproc *pool;
   pthread_t thread;
   bool started;
-  wasm_store *store;    /* the store running now, under pool->mu: for the timer and shutdown */
+  hvw_store *store;    /* the store running now, under pool->mu: for the timer and shutdown */
   uint64_t deadline_ns; /* when the timer interrupts it (UINT64_MAX: not armed, or done) */
 } inproc_worker;
 
@@ -763,7 +763,7 @@ static void inproc_tenant_put(inproc *p, inproc_tenant *t) {
   if (p->next_tenant >= p->ntenants) p->next_tenant = 0;
 }
 
-static void inproc_hook_enter(void *ctx, wasm_store *store, uint64_t deadline_ns) {
+static void inproc_hook_enter(void *ctx, hvw_store *store, uint64_t deadline_ns) {
   inproc_worker *w = ctx;
   inproc *p = w->pool;
   pthread_mutex_lock(&p->mu);
@@ -851,7 +851,7 @@ static void *inproc_timer_main(void *arg) {
       inproc_worker *w = &p->workers[k];
       if (!w->store || w->deadline_ns == UINT64_MAX) continue;
       if (w->deadline_ns <= now) {
-        wasm_store_interrupt(w->store); /* sticky: the execution ends with WASM_TIMEOUT */
+        hvw_store_interrupt(w->store); /* sticky: the execution ends with HVW_TIMEOUT */
         w->deadline_ns = UINT64_MAX;
       } else if (w->deadline_ns < next) {
         next = w->deadline_ns;
@@ -1073,7 +1073,7 @@ static void inproc_shutdown(executor *ex, uint64_t grace_ns) {
     if (rc == ETIMEDOUT) {
       /* Past the grace period: stop what still runs; each stops at its next back-edge or call. */
       for (uint32_t k = 0; k < p->nworkers; k++)
-        if (p->workers[k].store) wasm_store_interrupt(p->workers[k].store);
+        if (p->workers[k].store) hvw_store_interrupt(p->workers[k].store);
       inproc_deadline(&deadline, 100000000u); /* and again every 100 ms, for start functions */
     }
   }

@@ -50,7 +50,7 @@ typedef struct exec_arg {
  * in `why` when the value does not fit the type (a fraction for an integer, out of range, a string
  * that is not a number of that type, a declared type that differs from `type`).
  */
-bool exec_arg_convert(const exec_arg *arg, wasm_valtype type, wasm_value *out, char *why,
+bool exec_arg_convert(const exec_arg *arg, hvw_valtype type, hvw_value *out, char *why,
                       size_t why_size);
 
 /* ---- Jobs and outcomes -------------------------------------------------------------------- */
@@ -81,7 +81,7 @@ typedef struct exec_outcome {
   hv_value *results;
   size_t result_count;
   uint8_t *result_data;
-  uint64_t compile_ns;             /* wasm_module_load */
+  uint64_t compile_ns;             /* hvw_module_load */
   uint64_t exec_ns;                /* instantiation and call */
   uint64_t gas_used;
   uint64_t memory_peak_bytes;

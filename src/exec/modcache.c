@@ -10,7 +10,7 @@
 
 struct modcache_entry {
   uint8_t key[MODCACHE_KEY_SIZE];
-  wasm_module *module;
+  hvw_module *module;
   size_t cost;
   uint32_t refs;   /* outstanding references, plus one while cached */
   bool cached;     /* in the table and the LRU list */
@@ -52,7 +52,7 @@ modcache *modcache_new(size_t max_bytes) {
 }
 
 static void modcache_entry_free(modcache_entry *e) {
-  wasm_module_free(e->module);
+  hvw_module_free(e->module);
   free(e);
 }
 
@@ -67,13 +67,13 @@ void modcache_free(modcache *c) {
   free(c);
 }
 
-size_t modcache_cost(const wasm_module *module) {
-  wasm_module_stats s;
-  wasm_module_get_stats(module, &s);
-  return s.wasm_bytes + s.code_bytes + MODCACHE_ENTRY_OVERHEAD;
+size_t modcache_cost(const hvw_module *module) {
+  hvw_module_stats s;
+  hvw_module_get_stats(module, &s);
+  return s.hvw_bytes + s.code_bytes + MODCACHE_ENTRY_OVERHEAD;
 }
 
-const wasm_module *modcache_module(const modcache_entry *e) { return e->module; }
+const hvw_module *modcache_module(const modcache_entry *e) { return e->module; }
 
 /* ---- Under the mutex ---------------------------------------------------------------------- */
 
@@ -151,10 +151,10 @@ modcache_entry *modcache_get(modcache *c, const uint8_t key[MODCACHE_KEY_SIZE]) 
 }
 
 modcache_entry *modcache_insert(modcache *c, const uint8_t key[MODCACHE_KEY_SIZE],
-                                wasm_module *module) {
+                                hvw_module *module) {
   modcache_entry *e = calloc(1, sizeof *e);
   if (!e) {
-    wasm_module_free(module);
+    hvw_module_free(module);
     return NULL;
   }
   memcpy(e->key, key, MODCACHE_KEY_SIZE);

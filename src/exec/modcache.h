@@ -9,7 +9,7 @@
  * Entries are reference-counted: a lookup or an insert hands out a reference that the caller gives
  * back with modcache_release(). Eviction removes an entry from the cache at once, but its module
  * is freed only when the last reference goes, so an execution never loses the module it is running.
- * A wasm_module is immutable once loaded and may be instantiated from several threads at once;
+ * A hvw_module is immutable once loaded and may be instantiated from several threads at once;
  * every execution makes its own store and instance, so the cache shares code, never state.
  */
 #ifndef HV_EXEC_MODCACHE_H
@@ -55,17 +55,17 @@ modcache_entry *modcache_get(modcache *c, const uint8_t key[MODCACHE_KEY_SIZE]);
  * fits its bound. NULL (and `module` freed) only when memory ran out.
  */
 modcache_entry *modcache_insert(modcache *c, const uint8_t key[MODCACHE_KEY_SIZE],
-                                wasm_module *module);
+                                hvw_module *module);
 
 /* The entry's module; valid until the reference is released. */
-const wasm_module *modcache_module(const modcache_entry *e);
+const hvw_module *modcache_module(const modcache_entry *e);
 
 /* Gives back a reference; frees the entry if it was evicted (or never cached) and this was the
  * last one. NULL is a no-op. */
 void modcache_release(modcache *c, modcache_entry *e);
 
 /* The estimated bytes an entry for `module` counts against the bound. */
-size_t modcache_cost(const wasm_module *module);
+size_t modcache_cost(const hvw_module *module);
 
 void modcache_get_stats(modcache *c, modcache_stats *out);
 

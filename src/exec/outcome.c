@@ -23,25 +23,25 @@ int outcome_http_status(outcome_code code) {
   return (unsigned)code < OUTCOME_COUNT ? outcome_table[code].http : 500;
 }
 
-outcome_code outcome_from_status(wasm_status status) {
+outcome_code outcome_from_status(hvw_status status) {
   switch (status) {
-    case WASM_OK: return OUTCOME_OK;
-    case WASM_MALFORMED:
-    case WASM_INVALID:
-    case WASM_IMPL_LIMIT:
-    case WASM_UNLINKABLE: return OUTCOME_INVALID_WASM;
-    case WASM_TRAP: return OUTCOME_EXECUTION_TRAP;
-    case WASM_TIMEOUT: return OUTCOME_EXECUTION_TIMEOUT;
-    case WASM_GAS_EXHAUSTED: return OUTCOME_GAS_EXHAUSTED;
-    case WASM_MEMORY_EXCEEDED: return OUTCOME_MEMORY_EXCEEDED;
-    case WASM_NOT_FOUND: return OUTCOME_FUNCTION_NOT_FOUND;
-    case WASM_BAD_ARGUMENTS: return OUTCOME_INVALID_ARGUMENTS;
-    case WASM_OUT_OF_HOST_MEMORY: break;
+    case HVW_OK: return OUTCOME_OK;
+    case HVW_MALFORMED:
+    case HVW_INVALID:
+    case HVW_IMPL_LIMIT:
+    case HVW_UNLINKABLE: return OUTCOME_INVALID_WASM;
+    case HVW_TRAP: return OUTCOME_EXECUTION_TRAP;
+    case HVW_TIMEOUT: return OUTCOME_EXECUTION_TIMEOUT;
+    case HVW_GAS_EXHAUSTED: return OUTCOME_GAS_EXHAUSTED;
+    case HVW_MEMORY_EXCEEDED: return OUTCOME_MEMORY_EXCEEDED;
+    case HVW_NOT_FOUND: return OUTCOME_FUNCTION_NOT_FOUND;
+    case HVW_BAD_ARGUMENTS: return OUTCOME_INVALID_ARGUMENTS;
+    case HVW_OUT_OF_HOST_MEMORY: break;
   }
   return OUTCOME_INTERNAL_ERROR;
 }
 
-outcome_code outcome_from_cabi(hv_cabi_status status, const wasm_error *err) {
+outcome_code outcome_from_cabi(hv_cabi_status status, const hvw_error *err) {
   switch (status) {
     case HV_CABI_OK: return OUTCOME_OK;
     case HV_CABI_SIGNATURE_MISMATCH:
@@ -56,13 +56,13 @@ outcome_code outcome_from_cabi(hv_cabi_status status, const wasm_error *err) {
   return OUTCOME_INTERNAL_ERROR;
 }
 
-char *outcome_describe(const wasm_error *err, char *buf, size_t size) {
+char *outcome_describe(const hvw_error *err, char *buf, size_t size) {
   if (size == 0) return buf;
   buf[0] = '\0';
   /* The engine's message is a fixed array; never trust it to be terminated. */
   size_t len = strnlen(err->message, sizeof err->message);
-  if (err->status == WASM_TRAP) {
-    const char *trap = wasm_trap_message(err->trap);
+  if (err->status == HVW_TRAP) {
+    const char *trap = hvw_trap_message(err->trap);
     size_t trap_len = strlen(trap);
     if (len == 0 || (len == trap_len && memcmp(err->message, trap, len) == 0))
       snprintf(buf, size, "%s", trap);
@@ -73,7 +73,7 @@ char *outcome_describe(const wasm_error *err, char *buf, size_t size) {
   } else if (len > 0) {
     snprintf(buf, size, "%.*s", (int)len, err->message);
   } else {
-    snprintf(buf, size, "%s", wasm_status_text(err->status));
+    snprintf(buf, size, "%s", hvw_status_text(err->status));
   }
   return buf;
 }
@@ -93,11 +93,11 @@ static void outcome_quote(const char *s, size_t len, char *out, size_t size) {
   out[o] = '\0';
 }
 
-bool outcome_sandbox_check(const wasm_module *module, char *buf, size_t size) {
-  if (wasm_module_import_count(module) == 0) return true;
+bool outcome_sandbox_check(const hvw_module *module, char *buf, size_t size) {
+  if (hvw_module_import_count(module) == 0) return true;
   static const char *const kinds[] = {"function", "table", "memory", "global"};
-  wasm_import_info info;
-  if (!wasm_module_import(module, 0, &info)) {
+  hvw_import_info info;
+  if (!hvw_module_import(module, 0, &info)) {
     snprintf(buf, size, "module has imports; imports are not allowed");
     return false;
   }

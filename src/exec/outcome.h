@@ -46,14 +46,14 @@ int outcome_http_status(outcome_code code);
 
 /*
  * The protocol code for an engine status:
- *   WASM_OK -> OUTCOME_OK
- *   WASM_MALFORMED, WASM_INVALID, WASM_IMPL_LIMIT, WASM_UNLINKABLE -> INVALID_WASM
- *   WASM_TRAP -> EXECUTION_TRAP (call stack exhaustion included)
- *   WASM_TIMEOUT -> EXECUTION_TIMEOUT, WASM_GAS_EXHAUSTED -> GAS_EXHAUSTED,
- *   WASM_MEMORY_EXCEEDED -> MEMORY_EXCEEDED, WASM_NOT_FOUND -> FUNCTION_NOT_FOUND,
- *   WASM_BAD_ARGUMENTS -> INVALID_ARGUMENTS, WASM_OUT_OF_HOST_MEMORY and anything else -> INTERNAL_ERROR
+ *   HVW_OK -> OUTCOME_OK
+ *   HVW_MALFORMED, HVW_INVALID, HVW_IMPL_LIMIT, HVW_UNLINKABLE -> INVALID_WASM
+ *   HVW_TRAP -> EXECUTION_TRAP (call stack exhaustion included)
+ *   HVW_TIMEOUT -> EXECUTION_TIMEOUT, HVW_GAS_EXHAUSTED -> GAS_EXHAUSTED,
+ *   HVW_MEMORY_EXCEEDED -> MEMORY_EXCEEDED, HVW_NOT_FOUND -> FUNCTION_NOT_FOUND,
+ *   HVW_BAD_ARGUMENTS -> INVALID_ARGUMENTS, HVW_OUT_OF_HOST_MEMORY and anything else -> INTERNAL_ERROR
  */
-outcome_code outcome_from_status(wasm_status status);
+outcome_code outcome_from_status(hvw_status status);
 
 /*
  * The protocol code for a Canonical ABI status (hv_cabi.h); `err` is hv_cabi_call's, read only for
@@ -64,7 +64,7 @@ outcome_code outcome_from_status(wasm_status status);
  *   HV_CABI_ENGINE -> outcome_from_status(err->status)
  *   HV_CABI_HOST_MEMORY and anything else -> INTERNAL_ERROR
  */
-outcome_code outcome_from_cabi(hv_cabi_status status, const wasm_error *err);
+outcome_code outcome_from_cabi(hv_cabi_status status, const hvw_error *err);
 
 /*
  * Writes into `buf` (always NUL-terminated when size > 0) the message that goes with an engine
@@ -72,13 +72,13 @@ outcome_code outcome_from_cabi(hv_cabi_status status, const wasm_error *err);
  * engine's detail in parentheses when the engine said more; otherwise it is the engine's message,
  * or the status text when the engine left the message empty. Returns `buf`.
  */
-char *outcome_describe(const wasm_error *err, char *buf, size_t size);
+char *outcome_describe(const hvw_error *err, char *buf, size_t size);
 
 /*
  * The sandbox policy: a module may import nothing. Returns true if `module` complies; otherwise
  * false with a message naming the first import ("module imports env.f (function); imports are not
  * allowed") in `buf`. The caller reports it as OUTCOME_INVALID_WASM.
  */
-bool outcome_sandbox_check(const wasm_module *module, char *buf, size_t size);
+bool outcome_sandbox_check(const hvw_module *module, char *buf, size_t size);
 
 #endif /* HV_OUTCOME_H */

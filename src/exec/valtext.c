@@ -175,29 +175,29 @@ static valtext_status valtext_v128(const char *s, uint8_t out[16]) {
   return VALTEXT_OK;
 }
 
-valtext_status valtext_parse(wasm_valtype type, const char *text, wasm_value *out) {
+valtext_status valtext_parse(hvw_valtype type, const char *text, hvw_value *out) {
   uint64_t bits = 0;
   valtext_status st;
   switch (type) {
-    case WASM_TYPE_I32:
+    case HVW_TYPE_I32:
       st = valtext_int(text, 32, &bits);
       if (st == VALTEXT_OK) out->of.i32 = (int32_t)(uint32_t)bits;
       break;
-    case WASM_TYPE_I64:
+    case HVW_TYPE_I64:
       st = valtext_int(text, 64, &bits);
       if (st == VALTEXT_OK) out->of.i64 = (int64_t)bits;
       break;
-    case WASM_TYPE_F32: {
+    case HVW_TYPE_F32: {
       uint32_t b32 = 0;
       st = valtext_f32(text, &b32);
       if (st == VALTEXT_OK) out->of.f32_bits = b32;
       break;
     }
-    case WASM_TYPE_F64:
+    case HVW_TYPE_F64:
       st = valtext_f64(text, &bits);
       if (st == VALTEXT_OK) out->of.f64_bits = bits;
       break;
-    case WASM_TYPE_V128: {
+    case HVW_TYPE_V128: {
       uint8_t v[16];
       st = valtext_v128(text, v);
       if (st == VALTEXT_OK) memcpy(out->of.v128, v, sizeof v);
@@ -290,13 +290,13 @@ int valtext_format_f64(uint64_t bits, char *buf, size_t size) {
   return valtext_digits(d, digits, buf, size);
 }
 
-int valtext_format(const wasm_value *value, char *buf, size_t size) {
+int valtext_format(const hvw_value *value, char *buf, size_t size) {
   switch (value->type) {
-    case WASM_TYPE_I32: return snprintf(buf, size, "%d", (int)value->of.i32);
-    case WASM_TYPE_I64: return snprintf(buf, size, "%lld", (long long)value->of.i64);
-    case WASM_TYPE_F32: return valtext_format_f32(value->of.f32_bits, buf, size);
-    case WASM_TYPE_F64: return valtext_format_f64(value->of.f64_bits, buf, size);
-    case WASM_TYPE_V128: {
+    case HVW_TYPE_I32: return snprintf(buf, size, "%d", (int)value->of.i32);
+    case HVW_TYPE_I64: return snprintf(buf, size, "%lld", (long long)value->of.i64);
+    case HVW_TYPE_F32: return valtext_format_f32(value->of.f32_bits, buf, size);
+    case HVW_TYPE_F64: return valtext_format_f64(value->of.f64_bits, buf, size);
+    case HVW_TYPE_V128: {
       uint32_t lane[4];
       for (int k = 0; k < 4; k++) {
         const uint8_t *b = value->of.v128 + 4 * k;
@@ -305,8 +305,8 @@ int valtext_format(const wasm_value *value, char *buf, size_t size) {
       return snprintf(buf, size, "i32x4 0x%08x 0x%08x 0x%08x 0x%08x", (unsigned)lane[0], (unsigned)lane[1],
                       (unsigned)lane[2], (unsigned)lane[3]);
     }
-    case WASM_TYPE_FUNCREF: return snprintf(buf, size, "%s", value->of.funcref ? "funcref" : "null");
-    case WASM_TYPE_EXTERNREF: return snprintf(buf, size, "%s", value->of.externref ? "externref" : "null");
+    case HVW_TYPE_FUNCREF: return snprintf(buf, size, "%s", value->of.funcref ? "funcref" : "null");
+    case HVW_TYPE_EXTERNREF: return snprintf(buf, size, "%s", value->of.externref ? "externref" : "null");
     default: return snprintf(buf, size, "?");
   }
 }

@@ -48,7 +48,7 @@ typedef enum valtext_status {
 const char *valtext_status_message(valtext_status status);
 
 /* Parses `text` as a value of `type` into *out (out->type set). *out is untouched on failure. */
-valtext_status valtext_parse(wasm_valtype type, const char *text, wasm_value *out);
+valtext_status valtext_parse(hvw_valtype type, const char *text, hvw_value *out);
 
 /* An unsigned decimal or 0x-hex count, no sign: 0 .. UINT64_MAX. */
 valtext_status valtext_parse_u64(const char *text, uint64_t *out);
@@ -60,7 +60,7 @@ valtext_status valtext_parse_u64(const char *text, uint64_t *out);
  * Writes `value` as text into `buf` (NUL-terminated; truncated if size < VALTEXT_FORMAT_MAX).
  * Returns the length written, as snprintf does.
  */
-int valtext_format(const wasm_value *value, char *buf, size_t size);
+int valtext_format(const hvw_value *value, char *buf, size_t size);
 int valtext_format_f32(uint32_t bits, char *buf, size_t size);
 int valtext_format_f64(uint64_t bits, char *buf, size_t size);
 

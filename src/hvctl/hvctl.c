@@ -322,11 +322,11 @@ static int hvctl_current_key(const hvctl *h, uint8_t **pk, size_t *pk_len, char 
 
 /* --wasi's part of hvctl_exec_prepare: the entry _start of type () -> (), argv, stdin and the
  * canonical arguments into *call. */
-static int hvctl_exec_prepare_wasi(const hvctl_exec_opts *opt, const wasm_module *module,
+static int hvctl_exec_prepare_wasi(const hvctl_exec_opts *opt, const hvw_module *module,
                                    hvctl_call *call) {
   char why[512];
-  wasm_functype_view type;
-  if (!wasm_module_find_func_export(module, "_start", 6, &type) || type.param_count != 0 ||
+  hvw_functype_view type;
+  if (!hvw_module_find_func_export(module, "_start", 6, &type) || type.param_count != 0 ||
       type.result_count != 0)
     return hvctl_fail("FUNCTION_NOT_FOUND: %s exports no function '_start' of type () -> () (a WASI "
                       "command's entry)", opt->file);
@@ -364,19 +364,19 @@ static int hvctl_exec_prepare(const hvctl_exec_opts *opt, hvctl_call *call) {
   *call = (hvctl_call){0};
   call->wasm = cli_read_file(opt->file, CLI_FILE_MAX, &call->wasm_len, why, sizeof why);
   if (!call->wasm) return hvctl_fail("%s: %s", opt->file, why);
-  wasm_error err = {0};
-  wasm_module *module = wasm_module_load(call->wasm, call->wasm_len, &err);
+  hvw_error err = {0};
+  hvw_module *module = hvw_module_load(call->wasm, call->wasm_len, &err);
   if (!module) {
     hvctl_call_free(call);
     return hvctl_fail("%s: INVALID_WASM: %s", opt->file, err.message);
   }
   int rc = HVCTL_OK;
-  wasm_functype_view type;
+  hvw_functype_view type;
   if (opt->wasi) {
     rc = hvctl_exec_prepare_wasi(opt, module, call);
     goto done;
   }
-  if (!wasm_module_find_func_export(module, opt->invoke, strlen(opt->invoke), &type)) {
+  if (!hvw_module_find_func_export(module, opt->invoke, strlen(opt->invoke), &type)) {
     rc = hvctl_fail("FUNCTION_NOT_FOUND: %s exports no function '%s'", opt->file, opt->invoke);
     goto done;
   }
@@ -403,7 +403,7 @@ static int hvctl_exec_prepare(const hvctl_exec_opts *opt, hvctl_call *call) {
   for (size_t k = 0; k < call->result_count; k++)
     call->result_types[k] = opt->result_type ? opt->result_type : (hv_type)type.results[k];
 done:
-  wasm_module_free(module);
+  hvw_module_free(module);
   if (rc != HVCTL_OK) hvctl_call_free(call);
   return rc;
 }

@@ -450,7 +450,7 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
   }
   st->limits.gas_limit = st->req.gas_limit;
   st->limits.timeout_ns = st->req.timeout_s * 1000000000ull;
-  st->limits.max_memory_pages = s->config.wasm.max_memory_mb * (1024u * 1024u / WASM_PAGE_SIZE);
+  st->limits.max_memory_pages = s->config.wasm.max_memory_mb * (1024u * 1024u / HVW_PAGE_SIZE);
   st->limits_known = true;
 
   hv_crypto_err cerr = {0};

@@ -171,11 +171,11 @@ struct hv_wasi_ctx {
   bool open[WASI_STDIO_FDS];
 
   /* linking */
-  wasm_store *store;
-  wasm_extern *imports;
+  hvw_store *store;
+  hvw_extern *imports;
   size_t import_count;
   bool needs_memory;
-  wasm_memory *memory;    /* the instance's export "memory", once bound */
+  hvw_memory *memory;    /* the instance's export "memory", once bound */
   wasi_binding bindings[WASI_FN_COUNT];
 
   /* how the execution ended */
@@ -185,7 +185,7 @@ struct hv_wasi_ctx {
   bool out_of_host_memory;
 };
 
-typedef wasm_status (*wasi_handler)(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err);
+typedef hvw_status (*wasi_handler)(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err);
 
 /* ---- Helpers ---------------------------------------------------------------------------------- */
 
@@ -213,12 +213,12 @@ static const char *wasi_safe_name(char out[80], const char *name, size_t len) {
   return out;
 }
 
-static wasm_status wasi_fail(wasm_error *err, wasm_status status, const char *fmt, ...)
+static hvw_status wasi_fail(hvw_error *err, hvw_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static wasm_status wasi_fail(wasm_error *err, wasm_status status, const char *fmt, ...) {
+static hvw_status wasi_fail(hvw_error *err, hvw_status status, const char *fmt, ...) {
   if (err) {
     err->status = status;
-    err->trap = status == WASM_TRAP ? WASM_TRAP_HOST : WASM_TRAP_NONE;
+    err->trap = status == HVW_TRAP ? HVW_TRAP_HOST : HVW_TRAP_NONE;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
@@ -227,9 +227,9 @@ static wasm_status wasi_fail(wasm_error *err, wasm_status status, const char *fm
   return status;
 }
 
-static wasm_status wasi_charge(hv_wasi_ctx *c, uint64_t gas, const char *fn, wasm_error *err) {
-  if (wasm_store_consume_gas(c->store, gas)) return WASM_OK;
-  return wasi_fail(err, WASM_GAS_EXHAUSTED, "gas exhausted (in WASI %s)", fn);
+static hvw_status wasi_charge(hv_wasi_ctx *c, uint64_t gas, const char *fn, hvw_error *err) {
+  if (hvw_store_consume_gas(c->store, gas)) return HVW_OK;
+  return wasi_fail(err, HVW_GAS_EXHAUSTED, "gas exhausted (in WASI %s)", fn);
 }
 
 static uint64_t wasi_byte_units(uint64_t bytes) {
@@ -238,9 +238,9 @@ static uint64_t wasi_byte_units(uint64_t bytes) {
 
 /* [ptr, ptr + len) of the program's memory, or NULL when any of it lies outside. */
 static uint8_t *wasi_span(const hv_wasi_ctx *c, uint32_t ptr, uint64_t len) {
-  uint64_t size = wasm_memory_size_bytes(c->memory);
+  uint64_t size = hvw_memory_size_bytes(c->memory);
   if (len > size || ptr > size - len) return NULL;
-  return wasm_memory_data(c->memory) + ptr;
+  return hvw_memory_data(c->memory) + ptr;
 }
 
 static uint32_t wasi_load32(const uint8_t *p) {
@@ -262,7 +262,7 @@ static void wasi_store64(uint8_t *p, uint64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint32_t arg_u32(const wasm_value *a, int i) { return (uint32_t)a[i].of.i32; }
+static uint32_t arg_u32(const hvw_value *a, int i) { return (uint32_t)a[i].of.i32; }
 
 static bool wasi_fd_is_open(const hv_wasi_ctx *c, uint32_t fd) { return fd < WASI_STDIO_FDS && c->open[fd]; }
 
@@ -307,105 +307,105 @@ static bool wasi_getrandom(void *env, uint8_t *buf, size_t len) {
 
 /* ---- The functions ---------------------------------------------------------------------------- */
 
-static wasm_status wasi_args_sizes_get(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_args_sizes_get(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   uint8_t *count = wasi_span(c, arg_u32(a, 0), 4), *size = wasi_span(c, arg_u32(a, 1), 4);
   if (!count || !size) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
   wasi_store32(count, c->argc);
   wasi_store32(size, c->args_len);
-  return WASM_OK;
+  return HVW_OK;
 }
 
-static wasm_status wasi_args_get(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_args_get(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   uint32_t argv_ptr = arg_u32(a, 0), buf_ptr = arg_u32(a, 1);
   uint8_t *argv = wasi_span(c, argv_ptr, (uint64_t)c->argc * 4), *buf = wasi_span(c, buf_ptr, c->args_len);
   if (!argv || !buf) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
-  wasm_status st = wasi_charge(c, wasi_byte_units((uint64_t)c->argc * 4 + c->args_len), "args_get", err);
-  if (st != WASM_OK) return st;
+  hvw_status st = wasi_charge(c, wasi_byte_units((uint64_t)c->argc * 4 + c->args_len), "args_get", err);
+  if (st != HVW_OK) return st;
   /* buf_ptr + args_len fits the memory, so every string's address fits a u32 */
   for (uint32_t i = 0; i < c->argc; i++) wasi_store32(argv + 4 * (size_t)i, buf_ptr + c->arg_offsets[i]);
   if (c->args_len) memmove(buf, c->args, c->args_len);
-  return WASM_OK;
+  return HVW_OK;
 }
 
-static wasm_status wasi_environ_sizes_get(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_environ_sizes_get(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   uint8_t *count = wasi_span(c, arg_u32(a, 0), 4), *size = wasi_span(c, arg_u32(a, 1), 4);
   if (!count || !size) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
   wasi_store32(count, 0);
   wasi_store32(size, 0);
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /* The environment is empty: nothing to write, and zero bytes at any address are in bounds. */
-static wasm_status wasi_environ_get(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
-  return WASM_OK;
+static hvw_status wasi_environ_get(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
+  return HVW_OK;
 }
 
-static wasm_status wasi_clock_res_get(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_clock_res_get(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   if (!wasi_clock_known(arg_u32(a, 0))) {
     *ret = WASI_EINVAL;
-    return WASM_OK;
+    return HVW_OK;
   }
   uint8_t *out = wasi_span(c, arg_u32(a, 1), 8);
   if (!out) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
   wasi_store64(out, WASI_CLOCK_GRANULARITY_NS);
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /* The precision argument (a[1]) is a hint; the answer is always whole milliseconds. */
-static wasm_status wasi_clock_time_get(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_clock_time_get(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   uint32_t id = arg_u32(a, 0);
   if (!wasi_clock_known(id)) {
     *ret = WASI_EINVAL;
-    return WASM_OK;
+    return HVW_OK;
   }
   uint8_t *out = wasi_span(c, arg_u32(a, 2), 8);
   if (!out) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
   wasi_store64(out, wasi_now(c, id));
-  return WASM_OK;
+  return HVW_OK;
 }
 
-static wasm_status wasi_fd_close(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_fd_close(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   uint32_t fd = arg_u32(a, 0);
   if (!wasi_fd_is_open(c, fd)) {
     *ret = WASI_EBADF;
-    return WASM_OK;
+    return HVW_OK;
   }
   c->open[fd] = false; /* what was captured stays; the descriptor is gone */
-  return WASM_OK;
+  return HVW_OK;
 }
 
-static wasm_status wasi_fd_fdstat_get(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_fd_fdstat_get(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   uint32_t fd = arg_u32(a, 0);
   if (!wasi_fd_is_open(c, fd)) {
     *ret = WASI_EBADF;
-    return WASM_OK;
+    return HVW_OK;
   }
   uint8_t *out = wasi_span(c, arg_u32(a, 1), WASI_FDSTAT_SIZE);
   if (!out) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
   /* A pipe, as preview1 sees one: filetype unknown (so libc buffers fully: not a terminal), no
    * flags, reading or writing and polling only; nothing to inherit. */
   memset(out, 0, WASI_FDSTAT_SIZE);
   out[0] = WASI_FILETYPE_UNKNOWN;
   wasi_store64(out + 8, (fd == 0 ? WASI_RIGHTS_FD_READ : WASI_RIGHTS_FD_WRITE) | WASI_RIGHTS_POLL_FD_READWRITE);
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /*
@@ -413,48 +413,48 @@ static wasm_status wasi_fd_fdstat_get(hv_wasi_ctx *c, const wasm_value *a, int32
  * per entry, then every entry's buffer checked. *total gets the sum of the lengths (at most
  * 2^29 entries of < 2^32 bytes: no overflow in 64 bits). *ret = EFAULT if anything is outside.
  */
-static wasm_status wasi_iovecs(hv_wasi_ctx *c, uint32_t iovs, uint32_t count, const char *fn, const uint8_t **vec,
-                               uint64_t *total, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_iovecs(hv_wasi_ctx *c, uint32_t iovs, uint32_t count, const char *fn, const uint8_t **vec,
+                               uint64_t *total, int32_t *ret, hvw_error *err) {
   *vec = wasi_span(c, iovs, (uint64_t)count * WASI_IOVEC_SIZE);
   if (!*vec) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
-  wasm_status st = wasi_charge(c, (uint64_t)count * HV_WASI_GAS_IOVEC, fn, err);
-  if (st != WASM_OK) return st;
+  hvw_status st = wasi_charge(c, (uint64_t)count * HV_WASI_GAS_IOVEC, fn, err);
+  if (st != HVW_OK) return st;
   *total = 0;
   for (uint32_t i = 0; i < count; i++) {
     const uint8_t *v = *vec + (size_t)i * WASI_IOVEC_SIZE;
     uint32_t len = wasi_load32(v + 4);
     if (!wasi_span(c, wasi_load32(v), len)) {
       *ret = WASI_EFAULT;
-      return WASM_OK;
+      return HVW_OK;
     }
     *total += len;
   }
-  return WASM_OK;
+  return HVW_OK;
 }
 
-static wasm_status wasi_fd_read(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_fd_read(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   uint32_t fd = arg_u32(a, 0), count = arg_u32(a, 2);
   if (fd != 0 || !wasi_fd_is_open(c, fd)) {
     *ret = WASI_EBADF;
-    return WASM_OK;
+    return HVW_OK;
   }
   uint8_t *nread = wasi_span(c, arg_u32(a, 3), 4);
   if (!nread) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
   const uint8_t *vec;
   uint64_t total;
-  wasm_status st = wasi_iovecs(c, arg_u32(a, 1), count, "fd_read", &vec, &total, ret, err);
-  if (st != WASM_OK || *ret != WASI_ESUCCESS) return st;
+  hvw_status st = wasi_iovecs(c, arg_u32(a, 1), count, "fd_read", &vec, &total, ret, err);
+  if (st != HVW_OK || *ret != WASI_ESUCCESS) return st;
   uint64_t left = c->stdin_len - c->stdin_pos;
   uint64_t take = total < left ? total : left;
   if (take > UINT32_MAX) take = UINT32_MAX; /* nread is a u32: a later read gets the rest */
   st = wasi_charge(c, wasi_byte_units(take), "fd_read", err);
-  if (st != WASM_OK) return st;
+  if (st != HVW_OK) return st;
   /* Each iovec is read again as it is used: the bytes read may land on the iovec array itself
    * and change the entries after it. One that no longer fits ends the read there (short). */
   uint64_t done = 0;
@@ -469,7 +469,7 @@ static wasm_status wasi_fd_read(hv_wasi_ctx *c, const wasm_value *a, int32_t *re
   }
   c->stdin_pos += (size_t)done;
   wasi_store32(nread, (uint32_t)done);
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /* Room for `want` more bytes in s (want <= s->max - s->len): grows by doubling, never past max. */
@@ -490,33 +490,33 @@ static bool wasi_stream_reserve(wasi_stream *s, size_t want) {
   return true;
 }
 
-static wasm_status wasi_fd_write(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_fd_write(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   uint32_t fd = arg_u32(a, 0), count = arg_u32(a, 2);
   if ((fd != 1 && fd != 2) || !wasi_fd_is_open(c, fd)) {
     *ret = WASI_EBADF;
-    return WASM_OK;
+    return HVW_OK;
   }
   uint8_t *nwritten = wasi_span(c, arg_u32(a, 3), 4);
   if (!nwritten) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
   const uint8_t *vec;
   uint64_t total;
-  wasm_status st = wasi_iovecs(c, arg_u32(a, 1), count, "fd_write", &vec, &total, ret, err);
-  if (st != WASM_OK || *ret != WASI_ESUCCESS) return st;
+  hvw_status st = wasi_iovecs(c, arg_u32(a, 1), count, "fd_write", &vec, &total, ret, err);
+  if (st != HVW_OK || *ret != WASI_ESUCCESS) return st;
   if (total > UINT32_MAX) { /* nwritten is a u32: as writev's EINVAL for a sum it cannot return */
     *ret = WASI_EINVAL;
-    return WASM_OK;
+    return HVW_OK;
   }
   wasi_stream *s = &c->out[fd - 1];
   size_t room = s->max - s->len;
   size_t take = total < room ? (size_t)total : room;
   st = wasi_charge(c, wasi_byte_units(take), "fd_write", err);
-  if (st != WASM_OK) return st;
+  if (st != HVW_OK) return st;
   if (take && !wasi_stream_reserve(s, take)) {
     c->out_of_host_memory = true;
-    return wasi_fail(err, WASM_OUT_OF_HOST_MEMORY, "out of host memory capturing %s", fd == 1 ? "stdout" : "stderr");
+    return wasi_fail(err, HVW_OUT_OF_HOST_MEMORY, "out of host memory capturing %s", fd == 1 ? "stdout" : "stderr");
   }
   size_t done = 0;
   for (uint32_t i = 0; i < count && done < take; i++) {
@@ -531,29 +531,29 @@ static wasm_status wasi_fd_write(hv_wasi_ctx *c, const wasm_value *a, int32_t *r
   }
   if (take < total) {
     c->overflowed_fd = fd;
-    return wasi_fail(err, WASM_TRAP, "%s exceeded its limit of %zu bytes",
+    return wasi_fail(err, HVW_TRAP, "%s exceeded its limit of %zu bytes",
                      fd == 1 ? "stdout" : "stderr", s->max);
   }
   wasi_store32(nwritten, (uint32_t)total);
-  return WASM_OK;
+  return HVW_OK;
 }
 
-static wasm_status wasi_random_get(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_random_get(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   uint32_t len = arg_u32(a, 1);
   uint8_t *buf = wasi_span(c, arg_u32(a, 0), len);
   if (!buf) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
-  wasm_status st = wasi_charge(c, (uint64_t)len * HV_WASI_GAS_RANDOM_BYTE, "random_get", err);
-  if (st != WASM_OK) return st;
+  hvw_status st = wasi_charge(c, (uint64_t)len * HV_WASI_GAS_RANDOM_BYTE, "random_get", err);
+  if (st != HVW_OK) return st;
   for (size_t done = 0; done < len;) {
     size_t n = len - done < WASI_RANDOM_CHUNK ? len - done : WASI_RANDOM_CHUNK;
     if (!c->random(c->random_env, buf + done, n))
-      return wasi_fail(err, WASM_TRAP, "random_get: the host could not produce random bytes");
+      return wasi_fail(err, HVW_TRAP, "random_get: the host could not produce random bytes");
     done += n;
   }
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /*
@@ -564,21 +564,21 @@ static wasm_status wasi_random_get(hv_wasi_ctx *c, const wasm_value *a, int32_t 
  * wait it asks for ends at once instead of sleeping (the worker thread is never blocked, and a
  * program polling in a loop pays gas on every call, so it cannot outrun its limits).
  */
-static wasm_status wasi_poll_oneoff(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_poll_oneoff(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   uint32_t n = arg_u32(a, 2);
   if (n == 0) {
     *ret = WASI_EINVAL;
-    return WASM_OK;
+    return HVW_OK;
   }
   const uint8_t *in = wasi_span(c, arg_u32(a, 0), (uint64_t)n * WASI_SUBSCRIPTION_SIZE);
   uint8_t *out = wasi_span(c, arg_u32(a, 1), (uint64_t)n * WASI_EVENT_SIZE);
   uint8_t *nevents = wasi_span(c, arg_u32(a, 3), 4);
   if (!in || !out || !nevents) {
     *ret = WASI_EFAULT;
-    return WASM_OK;
+    return HVW_OK;
   }
-  wasm_status st = wasi_charge(c, (uint64_t)n * HV_WASI_GAS_SUBSCRIPTION, "poll_oneoff", err);
-  if (st != WASM_OK) return st;
+  hvw_status st = wasi_charge(c, (uint64_t)n * HV_WASI_GAS_SUBSCRIPTION, "poll_oneoff", err);
+  if (st != HVW_OK) return st;
 
   /* First pass, reading only: every subscription valid, and is there an fd event? */
   bool fd_event = false;
@@ -588,13 +588,13 @@ static wasm_status wasi_poll_oneoff(hv_wasi_ctx *c, const wasm_value *a, int32_t
     if (tag == WASI_EVENTTYPE_CLOCK) {
       if (!wasi_clock_known(wasi_load32(sub + 16))) {
         *ret = WASI_EINVAL;
-        return WASM_OK;
+        return HVW_OK;
       }
     } else if (tag == WASI_EVENTTYPE_FD_READ || tag == WASI_EVENTTYPE_FD_WRITE) {
       fd_event = true;
     } else {
       *ret = WASI_EINVAL;
-      return WASM_OK;
+      return HVW_OK;
     }
   }
   /* The subscriptions are read again: out may overlap in, and each is read before its event is
@@ -636,37 +636,37 @@ static wasm_status wasi_poll_oneoff(hv_wasi_ctx *c, const wasm_value *a, int32_t
     events++;
   }
   wasi_store32(nevents, events);
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /* proc_exit: the execution ends here, cleanly. The trap unwinds every WebAssembly frame; the
  * context remembers the exit, which is how hv_wasi_outcome tells it from a real trap. */
-static wasm_status wasi_proc_exit(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_proc_exit(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   c->exited = true;
   c->exit_code = arg_u32(a, 0);
-  return wasi_fail(err, WASM_TRAP, "the program exited with proc_exit(%u)", c->exit_code);
+  return wasi_fail(err, HVW_TRAP, "the program exited with proc_exit(%u)", c->exit_code);
 }
 
-static wasm_status wasi_sched_yield(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
-  return WASM_OK;
+static hvw_status wasi_sched_yield(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
+  return HVW_OK;
 }
 
 /* Functions outside the profile. Those that take a descriptor first say EBADF for one that is
  * not open (everything but 0-2, and those once closed), ENOSYS for an open one. */
-static wasm_status wasi_fd_nosys(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_fd_nosys(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   *ret = wasi_fd_is_open(c, arg_u32(a, 0)) ? WASI_ENOSYS : WASI_EBADF;
-  return WASM_OK;
+  return HVW_OK;
 }
 
-static wasm_status wasi_nosys(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_nosys(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   *ret = WASI_ENOSYS;
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /* fd_prestat_*: no descriptor is a preopened directory, so libc's start-up finds none. */
-static wasm_status wasi_badf(hv_wasi_ctx *c, const wasm_value *a, int32_t *ret, wasm_error *err) {
+static hvw_status wasi_badf(hv_wasi_ctx *c, const hvw_value *a, int32_t *ret, hvw_error *err) {
   *ret = WASI_EBADF;
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /* ---- The table -------------------------------------------------------------------------------- */
@@ -686,22 +686,22 @@ static const wasi_function wasi_functions[WASI_FN_COUNT] = {
 };
 
 /* Every import's host function: charges the call, then the handler does the rest. */
-static wasm_status wasi_dispatch(void *env, const wasm_value *args, wasm_value *results, wasm_error *err) {
+static hvw_status wasi_dispatch(void *env, const hvw_value *args, hvw_value *results, hvw_error *err) {
   const wasi_binding *b = env;
   hv_wasi_ctx *c = b->ctx;
   const wasi_function *f = &wasi_functions[b->fn];
-  wasm_status st = wasi_charge(c, HV_WASI_GAS_CALL, f->name, err);
-  if (st != WASM_OK) return st;
+  hvw_status st = wasi_charge(c, HV_WASI_GAS_CALL, f->name, err);
+  if (st != HVW_OK) return st;
   if (f->takes_pointers && !c->memory)
-    return wasi_fail(err, WASM_TRAP, "WASI %s was called before the program's memory was known (from a start "
+    return wasi_fail(err, HVW_TRAP, "WASI %s was called before the program's memory was known (from a start "
                      "function? a WASI command starts at _start)", f->name);
   int32_t ret = WASI_ESUCCESS;
   st = f->handler(c, args, &ret, err);
-  if (st == WASM_OK && f->results[0]) results[0].of.i32 = ret;
+  if (st == HVW_OK && f->results[0]) results[0].of.i32 = ret;
   return st;
 }
 
-static wasm_valtype wasi_valtype(char code) { return code == 'I' ? WASM_TYPE_I64 : WASM_TYPE_I32; }
+static hvw_valtype wasi_valtype(char code) { return code == 'I' ? HVW_TYPE_I64 : HVW_TYPE_I32; }
 
 /* The row of the import named name (len bytes), or -1. */
 static int wasi_find(const char *name, size_t len) {
@@ -710,7 +710,7 @@ static int wasi_find(const char *name, size_t len) {
   return -1;
 }
 
-static bool wasi_types_match(const char *codes, uint32_t count, const wasm_valtype *types) {
+static bool wasi_types_match(const char *codes, uint32_t count, const hvw_valtype *types) {
   if (strlen(codes) != count) return false;
   for (uint32_t i = 0; i < count; i++)
     if (types[i] != wasi_valtype(codes[i])) return false;
@@ -727,8 +727,8 @@ static void wasi_append(char *out, size_t size, const char *text) {
 }
 
 /* "(i32, i64) -> i32" into out; long lists are cut with "...". */
-static const char *wasi_type_text(char out[160], uint32_t np, const wasm_valtype *params, uint32_t nr,
-                                  const wasm_valtype *results) {
+static const char *wasi_type_text(char out[160], uint32_t np, const hvw_valtype *params, uint32_t nr,
+                                  const hvw_valtype *results) {
   out[0] = '\0';
   wasi_append(out, 160, "(");
   for (uint32_t i = 0; i < np; i++) {
@@ -736,7 +736,7 @@ static const char *wasi_type_text(char out[160], uint32_t np, const wasm_valtype
       wasi_append(out, 160, ", ...");
       break;
     }
-    const char *t = wasm_valtype_name(params[i]);
+    const char *t = hvw_valtype_name(params[i]);
     if (i) wasi_append(out, 160, ", ");
     wasi_append(out, 160, t ? t : "?");
   }
@@ -747,7 +747,7 @@ static const char *wasi_type_text(char out[160], uint32_t np, const wasm_valtype
       wasi_append(out, 160, ", ...");
       break;
     }
-    const char *t = wasm_valtype_name(results[i]);
+    const char *t = hvw_valtype_name(results[i]);
     if (i) wasi_append(out, 160, ", ");
     wasi_append(out, 160, t ? t : "?");
   }
@@ -755,20 +755,20 @@ static const char *wasi_type_text(char out[160], uint32_t np, const wasm_valtype
 }
 
 static const char *wasi_row_type_text(char out[160], const wasi_function *f) {
-  wasm_valtype p[16], r[1];
+  hvw_valtype p[16], r[1];
   uint32_t np = (uint32_t)strlen(f->params), nr = (uint32_t)strlen(f->results);
   for (uint32_t i = 0; i < np; i++) p[i] = wasi_valtype(f->params[i]);
-  if (nr) r[0] = WASM_TYPE_I32;
+  if (nr) r[0] = HVW_TYPE_I32;
   return wasi_type_text(out, np, p, nr, r);
 }
 
 /* ---- Checking and linking --------------------------------------------------------------------- */
 
-static bool wasi_exports_memory(const wasm_module *module) {
-  uint32_t n = wasm_module_export_count(module);
+static bool wasi_exports_memory(const hvw_module *module) {
+  uint32_t n = hvw_module_export_count(module);
   for (uint32_t i = 0; i < n; i++) {
-    wasm_export_info e;
-    if (wasm_module_export(module, i, &e) && e.type.kind == WASM_EXTERN_MEMORY &&
+    hvw_export_info e;
+    if (hvw_module_export(module, i, &e) && e.type.kind == HVW_EXTERN_MEMORY &&
         e.name_len == strlen(WASI_MEMORY_NAME) && memcmp(e.name, WASI_MEMORY_NAME, e.name_len) == 0)
       return true;
   }
@@ -776,13 +776,13 @@ static bool wasi_exports_memory(const wasm_module *module) {
 }
 
 /* The import check; *needs_memory says whether an imported function takes pointers. */
-static hv_wasi_status wasi_check(const wasm_module *module, bool *needs_memory, char *detail, size_t detail_size) {
+static hv_wasi_status wasi_check(const hvw_module *module, bool *needs_memory, char *detail, size_t detail_size) {
   *needs_memory = false;
   char name[80], t1[160], t2[160];
-  uint32_t n = wasm_module_import_count(module);
+  uint32_t n = hvw_module_import_count(module);
   for (uint32_t i = 0; i < n; i++) {
-    wasm_import_info imp;
-    if (!wasm_module_import(module, i, &imp)) {
+    hvw_import_info imp;
+    if (!hvw_module_import(module, i, &imp)) {
       wasi_detail(detail, detail_size, "import %u cannot be read", i);
       return HV_WASI_BAD_MODULE;
     }
@@ -799,12 +799,12 @@ static hv_wasi_status wasi_check(const wasm_module *module, bool *needs_memory, 
       return HV_WASI_BAD_MODULE;
     }
     const wasi_function *f = &wasi_functions[row];
-    if (imp.type.kind != WASM_EXTERN_FUNC) {
+    if (imp.type.kind != HVW_EXTERN_FUNC) {
       wasi_detail(detail, detail_size, "%s \"%s\" is imported as a %s; it is a function", WASI_MODULE_NAME, f->name,
-                  imp.type.kind == WASM_EXTERN_MEMORY ? "memory" : imp.type.kind == WASM_EXTERN_TABLE ? "table" : "global");
+                  imp.type.kind == HVW_EXTERN_MEMORY ? "memory" : imp.type.kind == HVW_EXTERN_TABLE ? "table" : "global");
       return HV_WASI_BAD_MODULE;
     }
-    const wasm_functype_view *ft = &imp.type.func;
+    const hvw_functype_view *ft = &imp.type.func;
     if (!wasi_types_match(f->params, ft->param_count, ft->params) ||
         !wasi_types_match(f->results, ft->result_count, ft->results)) {
       wasi_detail(detail, detail_size, "%s \"%s\" has type %s, preview1 says %s", WASI_MODULE_NAME, f->name,
@@ -822,7 +822,7 @@ static hv_wasi_status wasi_check(const wasm_module *module, bool *needs_memory, 
   return HV_WASI_OK;
 }
 
-hv_wasi_status hv_wasi_check_module(const wasm_module *module, char *detail, size_t detail_size) {
+hv_wasi_status hv_wasi_check_module(const hvw_module *module, char *detail, size_t detail_size) {
   wasi_detail(detail, detail_size, "%s", "");
   bool needs_memory;
   return wasi_check(module, &needs_memory, detail, detail_size);
@@ -903,8 +903,8 @@ void hv_wasi_free(hv_wasi_ctx *ctx) {
   free(ctx);
 }
 
-hv_wasi_status hv_wasi_link(hv_wasi_ctx *ctx, wasm_store *store, const wasm_module *module,
-                            const wasm_extern **imports, size_t *import_count, wasm_error *err, char *detail,
+hv_wasi_status hv_wasi_link(hv_wasi_ctx *ctx, hvw_store *store, const hvw_module *module,
+                            const hvw_extern **imports, size_t *import_count, hvw_error *err, char *detail,
                             size_t detail_size) {
   wasi_detail(detail, detail_size, "%s", "");
   *imports = NULL;
@@ -915,15 +915,15 @@ hv_wasi_status hv_wasi_link(hv_wasi_ctx *ctx, wasm_store *store, const wasm_modu
   }
   hv_wasi_status ws = wasi_check(module, &ctx->needs_memory, detail, detail_size);
   if (ws != HV_WASI_OK) return ws;
-  uint32_t n = wasm_module_import_count(module);
-  wasm_extern *x = n ? calloc(n, sizeof *x) : NULL;
+  uint32_t n = hvw_module_import_count(module);
+  hvw_extern *x = n ? calloc(n, sizeof *x) : NULL;
   if (n && !x) return HV_WASI_HOST_MEMORY;
   for (uint32_t i = 0; i < n; i++) {
-    wasm_import_info imp;
-    wasm_module_import(module, i, &imp); /* read by wasi_check already */
+    hvw_import_info imp;
+    hvw_module_import(module, i, &imp); /* read by wasi_check already */
     int row = wasi_find(imp.name, imp.name_len);
-    x[i].kind = WASM_EXTERN_FUNC;
-    x[i].of.func = wasm_func_new_host(store, imp.type.func, wasi_dispatch, &ctx->bindings[row], err);
+    x[i].kind = HVW_EXTERN_FUNC;
+    x[i].of.func = hvw_func_new_host(store, imp.type.func, wasi_dispatch, &ctx->bindings[row], err);
     if (!x[i].of.func) {
       free(x);
       wasi_detail(detail, detail_size, "the store refused the host function for %s", wasi_functions[row].name);
@@ -938,11 +938,11 @@ hv_wasi_status hv_wasi_link(hv_wasi_ctx *ctx, wasm_store *store, const wasm_modu
   return HV_WASI_OK;
 }
 
-hv_wasi_status hv_wasi_bind(hv_wasi_ctx *ctx, wasm_instance *instance, char *detail, size_t detail_size) {
+hv_wasi_status hv_wasi_bind(hv_wasi_ctx *ctx, hvw_instance *instance, char *detail, size_t detail_size) {
   wasi_detail(detail, detail_size, "%s", "");
-  wasm_extern mem;
-  if (wasm_instance_export(instance, WASI_MEMORY_NAME, strlen(WASI_MEMORY_NAME), &mem) &&
-      mem.kind == WASM_EXTERN_MEMORY) {
+  hvw_extern mem;
+  if (hvw_instance_export(instance, WASI_MEMORY_NAME, strlen(WASI_MEMORY_NAME), &mem) &&
+      mem.kind == HVW_EXTERN_MEMORY) {
     ctx->memory = mem.of.memory;
   } else if (ctx->needs_memory) {
     wasi_detail(detail, detail_size, "the instance exports no memory \"%s\"", WASI_MEMORY_NAME);
@@ -951,30 +951,30 @@ hv_wasi_status hv_wasi_bind(hv_wasi_ctx *ctx, wasm_instance *instance, char *det
   return HV_WASI_OK;
 }
 
-hv_wasi_status hv_wasi_outcome(const hv_wasi_ctx *ctx, wasm_status status) {
+hv_wasi_status hv_wasi_outcome(const hv_wasi_ctx *ctx, hvw_status status) {
   if (ctx->exited) return HV_WASI_OK;
   if (ctx->overflowed_fd) return HV_WASI_OUTPUT_TOO_LARGE;
   if (ctx->out_of_host_memory) return HV_WASI_HOST_MEMORY;
-  return status == WASM_OK ? HV_WASI_OK : HV_WASI_ENGINE;
+  return status == HVW_OK ? HV_WASI_OK : HV_WASI_ENGINE;
 }
 
-hv_wasi_status hv_wasi_instantiate(hv_wasi_ctx *ctx, wasm_store *store, const wasm_module *module,
-                                   wasm_instance **instance, wasm_error *err, char *detail, size_t detail_size) {
+hv_wasi_status hv_wasi_instantiate(hv_wasi_ctx *ctx, hvw_store *store, const hvw_module *module,
+                                   hvw_instance **instance, hvw_error *err, char *detail, size_t detail_size) {
   *instance = NULL;
-  const wasm_extern *imports;
+  const hvw_extern *imports;
   size_t count;
   hv_wasi_status ws = hv_wasi_link(ctx, store, module, &imports, &count, err, detail, detail_size);
   if (ws != HV_WASI_OK) return ws;
-  wasm_error local;
+  hvw_error local;
   if (!err) err = &local;
-  wasm_instance *inst = wasm_instance_new(store, module, imports, count, err);
+  hvw_instance *inst = hvw_instance_new(store, module, imports, count, err);
   if (!inst) return hv_wasi_outcome(ctx, err->status); /* a start function's proc_exit: OK */
   ws = hv_wasi_bind(ctx, inst, detail, detail_size);
   if (ws == HV_WASI_OK) *instance = inst;
   return ws;
 }
 
-hv_wasi_status hv_wasi_run(hv_wasi_ctx *ctx, wasm_instance *instance, const char *name, wasm_error *err,
+hv_wasi_status hv_wasi_run(hv_wasi_ctx *ctx, hvw_instance *instance, const char *name, hvw_error *err,
                            char *detail, size_t detail_size) {
   wasi_detail(detail, detail_size, "%s", "");
   if (!name) name = "_start";
@@ -982,18 +982,18 @@ hv_wasi_status hv_wasi_run(hv_wasi_ctx *ctx, wasm_instance *instance, const char
     wasi_detail(detail, detail_size, "this WASI context was never linked into a store");
     return HV_WASI_BAD_CONFIG;
   }
-  wasm_extern fn;
-  if (!wasm_instance_export(instance, name, strlen(name), &fn) || fn.kind != WASM_EXTERN_FUNC) {
-    if (err) wasi_fail(err, WASM_NOT_FOUND, "no exported function '%.64s'", name);
+  hvw_extern fn;
+  if (!hvw_instance_export(instance, name, strlen(name), &fn) || fn.kind != HVW_EXTERN_FUNC) {
+    if (err) wasi_fail(err, HVW_NOT_FOUND, "no exported function '%.64s'", name);
     wasi_detail(detail, detail_size, "no exported function '%.64s'", name);
     return HV_WASI_ENGINE;
   }
-  wasm_functype_view ft = wasm_func_type(fn.of.func);
+  hvw_functype_view ft = hvw_func_type(fn.of.func);
   if (ft.param_count != 0 || ft.result_count != 0) {
     wasi_detail(detail, detail_size, "the entry point '%.64s' must have type () -> ()", name);
     return HV_WASI_BAD_MODULE;
   }
-  wasm_status st = wasm_func_call(ctx->store, fn.of.func, NULL, 0, NULL, 0, err);
+  hvw_status st = hvw_func_call(ctx->store, fn.of.func, NULL, 0, NULL, 0, err);
   return hv_wasi_outcome(ctx, st);
 }
 

@@ -31,13 +31,13 @@
 /* ---- helpers -------------------------------------------------------------------------------- */
 
 typedef struct guest {
-  wasm_module *module;
-  wasm_store *store;
-  wasm_instance *inst;
+  hvw_module *module;
+  hvw_store *store;
+  hvw_instance *inst;
 } guest;
 
 static guest g;
-static wasm_error last_err;
+static hvw_error last_err;
 static char last_detail[512];
 
 static void open_guest_gas(const char *name, uint64_t gas) {
@@ -48,15 +48,15 @@ static void open_guest_gas(const char *name, uint64_t gas) {
   static uint8_t buf[1 << 16];
   size_t n = fread(buf, 1, sizeof buf, f);
   fclose(f);
-  wasm_error err;
-  g.module = wasm_module_load(buf, n, &err);
+  hvw_error err;
+  g.module = hvw_module_load(buf, n, &err);
   if (!g.module) fail_msg("%s: %s", name, err.message);
-  wasm_store_limits limits;
-  wasm_store_limits_default(&limits);
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
   limits.gas_limit = gas;
-  g.store = wasm_store_new(&limits, &err);
+  g.store = hvw_store_new(&limits, &err);
   assert_non_null(g.store);
-  g.inst = wasm_instance_new(g.store, g.module, NULL, 0, &err);
+  g.inst = hvw_instance_new(g.store, g.module, NULL, 0, &err);
   if (!g.inst) fail_msg("instantiating %s: %s", name, err.message);
 }
 
@@ -64,21 +64,21 @@ static void open_guest(const char *name) { open_guest_gas(name, NO_LIMIT); }
 
 static int teardown(void **state) {
   (void)state;
-  if (g.store) wasm_store_free(g.store);
-  if (g.module) wasm_module_free(g.module);
+  if (g.store) hvw_store_free(g.store);
+  if (g.module) hvw_module_free(g.module);
   g = (guest){0};
   return 0;
 }
 
-static wasm_memory *memory(void) {
-  wasm_extern ext;
-  assert_true(wasm_instance_export(g.inst, "memory", 6, &ext));
-  assert_int_equal(ext.kind, WASM_EXTERN_MEMORY);
+static hvw_memory *memory(void) {
+  hvw_extern ext;
+  assert_true(hvw_instance_export(g.inst, "memory", 6, &ext));
+  assert_int_equal(ext.kind, HVW_EXTERN_MEMORY);
   return ext.of.memory;
 }
 
-static uint8_t *mem(void) { return wasm_memory_data(memory()); }
-static uint64_t mem_size(void) { return wasm_memory_size_bytes(memory()); }
+static uint8_t *mem(void) { return hvw_memory_data(memory()); }
+static uint64_t mem_size(void) { return hvw_memory_size_bytes(memory()); }
 
 static void put_u32(uint32_t at, uint32_t v) {
   assert_true((uint64_t)at + 4 <= mem_size());
@@ -93,35 +93,35 @@ static void put_result(uint32_t retptr, uint32_t ptr, uint32_t len, const void *
   if (bytes) memcpy(mem() + ptr, bytes, len);
 }
 
-static wasm_value global(const char *name) {
-  wasm_extern ext;
-  if (!wasm_instance_export(g.inst, name, strlen(name), &ext) || ext.kind != WASM_EXTERN_GLOBAL)
+static hvw_value global(const char *name) {
+  hvw_extern ext;
+  if (!hvw_instance_export(g.inst, name, strlen(name), &ext) || ext.kind != HVW_EXTERN_GLOBAL)
     fail_msg("no exported global %s", name);
-  return wasm_global_get(ext.of.global);
+  return hvw_global_get(ext.of.global);
 }
 
 static int32_t global_i32(const char *name) { return global(name).of.i32; }
 
-static wasm_value I32(int32_t v) { return (wasm_value){.type = WASM_TYPE_I32, .of.i32 = v}; }
+static hvw_value I32(int32_t v) { return (hvw_value){.type = HVW_TYPE_I32, .of.i32 = v}; }
 
 /* Calls a plain export (the setters) directly through the engine. */
-static void engine_call(const char *name, const wasm_value *args, size_t n) {
-  wasm_extern ext;
-  assert_true(wasm_instance_export(g.inst, name, strlen(name), &ext));
-  wasm_error err;
-  if (wasm_func_call(g.store, ext.of.func, args, n, NULL, 0, &err) != WASM_OK)
+static void engine_call(const char *name, const hvw_value *args, size_t n) {
+  hvw_extern ext;
+  assert_true(hvw_instance_export(g.inst, name, strlen(name), &ext));
+  hvw_error err;
+  if (hvw_func_call(g.store, ext.of.func, args, n, NULL, 0, &err) != HVW_OK)
     fail_msg("%s: %s", name, err.message);
 }
 
 static void set_realloc(int32_t mode, uint32_t fixed) {
-  engine_call("set_realloc", (wasm_value[]){I32(mode), I32((int32_t)fixed)}, 2);
+  engine_call("set_realloc", (hvw_value[]){I32(mode), I32((int32_t)fixed)}, 2);
 }
 
-static void set_post(int32_t mode) { engine_call("set_post", (wasm_value[]){I32(mode)}, 1); }
+static void set_post(int32_t mode) { engine_call("set_post", (hvw_value[]){I32(mode)}, 1); }
 
 static hv_value str(const char *s) { return hv_value_blob(HV_TYPE_STRING, (const uint8_t *)s, strlen(s)); }
 static hv_value blob(hv_type t, const void *p, size_t n) { return hv_value_blob(t, p, n); }
-static hv_value num(wasm_value v) { return hv_value_from_wasm(v); }
+static hv_value num(hvw_value v) { return hv_value_from_wasm(v); }
 
 /* hv_cabi_call on the open guest; err and detail land in last_err and last_detail. Whatever the
  * status, checks what the header promises of *out, err and detail. */
@@ -135,16 +135,16 @@ static hv_cabi_status call(const char *name, const hv_value *args, size_t n, hv_
   assert_non_null(memchr(last_detail, '\0', sizeof last_detail));
   if (st == HV_CABI_OK) {
     assert_string_equal(last_detail, "");
-    assert_int_equal(last_err.status, WASM_OK);
+    assert_int_equal(last_err.status, HVW_OK);
   } else {
     assert_null(out->values);
     assert_int_equal(out->count, 0);
     assert_null(out->data);
     assert_true(last_detail[0] != '\0');
     if (st == HV_CABI_ENGINE)
-      assert_int_not_equal(last_err.status, WASM_OK);
+      assert_int_not_equal(last_err.status, HVW_OK);
     else
-      assert_int_equal(last_err.status, WASM_OK);
+      assert_int_equal(last_err.status, HVW_OK);
   }
   return st;
 }
@@ -201,15 +201,15 @@ static void test_status_names_and_texts(void **state) {
 }
 
 static void test_flat_count(void **state) {
-  assert_int_equal(hv_cabi_flat_count(WASM_TYPE_I32), 1);
-  assert_int_equal(hv_cabi_flat_count(WASM_TYPE_I64), 1);
-  assert_int_equal(hv_cabi_flat_count(WASM_TYPE_F32), 1);
-  assert_int_equal(hv_cabi_flat_count(WASM_TYPE_F64), 1);
+  assert_int_equal(hv_cabi_flat_count(HVW_TYPE_I32), 1);
+  assert_int_equal(hv_cabi_flat_count(HVW_TYPE_I64), 1);
+  assert_int_equal(hv_cabi_flat_count(HVW_TYPE_F32), 1);
+  assert_int_equal(hv_cabi_flat_count(HVW_TYPE_F64), 1);
   assert_int_equal(hv_cabi_flat_count(HV_TYPE_STRING), 2);
   assert_int_equal(hv_cabi_flat_count(HV_TYPE_BYTES), 2);
-  assert_int_equal(hv_cabi_flat_count(WASM_TYPE_V128), 0);
-  assert_int_equal(hv_cabi_flat_count(WASM_TYPE_FUNCREF), 0);
-  assert_int_equal(hv_cabi_flat_count(WASM_TYPE_EXTERNREF), 0);
+  assert_int_equal(hv_cabi_flat_count(HVW_TYPE_V128), 0);
+  assert_int_equal(hv_cabi_flat_count(HVW_TYPE_FUNCREF), 0);
+  assert_int_equal(hv_cabi_flat_count(HVW_TYPE_EXTERNREF), 0);
   assert_int_equal(hv_cabi_flat_count(0), 0);
 }
 
@@ -270,9 +270,9 @@ static void test_utf8_valid(void **state) {
 
 /* ---- hv_cabi_check ---------------------------------------------------------------------------- */
 
-static hv_cabi_status check(const wasm_valtype *params, uint32_t np, const wasm_valtype *results, uint32_t nr,
+static hv_cabi_status check(const hvw_valtype *params, uint32_t np, const hvw_valtype *results, uint32_t nr,
                             const hv_type *args, size_t na, hv_type result_type) {
-  wasm_functype_view ft = {.param_count = np, .params = params, .result_count = nr, .results = results};
+  hvw_functype_view ft = {.param_count = np, .params = params, .result_count = nr, .results = results};
   memset(last_detail, 'x', sizeof last_detail);
   hv_cabi_status st = hv_cabi_check(&ft, args, na, result_type, last_detail, sizeof last_detail);
   assert_non_null(memchr(last_detail, '\0', sizeof last_detail));
@@ -284,37 +284,37 @@ static hv_cabi_status check(const wasm_valtype *params, uint32_t np, const wasm_
 }
 
 static void test_check_accepts_matching_shapes(void **state) {
-  static const wasm_valtype p[] = {WASM_TYPE_I32, WASM_TYPE_I32, WASM_TYPE_I32, WASM_TYPE_I64,
-                                   WASM_TYPE_I32, WASM_TYPE_I32, WASM_TYPE_F64, WASM_TYPE_F32};
-  static const wasm_valtype r1[] = {WASM_TYPE_I32};
-  static const wasm_valtype r2[] = {WASM_TYPE_F32, WASM_TYPE_I64};
-  static const hv_type a[] = {WASM_TYPE_I32, HV_TYPE_STRING, WASM_TYPE_I64, HV_TYPE_BYTES, WASM_TYPE_F64,
-                              WASM_TYPE_F32};
+  static const hvw_valtype p[] = {HVW_TYPE_I32, HVW_TYPE_I32, HVW_TYPE_I32, HVW_TYPE_I64,
+                                   HVW_TYPE_I32, HVW_TYPE_I32, HVW_TYPE_F64, HVW_TYPE_F32};
+  static const hvw_valtype r1[] = {HVW_TYPE_I32};
+  static const hvw_valtype r2[] = {HVW_TYPE_F32, HVW_TYPE_I64};
+  static const hv_type a[] = {HVW_TYPE_I32, HV_TYPE_STRING, HVW_TYPE_I64, HV_TYPE_BYTES, HVW_TYPE_F64,
+                              HVW_TYPE_F32};
   expect_status(check(p, 8, r1, 1, a, 6, HV_TYPE_STRING), HV_CABI_OK);
   expect_status(check(p, 8, r1, 1, a, 6, HV_TYPE_BYTES), HV_CABI_OK);
   expect_status(check(p, 8, r2, 2, a, 6, 0), HV_CABI_OK); /* result_type 0: any core results */
   expect_status(check(p, 8, NULL, 0, a, 6, 0), HV_CABI_OK);
   expect_status(check(NULL, 0, NULL, 0, NULL, 0, 0), HV_CABI_OK);
   /* two i32 parameters are a string, a bytes, or two i32s: the caller's declaration decides */
-  static const hv_type two_i32[] = {WASM_TYPE_I32, WASM_TYPE_I32};
+  static const hv_type two_i32[] = {HVW_TYPE_I32, HVW_TYPE_I32};
   expect_status(check(p, 2, r1, 1, a + 1, 1, HV_TYPE_STRING), HV_CABI_OK);
   expect_status(check(p, 2, r1, 1, two_i32, 2, 0), HV_CABI_OK);
   /* no detail buffer */
-  wasm_functype_view ft = {.param_count = 2, .params = p, .result_count = 1, .results = r1};
+  hvw_functype_view ft = {.param_count = 2, .params = p, .result_count = 1, .results = r1};
   assert_int_equal(hv_cabi_check(&ft, two_i32, 2, HV_TYPE_STRING, NULL, 0), HV_CABI_OK);
   assert_int_equal(hv_cabi_check(&ft, two_i32, 1, 0, NULL, 0), HV_CABI_SIGNATURE_MISMATCH);
 }
 
 static void test_check_mismatches(void **state) {
-  static const wasm_valtype i32x2[] = {WASM_TYPE_I32, WASM_TYPE_I32};
-  static const wasm_valtype i32_i64[] = {WASM_TYPE_I32, WASM_TYPE_I64};
-  static const wasm_valtype r_i32[] = {WASM_TYPE_I32};
-  static const wasm_valtype r_f32[] = {WASM_TYPE_F32};
-  static const wasm_valtype r_i64[] = {WASM_TYPE_I64};
+  static const hvw_valtype i32x2[] = {HVW_TYPE_I32, HVW_TYPE_I32};
+  static const hvw_valtype i32_i64[] = {HVW_TYPE_I32, HVW_TYPE_I64};
+  static const hvw_valtype r_i32[] = {HVW_TYPE_I32};
+  static const hvw_valtype r_f32[] = {HVW_TYPE_F32};
+  static const hvw_valtype r_i64[] = {HVW_TYPE_I64};
   static const hv_type s[] = {HV_TYPE_STRING, HV_TYPE_STRING};
-  static const hv_type n[] = {WASM_TYPE_I32, WASM_TYPE_I32, WASM_TYPE_I32};
-  static const hv_type f[] = {WASM_TYPE_F32, WASM_TYPE_I32};
-  static const hv_type refs[] = {WASM_TYPE_FUNCREF};
+  static const hv_type n[] = {HVW_TYPE_I32, HVW_TYPE_I32, HVW_TYPE_I32};
+  static const hv_type f[] = {HVW_TYPE_F32, HVW_TYPE_I32};
+  static const hv_type refs[] = {HVW_TYPE_FUNCREF};
 
   /* wrong count: too few, too many, a string that runs past the end */
   expect_status(check(i32x2, 2, NULL, 0, n, 1, 0), HV_CABI_SIGNATURE_MISMATCH);
@@ -341,7 +341,7 @@ static void test_check_mismatches(void **state) {
   assert_non_null(strstr(last_detail, "it returns 2 results"));
   expect_status(check(i32x2, 2, NULL, 0, s, 1, HV_TYPE_STRING), HV_CABI_SIGNATURE_MISMATCH);
   /* a result type that is neither 0 nor string nor bytes */
-  expect_status(check(i32x2, 2, r_i32, 1, s, 1, WASM_TYPE_I32), HV_CABI_SIGNATURE_MISMATCH);
+  expect_status(check(i32x2, 2, r_i32, 1, s, 1, HVW_TYPE_I32), HV_CABI_SIGNATURE_MISMATCH);
   /* arguments counted but not given */
   expect_status(check(i32x2, 2, NULL, 0, NULL, 2, 0), HV_CABI_SIGNATURE_MISMATCH);
 }
@@ -459,16 +459,16 @@ static void test_mixed_arguments(void **state) {
   hv_cabi_status st =
       call("record",
            ARGS(num(I32(-5)), str("str\xC3\xA9"),
-                num((wasm_value){.type = WASM_TYPE_I64, .of.i64 = INT64_MIN + 3}),
+                num((hvw_value){.type = HVW_TYPE_I64, .of.i64 = INT64_MIN + 3}),
                 blob(HV_TYPE_BYTES, bytes, sizeof bytes),
-                num((wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = c_bits}),
-                num((wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = d32})),
+                num((hvw_value){.type = HVW_TYPE_F64, .of.f64_bits = c_bits}),
+                num((hvw_value){.type = HVW_TYPE_F32, .of.f32_bits = d32})),
            0, MAX_DEFAULT, &r);
   expect_status(st, HV_CABI_OK);
   assert_int_equal(r.count, 1);
   assert_null(r.data);
-  assert_int_equal(r.values[0].type, WASM_TYPE_I32);
-  assert_int_equal(r.values[0].num.type, WASM_TYPE_I32);
+  assert_int_equal(r.values[0].type, HVW_TYPE_I32);
+  assert_int_equal(r.values[0].num.type, HVW_TYPE_I32);
   assert_int_equal(r.values[0].num.of.i32, -4);
   hv_cabi_result_free(&r);
 
@@ -501,13 +501,13 @@ static void test_numeric_calls(void **state) {
   st = call("multi", NOARGS, 0, 0, &r);
   expect_status(st, HV_CABI_OK);
   assert_int_equal(r.count, 4);
-  assert_int_equal(r.values[0].type, WASM_TYPE_I32);
+  assert_int_equal(r.values[0].type, HVW_TYPE_I32);
   assert_int_equal(r.values[0].num.of.i32, -7);
-  assert_int_equal(r.values[1].type, WASM_TYPE_I64);
+  assert_int_equal(r.values[1].type, HVW_TYPE_I64);
   assert_int_equal(r.values[1].num.of.i64, 0x123456789);
-  assert_int_equal(r.values[2].type, WASM_TYPE_F32);
+  assert_int_equal(r.values[2].type, HVW_TYPE_F32);
   assert_int_equal(r.values[2].num.of.f32_bits, 0x3FC00000);
-  assert_int_equal(r.values[3].type, WASM_TYPE_F64);
+  assert_int_equal(r.values[3].type, HVW_TYPE_F64);
   assert_int_equal(r.values[3].num.of.f64_bits, 0xC002000000000000ull);
   assert_null(r.data);
   hv_cabi_result_free(&r);
@@ -696,12 +696,12 @@ static void test_realloc_traps(void **state) {
   hv_cabi_result r;
   static const uint8_t b[] = {1};
   expect_status(call("record",
-                     ARGS(num(I32(1)), str("s"), num((wasm_value){.type = WASM_TYPE_I64}), blob(HV_TYPE_BYTES, b, 1),
-                          num((wasm_value){.type = WASM_TYPE_F64}), num((wasm_value){.type = WASM_TYPE_F32})),
+                     ARGS(num(I32(1)), str("s"), num((hvw_value){.type = HVW_TYPE_I64}), blob(HV_TYPE_BYTES, b, 1),
+                          num((hvw_value){.type = HVW_TYPE_F64}), num((hvw_value){.type = HVW_TYPE_F32})),
                      0, 0, &r),
                 HV_CABI_ENGINE);
-  assert_int_equal(last_err.status, WASM_TRAP);
-  assert_int_equal(last_err.trap, WASM_TRAP_UNREACHABLE);
+  assert_int_equal(last_err.status, HVW_TRAP);
+  assert_int_equal(last_err.trap, HVW_TRAP_UNREACHABLE);
   expect_detail_prefix("cabi_realloc for argument 2 trapped: unreachable");
   assert_int_equal(global_i32("realloc_calls"), 1);
   assert_int_equal(global_i32("export_calls"), 0);
@@ -726,16 +726,16 @@ static void test_export_missing(void **state) {
   open_guest("guest");
   hv_cabi_result r;
   expect_status(call("nope", NOARGS, 0, 0, &r), HV_CABI_ENGINE);
-  assert_int_equal(last_err.status, WASM_NOT_FOUND);
+  assert_int_equal(last_err.status, HVW_NOT_FOUND);
   assert_string_equal(last_err.message, "no exported function 'nope'");
   assert_string_equal(last_detail, "no exported function 'nope'");
   expect_status(call("memory", NOARGS, 0, 0, &r), HV_CABI_ENGINE); /* not a function */
-  assert_int_equal(last_err.status, WASM_NOT_FOUND);
+  assert_int_equal(last_err.status, HVW_NOT_FOUND);
   expect_status(call("realloc_calls", NOARGS, 0, 0, &r), HV_CABI_ENGINE);
-  assert_int_equal(last_err.status, WASM_NOT_FOUND);
+  assert_int_equal(last_err.status, HVW_NOT_FOUND);
   /* the name is length-delimited: "echo" out of "echoXYZ" */
   hv_cabi_result r2;
-  wasm_error err;
+  hvw_error err;
   char detail[128];
   assert_int_equal(hv_cabi_call(g.store, g.inst, "echoXYZ", 4, ARGS(str("abc")), HV_TYPE_STRING, MAX_DEFAULT, &r2,
                                 &err, detail, sizeof detail),
@@ -752,7 +752,7 @@ static void test_call_signature_mismatch(void **state) {
   /* a number where the export takes a string */
   expect_status(call("echo", ARGS(num(I32(1))), HV_TYPE_STRING, MAX_DEFAULT, &r), HV_CABI_SIGNATURE_MISMATCH);
   /* declared i32 but holding an i64 */
-  hv_value lie = {.type = WASM_TYPE_I32, .num = {.type = WASM_TYPE_I64, .of.i64 = 1}};
+  hv_value lie = {.type = HVW_TYPE_I32, .num = {.type = HVW_TYPE_I64, .of.i64 = 1}};
   expect_status(call("ret_at", ARGS(lie), 0, 0, &r), HV_CABI_SIGNATURE_MISMATCH);
   assert_string_equal(last_detail, "argument 1 is declared i32 but holds a value of type i64");
   /* string results on exports that do not return one i32 */
@@ -814,7 +814,7 @@ static void test_gas_exhausted_inside_realloc(void **state) {
   set_realloc(3, 0);
   hv_cabi_result r;
   expect_status(call("echo", ARGS(str("spin")), HV_TYPE_STRING, MAX_DEFAULT, &r), HV_CABI_ENGINE);
-  assert_int_equal(last_err.status, WASM_GAS_EXHAUSTED);
+  assert_int_equal(last_err.status, HVW_GAS_EXHAUSTED);
   expect_detail_prefix("cabi_realloc for argument 1 ran out of gas: ");
   assert_int_equal(global_i32("export_calls"), 0);
 }
@@ -824,7 +824,7 @@ static void test_gas_exhausted_inside_post(void **state) {
   set_post(2);
   hv_cabi_result r;
   expect_status(call("echo", ARGS(str("spin")), HV_TYPE_STRING, MAX_DEFAULT, &r), HV_CABI_ENGINE);
-  assert_int_equal(last_err.status, WASM_GAS_EXHAUSTED);
+  assert_int_equal(last_err.status, HVW_GAS_EXHAUSTED);
   expect_detail_prefix("cabi_post_echo ran out of gas: ");
   assert_int_equal(global_i32("export_calls"), 1); /* the export ran; its result is discarded */
 }
@@ -832,14 +832,14 @@ static void test_gas_exhausted_inside_post(void **state) {
 static void test_interrupt_stops_realloc(void **state) {
   open_guest_gas("guest", 100000000); /* should the interrupt be missed, gas ends it, quickly */
   set_realloc(3, 0);
-  wasm_store_interrupt(g.store);
+  hvw_store_interrupt(g.store);
   hv_cabi_result r;
   expect_status(call("echo", ARGS(str("spin")), HV_TYPE_STRING, MAX_DEFAULT, &r), HV_CABI_ENGINE);
-  assert_int_equal(last_err.status, WASM_TIMEOUT);
+  assert_int_equal(last_err.status, HVW_TIMEOUT);
   expect_detail_prefix("cabi_realloc for argument 1 was interrupted: ");
   assert_int_equal(global_i32("export_calls"), 0);
   /* the store is usable once the interrupt is cleared */
-  wasm_store_clear_interrupt(g.store);
+  hvw_store_clear_interrupt(g.store);
   set_realloc(0, 0);
   hv_cabi_status st = call("echo", ARGS(str("ok")), HV_TYPE_STRING, MAX_DEFAULT, &r);
   expect_blob(st, &r, HV_TYPE_STRING, "ok", 2);
@@ -875,8 +875,8 @@ static void test_post_trap_reported(void **state) {
   set_post(1);
   hv_cabi_result r;
   expect_status(call("echo", ARGS(str("x")), HV_TYPE_STRING, MAX_DEFAULT, &r), HV_CABI_ENGINE);
-  assert_int_equal(last_err.status, WASM_TRAP);
-  assert_int_equal(last_err.trap, WASM_TRAP_UNREACHABLE);
+  assert_int_equal(last_err.status, HVW_TRAP);
+  assert_int_equal(last_err.trap, HVW_TRAP_UNREACHABLE);
   expect_detail_prefix("cabi_post_echo trapped: unreachable");
   assert_int_equal(global_i32("export_calls"), 1);
 }
@@ -888,7 +888,7 @@ static void test_export_trap_reported(void **state) {
   set_realloc(3, 0);
   expect_status(call("echo", ARGS(str("x")), HV_TYPE_STRING, MAX_DEFAULT, &r), HV_CABI_ENGINE);
   expect_status(call("ret_at", ARGS(num(I32(8))), HV_TYPE_STRING, MAX_DEFAULT, &r), HV_CABI_ENGINE);
-  assert_int_equal(last_err.status, WASM_GAS_EXHAUSTED);
+  assert_int_equal(last_err.status, HVW_GAS_EXHAUSTED);
   expect_detail_prefix("the export 'ret_at' ran out of gas: ");
 }
 

@@ -33,7 +33,7 @@ static void test_string(void **state) {
   hv_value v;
   uint8_t *owned = (uint8_t *)1;
   const char *text = "s:h\xC3\xA9";
-  assert_int_equal(cli_value_parse(text, WASM_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_OK);
+  assert_int_equal(cli_value_parse(text, HVW_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_OK);
   assert_int_equal(v.type, HV_TYPE_STRING);
   assert_int_equal(v.len, 3);
   assert_ptr_equal(v.data, text + 2); /* into the text: nothing to free */
@@ -43,7 +43,7 @@ static void test_string(void **state) {
   hv_value untouched = {.type = 0x55};
   v = untouched;
   owned = (uint8_t *)1;
-  assert_int_equal(cli_value_parse("s:\xED\xA0\x80", WASM_TYPE_I32, &v, &owned, why, sizeof why),
+  assert_int_equal(cli_value_parse("s:\xED\xA0\x80", HVW_TYPE_I32, &v, &owned, why, sizeof why),
                    CLI_VALUE_BAD_UTF8);
   assert_int_equal(v.type, 0x55);
   assert_ptr_equal(owned, (uint8_t *)1);
@@ -53,18 +53,18 @@ static void test_string(void **state) {
 static void test_base64(void **state) {
   hv_value v;
   uint8_t *owned = NULL;
-  assert_int_equal(cli_value_parse("b64:AAEC_w", WASM_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_OK);
+  assert_int_equal(cli_value_parse("b64:AAEC_w", HVW_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_OK);
   assert_int_equal(v.type, HV_TYPE_BYTES);
   assert_int_equal(v.len, 4);
   assert_ptr_equal(v.data, owned);
   assert_memory_equal(v.data, "\x00\x01\x02\xff", 4);
   free(owned);
-  assert_int_equal(cli_value_parse("b64:", WASM_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_OK);
+  assert_int_equal(cli_value_parse("b64:", HVW_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_OK);
   assert_int_equal(v.len, 0);
   free(owned);
-  assert_int_equal(cli_value_parse("b64:A===", WASM_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_BAD_BASE64);
+  assert_int_equal(cli_value_parse("b64:A===", HVW_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_BAD_BASE64);
   assert_int_equal(strncmp(why, "not valid base64: ", 18), 0);
-  assert_int_equal(cli_value_parse("b64:+-AA", WASM_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_BAD_BASE64);
+  assert_int_equal(cli_value_parse("b64:+-AA", HVW_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_BAD_BASE64);
 }
 
 static void test_file(void **state) {
@@ -77,35 +77,35 @@ static void test_file(void **state) {
   snprintf(text, sizeof text, "@%s", path);
   hv_value v;
   uint8_t *owned = NULL;
-  assert_int_equal(cli_value_parse(text, WASM_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_OK);
+  assert_int_equal(cli_value_parse(text, HVW_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_OK);
   assert_int_equal(v.type, HV_TYPE_BYTES);
   assert_int_equal(v.len, 3);
   assert_ptr_equal(v.data, owned);
   assert_memory_equal(v.data, "a\0b", 3);
   free(owned);
   unlink(path);
-  assert_int_equal(cli_value_parse(text, WASM_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_FILE);
+  assert_int_equal(cli_value_parse(text, HVW_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_FILE);
   assert_non_null(strstr(why, "No such file or directory"));
-  assert_int_equal(cli_value_parse("@", WASM_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_FILE);
+  assert_int_equal(cli_value_parse("@", HVW_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_FILE);
   assert_string_equal(why, "no file name after @");
 }
 
 static void test_numbers(void **state) {
   hv_value v;
   uint8_t *owned = (uint8_t *)1;
-  assert_int_equal(cli_value_parse("-7", WASM_TYPE_I64, &v, &owned, why, sizeof why), CLI_VALUE_OK);
-  assert_int_equal(v.type, WASM_TYPE_I64);
-  assert_int_equal(v.num.type, WASM_TYPE_I64);
+  assert_int_equal(cli_value_parse("-7", HVW_TYPE_I64, &v, &owned, why, sizeof why), CLI_VALUE_OK);
+  assert_int_equal(v.type, HVW_TYPE_I64);
+  assert_int_equal(v.num.type, HVW_TYPE_I64);
   assert_int_equal(v.num.of.i64, -7);
   assert_null(owned);
-  assert_int_equal(cli_value_parse("1.5", WASM_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_BAD_NUMBER);
+  assert_int_equal(cli_value_parse("1.5", HVW_TYPE_I32, &v, &owned, why, sizeof why), CLI_VALUE_BAD_NUMBER);
   assert_string_equal(why, "not a valid i32: not a number of the expected form");
-  assert_int_equal(cli_value_parse("null", WASM_TYPE_FUNCREF, &v, &owned, why, sizeof why), CLI_VALUE_BAD_NUMBER);
+  assert_int_equal(cli_value_parse("null", HVW_TYPE_FUNCREF, &v, &owned, why, sizeof why), CLI_VALUE_BAD_NUMBER);
 }
 
 static void test_walk(void **state) {
-  static const wasm_valtype params[] = {WASM_TYPE_I32, WASM_TYPE_I32, WASM_TYPE_F64, WASM_TYPE_I32, WASM_TYPE_I32};
-  wasm_functype_view core = {.param_count = 5, .params = params};
+  static const hvw_valtype params[] = {HVW_TYPE_I32, HVW_TYPE_I32, HVW_TYPE_F64, HVW_TYPE_I32, HVW_TYPE_I32};
+  hvw_functype_view core = {.param_count = 5, .params = params};
   char *texts[] = {"s:ab", "2.5", "b64:AAAA"};
   cli_values vals;
   size_t bad = 99;
@@ -113,7 +113,7 @@ static void test_walk(void **state) {
   assert_int_equal(vals.count, 3);
   assert_int_equal(vals.flat_count, 5);
   assert_int_equal(vals.values[0].type, HV_TYPE_STRING);
-  assert_int_equal(vals.values[1].type, WASM_TYPE_F64); /* typed by core parameter 3 */
+  assert_int_equal(vals.values[1].type, HVW_TYPE_F64); /* typed by core parameter 3 */
   assert_int_equal(vals.values[1].num.of.f64_bits, 0x4004000000000000ull);
   assert_int_equal(vals.values[2].type, HV_TYPE_BYTES);
   assert_int_equal(vals.values[2].len, 3);
@@ -143,7 +143,7 @@ static void test_walk(void **state) {
   assert_null(vals.owned);
   assert_int_equal(vals.count, 0);
 
-  wasm_functype_view none = {0};
+  hvw_functype_view none = {0};
   assert_int_equal(cli_values_parse(NULL, 0, &none, &vals, &bad, why, sizeof why), CLI_VALUE_OK);
   assert_int_equal(vals.count, 0);
   cli_values_free(&vals);

@@ -24,22 +24,22 @@ static void test_codes_and_http(void **state) {
 
 static void test_status_mapping(void **state) {
   static const struct {
-    wasm_status status;
+    hvw_status status;
     outcome_code code;
   } map[] = {
-      {WASM_OK, OUTCOME_OK},
-      {WASM_MALFORMED, OUTCOME_INVALID_WASM},
-      {WASM_INVALID, OUTCOME_INVALID_WASM},
-      {WASM_IMPL_LIMIT, OUTCOME_INVALID_WASM},
-      {WASM_UNLINKABLE, OUTCOME_INVALID_WASM},
-      {WASM_TRAP, OUTCOME_EXECUTION_TRAP},
-      {WASM_TIMEOUT, OUTCOME_EXECUTION_TIMEOUT},
-      {WASM_GAS_EXHAUSTED, OUTCOME_GAS_EXHAUSTED},
-      {WASM_MEMORY_EXCEEDED, OUTCOME_MEMORY_EXCEEDED},
-      {WASM_NOT_FOUND, OUTCOME_FUNCTION_NOT_FOUND},
-      {WASM_BAD_ARGUMENTS, OUTCOME_INVALID_ARGUMENTS},
-      {WASM_OUT_OF_HOST_MEMORY, OUTCOME_INTERNAL_ERROR},
-      {(wasm_status)999, OUTCOME_INTERNAL_ERROR},
+      {HVW_OK, OUTCOME_OK},
+      {HVW_MALFORMED, OUTCOME_INVALID_WASM},
+      {HVW_INVALID, OUTCOME_INVALID_WASM},
+      {HVW_IMPL_LIMIT, OUTCOME_INVALID_WASM},
+      {HVW_UNLINKABLE, OUTCOME_INVALID_WASM},
+      {HVW_TRAP, OUTCOME_EXECUTION_TRAP},
+      {HVW_TIMEOUT, OUTCOME_EXECUTION_TIMEOUT},
+      {HVW_GAS_EXHAUSTED, OUTCOME_GAS_EXHAUSTED},
+      {HVW_MEMORY_EXCEEDED, OUTCOME_MEMORY_EXCEEDED},
+      {HVW_NOT_FOUND, OUTCOME_FUNCTION_NOT_FOUND},
+      {HVW_BAD_ARGUMENTS, OUTCOME_INVALID_ARGUMENTS},
+      {HVW_OUT_OF_HOST_MEMORY, OUTCOME_INTERNAL_ERROR},
+      {(hvw_status)999, OUTCOME_INTERNAL_ERROR},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     assert_int_equal(outcome_from_status(map[i].status), map[i].code);
@@ -60,14 +60,14 @@ static void test_cabi_mapping(void **state) {
       {HV_CABI_HOST_MEMORY, OUTCOME_INTERNAL_ERROR},
       {(hv_cabi_status)999, OUTCOME_INTERNAL_ERROR},
   };
-  wasm_error ok = {.status = WASM_OK};
+  hvw_error ok = {.status = HVW_OK};
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     assert_int_equal(outcome_from_cabi(map[i].status, &ok), map[i].code);
   /* HV_CABI_ENGINE: whatever the engine said */
-  static const wasm_status engine[] = {WASM_TRAP, WASM_TIMEOUT, WASM_GAS_EXHAUSTED, WASM_MEMORY_EXCEEDED,
-                                       WASM_NOT_FOUND, WASM_OUT_OF_HOST_MEMORY};
+  static const hvw_status engine[] = {HVW_TRAP, HVW_TIMEOUT, HVW_GAS_EXHAUSTED, HVW_MEMORY_EXCEEDED,
+                                       HVW_NOT_FOUND, HVW_OUT_OF_HOST_MEMORY};
   for (size_t i = 0; i < sizeof engine / sizeof engine[0]; i++) {
-    wasm_error err = {.status = engine[i]};
+    hvw_error err = {.status = engine[i]};
     assert_int_equal(outcome_from_cabi(HV_CABI_ENGINE, &err), outcome_from_status(engine[i]));
   }
   assert_int_equal(outcome_from_cabi(HV_CABI_ENGINE, NULL), OUTCOME_INTERNAL_ERROR);
@@ -75,7 +75,7 @@ static void test_cabi_mapping(void **state) {
 
 static void test_describe_trap(void **state) {
   char buf[300];
-  wasm_error err = {.status = WASM_TRAP, .trap = WASM_TRAP_INT_DIV_ZERO};
+  hvw_error err = {.status = HVW_TRAP, .trap = HVW_TRAP_INT_DIV_ZERO};
   assert_string_equal(outcome_describe(&err, buf, sizeof buf), "integer divide by zero");
   strcpy(err.message, "integer divide by zero");
   assert_string_equal(outcome_describe(&err, buf, sizeof buf), "integer divide by zero");
@@ -83,20 +83,20 @@ static void test_describe_trap(void **state) {
   assert_string_equal(outcome_describe(&err, buf, sizeof buf), "integer divide by zero in function 3");
   strcpy(err.message, "at function 3");
   assert_string_equal(outcome_describe(&err, buf, sizeof buf), "integer divide by zero (at function 3)");
-  err = (wasm_error){.status = WASM_TRAP, .trap = WASM_TRAP_CALL_STACK_EXHAUSTED};
+  err = (hvw_error){.status = HVW_TRAP, .trap = HVW_TRAP_CALL_STACK_EXHAUSTED};
   assert_string_equal(outcome_describe(&err, buf, sizeof buf), "call stack exhausted");
 }
 
 static void test_describe_other(void **state) {
   char buf[300];
-  wasm_error err = {.status = WASM_MALFORMED};
+  hvw_error err = {.status = HVW_MALFORMED};
   assert_string_equal(outcome_describe(&err, buf, sizeof buf), "malformed module");
   strcpy(err.message, "section 3: unexpected end at offset 0x1c");
   assert_string_equal(outcome_describe(&err, buf, sizeof buf), "section 3: unexpected end at offset 0x1c");
   /* An unterminated engine message is cut at the array's end, never read past it. */
   memset(err.message, 'x', sizeof err.message);
   outcome_describe(&err, buf, sizeof buf);
-  assert_int_equal(strlen(buf), WASM_ERROR_MESSAGE_MAX);
+  assert_int_equal(strlen(buf), HVW_ERROR_MESSAGE_MAX);
   char small[8];
   outcome_describe(&err, small, sizeof small);
   assert_int_equal(strlen(small), 7);

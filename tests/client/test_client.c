@@ -66,10 +66,10 @@ static int setup(void **state) {
       hv_client_key_generate(&f->client, NULL) != HV_CRYPTO_OK ||
       hv_client_key_public_base64(f->client, &f->client_b64, NULL) != HV_CRYPTO_OK)
     return -1;
-  f->args[0] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 40});
-  f->args[1] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I64, .of.i64 = 44});
+  f->args[0] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 40});
+  f->args[1] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I64, .of.i64 = 44});
   f->arg_count = 2;
-  f->results[0] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 84});
+  f->results[0] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 84});
   f->result_count = 1;
   *state = f;
   return 0;
@@ -188,7 +188,7 @@ static void round_trip(fixture *f, const uint8_t *server_key, size_t server_key_
                    HV_CRYPTO_OK);
   assert_string_equal(parsed->request_id, REQUEST_ID);
   assert_int_equal(parsed->result_count, 1);
-  assert_int_equal(parsed->results[0].type, WASM_TYPE_I32);
+  assert_int_equal(parsed->results[0].type, HVW_TYPE_I32);
   assert_int_equal(parsed->results[0].num.of.i32, 84);
   assert_string_equal(computed.result, r.result_commitment);
   assert_string_equal(computed.program, r.program_commitment);
@@ -367,7 +367,7 @@ static void test_check_result_mismatches(void **state) {
   assert_null(parsed);
   assert_non_null(strstr(err.message, "arguments_commitment"));
   /* the same values typed differently are other arguments too */
-  other_args[1] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 44});
+  other_args[1] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 44});
   assert_int_equal(hv_client_check_result(doc, doc_len, &e, NULL, NULL, &err),
                    HV_CRYPTO_COMMITMENT_MISMATCH);
   /* another module */
@@ -427,7 +427,7 @@ static void test_round_trip_strings_and_bytes(void **state) {
 
   f->args[0] = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)text, sizeof text - 1);
   f->args[1] = hv_value_blob(HV_TYPE_BYTES, blob, sizeof blob);
-  f->args[2] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 3});
+  f->args[2] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 3});
   f->arg_count = 3;
   f->results[0] = hv_value_blob(HV_TYPE_BYTES, blob, sizeof blob);
   f->results[1] = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)text, sizeof text - 1);
@@ -498,7 +498,7 @@ static void test_invocation_large_bytes_is_janssons_text(void **state) {
   for (size_t i = 0; i < n; i++) blob[i] = (uint8_t)(i * 131 + (i >> 9));
   const hv_value args[] = {
       hv_value_blob(HV_TYPE_BYTES, blob, n),
-      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x3fb999999999999aull}),
+      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_F64, .of.f64_bits = 0x3fb999999999999aull}),
       hv_value_blob(HV_TYPE_BYTES, blob, 0),
       hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"\"\\\n\x01\xe2\x82\xac", 7),
       hv_value_blob(HV_TYPE_BYTES, blob, 2),
@@ -561,14 +561,14 @@ static void test_request_body_v11(void **state) {
 static void test_invocation_document(void **state) {
   static const uint8_t blob[] = {0x00, 0xff, 0x10};
   const hv_value args[] = {
-      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 84}),
+      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 84}),
       hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"hi", 2),
       hv_value_blob(HV_TYPE_BYTES, blob, sizeof blob),
-      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I64, .of.i64 = 9007199254740992LL}),
-      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I64, .of.i64 = -5}),
-      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x7ff8000000000001ull}),
-      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0xff800000u}),
-      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x3fc00000u}),
+      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I64, .of.i64 = 9007199254740992LL}),
+      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I64, .of.i64 = -5}),
+      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_F64, .of.f64_bits = 0x7ff8000000000001ull}),
+      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_F32, .of.f32_bits = 0xff800000u}),
+      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_F32, .of.f32_bits = 0x3fc00000u}),
       hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"a\0\"\xc3\xa9", 5),
   };
   char *doc = (char *)1;
@@ -595,7 +595,7 @@ static void test_invocation_document(void **state) {
   {
     static const uint8_t example_bytes[] = {0x00, 0x01, 0xfe, 0xff};
     const hv_value example[] = {
-        hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 42}),
+        hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 42}),
         hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"Gr\xc3\xbc\xc3\x9f" "e, \xe4\xb8\x96\xe7\x95\x8c",
                       15),
         hv_value_blob(HV_TYPE_BYTES, example_bytes, sizeof example_bytes)};
@@ -607,7 +607,7 @@ static void test_invocation_document(void **state) {
   assert_int_equal(hv_client_invocation_build("f", NULL, 0, 0, &doc, NULL, NULL), HV_CRYPTO_OK);
   free(doc);
   /* refused: a numeric or unknown declared result, text that is not UTF-8, missing pieces */
-  assert_int_equal(hv_client_invocation_build("f", args, 1, WASM_TYPE_I32, &doc, &len, &err),
+  assert_int_equal(hv_client_invocation_build("f", args, 1, HVW_TYPE_I32, &doc, &len, &err),
                    HV_CRYPTO_INVALID_ARGUMENT);
   assert_null(doc);
   assert_int_equal(len, 0);
@@ -619,7 +619,7 @@ static void test_invocation_document(void **state) {
   assert_int_equal(hv_client_invocation_build("f", &not_utf8, 1, 0, &doc, &len, &err),
                    HV_CRYPTO_BAD_VALUE);
   assert_non_null(strstr(err.message, "argument 0"));
-  const hv_value ref = {.type = WASM_TYPE_FUNCREF};
+  const hv_value ref = {.type = HVW_TYPE_FUNCREF};
   assert_int_equal(hv_client_invocation_build("f", &ref, 1, 0, &doc, &len, &err),
                    HV_CRYPTO_BAD_VALUE);
   assert_int_equal(hv_client_invocation_build(NULL, args, 1, 0, &doc, &len, &err),

@@ -42,11 +42,11 @@ static void example_nonce(uint8_t nonce[HV_COMMIT_NONCE_LEN]) {
 }
 
 static void example_arguments(hv_value args[4]) {
-  args[0] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 42});
-  args[1] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I64, .of.i64 = -2});
-  args[2] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x3fc00000u});
+  args[0] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 42});
+  args[1] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I64, .of.i64 = -2});
+  args[2] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_F32, .of.f32_bits = 0x3fc00000u});
   args[3] = hv_value_from_wasm(
-      (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x3fb999999999999aull}); /* 0.1 */
+      (hvw_value){.type = HVW_TYPE_F64, .of.f64_bits = 0x3fb999999999999aull}); /* 0.1 */
 }
 
 static void test_example_program_commitment(void **state) {
@@ -86,7 +86,7 @@ static void test_example_arguments_commitment(void **state) {
 
 static void test_example_document_and_result_commitment(void **state) {
   uint8_t nonce[HV_COMMIT_NONCE_LEN];
-  hv_value result = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 84});
+  hv_value result = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 84});
   char *doc = NULL;
   size_t len = 0;
   char hex[HV_COMMIT_HEX_LEN + 1];
@@ -149,7 +149,7 @@ static void test_example_v11_arguments(void **state) {
   const hv_value string_arg =
       hv_value_blob(HV_TYPE_STRING, (const uint8_t *)EXAMPLE_STRING, strlen(EXAMPLE_STRING));
   const hv_value bytes_arg = hv_value_blob(HV_TYPE_BYTES, example_bytes, sizeof example_bytes);
-  const hv_value mixed[] = {hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 42}),
+  const hv_value mixed[] = {hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 42}),
                             string_arg, bytes_arg};
   const hv_value empty_string = hv_value_blob(HV_TYPE_STRING, NULL, 0);
   const hv_value empty_bytes = hv_value_blob(HV_TYPE_BYTES, NULL, 0);
@@ -215,9 +215,9 @@ static void test_canonical_arguments_edges(void **state) {
   size_t len = 0;
   (void)state;
   /* A NaN's payload and a negative zero are committed bit for bit. */
-  v[0] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x7fc00001u});
+  v[0] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_F32, .of.f32_bits = 0x7fc00001u});
   v[1] = hv_value_from_wasm(
-      (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x8000000000000000ull});
+      (hvw_value){.type = HVW_TYPE_F64, .of.f64_bits = 0x8000000000000000ull});
   assert_int_equal(hv_commit_canonical_arguments(v, 2, out, sizeof out, &len, NULL), HV_CRYPTO_OK);
   assert_int_equal(len, 14);
   assert_memory_equal(out, "\x7d\x01\x00\xc0\x7f\x7c\x00\x00\x00\x00\x00\x00\x00\x80", 14);
@@ -225,10 +225,10 @@ static void test_canonical_arguments_edges(void **state) {
   assert_int_equal(hv_commit_canonical_arguments(v, 2, out, 13, &len, NULL),
                    HV_CRYPTO_INVALID_ARGUMENT);
   /* types that have no canonical form */
-  v[1].type = WASM_TYPE_FUNCREF;
+  v[1].type = HVW_TYPE_FUNCREF;
   assert_int_equal(hv_commit_canonical_arguments(v, 2, out, sizeof out, &len, NULL),
                    HV_CRYPTO_BAD_VALUE);
-  v[1].type = WASM_TYPE_V128;
+  v[1].type = HVW_TYPE_V128;
   char hex[HV_COMMIT_HEX_LEN + 1];
   uint8_t nonce[HV_COMMIT_NONCE_LEN] = {0};
   assert_int_equal(hv_commit_arguments(nonce, v, 2, hex, NULL), HV_CRYPTO_BAD_VALUE);
@@ -256,8 +256,8 @@ static void test_canonical_strings_and_bytes(void **state) {
   const hv_value multibyte = BLOB(HV_TYPE_STRING, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
   const hv_value raw = BLOB(HV_TYPE_BYTES, "\x00\xff\x10");
   const hv_value mixed[] = {
-      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 7}), with_nul, raw,
-      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I64, .of.i64 = -1})};
+      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 7}), with_nul, raw,
+      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I64, .of.i64 = -1})};
 
   assert_canonical(&empty_string, 1, "\x73\x00\x00\x00\x00\x00\x00\x00\x00", 9);
   assert_canonical(&empty_bytes, 1, "\x62\x00\x00\x00\x00\x00\x00\x00\x00", 9);
@@ -288,7 +288,7 @@ static void test_canonical_strings_and_bytes(void **state) {
 static void test_arguments_commitment_streams_canonical_bytes(void **state) {
   uint8_t nonce[HV_COMMIT_NONCE_LEN];
   const hv_value args[] = {BLOB(HV_TYPE_STRING, "h\xc3\xa9llo\0"), BLOB(HV_TYPE_BYTES, "\x01\x02"),
-                           hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F32,
+                           hv_value_from_wasm((hvw_value){.type = HVW_TYPE_F32,
                                                            .of.f32_bits = 0x3fc00000u})};
   uint8_t buf[sizeof HV_COMMIT_ARGUMENTS_LABEL + HV_COMMIT_NONCE_LEN + 64];
   size_t head = sizeof HV_COMMIT_ARGUMENTS_LABEL + HV_COMMIT_NONCE_LEN, len = 0;
@@ -358,8 +358,8 @@ static void test_canonical_size(void **state) {
   (void)state;
   assert_int_equal(hv_commit_canonical_size(NULL, 0), 0);
   assert_int_equal(hv_commit_canonical_size(NULL, 1), SIZE_MAX);
-  v[0] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_F64});
-  v[1] = hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32});
+  v[0] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_F64});
+  v[1] = hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32});
   v[2] = hv_value_blob(HV_TYPE_STRING, (const uint8_t *)"", 1u << 24);
   assert_int_equal(hv_commit_canonical_size(v, 3), 9 + 5 + 9 + (1u << 24));
   /* overflow: no real buffer is that large, and the function must not wrap around */
@@ -370,7 +370,7 @@ static void test_canonical_size(void **state) {
   v[2].len = SIZE_MAX;
   assert_int_equal(hv_commit_canonical_size(v + 2, 1), SIZE_MAX);
   /* no canonical form */
-  v[1].type = WASM_TYPE_V128;
+  v[1].type = HVW_TYPE_V128;
   assert_int_equal(hv_commit_canonical_size(v, 2), SIZE_MAX);
 }
 
@@ -404,23 +404,23 @@ static void test_hex_equal(void **state) {
 
 static void test_document_value_forms(void **state) {
   uint8_t nonce[HV_COMMIT_NONCE_LEN] = {0};
-  wasm_value w[10];
+  hvw_value w[10];
   hv_value v[10];
   hv_result_document *doc = NULL;
   char *json = NULL;
   size_t len = 0;
   (void)state;
   memset(w, 0, sizeof w);
-  w[0] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = 9007199254740991LL};  /* 2^53 - 1 */
-  w[1] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = 9007199254740992LL};  /* 2^53 */
-  w[2] = (wasm_value){.type = WASM_TYPE_I64, .of.i64 = INT64_MIN};
-  w[3] = (wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x7fc00001u};    /* NaN */
-  w[4] = (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0xfff0000000000000ull}; /* -inf */
-  w[5] = (wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x7f800000u};    /* inf */
-  w[6] = (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x8000000000000000ull}; /* -0.0 */
-  w[7] = (wasm_value){.type = WASM_TYPE_F32, .of.f32_bits = 0x3dcccccdu};    /* 0.1f */
-  w[8] = (wasm_value){.type = WASM_TYPE_I32, .of.i32 = INT32_MIN};
-  w[9] = (wasm_value){.type = WASM_TYPE_F64, .of.f64_bits = 0x3ff0000000000000ull}; /* 1.0 */
+  w[0] = (hvw_value){.type = HVW_TYPE_I64, .of.i64 = 9007199254740991LL};  /* 2^53 - 1 */
+  w[1] = (hvw_value){.type = HVW_TYPE_I64, .of.i64 = 9007199254740992LL};  /* 2^53 */
+  w[2] = (hvw_value){.type = HVW_TYPE_I64, .of.i64 = INT64_MIN};
+  w[3] = (hvw_value){.type = HVW_TYPE_F32, .of.f32_bits = 0x7fc00001u};    /* NaN */
+  w[4] = (hvw_value){.type = HVW_TYPE_F64, .of.f64_bits = 0xfff0000000000000ull}; /* -inf */
+  w[5] = (hvw_value){.type = HVW_TYPE_F32, .of.f32_bits = 0x7f800000u};    /* inf */
+  w[6] = (hvw_value){.type = HVW_TYPE_F64, .of.f64_bits = 0x8000000000000000ull}; /* -0.0 */
+  w[7] = (hvw_value){.type = HVW_TYPE_F32, .of.f32_bits = 0x3dcccccdu};    /* 0.1f */
+  w[8] = (hvw_value){.type = HVW_TYPE_I32, .of.i32 = INT32_MIN};
+  w[9] = (hvw_value){.type = HVW_TYPE_F64, .of.f64_bits = 0x3ff0000000000000ull}; /* 1.0 */
   for (size_t i = 0; i < 10; i++)
     v[i] = hv_value_from_wasm(w[i]);
   assert_int_equal(hv_commit_document_build("r", "f", v, 10, EXAMPLE_PROGRAM_SHA256, nonce, &json,
@@ -445,7 +445,7 @@ static void test_document_value_forms(void **state) {
   for (size_t i = 0; i < 10; i++) {
     assert_int_equal(doc->results[i].type, v[i].type);
     if (i == 3) continue; /* NaN comes back canonical */
-    bool narrow = v[i].type == WASM_TYPE_I32 || v[i].type == WASM_TYPE_F32; /* only 4 bytes are set */
+    bool narrow = v[i].type == HVW_TYPE_I32 || v[i].type == HVW_TYPE_F32; /* only 4 bytes are set */
     if (narrow) assert_int_equal(doc->results[i].num.of.f32_bits, v[i].num.of.f32_bits);
     else assert_int_equal(doc->results[i].num.of.f64_bits, v[i].num.of.f64_bits);
   }
@@ -453,7 +453,7 @@ static void test_document_value_forms(void **state) {
   hv_commit_document_free(doc);
   free(json);
   /* a reference type has no document form; nor does invalid UTF-8 */
-  v[0].type = WASM_TYPE_EXTERNREF;
+  v[0].type = HVW_TYPE_EXTERNREF;
   assert_int_equal(hv_commit_document_build("r", "f", v, 1, EXAMPLE_PROGRAM_SHA256, nonce, &json,
                                             &len, NULL),
                    HV_CRYPTO_BAD_VALUE);
@@ -508,7 +508,7 @@ static void test_document_strings_and_bytes(void **state) {
       hv_value_blob(HV_TYPE_BYTES, NULL, 0),
       BLOB(HV_TYPE_BYTES, "\x00\xff\x10"),
       BLOB(HV_TYPE_BYTES, "foob"),
-      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 84}),
+      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 84}),
   };
   document_round_trip(values, sizeof values / sizeof values[0],
                       "{\"type\":\"string\",\"value\":\"\"},"

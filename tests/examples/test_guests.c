@@ -34,11 +34,11 @@
 /* ---- Host side ------------------------------------------------------------------------------- */
 
 typedef struct guest {
-  wasm_module *module;
-  wasm_store *store;
-  wasm_instance *instance;
-  wasm_memory *memory;
-  wasm_func *realloc_fn;
+  hvw_module *module;
+  hvw_store *store;
+  hvw_instance *instance;
+  hvw_memory *memory;
+  hvw_func *realloc_fn;
 } guest;
 
 static uint8_t *read_file(const char *path, size_t *size) {
@@ -71,21 +71,21 @@ static bool guest_open(guest *g, const char *name) {
     fprintf(stderr, "cannot read %s\n", path);
     return false;
   }
-  wasm_error err;
-  g->module = wasm_module_load(bytes, size, &err);
+  hvw_error err;
+  g->module = hvw_module_load(bytes, size, &err);
   free(bytes);
-  wasm_extern ext;
-  if (!g->module || !(g->store = wasm_store_new(NULL, &err)) ||
-      !(g->instance = wasm_instance_new(g->store, g->module, NULL, 0, &err))) {
-    fprintf(stderr, "%s: %s: %s\n", path, wasm_status_name(err.status), err.message);
+  hvw_extern ext;
+  if (!g->module || !(g->store = hvw_store_new(NULL, &err)) ||
+      !(g->instance = hvw_instance_new(g->store, g->module, NULL, 0, &err))) {
+    fprintf(stderr, "%s: %s: %s\n", path, hvw_status_name(err.status), err.message);
     return false;
   }
-  if (!wasm_instance_export(g->instance, "memory", 6, &ext) || ext.kind != WASM_EXTERN_MEMORY) {
+  if (!hvw_instance_export(g->instance, "memory", 6, &ext) || ext.kind != HVW_EXTERN_MEMORY) {
     fprintf(stderr, "%s: no memory export\n", path);
     return false;
   }
   g->memory = ext.of.memory;
-  if (!wasm_instance_export(g->instance, "cabi_realloc", 12, &ext) || ext.kind != WASM_EXTERN_FUNC) {
+  if (!hvw_instance_export(g->instance, "cabi_realloc", 12, &ext) || ext.kind != HVW_EXTERN_FUNC) {
     fprintf(stderr, "%s: no cabi_realloc export\n", path);
     return false;
   }
@@ -94,8 +94,8 @@ static bool guest_open(guest *g, const char *name) {
 }
 
 static void guest_close(guest *g) {
-  wasm_store_free(g->store);
-  wasm_module_free(g->module);
+  hvw_store_free(g->store);
+  hvw_module_free(g->module);
   memset(g, 0, sizeof *g);
 }
 
@@ -105,58 +105,58 @@ static guest open_or_fail(const char *name) {
   return g;
 }
 
-static wasm_func *export_func(const guest *g, const char *name) {
-  wasm_extern ext;
-  if (!wasm_instance_export(g->instance, name, strlen(name), &ext) || ext.kind != WASM_EXTERN_FUNC)
+static hvw_func *export_func(const guest *g, const char *name) {
+  hvw_extern ext;
+  if (!hvw_instance_export(g->instance, name, strlen(name), &ext) || ext.kind != HVW_EXTERN_FUNC)
     return NULL;
   return ext.of.func;
 }
 
-static wasm_value i32(uint32_t v) {
-  wasm_value x = {.type = WASM_TYPE_I32, .of.i32 = (int32_t)v};
+static hvw_value i32(uint32_t v) {
+  hvw_value x = {.type = HVW_TYPE_I32, .of.i32 = (int32_t)v};
   return x;
 }
 
 /* The guest memory [ptr, ptr + len), or NULL when any of it is outside the memory. The pointer is
  * good until the next call into the guest (which may grow, and so move, the memory). */
 static uint8_t *guest_span(guest *g, uint32_t ptr, uint64_t len) {
-  if ((uint64_t)ptr + len > wasm_memory_size_bytes(g->memory)) return NULL;
-  return wasm_memory_data(g->memory) + ptr;
+  if ((uint64_t)ptr + len > hvw_memory_size_bytes(g->memory)) return NULL;
+  return hvw_memory_data(g->memory) + ptr;
 }
 
 /* cabi_realloc(old_ptr, old_size, align, new_size); the status of the call, *out the pointer. */
-static wasm_status guest_realloc(guest *g, uint32_t old_ptr, uint32_t old_size, uint32_t align,
-                                 uint32_t new_size, uint32_t *out, wasm_error *err) {
-  wasm_value args[4] = {i32(old_ptr), i32(old_size), i32(align), i32(new_size)};
-  wasm_value res[1] = {{.type = WASM_TYPE_I32}};
-  wasm_status st = wasm_func_call(g->store, g->realloc_fn, args, 4, res, 1, err);
+static hvw_status guest_realloc(guest *g, uint32_t old_ptr, uint32_t old_size, uint32_t align,
+                                 uint32_t new_size, uint32_t *out, hvw_error *err) {
+  hvw_value args[4] = {i32(old_ptr), i32(old_size), i32(align), i32(new_size)};
+  hvw_value res[1] = {{.type = HVW_TYPE_I32}};
+  hvw_status st = hvw_func_call(g->store, g->realloc_fn, args, 4, res, 1, err);
   *out = (uint32_t)res[0].of.i32;
   return st;
 }
 
 /* Lowers one string or bytes argument: a block from cabi_realloc(0, 0, 1, len), bounds checked,
  * filled with the bytes. */
-static wasm_status guest_lower(guest *g, const void *data, size_t len, uint32_t *ptr, wasm_error *err) {
+static hvw_status guest_lower(guest *g, const void *data, size_t len, uint32_t *ptr, hvw_error *err) {
   assert_true(len <= UINT32_MAX);
-  wasm_status st = guest_realloc(g, 0, 0, 1, (uint32_t)len, ptr, err);
-  if (st != WASM_OK) return st;
+  hvw_status st = guest_realloc(g, 0, 0, 1, (uint32_t)len, ptr, err);
+  if (st != HVW_OK) return st;
   uint8_t *dst = guest_span(g, *ptr, len);
   if (!dst) fail_msg("cabi_realloc gave %u for %zu bytes, outside the memory", *ptr, len);
   if (len) memcpy(dst, data, len);
-  return WASM_OK;
+  return HVW_OK;
 }
 
 /* Calls `name`(ptr, len) -> one i32 for an argument of `len` bytes. */
-static wasm_status guest_call(guest *g, const char *name, const void *arg, size_t len,
-                              int32_t *result, wasm_error *err) {
-  wasm_func *f = export_func(g, name);
+static hvw_status guest_call(guest *g, const char *name, const void *arg, size_t len,
+                              int32_t *result, hvw_error *err) {
+  hvw_func *f = export_func(g, name);
   if (!f) fail_msg("no export %s", name);
   uint32_t ptr;
-  wasm_status st = guest_lower(g, arg, len, &ptr, err);
-  if (st != WASM_OK) return st;
-  wasm_value args[2] = {i32(ptr), i32((uint32_t)len)};
-  wasm_value res[1] = {{.type = WASM_TYPE_I32}};
-  st = wasm_func_call(g->store, f, args, 2, res, 1, err);
+  hvw_status st = guest_lower(g, arg, len, &ptr, err);
+  if (st != HVW_OK) return st;
+  hvw_value args[2] = {i32(ptr), i32((uint32_t)len)};
+  hvw_value res[1] = {{.type = HVW_TYPE_I32}};
+  st = hvw_func_call(g->store, f, args, 2, res, 1, err);
   *result = res[0].of.i32;
   return st;
 }
@@ -180,11 +180,11 @@ static uint8_t *guest_lift(guest *g, const char *name, int32_t retptr, size_t *l
 
   char post_name[64];
   snprintf(post_name, sizeof post_name, "cabi_post_%s", name);
-  wasm_func *post = export_func(g, post_name);
+  hvw_func *post = export_func(g, post_name);
   if (post) {
-    wasm_value arg = i32(rp);
-    wasm_error err;
-    if (wasm_func_call(g->store, post, &arg, 1, NULL, 0, &err) != WASM_OK)
+    hvw_value arg = i32(rp);
+    hvw_error err;
+    if (hvw_func_call(g->store, post, &arg, 1, NULL, 0, &err) != HVW_OK)
       fail_msg("%s: %s", post_name, err.message);
   }
   return copy;
@@ -193,9 +193,9 @@ static uint8_t *guest_lift(guest *g, const char *name, int32_t retptr, size_t *l
 /* name(bytes) -> bytes, which must succeed; the caller frees the result. */
 static uint8_t *call_blob(guest *g, const char *name, const void *arg, size_t len, size_t *out_len) {
   int32_t retptr;
-  wasm_error err;
-  if (guest_call(g, name, arg, len, &retptr, &err) != WASM_OK)
-    fail_msg("%s(%zu bytes): %s: %s", name, len, wasm_status_name(err.status), err.message);
+  hvw_error err;
+  if (guest_call(g, name, arg, len, &retptr, &err) != HVW_OK)
+    fail_msg("%s(%zu bytes): %s: %s", name, len, hvw_status_name(err.status), err.message);
   return guest_lift(g, name, retptr, out_len);
 }
 
@@ -232,32 +232,32 @@ static void test_cabi_realloc(void **state) {
   static const char *const names[] = {"sha256", "upper", "wordcount", "redact"};
   for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
     guest g = open_or_fail(names[k]);
-    wasm_error err;
+    hvw_error err;
     uint32_t a, b, c;
     /* alignment honoured */
-    assert_int_equal(guest_realloc(&g, 0, 0, 1, 3, &a, &err), WASM_OK);
-    assert_int_equal(guest_realloc(&g, 0, 0, 8, 5, &b, &err), WASM_OK);
+    assert_int_equal(guest_realloc(&g, 0, 0, 1, 3, &a, &err), HVW_OK);
+    assert_int_equal(guest_realloc(&g, 0, 0, 8, 5, &b, &err), HVW_OK);
     assert_true(b % 8 == 0 && b >= a + 3);
-    assert_int_equal(guest_realloc(&g, 0, 0, 16, 0, &c, &err), WASM_OK);
+    assert_int_equal(guest_realloc(&g, 0, 0, 16, 0, &c, &err), HVW_OK);
     assert_true(c % 16 == 0 && c >= b + 5 && guest_span(&g, c, 0));
     /* the newest block grows in place, keeping its bytes; an older one moves */
-    assert_int_equal(guest_realloc(&g, 0, 0, 4, 4, &a, &err), WASM_OK);
+    assert_int_equal(guest_realloc(&g, 0, 0, 4, 4, &a, &err), HVW_OK);
     memcpy(guest_span(&g, a, 4), "wxyz", 4);
-    assert_int_equal(guest_realloc(&g, a, 4, 4, 100000, &b, &err), WASM_OK);
+    assert_int_equal(guest_realloc(&g, a, 4, 4, 100000, &b, &err), HVW_OK);
     assert_int_equal(b, a);
-    assert_int_equal(guest_realloc(&g, 0, 0, 1, 1, &c, &err), WASM_OK);
-    assert_int_equal(guest_realloc(&g, a, 100000, 4, 200000, &b, &err), WASM_OK);
+    assert_int_equal(guest_realloc(&g, 0, 0, 1, 1, &c, &err), HVW_OK);
+    assert_int_equal(guest_realloc(&g, a, 100000, 4, 200000, &b, &err), HVW_OK);
     assert_true(b != a && b % 4 == 0 && guest_span(&g, b, 200000));
     assert_memory_equal(guest_span(&g, b, 4), "wxyz", 4);
     /* shrinking keeps the block */
-    assert_int_equal(guest_realloc(&g, b, 200000, 4, 10, &c, &err), WASM_OK);
+    assert_int_equal(guest_realloc(&g, b, 200000, 4, 10, &c, &err), HVW_OK);
     assert_int_equal(c, b);
     /* a bad alignment, a block past 4 GiB and one past the store's cap all trap */
-    assert_int_equal(guest_realloc(&g, 0, 0, 3, 1, &a, &err), WASM_TRAP);
-    assert_int_equal(err.trap, WASM_TRAP_UNREACHABLE);
-    assert_int_equal(guest_realloc(&g, 0, 0, 1, 0xFFFFFFF0u, &a, &err), WASM_TRAP);
-    assert_int_equal(err.trap, WASM_TRAP_UNREACHABLE);
-    assert_int_equal(guest_realloc(&g, 0, 0, 1, 100u << 20, &a, &err), WASM_MEMORY_EXCEEDED);
+    assert_int_equal(guest_realloc(&g, 0, 0, 3, 1, &a, &err), HVW_TRAP);
+    assert_int_equal(err.trap, HVW_TRAP_UNREACHABLE);
+    assert_int_equal(guest_realloc(&g, 0, 0, 1, 0xFFFFFFF0u, &a, &err), HVW_TRAP);
+    assert_int_equal(err.trap, HVW_TRAP_UNREACHABLE);
+    assert_int_equal(guest_realloc(&g, 0, 0, 1, 100u << 20, &a, &err), HVW_MEMORY_EXCEEDED);
     guest_close(&g);
   }
 }
@@ -275,15 +275,15 @@ static void test_arena_reused_across_calls(void **state) {
     uint64_t size_after_first = 0;
     for (int round = 0; round < 5; round++) {
       int32_t r;
-      wasm_error err;
-      assert_int_equal(guest_call(&g, names[k], input, n, &r, &err), WASM_OK);
+      hvw_error err;
+      assert_int_equal(guest_call(&g, names[k], input, n, &r, &err), HVW_OK);
       if (strcmp(names[k], "wordcount") != 0) {
         size_t len;
         free(guest_lift(&g, names[k], r, &len));
       }
-      if (round == 0) size_after_first = wasm_memory_size_bytes(g.memory);
+      if (round == 0) size_after_first = hvw_memory_size_bytes(g.memory);
     }
-    assert_int_equal(wasm_memory_size_bytes(g.memory), size_after_first);
+    assert_int_equal(hvw_memory_size_bytes(g.memory), size_after_first);
     guest_close(&g);
   }
   free(input);
@@ -346,14 +346,14 @@ static void test_sha256_unaligned_argument(void **state) {
   uint8_t want[32];
   SHA256(buf, sizeof buf, want);
   guest g = open_or_fail("sha256");
-  wasm_error err;
+  hvw_error err;
   uint32_t block;
-  assert_int_equal(guest_realloc(&g, 0, 0, 4, sizeof buf + 3, &block, &err), WASM_OK);
+  assert_int_equal(guest_realloc(&g, 0, 0, 4, sizeof buf + 3, &block, &err), HVW_OK);
   for (uint32_t off = 0; off < 4; off++) {
     memcpy(guest_span(&g, block + off, sizeof buf), buf, sizeof buf);
-    wasm_value args[2] = {i32(block + off), i32(sizeof buf)};
-    wasm_value res[1] = {{.type = WASM_TYPE_I32}};
-    assert_int_equal(wasm_func_call(g.store, export_func(&g, "sha256"), args, 2, res, 1, &err), WASM_OK);
+    hvw_value args[2] = {i32(block + off), i32(sizeof buf)};
+    hvw_value res[1] = {{.type = HVW_TYPE_I32}};
+    assert_int_equal(hvw_func_call(g.store, export_func(&g, "sha256"), args, 2, res, 1, &err), HVW_OK);
     const uint8_t *pair = guest_span(&g, (uint32_t)res[0].of.i32, 8);
     assert_non_null(pair);
     uint32_t ptr, len;
@@ -362,7 +362,7 @@ static void test_sha256_unaligned_argument(void **state) {
     assert_int_equal(len, 32);
     assert_memory_equal(guest_span(&g, ptr, 32), want, 32);
     /* sha256 reset the arena: allocate the block again for the next offset */
-    assert_int_equal(guest_realloc(&g, 0, 0, 4, sizeof buf + 3, &block, &err), WASM_OK);
+    assert_int_equal(guest_realloc(&g, 0, 0, 4, sizeof buf + 3, &block, &err), HVW_OK);
   }
   guest_close(&g);
 }
@@ -382,8 +382,8 @@ static void test_sha256_one_mebibyte(void **state) {
   double t1 = now_ms();
   assert_int_equal(len, 32);
   assert_memory_equal(got, want, 32);
-  wasm_store_stats stats;
-  wasm_store_get_stats(g.store, &stats);
+  hvw_store_stats stats;
+  hvw_store_get_stats(g.store, &stats);
   /* for the record, not a limit (the machine may be shared): the whole host round trip */
   printf("sha256.wasm on 1 MiB: %.1f ms, %llu gas\n", t1 - t0, (unsigned long long)stats.gas_used);
   free(got);
@@ -426,8 +426,8 @@ static void test_upper_utf8_kept(void **state) {
 
 static int32_t wordcount(guest *g, const void *text, size_t len) {
   int32_t r;
-  wasm_error err;
-  if (guest_call(g, "wordcount", text, len, &r, &err) != WASM_OK) fail_msg("wordcount: %s", err.message);
+  hvw_error err;
+  if (guest_call(g, "wordcount", text, len, &r, &err) != HVW_OK) fail_msg("wordcount: %s", err.message);
   return r;
 }
 
@@ -568,10 +568,10 @@ static void test_redact_large(void **state) {
   free(want);
 }
 
-static wasm_status redact_status(guest *g, const void *text, size_t len, wasm_error *err) {
+static hvw_status redact_status(guest *g, const void *text, size_t len, hvw_error *err) {
   int32_t retptr;
-  wasm_status st = guest_call(g, "redact", text, len, &retptr, err);
-  if (st == WASM_OK) {
+  hvw_status st = guest_call(g, "redact", text, len, &retptr, err);
+  if (st == HVW_OK) {
     size_t n;
     free(guest_lift(g, "redact", retptr, &n));
   }
@@ -584,11 +584,11 @@ static void test_redact_depth(void **state) {
   char *doc = malloc(2 * (max + 1));
   assert_non_null(doc);
   guest g = open_or_fail("redact");
-  wasm_error err;
+  hvw_error err;
   for (size_t depth = max; depth <= max + 1; depth++) {
     memset(doc, '[', depth);
     memset(doc + depth, ']', depth);
-    assert_int_equal(redact_status(&g, doc, 2 * depth, &err), depth <= max ? WASM_OK : WASM_TRAP);
+    assert_int_equal(redact_status(&g, doc, 2 * depth, &err), depth <= max ? HVW_OK : HVW_TRAP);
   }
   guest_close(&g);
   free(doc);
@@ -608,16 +608,16 @@ static void test_redact_invalid_json_traps(void **state) {
   };
   guest g = open_or_fail("redact");
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-    wasm_error err;
-    wasm_status st = redact_status(&g, bad[k], strlen(bad[k]), &err);
-    if (st != WASM_TRAP || err.trap != WASM_TRAP_UNREACHABLE)
-      fail_msg("redact(%s) gave %s, want a trap", bad[k], wasm_status_name(st));
+    hvw_error err;
+    hvw_status st = redact_status(&g, bad[k], strlen(bad[k]), &err);
+    if (st != HVW_TRAP || err.trap != HVW_TRAP_UNREACHABLE)
+      fail_msg("redact(%s) gave %s, want a trap", bad[k], hvw_status_name(st));
   }
   /* the instance still works after its traps */
   check_text(&g, "redact", "{\"token\":1}", "{\"token\":\"[redacted]\"}");
   /* a NUL byte is not JSON either */
-  wasm_error err;
-  assert_int_equal(redact_status(&g, "[1]\0", 4, &err), WASM_TRAP);
+  hvw_error err;
+  assert_int_equal(redact_status(&g, "[1]\0", 4, &err), HVW_TRAP);
   guest_close(&g);
 }
 
@@ -636,8 +636,8 @@ static int sha256_file(const char *path) {
   int rc = 1;
   if (guest_open(&g, "sha256") && export_func(&g, "sha256")) {
     int32_t retptr;
-    wasm_error err;
-    if (guest_call(&g, "sha256", data, size, &retptr, &err) == WASM_OK) {
+    hvw_error err;
+    if (guest_call(&g, "sha256", data, size, &retptr, &err) == HVW_OK) {
       size_t n;
       uint8_t *digest = guest_lift(&g, "sha256", retptr, &n);
       char text[65];
@@ -646,7 +646,7 @@ static int sha256_file(const char *path) {
       free(digest);
       rc = 0;
     } else {
-      fprintf(stderr, "sha256.wasm: %s: %s\n", wasm_status_name(err.status), err.message);
+      fprintf(stderr, "sha256.wasm: %s: %s\n", hvw_status_name(err.status), err.message);
     }
   }
   guest_close(&g);

@@ -19,13 +19,13 @@
 #define SEEDS 300
 #define SEED_BYTES 4096
 
-static wasm_module *generate(uint64_t seed, bool det, uint8_t **bytes, size_t *size) {
+static hvw_module *generate(uint64_t seed, bool det, uint8_t **bytes, size_t *size) {
   uint8_t input[SEED_BYTES];
   wgen_seed_bytes(seed, input, sizeof input);
   wgen_config config = {.deterministic = det};
   assert_true(wgen_generate(input, sizeof input, &config, bytes, size));
-  wasm_error err;
-  wasm_module *module = wasm_module_load(*bytes, *size, &err);
+  hvw_error err;
+  hvw_module *module = hvw_module_load(*bytes, *size, &err);
   if (!module) fail_msg("seed %llu (det %d): %s", (unsigned long long)seed, det, err.message);
   return module;
 }
@@ -36,9 +36,9 @@ static void test_every_generated_module_loads(void **state) {
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
       uint8_t *bytes;
       size_t size;
-      wasm_module *module = generate(seed, det, &bytes, &size);
-      assert_int_equal(wasm_module_import_count(module), 0);
-      wasm_module_free(module);
+      hvw_module *module = generate(seed, det, &bytes, &size);
+      assert_int_equal(hvw_module_import_count(module), 0);
+      hvw_module_free(module);
       free(bytes);
     }
   }
@@ -54,10 +54,10 @@ static void test_short_inputs_give_valid_modules(void **state) {
       size_t size;
       wgen_config config = {.deterministic = det};
       assert_true(wgen_generate(ones, len, &config, &bytes, &size));
-      wasm_error err;
-      wasm_module *module = wasm_module_load(bytes, size, &err);
+      hvw_error err;
+      hvw_module *module = hvw_module_load(bytes, size, &err);
       if (!module) fail_msg("%zu bytes of 0xFF (det %d): %s", len, det, err.message);
-      wasm_module_free(module);
+      hvw_module_free(module);
       free(bytes);
     }
   }
@@ -67,11 +67,11 @@ static void test_same_input_same_module(void **state) {
   (void)state;
   uint8_t *a, *b;
   size_t na, nb;
-  wasm_module *ma = generate(42, true, &a, &na), *mb = generate(42, true, &b, &nb);
+  hvw_module *ma = generate(42, true, &a, &na), *mb = generate(42, true, &b, &nb);
   assert_int_equal(na, nb);
   assert_memory_equal(a, b, na);
-  wasm_module_free(ma);
-  wasm_module_free(mb);
+  hvw_module_free(ma);
+  hvw_module_free(mb);
   free(a);
   free(b);
 }
@@ -82,37 +82,37 @@ static void test_differential_exports_end(void **state) {
   for (uint64_t seed = 1; seed <= SEEDS / 3; seed++) {
     uint8_t *bytes;
     size_t size;
-    wasm_module *module = generate(seed, true, &bytes, &size);
-    wasm_store_limits limits;
-    wasm_store_limits_default(&limits);
+    hvw_module *module = generate(seed, true, &bytes, &size);
+    hvw_store_limits limits;
+    hvw_store_limits_default(&limits);
     limits.gas_limit = 200000000;
-    wasm_error err;
-    wasm_store *store = wasm_store_new(&limits, &err);
+    hvw_error err;
+    hvw_store *store = hvw_store_new(&limits, &err);
     assert_non_null(store);
-    wasm_instance *instance = wasm_instance_new(store, module, NULL, 0, &err);
-    uint32_t n = wasm_module_export_count(module);
+    hvw_instance *instance = hvw_instance_new(store, module, NULL, 0, &err);
+    uint32_t n = hvw_module_export_count(module);
     bool has_state = false;
     for (uint32_t i = 0; i < n; i++) {
-      wasm_export_info info;
-      assert_true(wasm_module_export(module, i, &info));
-      assert_int_equal(info.type.kind, WASM_EXTERN_FUNC);
+      hvw_export_info info;
+      assert_true(hvw_module_export(module, i, &info));
+      assert_int_equal(info.type.kind, HVW_EXTERN_FUNC);
       assert_int_equal(info.type.func.param_count, 0);
       for (uint32_t k = 0; k < info.type.func.result_count; k++)
-        assert_true(info.type.func.results[k] == WASM_TYPE_I32 ||
-                    info.type.func.results[k] == WASM_TYPE_I64);
+        assert_true(info.type.func.results[k] == HVW_TYPE_I32 ||
+                    info.type.func.results[k] == HVW_TYPE_I64);
       has_state |= info.name_len == 5 && memcmp(info.name, "state", 5) == 0;
       if (!instance) continue;
-      wasm_extern ext;
-      wasm_value results[8];
-      assert_true(wasm_instance_export(instance, info.name, info.name_len, &ext));
-      wasm_status st = wasm_func_call(store, ext.of.func, NULL, 0, results, 8, &err);
-      if (st != WASM_OK && st != WASM_TRAP)
+      hvw_extern ext;
+      hvw_value results[8];
+      assert_true(hvw_instance_export(instance, info.name, info.name_len, &ext));
+      hvw_status st = hvw_func_call(store, ext.of.func, NULL, 0, results, 8, &err);
+      if (st != HVW_OK && st != HVW_TRAP)
         fail_msg("seed %llu, %.*s: %s", (unsigned long long)seed, (int)info.name_len, info.name,
                  err.message);
     }
     assert_true(has_state);
-    wasm_store_free(store);
-    wasm_module_free(module);
+    hvw_store_free(store);
+    hvw_module_free(module);
     free(bytes);
   }
 }
@@ -125,18 +125,18 @@ static void test_modules_use_simd(void **state) {
   for (uint64_t seed = 1; seed <= SEEDS / 3; seed++) {
     uint8_t *bytes;
     size_t size;
-    wasm_module *module = generate(seed, false, &bytes, &size);
-    for (uint32_t i = 0; i < wasm_module_export_count(module); i++) {
-      wasm_export_info info;
-      assert_true(wasm_module_export(module, i, &info));
-      if (info.type.kind != WASM_EXTERN_FUNC) continue;
-      const wasm_functype_view *ft = &info.type.func;
+    hvw_module *module = generate(seed, false, &bytes, &size);
+    for (uint32_t i = 0; i < hvw_module_export_count(module); i++) {
+      hvw_export_info info;
+      assert_true(hvw_module_export(module, i, &info));
+      if (info.type.kind != HVW_EXTERN_FUNC) continue;
+      const hvw_functype_view *ft = &info.type.func;
       bool v128 = false;
-      for (uint32_t k = 0; k < ft->param_count; k++) v128 |= ft->params[k] == WASM_TYPE_V128;
-      for (uint32_t k = 0; k < ft->result_count; k++) v128 |= ft->results[k] == WASM_TYPE_V128;
+      for (uint32_t k = 0; k < ft->param_count; k++) v128 |= ft->params[k] == HVW_TYPE_V128;
+      for (uint32_t k = 0; k < ft->result_count; k++) v128 |= ft->results[k] == HVW_TYPE_V128;
       v128_exports += v128;
     }
-    wasm_module_free(module);
+    hvw_module_free(module);
     free(bytes);
   }
   assert_true(v128_exports >= SEEDS / 10);

@@ -7,8 +7,8 @@
 
 #include "code_int.h"
 
-static void dump(const struct wasm_module *m, uint32_t fi) {
-  const struct wasm_code *c = m->funcs[fi].code;
+static void dump(const struct hvw_module *m, uint32_t fi) {
+  const struct hvw_code *c = m->funcs[fi].code;
   if (!c) return;
   printf("func %u: params %u locals %u consts %u frame %u entry_cost %u units %zu\n", fi, c->param_cells,
          c->local_cells, c->const_count, c->frame_cells, c->entry_cost, c->units);
@@ -17,10 +17,10 @@ static void dump(const struct wasm_module *m, uint32_t fi) {
            (unsigned long long)c->init[c->local_cells + k]);
   const uint32_t *p = c->start, *end = c->start + c->units - 1;
   while (p < end) {
-    wasm_op op = wasm__op_at(p);
-    uint32_t n = op == WASM_OP_COUNT ? 1 : wasm__op_units(op, p);
-    printf("  %5td %-20s", p - c->start, op == WASM_OP_COUNT ? "???" : wasm__op_name(op));
-    for (uint32_t i = WASM_HANDLER_UNITS; i < n; i++) printf(" %d", (int32_t)p[i]);
+    hvw_op op = hvw__op_at(p);
+    uint32_t n = op == HVW_OP_COUNT ? 1 : hvw__op_units(op, p);
+    printf("  %5td %-20s", p - c->start, op == HVW_OP_COUNT ? "???" : hvw__op_name(op));
+    for (uint32_t i = HVW_HANDLER_UNITS; i < n; i++) printf(" %d", (int32_t)p[i]);
     printf("\n");
     p += n;
   }
@@ -36,10 +36,10 @@ int main(int argc, char **argv) {
   static uint8_t buf[64 << 20];
   size_t n = fread(buf, 1, sizeof buf, f);
   fclose(f);
-  wasm_error err;
-  wasm_module *m = wasm_module_load(buf, n, &err);
+  hvw_error err;
+  hvw_module *m = hvw_module_load(buf, n, &err);
   if (!m) {
-    fprintf(stderr, "%s: %s\n", wasm_status_name(err.status), err.message);
+    fprintf(stderr, "%s: %s\n", hvw_status_name(err.status), err.message);
     return 1;
   }
   if (argc > 2) {
@@ -47,6 +47,6 @@ int main(int argc, char **argv) {
   } else {
     for (uint32_t i = 0; i < m->func_count; i++) dump(m, i);
   }
-  wasm_module_free(m);
+  hvw_module_free(m);
   return 0;
 }

@@ -560,7 +560,7 @@ ht_resp ht_execute(ht_server *s, const json_t *request, const char *api_key) {
 
 hv_result_document *ht_open_result(const ht_resp *r, const hv_client_key *key,
                                    const char *function_name, const uint8_t *wasm,
-                                   size_t wasm_len, const wasm_value *args, size_t arg_count) {
+                                   size_t wasm_len, const hvw_value *args, size_t arg_count) {
   hv_value *typed = calloc(arg_count ? arg_count : 1, sizeof *typed);
   assert_non_null(typed);
   for (size_t k = 0; k < arg_count; k++) typed[k] = hv_value_from_wasm(args[k]);

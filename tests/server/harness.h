@@ -119,7 +119,7 @@ ht_resp ht_execute(ht_server *s, const json_t *request, const char *api_key);
 /* Opens and checks a 200 execute reply; returns the result document (caller frees). */
 hv_result_document *ht_open_result(const ht_resp *r, const hv_client_key *key,
                                    const char *function_name, const uint8_t *wasm,
-                                   size_t wasm_len, const wasm_value *args, size_t arg_count);
+                                   size_t wasm_len, const hvw_value *args, size_t arg_count);
 /* The same with protocol values (strings and bytes too). */
 hv_result_document *ht_open_result_values(const ht_resp *r, const hv_client_key *key,
                                           const char *function_name, const uint8_t *wasm,

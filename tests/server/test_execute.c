@@ -103,10 +103,10 @@ static void test_round_trip(void **state) {
   json_array_append_new(args, arg(json_integer(2), NULL));
   json_t *meta = json_pack("{s:{s:s}}", "request_metadata", "job", "nightly");
   ht_resp r = run("add", args, meta, &key);
-  wasm_value want[2] = {{.type = WASM_TYPE_I32, .of.i32 = 40}, {.type = WASM_TYPE_I32, .of.i32 = 2}};
+  hvw_value want[2] = {{.type = HVW_TYPE_I32, .of.i32 = 40}, {.type = HVW_TYPE_I32, .of.i32 = 2}};
   hv_result_document *doc = ht_open_result(&r, key, "add", add_wasm, add_len, want, 2);
   assert_int_equal(doc->result_count, 1);
-  assert_int_equal(doc->results[0].type, WASM_TYPE_I32);
+  assert_int_equal(doc->results[0].type, HVW_TYPE_I32);
   assert_int_equal(doc->results[0].num.of.i32, 42);
   hv_commit_document_free(doc);
 
@@ -164,8 +164,8 @@ static void test_value_forms(void **state) {
   json_array_append_new(args, arg(json_string("9007199254740993"), "i64"));
   json_array_append_new(args, arg(json_integer(-1), NULL));
   ht_resp r = run("add64", args, NULL, &key);
-  wasm_value want[2] = {{.type = WASM_TYPE_I64, .of.i64 = 9007199254740993LL},
-                        {.type = WASM_TYPE_I64, .of.i64 = -1}};
+  hvw_value want[2] = {{.type = HVW_TYPE_I64, .of.i64 = 9007199254740993LL},
+                        {.type = HVW_TYPE_I64, .of.i64 = -1}};
   hv_result_document *doc = ht_open_result(&r, key, "add64", add_wasm, add_len, want, 2);
   assert_int_equal(doc->results[0].num.of.i64, 9007199254740992LL);
   hv_commit_document_free(doc);
@@ -178,10 +178,10 @@ static void test_value_forms(void **state) {
   json_array_append_new(args, arg(json_string("-inf"), "f64"));
   r = run("divf", args, NULL, &key);
   uint64_t inf = 0x7ff0000000000000ull, ninf = 0xfff0000000000000ull;
-  wasm_value fw[2] = {{.type = WASM_TYPE_F64, .of.f64_bits = inf},
-                      {.type = WASM_TYPE_F64, .of.f64_bits = ninf}};
+  hvw_value fw[2] = {{.type = HVW_TYPE_F64, .of.f64_bits = inf},
+                      {.type = HVW_TYPE_F64, .of.f64_bits = ninf}};
   doc = ht_open_result(&r, key, "divf", add_wasm, add_len, fw, 2);
-  assert_int_equal(doc->results[0].type, WASM_TYPE_F64);
+  assert_int_equal(doc->results[0].type, HVW_TYPE_F64);
   assert_true((doc->results[0].num.of.f64_bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull &&
               (doc->results[0].num.of.f64_bits & 0x000fffffffffffffull) != 0);
   hv_commit_document_free(doc);
@@ -194,7 +194,7 @@ static void test_value_forms(void **state) {
   json_array_append_new(args, arg(json_integer(4), "f32"));
   r = run("mulf", args, NULL, &key);
   float a = 1.5f, b = 4.0f;
-  wasm_value mw[2] = {{.type = WASM_TYPE_F32}, {.type = WASM_TYPE_F32}};
+  hvw_value mw[2] = {{.type = HVW_TYPE_F32}, {.type = HVW_TYPE_F32}};
   memcpy(&mw[0].of.f32_bits, &a, 4);
   memcpy(&mw[1].of.f32_bits, &b, 4);
   doc = ht_open_result(&r, key, "mulf", add_wasm, add_len, mw, 2);
@@ -208,7 +208,7 @@ static void test_value_forms(void **state) {
   args = json_array();
   json_array_append_new(args, arg(json_integer(7), NULL));
   r = run("pair", args, NULL, &key);
-  wasm_value pw[1] = {{.type = WASM_TYPE_I32, .of.i32 = 7}};
+  hvw_value pw[1] = {{.type = HVW_TYPE_I32, .of.i32 = 7}};
   doc = ht_open_result(&r, key, "pair", add_wasm, add_len, pw, 1);
   assert_int_equal(doc->result_count, 2);
   assert_int_equal(doc->results[0].num.of.i32, 7);

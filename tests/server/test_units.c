@@ -23,47 +23,47 @@
 static void test_arg_convert(void **state) {
   (void)state;
   char why[EXEC_WHY_MAX];
-  wasm_value v;
+  hvw_value v;
   exec_arg a = {.kind = EXEC_ARG_INT, .i = 4294967295LL};
-  assert_true(exec_arg_convert(&a, WASM_TYPE_I32, &v, why, sizeof why));
+  assert_true(exec_arg_convert(&a, HVW_TYPE_I32, &v, why, sizeof why));
   assert_int_equal(v.of.i32, -1);
   a.i = 4294967296LL;
-  assert_false(exec_arg_convert(&a, WASM_TYPE_I32, &v, why, sizeof why));
+  assert_false(exec_arg_convert(&a, HVW_TYPE_I32, &v, why, sizeof why));
   assert_non_null(strstr(why, "out of range"));
   a.i = -2147483648LL;
-  assert_true(exec_arg_convert(&a, WASM_TYPE_I32, &v, why, sizeof why));
+  assert_true(exec_arg_convert(&a, HVW_TYPE_I32, &v, why, sizeof why));
   assert_int_equal(v.of.i32, INT32_MIN);
 
   a = (exec_arg){.kind = EXEC_ARG_REAL, .d = 3.0};
-  assert_true(exec_arg_convert(&a, WASM_TYPE_I64, &v, why, sizeof why));
+  assert_true(exec_arg_convert(&a, HVW_TYPE_I64, &v, why, sizeof why));
   assert_int_equal(v.of.i64, 3);
   a.d = 2.5;
-  assert_false(exec_arg_convert(&a, WASM_TYPE_I32, &v, why, sizeof why));
+  assert_false(exec_arg_convert(&a, HVW_TYPE_I32, &v, why, sizeof why));
   a.d = 1e39;
-  assert_false(exec_arg_convert(&a, WASM_TYPE_F32, &v, why, sizeof why));
+  assert_false(exec_arg_convert(&a, HVW_TYPE_F32, &v, why, sizeof why));
   a.d = 0.1;
-  assert_true(exec_arg_convert(&a, WASM_TYPE_F64, &v, why, sizeof why));
+  assert_true(exec_arg_convert(&a, HVW_TYPE_F64, &v, why, sizeof why));
   double d;
   memcpy(&d, &v.of.f64_bits, sizeof d);
   assert_true(d == 0.1);
 
   a = (exec_arg){.kind = EXEC_ARG_TEXT, .text = "18446744073709551615"};
-  assert_true(exec_arg_convert(&a, WASM_TYPE_I64, &v, why, sizeof why));
+  assert_true(exec_arg_convert(&a, HVW_TYPE_I64, &v, why, sizeof why));
   assert_int_equal(v.of.i64, -1);
   a.text = "nan";
-  assert_true(exec_arg_convert(&a, WASM_TYPE_F32, &v, why, sizeof why));
+  assert_true(exec_arg_convert(&a, HVW_TYPE_F32, &v, why, sizeof why));
   assert_int_equal(v.of.f32_bits, 0x7fc00000u);
   a.text = "-inf";
-  assert_true(exec_arg_convert(&a, WASM_TYPE_F64, &v, why, sizeof why));
+  assert_true(exec_arg_convert(&a, HVW_TYPE_F64, &v, why, sizeof why));
   assert_true(v.of.f64_bits == 0xfff0000000000000ull);
   a.text = "12abc";
-  assert_false(exec_arg_convert(&a, WASM_TYPE_I32, &v, why, sizeof why));
+  assert_false(exec_arg_convert(&a, HVW_TYPE_I32, &v, why, sizeof why));
 
-  a = (exec_arg){.kind = EXEC_ARG_INT, .i = 1, .declared = WASM_TYPE_I64};
-  assert_false(exec_arg_convert(&a, WASM_TYPE_I32, &v, why, sizeof why));
+  a = (exec_arg){.kind = EXEC_ARG_INT, .i = 1, .declared = HVW_TYPE_I64};
+  assert_false(exec_arg_convert(&a, HVW_TYPE_I32, &v, why, sizeof why));
   assert_non_null(strstr(why, "declared type i64"));
-  a.declared = WASM_TYPE_I32;
-  assert_true(exec_arg_convert(&a, WASM_TYPE_I32, &v, why, sizeof why));
+  a.declared = HVW_TYPE_I32;
+  assert_true(exec_arg_convert(&a, HVW_TYPE_I32, &v, why, sizeof why));
 }
 
 static void test_token_bucket(void **state) {
@@ -153,14 +153,14 @@ static void test_admission(void **state) {
 /* ---- The module cache --------------------------------------------------------------------- */
 
 /* (module (func (export "f") (result i32) i32.const N)), 0 <= N < 64: same size for every N. */
-static wasm_module *tiny_module(uint8_t n) {
+static hvw_module *tiny_module(uint8_t n) {
   const uint8_t bytes[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, /* header */
                            0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,       /* type () -> i32 */
                            0x03, 0x02, 0x01, 0x00,                         /* func 0 */
                            0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00,       /* export "f" */
                            0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, n, 0x0b};   /* i32.const n */
-  wasm_error err = {0};
-  wasm_module *m = wasm_module_load(bytes, sizeof bytes, &err);
+  hvw_error err = {0};
+  hvw_module *m = hvw_module_load(bytes, sizeof bytes, &err);
   if (!m) fail_msg("tiny module: %s", err.message);
   return m;
 }
@@ -172,24 +172,24 @@ static void key_of(uint8_t key[MODCACHE_KEY_SIZE], uint8_t n) {
 }
 
 /* Runs f() of the entry's module in a new store: every execution its own instance. */
-static int32_t call_f(const wasm_module *m) {
-  wasm_store *store = wasm_store_new(NULL, NULL);
+static int32_t call_f(const hvw_module *m) {
+  hvw_store *store = hvw_store_new(NULL, NULL);
   assert_non_null(store);
-  wasm_instance *inst = wasm_instance_new(store, m, NULL, 0, NULL);
+  hvw_instance *inst = hvw_instance_new(store, m, NULL, 0, NULL);
   assert_non_null(inst);
-  wasm_extern f;
-  assert_true(wasm_instance_export(inst, "f", 1, &f));
-  wasm_value r;
-  assert_int_equal(wasm_func_call(store, f.of.func, NULL, 0, &r, 1, NULL), WASM_OK);
-  wasm_store_free(store);
+  hvw_extern f;
+  assert_true(hvw_instance_export(inst, "f", 1, &f));
+  hvw_value r;
+  assert_int_equal(hvw_func_call(store, f.of.func, NULL, 0, &r, 1, NULL), HVW_OK);
+  hvw_store_free(store);
   return r.of.i32;
 }
 
 static void test_modcache_lru(void **state) {
   (void)state;
-  wasm_module *probe = tiny_module(0);
+  hvw_module *probe = tiny_module(0);
   size_t cost = modcache_cost(probe);
-  wasm_module_free(probe);
+  hvw_module_free(probe);
   /* Room for exactly 8 such modules (each at most an eighth of the bound, so all are kept). */
   modcache *c = modcache_new(8 * cost + cost / 2);
   assert_non_null(c);
@@ -236,9 +236,9 @@ static void test_modcache_lru(void **state) {
 
 static void test_modcache_references(void **state) {
   (void)state;
-  wasm_module *probe = tiny_module(0);
+  hvw_module *probe = tiny_module(0);
   size_t cost = modcache_cost(probe);
-  wasm_module_free(probe);
+  hvw_module_free(probe);
   modcache *c = modcache_new(8 * cost);
   uint8_t key[MODCACHE_KEY_SIZE];
 

@@ -112,8 +112,8 @@ static void assert_generic(const ht_resp *r, const char *code) {
 
 static void test_sealed_numbers(void **state) {
   (void)state;
-  hv_value args[2] = {hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 40}),
-                      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 2})};
+  hv_value args[2] = {hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 40}),
+                      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 2})};
   v11_call c = v11_request("add", args, 2, 0);
   /* Nothing of the call in clear. */
   assert_null(json_object_get(c.body, "function_name"));
@@ -161,7 +161,7 @@ static void test_bytes_and_numbers_mixed(void **state) {
   assert_non_null(bytes);
   assert_int_equal(RAND_bytes(bytes, (int)n), 1);
   hv_value args[2] = {hv_value_blob(HV_TYPE_BYTES, bytes, n),
-                      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 3})};
+                      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 3})};
   v11_call c = v11_request("repeat", args, 2, HV_TYPE_BYTES);
   ht_resp r = ht_execute(&server, c.body, HT_API_KEY);
   hv_result_document *doc = ht_open_result_values(&r, c.key, "repeat", wasm, wasm_len, args, 2);
@@ -245,8 +245,8 @@ static void test_guest_lies(void **state) {
     v11_free(&c);
   }
   /* The server is still up and right. */
-  hv_value args[2] = {hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 1}),
-                      hv_value_from_wasm((wasm_value){.type = WASM_TYPE_I32, .of.i32 = 2})};
+  hv_value args[2] = {hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 1}),
+                      hv_value_from_wasm((hvw_value){.type = HVW_TYPE_I32, .of.i32 = 2})};
   v11_call c = v11_request("add", args, 2, 0);
   ht_resp r = ht_execute(&server, c.body, HT_API_KEY);
   hv_result_document *doc = ht_open_result_values(&r, c.key, "add", wasm, wasm_len, args, 2);

@@ -19,13 +19,13 @@
 
 #include "hv_wasi.h"
 
-#ifndef WASM_NO_GAS_METERING
-#define WASM_NO_GAS_METERING 0
+#ifndef HVW_NO_GAS_METERING
+#define HVW_NO_GAS_METERING 0
 #endif
 /* Gas tests mean nothing when metering is compiled out (-DHV_GAS_METERING=OFF). */
 #define NEEDS_GAS_METERING()    \
   do {                          \
-    if (WASM_NO_GAS_METERING) { \
+    if (HVW_NO_GAS_METERING) { \
       skip();                   \
       return;                   \
     }                           \
@@ -35,7 +35,7 @@ enum { EBADF_ = 8, EFAULT_ = 21, EINVAL_ = 28, ENOSYS_ = 52 };
 #define PAGE 65536u
 #define ALL_SIZE (2 * PAGE) /* all.wat's memory */
 
-static wasm_module *load_file(const char *name) {
+static hvw_module *load_file(const char *name) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s.wasm", HV_WASI_WASM_DIR, name);
   FILE *f = fopen(path, "rb");
@@ -43,8 +43,8 @@ static wasm_module *load_file(const char *name) {
   static uint8_t buf[1 << 16];
   size_t n = fread(buf, 1, sizeof buf, f);
   fclose(f);
-  wasm_error err;
-  wasm_module *m = wasm_module_load(buf, n, &err);
+  hvw_error err;
+  hvw_module *m = hvw_module_load(buf, n, &err);
   if (!m) fail_msg("%s: %s", name, err.message);
   return m;
 }
@@ -74,11 +74,11 @@ static uint64_t test_clock(void *env, uint32_t id) {
 /* ---- A fixture: one module, one store, one context ------------------------------------------- */
 
 typedef struct fixture {
-  wasm_module *module;
-  wasm_store *store;
+  hvw_module *module;
+  hvw_store *store;
   hv_wasi_ctx *ctx;
-  wasm_instance *inst;
-  wasm_memory *memory;
+  hvw_instance *inst;
+  hvw_memory *memory;
   sources src;
 } fixture;
 
@@ -111,27 +111,27 @@ static void fx_open(fixture *fx, const char *name, const options *o) {
   char detail[256];
   assert_int_equal(hv_wasi_new(&cfg, &fx->ctx, detail, sizeof detail), HV_WASI_OK);
 
-  wasm_store_limits lim;
-  wasm_store_limits_default(&lim);
+  hvw_store_limits lim;
+  hvw_store_limits_default(&lim);
   if (o && o->gas) lim.gas_limit = o->gas;
   if (o && o->max_pages) lim.max_memory_pages = o->max_pages;
-  wasm_error err;
-  fx->store = wasm_store_new(&lim, &err);
+  hvw_error err;
+  fx->store = hvw_store_new(&lim, &err);
   assert_non_null(fx->store);
   fx->module = load_file(name);
   hv_wasi_status st = hv_wasi_instantiate(fx->ctx, fx->store, fx->module, &fx->inst, &err, detail, sizeof detail);
   if (st != HV_WASI_OK) fail_msg("%s: %s: %s %s", name, hv_wasi_status_name(st), detail, err.message);
-  wasm_extern mem;
-  if (fx->inst && wasm_instance_export(fx->inst, "memory", 6, &mem)) fx->memory = mem.of.memory;
+  hvw_extern mem;
+  if (fx->inst && hvw_instance_export(fx->inst, "memory", 6, &mem)) fx->memory = mem.of.memory;
 }
 
 static void fx_close(fixture *fx) {
-  wasm_store_free(fx->store);
+  hvw_store_free(fx->store);
   hv_wasi_free(fx->ctx);
-  wasm_module_free(fx->module);
+  hvw_module_free(fx->module);
 }
 
-static uint8_t *mem(fixture *fx) { return wasm_memory_data(fx->memory); }
+static uint8_t *mem(fixture *fx) { return hvw_memory_data(fx->memory); }
 
 static void put32(fixture *fx, uint32_t at, uint32_t v) { memcpy(mem(fx) + at, &v, 4); }
 static uint32_t get32(fixture *fx, uint32_t at) {
@@ -151,36 +151,36 @@ static void iovec(fixture *fx, uint32_t at, uint32_t buf, uint32_t len) {
 }
 
 static uint64_t gas_used(fixture *fx) {
-  wasm_store_stats s;
-  wasm_store_get_stats(fx->store, &s);
+  hvw_store_stats s;
+  hvw_store_get_stats(fx->store, &s);
   return s.gas_used;
 }
 
 /* Calls the export `name` with args (each converted to the export's parameter type); returns the
  * engine's status, the i32 result in *ret. */
-static wasm_status wcall_status(fixture *fx, const char *name, const int64_t *a, size_t n, int32_t *ret,
-                                wasm_error *err) {
-  wasm_extern f;
-  if (!wasm_instance_export(fx->inst, name, strlen(name), &f)) fail_msg("no export %s", name);
-  wasm_functype_view ft = wasm_func_type(f.of.func);
+static hvw_status wcall_status(fixture *fx, const char *name, const int64_t *a, size_t n, int32_t *ret,
+                                hvw_error *err) {
+  hvw_extern f;
+  if (!hvw_instance_export(fx->inst, name, strlen(name), &f)) fail_msg("no export %s", name);
+  hvw_functype_view ft = hvw_func_type(f.of.func);
   assert_int_equal(ft.param_count, n);
-  wasm_value args[16], res[1];
+  hvw_value args[16], res[1];
   for (size_t i = 0; i < n; i++) {
     args[i].type = ft.params[i];
-    if (ft.params[i] == WASM_TYPE_I64) args[i].of.i64 = a[i];
+    if (ft.params[i] == HVW_TYPE_I64) args[i].of.i64 = a[i];
     else args[i].of.i32 = (int32_t)(uint32_t)a[i];
   }
-  wasm_status st = wasm_func_call(fx->store, f.of.func, args, n, res, ft.result_count, err);
-  if (ret) *ret = st == WASM_OK && ft.result_count ? res[0].of.i32 : -1;
+  hvw_status st = hvw_func_call(fx->store, f.of.func, args, n, res, ft.result_count, err);
+  if (ret) *ret = st == HVW_OK && ft.result_count ? res[0].of.i32 : -1;
   return st;
 }
 
 /* Calls the export, which must return; gives its errno. */
 static int32_t wcall(fixture *fx, const char *name, const int64_t *a, size_t n) {
   int32_t ret;
-  wasm_error err;
-  wasm_status st = wcall_status(fx, name, a, n, &ret, &err);
-  if (st != WASM_OK) fail_msg("%s: %s: %s", name, wasm_status_name(st), err.message);
+  hvw_error err;
+  hvw_status st = wcall_status(fx, name, a, n, &ret, &err);
+  if (st != HVW_OK) fail_msg("%s: %s: %s", name, hvw_status_name(st), err.message);
   return ret;
 }
 
@@ -196,7 +196,7 @@ static hv_wasi_result result(fixture *fx) {
 /* ---- Which modules run ------------------------------------------------------------------------ */
 
 static void expect_refused(const char *name, const char *what) {
-  wasm_module *m = load_file(name);
+  hvw_module *m = load_file(name);
   char detail[256];
   assert_int_equal(hv_wasi_check_module(m, detail, sizeof detail), HV_WASI_BAD_MODULE);
   if (!strstr(detail, what)) fail_msg("%s: detail \"%s\" does not say \"%s\"", name, detail, what);
@@ -204,16 +204,16 @@ static void expect_refused(const char *name, const char *what) {
   hv_wasi_config cfg = {0};
   hv_wasi_ctx *ctx;
   assert_int_equal(hv_wasi_new(&cfg, &ctx, NULL, 0), HV_WASI_OK);
-  wasm_store *s = wasm_store_new(NULL, NULL);
-  const wasm_extern *imports = (const wasm_extern *)1;
+  hvw_store *s = hvw_store_new(NULL, NULL);
+  const hvw_extern *imports = (const hvw_extern *)1;
   size_t count = 99;
   assert_int_equal(hv_wasi_link(ctx, s, m, &imports, &count, NULL, detail, sizeof detail), HV_WASI_BAD_MODULE);
   assert_null(imports);
   assert_int_equal(count, 0);
   assert_non_null(strstr(detail, what));
-  wasm_store_free(s);
+  hvw_store_free(s);
   hv_wasi_free(ctx);
-  wasm_module_free(m);
+  hvw_module_free(m);
 }
 
 static void test_imports_outside_the_profile_are_refused(void **state) {
@@ -228,11 +228,11 @@ static void test_imports_outside_the_profile_are_refused(void **state) {
   /* every preview1 function, with its signature, is accepted; so is proc_exit without a memory */
   const char *ok[] = {"all", "hello", "start_exits", "exit_nested"};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-    wasm_module *m = load_file(ok[i]);
+    hvw_module *m = load_file(ok[i]);
     char detail[256] = "x";
     assert_int_equal(hv_wasi_check_module(m, detail, sizeof detail), HV_WASI_OK);
     assert_string_equal(detail, "");
-    wasm_module_free(m);
+    hvw_module_free(m);
   }
 }
 
@@ -251,7 +251,7 @@ static void test_config_is_checked(void **state) {
   /* a context links into one store, once */
   fixture fx;
   fx_open(&fx, "all", NULL);
-  const wasm_extern *imports;
+  const hvw_extern *imports;
   size_t count;
   assert_int_equal(hv_wasi_link(fx.ctx, fx.store, fx.module, &imports, &count, NULL, detail, sizeof detail),
                    HV_WASI_BAD_CONFIG);
@@ -264,7 +264,7 @@ static void test_hello_is_captured_and_exits_zero(void **state) {
   (void)state;
   fixture fx;
   fx_open(&fx, "hello", NULL);
-  wasm_error err;
+  hvw_error err;
   char detail[128];
   assert_int_equal(hv_wasi_run(fx.ctx, fx.inst, NULL, &err, detail, sizeof detail), HV_WASI_OK);
   hv_wasi_result r = result(&fx);
@@ -289,7 +289,7 @@ static void test_hello_is_captured_and_exits_zero(void **state) {
   assert_int_equal(hv_wasi_run(fx.ctx, fx.inst, "takes_arg", &err, detail, sizeof detail), HV_WASI_BAD_MODULE);
   assert_non_null(strstr(detail, "() -> ()"));
   assert_int_equal(hv_wasi_run(fx.ctx, fx.inst, "nope", &err, detail, sizeof detail), HV_WASI_ENGINE);
-  assert_int_equal(err.status, WASM_NOT_FOUND);
+  assert_int_equal(err.status, HVW_NOT_FOUND);
   fx_close(&fx);
 }
 
@@ -297,14 +297,14 @@ static void test_proc_exit_from_a_nested_call(void **state) {
   (void)state;
   fixture fx;
   fx_open(&fx, "exit_nested", NULL);
-  wasm_error err;
+  hvw_error err;
   assert_int_equal(hv_wasi_run(fx.ctx, fx.inst, "_start", &err, NULL, 0), HV_WASI_OK);
   hv_wasi_result r = result(&fx);
   assert_true(r.exited);
   assert_int_equal(r.exit_code, 42);
-  wasm_extern g;
-  assert_true(wasm_instance_export(fx.inst, "after", 5, &g));
-  assert_int_equal(wasm_global_get(g.of.global).of.i32, 0); /* nothing ran after proc_exit */
+  hvw_extern g;
+  assert_true(hvw_instance_export(fx.inst, "after", 5, &g));
+  assert_int_equal(hvw_global_get(g.of.global).of.i32, 0); /* nothing ran after proc_exit */
   fx_close(&fx);
 
   /* a memory.grow the cap refused, then proc_exit: the engine reports the trap as a memory
@@ -312,7 +312,7 @@ static void test_proc_exit_from_a_nested_call(void **state) {
   options o = {.max_pages = 2};
   fx_open(&fx, "exit_nested", &o);
   assert_int_equal(hv_wasi_run(fx.ctx, fx.inst, "grow_then_exit", &err, NULL, 0), HV_WASI_OK);
-  assert_int_equal(err.status, WASM_MEMORY_EXCEEDED);
+  assert_int_equal(err.status, HVW_MEMORY_EXCEEDED);
   r = result(&fx);
   assert_true(r.exited);
   assert_int_equal(r.exit_code, 7);
@@ -320,8 +320,8 @@ static void test_proc_exit_from_a_nested_call(void **state) {
 
   /* exit codes are u32 */
   fx_open(&fx, "all", NULL);
-  wasm_status st = wcall_status(&fx, "proc_exit", ARGS(-1), NULL, &err);
-  assert_int_equal(st, WASM_TRAP);
+  hvw_status st = wcall_status(&fx, "proc_exit", ARGS(-1), NULL, &err);
+  assert_int_equal(st, HVW_TRAP);
   assert_int_equal(hv_wasi_outcome(fx.ctx, st), HV_WASI_OK);
   assert_int_equal(result(&fx).exit_code, 0xFFFFFFFFu);
   fx_close(&fx);
@@ -341,18 +341,18 @@ static void test_start_function(void **state) {
   hv_wasi_config cfg = {0};
   hv_wasi_ctx *ctx;
   assert_int_equal(hv_wasi_new(&cfg, &ctx, NULL, 0), HV_WASI_OK);
-  wasm_store *s = wasm_store_new(NULL, NULL);
-  wasm_module *m = load_file("start_calls_wasi");
-  wasm_instance *inst = (wasm_instance *)1;
-  wasm_error err;
+  hvw_store *s = hvw_store_new(NULL, NULL);
+  hvw_module *m = load_file("start_calls_wasi");
+  hvw_instance *inst = (hvw_instance *)1;
+  hvw_error err;
   assert_int_equal(hv_wasi_instantiate(ctx, s, m, &inst, &err, NULL, 0), HV_WASI_ENGINE);
   assert_null(inst);
-  assert_int_equal(err.status, WASM_TRAP);
-  assert_int_equal(err.trap, WASM_TRAP_HOST);
+  assert_int_equal(err.status, HVW_TRAP);
+  assert_int_equal(err.trap, HVW_TRAP_HOST);
   assert_non_null(strstr(err.message, "before the program's memory was known"));
-  wasm_store_free(s);
+  hvw_store_free(s);
   hv_wasi_free(ctx);
-  wasm_module_free(m);
+  hvw_module_free(m);
 }
 
 /* ---- args and environ ------------------------------------------------------------------------- */
@@ -500,11 +500,11 @@ static void test_output_over_the_limit_traps(void **state) {
   iovec(&fx, 0x10, 0x100, 6);
   assert_int_equal(W(&fx, "fd_write", 1, 0x10, 1, 0x20), 0);
   iovec(&fx, 0x10, 0x106, 6);
-  wasm_error err;
+  hvw_error err;
   int32_t ret;
-  wasm_status st = wcall_status(&fx, "fd_write", ARGS(1, 0x10, 1, 0x20), &ret, &err);
-  assert_int_equal(st, WASM_TRAP);
-  assert_int_equal(err.trap, WASM_TRAP_HOST);
+  hvw_status st = wcall_status(&fx, "fd_write", ARGS(1, 0x10, 1, 0x20), &ret, &err);
+  assert_int_equal(st, HVW_TRAP);
+  assert_int_equal(err.trap, HVW_TRAP_HOST);
   assert_string_equal(err.message, "stdout exceeded its limit of 10 bytes");
   assert_int_equal(hv_wasi_outcome(fx.ctx, st), HV_WASI_OUTPUT_TOO_LARGE);
   hv_wasi_result r = result(&fx);
@@ -539,7 +539,7 @@ static void test_one_gib_to_stdout_ends_quickly(void **state) {
     fixture fx;
     fx_open(&fx, "flood", &o);
     double t0 = now_s();
-    wasm_error err;
+    hvw_error err;
     hv_wasi_status ws = hv_wasi_run(fx.ctx, fx.inst, entries[i], &err, NULL, 0);
     if (ws != HV_WASI_OUTPUT_TOO_LARGE) fail_msg("%s: %s: %s", entries[i], hv_wasi_status_name(ws), err.message);
     double took = now_s() - t0;
@@ -688,9 +688,9 @@ static void test_random_get(void **state) {
   assert_int_equal(W(&fx, "random_get", 0, ALL_SIZE), 0);
   /* a source that fails stops the program: it never gets bytes that are not random */
   fx.src.random_fails = true;
-  wasm_error err;
+  hvw_error err;
   int32_t ret;
-  assert_int_equal(wcall_status(&fx, "random_get", ARGS(0x100, 16), &ret, &err), WASM_TRAP);
+  assert_int_equal(wcall_status(&fx, "random_get", ARGS(0x100, 16), &ret, &err), HVW_TRAP);
   assert_non_null(strstr(err.message, "could not produce random bytes"));
   fx_close(&fx);
 
@@ -799,9 +799,9 @@ static void test_poll_spin_ends_by_gas(void **state) {
   fixture fx;
   fx_open(&fx, "poll_spin", &o);
   double t0 = now_s();
-  wasm_error err;
+  hvw_error err;
   assert_int_equal(hv_wasi_run(fx.ctx, fx.inst, NULL, &err, NULL, 0), HV_WASI_ENGINE);
-  assert_int_equal(err.status, WASM_GAS_EXHAUSTED);
+  assert_int_equal(err.status, HVW_GAS_EXHAUSTED);
   assert_true(now_s() - t0 < 2.0);
   assert_int_equal(gas_used(&fx), 10000000);
   fx_close(&fx);
@@ -846,9 +846,9 @@ static void test_gas_charges(void **state) {
   options o = {.gas = 50000, .max_out = 1 << 20};
   fx_open(&fx, "all", &o);
   int calls = fx.src.random_calls;
-  wasm_error err;
+  hvw_error err;
   int32_t ret;
-  assert_int_equal(wcall_status(&fx, "random_get", ARGS(0, ALL_SIZE), &ret, &err), WASM_GAS_EXHAUSTED);
+  assert_int_equal(wcall_status(&fx, "random_get", ARGS(0, ALL_SIZE), &ret, &err), HVW_GAS_EXHAUSTED);
   assert_non_null(strstr(err.message, "random_get"));
   assert_int_equal(fx.src.random_calls, calls);
   assert_int_equal(gas_used(&fx), 50000);
@@ -856,7 +856,7 @@ static void test_gas_charges(void **state) {
 
   /* 16384 iovecs (all in memory) are charged before any is looked at */
   fx_open(&fx, "all", &o);
-  assert_int_equal(wcall_status(&fx, "fd_write", ARGS(1, 0, 16384, 0x20), &ret, &err), WASM_GAS_EXHAUSTED);
+  assert_int_equal(wcall_status(&fx, "fd_write", ARGS(1, 0, 16384, 0x20), &ret, &err), HVW_GAS_EXHAUSTED);
   assert_int_equal(result(&fx).stdout_len, 0);
   fx_close(&fx);
 }

@@ -61,13 +61,13 @@ int main(int argc, char **argv) {
   args[0] = (hv_wasi_bytes){(const uint8_t *)base, strlen(base)};
   for (int k = 1; k < nargs; k++) args[k] = (hv_wasi_bytes){(const uint8_t *)argv[i + k], strlen(argv[i + k])};
 
-  wasm_error err = {0};
+  hvw_error err = {0};
   char detail[256] = "";
   int code = 125;
   hv_wasi_ctx *ctx = NULL;
-  wasm_store *store = NULL;
-  wasm_instance *inst = NULL;
-  wasm_module *module = wasm_module_load(wasm, wasm_len, &err);
+  hvw_store *store = NULL;
+  hvw_instance *inst = NULL;
+  hvw_module *module = hvw_module_load(wasm, wasm_len, &err);
   if (!module) {
     fail(path, err.message);
     goto done;
@@ -79,10 +79,10 @@ int main(int argc, char **argv) {
     fail(hv_wasi_status_text(st), detail);
     goto done;
   }
-  wasm_store_limits limits;
-  wasm_store_limits_default(&limits);
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
   if (gas) limits.gas_limit = gas;
-  store = wasm_store_new(&limits, &err);
+  store = hvw_store_new(&limits, &err);
   if (!store) {
     fail(path, err.message);
     goto done;
@@ -103,9 +103,9 @@ int main(int argc, char **argv) {
   }
 
 done:
-  wasm_store_free(store);
+  hvw_store_free(store);
   hv_wasi_free(ctx);
-  wasm_module_free(module);
+  hvw_module_free(module);
   free(args);
   free(wasm);
   free(input);

@@ -1,5 +1,5 @@
-;; v128 values through the public API: arguments and results of wasm_func_call, a host function's
-;; parameters and results, host globals and wasm_global_get.
+;; v128 values through the public API: arguments and results of hvw_func_call, a host function's
+;; parameters and results, host globals and hvw_global_get.
 (module
   (import "env" "rotate" (func $rotate (param v128 i32) (result v128))) ;; the host rotates i32 lanes
   (import "env" "seed" (global $seed v128))
