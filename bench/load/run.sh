@@ -20,7 +20,8 @@
 #      time and of the server's execution_time_ms (from the audit record). What 1 MiB adds end to
 #      end, minus what it adds to the guest's own run, is what transport, sealing and the Canonical
 #      ABI copy cost (target: about 2 ms); then the same from one long-lived client
-#      (bench/load/bytes_bench.c), without hvctl's process start and fresh heap.
+#      (bench/load/bytes_bench.c), without hvctl's process start and fresh heap; and the floor:
+#      the protocol's own work for that call in one process on warm buffers (bytes_floor.c).
 #
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
 #                     [--only throughput,memory,cold,inst,bytes] [--bytes-reps N]
@@ -58,7 +59,7 @@ if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$build" --target hypervisor hvctl hv_load_mkreq hv_load_genmod hv_inst_bench \
-  hv_bytes_bench load_bench_wasm examples >/dev/null
+  hv_bytes_bench hv_bytes_floor load_bench_wasm examples >/dev/null
 bin="$build/src/cli/hypervisor"
 hvctl="$build/src/hvctl/hvctl"
 wasm_dir="$build/bench/load"
@@ -276,6 +277,10 @@ if wants bytes; then
       --reps $((bytes_reps - 1)) >"$work/bytes_bench.out" 2>&1 || { cat "$work/bytes_bench.out" >&2; failed=1; }
     sed 's/^/  /' "$work/bytes_bench.out"
   fi
+  # the protocol's own work for the same call, one process, warm buffers: the floor (bytes_floor.c)
+  "$build/bench/load/hv_bytes_floor" --size 1048576 --reps "$bytes_reps" >"$work/bytes_floor.out" 2>&1 ||
+    { cat "$work/bytes_floor.out" >&2; failed=1; }
+  sed 's/^/  /' "$work/bytes_floor.out"
   stop_server
   col() { awk -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/bytes.tsv" | median; }
   wall_e=$(col empty 2) wall_m=$(col 1mib 2) exec_e=$(col empty 3) exec_m=$(col 1mib 3)
@@ -284,6 +289,9 @@ if wants bytes; then
   note "$(printf '%-34s %.1f ms vs %.1f ms with no data (medians of %d): +%s ms, of which the guest hashing %s ms and transport, sealing and the ABI copy %s ms (target ~2)' \
     '1 MiB bytes through sha256, hvctl' "$(awk -v v="$wall_m" 'BEGIN{print v/1000}')" \
     "$(awk -v v="$wall_e" 'BEGIN{print v/1000}')" $((bytes_reps - 1)) "$added" "$guest" "$transport")"
+  [ -s "$work/bytes_floor.out" ] &&
+    note "$(printf '%-34s %s (encode, seal, parse, decode, open, both commitments: no HTTP, no faults)' \
+      '1 MiB, the protocol'"'"'s own work' "$(tail -1 "$work/bytes_floor.out" | awk '{print $(NF-1), $NF}')")"
   [ -s "$work/bytes_bench.out" ] &&
     note "$(printf '%-34s %s (target ~2)' '1 MiB, in-process client' "$(tail -1 "$work/bytes_bench.out")")"
 fi
