@@ -493,113 +493,116 @@ static bool hvctl_results_match(const hvctl_call *call, const hv_result_document
   return true;
 }
 
-/* A 200 reply: opens the result, checks it (hv_client_check_result and the result types), then
- * prints the results (cli_print_values, as `hypervisor run`) and the commitments. */
-static int hvctl_exec_result(const hvctl_exec_opts *opt, const hvctl_call *call,
-                             const hvctl_response *resp, const hv_client_key *key) {
-  int rc = HVCTL_FAIL;
+/* A 200 reply opened and checked: its fields (borrowed from the reply's JSON) and the document. */
+typedef struct {
+  json_t *reply;
+  const char *request_id, *key_id, *result_commitment, *program_commitment, *arguments_commitment;
+  hv_result_document *doc;
+} hvctl_checked;
+
+static void hvctl_checked_free(hvctl_checked *c) {
+  hv_commit_document_free(c->doc);
+  json_decref(c->reply);
+  *c = (hvctl_checked){0};
+}
+
+/* Opens a 200 reply's encrypted_result and checks it against what was sent (function_name, the
+ * module and `args`, the three commitments: hv_client_check_result). HVCTL_OK with *out filled
+ * (hvctl_checked_free), or HVCTL_FAIL with the reason printed and *out empty. */
+static int hvctl_open_checked(const hvctl_response *resp, const hv_client_key *key,
+                              const char *function_name, const hvctl_call *call,
+                              const hv_value *args, size_t arg_count, hvctl_checked *out) {
   hv_crypto_err err = {0};
   uint8_t *document = NULL;
   size_t document_len = 0;
-  hv_result_document *doc = NULL;
-  json_t *o = hv_json_loadb(resp->body, resp->len, JSON_REJECT_DUPLICATES, NULL);
-  const char *rid = json_string_value(json_object_get(o, "request_id"));
-  const char *enc = json_string_value(json_object_get(o, "encrypted_result"));
-  const char *rc_hex = json_string_value(json_object_get(o, "result_commitment"));
-  const char *pc_hex = json_string_value(json_object_get(o, "program_commitment"));
-  const char *ac_hex = json_string_value(json_object_get(o, "arguments_commitment"));
-  const char *used_key = json_string_value(json_object_get(o, "key_id"));
-  if (!rid || !enc || !rc_hex || !pc_hex || !ac_hex) {
+  int rc = HVCTL_FAIL;
+  hvctl_checked c = {.reply = hv_json_loadb(resp->body, resp->len, JSON_REJECT_DUPLICATES, NULL)};
+  c.request_id = json_string_value(json_object_get(c.reply, "request_id"));
+  const char *enc = json_string_value(json_object_get(c.reply, "encrypted_result"));
+  c.result_commitment = json_string_value(json_object_get(c.reply, "result_commitment"));
+  c.program_commitment = json_string_value(json_object_get(c.reply, "program_commitment"));
+  c.arguments_commitment = json_string_value(json_object_get(c.reply, "arguments_commitment"));
+  c.key_id = json_string_value(json_object_get(c.reply, "key_id"));
+  if (!c.key_id) c.key_id = "?";
+  if (!c.request_id || !enc || !c.result_commitment || !c.program_commitment ||
+      !c.arguments_commitment) {
     hvctl_fail("the server's answer lacks request_id, encrypted_result or a commitment");
     goto done;
   }
-  if (hv_client_open_response_base64(key, rid, enc, strlen(enc), &document, &document_len, &err) !=
-      HV_CRYPTO_OK) {
+  if (hv_client_open_response_base64(key, c.request_id, enc, strlen(enc), &document,
+                                     &document_len, &err) != HV_CRYPTO_OK) {
     hvctl_fail("cannot open the result: %s", err.message);
     goto done;
   }
   hv_client_expected expected = {
-      .request_id = rid,
-      .function_name = opt->invoke,
+      .request_id = c.request_id,
+      .function_name = function_name,
       .wasm = call->wasm,
       .wasm_len = call->wasm_len,
-      .arguments = call->args.values,
-      .argument_count = call->args.count,
-      .result_commitment = rc_hex,
-      .program_commitment = pc_hex,
-      .arguments_commitment = ac_hex,
+      .arguments = args,
+      .argument_count = arg_count,
+      .result_commitment = c.result_commitment,
+      .program_commitment = c.program_commitment,
+      .arguments_commitment = c.arguments_commitment,
   };
-  if (hv_client_check_result(document, document_len, &expected, &doc, NULL, &err) != HV_CRYPTO_OK) {
+  if (hv_client_check_result(document, document_len, &expected, &c.doc, NULL, &err) !=
+      HV_CRYPTO_OK) {
     hvctl_fail("the result does not check out: %s", err.message);
     goto done;
   }
-  if (!hvctl_results_match(call, doc)) {
+  rc = HVCTL_OK;
+done:
+  if (document) OPENSSL_cleanse(document, document_len); /* the program's results */
+  free(document);
+  if (rc != HVCTL_OK) hvctl_checked_free(&c);
+  *out = c;
+  return rc;
+}
+
+/* A 200 reply: opened and checked (hvctl_open_checked and the result types), then the results
+ * printed (cli_print_values, as `hypervisor run`) with the commitments. */
+static int hvctl_exec_result(const hvctl_exec_opts *opt, const hvctl_call *call,
+                             const hvctl_response *resp, const hv_client_key *key) {
+  hvctl_checked c;
+  if (hvctl_open_checked(resp, key, opt->invoke, call, call->args.values, call->args.count, &c) !=
+      HVCTL_OK)
+    return HVCTL_FAIL;
+  int rc = HVCTL_FAIL;
+  char why[512];
+  if (!hvctl_results_match(call, c.doc)) {
     hvctl_fail("the result does not check out: its values are not of the types asked for");
     goto done;
   }
-  char why[512];
-  cli_output_status st = cli_print_values(doc->results, doc->result_count, opt->out_file, why, sizeof why);
-  if (st != CLI_OUTPUT_OK) {
+  if (cli_print_values(c.doc->results, c.doc->result_count, opt->out_file, why, sizeof why) !=
+      CLI_OUTPUT_OK) {
     hvctl_fail("%s", why);
     goto done;
   }
   printf("request_id: %s\nkey_id: %s\nresult_commitment: %s\nprogram_commitment: %s\n"
          "arguments_commitment: %s\ncommitments: verified\n",
-         rid, used_key ? used_key : "?", rc_hex, pc_hex, ac_hex);
+         c.request_id, c.key_id, c.result_commitment, c.program_commitment,
+         c.arguments_commitment);
   if (fflush(stdout) != 0 || ferror(stdout)) {
     hvctl_fail("cannot write the results");
     goto done;
   }
   rc = HVCTL_OK;
 done:
-  hv_commit_document_free(doc);
-  if (document) OPENSSL_cleanse(document, document_len);
-  free(document);
-  json_decref(o);
+  hvctl_checked_free(&c);
   return rc;
 }
 
-/* --wasi's 200: opens the result, checks it (the commitments, and that it is a command's), writes
- * the program's stdout and stderr to hvctl's, then the receipt to stderr. HVCTL_OK with the
+/* --wasi's 200: opened and checked (hvctl_open_checked, and that it is a command's), the
+ * program's stdout and stderr written to hvctl's, then the receipt to stderr. HVCTL_OK with the
  * program's exit code in *program_rc, or HVCTL_FAIL. */
 static int hvctl_exec_wasi_result(const hvctl_call *call, const hvctl_response *resp,
                                   const hv_client_key *key, int *program_rc) {
+  hvctl_checked c;
+  if (hvctl_open_checked(resp, key, "_start", call, call->wasi_values, call->wasi_argc + 1, &c) !=
+      HVCTL_OK)
+    return HVCTL_FAIL;
   int rc = HVCTL_FAIL;
-  hv_crypto_err err = {0};
-  uint8_t *document = NULL;
-  size_t document_len = 0;
-  hv_result_document *doc = NULL;
-  json_t *o = json_loadb(resp->body, resp->len, JSON_REJECT_DUPLICATES, NULL);
-  const char *rid = json_string_value(json_object_get(o, "request_id"));
-  const char *enc = json_string_value(json_object_get(o, "encrypted_result"));
-  const char *rc_hex = json_string_value(json_object_get(o, "result_commitment"));
-  const char *pc_hex = json_string_value(json_object_get(o, "program_commitment"));
-  const char *ac_hex = json_string_value(json_object_get(o, "arguments_commitment"));
-  const char *used_key = json_string_value(json_object_get(o, "key_id"));
-  if (!rid || !enc || !rc_hex || !pc_hex || !ac_hex) {
-    hvctl_fail("the server's answer lacks request_id, encrypted_result or a commitment");
-    goto done;
-  }
-  if (hv_client_open_response_base64(key, rid, enc, strlen(enc), &document, &document_len, &err) !=
-      HV_CRYPTO_OK) {
-    hvctl_fail("cannot open the result: %s", err.message);
-    goto done;
-  }
-  hv_client_expected expected = {
-      .request_id = rid,
-      .function_name = "_start",
-      .wasm = call->wasm,
-      .wasm_len = call->wasm_len,
-      .arguments = call->wasi_values,
-      .argument_count = call->wasi_argc + 1,
-      .result_commitment = rc_hex,
-      .program_commitment = pc_hex,
-      .arguments_commitment = ac_hex,
-  };
-  if (hv_client_check_result(document, document_len, &expected, &doc, NULL, &err) != HV_CRYPTO_OK) {
-    hvctl_fail("the result does not check out: %s", err.message);
-    goto done;
-  }
+  const hv_result_document *doc = c.doc;
   if (!doc->wasi) {
     hvctl_fail("the result does not check out: it is not a WASI command's (no exit_code)");
     goto done;
@@ -614,14 +617,12 @@ static int hvctl_exec_wasi_result(const hvctl_call *call, const hvctl_response *
   fprintf(stderr, "hvctl: request_id: %s\nhvctl: key_id: %s\nhvctl: result_commitment: %s\n"
                   "hvctl: program_commitment: %s\nhvctl: arguments_commitment: %s\n"
                   "hvctl: commitments: verified\n",
-          rid, used_key ? used_key : "?", rc_hex, pc_hex, ac_hex);
+          c.request_id, c.key_id, c.result_commitment, c.program_commitment,
+          c.arguments_commitment);
   *program_rc = doc->exit_code > 255 ? 255 : (int)doc->exit_code;
   rc = HVCTL_OK;
 done:
-  hv_commit_document_free(doc);
-  if (document) OPENSSL_cleanse(document, document_len);
-  free(document);
-  json_decref(o);
+  hvctl_checked_free(&c);
   return rc;
 }
 
