@@ -362,6 +362,19 @@ static void exec_cabi_fail(exec_outcome *out, const exec_job *job, hv_cabi_statu
   }
 }
 
+/* A fresh store under the job's gas and memory limits, or NULL with *out failed. The caller
+ * owns it (hvw_store_free). */
+static hvw_store *exec_store_new(const exec_job *job, exec_outcome *out) {
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
+  limits.gas_limit = job->limits.gas_limit;
+  limits.max_memory_pages = job->limits.max_memory_pages;
+  hvw_error err = {0};
+  hvw_store *store = hvw_store_new(&limits, &err);
+  if (!store) exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot create an execution store");
+  return store;
+}
+
 /* ---- WASI commands ------------------------------------------------------------------------ */
 
 #define EXEC_WASI_ENTRY "_start"
@@ -483,15 +496,7 @@ static void exec_run_command(const exec_job *job, const hvw_module *module, uint
     exec_wasi_fail(out, job, ws, &err, detail);
     goto done;
   }
-  hvw_store_limits limits;
-  hvw_store_limits_default(&limits);
-  limits.gas_limit = job->limits.gas_limit;
-  limits.max_memory_pages = job->limits.max_memory_pages;
-  store = hvw_store_new(&limits, &err);
-  if (!store) {
-    exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot create an execution store");
-    goto done;
-  }
+  if (!(store = exec_store_new(job, out))) goto done;
   /* The limit covers the start function (inside instantiation) and _start, host calls included. */
   uint64_t t1 = exec_now_ns();
   hook->enter(hook->ctx, store, deadline);
@@ -612,15 +617,7 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
       !exec_args_convert(job, &type, result_type, out))
     goto done;
 
-  hvw_store_limits limits;
-  hvw_store_limits_default(&limits);
-  limits.gas_limit = job->limits.gas_limit;
-  limits.max_memory_pages = job->limits.max_memory_pages;
-  store = hvw_store_new(&limits, &err);
-  if (!store) {
-    exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot create an execution store");
-    goto done;
-  }
+  if (!(store = exec_store_new(job, out))) goto done;
   /* The start function runs inside hvw_instance_new, cabi_realloc and cabi_post_<name> inside
    * hv_cabi_call: the limit covers them all. */
   uint64_t t1 = exec_now_ns();
