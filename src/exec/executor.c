@@ -315,10 +315,10 @@ static bool exec_args_convert(const exec_job *job, const hvw_functype_view *type
     exec_signature(type->params, type->param_count, buf, sizeof buf);
     exec_fail_private(out, OUTCOME_INVALID_ARGUMENTS,
                       "the number of arguments does not match the export's parameters",
-                      "%.128s takes %" PRIu32 " core parameter%s %s; the %zu argument%s fill %" PRIu32
-                      " (a string or bytes takes two)",
+                      "%.128s takes %" PRIu32 " core parameter%s %s; the arguments make %" PRIu32
+                      " (a string or bytes makes two)",
                       job->function_name, type->param_count, type->param_count == 1 ? "" : "s",
-                      buf, job->arg_count, job->arg_count == 1 ? "" : "s", pos);
+                      buf, pos);
     goto out;
   }
   if (hv_cabi_check(type, types, job->arg_count, result_type, buf, sizeof buf) != HV_CABI_OK) {

@@ -286,6 +286,18 @@ static void test_bad_results_declarations(void **state) {
     v11_free(&c);
   }
 
+  /* Too few arguments: the sealed detail counts the core parameters they make. */
+  c = v11_request_text("{\"function_name\":\"add\",\"arguments\":[{\"value\":1}]}");
+  r = ht_execute(&server, c.body, HT_API_KEY);
+  ht_assert_error(&r, 400, "INVALID_ARGUMENTS");
+  assert_generic(&r, "INVALID_ARGUMENTS");
+  char *count_detail = open_error(&r, c.key);
+  assert_string_equal(count_detail, "add takes 2 core parameters (i32, i32); the arguments make 1 "
+                                    "(a string or bytes makes two)");
+  free(count_detail);
+  ht_resp_free(&r);
+  v11_free(&c);
+
   /* Declared numeric results must be the export's. */
   c = v11_request_text("{\"function_name\":\"add\",\"arguments\":[{\"value\":1},{\"value\":2}],"
                        "\"results\":[\"i64\"]}");
