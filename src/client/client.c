@@ -438,28 +438,29 @@ hv_crypto_status hv_client_request_body_v11(const hv_client_sealed *wasm,
   return HV_CRYPTO_OK;
 }
 
+/* As hv_client_invocation_build: argv is jansson's text, stdin's base64 is encoded straight into
+ * the document (a large stdin would otherwise go through jansson's escaper a character at a
+ * time). */
 hv_crypto_status hv_client_wasi_invocation_build(const char *const *argv, size_t argc,
                                                  const uint8_t *stdin_data, size_t stdin_len,
                                                  char **out, size_t *out_len, hv_crypto_err *err) {
   hv_crypto_status rc = HV_CRYPTO_OK;
-  json_t *root = NULL, *array = NULL, *in = NULL;
-  char *b64 = NULL;
-  size_t b64_len = 0, len = 0;
-  int bad = 0;
+  json_t *array = NULL;
+  char *argv_text = NULL;
+  static const char head[] = "{\"function_name\":\"_start\",\"argv\":", middle[] = ",\"stdin\":\"";
 
   client_begin(err);
   *out = NULL;
   if (out_len != NULL)
     *out_len = 0;
   if ((argv == NULL && argc > 0) || argc >= HV_COMMIT_MAX_VALUES ||
-      (stdin_data == NULL && stdin_len > 0)) {
+      (stdin_data == NULL && stdin_len > 0) || stdin_len > HPKE_MAX_MESSAGE_LEN) {
     rc = client_fail(err, HV_CRYPTO_INVALID_ARGUMENT, "argv missing, over %d strings, or stdin "
-                     "without its bytes", HV_COMMIT_MAX_VALUES - 1);
+                     "without its bytes or over %u", HV_COMMIT_MAX_VALUES - 1, HPKE_MAX_MESSAGE_LEN);
     goto fail;
   }
-  root = json_object();
   array = json_array();
-  if (root == NULL || array == NULL) {
+  if (array == NULL) {
     rc = client_fail(err, HV_CRYPTO_NO_MEMORY, "allocating the invocation document");
     goto fail;
   }
@@ -469,29 +470,28 @@ hv_crypto_status hv_client_wasi_invocation_build(const char *const *argv, size_t
     if (rc == HV_CRYPTO_OK && json_array_append_new(array, arg) != 0)
       rc = client_fail(err, HV_CRYPTO_NO_MEMORY, "serialising argv");
   }
-  if (rc == HV_CRYPTO_OK)
-    rc = hv_crypto_base64_encode(stdin_data, stdin_len, &b64, &b64_len, err);
   if (rc != HV_CRYPTO_OK)
     goto fail;
-  in = json_stringn(b64, b64_len);
-  /* Each set takes its value's reference, even when it fails. */
-  bad = json_object_set_new(root, "function_name", json_string("_start")) |
-        json_object_set_new(root, "argv", array) | json_object_set_new(root, "stdin", in);
-  array = in = NULL;
-  if (bad != 0) {
+  argv_text = client_dump(array);
+  size_t b64_len = hv_crypto_base64_encoded_len(stdin_len);
+  size_t total = argv_text ? sizeof head - 1 + strlen(argv_text) + sizeof middle - 1 + b64_len + 2 : 0;
+  char *doc = total ? malloc(total + 1) : NULL;
+  if (doc == NULL) {
     rc = client_fail(err, HV_CRYPTO_NO_MEMORY, "serialising the invocation document");
     goto fail;
   }
-  rc = hv_crypto__json_dump(root, out, &len, err);
-  if (rc == HV_CRYPTO_OK && out_len != NULL)
-    *out_len = len;
+  char *w = client_put(doc, head);
+  w = client_put(w, argv_text);
+  w = client_put(w, middle);
+  hv_crypto_base64_encode_to(stdin_data, stdin_len, w);
+  w = client_put(w + b64_len, "\"}");
+  *w = '\0';
+  *out = doc;
+  if (out_len != NULL)
+    *out_len = (size_t)(w - doc);
 fail:
-  if (b64 != NULL)
-    OPENSSL_cleanse(b64, b64_len); /* stdin may be secret */
-  free(b64);
+  client_text_free(argv_text);
   json_decref(array);
-  json_decref(in);
-  json_decref(root);
   return rc;
 }
 

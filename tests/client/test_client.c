@@ -526,6 +526,37 @@ static void test_invocation_large_bytes_is_janssons_text(void **state) {
   free(blob);
 }
 
+/* A WASI command's invocation (stdin encoded straight in) is jansson's text of the same document,
+ * for a stdin of every length remainder and for none. */
+static void test_wasi_invocation_is_janssons_text(void **state) {
+  (void)state;
+  const char *argv[] = {"wc", "-l", "\"q\"\\\x01\xc3\xa9"};
+  static const size_t lens[] = {0, 1, 2, 3, 70000};
+  uint8_t *in = malloc(70000);
+  assert_non_null(in);
+  for (size_t i = 0; i < 70000; i++) in[i] = (uint8_t)(i * 7 + 1);
+  for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+    size_t argc = k % 2 ? 3 : 0;
+    char *b64 = NULL, *doc = NULL;
+    size_t len = 0;
+    assert_int_equal(hv_crypto_base64_encode(in, lens[k], &b64, NULL, NULL), HV_CRYPTO_OK);
+    json_t *args = json_array();
+    for (size_t a = 0; a < argc; a++) json_array_append_new(args, json_string(argv[a]));
+    json_t *want = json_pack("{s:s,s:o,s:s}", "function_name", "_start", "argv", args, "stdin", b64);
+    char *want_text = json_dumps(want, JSON_COMPACT);
+    assert_int_equal(hv_client_wasi_invocation_build(argv, argc, lens[k] ? in : NULL, lens[k],
+                                                     &doc, &len, NULL),
+                     HV_CRYPTO_OK);
+    assert_int_equal(len, strlen(want_text));
+    assert_true(strcmp(doc, want_text) == 0);
+    free(doc);
+    free(want_text);
+    json_decref(want);
+    free(b64);
+  }
+  free(in);
+}
+
 /* The v1.1 body: the two base64 texts, then the given members, one JSON object as jansson reads
  * it; refusals of what is missing or not an object. */
 static void test_request_body_v11(void **state) {
@@ -1018,6 +1049,7 @@ int main(void) {
       cmocka_unit_test(test_invocation_document),
       cmocka_unit_test(test_invocation_large_bytes_is_janssons_text),
       cmocka_unit_test(test_request_body_v11),
+      cmocka_unit_test(test_wasi_invocation_is_janssons_text),
       cmocka_unit_test_setup_teardown(test_v11_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_v11_body_in_one_buffer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_v11_binding, setup, teardown),
