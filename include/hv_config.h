@@ -106,6 +106,13 @@ typedef struct hv_config_server {
   uint16_t port;
   uint32_t workers;
   uint64_t max_body_bytes;
+  /* server.tls: PEM files; both "" (plain HTTP) or both set (HTTPS only). */
+  char tls_cert[HV_CONFIG_PATH_SIZE];
+  char tls_key[HV_CONFIG_PATH_SIZE];
+  /* server.metrics_token_sha256: the SHA-256 of a token that grants GET /metrics only (as
+   * `Authorization: Bearer TOKEN`), so a scraper needs no API key. */
+  bool has_metrics_token;
+  uint8_t metrics_token_sha256[32];
 } hv_config_server;
 
 typedef struct hv_config_wasm {
@@ -191,6 +198,42 @@ hv_config_status hv_config_validate(const hv_config *config, hv_config_error *er
  * server would start with this file; otherwise err says why, exactly as the start-up would.
  */
 hv_config_status hv_config_check_file(const char *path, hv_config_error *err);
+
+/* ---- Where the configuration comes from (docs/config.md, "Finding the configuration") ------- */
+
+#define HV_CONFIG_ENV "HYPERVISOR_CONFIG"           /* a file, when --config is not given */
+#define HV_CONFIG_SYSTEM_FILE "/etc/hypervisor/config.yaml" /* used when it exists */
+#define HV_CONFIG_HOST_ENV "HYPERVISOR_HOST"        /* overrides server.host */
+#define HV_CONFIG_PORT_ENV "HYPERVISOR_PORT"        /* overrides server.port */
+/* The log level's override is HYPERVISOR_LOG (hv_log.h), applied by the logger itself. */
+
+typedef enum hv_config_source {
+  HV_CONFIG_SOURCE_OPTION,   /* --config FILE */
+  HV_CONFIG_SOURCE_ENV,      /* HYPERVISOR_CONFIG */
+  HV_CONFIG_SOURCE_SYSTEM,   /* HV_CONFIG_SYSTEM_FILE, which exists */
+  HV_CONFIG_SOURCE_DEFAULTS, /* none of these: the embedded defaults */
+} hv_config_source;
+
+/* "--config", "HYPERVISOR_CONFIG", "system", "defaults"; "?" otherwise. */
+const char *hv_config_source_name(hv_config_source source);
+
+/*
+ * Picks the configuration file, first match wins: `option` (--config), `env_value` (the value of
+ * HYPERVISOR_CONFIG), `system_file` when it exists (any kind of entry: one that cannot be read
+ * is a load error, never skipped). NULL or "" means not given. *path is the chosen file (one of
+ * the arguments, borrowed) or NULL with HV_CONFIG_SOURCE_DEFAULTS. Reads no file.
+ */
+hv_config_source hv_config_discover(const char *option, const char *env_value,
+                                    const char *system_file, const char **path);
+
+/*
+ * Applies the environment overrides to a loaded config: `host` (HYPERVISOR_HOST) replaces
+ * server.host and `port` (HYPERVISOR_PORT) server.port; NULL or "" leaves the value. Each is
+ * checked as the file's value would be; on failure nothing changes and err names the variable
+ * ("HYPERVISOR_PORT: must be between 1 and 65535 (got 'abc')").
+ */
+hv_config_status hv_config_apply_env(hv_config *config, const char *host, const char *port,
+                                     hv_config_error *err);
 
 /* Frees what the config owns and wipes storage.dsn; freeing twice is harmless. NULL: no-op. */
 void hv_config_free(hv_config *config);

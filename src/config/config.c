@@ -133,8 +133,13 @@ long hv_config_find_api_key(const hv_config *c, const uint8_t sha256[32]) {
 
 /* ---- The libcyaml schema: every leaf a string ------------------------------------------------ */
 
+typedef struct raw_tls {
+  char *cert, *key;
+} raw_tls;
 typedef struct raw_server {
   char *host, *port, *workers, *max_body_bytes;
+  raw_tls *tls;
+  char *metrics_token_sha256;
 } raw_server;
 typedef struct raw_wasm {
   char *max_memory_mb, *max_execution_time_seconds, *max_concurrent_executions, *default_gas_limit;
@@ -174,11 +179,18 @@ typedef struct raw_config {
 #define OPT_NULL (CYAML_FLAG_POINTER_NULL_STR | CYAML_FLAG_OPTIONAL)
 #define STR(key, type, member) CYAML_FIELD_STRING_PTR(key, OPT, type, member, 0, CYAML_UNLIMITED)
 
+static const cyaml_schema_field_t tls_fields[] = {
+    STR("cert", raw_tls, cert),
+    STR("key", raw_tls, key),
+    CYAML_FIELD_END,
+};
 static const cyaml_schema_field_t server_fields[] = {
     STR("host", raw_server, host),
     STR("port", raw_server, port),
     STR("workers", raw_server, workers),
     STR("max_body_bytes", raw_server, max_body_bytes),
+    CYAML_FIELD_MAPPING_PTR("tls", OPT_NULL, raw_server, tls, tls_fields),
+    STR("metrics_token_sha256", raw_server, metrics_token_sha256),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t wasm_fields[] = {
@@ -511,6 +523,20 @@ static hv_config_status check(const loader *L, const hv_config *c) {
   if (memchr(c->server.host, '\0', sizeof c->server.host) == NULL || !valid_host(c->server.host))
     return fail_at(L, HV_CONFIG_BAD_VALUE, "server.host", NULL,
                    "'%.64s' is not an IP address or a host name", c->server.host);
+  size_t cert_len = strnlen(c->server.tls_cert, sizeof c->server.tls_cert);
+  size_t key_len = strnlen(c->server.tls_key, sizeof c->server.tls_key);
+  if (cert_len == sizeof c->server.tls_cert || key_len == sizeof c->server.tls_key)
+    return fail_at(L, HV_CONFIG_BAD_VALUE, "server.tls", NULL, "unterminated string");
+  if ((cert_len == 0) != (key_len == 0))
+    return fail_at(L, HV_CONFIG_MISSING_KEY, "server.tls", NULL,
+                   "needs both cert and key (PEM files), or neither");
+  if (c->server.has_metrics_token) {
+    /* The token must not also be an API key: a metrics token grants /metrics only. */
+    for (size_t i = 0; i < c->auth.api_key_count && c->auth.api_keys != NULL; i++)
+      if (memcmp(c->auth.api_keys[i].sha256, c->server.metrics_token_sha256, 32) == 0)
+        return fail_at(L, HV_CONFIG_BAD_VALUE, "server.metrics_token_sha256", NULL,
+                       "the same hash as auth.api_keys[%zu]: use a token of its own", i);
+  }
   if (memchr(c->crypto.key_dir, '\0', sizeof c->crypto.key_dir) == NULL ||
       c->crypto.key_dir[0] == '\0')
     return fail_at(L, HV_CONFIG_BAD_VALUE, "crypto.key_dir", NULL, "must not be empty");
@@ -602,6 +628,24 @@ static hv_config_status convert(const loader *L, const raw_config *r, hv_config 
       (st = take_string(L, "server.host", r->server->host, c->server.host,
                         sizeof c->server.host)) != HV_CONFIG_OK)
     return st;
+  if (r->server != NULL && r->server->tls != NULL) {
+    const raw_tls *t = r->server->tls;
+    if (t->cert == NULL) return fail_at(L, HV_CONFIG_MISSING_KEY, "server.tls", NULL, "missing cert");
+    if (t->key == NULL) return fail_at(L, HV_CONFIG_MISSING_KEY, "server.tls", NULL, "missing key");
+    if ((st = take_string(L, "server.tls.cert", t->cert, c->server.tls_cert,
+                          sizeof c->server.tls_cert)) != HV_CONFIG_OK ||
+        (st = take_string(L, "server.tls.key", t->key, c->server.tls_key,
+                          sizeof c->server.tls_key)) != HV_CONFIG_OK)
+      return st;
+  }
+  if (r->server != NULL && r->server->metrics_token_sha256 != NULL) {
+    const cfg_pos *pos = cfg_index_find(L->idx, "server.metrics_token_sha256");
+    if ((pos != NULL && pos->is_null) ||
+        !decode_sha256(r->server->metrics_token_sha256, c->server.metrics_token_sha256))
+      return fail_at(L, HV_CONFIG_BAD_VALUE, "server.metrics_token_sha256", NULL,
+                     "must be 64 hex digits: the SHA-256 of the metrics token");
+    c->server.has_metrics_token = true;
+  }
   if (r->crypto != NULL && r->crypto->key_dir != NULL &&
       (st = take_string(L, "crypto.key_dir", r->crypto->key_dir, c->crypto.key_dir,
                         sizeof c->crypto.key_dir)) != HV_CONFIG_OK)
@@ -955,4 +999,68 @@ hv_config_status hv_config_check_file(const char *path, hv_config_error *err) {
   hv_config_status st = hv_config_load_file(path, &c, err);
   hv_config_free(&c);
   return st;
+}
+
+/* ---- Discovery and environment overrides ----------------------------------------------------- */
+
+const char *hv_config_source_name(hv_config_source source) {
+  switch (source) {
+    case HV_CONFIG_SOURCE_OPTION:
+      return "--config";
+    case HV_CONFIG_SOURCE_ENV:
+      return HV_CONFIG_ENV;
+    case HV_CONFIG_SOURCE_SYSTEM:
+      return "system";
+    case HV_CONFIG_SOURCE_DEFAULTS:
+      return "defaults";
+  }
+  return "?";
+}
+
+hv_config_source hv_config_discover(const char *option, const char *env_value,
+                                    const char *system_file, const char **path) {
+  const char *chosen = NULL;
+  hv_config_source source = HV_CONFIG_SOURCE_DEFAULTS;
+  struct stat st;
+  if (option != NULL && option[0] != '\0') {
+    chosen = option;
+    source = HV_CONFIG_SOURCE_OPTION;
+  } else if (env_value != NULL && env_value[0] != '\0') {
+    chosen = env_value;
+    source = HV_CONFIG_SOURCE_ENV;
+  } else if (system_file != NULL && system_file[0] != '\0' &&
+             (lstat(system_file, &st) == 0 || errno != ENOENT)) {
+    /* Present but unreadable (EACCES on the directory, a dangling link): loading it says why. */
+    chosen = system_file;
+    source = HV_CONFIG_SOURCE_SYSTEM;
+  }
+  if (path != NULL) *path = chosen;
+  return source;
+}
+
+hv_config_status hv_config_apply_env(hv_config *c, const char *host, const char *port,
+                                     hv_config_error *err) {
+  if (c == NULL)
+    return cfg_fail(err, HV_CONFIG_INVALID_ARGUMENT, "environment", NULL, 0, 0, "invalid argument");
+  uint16_t new_port = c->server.port;
+  if (port != NULL && port[0] != '\0') {
+    /* The file's rules: plain decimal digits, no sign, no leading zero, 1 to 65535. */
+    size_t len = strlen(port);
+    bool digits = len <= 5 && port[0] >= '1' && port[0] <= '9';
+    for (size_t i = 0; digits && i < len; i++) digits = port[i] >= '0' && port[i] <= '9';
+    unsigned long v = digits ? strtoul(port, NULL, 10) : 0;
+    if (!digits || v > 65535)
+      return cfg_fail(err, HV_CONFIG_BAD_VALUE, HV_CONFIG_PORT_ENV, NULL, 0, 0,
+                      "must be a port number between 1 and 65535 (got '%.40s')", port);
+    new_port = (uint16_t)v;
+  }
+  if (host != NULL && host[0] != '\0') {
+    if (strlen(host) >= sizeof c->server.host || !valid_host(host))
+      return cfg_fail(err, HV_CONFIG_BAD_VALUE, HV_CONFIG_HOST_ENV, NULL, 0, 0,
+                      "'%.64s' is not an IP address or a host name", host);
+    snprintf(c->server.host, sizeof c->server.host, "%s", host);
+  }
+  c->server.port = new_port;
+  if (err != NULL) memset(err, 0, sizeof *err);
+  return HV_CONFIG_OK;
 }

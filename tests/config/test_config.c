@@ -462,8 +462,113 @@ static void test_status_names(void **state) {
   assert_string_equal(hv_config_backend_name(HV_CONFIG_BACKEND_POSTGRES), "postgres");
 }
 
+/* ---- server.tls, server.metrics_token_sha256 --------------------------------------------------- */
+
+static void test_tls_and_metrics_token(void **state) {
+  (void)state;
+  hv_config c;
+  hv_config_error e;
+  char yaml[512];
+  snprintf(yaml, sizeof yaml,
+           "server:\n  tls:\n    cert: /etc/hv/cert.pem\n    key: /etc/hv/key.pem\n"
+           "  metrics_token_sha256: %s\n",
+           sha_b);
+  assert_int_equal(load(yaml, &c, &e), HV_CONFIG_OK);
+  assert_string_equal(c.server.tls_cert, "/etc/hv/cert.pem");
+  assert_string_equal(c.server.tls_key, "/etc/hv/key.pem");
+  assert_true(c.server.has_metrics_token);
+  assert_int_equal(c.server.metrics_token_sha256[0], 0x3b);
+  assert_int_equal(c.server.metrics_token_sha256[31], 0x5b);
+  hv_config_free(&c);
+  /* Without them: plain HTTP, no token. */
+  assert_int_equal(load("server:\n  port: 8080\n", &c, &e), HV_CONFIG_OK);
+  assert_string_equal(c.server.tls_cert, "");
+  assert_false(c.server.has_metrics_token);
+  hv_config_free(&c);
+
+  expect_error("server:\n  tls:\n    cert: a.pem\n", HV_CONFIG_MISSING_KEY, "server.tls", 3, 5,
+               "missing key");
+  expect_error("server:\n  tls:\n    key: a.pem\n", HV_CONFIG_MISSING_KEY, "server.tls", 3, 5,
+               "missing cert");
+  expect_error("server:\n  tls:\n    cert: a\n    key: b\n    ca: c\n", HV_CONFIG_UNKNOWN_KEY,
+               "server.tls.ca", 5, 5, "expected one of: cert, key");
+  expect_error("server:\n  metrics_token_sha256: secret\n", HV_CONFIG_BAD_VALUE,
+               "server.metrics_token_sha256", 2, 25, "must be 64 hex digits");
+  snprintf(yaml, sizeof yaml,
+           "server:\n  metrics_token_sha256: %s\nauth:\n  api_keys:\n    - id: a\n      sha256: %s\n",
+           sha_a, sha_a);
+  expect_error(yaml, HV_CONFIG_BAD_VALUE, "server.metrics_token_sha256", 2, 25,
+               "the same hash as auth.api_keys[0]");
+}
+
+/* ---- Discovery and environment overrides ------------------------------------------------------ */
+
+static void test_discover(void **state) {
+  (void)state;
+  char dir[] = "/tmp/hv-config-test-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char present[64], absent[64];
+  snprintf(present, sizeof present, "%s/config.yaml", dir);
+  snprintf(absent, sizeof absent, "%s/none.yaml", dir);
+  FILE *f = fopen(present, "w");
+  assert_non_null(f);
+  fclose(f);
+  const char *path = "unset";
+  assert_int_equal(hv_config_discover("a.yaml", "b.yaml", present, &path), HV_CONFIG_SOURCE_OPTION);
+  assert_string_equal(path, "a.yaml");
+  assert_int_equal(hv_config_discover(NULL, "b.yaml", present, &path), HV_CONFIG_SOURCE_ENV);
+  assert_string_equal(path, "b.yaml");
+  assert_int_equal(hv_config_discover("", "", present, &path), HV_CONFIG_SOURCE_SYSTEM);
+  assert_string_equal(path, present);
+  assert_int_equal(hv_config_discover(NULL, NULL, absent, &path), HV_CONFIG_SOURCE_DEFAULTS);
+  assert_null(path);
+  /* A dangling link is there: loading it will say why it cannot be read. */
+  char link[64];
+  snprintf(link, sizeof link, "%s/link.yaml", dir);
+  assert_int_equal(symlink(absent, link), 0);
+  assert_int_equal(hv_config_discover(NULL, NULL, link, &path), HV_CONFIG_SOURCE_SYSTEM);
+  assert_string_equal(hv_config_source_name(HV_CONFIG_SOURCE_ENV), "HYPERVISOR_CONFIG");
+  assert_string_equal(hv_config_source_name(HV_CONFIG_SOURCE_DEFAULTS), "defaults");
+  unlink(link);
+  unlink(present);
+  rmdir(dir);
+}
+
+static void test_apply_env(void **state) {
+  (void)state;
+  hv_config c;
+  hv_config_error e;
+  hv_config_defaults(&c);
+  assert_int_equal(hv_config_apply_env(&c, NULL, NULL, &e), HV_CONFIG_OK);
+  assert_string_equal(c.server.host, "127.0.0.1");
+  assert_int_equal(c.server.port, 3000);
+  assert_int_equal(hv_config_apply_env(&c, "0.0.0.0", "8443", &e), HV_CONFIG_OK);
+  assert_string_equal(c.server.host, "0.0.0.0");
+  assert_int_equal(c.server.port, 8443);
+  assert_int_equal(hv_config_apply_env(&c, "::1", "65535", &e), HV_CONFIG_OK);
+  assert_string_equal(c.server.host, "::1");
+  assert_int_equal(c.server.port, 65535);
+  static const char *const bad_ports[] = {"0", "65536", "080", "+80", "-1", "80 ", "1e3", "abc",
+                                          "99999999999999999999"};
+  for (size_t k = 0; k < sizeof bad_ports / sizeof bad_ports[0]; k++) {
+    assert_int_equal(hv_config_apply_env(&c, "10.0.0.1", bad_ports[k], &e), HV_CONFIG_BAD_VALUE);
+    assert_non_null(strstr(e.message, "HYPERVISOR_PORT: must be a port number"));
+    /* Nothing changed, the host neither. */
+    assert_string_equal(c.server.host, "::1");
+    assert_int_equal(c.server.port, 65535);
+  }
+  assert_int_equal(hv_config_apply_env(&c, "bad host!", NULL, &e), HV_CONFIG_BAD_VALUE);
+  assert_non_null(strstr(e.message, "HYPERVISOR_HOST: 'bad host!' is not an IP address"));
+  assert_int_equal(hv_config_apply_env(&c, "3000", NULL, &e), HV_CONFIG_BAD_VALUE);
+  assert_string_equal(c.server.host, "::1");
+  hv_config_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_tls_and_metrics_token),
+      cmocka_unit_test(test_discover),
+      cmocka_unit_test(test_apply_env),
       cmocka_unit_test(test_defaults_are_the_protocols),
       cmocka_unit_test(test_empty_documents_mean_defaults),
       cmocka_unit_test(test_full_file),
