@@ -8,6 +8,7 @@
  *         FILE.wasm [ARG...]
  *   hvctl [--server URL] verify REQUEST_ID [--type result|program|arguments --hash HEX]
  *   hvctl --version | hvctl [COMMAND] --help
+ *   --cacert FILE (anywhere an option may go): trust this CA (PEM) for an https:// --server
  *
  * `exec` does the whole encrypted round trip in protocol v1.1: it reads the module, finds the
  * export's signature (with the engine, locally) to type the arguments as `hypervisor run` does
@@ -73,7 +74,7 @@ static const struct {
 #define HVCTL_COMMAND_COUNT (sizeof hvctl_commands / sizeof hvctl_commands[0])
 #define HVCTL_USAGE_FOOTER                                                                      \
   "The API key may also come from HYPERVISOR_API_KEY; --server defaults to " HVCTL_DEFAULT_SERVER \
-  ".\n"
+  ".\n--cacert FILE: check an https:// server against this CA (PEM) instead of the system's.\n"
 
 /* The whole usage (command < 0) or one command's, on `out`. */
 static void hvctl_print_usage(FILE *out, int command) {
@@ -825,6 +826,9 @@ int main(int argc, char **argv) {
     } else if ((m = cli_option(argc, argv, &i, "--api-key", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--api-key needs a key");
       h.api_key = value;
+    } else if ((m = cli_option(argc, argv, &i, "--cacert", &value)) != 0) {
+      if (m < 0 || !value[0]) return hvctl_usage("--cacert needs a file");
+      hvctl_http_set_cacert(value);
     } else {
       return hvctl_usage("unknown option '%s'", a);
     }
@@ -862,6 +866,9 @@ int main(int argc, char **argv) {
     } else if ((m = cli_option(sub_argc, sub_argv, &k, "--api-key", &value)) != 0) {
       if (m < 0 || !value[0]) return hvctl_usage("--api-key needs a key");
       h.api_key = value;
+    } else if ((m = cli_option(sub_argc, sub_argv, &k, "--cacert", &value)) != 0) {
+      if (m < 0 || !value[0]) return hvctl_usage("--cacert needs a file");
+      hvctl_http_set_cacert(value);
     } else {
       sub_argv[w++] = sub_argv[k];
     }

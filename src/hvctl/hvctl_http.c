@@ -38,6 +38,10 @@ static size_t hvctl_write(char *ptr, size_t size, size_t nmemb, void *userdata) 
   return n;
 }
 
+static const char *hvctl_cacert; /* --cacert; NULL: the system's CAs */
+
+void hvctl_http_set_cacert(const char *file) { hvctl_cacert = file; }
+
 bool hvctl_http(const hvctl_request *req, hvctl_response *out) {
   memset(out, 0, sizeof *out);
   CURL *curl = curl_easy_init();
@@ -66,6 +70,7 @@ bool hvctl_http(const hvctl_request *req, hvctl_response *out) {
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, req->timeout_s > 0 ? req->timeout_s : 60L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (hvctl_cacert) curl_easy_setopt(curl, CURLOPT_CAINFO, hvctl_cacert);
   if (req->body) {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);

@@ -27,6 +27,11 @@ typedef struct hvctl_request {
   long timeout_s;      /* whole exchange */
 } hvctl_request;
 
+/* A CA bundle (PEM) that https:// servers are checked against instead of the system's, for a
+ * server with a private CA (--cacert). Borrowed: the string must outlive the requests. NULL: the
+ * system's trust store. */
+void hvctl_http_set_cacert(const char *file);
+
 /* Calls curl_global_init once; call before any request. */
 bool hvctl_http_init(void);
 void hvctl_http_cleanup(void);
