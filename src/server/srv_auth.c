@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
@@ -98,29 +99,39 @@ static long srv_find_key(const hv_config *config, const unsigned char digest[32]
   return found;
 }
 
-bool srv_authenticate(srv_request *r, srv_reply *reply) {
+/* Trims RFC 9110 §5.5 whitespace around a field value; returns its length. */
+static size_t srv_trim(const char **v) {
+  const char *p = *v;
+  size_t len = p ? strlen(p) : 0;
+  while (len && (p[0] == ' ' || p[0] == '\t')) p++, len--;
+  while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+  *v = p;
+  return len;
+}
+
+/* Checks `key` (key_len bytes, not NUL-terminated) against the API keys and takes a token of its
+ * rate limit. With `metrics_token`, the configured metrics token is also accepted (constant time,
+ * compared whether or not an API key matched). */
+static bool srv_check_key(srv_request *r, const char *key, size_t key_len, bool metrics_token,
+                          srv_reply *reply) {
   srv *s = r->server;
-  const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-Key");
-  /* RFC 9110 §5.5: whitespace around a field value is not part of it. */
-  size_t key_len = key ? strlen(key) : 0;
-  while (key_len && (key[0] == ' ' || key[0] == '\t')) key++, key_len--;
-  while (key_len && (key[key_len - 1] == ' ' || key[key_len - 1] == '\t')) key_len--;
-  if (key_len == 0) {
-    HV_LOG(s->log, HV_LOG_WARN, "auth.rejected", HV_LOG_SECURITY,
-           HV_LOG_STR("path", r->path), HV_LOG_STR("reason", "missing X-API-Key"));
-    *reply = srv_error_reply(r, OUTCOME_UNAUTHORIZED, NULL,
-                             "this endpoint needs an API key in the X-API-Key header");
-    return false;
-  }
   unsigned char digest[32];
   unsigned int dlen = 0;
   if (EVP_Digest(key, key_len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
     *reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL, "cannot check the API key");
     return false;
   }
+  bool is_metrics_token = metrics_token && s->config.server.has_metrics_token &&
+                          CRYPTO_memcmp(s->config.server.metrics_token_sha256, digest, 32) == 0;
   pthread_rwlock_rdlock(&s->auth_lock);
   long index = srv_find_key(&s->config, digest);
   OPENSSL_cleanse(digest, sizeof digest);
+  if (is_metrics_token) {
+    /* Read-only figures; the token is no API key and has no bucket. */
+    pthread_rwlock_unlock(&s->auth_lock);
+    r->api_key_id = SRV_METRICS_TOKEN_ID;
+    return true;
+  }
   if (index >= 0) {
     snprintf(r->api_key_id_buf, sizeof r->api_key_id_buf, "%s", s->config.auth.api_keys[index].id);
     r->api_key_id = r->api_key_id_buf;
@@ -153,4 +164,40 @@ bool srv_authenticate(srv_request *r, srv_reply *reply) {
     return false;
   }
   return true;
+}
+
+bool srv_authenticate(srv_request *r, srv_reply *reply) {
+  const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-Key");
+  size_t key_len = srv_trim(&key);
+  if (key_len == 0) {
+    HV_LOG(r->server->log, HV_LOG_WARN, "auth.rejected", HV_LOG_SECURITY,
+           HV_LOG_STR("path", r->path), HV_LOG_STR("reason", "missing X-API-Key"));
+    *reply = srv_error_reply(r, OUTCOME_UNAUTHORIZED, NULL,
+                             "this endpoint needs an API key in the X-API-Key header");
+    return false;
+  }
+  return srv_check_key(r, key, key_len, false, reply);
+}
+
+bool srv_authenticate_metrics(srv_request *r, srv_reply *reply) {
+  const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-Key");
+  size_t key_len = srv_trim(&key);
+  if (key_len > 0) return srv_check_key(r, key, key_len, false, reply);
+  const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_AUTHORIZATION);
+  size_t auth_len = srv_trim(&auth);
+  /* RFC 6750 §2.1: "Bearer" (any case), one or more spaces, the token. */
+  if (auth_len > 7 && strncasecmp(auth, "Bearer ", 7) == 0) {
+    const char *token = auth + 7;
+    size_t token_len = auth_len - 7;
+    while (token_len && *token == ' ') token++, token_len--;
+    if (token_len > 0) return srv_check_key(r, token, token_len, true, reply);
+  }
+  HV_LOG(r->server->log, HV_LOG_WARN, "auth.rejected", HV_LOG_SECURITY,
+         HV_LOG_STR("path", r->path),
+         HV_LOG_STR("reason", auth_len ? "Authorization is not a Bearer token" : "no credentials"));
+  *reply = srv_error_reply(r, OUTCOME_UNAUTHORIZED, NULL,
+                           "/metrics needs an API key in the X-API-Key header, or "
+                           "'Authorization: Bearer TOKEN' with an API key or the metrics token");
+  return false;
 }

@@ -422,7 +422,9 @@ static enum MHD_Result srv_on_headers(srv_request *r, const char *url) {
     reply.allow = rt->allow;
     return srv_reply_send(r, &reply);
   }
-  if (rt->auth && !srv_authenticate(r, &reply)) return srv_reply_send(r, &reply);
+  if (rt->auth && !(rt->endpoint == SRV_EP_METRICS ? srv_authenticate_metrics(r, &reply)
+                                                   : srv_authenticate(r, &reply)))
+    return srv_reply_send(r, &reply);
 
   if (rt->endpoint == SRV_EP_EXECUTE) {
     r->wants_body = true;
@@ -609,6 +611,15 @@ bool srv_http_start(srv *s, char *why, size_t why_size) {
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG | (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0u);
   unsigned workers = s->config.server.workers;
+  /* server.tls: libmicrohttpd (GnuTLS) loads the certificate and key while it starts; our copy of
+   * the key is wiped right after. */
+  bool tls = s->tls.cert != NULL;
+  struct MHD_OptionItem tls_options[] = {
+      {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls.cert},
+      {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls.key},
+      {MHD_OPTION_END, 0, NULL},
+  };
+  if (tls) flags |= MHD_USE_TLS;
   s->daemon = MHD_start_daemon(
       flags, s->port, NULL, NULL, srv_access, s,
       MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, s,
@@ -618,10 +629,13 @@ bool srv_http_start(srv *s, char *why, size_t why_size) {
       MHD_OPTION_CONNECTION_TIMEOUT, SRV_CONNECTION_TIMEOUT_S,
       MHD_OPTION_NOTIFY_CONNECTION, srv_on_connection, s,
       MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
+      MHD_OPTION_ARRAY, tls_options,
       MHD_OPTION_END);
+  srv_tls_free(&s->tls);
   if (!s->daemon) {
-    snprintf(why, why_size, "cannot start the HTTP server on %s port %u",
-             s->config.server.host, (unsigned)s->port);
+    snprintf(why, why_size, "cannot start the %s server on %s port %u%s", tls ? "HTTPS" : "HTTP",
+             s->config.server.host, (unsigned)s->port,
+             tls ? " (libmicrohttpd refused the TLS set-up; see the http.internal log line)" : "");
     close(fd);
     srv_conns_free(s);
     return false;

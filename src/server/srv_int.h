@@ -14,6 +14,7 @@
  *   srv_metrics.c   counters, gauges and histograms; Prometheus text and JSON
  *   srv_util.c      clock, UUIDs, bounded buffers, JSON replies and error bodies
  *   srv_commit.c    the audit writer: one thread, records of concurrent requests in shared rounds
+ *   srv_tls.c       server.tls: the certificate and key read and checked for libmicrohttpd
  *   executor.[ch]   where executions run (the in-process worker pool)
  *   modcache.[ch]   the executor's compiled-module cache
  */
@@ -70,6 +71,9 @@ typedef struct srv_conn srv_conn;
 #define SRV_MODULE_CACHE_BYTES (256u * 1024u * 1024u)
 /* Audit records written in one round (one transaction with hv_audit_put_batch). */
 #define SRV_COMMIT_BATCH_MAX 256u
+
+#define SRV_TLS_FILE_MAX (1u << 20) /* bytes of a PEM certificate chain or key file */
+#define SRV_METRICS_TOKEN_ID "metrics-token" /* what logs name a request with the metrics token */
 
 #define SRV_UUID_SIZE 37
 #define SRV_JSON_CONTENT_TYPE "application/json; charset=utf-8"
@@ -180,6 +184,20 @@ void srv_committer_counts(srv_committer *c, uint64_t *rounds, uint64_t *records)
 /* Stops (if running) and frees. NULL is a no-op. */
 void srv_committer_free(srv_committer *c);
 
+/* ---- TLS (srv_tls.c) ---------------------------------------------------------------------- */
+
+/* server.tls's files, NUL-terminated PEM as libmicrohttpd takes them. */
+typedef struct srv_tls {
+  char *cert, *key; /* NULL without TLS */
+  size_t cert_len, key_len;
+} srv_tls;
+
+/* Reads and checks the files of server.tls (nothing to do when it is not set). False with the
+ * reason in `why` (names the key and the file). Ownership: *tls is the caller's; srv_tls_free. */
+bool srv_tls_load(const hv_config_server *cfg, srv_tls *tls, char *why, size_t why_size);
+/* Wipes the key's bytes and frees both; harmless on a zeroed or freed srv_tls. */
+void srv_tls_free(srv_tls *tls);
+
 /* ---- The server --------------------------------------------------------------------------- */
 
 typedef struct srv {
@@ -193,6 +211,8 @@ typedef struct srv {
   srv_ratelimit *rate;       /* with config.auth and config.rate_limit: under auth_lock */
   pthread_rwlock_t auth_lock; /* SIGHUP replaces the API keys and the rate limits under it */
   char config_file[HV_CONFIG_PATH_SIZE]; /* "" with the embedded defaults */
+  hv_config_source config_source;        /* where config_file came from (hv_config_discover) */
+  srv_tls tls;               /* server.tls's files from start-up until the daemon has them */
   int lock_fd;               /* the data directory's lock (srv_main.c); -1 when not held */
   char dev_key[HV_API_KEY_LEN + 1];  /* a development key made this start, until it is shown; else "" */
   char dev_key_path[HV_CONFIG_PATH_SIZE + 32];
@@ -334,5 +354,9 @@ void srv_execute_cleanup(srv_request *r);
 /* Authenticates the request's X-API-Key and applies its rate limit. True when it may go on;
  * otherwise *reply is the error (UNAUTHORIZED, RATE_LIMITED). */
 bool srv_authenticate(srv_request *r, srv_reply *reply);
+/* The same for GET /metrics, which also takes `Authorization: Bearer TOKEN`, where TOKEN is an
+ * API key or the metrics token (server.metrics_token_sha256: grants /metrics only, has no rate
+ * limit of its own). X-API-Key wins when both are sent. */
+bool srv_authenticate_metrics(srv_request *r, srv_reply *reply);
 
 #endif /* HV_SERVER_SRV_INT_H */

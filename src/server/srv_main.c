@@ -243,6 +243,14 @@ static void srv_reload(srv *s) {
     hv_config_free(&next);
     return;
   }
+  /* The environment's overrides apply to the re-read file as they did at start-up. */
+  if (hv_config_apply_env(&next, getenv(HV_CONFIG_HOST_ENV), getenv(HV_CONFIG_PORT_ENV), &cerr) !=
+      HV_CONFIG_OK) {
+    HV_LOG(s->log, HV_LOG_ERROR, "config.reload_failed", 0, HV_LOG_STR("file", s->config_file),
+           HV_LOG_STR("message", cerr.message));
+    hv_config_free(&next);
+    return;
+  }
   hv_config *cur = &s->config;
   /* Without auth.api_keys the development key stays: it is not in the file. */
   bool keys_changed = next.auth.api_key_count > 0 && !srv_keys_equal(&cur->auth, &next.auth);
@@ -321,6 +329,7 @@ static void srv_free(srv *s) {
   pthread_mutex_destroy(&s->health_mu);
   pthread_rwlock_destroy(&s->auth_lock);
   hv_log_close(s->log);
+  srv_tls_free(&s->tls); /* wipes the key when start-up failed before the daemon took it */
   hv_config_free(&s->config);
   OPENSSL_cleanse(s->dev_key, sizeof s->dev_key);
   if (s->lock_fd >= 0) close(s->lock_fd); /* releases the data directory */
@@ -376,7 +385,15 @@ static int srv_run(srv *s, const sigset_t *signals) {
            HV_LOG_INT("offset_ms", atomic_load(&s->clock_offset_ms)));
   }
   s->start_wall_ms = srv_now_ms(s);
+  HV_LOG(s->log, HV_LOG_INFO, "config.loaded", 0,
+         HV_LOG_STR("source", hv_config_source_name(s->config_source)),
+         HV_LOG_STR("file", s->config_file[0] ? s->config_file : "(embedded defaults)"),
+         HV_LOG_STR("host", s->config.server.host), HV_LOG_UINT("port", s->config.server.port),
+         HV_LOG_STR("log_level", hv_log_level_name(hv_log_get_level(s->log))),
+         HV_LOG_BOOL("tls", s->config.server.tls_cert[0] != '\0'));
 
+  /* A wrong certificate or key fails before the data directory is touched. */
+  if (!srv_tls_load(&s->config.server, &s->tls, why, sizeof why)) return srv_fail(s, "%s", why);
   if (!srv_lock_data_dir(s, why, sizeof why)) return srv_fail(s, "%s", why);
   hv_crypto_err cerr = {0};
   if (hv_keyring_open(s->config.crypto.key_dir, (int64_t)s->config.crypto.key_rotation_hours * 3600,
@@ -420,6 +437,8 @@ static int srv_run(srv *s, const sigset_t *signals) {
   hv_keyring_current(s->ring, &cur, NULL);
   HV_LOG(s->log, HV_LOG_INFO, "server.started", 0, HV_LOG_STR("version", HV_SERVER_VERSION),
          HV_LOG_STR("host", s->config.server.host), HV_LOG_UINT("port", s->port),
+         HV_LOG_STR("scheme", s->config.server.tls_cert[0] ? "https" : "http"),
+         HV_LOG_STR("config", s->config_file[0] ? s->config_file : "(embedded defaults)"),
          HV_LOG_UINT("http_workers", s->config.server.workers),
          HV_LOG_UINT("executor_threads", counts.threads),
          HV_LOG_UINT("module_cache_bytes", counts.cache_max_bytes),
@@ -546,19 +565,31 @@ int hv_server_main(int argc, char **argv) {
   s.lock_fd = -1;
   pthread_mutex_init(&s.health_mu, NULL);
   pthread_rwlock_init(&s.auth_lock, NULL);
+  /* --config, else HYPERVISOR_CONFIG, else /etc/hypervisor/config.yaml if it exists, else the
+   * embedded defaults; then HYPERVISOR_HOST and HYPERVISOR_PORT over whichever was used. */
+  s.config_source = hv_config_discover(config_file, getenv(HV_CONFIG_ENV), HV_CONFIG_SYSTEM_FILE,
+                                       &config_file);
   if (config_file) snprintf(s.config_file, sizeof s.config_file, "%s", config_file);
   srv_raise_fd_limit();
-  if (config_file) {
-    hv_config_error err = {0};
-    if (hv_config_load_file(config_file, &s.config, &err) != HV_CONFIG_OK) {
-      fprintf(stderr, "%s\n", err.message);
-      hv_config_free(&s.config);
-      pthread_mutex_destroy(&s.health_mu);
-      pthread_rwlock_destroy(&s.auth_lock);
-      return 1;
-    }
-  } else {
+  hv_config_error err = {0};
+  hv_config_status cst = HV_CONFIG_OK;
+  if (config_file)
+    cst = hv_config_load_file(config_file, &s.config, &err);
+  else
     hv_config_defaults(&s.config);
+  if (cst == HV_CONFIG_OK)
+    cst = hv_config_apply_env(&s.config, getenv(HV_CONFIG_HOST_ENV), getenv(HV_CONFIG_PORT_ENV),
+                              &err);
+  if (cst != HV_CONFIG_OK) {
+    if (s.config_source == HV_CONFIG_SOURCE_OPTION || !config_file)
+      fprintf(stderr, "%s\n", err.message);
+    else
+      fprintf(stderr, "%s (configuration from %s)\n", err.message,
+              hv_config_source_name(s.config_source));
+    hv_config_free(&s.config);
+    pthread_mutex_destroy(&s.health_mu);
+    pthread_rwlock_destroy(&s.auth_lock);
+    return 1;
   }
 
   /* Signals go to sigtimedwait in this thread only: block them before any thread starts. Besides

@@ -95,11 +95,12 @@ void ht_write_config(ht_server *s) {
   snprintf(tmp, sizeof tmp, "%s.tmp", s->config);
   FILE *f = fopen(tmp, "w");
   assert_non_null(f);
+  fprintf(f, "server:\n  host: \"127.0.0.1\"\n  port: %u\n  workers: 4\n  max_body_bytes: %llu\n",
+          (unsigned)s->port, (unsigned long long)(o->max_body ? o->max_body : 1024 * 1024));
+  if (o->server_extra) fputs(o->server_extra, f);
   fprintf(f,
-          "server:\n  host: \"127.0.0.1\"\n  port: %u\n  workers: 4\n  max_body_bytes: %llu\n"
           "wasm:\n  max_memory_mb: %u\n  max_execution_time_seconds: %u\n"
           "  max_concurrent_executions: %u\n  default_gas_limit: 10000000000\n",
-          (unsigned)s->port, (unsigned long long)(o->max_body ? o->max_body : 1024 * 1024),
           o->max_memory_mb ? o->max_memory_mb : 64, o->max_exec_seconds ? o->max_exec_seconds : 10,
           o->max_concurrent ? o->max_concurrent : 100);
   if (o->per_key) fprintf(f, "  max_concurrent_per_key: %u\n", o->per_key);
@@ -155,6 +156,9 @@ static void ht_spawn(ht_server *s) {
     }
     if (s->opt.test_clock) setenv("HYPERVISOR_TEST_CLOCK_FILE", s->clock, 1);
     unsetenv("HYPERVISOR_LOG");
+    /* The configuration is the test's own: no override from the caller's environment. */
+    unsetenv("HYPERVISOR_HOST");
+    unsetenv("HYPERVISOR_PORT");
     /* Under AddressSanitizer the server's leak check runs when it exits after SIGTERM, and a leak
      * makes the exit status non-zero (ht_stop fails on it). On by default; never let it be off. */
     const char *asan = getenv("ASAN_OPTIONS");
@@ -200,7 +204,8 @@ void ht_prepare(ht_server *s, const ht_options *opt) {
   snprintf(s->out, sizeof s->out, "%s/stdout", s->dir);
   snprintf(s->clock, sizeof s->clock, "%s/clock", s->dir);
   s->port = s->opt.port ? s->opt.port : ht_free_port();
-  snprintf(s->url, sizeof s->url, "http://127.0.0.1:%u", (unsigned)s->port);
+  snprintf(s->url, sizeof s->url, "%s://127.0.0.1:%u", s->opt.tls_ca ? "https" : "http",
+           (unsigned)s->port);
   if (s->opt.test_clock) ht_set_clock(s, 0);
   ht_write_config(s);
 }
@@ -344,6 +349,10 @@ ht_resp ht_http(ht_server *s, const ht_req *req) {
     snprintf(line, sizeof line, "Accept: %s", req->accept);
     h = curl_slist_append(h, line);
   }
+  if (req->authorization) {
+    snprintf(line, sizeof line, "Authorization: %s", req->authorization);
+    h = curl_slist_append(h, line);
+  }
   h = curl_slist_append(h, "Expect:");
   ht_sink sink = {0};
   ht_source src = {0};
@@ -354,6 +363,7 @@ ht_resp ht_http(ht_server *s, const ht_req *req) {
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, req->timeout_s ? req->timeout_s : 60L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (s->opt.tls_ca) curl_easy_setopt(c, CURLOPT_CAINFO, s->opt.tls_ca);
   if (req->body) {
     src.data = req->body;
     src.len = req->body_len ? req->body_len : strlen(req->body);

@@ -36,6 +36,8 @@ typedef struct ht_options {
   uint16_t port;                 /* 0: a free one */
   bool wasi_stdio;               /* wasm.wasi: stdio (WASI commands); else the default, none */
   uint64_t max_result_bytes;     /* wasm.max_result_bytes; 0: not in the file (16 MiB) */
+  const char *server_extra;      /* YAML lines added inside server: ("  tls:\n    cert: ...\n") */
+  const char *tls_ca;            /* the server speaks HTTPS: url is https://, curl trusts this CA */
 } ht_options;
 
 typedef struct ht_server {
@@ -88,6 +90,7 @@ typedef struct ht_req {
   const char *method;  /* NULL: GET, or POST when body is set */
   const char *path;
   const char *api_key;
+  const char *authorization; /* the Authorization header's value, or NULL */
   const char *body;
   size_t body_len;     /* 0 with body: strlen */
   const char *accept;
