@@ -286,6 +286,132 @@ static void test_metrics_bearer(void **state) {
   ht_cleanup(&s);
 }
 
+/* ---- Debian's Prometheus scrapes /metrics --------------------------------------------------- */
+
+#define PROMETHEUS_BIN "/usr/bin/prometheus"
+
+/* GET url (plain HTTP); the parsed JSON of a 200, or NULL. */
+static json_t *get_json(const char *base, const char *path) {
+  ht_server p;
+  memset(&p, 0, sizeof p);
+  snprintf(p.url, sizeof p.url, "%s", base);
+  ht_resp r = ht_get(&p, path, NULL);
+  json_t *j = r.status == 200 ? json_incref(r.json) : NULL;
+  ht_resp_free(&r);
+  return j;
+}
+
+/* The first sample of an instant query's answer, as text ("1", "100"), or NULL. */
+static const char *first_value(json_t *answer) {
+  json_t *result = json_object_get(json_object_get(answer, "data"), "result");
+  json_t *value = json_object_get(json_array_get(result, 0), "value");
+  return json_string_value(json_array_get(value, 1));
+}
+
+/* Prometheus (Debian's package) scrapes the server over HTTPS (our CA) with the metrics token in
+ * a credentials file, as docs/service.md shows; its own HTTP API then says the target is up and
+ * returns a hypervisor metric's value. */
+static void test_prometheus_scrape(void **state) {
+  (void)state;
+  if (access(PROMETHEUS_BIN, X_OK) != 0) {
+    fprintf(stderr, "test_prometheus_scrape: SKIPPED: %s not found (install the Debian package "
+                    "prometheus: scripts/deps.sh)\n", PROMETHEUS_BIN);
+    skip();
+  }
+  char hash[65], extra[1200];
+  sha256_hex(METRICS_TOKEN, hash);
+  snprintf(extra, sizeof extra, "%s  metrics_token_sha256: \"%s\"\n", tls_lines(cert, key), hash);
+  ht_server s;
+  ht_options o = {.server_extra = extra, .tls_ca = ca};
+  ht_start(&s, &o);
+
+  char token[400], yml[400], data[400], log[400], listen[64];
+  snprintf(token, sizeof token, "%s/metrics-token", s.dir);
+  snprintf(yml, sizeof yml, "%s/prometheus.yml", s.dir);
+  snprintf(data, sizeof data, "%s/prometheus-data", s.dir);
+  snprintf(log, sizeof log, "%s/prometheus.log", s.dir);
+  FILE *f = fopen(token, "w");
+  assert_non_null(f);
+  fputs(METRICS_TOKEN "\n", f);
+  assert_int_equal(fclose(f), 0);
+  f = fopen(yml, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
+          "scrape_configs:\n  - job_name: hypervisor\n    scheme: https\n"
+          "    tls_config:\n      ca_file: %s\n"
+          "    authorization:\n      type: Bearer\n      credentials_file: %s\n"
+          "    static_configs:\n      - targets: ['127.0.0.1:%u']\n",
+          ca, token, (unsigned)s.port);
+  assert_int_equal(fclose(f), 0);
+
+  /* A free port for Prometheus' own web server. */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t alen = sizeof a;
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+  close(fd);
+  snprintf(listen, sizeof listen, "127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+
+  pid_t prom = fork();
+  assert_true(prom >= 0);
+  if (prom == 0) {
+    if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr)) _exit(126);
+    char flag_config[420], flag_data[440], flag_listen[96];
+    snprintf(flag_config, sizeof flag_config, "--config.file=%s", yml);
+    snprintf(flag_data, sizeof flag_data, "--storage.tsdb.path=%s", data);
+    snprintf(flag_listen, sizeof flag_listen, "--web.listen-address=%s", listen);
+    execl(PROMETHEUS_BIN, "prometheus", flag_config, flag_data, flag_listen, (char *)NULL);
+    _exit(127);
+  }
+  char base[96];
+  snprintf(base, sizeof base, "http://%s", listen);
+  /* Up to 15 s: Prometheus starts, scrapes (every second) and stores the samples. */
+  bool up = false, has_value = false;
+  char capacity[32] = "";
+  double end = ht_now() + 15;
+  while (!(up && has_value) && ht_now() < end) {
+    json_t *j = get_json(base, "/api/v1/query?query=up");
+    const char *v = first_value(j);
+    up = v && strcmp(v, "1") == 0;
+    json_decref(j);
+    j = get_json(base, "/api/v1/query?query=hypervisor_executions_capacity");
+    v = first_value(j);
+    if (v) snprintf(capacity, sizeof capacity, "%s", v);
+    has_value = v != NULL;
+    json_decref(j);
+    if (!(up && has_value)) {
+      struct timespec ts = {0, 200000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+  json_t *targets = get_json(base, "/api/v1/targets");
+  json_t *t0 = json_array_get(json_object_get(json_object_get(targets, "data"), "activeTargets"), 0);
+  const char *health = json_string_value(json_object_get(t0, "health"));
+  const char *last_error = json_string_value(json_object_get(t0, "lastError"));
+  kill(prom, SIGTERM);
+  int st;
+  waitpid(prom, &st, 0);
+  if (!up || !has_value) {
+    char *out = ht_read_text(log);
+    fprintf(stderr, "prometheus' output:\n%s\n", out);
+    free(out);
+    fail_msg("target health %s (%s), up=%d, a hypervisor metric=%d", health ? health : "?",
+             last_error ? last_error : "", up, has_value);
+  }
+  assert_string_equal(health, "up");
+  assert_string_equal(capacity, "100"); /* wasm.max_concurrent_executions of the test's file */
+  json_decref(targets);
+  ht_stop(&s);
+  char *server_log = ht_read_text(s.log);
+  assert_non_null(strstr(server_log, "\"path\":\"/metrics\",\"status\":200"));
+  assert_non_null(strstr(server_log, "\"api_key_id\":\"metrics-token\""));
+  free(server_log);
+  ht_cleanup(&s);
+}
+
 /* ---- Where the configuration comes from ------------------------------------------------------ */
 
 static uint16_t free_port(void) {
@@ -422,6 +548,7 @@ int main(void) {
       cmocka_unit_test(test_tls_end_to_end),
       cmocka_unit_test(test_tls_bad_files),
       cmocka_unit_test(test_metrics_bearer),
+      cmocka_unit_test(test_prometheus_scrape),
       cmocka_unit_test(test_config_discovery),
       cmocka_unit_test(test_config_env_messages),
   };
