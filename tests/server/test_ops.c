@@ -131,6 +131,10 @@ static void test_tls_end_to_end(void **state) {
   assert_int_equal(CURL(&body, "--cacert", ca, url), 0);
   assert_non_null(strstr(body, "\"status\""));
   free(body);
+  snprintf(url, sizeof url, "%s/v1/keys", s.url);
+  assert_int_equal(CURL(&body, "--cacert", ca, url), 0);
+  assert_non_null(strstr(body, "\"public_key\""));
+  free(body);
   snprintf(url, sizeof url, "https://localhost:%u/metrics", (unsigned)s.port);
   assert_int_equal(CURL(&body, "--cacert", ca, "-H", "X-API-Key: " HT_API_KEY, url), 0);
   assert_non_null(strstr(body, "hypervisor_http_requests_total"));
@@ -495,6 +499,20 @@ static void test_config_discovery(void **state) {
   r = ht_get(&s, "/health", NULL);
   assert_int_equal(r.status, 0);
   ht_resp_free(&r);
+  /* SIGHUP re-reads the file with the same overrides: nothing to restart for. */
+  kill(s.pid, SIGHUP);
+  double until = ht_now() + 10;
+  char *reload_log = NULL;
+  for (;;) {
+    reload_log = ht_read_text(s.log);
+    if (strstr(reload_log, "\"event\":\"config.reloaded\"") || ht_now() > until) break;
+    free(reload_log);
+    struct timespec ts = {0, 50000000L};
+    nanosleep(&ts, NULL);
+  }
+  assert_non_null(strstr(reload_log, "\"event\":\"config.reloaded\""));
+  assert_null(strstr(reload_log, "config.restart_needed"));
+  free(reload_log);
   ht_stop(&s);
 
   ht_cleanup(&s);
