@@ -1,7 +1,9 @@
 /*
  * hv_server.h: the service (protocol.md over HTTP): what `hypervisor serve` runs.
  *
- *   hypervisor serve [--config FILE]      start the service (embedded defaults without a file)
+ *   hypervisor serve [--config FILE]      start the service; without --config: HYPERVISOR_CONFIG,
+ *                                         then /etc/hypervisor/config.yaml if it exists, then the
+ *                                         embedded defaults (docs/config.md)
  *   hypervisor serve --check-config FILE  validate a configuration file and exit
  *
  * docs/service.md describes the endpoints, the decisions the protocol leaves open, the executor,
