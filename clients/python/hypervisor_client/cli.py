@@ -15,7 +15,7 @@ from . import __version__
 from .client import HypervisorClient
 from .encoding import from_base64, to_base64
 from .errors import ArgumentError, HypervisorError, VerificationError
-from .values import Value, round_f32
+from .values import Value, normalize, round_f32
 from .wasm import WasmFormatError, export_signature
 
 PROG = "python3 -m hypervisor_client"
@@ -47,7 +47,7 @@ def parse_number(text: str, core_type: str, where: str) -> Value:
         lo, hi = _INT_RANGE[core_type]
         if not lo <= n <= hi:
             raise ArgumentError(f"{where}: out of range for {core_type}")
-        return Value(core_type, n)
+        return normalize(Value(core_type, n))
     if core_type in ("f32", "f64"):
         specials = {"nan": math.nan, "+nan": math.nan, "-nan": -math.nan, "inf": math.inf, "+inf": math.inf,
                     "-inf": -math.inf}

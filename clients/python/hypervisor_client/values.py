@@ -78,7 +78,8 @@ def round_f32(x: float) -> float:
 
 
 def i32(n: int) -> Value:
-    """An i32: -2^31 .. 2^32-1; the upper half is taken as the bit pattern, as the server does."""
+    """An i32: -2^31 .. 2^32-1; the upper half is taken as the bit pattern, as the server does
+    (i32(4294967295) is i32(-1))."""
     return normalize(Value("i32", n))
 
 
@@ -124,11 +125,11 @@ def normalize(arg: Any, where: str = "value") -> Value:
     if t == "i32":
         if not _is_int(v) or not _I32_MIN <= v <= _U32_MAX:
             raise ArgumentError(f"{where}: i32 must be an integer from -2^31 to 2^32-1")
-        return Value(t, int(v))
+        return Value(t, int(v) - (1 << 32) if v > _I32_MAX else int(v))
     if t == "i64":
         if not _is_int(v) or not _I64_MIN <= v <= _U64_MAX:
             raise ArgumentError(f"{where}: i64 must be an integer from -2^63 to 2^64-1")
-        return Value(t, int(v))
+        return Value(t, int(v) - (1 << 64) if v > _I64_MAX else int(v))
     if t in ("f32", "f64"):
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             raise ArgumentError(f"{where}: {t} must be a number")
