@@ -73,7 +73,8 @@ class Server:
         return self.process.returncode
 
 
-def start_server() -> Server:
+def start_server(*, max_body_bytes: int = 16 << 20, requests_per_second: int = 1000, burst: int = 1000) -> Server:
+    """A new server; the defaults are high enough that the tests never meet the limits."""
     for what, p in (("HV_HYPERVISOR_BIN", HYPERVISOR_BIN), ("HV_TEST_WASM_DIR", TEST_WASM_DIR)):
         if not p.exists():
             raise RuntimeError(f"{what}: {p} does not exist (build the C project first)")
@@ -87,7 +88,7 @@ def start_server() -> Server:
         '  host: "127.0.0.1"',
         f"  port: {port}",
         "  workers: 2",
-        "  max_body_bytes: 16777216",
+        f"  max_body_bytes: {max_body_bytes}",
         "wasm:",
         "  max_execution_time_seconds: 10",
         # The WASI stdio profile, for the command tests; modules without imports (every scenario's)
@@ -98,9 +99,9 @@ def start_server() -> Server:
         "storage:",
         "  backend: sqlite",
         f'  path: "{directory}/data/audit.db"',
-        "rate_limit:",  # high enough that the tests never meet it
-        "  requests_per_second: 1000",
-        "  burst: 1000",
+        "rate_limit:",
+        f"  requests_per_second: {requests_per_second}",
+        f"  burst: {burst}",
         "logging:",
         "  level: info",
         f'  file: "{directory}/server.log"',
@@ -132,15 +133,26 @@ def start_server() -> Server:
         time.sleep(0.02)
 
 
-@pytest.fixture(scope="session")
-def server():
-    s = start_server()
+def _serve(**limits):
+    s = start_server(**limits)
     yield s
     out = s.output()
     status = s.stop()
     shutil.rmtree(s.dir, ignore_errors=True)
     # The server stops cleanly on SIGTERM; anything else is a finding worth its output.
     assert status == 0, f"the server exited with {status}:\n{out[-4000:]}"
+
+
+@pytest.fixture(scope="session")
+def server():
+    yield from _serve()
+
+
+@pytest.fixture(scope="session")
+def small_server():
+    """A server with the smallest body limit (1 KiB) and a rate limit of 1 request a second with a
+    burst of 2, for PAYLOAD_TOO_LARGE and RATE_LIMITED."""
+    yield from _serve(max_body_bytes=1024, requests_per_second=1, burst=2)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import pytest
 
 from hypervisor_client import (HypervisorClient, HypervisorError, Reply, TransportError, VerificationError, binary,
                                i32, string, urllib_transport)
+from hypervisor_client import hpke
 from hypervisor_client.encoding import from_base64, to_base64
 from conftest import EXAMPLES_WASM_DIR
 from scenarios import SCENARIOS
@@ -283,3 +284,59 @@ def test_bytes_and_module_given_as_views_are_sent_as_the_views(client, modules):
     view = memoryview(big)[8:8 + len(modules["strings"])]
     r = client.execute(view, "echo", [binary(memoryview(b"\xee\x01\x02\x03\xfa\xee")[1:5])], results=["bytes"])
     assert r.results == [binary(b"\x01\x02\x03\xfa")]
+
+
+# -- the protocol errors the scenario table cannot provoke: the request itself is refused --------
+
+def _request_changed(client, change) -> HypervisorClient:
+    """A client whose execute request body is changed on the way to the server."""
+
+    def transport(method, url, headers, body, timeout):
+        if url.endswith("/v1/execute"):
+            doc = json.loads(body)
+            change(doc)
+            body = json.dumps(doc).encode()
+        return urllib_transport(method, url, headers, body, timeout)
+
+    return HypervisorClient(client.base_url, client.api_key, transport=transport)
+
+
+@pytest.mark.parametrize("name,change,status,code", [
+    ("a changed encrypted_wasm", lambda b: b.update(encrypted_wasm=_flip_base64(b["encrypted_wasm"])), 400,
+     "ENCRYPTION_ERROR"),
+    ("a changed encrypted_invocation",
+     lambda b: b.update(encrypted_invocation=_flip_base64(b["encrypted_invocation"])), 400, "ENCRYPTION_ERROR"),
+    ("an unknown key_id", _set("key_id", "0123456789abcdef"), 400, "ENCRYPTION_ERROR"),
+    ("another client key than the one sealed to",
+     lambda b: b.update(public_key=to_base64(hpke.sec1(hpke.generate_key_pair().public_key()))), 400,
+     "ENCRYPTION_ERROR"),
+    ("a timeout out of range", _set("timeout_seconds", 0), 400, "INVALID_REQUEST"),
+    ("public_key that is not base64", _set("public_key", "@@@"), 400, "INVALID_REQUEST"),
+    ("function_name beside encrypted_invocation", _set("function_name", "add"), 400, "INVALID_REQUEST"),
+])
+def test_refused_requests_are_clear_errors(client, modules, name, change, status, code):
+    with pytest.raises(HypervisorError) as info:
+        _request_changed(client, change).execute(modules["add"], "add", [i32(1), i32(2)])
+    e = info.value
+    assert not isinstance(e, VerificationError), repr(e)
+    assert (e.http_status, e.error_code) == (status, code), e.message
+    assert e.detail is None  # nothing was opened, so nothing was sealed for the client
+
+
+def test_payload_too_large(small_server, modules):
+    c = HypervisorClient(small_server.url, small_server.api_key)
+    with pytest.raises(HypervisorError) as info:
+        c.execute(modules["strings"], "echo", [binary(bytes(2048))], results=["bytes"])
+    assert (info.value.http_status, info.value.error_code) == (413, "PAYLOAD_TOO_LARGE")
+
+
+def test_rate_limited_with_retry_after(small_server, modules):
+    c = HypervisorClient(small_server.url, small_server.api_key)
+    for _ in range(10):  # a burst of 2 at 1 a second: the limit comes within a few requests
+        try:
+            c.execute(modules["add"], "answer")
+        except HypervisorError as e:
+            assert (e.http_status, e.error_code) == (429, "RATE_LIMITED"), e.message
+            assert isinstance(e.retry_after, int) and e.retry_after >= 1
+            return
+    pytest.fail("ten requests at once never met a rate limit of 1 a second with a burst of 2")
