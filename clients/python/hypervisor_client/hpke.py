@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives import hashes, hmac, serialization
@@ -78,14 +78,31 @@ def labeled_expand(suite_id: bytes, prk: bytes, label: bytes, info: bytes, lengt
     return _expand(prk, struct.pack(">H", length) + b"HPKE-v1" + suite_id + label + info, length)
 
 
+def _der_fills(data: bytes) -> bool:
+    """Whether the outer DER SEQUENCE is exactly `data` (cryptography ignores trailing bytes; the C
+    library, and so this client, refuses them: one key, one encoding)."""
+    if len(data) < 2 or data[0] != 0x30:
+        return False
+    first = data[1]
+    if first < 0x80:
+        return 2 + first == len(data)
+    n = first & 0x7F
+    if n == 0 or n > 4 or len(data) < 2 + n:
+        return False
+    return 2 + n + int.from_bytes(data[2:2 + n], "big") == len(data)
+
+
 def public_key_from_bytes(data: bytes) -> ec.EllipticCurvePublicKey:
     """A P-256 public key from its SEC1 uncompressed point, or from a DER SubjectPublicKeyInfo of a
-    P-256 key. cryptography refuses a point that is not on the curve."""
+    P-256 key (as docs/crypto.md, "Public keys and enc", reads them). cryptography refuses a point
+    that is not on the curve."""
     try:
         if len(data) == N_ENC and data[0] == 0x04:
             return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), data)
+        if not _der_fills(data):
+            raise HpkeError("not a P-256 public key")
         key = serialization.load_der_public_key(data)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         raise HpkeError("not a P-256 public key") from e
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise HpkeError("not a P-256 public key")

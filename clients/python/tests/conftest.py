@@ -29,6 +29,10 @@ TEST_WASM_DIR = pathlib.Path(os.environ.get("HV_TEST_WASM_DIR") or REPO / "build
 EXAMPLES_WASM_DIR = pathlib.Path(os.environ.get("HV_EXAMPLES_WASM_DIR") or REPO / "build/examples")
 TESTDATA = pathlib.Path(os.environ.get("HV_TESTDATA") or REPO.parent / "shared/testdata")
 
+# urllib honours http_proxy; the test servers are on loopback, never behind a proxy.
+for _name in ("no_proxy", "NO_PROXY"):
+    os.environ[_name] = ",".join(filter(None, ["127.0.0.1,localhost", os.environ.get(_name)]))
+
 
 def test_module(name: str) -> bytes:
     """A compiled tests/server/wat module, e.g. "add"."""

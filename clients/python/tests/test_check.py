@@ -151,8 +151,12 @@ def test_server_keys_that_are_not_p256_points_are_refused():
     from cryptography.hazmat.primitives.asymmetric import ec
     p384 = ec.generate_private_key(ec.SECP384R1()).public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    with pytest.raises(hpke.HpkeError):
-        hpke.public_key_from_bytes(p384)
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    ed = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    for bad in (p384, ed, der + b"\x00", b"\x30\x03\x02\x01\x01"):
+        with pytest.raises(hpke.HpkeError):
+            hpke.public_key_from_bytes(bad)
 
 
 def test_sealed_results_that_do_not_open_are_refused():
