@@ -4,7 +4,7 @@ commitments, and the checks a result document must pass before anything of it is
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
 from cryptography.hazmat.primitives.asymmetric import ec
