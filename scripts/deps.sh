@@ -9,6 +9,7 @@ packages=(
   libssl-dev libjansson-dev libcmocka-dev wabt libcyaml-dev libyaml-dev libsqlite3-dev
   libmicrohttpd-dev libcurl4-openssl-dev libsimdjson-dev openssl wrk valgrind linux-perf
   curl prometheus systemd
+  python3 python3-cryptography python3-pytest
 )
 
 missing=()
