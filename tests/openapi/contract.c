@@ -191,6 +191,12 @@ static void open_endpoints(ht_server *s) {
     ht_req cors = {.path = gets[k], .headers = origin};
     exchange_free(s, "get from an allowed origin", &cors, 200, NULL);
   }
+  const char *with_body[] = {"/health", "/v1/keys", "/v1/verify/0b0e6bbf-4f71-4b4e-9d0f-3a3c1f6f7d2a",
+                             "/metrics"};
+  for (size_t k = 0; k < 4; k++) {
+    ht_req get = {.method = "GET", .path = with_body[k], .api_key = HT_API_KEY, .body = "{}"};
+    exchange_free(s, "GET with a body", &get, 413, "PAYLOAD_TOO_LARGE");
+  }
   const char *metrics[] = {"/metrics", "/v1/metrics"};
   for (size_t k = 0; k < 2; k++) {
     ht_req text = {.path = metrics[k], .api_key = HT_API_KEY};
@@ -326,6 +332,9 @@ static void execute_errors(ht_server *s, char failed_id_out[64]) {
 
   ht_req req = {.method = "POST", .path = "/v1/execute", .body = "{}"};
   exchange_free(s, "no API key", &req, 401, "UNAUTHORIZED");
+  req.path = "/execute";
+  exchange_free(s, "no API key at the alias", &req, 401, "UNAUTHORIZED");
+  req.path = "/v1/execute";
   req.api_key = "wrong-key";
   exchange_free(s, "wrong API key", &req, 401, "UNAUTHORIZED");
 
@@ -491,10 +500,13 @@ static void verify(ht_server *s, const char *id, const char *commitment, const c
     snprintf(path, sizeof path, "/v1/verify/%s?%s", id, bad_query[k]);
     exchange_free(s, "verify: malformed query", &check, 400, "INVALID_REQUEST");
   }
-  snprintf(path, sizeof path, "/v1/verify/not-a-uuid");
+  snprintf(path, sizeof path, "/verify/not-a-uuid");
   exchange_free(s, "verify: malformed id", &check, 400, "INVALID_REQUEST");
+  ht_req head = {.method = "HEAD", .path = path};
+  exchange_free(s, "verify: HEAD of a malformed id", &head, 400, NULL);
   snprintf(path, sizeof path, "/v1/verify/%s", "0b0e6bbf-4f71-4b4e-9d0f-3a3c1f6f7d2a");
   exchange_free(s, "verify: no such record", &check, 404, "NOT_FOUND");
+  exchange_free(s, "verify: HEAD of no such record", &head, 404, NULL);
 }
 
 /* CAPACITY_EXCEEDED and EXECUTION_TIMEOUT on a server with one slot and a 1 s limit. */
@@ -555,6 +567,8 @@ static void rate_limit(void) {
   exchange_free(&s, "over the rate", &req, 429, "RATE_LIMITED");
   ht_req ex = post("/v1/execute", "{}");
   exchange_free(&s, "execute over the rate", &ex, 429, "RATE_LIMITED");
+  ht_req head = {.method = "HEAD", .path = "/v1/metrics", .api_key = HT_API_KEY};
+  exchange_free(&s, "HEAD over the rate", &head, 429, NULL);
   ht_stop(&s);
   ht_cleanup(&s);
 }

@@ -378,7 +378,9 @@ ht_resp ht_http(ht_server *s, const ht_req *req) {
     }
     h = curl_slist_append(h, "Content-Type: application/json");
   }
-  if (req->method && strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
+  /* GET with a body (a request the server must refuse) is sent as GET, not turned into a POST. */
+  if (req->method && strcmp(req->method, "POST") != 0 &&
+      (strcmp(req->method, "GET") != 0 || req->body)) {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
     if (strcmp(req->method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (req->method && strcmp(req->method, "POST") == 0 && !req->body) {
