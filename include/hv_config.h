@@ -78,6 +78,10 @@ const char *hv_config_status_text(hv_config_status status);
 #define HV_CONFIG_KEY_ID_SIZE 65     /* API key ids: 1-64 of [A-Za-z0-9._-] */
 #define HV_CONFIG_API_KEYS_MAX 1024
 #define HV_CONFIG_FILE_MAX (1u << 20) /* a larger configuration file is refused */
+/* server.cors_origins: at most this many, each an origin as browsers send it ("https://host:port":
+ * scheme, a host of at most 253 bytes, or a bracketed IPv6 literal, and a port). */
+#define HV_CONFIG_CORS_ORIGINS_MAX 64
+#define HV_CONFIG_ORIGIN_SIZE 272
 
 typedef enum hv_config_backend {
   HV_CONFIG_BACKEND_SQLITE = 0,
@@ -113,6 +117,11 @@ typedef struct hv_config_server {
    * `Authorization: Bearer TOKEN`), so a scraper needs no API key. */
   bool has_metrics_token;
   uint8_t metrics_token_sha256[32];
+  /* Browser origins allowed to call the API across origins (docs/service.md, "CORS"). Exact
+   * origins such as "https://app.example.com"; or the single entry "*", any origin. Count 0 (the
+   * default): no CORS headers at all, so browsers keep other origins' pages out. */
+  char cors_origins[HV_CONFIG_CORS_ORIGINS_MAX][HV_CONFIG_ORIGIN_SIZE];
+  uint32_t cors_origin_count;
 } hv_config_server;
 
 typedef struct hv_config_wasm {

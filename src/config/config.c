@@ -140,6 +140,8 @@ typedef struct raw_server {
   char *host, *port, *workers, *max_body_bytes;
   raw_tls *tls;
   char *metrics_token_sha256;
+  char **cors_origins;
+  unsigned cors_origins_count;
 } raw_server;
 typedef struct raw_wasm {
   char *max_memory_mb, *max_execution_time_seconds, *max_concurrent_executions, *default_gas_limit;
@@ -184,6 +186,9 @@ static const cyaml_schema_field_t tls_fields[] = {
     STR("key", raw_tls, key),
     CYAML_FIELD_END,
 };
+static const cyaml_schema_value_t origin_schema = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
+};
 static const cyaml_schema_field_t server_fields[] = {
     STR("host", raw_server, host),
     STR("port", raw_server, port),
@@ -191,6 +196,8 @@ static const cyaml_schema_field_t server_fields[] = {
     STR("max_body_bytes", raw_server, max_body_bytes),
     CYAML_FIELD_MAPPING_PTR("tls", OPT_NULL, raw_server, tls, tls_fields),
     STR("metrics_token_sha256", raw_server, metrics_token_sha256),
+    CYAML_FIELD_SEQUENCE("cors_origins", OPT_NULL, raw_server, cors_origins, &origin_schema, 0,
+                         HV_CONFIG_CORS_ORIGINS_MAX),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t wasm_fields[] = {
@@ -506,9 +513,107 @@ static bool decode_sha256(const char *hex, uint8_t out[32]) {
   return true;
 }
 
+/* ---- CORS origins ---------------------------------------------------------------------------- */
+
+/*
+ * An origin exactly as a browser writes it in its Origin header (RFC 6454 §6.2): "http" or "https",
+ * "://", a lowercase host (a name, an IPv4 literal or a bracketed IPv6 literal) and a port only when
+ * it is not the scheme's default. Anything else could never equal a browser's Origin and would
+ * fail silently, so it is refused with the reason. Returns NULL when `o` is valid.
+ */
+static const char *origin_problem(const char *o) {
+  const char *rest;
+  unsigned default_port;
+  if (strcmp(o, "null") == 0)
+    return "'null' is the origin of sandboxed and file: pages: any page can send it, so it is "
+           "never allowed";
+  if (strncmp(o, "https://", 8) == 0) {
+    rest = o + 8;
+    default_port = 443;
+  } else if (strncmp(o, "http://", 7) == 0) {
+    rest = o + 7;
+    default_port = 80;
+  } else {
+    return "must start with http:// or https:// (an origin is scheme://host[:port])";
+  }
+  if (strpbrk(rest, "/?#@") != NULL)
+    return "an origin has no path, query, fragment, user name or trailing '/' "
+           "(scheme://host[:port])";
+  const char *port = NULL;
+  char host[HV_CONFIG_HOST_SIZE + 2];
+  size_t host_len;
+  if (rest[0] == '[') {
+    const char *close = strchr(rest, ']');
+    if (close == NULL) return "an IPv6 literal needs its closing ']'";
+    host_len = (size_t)(close - rest - 1);
+    if (host_len == 0 || host_len >= 46) return "not an IPv6 address inside [ ]";
+    memcpy(host, rest + 1, host_len);
+    host[host_len] = '\0';
+    unsigned char buf[16];
+    if (inet_pton(AF_INET6, host, buf) != 1) return "not an IPv6 address inside [ ]";
+    if (close[1] == ':')
+      port = close + 2;
+    else if (close[1] != '\0')
+      return "only ':port' may follow the host";
+  } else {
+    const char *colon = strchr(rest, ':');
+    host_len = colon != NULL ? (size_t)(colon - rest) : strlen(rest);
+    if (host_len == 0 || host_len > 253) return "the host is missing or longer than 253 bytes";
+    memcpy(host, rest, host_len);
+    host[host_len] = '\0';
+    unsigned char buf[4];
+    if (inet_pton(AF_INET, host, buf) != 1 && !valid_hostname(host))
+      return "the host is not a host name or an IPv4 address";
+    if (colon != NULL) port = colon + 1;
+  }
+  for (const char *p = rest; *p != '\0' && *p != ':' && *p != ']'; p++)
+    if (*p >= 'A' && *p <= 'Z') return "write the host in lowercase, as browsers send it";
+  if (port != NULL) {
+    size_t n = strlen(port);
+    bool digits = n > 0 && n <= 5 && port[0] != '0';
+    for (size_t i = 0; digits && i < n; i++) digits = port[i] >= '0' && port[i] <= '9';
+    unsigned long v = digits ? strtoul(port, NULL, 10) : 0;
+    if (!digits || v > 65535) return "the port must be a number from 1 to 65535";
+    if (v == default_port)
+      return "leave out the scheme's default port (browsers send https://host, not "
+             "https://host:443)";
+  }
+  return NULL;
+}
+
+static hv_config_status check_cors_origins(const loader *L, const hv_config_server *srv) {
+  if (srv->cors_origin_count > HV_CONFIG_CORS_ORIGINS_MAX)
+    return fail_at(L, HV_CONFIG_BAD_VALUE, "server.cors_origins", NULL, "at most %u entries",
+                   HV_CONFIG_CORS_ORIGINS_MAX);
+  for (uint32_t i = 0; i < srv->cors_origin_count; i++) {
+    const char *o = srv->cors_origins[i];
+    char key[HV_CONFIG_KEY_MAX];
+    snprintf(key, sizeof key, "server.cors_origins[%u]", (unsigned)i);
+    if (memchr(o, '\0', HV_CONFIG_ORIGIN_SIZE) == NULL)
+      return fail_at(L, HV_CONFIG_BAD_VALUE, key, NULL, "longer than %d bytes",
+                     HV_CONFIG_ORIGIN_SIZE - 1);
+    if (strcmp(o, "*") == 0) {
+      /* Any origin is a deliberate choice; mixed with exact ones it would hide them. */
+      if (srv->cors_origin_count != 1)
+        return fail_at(L, HV_CONFIG_BAD_VALUE, key, NULL,
+                       "'*' (any origin) must be the only entry of the list");
+      continue;
+    }
+    const char *problem = origin_problem(o);
+    if (problem != NULL)
+      return fail_at(L, HV_CONFIG_BAD_VALUE, key, NULL, "'%.80s' is not an origin: %s", o, problem);
+    for (uint32_t j = 0; j < i; j++)
+      if (strcmp(srv->cors_origins[j], o) == 0)
+        return fail_at(L, HV_CONFIG_BAD_VALUE, key, NULL,
+                       "'%.80s' is already server.cors_origins[%u]", o, (unsigned)j);
+  }
+  return HV_CONFIG_OK;
+}
+
 /* ---- Semantic checks shared by the loader and hv_config_validate ----------------------------- */
 
 static hv_config_status check(const loader *L, const hv_config *c) {
+  hv_config_status st;
 #define CFG_CHECK_NUMBER(sec, key, lo, hi)                                               \
   if ((uint64_t)c->sec.key < (uint64_t)(lo) || (uint64_t)c->sec.key > (uint64_t)(hi))    \
     return fail_at(L, HV_CONFIG_BAD_VALUE, #sec "." #key, NULL,                          \
@@ -537,6 +642,7 @@ static hv_config_status check(const loader *L, const hv_config *c) {
         return fail_at(L, HV_CONFIG_BAD_VALUE, "server.metrics_token_sha256", NULL,
                        "the same hash as auth.api_keys[%zu]: use a token of its own", i);
   }
+  if ((st = check_cors_origins(L, &c->server)) != HV_CONFIG_OK) return st;
   if (memchr(c->crypto.key_dir, '\0', sizeof c->crypto.key_dir) == NULL ||
       c->crypto.key_dir[0] == '\0')
     return fail_at(L, HV_CONFIG_BAD_VALUE, "crypto.key_dir", NULL, "must not be empty");
@@ -645,6 +751,21 @@ static hv_config_status convert(const loader *L, const raw_config *r, hv_config 
       return fail_at(L, HV_CONFIG_BAD_VALUE, "server.metrics_token_sha256", NULL,
                      "must be 64 hex digits: the SHA-256 of the metrics token");
     c->server.has_metrics_token = true;
+  }
+  if (r->server != NULL && r->server->cors_origins_count > 0) {
+    if (r->server->cors_origins_count > HV_CONFIG_CORS_ORIGINS_MAX)
+      return fail_at(L, HV_CONFIG_BAD_VALUE, "server.cors_origins", NULL, "at most %u entries",
+                     HV_CONFIG_CORS_ORIGINS_MAX);
+    for (unsigned i = 0; i < r->server->cors_origins_count; i++) {
+      char key[HV_CONFIG_KEY_MAX];
+      snprintf(key, sizeof key, "server.cors_origins[%u]", i);
+      const char *raw = r->server->cors_origins[i];
+      if (raw == NULL) return fail_at(L, HV_CONFIG_WRONG_TYPE, key, NULL, "expected an origin, got null");
+      if ((st = take_string(L, key, raw, c->server.cors_origins[i],
+                            sizeof c->server.cors_origins[i])) != HV_CONFIG_OK)
+        return st;
+    }
+    c->server.cors_origin_count = r->server->cors_origins_count;
   }
   if (r->crypto != NULL && r->crypto->key_dir != NULL &&
       (st = take_string(L, "crypto.key_dir", r->crypto->key_dir, c->crypto.key_dir,
@@ -760,7 +881,7 @@ static const cyaml_schema_field_t *fields_at(const char *path) {
     if (f->key == NULL) return NULL;
     if (f->value.type == CYAML_MAPPING)
       fields = f->value.mapping.fields;
-    else if (f->value.type == CYAML_SEQUENCE)
+    else if (f->value.type == CYAML_SEQUENCE && f->value.sequence.entry->type == CYAML_MAPPING)
       fields = f->value.sequence.entry->mapping.fields;
     else
       return NULL;
@@ -838,8 +959,10 @@ static hv_config_status cyaml_failure(const loader *L, cyaml_err_t e, const capt
       char *br = strrchr(key, '[');
       if (br != NULL) *br = '\0';
       pos = cfg_index_find(L->idx, key);
+      unsigned most = strcmp(key, "server.cors_origins") == 0 ? HV_CONFIG_CORS_ORIGINS_MAX
+                                                               : HV_CONFIG_API_KEYS_MAX;
       return cfg_fail(L->err, HV_CONFIG_BAD_VALUE, L->name, key, pos ? pos->val_line : line,
-                      pos ? pos->val_col : col, "at most %u entries", HV_CONFIG_API_KEYS_MAX);
+                      pos ? pos->val_col : col, "at most %u entries", most);
     }
     case CYAML_ERR_OOM:
       return cfg_fail(L->err, HV_CONFIG_NO_MEMORY, L->name, NULL, 0, 0, "out of memory");
@@ -857,13 +980,16 @@ static hv_config_status cyaml_failure(const loader *L, cyaml_err_t e, const capt
 static hv_config_status check_nulls(const loader *L, const raw_config *r) {
   static const char *const nullable[] = {"server",  "wasm",          "crypto",
                                          "storage", "auth",          "rate_limit",
-                                         "logging", "auth.api_keys", "logging.file"};
+                                         "logging", "auth.api_keys", "logging.file",
+                                         "server.cors_origins"};
   for (size_t i = 0; i < sizeof nullable / sizeof nullable[0]; i++) {
     const cfg_pos *pos = cfg_index_find(L->idx, nullable[i]);
     if (pos == NULL || pos->kind != CFG_NODE_SCALAR || pos->is_null) continue;
     bool loaded;
     if (i == 7)
       loaded = r != NULL && r->auth != NULL && r->auth->api_keys != NULL;
+    else if (i == 9)
+      loaded = r != NULL && r->server != NULL && r->server->cors_origins != NULL;
     else if (i == 8)
       loaded = r != NULL && r->logging != NULL && r->logging->file != NULL;
     else
@@ -874,7 +1000,7 @@ static hv_config_status check_nulls(const loader *L, const raw_config *r) {
                      "a quoted null or empty string is not a file (write null, or leave the key "
                      "out, for stderr)");
     return fail_at(L, HV_CONFIG_WRONG_TYPE, nullable[i], NULL, "expected %s, got a quoted string",
-                   i == 7 ? "a list" : "a mapping");
+                   i == 7 || i == 9 ? "a list" : "a mapping");
   }
   return HV_CONFIG_OK;
 }

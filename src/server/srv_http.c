@@ -89,7 +89,20 @@ static srv_method srv_method_of(const char *m) {
   if (strcmp(m, MHD_HTTP_METHOD_GET) == 0) return SRV_GET;
   if (strcmp(m, MHD_HTTP_METHOD_HEAD) == 0) return SRV_HEAD;
   if (strcmp(m, MHD_HTTP_METHOD_POST) == 0) return SRV_POST;
+  if (strcmp(m, MHD_HTTP_METHOD_OPTIONS) == 0) return SRV_OPTIONS;
   return SRV_OTHER;
+}
+
+/* ---- CORS --------------------------------------------------------------------------------- */
+
+const char *srv_cors_allowed(const hv_config_server *config, const char *origin) {
+  if (!origin || config->cors_origin_count == 0) return NULL;
+  if (config->cors_origin_count == 1 && strcmp(config->cors_origins[0], "*") == 0) return "*";
+  /* Exact comparison: browsers serialise an origin one way (lowercase host, no default port), and
+   * the configuration is checked to hold only origins in that form. */
+  for (uint32_t k = 0; k < config->cors_origin_count; k++)
+    if (strcmp(config->cors_origins[k], origin) == 0) return config->cors_origins[k];
+  return NULL;
 }
 
 /* ---- Replies ------------------------------------------------------------------------------ */
@@ -114,6 +127,21 @@ int srv_reply_send(srv_request *r, srv_reply *reply) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
   }
   if (reply->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+  /* With CORS on, every reply may differ by Origin: caches must keep them apart. */
+  if (r->server->config.server.cors_origin_count > 0)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
+  if (r->cors_origin) {
+    /* Never Access-Control-Allow-Credentials: the API authenticates with X-API-Key, which a
+     * page sets itself, so browsers must not attach cookies or HTTP authentication. */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, r->cors_origin);
+    if (reply->cors_methods) {
+      MHD_add_response_header(resp, "Access-Control-Allow-Methods", reply->cors_methods);
+      MHD_add_response_header(resp, "Access-Control-Allow-Headers", SRV_CORS_ALLOW_HEADERS);
+      MHD_add_response_header(resp, "Access-Control-Max-Age", SRV_CORS_MAX_AGE_S);
+    } else {
+      MHD_add_response_header(resp, "Access-Control-Expose-Headers", SRV_CORS_EXPOSE_HEADERS);
+    }
+  }
   r->status = reply->status;
   enum MHD_Result rc = MHD_queue_response(r->conn, reply->status, resp);
   MHD_destroy_response(resp);
@@ -369,10 +397,11 @@ static void srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls
   if (r->status >= 400 && r->error != OUTCOME_OK) srv_metrics_error(s->metrics, r->error);
   hv_log_field f[10];
   size_t n = 0;
-  f[n++] = HV_LOG_STR("method", r->method == SRV_GET    ? "GET"
-                                : r->method == SRV_POST ? "POST"
-                                : r->method == SRV_HEAD ? "HEAD"
-                                                        : "other");
+  f[n++] = HV_LOG_STR("method", r->method == SRV_GET       ? "GET"
+                                : r->method == SRV_POST    ? "POST"
+                                : r->method == SRV_HEAD    ? "HEAD"
+                                : r->method == SRV_OPTIONS ? "OPTIONS"
+                                                           : "other");
   f[n++] = HV_LOG_STR("path", r->path);
   f[n++] = HV_LOG_UINT("status", r->status);
   f[n++] = HV_LOG_DOUBLE("ms", ms);
@@ -401,6 +430,8 @@ static void srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 static enum MHD_Result srv_on_headers(srv_request *r, const char *url) {
   srv *s = r->server;
   srv_reply reply = {0};
+  r->cors_origin = srv_cors_allowed(
+      &s->config.server, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN));
   const srv_route *rt = srv_route_find(url, r);
   snprintf(r->path, sizeof r->path, "%s", rt && rt->param ? rt->path : url);
   if (rt && rt->param) {
@@ -414,10 +445,31 @@ static enum MHD_Result srv_on_headers(srv_request *r, const char *url) {
   }
   r->endpoint = rt->endpoint;
   srv_metrics_request(s->metrics, rt->endpoint);
+  if (r->method == SRV_OPTIONS && r->cors_origin &&
+      MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                  MHD_HTTP_HEADER_ACCESS_CONTROL_REQUEST_METHOD)) {
+    /* A preflight from an allowed origin: what this route accepts, without authentication
+     * (browsers send preflights without the API key). The browser checks the method itself. */
+    reply = (srv_reply){.status = MHD_HTTP_NO_CONTENT, .cors_methods = rt->allow};
+    return srv_reply_send(r, &reply);
+  }
   unsigned allowed = rt->methods | ((rt->methods & SRV_GET) ? SRV_HEAD : 0u);
   if (!(r->method & allowed)) {
-    reply = srv_error_reply(r, OUTCOME_INVALID_REQUEST, NULL, "%s does not accept this method; use %s",
-                            rt->path, rt->allow);
+    /* A preflight from an origin that server.cors_origins does not allow gets no CORS headers,
+     * so the browser refuses the cross-origin call; the message says why for whoever looks. */
+    bool refused_preflight =
+        r->method == SRV_OPTIONS && !r->cors_origin &&
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN) &&
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_ACCESS_CONTROL_REQUEST_METHOD);
+    if (refused_preflight)
+      reply = srv_error_reply(r, OUTCOME_INVALID_REQUEST, NULL,
+                              "cross-origin requests from this origin are not allowed "
+                              "(server.cors_origins); %s accepts %s",
+                              rt->path, rt->allow);
+    else
+      reply = srv_error_reply(r, OUTCOME_INVALID_REQUEST, NULL,
+                              "%s does not accept this method; use %s", rt->path, rt->allow);
     reply.status = MHD_HTTP_METHOD_NOT_ALLOWED;
     reply.allow = rt->allow;
     return srv_reply_send(r, &reply);

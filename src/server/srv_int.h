@@ -258,7 +258,13 @@ void srv_storage_failed(srv *s);
 
 typedef struct srv_request srv_request;
 
-typedef enum srv_method { SRV_GET = 1, SRV_POST = 2, SRV_HEAD = 4, SRV_OTHER = 8 } srv_method;
+typedef enum srv_method {
+  SRV_GET = 1,
+  SRV_POST = 2,
+  SRV_HEAD = 4,
+  SRV_OTHER = 8,
+  SRV_OPTIONS = 16, /* a CORS preflight when server.cors_origins allows its Origin */
+} srv_method;
 
 /* A reply being built; srv_reply_send hands it to libmicrohttpd. */
 typedef struct srv_reply {
@@ -268,6 +274,7 @@ typedef struct srv_reply {
   const char *content_type;
   uint32_t retry_after_s; /* 0: no Retry-After header */
   const char *allow;      /* Allow header for 405, or NULL */
+  const char *cors_methods; /* a preflight's answer: Access-Control-Allow-Methods, or NULL */
 } srv_reply;
 
 /* What an execute request carries across threads. Defined in srv_execute.c. */
@@ -283,6 +290,10 @@ struct srv_request {
   char path[96];         /* for the log line: the route's path, cut */
   char param[64];        /* /v1/verify/{param} */
   bool param_too_long;
+  /* Access-Control-Allow-Origin for this request's reply: its Origin (borrowed from the config,
+   * which keeps server.* unchanged while serving), "*", or NULL when the reply carries no CORS
+   * headers (CORS off, no Origin, or an origin not in server.cors_origins). */
+  const char *cors_origin;
 
   /* the body */
   bool wants_body;
@@ -350,6 +361,16 @@ bool srv_execute_begin(srv_request *r, srv_reply *reply);
 bool srv_execute_body(srv_request *r, srv_reply *reply);
 /* Frees what an execute request holds (the connection is done). */
 void srv_execute_cleanup(srv_request *r);
+
+/* ---- CORS (srv_http.c; docs/service.md, "CORS") ----------------------------------------- */
+
+#define SRV_CORS_ALLOW_HEADERS "X-API-Key, Content-Type, Authorization"
+#define SRV_CORS_EXPOSE_HEADERS "X-Request-Id, Retry-After, Allow"
+#define SRV_CORS_MAX_AGE_S "600" /* how long a browser may keep a preflight's answer */
+
+/* What to send as Access-Control-Allow-Origin for a request with this Origin header (NULL when
+ * absent): the configured origin it equals, "*" when server.cors_origins is ["*"], else NULL. */
+const char *srv_cors_allowed(const hv_config_server *config, const char *origin);
 
 /* Authenticates the request's X-API-Key and applies its rate limit. True when it may go on;
  * otherwise *reply is the error (UNAUTHORIZED, RATE_LIMITED). */

@@ -224,6 +224,98 @@ static void test_wasi_profile(void **state) {
   assert_string_equal(e.key, "wasm.wasi");
 }
 
+/* server.cors_origins: exact origins as browsers send them, or "*" alone; none by default. */
+static void test_cors_origins(void **state) {
+  (void)state;
+  hv_config c;
+  hv_config_error e;
+  assert_int_equal(load("server:\n  port: 3000\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.server.cors_origin_count, 0);
+  hv_config_free(&c);
+  assert_int_equal(load("server:\n  cors_origins:\n    - https://app.example.com\n"
+                        "    - http://localhost:5173\n    - \"http://127.0.0.1:8080\"\n"
+                        "    - http://[::1]:3000\n",
+                        &c, &e),
+                   HV_CONFIG_OK);
+  assert_int_equal(c.server.cors_origin_count, 4);
+  assert_string_equal(c.server.cors_origins[0], "https://app.example.com");
+  assert_string_equal(c.server.cors_origins[1], "http://localhost:5173");
+  assert_string_equal(c.server.cors_origins[2], "http://127.0.0.1:8080");
+  assert_string_equal(c.server.cors_origins[3], "http://[::1]:3000");
+  hv_config_free(&c);
+  assert_int_equal(load("server: {cors_origins: [\"*\"]}\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.server.cors_origin_count, 1);
+  assert_string_equal(c.server.cors_origins[0], "*");
+  hv_config_free(&c);
+  assert_int_equal(load("server:\n  cors_origins: []\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.server.cors_origin_count, 0);
+  hv_config_free(&c);
+  assert_int_equal(load("server:\n  cors_origins:\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.server.cors_origin_count, 0);
+  hv_config_free(&c);
+
+  const char *head = "server:\n  cors_origins:\n    - https://ok.example\n    - ";
+  struct {
+    const char *origin, *needle;
+  } bad[] = {
+      {"https://app.example.com/", "no path"},
+      {"https://app.example.com/api", "no path"},
+      {"app.example.com", "must start with http:// or https://"},
+      {"ftp://app.example.com", "must start with http:// or https://"},
+      {"https://App.Example.com", "lowercase"},
+      {"https://app.example.com:443", "default port"},
+      {"http://app.example.com:80", "default port"},
+      {"https://app.example.com:0", "port must be a number from 1 to 65535"},
+      {"https://app.example.com:65536", "port must be a number from 1 to 65535"},
+      {"https://app.example.com:08080", "port must be a number from 1 to 65535"},
+      {"https://app.example.com:", "port must be a number from 1 to 65535"},
+      {"https://user@app.example.com", "user name"},
+      {"https://", "host is missing"},
+      {"https://bad_host.example", "not a host name"},
+      {"http://[::1", "closing ']'"},
+      {"http://[zz]:80", "not an IPv6 address"},
+      {"null", "never allowed"},
+      {"https://ok.example", "already server.cors_origins[0]"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "%s\"%s\"\n", head, bad[i].origin);
+    expect_error(yaml, HV_CONFIG_BAD_VALUE, "server.cors_origins[1]", 4, 7, bad[i].needle);
+  }
+  expect_error("server:\n  cors_origins:\n    - https://a.example\n    - \"*\"\n",
+               HV_CONFIG_BAD_VALUE, "server.cors_origins[1]", 4, 7, "must be the only entry");
+  expect_error("server:\n  cors_origins: https://a.example\n", HV_CONFIG_WRONG_TYPE,
+               "server.cors_origins", 2, 17, "expected a list");
+  expect_error("server:\n  cors_origins: \"\"\n", HV_CONFIG_WRONG_TYPE, "server.cors_origins",
+               2, 17, "expected a list, got a quoted string");
+  expect_error("server:\n  cors_origins:\n    - {a: 1}\n", HV_CONFIG_WRONG_TYPE,
+               "server.cors_origins[0]", 3, 7, "expected a string");
+  expect_error("server:\n  cors_origins:\n    - ~\n", HV_CONFIG_WRONG_TYPE,
+               "server.cors_origins[0]", 3, 7, "null");
+
+  /* More than HV_CONFIG_CORS_ORIGINS_MAX entries. */
+  size_t cap = 64 + (HV_CONFIG_CORS_ORIGINS_MAX + 1) * 40;
+  char *yaml = malloc(cap);
+  assert_non_null(yaml);
+  size_t n = (size_t)snprintf(yaml, cap, "server:\n  cors_origins:\n");
+  for (unsigned i = 0; i <= HV_CONFIG_CORS_ORIGINS_MAX; i++)
+    n += (size_t)snprintf(yaml + n, cap - n, "    - https://h%u.example\n", i);
+  expect_error(yaml, HV_CONFIG_BAD_VALUE, "server.cors_origins", 3, 5, "at most 64 entries");
+  free(yaml);
+
+  /* hv_config_validate applies the same rules to a config built in code. */
+  hv_config_defaults(&c);
+  c.server.cors_origin_count = 1;
+  snprintf(c.server.cors_origins[0], sizeof c.server.cors_origins[0], "https://a.example/");
+  assert_int_equal(hv_config_validate(&c, &e), HV_CONFIG_BAD_VALUE);
+  assert_string_equal(e.key, "server.cors_origins[0]");
+  snprintf(c.server.cors_origins[0], sizeof c.server.cors_origins[0], "https://a.example");
+  assert_int_equal(hv_config_validate(&c, &e), HV_CONFIG_OK);
+  c.server.cors_origin_count = HV_CONFIG_CORS_ORIGINS_MAX + 1;
+  assert_int_equal(hv_config_validate(&c, &e), HV_CONFIG_BAD_VALUE);
+  assert_string_equal(e.key, "server.cors_origins");
+}
+
 /* ---- Errors ---------------------------------------------------------------------------------- */
 
 static void test_unknown_keys(void **state) {
@@ -575,6 +667,7 @@ int main(void) {
       cmocka_unit_test(test_partial_file_keeps_other_defaults),
       cmocka_unit_test(test_postgres_backend),
       cmocka_unit_test(test_wasi_profile),
+      cmocka_unit_test(test_cors_origins),
       cmocka_unit_test(test_unknown_keys),
       cmocka_unit_test(test_wrong_types),
       cmocka_unit_test(test_bad_values),

@@ -98,6 +98,7 @@ void ht_write_config(ht_server *s) {
   fprintf(f, "server:\n  host: \"127.0.0.1\"\n  port: %u\n  workers: 4\n  max_body_bytes: %llu\n",
           (unsigned)s->port, (unsigned long long)(o->max_body ? o->max_body : 1024 * 1024));
   if (o->server_extra) fputs(o->server_extra, f);
+  if (o->cors_origins) fprintf(f, "  cors_origins: %s\n", o->cors_origins);
   fprintf(f,
           "wasm:\n  max_memory_mb: %u\n  max_execution_time_seconds: %u\n"
           "  max_concurrent_executions: %u\n  default_gas_limit: 10000000000\n",
@@ -315,6 +316,13 @@ static size_t ht_header_cb(char *p, size_t size, size_t n, void *arg) {
   ht_header_value(p, len, "Allow", r->allow, sizeof r->allow);
   ht_header_value(p, len, "Content-Type", r->content_type, sizeof r->content_type);
   ht_header_value(p, len, "X-Request-Id", r->request_id_header, sizeof r->request_id_header);
+  /* Keep the last response's lines only (a 100 Continue comes first on some requests). */
+  if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) r->headers[0] = '\0';
+  size_t have = strlen(r->headers);
+  if (have + len < sizeof r->headers) {
+    memcpy(r->headers + have, p, len);
+    r->headers[have + len] = '\0';
+  }
   return len;
 }
 
@@ -354,6 +362,7 @@ ht_resp ht_http(ht_server *s, const ht_req *req) {
     h = curl_slist_append(h, line);
   }
   h = curl_slist_append(h, "Expect:");
+  for (const char *const *x = req->headers; x && *x; x++) h = curl_slist_append(h, *x);
   ht_sink sink = {0};
   ht_source src = {0};
   curl_easy_setopt(c, CURLOPT_URL, url);
@@ -378,7 +387,9 @@ ht_resp ht_http(ht_server *s, const ht_req *req) {
     }
     h = curl_slist_append(h, "Content-Type: application/json");
   }
-  if (req->method && strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
+  /* GET with a body (a request the server must refuse) is sent as GET, not turned into a POST. */
+  if (req->method && strcmp(req->method, "POST") != 0 &&
+      (strcmp(req->method, "GET") != 0 || req->body)) {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
     if (strcmp(req->method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (req->method && strcmp(req->method, "POST") == 0 && !req->body) {
@@ -405,6 +416,21 @@ ht_resp ht_get(ht_server *s, const char *path, const char *api_key) {
 ht_resp ht_post(ht_server *s, const char *path, const char *api_key, const char *body) {
   ht_req req = {.method = "POST", .path = path, .api_key = api_key, .body = body};
   return ht_http(s, &req);
+}
+
+bool ht_resp_header(const ht_resp *r, const char *name, char *out, size_t size) {
+  size_t n = strlen(name);
+  for (const char *line = r->headers; *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line + 1) : strlen(line);
+    if (len > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+      out[0] = '\0';
+      ht_header_value(line, len, name, out, size);
+      return true;
+    }
+    line += len;
+  }
+  return false;
 }
 
 void ht_resp_free(ht_resp *r) {

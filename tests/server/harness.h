@@ -38,6 +38,7 @@ typedef struct ht_options {
   uint64_t max_result_bytes;     /* wasm.max_result_bytes; 0: not in the file (16 MiB) */
   const char *server_extra;      /* YAML lines added inside server: ("  tls:\n    cert: ...\n") */
   const char *tls_ca;            /* the server speaks HTTPS: url is https://, curl trusts this CA */
+  const char *cors_origins;      /* server.cors_origins as YAML (["https://a.example"]); NULL: none */
 } ht_options;
 
 typedef struct ht_server {
@@ -84,6 +85,7 @@ typedef struct ht_resp {
   char allow[64];
   char content_type[128];
   char request_id_header[64];
+  char headers[4096]; /* the final response's header lines, "Name: value\r\n" each (cut if longer) */
 } ht_resp;
 
 typedef struct ht_req {
@@ -96,12 +98,15 @@ typedef struct ht_req {
   const char *accept;
   bool chunked;        /* Transfer-Encoding: chunked instead of Content-Length */
   long timeout_s;      /* 0: 60 */
+  const char *const *headers; /* more request header lines ("Origin: https://a.example"), NULL-ended */
 } ht_req;
 
 ht_resp ht_http(ht_server *s, const ht_req *req);
 ht_resp ht_get(ht_server *s, const char *path, const char *api_key);
 ht_resp ht_post(ht_server *s, const char *path, const char *api_key, const char *body);
 void ht_resp_free(ht_resp *r);
+/* The value of response header `name` (case-insensitive) into out; false when it is absent. */
+bool ht_resp_header(const ht_resp *r, const char *name, char *out, size_t size);
 /* Asserts an error reply: the status, the error_code and the body's shape. */
 void ht_assert_error(const ht_resp *r, long status, const char *code);
 
