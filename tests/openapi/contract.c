@@ -211,6 +211,12 @@ static void open_endpoints(ht_server *s) {
     exchange_free(s, "metrics with a wrong key", &wrong, 401, "UNAUTHORIZED");
     ht_req headless = {.method = "HEAD", .path = metrics[k]};
     exchange_free(s, "metrics HEAD without a key", &headless, 401, NULL);
+    ht_req bearer = {.path = metrics[k], .authorization = "Bearer " HT_API_KEY};
+    exchange_free(s, "metrics with a bearer API key", &bearer, 200, NULL);
+    ht_req bad_bearer = {.path = metrics[k], .authorization = "Bearer not-a-key"};
+    exchange_free(s, "metrics with a wrong bearer token", &bad_bearer, 401, "UNAUTHORIZED");
+    ht_req basic = {.path = metrics[k], .authorization = "Basic dXNlcjpwYXNz"};
+    exchange_free(s, "metrics with Basic credentials", &basic, 401, "UNAUTHORIZED");
   }
 }
 
