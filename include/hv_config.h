@@ -106,6 +106,12 @@ typedef struct hv_config_server {
   uint16_t port;
   uint32_t workers;
   uint64_t max_body_bytes;
+  /* server.playground: the browser playground at / (docs/playground.md). On in the embedded
+   * defaults (no configuration file), off unless a configuration file turns it on. */
+  bool playground;
+  /* server.playground_dir: serve the playground's files from this directory (an installed
+   * share/hypervisor/playground) instead of the copy built into the binary; "": the built-in one. */
+  char playground_dir[HV_CONFIG_PATH_SIZE];
 } hv_config_server;
 
 typedef struct hv_config_wasm {

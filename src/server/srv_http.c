@@ -60,6 +60,10 @@ static const srv_route srv_routes[] = {
     {"/v1/health", false, SRV_EP_HEALTH, SRV_GET, "GET, HEAD", false},
     {"/metrics", false, SRV_EP_METRICS, SRV_GET, "GET, HEAD", true},
     {"/v1/metrics", false, SRV_EP_METRICS, SRV_GET, "GET, HEAD", true},
+    /* Only when server.playground is on (srv_on_headers). A file name has no '/': a path that
+     * tries to leave the directory matches no route. */
+    {"/", false, SRV_EP_PLAYGROUND, SRV_GET, "GET, HEAD", false},
+    {"/playground/", true, SRV_EP_PLAYGROUND, SRV_GET, "GET, HEAD", false},
 };
 
 static const srv_route *srv_route_find(const char *url, srv_request *r) {
@@ -114,6 +118,10 @@ int srv_reply_send(srv_request *r, srv_reply *reply) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
   }
   if (reply->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+  if (reply->page) {
+    MHD_add_response_header(resp, "Content-Security-Policy", srv_playground_csp);
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  }
   r->status = reply->status;
   enum MHD_Result rc = MHD_queue_response(r->conn, reply->status, resp);
   MHD_destroy_response(resp);
@@ -402,6 +410,7 @@ static enum MHD_Result srv_on_headers(srv_request *r, const char *url) {
   srv *s = r->server;
   srv_reply reply = {0};
   const srv_route *rt = srv_route_find(url, r);
+  if (rt && rt->endpoint == SRV_EP_PLAYGROUND && !s->config.server.playground) rt = NULL;
   snprintf(r->path, sizeof r->path, "%s", rt && rt->param ? rt->path : url);
   if (rt && rt->param) {
     size_t n = strlen(r->path);
@@ -511,6 +520,7 @@ static enum MHD_Result srv_on_complete(srv_request *r) {
     case SRV_EP_KEYS: reply = srv_route_keys(r); break;
     case SRV_EP_HEALTH: reply = srv_route_health(r); break;
     case SRV_EP_METRICS: reply = srv_route_metrics(r); break;
+    case SRV_EP_PLAYGROUND: reply = srv_route_playground(r); break;
     default: reply = srv_error_reply(r, OUTCOME_NOT_FOUND, NULL, "no such endpoint"); break;
   }
   return srv_reply_send(r, &reply);
