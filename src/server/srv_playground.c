@@ -6,7 +6,8 @@
  *
  * Only flat file names of [A-Za-z0-9._-] that do not start with '.' are looked up, and only those
  * with a known type: the router already refuses any '/' in {file}, and libmicrohttpd has decoded
- * %2F and %2E before we see the path, so nothing can name a file outside the directory.
+ * %2F and %2E before we see the path, so nothing can name a file outside the directory. (It also
+ * decodes %00, so "app.js%00.html" arrives as "app.js": the file of that name, nothing more.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +26,7 @@
  * exports with WebAssembly.compile; it allows no JavaScript eval. */
 const char srv_playground_csp[] =
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
-    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'";
 
 /* Largest file read from server.playground_dir (the bundle is under 2 MiB). */
