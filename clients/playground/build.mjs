@@ -27,6 +27,9 @@ await esbuild.build({
   sourcemap: false,
   legalComments: 'eof',
   nodePaths: [modules],
+  // The client's sources live in clients/js, which may have a node_modules of its own (its tests'):
+  // the bundle takes @hpke/core from this package's lock file, always.
+  alias: { '@hpke/core': join(modules, '@hpke/core') },
   // wabt's Emscripten loader has a Node.js branch that requires "fs"; it never runs in a browser.
   external: ['fs'],
   logLevel: 'warning',

@@ -23,7 +23,7 @@ describe('the JavaScript client inside headless Chromium', () => {
     const bundle = await esbuild.build({
       entryPoints: [join(REPO, 'clients/js/test/browser-scenarios.js')],
       bundle: true, write: false, format: 'esm', platform: 'browser', target: 'chrome111',
-      nodePaths: [modulesDir], logLevel: 'warning',
+      nodePaths: [modulesDir], alias: { '@hpke/core': join(modulesDir, '@hpke/core') }, logLevel: 'warning',
     });
     server = await startServer();
     browser = await launchChromium();
