@@ -69,7 +69,7 @@ export function exportSignatures(b) {
         else if (kind === 1) { p++; const f = u32(); u32(); if (f & 1) u32(); }
         else if (kind === 2) { const f = u32(); u32(); if (f & 1) u32(); }
         else if (kind === 3) { p += 2; }
-        else u32();
+        else { p++; u32(); } // a tag: attribute, type index
       }
     } else if (id === 3) {
       for (let n = u32(); n > 0; n--) funcs.push(u32());
