@@ -6,6 +6,8 @@
 import { HypervisorClient, HypervisorError, VerificationError } from '../src/index.js';
 import { SCENARIOS } from './scenarios.js';
 
+export { SCENARIOS };
+
 /** SameValue per value, bytes byte for byte: as assert.deepStrictEqual compares TypedValues. */
 function sameValues(/** @type {any[]} */ got, /** @type {any[]} */ want) {
   if (!Array.isArray(got) || got.length !== want.length) return false;

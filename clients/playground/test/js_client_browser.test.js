@@ -6,10 +6,20 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startServer, testModule } from '../../js/test/server.js';
-import { SCENARIOS } from '../../js/test/scenarios.js';
 import { REPO, launchChromium, modulesDir, requireBuilt } from './browser.js';
 
 const MODULES = ['add', 'strings', 'bigmem', 'secret_import'];
+const esbuild = requireBuilt('esbuild');
+// The page's code: the scenario runner and the client, @hpke/core from the playground's packages.
+const bundle = await esbuild.build({
+  entryPoints: [join(REPO, 'clients/js/test/browser-scenarios.js')],
+  bundle: true, write: false, format: 'esm', platform: 'browser', target: 'chrome111', logLevel: 'warning',
+  nodePaths: [modulesDir], alias: { '@hpke/core': join(modulesDir, '@hpke/core') },
+});
+const pageCode = bundle.outputFiles[0].text;
+// The same code imported here too, for the table's row names: one test per row. (Importing
+// scenarios.js straight would need clients/js's own node_modules, which js_client installs.)
+const { SCENARIOS } = await import(`data:text/javascript;base64,${Buffer.from(pageCode).toString('base64')}`);
 
 describe('the JavaScript client inside headless Chromium', () => {
   /** @type {any} */ let server;
@@ -19,12 +29,6 @@ describe('the JavaScript client inside headless Chromium', () => {
   /** @type {string} */ let userAgent = '';
 
   before(async () => {
-    const esbuild = requireBuilt('esbuild');
-    const bundle = await esbuild.build({
-      entryPoints: [join(REPO, 'clients/js/test/browser-scenarios.js')],
-      bundle: true, write: false, format: 'esm', platform: 'browser', target: 'chrome111',
-      nodePaths: [modulesDir], alias: { '@hpke/core': join(modulesDir, '@hpke/core') }, logLevel: 'warning',
-    });
     server = await startServer();
     browser = await launchChromium();
     const page = await browser.newPage();
@@ -36,7 +40,7 @@ describe('the JavaScript client inside headless Chromium', () => {
       if (path.endsWith('/index.html'))
         return route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>js client</title><script type="module" src="runner.js"></script>' });
       if (path.endsWith('/runner.js'))
-        return route.fulfill({ contentType: 'text/javascript', body: `${bundle.outputFiles[0].text}\nwindow.hvRunScenarios = runScenarios;` });
+        return route.fulfill({ contentType: 'text/javascript', body: `${pageCode}\nwindow.hvRunScenarios = runScenarios;` });
       return route.fulfill({ status: 404, body: '' });
     });
     // The bundle's `export` would be a syntax error in a classic script: it is a module script, and
@@ -62,7 +66,7 @@ describe('the JavaScript client inside headless Chromium', () => {
     assert.match(userAgent, /HeadlessChrome|Chrome\//);
   });
 
-  for (const s of SCENARIOS) {
+  for (const s of /** @type {Array<{name: string}>} */ (SCENARIOS)) {
     it(`scenario in the browser: ${s.name}`, () => {
       const o = outcomes.get(s.name);
       assert.ok(o, 'the page ran it');
