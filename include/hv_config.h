@@ -122,6 +122,12 @@ typedef struct hv_config_server {
    * default): no CORS headers at all, so browsers keep other origins' pages out. */
   char cors_origins[HV_CONFIG_CORS_ORIGINS_MAX][HV_CONFIG_ORIGIN_SIZE];
   uint32_t cors_origin_count;
+  /* server.playground: the browser playground at / (docs/playground.md). On in the embedded
+   * defaults (no configuration file), off unless a configuration file turns it on. */
+  bool playground;
+  /* server.playground_dir: serve the playground's files from this directory (an installed
+   * share/hypervisor/playground) instead of the copy built into the binary; "": the built-in one. */
+  char playground_dir[HV_CONFIG_PATH_SIZE];
 } hv_config_server;
 
 typedef struct hv_config_wasm {

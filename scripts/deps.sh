@@ -10,6 +10,7 @@ packages=(
   libmicrohttpd-dev libcurl4-openssl-dev libsimdjson-dev openssl wrk valgrind linux-perf
   curl prometheus systemd
   python3 python3-cryptography python3-pytest
+  chromium # headless, for the browser tests (clients/playground)
 )
 
 missing=()

@@ -54,6 +54,13 @@ export interface ExecuteOptions {
   /** A JSON object of at most 4 KiB, stored with the audit record. */
   requestMetadata?: Record<string, unknown>;
   signal?: AbortSignal;
+  /**
+   * A WASI command (v1.1 "The WASI stdio profile"; functionName must be "_start", no args or
+   * results): its argv, argv[0] included, as in execve.
+   */
+  argv?: string[];
+  /** A WASI command's standard input (a string is sent as UTF-8). */
+  stdin?: Uint8Array | ArrayBuffer | string;
 }
 
 export interface Commitments {
@@ -155,6 +162,11 @@ export class HypervisorClient {
    * that does not check out, TypeError for bad arguments.
    */
   execute(wasm: Uint8Array | ArrayBuffer, functionName: string, args?: TypedValue[], options?: ExecuteOptions): Promise<ExecuteResult>;
+  /**
+   * Runs a WASI command's _start with argv and stdin (the server needs wasm.wasi: stdio); the
+   * result has exitCode, stdout and stderr instead of results.
+   */
+  runCommand(wasm: Uint8Array | ArrayBuffer, options?: ExecuteOptions): Promise<ExecuteResult>;
   /** GET /v1/verify/{id}: whether the record holds this commitment. */
   verify(requestId: string, commitmentType: 'result' | 'program' | 'arguments', hashHex: string): Promise<VerifyAnswer>;
   /** GET /v1/verify/{id} without a query: the record. */

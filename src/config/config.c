@@ -89,6 +89,7 @@ void hv_config_defaults(hv_config *c) {
   c->server.port = 3000;
   c->server.workers = 4;
   c->server.max_body_bytes = 16777216;
+  c->server.playground = true; /* development defaults only: hv_config_load_* turn it off */
   c->wasm.max_memory_mb = 64;
   c->wasm.max_execution_time_seconds = 10;
   c->wasm.max_concurrent_executions = 100;
@@ -142,6 +143,7 @@ typedef struct raw_server {
   char *metrics_token_sha256;
   char **cors_origins;
   unsigned cors_origins_count;
+  char *host, *port, *workers, *max_body_bytes, *playground, *playground_dir;
 } raw_server;
 typedef struct raw_wasm {
   char *max_memory_mb, *max_execution_time_seconds, *max_concurrent_executions, *default_gas_limit;
@@ -198,6 +200,8 @@ static const cyaml_schema_field_t server_fields[] = {
     STR("metrics_token_sha256", raw_server, metrics_token_sha256),
     CYAML_FIELD_SEQUENCE("cors_origins", OPT_NULL, raw_server, cors_origins, &origin_schema, 0,
                          HV_CONFIG_CORS_ORIGINS_MAX),
+    STR("playground", raw_server, playground),
+    STR("playground_dir", raw_server, playground_dir),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t wasm_fields[] = {
@@ -767,6 +771,18 @@ static hv_config_status convert(const loader *L, const raw_config *r, hv_config 
     }
     c->server.cors_origin_count = r->server->cors_origins_count;
   }
+  if (r->server != NULL && r->server->playground != NULL) {
+    const cfg_pos *pos = cfg_index_find(L->idx, "server.playground");
+    bool on = strcmp(r->server->playground, "true") == 0;
+    if ((pos != NULL && pos->is_null) || (!on && strcmp(r->server->playground, "false") != 0))
+      return fail_at(L, HV_CONFIG_BAD_VALUE, "server.playground", NULL,
+                     "expected true or false, got '%.40s'", r->server->playground);
+    c->server.playground = on;
+  }
+  if (r->server != NULL && r->server->playground_dir != NULL &&
+      (st = take_string(L, "server.playground_dir", r->server->playground_dir,
+                        c->server.playground_dir, sizeof c->server.playground_dir)) != HV_CONFIG_OK)
+    return st;
   if (r->crypto != NULL && r->crypto->key_dir != NULL &&
       (st = take_string(L, "crypto.key_dir", r->crypto->key_dir, c->crypto.key_dir,
                         sizeof c->crypto.key_dir)) != HV_CONFIG_OK)
@@ -1013,6 +1029,7 @@ hv_config_status hv_config_load_buffer(const char *name, const void *data, size_
   if (out == NULL)
     return cfg_fail(err, HV_CONFIG_INVALID_ARGUMENT, name, NULL, 0, 0, "invalid argument");
   hv_config_defaults(out);
+  out->server.playground = false; /* a configuration file turns the playground on by name */
   if (data == NULL && size > 0)
     return cfg_fail(err, HV_CONFIG_INVALID_ARGUMENT, name, NULL, 0, 0, "invalid argument");
   if (size > HV_CONFIG_FILE_MAX)

@@ -60,6 +60,10 @@ static const srv_route srv_routes[] = {
     {"/v1/health", false, SRV_EP_HEALTH, SRV_GET, "GET, HEAD", false},
     {"/metrics", false, SRV_EP_METRICS, SRV_GET, "GET, HEAD", true},
     {"/v1/metrics", false, SRV_EP_METRICS, SRV_GET, "GET, HEAD", true},
+    /* Only when server.playground is on (srv_on_headers). A file name has no '/': a path that
+     * tries to leave the directory matches no route. */
+    {"/", false, SRV_EP_PLAYGROUND, SRV_GET, "GET, HEAD", false},
+    {"/playground/", true, SRV_EP_PLAYGROUND, SRV_GET, "GET, HEAD", false},
 };
 
 static const srv_route *srv_route_find(const char *url, srv_request *r) {
@@ -141,6 +145,10 @@ int srv_reply_send(srv_request *r, srv_reply *reply) {
     } else {
       MHD_add_response_header(resp, "Access-Control-Expose-Headers", SRV_CORS_EXPOSE_HEADERS);
     }
+  }
+  if (reply->page) {
+    MHD_add_response_header(resp, "Content-Security-Policy", srv_playground_csp);
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
   }
   r->status = reply->status;
   enum MHD_Result rc = MHD_queue_response(r->conn, reply->status, resp);
@@ -433,6 +441,7 @@ static enum MHD_Result srv_on_headers(srv_request *r, const char *url) {
   r->cors_origin = srv_cors_allowed(
       &s->config.server, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN));
   const srv_route *rt = srv_route_find(url, r);
+  if (rt && rt->endpoint == SRV_EP_PLAYGROUND && !s->config.server.playground) rt = NULL;
   snprintf(r->path, sizeof r->path, "%s", rt && rt->param ? rt->path : url);
   if (rt && rt->param) {
     size_t n = strlen(r->path);
@@ -565,6 +574,7 @@ static enum MHD_Result srv_on_complete(srv_request *r) {
     case SRV_EP_KEYS: reply = srv_route_keys(r); break;
     case SRV_EP_HEALTH: reply = srv_route_health(r); break;
     case SRV_EP_METRICS: reply = srv_route_metrics(r); break;
+    case SRV_EP_PLAYGROUND: reply = srv_route_playground(r); break;
     default: reply = srv_error_reply(r, OUTCOME_NOT_FOUND, NULL, "no such endpoint"); break;
   }
   return srv_reply_send(r, &reply);

@@ -104,6 +104,7 @@ typedef enum srv_endpoint {
   SRV_EP_KEYS,
   SRV_EP_HEALTH,
   SRV_EP_METRICS,
+  SRV_EP_PLAYGROUND, /* GET / and /playground/{file}: the browser playground */
   SRV_EP_OTHER,
   SRV_EP_COUNT
 } srv_endpoint;
@@ -275,6 +276,7 @@ typedef struct srv_reply {
   uint32_t retry_after_s; /* 0: no Retry-After header */
   const char *allow;      /* Allow header for 405, or NULL */
   const char *cors_methods; /* a preflight's answer: Access-Control-Allow-Methods, or NULL */
+  bool page;              /* a playground file: sent with its Content-Security-Policy */
 } srv_reply;
 
 /* What an execute request carries across threads. Defined in srv_execute.c. */
@@ -352,6 +354,10 @@ srv_reply srv_route_health(srv_request *r);
 srv_reply srv_route_keys(srv_request *r);
 srv_reply srv_route_verify(srv_request *r);
 srv_reply srv_route_metrics(srv_request *r);
+/* GET / (r->param "") and /playground/{file} (r->param the file): srv_playground.c. */
+srv_reply srv_route_playground(srv_request *r);
+/* The Content-Security-Policy sent with the playground's files. */
+extern const char srv_playground_csp[];
 
 /* POST /v1/execute: the header stage (auth is done; reserves the slot and assigns request_id),
  * then the body stage. srv_execute_begin returns true and leaves *reply untouched when the

@@ -316,6 +316,33 @@ static void test_cors_origins(void **state) {
   assert_string_equal(e.key, "server.cors_origins");
 }
 
+/* server.playground: on in the embedded defaults (no file), off in a file unless it says true. */
+static void test_playground(void **state) {
+  (void)state;
+  hv_config c;
+  hv_config_error e;
+  hv_config_defaults(&c);
+  assert_true(c.server.playground);
+  assert_string_equal(c.server.playground_dir, "");
+  hv_config_free(&c);
+  static const char *const off[] = {"", "server:\n  port: 3001\n", "server:\n  playground: false\n"};
+  for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
+    if (load(off[i], &c, &e) != HV_CONFIG_OK) fail_msg("%s: %s", off[i], e.message);
+    assert_false(c.server.playground);
+    hv_config_free(&c);
+  }
+  assert_int_equal(load("server:\n  playground: true\n  playground_dir: /usr/share/hypervisor/playground\n",
+                        &c, &e),
+                   HV_CONFIG_OK);
+  assert_true(c.server.playground);
+  assert_string_equal(c.server.playground_dir, "/usr/share/hypervisor/playground");
+  hv_config_free(&c);
+  expect_error("server:\n  playground: yes\n", HV_CONFIG_BAD_VALUE, "server.playground", 2, 15,
+               "expected true or false, got 'yes'");
+  expect_error("server:\n  playground: 1\n", HV_CONFIG_BAD_VALUE, "server.playground", 2, 15,
+               "expected true or false, got '1'");
+}
+
 /* ---- Errors ---------------------------------------------------------------------------------- */
 
 static void test_unknown_keys(void **state) {
@@ -668,6 +695,7 @@ int main(void) {
       cmocka_unit_test(test_postgres_backend),
       cmocka_unit_test(test_wasi_profile),
       cmocka_unit_test(test_cors_origins),
+      cmocka_unit_test(test_playground),
       cmocka_unit_test(test_unknown_keys),
       cmocka_unit_test(test_wrong_types),
       cmocka_unit_test(test_bad_values),

@@ -3,7 +3,7 @@
 
 import { HypervisorError, VerificationError } from './errors.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
-import { argumentsJson, invocationJson, normalize, VALUE_TYPES } from './values.js';
+import { argumentsJson, bytes, commandInvocationJson, invocationJson, normalize, str, VALUE_TYPES } from './values.js';
 import {
   INFO, SUITE_IDS, checkResult, importServerKey, keyIdOf, newClientKey, openSealed, sealRequestV1,
   sealRequestV11,
@@ -119,12 +119,30 @@ export class HypervisorClient {
     const wasm = toBytes(wasmBytes, 'wasmBytes');
     if (typeof functionName !== 'string' || functionName === '') throw new TypeError('functionName is required');
     if (!Array.isArray(args)) throw new TypeError('args must be an array of typed values');
-    const argv = args.map((a, i) => normalize(a, `args[${i}]`));
+    let argv = args.map((a, i) => normalize(a, `args[${i}]`));
     if (protocol !== '1.1' && protocol !== '1') throw new TypeError('protocol must be "1.1" or "1"');
     if (results !== undefined) {
       if (protocol === '1') throw new TypeError('results can only be declared with protocol 1.1');
       if (!Array.isArray(results) || !results.every((t) => VALUE_TYPES.includes(t)))
         throw new TypeError(`results must be a list of ${VALUE_TYPES.join(', ')}`);
+    }
+    // A WASI command (protocol v1.1 "The WASI stdio profile"): argv and stdin instead of arguments.
+    const command = options.argv !== undefined || options.stdin !== undefined;
+    /** @type {string|undefined} */
+    let commandDocument;
+    if (command) {
+      if (protocol !== '1.1') throw new TypeError('argv and stdin travel only in protocol 1.1');
+      if (functionName !== '_start') throw new TypeError('a WASI command is run as _start');
+      if (argv.length > 0 || results !== undefined) throw new TypeError('a WASI command takes argv and stdin, not args or results');
+      const commandArgv = options.argv ?? [];
+      if (!Array.isArray(commandArgv) || !commandArgv.every((a) => typeof a === 'string' && !a.includes('\u0000')))
+        throw new TypeError('argv must be an array of strings without NUL');
+      if (commandArgv.length > 999) throw new TypeError('argv takes at most 999 strings');
+      const stdin = options.stdin === undefined ? new Uint8Array(0)
+        : typeof options.stdin === 'string' ? utf8(options.stdin) : toBytes(options.stdin, 'stdin');
+      commandDocument = commandInvocationJson(commandArgv, stdin);
+      // What arguments_commitment covers: each argv string as a string, then stdin as bytes.
+      argv = [...commandArgv.map((a) => normalize(str(a), 'argv')), normalize(bytes(stdin), 'stdin')];
     }
 
     const server = await this._currentKey(signal);
@@ -134,7 +152,7 @@ export class HypervisorClient {
     const fields = [];
     const put = (/** @type {string} */ k, /** @type {string} */ jsonText) => fields.push(`${JSON.stringify(k)}:${jsonText}`);
     if (protocol === '1.1') {
-      const invocation = utf8(invocationJson(functionName, argv, results));
+      const invocation = utf8(commandDocument ?? invocationJson(functionName, argv, results));
       const sealed = await sealRequestV11(server.key, client.publicKey, wasm, invocation);
       put('encrypted_wasm', `"${toBase64(sealed.encryptedWasm)}"`);
       put('encrypted_invocation', `"${toBase64(sealed.encryptedInvocation)}"`);
@@ -173,7 +191,7 @@ export class HypervisorClient {
         httpStatus: status, requestId, body, cause: e });
     }
     const checked = await checkResult({
-      document, requestId, functionName, wasm, args: argv, commitments, declaredResults: results });
+      document, requestId, functionName, wasm, args: argv, commitments, declaredResults: results, command });
     /** @type {any} */
     const out = {
       requestId,
@@ -186,6 +204,17 @@ export class HypervisorClient {
     };
     if (checked.exitCode !== undefined) Object.assign(out, { exitCode: checked.exitCode, stdout: checked.stdout, stderr: checked.stderr });
     return out;
+  }
+
+  /**
+   * Runs a WASI command (protocol v1.1 "The WASI stdio profile"; the server needs `wasm.wasi:
+   * stdio`): its `_start` with this argv (argv[0] included, as in execve) and stdin. Returns what
+   * execute returns, with `exitCode`, `stdout` and `stderr` (Uint8Array) in place of `results`.
+   * @param {Uint8Array|ArrayBuffer} wasmBytes
+   * @param {{argv?: string[], stdin?: Uint8Array|ArrayBuffer|string} & import('../index.js').ExecuteOptions} [options]
+   */
+  async runCommand(wasmBytes, options = {}) {
+    return this.execute(wasmBytes, '_start', [], { ...options, argv: options.argv ?? [], stdin: options.stdin });
   }
 
   /**

@@ -141,6 +141,7 @@ export async function resultCommitment(documentBytes) {
  * @property {import('./values.js').TypedValue[]} args the arguments that were sent (normalized)
  * @property {{result: string, program: string, arguments: string}} commitments as the reply gave them
  * @property {string[]} [declaredResults] the `results` the invocation declared, if any
+ * @property {boolean} [command] a WASI command was asked for: the document must carry exit_code
  */
 
 /**
@@ -152,7 +153,7 @@ export async function resultCommitment(documentBytes) {
  *   computed: {result: string, program: string, arguments: string}}>}
  */
 export async function checkResult(input) {
-  const { document: bytes, requestId, functionName, wasm, args, commitments, declaredResults } = input;
+  const { document: bytes, requestId, functionName, wasm, args, commitments, declaredResults, command } = input;
   const bad = (/** @type {string} */ message, /** @type {any} */ extra = {}) =>
     new VerificationError({ message, requestId, httpStatus: 200, ...extra });
 
@@ -189,7 +190,9 @@ export async function checkResult(input) {
   /** @type {any} */
   const out = { document: doc, computed };
   try {
-    if (Array.isArray(doc.results)) {
+    if (command !== undefined && command !== Number.isInteger(doc.exit_code)) {
+      throw new TypeError(command ? 'a command\'s document has no exit_code' : 'a call\'s document has an exit_code');
+    } else if (Array.isArray(doc.results)) {
       out.results = doc.results.map((/** @type {any} */ r, /** @type {number} */ i) => parseResultValue(r, `results[${i}]`));
     } else if (Number.isInteger(doc.exit_code)) {
       // The WASI stdio profile's command document (protocol v1.1): exit code and captured output.

@@ -175,6 +175,16 @@ export function invocationJson(functionName, args, results) {
   return doc + '}';
 }
 
+/**
+ * The invocation document of a WASI command, as the C client's hv_client_wasi_invocation_build
+ * writes it: `_start`, argv, and stdin in base64.
+ * @param {string[]} argv
+ * @param {Uint8Array} stdin
+ */
+export function commandInvocationJson(argv, stdin) {
+  return `{"function_name":"_start","argv":${JSON.stringify(argv)},"stdin":"${toBase64(stdin)}"}`;
+}
+
 const CODES = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, string: 0x73, bytes: 0x62 };
 
 /**

@@ -18,6 +18,9 @@ export const HYPERVISOR_BIN = process.env.HV_HYPERVISOR_BIN || join(repo, 'build
 /** The compiled tests/server/wat modules: HV_TEST_WASM_DIR, else the default build's. */
 export const TEST_WASM_DIR = process.env.HV_TEST_WASM_DIR || join(repo, 'build/tests/server/wasm');
 
+/** The WASI example commands (examples/wasi, built into BUILD/examples/wasi): HV_EXAMPLES_WASI_DIR. */
+export const EXAMPLES_WASI_DIR = process.env.HV_EXAMPLES_WASI_DIR || join(repo, 'build/examples/wasi');
+
 /** @param {string} name e.g. "add" */
 export function testModule(name) {
   return new Uint8Array(readFileSync(join(TEST_WASM_DIR, `${name}.wasm`)));
@@ -38,10 +41,11 @@ function freePort() {
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * @param {{maxBodyBytes?: number}} [options]
+ * @param {{maxBodyBytes?: number, wasi?: boolean, playground?: boolean, playgroundDir?: string}} [options]
+ *   wasi: `wasm.wasi: stdio`; playground: `server.playground: true`; playgroundDir: server.playground_dir
  * @returns {Promise<{url: string, apiKey: string, dir: string, output: () => string, stop: () => Promise<number|null>}>}
  */
-export async function startServer({ maxBodyBytes = 16 * 1024 * 1024 } = {}) {
+export async function startServer({ maxBodyBytes = 16 * 1024 * 1024, wasi = false, playground = false, playgroundDir } = {}) {
   for (const [what, p] of [['HV_HYPERVISOR_BIN', HYPERVISOR_BIN], ['HV_TEST_WASM_DIR', TEST_WASM_DIR]])
     if (!existsSync(p)) throw new Error(`${what}: ${p} does not exist (build the C project first)`);
   const dir = mkdtempSync(join(tmpdir(), 'hv-js-test-'));
@@ -55,8 +59,11 @@ export async function startServer({ maxBodyBytes = 16 * 1024 * 1024 } = {}) {
     `  port: ${port}`,
     '  workers: 2',
     `  max_body_bytes: ${maxBodyBytes}`,
+    ...(playground ? ['  playground: true'] : []),
+    ...(playgroundDir ? [`  playground_dir: "${playgroundDir}"`] : []),
     'wasm:',
     '  max_execution_time_seconds: 10',
+    ...(wasi ? ['  wasi: stdio'] : []),
     'crypto:',
     `  key_dir: "${dir}/data/keys"`,
     'storage:',
