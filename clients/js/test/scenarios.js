@@ -12,13 +12,9 @@
 
 import { i32, i64, f32, f64, str, bytes, fromBase64 } from '../src/index.js';
 
-const SCENARIO_FILE = new URL('../../scenarios.json', import.meta.url);
-
-// Read with node:fs under Node and with fetch in a browser (the page serving the tests must serve
-// the file beside clients/js), so the module stays usable in both.
-const SCENARIO_TEXT = globalThis.process?.versions?.node
-  ? (await import('node:fs')).readFileSync(SCENARIO_FILE, 'utf8')
-  : await (await fetch(SCENARIO_FILE)).text();
+// A JSON module: Node (>= 20.10) and browsers load it natively, and esbuild inlines it when the
+// browser test bundles this file, so one import serves every place the table runs.
+import SCENARIO_DATA from '../../scenarios.json' with { type: 'json' };
 
 const FLOATS = { nan: NaN, inf: Infinity, '-inf': -Infinity, '-0': -0 };
 
@@ -75,7 +71,7 @@ const OPTION_NAMES = { protocol: 'protocol', results: 'results', gas_limit: 'gas
  */
 
 /** @type {Scenario[]} */
-export const SCENARIOS = JSON.parse(SCENARIO_TEXT).scenarios.map((/** @type {any} */ row) => {
+export const SCENARIOS = SCENARIO_DATA.scenarios.map((/** @type {any} */ row) => {
   /** @type {any} */
   const s = { name: row.name, module: row.module, fn: row.function, args: row.args.map(decodeValue) };
   if (row.options) {
