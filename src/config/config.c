@@ -143,7 +143,7 @@ typedef struct raw_server {
   char *metrics_token_sha256;
   char **cors_origins;
   unsigned cors_origins_count;
-  char *host, *port, *workers, *max_body_bytes, *playground, *playground_dir;
+  char *playground, *playground_dir;
 } raw_server;
 typedef struct raw_wasm {
   char *max_memory_mb, *max_execution_time_seconds, *max_concurrent_executions, *default_gas_limit;
