@@ -60,6 +60,12 @@ static const srv_route srv_routes[] = {
     {"/v1/health", false, SRV_EP_HEALTH, SRV_GET, "GET, HEAD", false},
     {"/metrics", false, SRV_EP_METRICS, SRV_GET, "GET, HEAD", true},
     {"/v1/metrics", false, SRV_EP_METRICS, SRV_GET, "GET, HEAD", true},
+    /* The transparency log: public, as /v1/verify is (docs/protocol.md, "Transparency log"). */
+    {"/v1/log/checkpoint", false, SRV_EP_LOG, SRV_GET, "GET, HEAD", false},
+    {"/v1/log/key", false, SRV_EP_LOG, SRV_GET, "GET, HEAD", false},
+    {"/v1/log/proof/inclusion", false, SRV_EP_LOG, SRV_GET, "GET, HEAD", false},
+    {"/v1/log/proof/consistency", false, SRV_EP_LOG, SRV_GET, "GET, HEAD", false},
+    {"/v1/log/leaves", false, SRV_EP_LOG, SRV_GET, "GET, HEAD", false},
 };
 
 static const srv_route *srv_route_find(const char *url, srv_request *r) {
@@ -511,6 +517,7 @@ static enum MHD_Result srv_on_complete(srv_request *r) {
     case SRV_EP_KEYS: reply = srv_route_keys(r); break;
     case SRV_EP_HEALTH: reply = srv_route_health(r); break;
     case SRV_EP_METRICS: reply = srv_route_metrics(r); break;
+    case SRV_EP_LOG: reply = srv_route_log(r, r->path); break;
     default: reply = srv_error_reply(r, OUTCOME_NOT_FOUND, NULL, "no such endpoint"); break;
   }
   return srv_reply_send(r, &reply);

@@ -14,6 +14,7 @@
  *   srv_metrics.c   counters, gauges and histograms; Prometheus text and JSON
  *   srv_util.c      clock, UUIDs, bounded buffers, JSON replies and error bodies
  *   srv_commit.c    the audit writer: one thread, records of concurrent requests in shared rounds
+ *   srv_tlog.c      the transparency log: its key, signed checkpoints, GET /v1/log/...
  *   executor.[ch]   where executions run (the in-process worker pool)
  *   modcache.[ch]   the executor's compiled-module cache
  */
@@ -100,6 +101,7 @@ typedef enum srv_endpoint {
   SRV_EP_KEYS,
   SRV_EP_HEALTH,
   SRV_EP_METRICS,
+  SRV_EP_LOG,
   SRV_EP_OTHER,
   SRV_EP_COUNT
 } srv_endpoint;
@@ -162,14 +164,23 @@ struct srv_commit_item {
   hv_audit_record record; /* its strings stay the submitter's until `done` */
   srv_commit_fn done;
   void *arg;
+  /* Set only while `done` runs, when the record became a leaf of the transparency log: its
+   * receipt, the tree size and the signed checkpoint of the round (NULL otherwise). */
+  const hv_audit_log_receipt *receipt;
+  uint64_t tree_size;
+  const char *checkpoint;
+  size_t checkpoint_len;
   srv_commit_item *next_; /* the writer's */
 };
 
 typedef struct srv_committer srv_committer;
+typedef struct srv_tlog srv_tlog;
 
-/* Starts the writer thread over `audit` (borrowed: close it after srv_committer_free). NULL with a
- * reason in `why` on failure. */
-srv_committer *srv_committer_new(hv_audit_store *audit, char *why, size_t why_size);
+/* Starts the writer thread over `audit` (borrowed: close it after srv_committer_free). With `tlog`
+ * (borrowed; NULL: no log) every round is also appended to the transparency log and signed. NULL
+ * with a reason in `why` on failure. */
+srv_committer *srv_committer_new(hv_audit_store *audit, srv_tlog *tlog, char *why,
+                                 size_t why_size);
 /* Queues a record; its `done` runs once it is durable. After srv_committer_stop the record is
  * written at once on the caller's thread. Never fails: `done` reports the outcome. */
 void srv_committer_submit(srv_committer *c, srv_commit_item *item);
@@ -180,6 +191,27 @@ void srv_committer_counts(srv_committer *c, uint64_t *rounds, uint64_t *records)
 /* Stops (if running) and frees. NULL is a no-op. */
 void srv_committer_free(srv_committer *c);
 
+/* ---- Transparency log (srv_tlog.c) -------------------------------------------------------- */
+
+#define SRV_LOG_KEY_FILE "log-ed25519.key" /* in dirname(crypto.key_dir) */
+
+/* Loads the log key from dirname(key_dir), making one on first start, and signs a checkpoint of
+ * the tree in `audit` (borrowed) as it is. The caller frees the result with srv_tlog_free (which
+ * wipes the key); NULL with a reason in `why`. */
+srv_tlog *srv_tlog_open(const char *key_dir, hv_audit_store *audit, char *why, size_t why_size);
+void srv_tlog_free(srv_tlog *t);
+const char *srv_tlog_origin(const srv_tlog *t);
+const char *srv_tlog_verifier_key(const srv_tlog *t);
+/* Signs the checkpoint of (size, root) into out (NUL-terminated, *len its length, may be NULL) and
+ * makes it the latest one served unless a larger tree was signed already. */
+bool srv_tlog_sign(srv_tlog *t, uint64_t size, const uint8_t root[HV_TLOG_HASH_LEN],
+                   char out[HV_TLOG_NOTE_MAX], size_t *len);
+/* The receipt object of an execute reply as compact JSON (the caller frees it); NULL when memory
+ * ran out or the record does not encode. */
+char *srv_tlog_receipt_json(const srv_tlog *t, const hv_audit_record *record,
+                            const hv_audit_log_receipt *receipt, uint64_t tree_size,
+                            const char *checkpoint, size_t checkpoint_len, size_t *len);
+
 /* ---- The server --------------------------------------------------------------------------- */
 
 typedef struct srv {
@@ -188,6 +220,7 @@ typedef struct srv {
   hv_keyring *ring;
   hv_audit_store *audit;
   srv_committer *commit;
+  srv_tlog *tlog;            /* NULL when storage.transparency_log is off */
   executor *exec;
   srv_metrics *metrics;
   srv_ratelimit *rate;       /* with config.auth and config.rate_limit: under auth_lock */
@@ -320,6 +353,8 @@ void srv_http_stop(srv *s);
 srv_reply srv_route_health(srv_request *r);
 srv_reply srv_route_keys(srv_request *r);
 srv_reply srv_route_verify(srv_request *r);
+/* GET /v1/log/{checkpoint,key,proof/inclusion,proof/consistency,leaves}; `path` is which. */
+srv_reply srv_route_log(srv_request *r, const char *path);
 srv_reply srv_route_metrics(srv_request *r);
 
 /* POST /v1/execute: the header stage (auth is done; reserves the slot and assigns request_id),
