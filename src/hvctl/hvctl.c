@@ -8,7 +8,8 @@
  *         FILE.wasm [ARG...]
  *   hvctl [--server URL] verify REQUEST_ID [--type result|program|arguments --hash HEX]
  *   hvctl [--server URL] receipt verify --log-key KEY|@FILE [--online] FILE
- *   hvctl [--server URL] log key | log monitor --state FILE [--log-key KEY|@FILE] [--no-leaves]
+ *   hvctl [--server URL] log key | log monitor --state FILE [--log-key KEY|@FILE] [--full]
+ *         [--no-leaves]
  *   hvctl --version | hvctl [COMMAND] --help
  *
  * `exec` does the whole encrypted round trip in protocol v1.1: it reads the module, finds the
@@ -74,7 +75,7 @@ static const struct {
     {"verify", "verify REQUEST_ID [--type result|program|arguments --hash HEX]"},
     {"receipt", "receipt verify --log-key KEY|@FILE [--online] FILE"},
     {"log", "log key"},
-    {"log", "log monitor --state FILE [--log-key KEY|@FILE] [--no-leaves]"},
+    {"log", "log monitor --state FILE [--log-key KEY|@FILE] [--full] [--no-leaves]"},
 };
 #define HVCTL_COMMAND_COUNT (sizeof hvctl_commands / sizeof hvctl_commands[0])
 #define HVCTL_USAGE_FOOTER                                                                      \

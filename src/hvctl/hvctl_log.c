@@ -42,7 +42,7 @@ __attribute__((format(printf, 1, 2))) static int log_usage(const char *fmt, ...)
   va_end(ap);
   fputs("\nusage: hvctl [--server URL] receipt verify --log-key KEY|@FILE [--online] FILE\n"
         "       hvctl [--server URL] log key\n"
-        "       hvctl [--server URL] log monitor --state FILE [--log-key KEY|@FILE] [--no-leaves]\n",
+        "       hvctl [--server URL] log monitor --state FILE [--log-key KEY|@FILE] [--full] [--no-leaves]\n",
         stderr);
   return LOG_USAGE;
 }
@@ -441,7 +441,7 @@ static json_t *b64_json(const uint8_t h[32]) {
 
 static int monitor(const char *server, int argc, char **argv) {
   const char *state_path = NULL, *key = NULL;
-  bool leaves = true;
+  bool leaves = true, full = false;
   for (int i = 2; i < argc; i++) {
     const char *value = NULL;
     int m;
@@ -453,6 +453,8 @@ static int monitor(const char *server, int argc, char **argv) {
       key = value;
     } else if (strcmp(argv[i], "--no-leaves") == 0) {
       leaves = false;
+    } else if (strcmp(argv[i], "--full") == 0) {
+      full = true;
     } else {
       return log_usage("log monitor: unknown argument '%s'", argv[i]);
     }
@@ -517,6 +519,7 @@ static int monitor(const char *server, int argc, char **argv) {
       f.depth = i + 1;
     }
   }
+  if (full) f = (frontier){0}; /* every leaf again, from the first */
   if (rc == LOG_OK) rc = check_consistency(server, old_size, old_root, cp.size, cp.root);
   if (rc == LOG_OK && leaves) rc = check_leaves(server, &f, cp.size, cp.root);
   if (rc == LOG_OK) {

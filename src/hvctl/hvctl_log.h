@@ -7,8 +7,8 @@
  *                                       receipt's tree is a prefix of the server's tree now
  *   log key                             prints the server's log verifier key
  *   log monitor --state FILE            checks each new checkpoint against the last one seen
- *               [--log-key KEY] [--no-leaves]  (consistency; rollback and forks fail) and
- *                                       every new leaf against its record
+ *               [--log-key KEY] [--full]   (consistency; rollback and forks fail) and every new
+ *               [--no-leaves]           leaf against its record (--full: every leaf again)
  *
  * Exit status: 0 verified, 1 a failed check or no answer, 2 a usage error.
  */
