@@ -294,7 +294,8 @@ static void srv_reload(srv *s) {
   else if (memcmp(&next.crypto, &cur->crypto, sizeof next.crypto) != 0) restart = "crypto";
   else if (next.storage.backend != cur->storage.backend ||
            strcmp(next.storage.path, cur->storage.path) != 0 ||
-           strcmp(next.storage.dsn, cur->storage.dsn) != 0) restart = "storage";
+           strcmp(next.storage.dsn, cur->storage.dsn) != 0 ||
+           next.storage.transparency_log != cur->storage.transparency_log) restart = "storage";
   else if (strcmp(next.logging.file, cur->logging.file) != 0) restart = "logging.file";
   HV_LOG(s->log, HV_LOG_INFO, "config.reloaded", 0, HV_LOG_STR("file", s->config_file),
          HV_LOG_BOOL("api_keys_changed", keys_changed), HV_LOG_UINT("api_keys", key_count),
