@@ -70,8 +70,9 @@ static const struct {
     {"health", "health"},
     {"metrics", "metrics [--json]"},
     {"exec", "exec [--invoke NAME] [--timeout SECONDS] [--gas N] [--result string|bytes] [--out FILE] "
-             "[--receipt FILE] [--v1] FILE.wasm [ARG...]"},
-    {"exec", "exec --wasi [--stdin FILE] [--timeout SECONDS] [--gas N] [--receipt FILE] FILE.wasm [ARG...]"},
+             "[--v1] FILE.wasm [ARG...]"},
+    {"exec", "exec --wasi [--stdin FILE] [--timeout SECONDS] [--gas N] FILE.wasm [ARG...]"},
+    {"exec", "exec ... --receipt FILE FILE.wasm [ARG...]   (either form: save the log receipt)"},
     {"verify", "verify REQUEST_ID [--type result|program|arguments --hash HEX]"},
     {"receipt", "receipt verify --log-key KEY|@FILE [--online] FILE"},
     {"log", "log key"},

@@ -122,6 +122,17 @@ static int read_verifier(const char *arg, hv_tlog_verifier *v) {
   return LOG_OK;
 }
 
+/* The verifier key text of v: "name+hhhhhhhh+base64(0x01 || public key)". */
+static void verifier_text(const hv_tlog_verifier *v, char out[HV_TLOG_VERIFIER_KEY_MAX]) {
+  uint8_t raw[1 + HV_TLOG_ED25519_PUBLIC_LEN];
+  raw[0] = 0x01;
+  memcpy(raw + 1, v->public_key, HV_TLOG_ED25519_PUBLIC_LEN);
+  char b64[64];
+  hv_tlog_base64_encode(raw, sizeof raw, b64);
+  int n = snprintf(out, HV_TLOG_VERIFIER_KEY_MAX, "%s+%08x+%s", v->name, (unsigned)v->key_id, b64);
+  if (n < 0 || n >= HV_TLOG_VERIFIER_KEY_MAX) out[0] = '\0'; /* cannot happen: a name is < 128 */
+}
+
 /* A JSON array of base64 hashes into proof; false when malformed or too long. */
 static bool read_proof(json_t *a, uint8_t proof[HV_TLOG_PROOF_MAX][HV_TLOG_HASH_LEN], size_t *n) {
   if (!json_is_array(a) || json_array_size(a) > HV_TLOG_PROOF_MAX) return false;
@@ -491,13 +502,10 @@ static int monitor(const char *server, int argc, char **argv) {
     }
     json_decref(k);
   }
+  /* The key as text, as the state keeps it; a state made with another key is refused. */
   char key_text[HV_TLOG_VERIFIER_KEY_MAX] = "";
-  if (rc == LOG_OK) {
-    hv_tlog_signer none;
-    (void)none;
-    snprintf(key_text, sizeof key_text, "%s", key ? (key[0] == '@' ? "" : key) : known ? known : fetched);
-  }
-  if (rc == LOG_OK && known && key && key[0] != '@' && strcmp(known, key) != 0)
+  if (rc == LOG_OK) verifier_text(&v, key_text);
+  if (rc == LOG_OK && known && strcmp(known, key_text) != 0)
     rc = log_fail("the state file was made with another log key (%s)", known);
   hv_tlog_checkpoint cp;
   if (rc == LOG_OK) rc = fetch_checkpoint(server, &v, &cp);
@@ -524,8 +532,7 @@ static int monitor(const char *server, int argc, char **argv) {
   if (rc == LOG_OK && leaves) rc = check_leaves(server, &f, cp.size, cp.root);
   if (rc == LOG_OK) {
     json_t *o = json_object(), *fa = json_array();
-    if (key_text[0]) json_object_set_new(o, "log_key", json_string(key_text));
-    else if (known) json_object_set_new(o, "log_key", json_string(known));
+    json_object_set_new(o, "log_key", json_string(key_text));
     json_object_set_new(o, "origin", json_string(cp.origin));
     json_object_set_new(o, "size", json_integer((json_int_t)cp.size));
     json_object_set_new(o, "root", b64_json(cp.root));

@@ -160,11 +160,9 @@ srv_tlog *srv_tlog_open(const char *key_dir, hv_audit_store *audit, char *why, s
 
   uint8_t seed[HV_TLOG_ED25519_SEED_LEN];
   bool missing = false;
-  bool created = false;
   if (!srv_tlog_key_read(path, seed, &missing, why, why_size)) {
     if (!missing) return NULL;
     if (!srv_tlog_key_create(data_dir, path, seed, why, why_size)) return NULL;
-    created = true;
   }
   srv_tlog *t = calloc(1, sizeof *t);
   if (!t) {
@@ -192,7 +190,6 @@ srv_tlog *srv_tlog_open(const char *key_dir, hv_audit_store *audit, char *why, s
     srv_tlog_free(t);
     return NULL;
   }
-  (void)created;
   t->audit = audit;
   pthread_mutex_init(&t->mu, NULL);
   /* A checkpoint of the tree as it is now, so GET /v1/log/checkpoint answers from the start. */
