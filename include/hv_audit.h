@@ -11,6 +11,8 @@
  *   hv_audit_get     a record by request_id (HV_AUDIT_NOT_FOUND when there is none)
  *   hv_audit_purge   removes records older than a cutoff (retention), returns how many
  *   hv_audit_health  can the store still be read and written?
+ *   hv_audit_log_*   the transparency log: records as leaves of a Merkle tree, sequenced in the
+ *                    transaction that stores them; heads, proofs and leaves (docs/audit.md)
  *
  * Threads: a store may be used from many threads at once (the SQLite backend keeps a small pool of
  * connections). hv_audit_close must be the last call, made when no other call is running.
@@ -157,6 +159,8 @@ hv_audit_status hv_audit_leaf_decode(const uint8_t *leaf, size_t len, hv_audit_l
 /* A stored record's place in the log, and its inclusion proof in the tree after its round. */
 typedef struct hv_audit_log_receipt {
   uint64_t leaf_index;
+  uint8_t leaf[HV_AUDIT_LEAF_MAX]; /* the leaf's encoding (filled by the front end) */
+  size_t leaf_len;
   uint8_t leaf_hash[HV_TLOG_HASH_LEN];
   uint8_t proof[HV_TLOG_PROOF_MAX][HV_TLOG_HASH_LEN];
   size_t proof_len;

@@ -343,12 +343,8 @@ static bool summary_gas(const char *summary, uint64_t *gas) {
   return ok;
 }
 
-hv_audit_status hv_audit_leaf_encode(const hv_audit_record *r, uint8_t out[HV_AUDIT_LEAF_MAX],
-                                     size_t *len, hv_audit_error *err) {
-  if (r == NULL || out == NULL || len == NULL)
-    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "hv_audit_leaf_encode: NULL argument");
-  hv_audit_status st = check_record(r, err);
-  if (st != HV_AUDIT_OK) return st;
+/* The encoding of a record check_record accepted (so every length below fits). */
+static size_t leaf_encode_checked(const hv_audit_record *r, uint8_t out[HV_AUDIT_LEAF_MAX]) {
   size_t n = 0;
   out[n++] = HV_AUDIT_LEAF_VERSION;
   memcpy(out + n, r->request_id, 36);
@@ -376,7 +372,16 @@ hv_audit_status hv_audit_leaf_encode(const hv_audit_record *r, uint8_t out[HV_AU
   out[n++] = has_gas;
   if (has_gas)
     for (int i = 7; i >= 0; i--) out[n++] = (uint8_t)(gas >> (8 * i));
-  *len = n;
+  return n;
+}
+
+hv_audit_status hv_audit_leaf_encode(const hv_audit_record *r, uint8_t out[HV_AUDIT_LEAF_MAX],
+                                     size_t *len, hv_audit_error *err) {
+  if (r == NULL || out == NULL || len == NULL)
+    return audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "hv_audit_leaf_encode: NULL argument");
+  hv_audit_status st = check_record(r, err);
+  if (st != HV_AUDIT_OK) return st;
+  *len = leaf_encode_checked(r, out);
   return audit_ok(err);
 }
 
@@ -479,12 +484,12 @@ hv_audit_status hv_audit_log_put_batch(hv_audit_store *s, const hv_audit_record 
   hv_audit_status first = HV_AUDIT_OK;
   hv_audit_error one;
   for (size_t i = 0; i < count; i++) {
-    uint8_t leaf[HV_AUDIT_LEAF_MAX];
-    size_t len = 0;
     statuses[i] = records[i] == NULL ? audit_fail(&one, HV_AUDIT_INVALID_ARGUMENT, "NULL record")
-                                     : hv_audit_leaf_encode(records[i], leaf, &len, &one);
+                                     : check_record(records[i], &one);
     if (statuses[i] == HV_AUDIT_OK) {
-      hv_tlog_leaf_hash(leaf, len, hashes[n]);
+      /* The encoding travels with the receipt: the caller need not make it again. */
+      got[n].leaf_len = leaf_encode_checked(records[i], got[n].leaf);
+      hv_tlog_leaf_hash(got[n].leaf, got[n].leaf_len, hashes[n]);
       valid[n] = records[i];
       index[n++] = i;
     } else if (first == HV_AUDIT_OK) {
@@ -500,7 +505,16 @@ hv_audit_status hv_audit_log_put_batch(hv_audit_store *s, const hv_audit_record 
                                  first == HV_AUDIT_OK ? err : &one);
   for (size_t k = 0; k < n; k++) {
     statuses[index[k]] = backend_statuses[k];
-    if (backend_statuses[k] == HV_AUDIT_OK) receipts[index[k]] = got[k];
+    if (backend_statuses[k] == HV_AUDIT_OK) {
+      hv_audit_log_receipt *r = &receipts[index[k]];
+      /* The backend filled index, hash and proof; the encoding is the front end's. */
+      size_t leaf_len = got[k].leaf_len;
+      uint8_t leaf[HV_AUDIT_LEAF_MAX];
+      memcpy(leaf, got[k].leaf, leaf_len);
+      *r = got[k];
+      memcpy(r->leaf, leaf, leaf_len);
+      r->leaf_len = leaf_len;
+    }
   }
   free(hashes);
   free(got);

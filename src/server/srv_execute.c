@@ -102,9 +102,8 @@ typedef struct srv_commitments {
 static void srv_exec_add_receipt(srv_request *r, const srv_commit_item *item) {
   srv_exec_state *st = r->exec;
   size_t rlen = 0;
-  char *receipt = srv_tlog_receipt_json(r->server->tlog, &item->record, item->receipt,
-                                        item->tree_size, item->checkpoint, item->checkpoint_len,
-                                        &rlen);
+  char *receipt = srv_tlog_receipt_json(r->server->tlog, item->receipt, item->tree_size,
+                                        item->checkpoint, item->checkpoint_len, &rlen);
   srv_reply *reply = &st->reply;
   if (receipt && reply->body && reply->len > 0 && reply->body[reply->len - 1] == '}') {
     static const char member[] = ",\"receipt\":";

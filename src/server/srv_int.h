@@ -207,10 +207,10 @@ const char *srv_tlog_verifier_key(const srv_tlog *t);
 bool srv_tlog_sign(srv_tlog *t, uint64_t size, const uint8_t root[HV_TLOG_HASH_LEN],
                    char out[HV_TLOG_NOTE_MAX], size_t *len);
 /* The receipt object of an execute reply as compact JSON (the caller frees it); NULL when memory
- * ran out or the record does not encode. */
-char *srv_tlog_receipt_json(const srv_tlog *t, const hv_audit_record *record,
-                            const hv_audit_log_receipt *receipt, uint64_t tree_size,
-                            const char *checkpoint, size_t checkpoint_len, size_t *len);
+ * ran out. */
+char *srv_tlog_receipt_json(const srv_tlog *t, const hv_audit_log_receipt *receipt,
+                            uint64_t tree_size, const char *checkpoint, size_t checkpoint_len,
+                            size_t *len);
 
 /* ---- The server --------------------------------------------------------------------------- */
 

@@ -499,14 +499,12 @@ static void json_text(srv_buf *b, const char *s, size_t len) {
   }
 }
 
-char *srv_tlog_receipt_json(const srv_tlog *t, const hv_audit_record *record,
-                            const hv_audit_log_receipt *receipt, uint64_t tree_size,
-                            const char *checkpoint, size_t checkpoint_len, size_t *len) {
-  uint8_t leaf[HV_AUDIT_LEAF_MAX];
-  size_t leaf_len = 0;
-  if (hv_audit_leaf_encode(record, leaf, &leaf_len, NULL) != HV_AUDIT_OK) return NULL;
+char *srv_tlog_receipt_json(const srv_tlog *t, const hv_audit_log_receipt *receipt,
+                            uint64_t tree_size, const char *checkpoint, size_t checkpoint_len,
+                            size_t *len) {
+  if (receipt->leaf_len == 0 || receipt->leaf_len > HV_AUDIT_LEAF_MAX) return NULL;
   char leaf_b64[4 * (HV_AUDIT_LEAF_MAX + 2) / 3 + 4], hash_b64[64];
-  hv_tlog_base64_encode(leaf, leaf_len, leaf_b64);
+  hv_tlog_base64_encode(receipt->leaf, receipt->leaf_len, leaf_b64);
   hv_tlog_base64_encode(receipt->leaf_hash, HV_TLOG_HASH_LEN, hash_b64);
   srv_buf b;
   srv_buf_init(&b, 16384);

@@ -99,6 +99,8 @@ static uint64_t round_of(hv_audit_store *s, unsigned first, unsigned count, uint
     assert_int_equal(hv_audit_leaf_encode(&recs[i], leaf, &len, NULL), HV_AUDIT_OK);
     hv_tlog_leaf_hash(leaf, len, hash);
     assert_memory_equal(hash, receipts[i].leaf_hash, 32);
+    assert_int_equal(receipts[i].leaf_len, len);
+    assert_memory_equal(receipts[i].leaf, leaf, len);
     assert_int_equal(hv_tlog_verify_inclusion(receipts[i].leaf_index, size, receipts[i].leaf_hash,
                                               (const uint8_t(*)[32])receipts[i].proof,
                                               receipts[i].proof_len, root),
