@@ -25,7 +25,8 @@
 #
 #   6. tlog: throughput with the transparency log (storage.transparency_log: true, the default) and
 #      without it, the same small-module load as 1, in alternating runs of --tlog-seconds on the
-#      same data directory (--tlog-pairs pairs); the medians and their ratio (target >= 0.9).
+#      same data directory (--tlog-pairs pairs); the medians and their ratio (target >= 0.9); then
+#      bench/load/tlog_bench.c: one audit round of 64 records with and without the log, no HTTP.
 #
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
 #                     [--only throughput,memory,cold,inst,bytes,tlog] [--bytes-reps N]
@@ -69,7 +70,7 @@ if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$build" --target hypervisor hvctl hv_load_mkreq hv_load_genmod hv_inst_bench \
-  hv_bytes_bench hv_bytes_floor load_bench_wasm examples >/dev/null
+  hv_bytes_bench hv_bytes_floor hv_tlog_bench load_bench_wasm examples >/dev/null
 bin="$build/src/cli/hypervisor"
 hvctl="$build/src/hvctl/hvctl"
 wasm_dir="$build/bench/load"
@@ -232,6 +233,8 @@ if wants tlog; then
   note "$(printf '%-34s %s / %s requests/s (runs: %s / %s)' 'with log / without (medians)' "$m_with" "$m_without" "${with[*]}" "${without[*]}")"
   note "$(printf '%-34s %s (target >= 0.9)' 'with log / without' "$ratio")"
   awk -v r="$ratio" 'BEGIN {exit !(r < 0.9)}' && failed=1
+  "$wasm_dir/hv_tlog_bench" --rounds 200 --batch 64 | tee "$work/tlog_bench.out"
+  note "$(printf '%-34s %s' 'audit round of 64, with / without' "$(awk '/ratio/ {print $NF}' "$work/tlog_bench.out")")"
 fi
 
 if wants memory; then
