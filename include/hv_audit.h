@@ -214,14 +214,14 @@ typedef struct hv_audit_backend {
    * stored record the next leaf (leaf_hashes[i] is record i's, computed by the front end), stores
    * the complete subtrees it closes (hv_tlog_append), and fills receipts[i] (for the records
    * stored) with the inclusion proof in the tree after the round, *size and root with that tree.
-   * A duplicate gets no leaf. Readers see a consistent snapshot: *size is at most the tree size
-   * when the call started. */
+   * A duplicate gets no leaf. The size must be read under the write lock of that transaction:
+   * whoever holds it is the one sequencer, however many servers share the store. */
   hv_audit_status (*log_put_batch)(void *impl, const hv_audit_record *const *records,
                                    const uint8_t (*leaf_hashes)[HV_TLOG_HASH_LEN], size_t count,
                                    hv_audit_status *statuses, hv_audit_log_receipt *receipts,
                                    uint64_t *size, uint8_t root[HV_TLOG_HASH_LEN],
                                    hv_audit_error *err);
-  /* The tree now: its size and root. */
+  /* The tree now: its size and root (the readers below each work on one consistent snapshot). */
   hv_audit_status (*log_head)(void *impl, uint64_t *size, uint8_t root[HV_TLOG_HASH_LEN],
                               hv_audit_error *err);
   /* Proofs in the tree of `size` leaves; INVALID_ARGUMENT when size exceeds the tree. */
