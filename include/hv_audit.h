@@ -11,6 +11,8 @@
  *   hv_audit_get     a record by request_id (HV_AUDIT_NOT_FOUND when there is none)
  *   hv_audit_purge   removes records older than a cutoff (retention), returns how many
  *   hv_audit_health  can the store still be read and written?
+ *   hv_audit_log_*   the transparency log: records as leaves of a Merkle tree, sequenced in the
+ *                    transaction that stores them; heads, proofs and leaves (docs/audit.md)
  *
  * Threads: a store may be used from many threads at once (the SQLite backend keeps a small pool of
  * connections). hv_audit_close must be the last call, made when no other call is running.
@@ -27,6 +29,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "hv_tlog.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -110,6 +114,71 @@ int64_t hv_audit_retention_cutoff(int64_t now_ms, uint32_t retention_days);
 #define HV_AUDIT_TIME_SIZE 25
 void hv_audit_format_time(int64_t ms_since_epoch, char out[HV_AUDIT_TIME_SIZE]);
 
+/* ---- The transparency log (docs/audit.md, "The transparency log") --------------------------- */
+
+/*
+ * Every record stored through hv_audit_log_put_batch is also the next leaf of an RFC 9162 Merkle
+ * tree kept in the same store and written in the same transaction. A leaf is the canonical
+ * encoding below; its hash is SHA-256(0x00 || encoding). Version 1, all integers big-endian:
+ *
+ *   u8      0x01                       the encoding's version
+ *   36      request_id                 lowercase UUID text
+ *   i64     recorded_at_ms             ms since the Unix epoch
+ *   u8 n, n key_id                     n = 0 (no server key) or 16 (hex text)
+ *   3 x (u8 p, 32 if p = 1)            result, program, arguments commitments (raw SHA-256),
+ *                                      p = 0 when absent (failures)
+ *   u8 n, n status                     "success" or the error code, 1..32 bytes
+ *   u8 g, 8 if g = 1 (u64)             gas_used from the execution summary; g = 0 when absent
+ *
+ * The record holds no program_sha256 (only its commitment), so the leaf has none either.
+ */
+#define HV_AUDIT_LEAF_MAX 256 /* bytes: an encoding is at most 1+36+8+17+99+33+9 = 203 */
+#define HV_AUDIT_LEAF_VERSION 1
+
+/* The leaf encoding of a record (checked as hv_audit_put checks it) into out; *len its length. */
+hv_audit_status hv_audit_leaf_encode(const hv_audit_record *record, uint8_t out[HV_AUDIT_LEAF_MAX],
+                                     size_t *len, hv_audit_error *err);
+
+/* The fields of a leaf encoding, decoded (what a client compares with what it holds). */
+typedef struct hv_audit_leaf_fields {
+  char request_id[HV_AUDIT_REQUEST_ID_SIZE];
+  int64_t recorded_at_ms;
+  char key_id[HV_AUDIT_KEY_ID_SIZE];                 /* "" when absent */
+  char result_commitment[HV_AUDIT_HASH_SIZE];        /* hex; "" when absent */
+  char program_commitment[HV_AUDIT_HASH_SIZE];
+  char arguments_commitment[HV_AUDIT_HASH_SIZE];
+  char status[HV_AUDIT_STATUS_SIZE];
+  bool has_gas;
+  uint64_t gas_used;
+} hv_audit_leaf_fields;
+
+/* Decodes a leaf encoding; INVALID_ARGUMENT names what is malformed (trailing bytes included). */
+hv_audit_status hv_audit_leaf_decode(const uint8_t *leaf, size_t len, hv_audit_leaf_fields *out,
+                                     hv_audit_error *err);
+
+/* A stored record's place in the log, and its inclusion proof in the tree after its round. */
+typedef struct hv_audit_log_receipt {
+  uint64_t leaf_index;
+  uint8_t leaf[HV_AUDIT_LEAF_MAX]; /* the leaf's encoding (filled by the front end) */
+  size_t leaf_len;
+  uint8_t leaf_hash[HV_TLOG_HASH_LEN];
+  uint8_t proof[HV_TLOG_PROOF_MAX][HV_TLOG_HASH_LEN];
+  size_t proof_len;
+} hv_audit_log_receipt;
+
+/* One leaf as GET /v1/log/leaves lists it: the hash always, the encoding while the record is
+ * kept (retention purges the record; the tree keeps the hash). */
+typedef struct hv_audit_log_leaf {
+  uint64_t index;
+  uint8_t leaf_hash[HV_TLOG_HASH_LEN];
+  bool has_record;
+  bool record_invalid; /* a record is stored under the leaf but no longer encodes (edited) */
+  uint8_t leaf[HV_AUDIT_LEAF_MAX];
+  size_t leaf_len;
+} hv_audit_log_leaf;
+
+#define HV_AUDIT_LOG_PAGE_MAX 256u /* leaves per hv_audit_log_leaves call */
+
 /* ---- Backends -------------------------------------------------------------------------------- */
 
 typedef struct hv_audit_options {
@@ -139,6 +208,35 @@ typedef struct hv_audit_backend {
    * statuses[i] receives each record's outcome. */
   hv_audit_status (*put_batch)(void *impl, const hv_audit_record *const *records, size_t count,
                                hv_audit_status *statuses, hv_audit_error *err);
+
+  /* The transparency log; all NULL when the backend has none. The backend is the one sequencer:
+   * log_put_batch stores the records as put_batch does and, in the same transaction, makes each
+   * stored record the next leaf (leaf_hashes[i] is record i's, computed by the front end), stores
+   * the complete subtrees it closes (hv_tlog_append), and fills receipts[i] (for the records
+   * stored) with the inclusion proof in the tree after the round, *size and root with that tree.
+   * A duplicate gets no leaf. The size must be read under the write lock of that transaction:
+   * whoever holds it is the one sequencer, however many servers share the store. */
+  hv_audit_status (*log_put_batch)(void *impl, const hv_audit_record *const *records,
+                                   const uint8_t (*leaf_hashes)[HV_TLOG_HASH_LEN], size_t count,
+                                   hv_audit_status *statuses, hv_audit_log_receipt *receipts,
+                                   uint64_t *size, uint8_t root[HV_TLOG_HASH_LEN],
+                                   hv_audit_error *err);
+  /* The tree now: its size and root (the readers below each work on one consistent snapshot). */
+  hv_audit_status (*log_head)(void *impl, uint64_t *size, uint8_t root[HV_TLOG_HASH_LEN],
+                              hv_audit_error *err);
+  /* Proofs in the tree of `size` leaves; INVALID_ARGUMENT when size exceeds the tree. */
+  hv_audit_status (*log_inclusion)(void *impl, uint64_t index, uint64_t size,
+                                   uint8_t proof[][HV_TLOG_HASH_LEN], size_t *count,
+                                   hv_audit_error *err);
+  hv_audit_status (*log_consistency)(void *impl, uint64_t old_size, uint64_t new_size,
+                                     uint8_t proof[][HV_TLOG_HASH_LEN], size_t *count,
+                                     hv_audit_error *err);
+  /* Leaves [start, end) that exist (end - start <= HV_AUDIT_LOG_PAGE_MAX): out[k] gets the hash;
+   * for a leaf whose record is still stored, the backend fills records[k] (JSON strings
+   * allocated, the front end frees them) and sets has_record[k]. *count = leaves returned. */
+  hv_audit_status (*log_leaves)(void *impl, uint64_t start, uint64_t end, hv_audit_log_leaf *out,
+                                hv_audit_record *records, bool *has_record, size_t *count,
+                                hv_audit_error *err);
 } hv_audit_backend;
 
 /* The SQLite backend (WAL, synchronous=FULL; see docs/audit.md). */
@@ -210,6 +308,43 @@ hv_audit_status hv_audit_purge(hv_audit_store *store, int64_t older_than_ms, uin
  * probes (GET /health) should cache the answer for a second or so.
  */
 hv_audit_status hv_audit_health(hv_audit_store *store, hv_audit_error *err);
+
+/* ---- The transparency log's calls ------------------------------------------------------------ */
+
+/* Does this store keep a transparency log? (SQLite: yes.) */
+bool hv_audit_has_log(const hv_audit_store *store);
+
+/*
+ * As hv_audit_put_batch, and every record stored becomes the next leaf of the log in the same
+ * transaction (the backend's log_put_batch). receipts[i] is filled for each record whose status
+ * is HV_AUDIT_OK; *size and root describe the tree after the round (sign a checkpoint of them).
+ * UNSUPPORTED when the store has no log.
+ */
+hv_audit_status hv_audit_log_put_batch(hv_audit_store *store, const hv_audit_record *const *records,
+                                       size_t count, hv_audit_status *statuses,
+                                       hv_audit_log_receipt *receipts, uint64_t *size,
+                                       uint8_t root[HV_TLOG_HASH_LEN], hv_audit_error *err);
+
+/* The tree's current size and root. */
+hv_audit_status hv_audit_log_head(hv_audit_store *store, uint64_t *size,
+                                  uint8_t root[HV_TLOG_HASH_LEN], hv_audit_error *err);
+
+/* Inclusion proof of leaf `index` in the tree of `size` leaves (index < size <= current size),
+ * into proof[0..*count); INVALID_ARGUMENT says which bound failed. */
+hv_audit_status hv_audit_log_inclusion(hv_audit_store *store, uint64_t index, uint64_t size,
+                                       uint8_t proof[HV_TLOG_PROOF_MAX][HV_TLOG_HASH_LEN],
+                                       size_t *count, hv_audit_error *err);
+
+/* Consistency proof from old_size to new_size (0 < old_size <= new_size <= current size). */
+hv_audit_status hv_audit_log_consistency(hv_audit_store *store, uint64_t old_size,
+                                         uint64_t new_size,
+                                         uint8_t proof[HV_TLOG_PROOF_MAX][HV_TLOG_HASH_LEN],
+                                         size_t *count, hv_audit_error *err);
+
+/* Leaves [start, end), start < end, end - start <= HV_AUDIT_LOG_PAGE_MAX, into out (that many
+ * entries); *count = how many exist (fewer past the tree's end). */
+hv_audit_status hv_audit_log_leaves(hv_audit_store *store, uint64_t start, uint64_t end,
+                                    hv_audit_log_leaf *out, size_t *count, hv_audit_error *err);
 
 #ifdef __cplusplus
 }

@@ -154,6 +154,8 @@ typedef struct hv_config_storage {
   hv_config_backend backend;
   char path[HV_CONFIG_PATH_SIZE]; /* sqlite: the database file; "" with postgres */
   char dsn[HV_CONFIG_DSN_SIZE];   /* postgres: a SECRET (may hold a password); "" with sqlite */
+  /* Every record also becomes a leaf of the signed Merkle log (docs/audit.md); default true. */
+  bool transparency_log;
 } hv_config_storage;
 
 typedef struct hv_config_auth {

@@ -12,9 +12,9 @@
 #                                                 CTest test plain_configure)
 #
 # It checks: configuring succeeds and prints the skip line of each suite that needs the data (spec
-# testsuite, SIMD spec testsuite, RFC 9180 vectors); a second configure with HV_TESTDATA pointing nowhere prints them
+# testsuite, SIMD spec testsuite, RFC 9180 vectors, Merkle proof vectors); a second configure with HV_TESTDATA pointing nowhere prints them
 # for that folder; the build succeeds; ctest passes, with exactly spec_testsuite,
-# spec_simd_testsuite and crypto_hpke_vectors reported skipped and no spec_<file> test registered. Exit status 0 when all
+# spec_simd_testsuite, crypto_hpke_vectors and tlog_vectors reported skipped and no spec_<file> test registered. Exit status 0 when all
 # hold, else 1 with the reason. HV_CHECK_KEEP=1 keeps the temporary folder.
 set -euo pipefail
 
@@ -64,12 +64,14 @@ configure_check() {
     { cat "$build.err" >&2; fail "no RFC 9180 vector skip line for $dir"; }
   grep -qxF "SIMD spec tests skipped: no SIMD spec testsuite at $dir/wasm-spec-simd (set HV_TESTDATA to a folder with wasm-spec-simd/)" "$build.err" ||
     { cat "$build.err" >&2; fail "no SIMD spec skip line for $dir"; }
-  [ "$(grep -c ' skipped: ' "$build.err")" -eq 3 ] || { cat "$build.err" >&2; fail "expected 3 skip lines"; }
+  grep -qxF "Merkle proof vector test skipped: no $dir/merkle/testdata (set HV_TESTDATA to a folder with merkle/)" "$build.err" ||
+    { cat "$build.err" >&2; fail "no Merkle vector skip line for $dir"; }
+  [ "$(grep -c ' skipped: ' "$build.err")" -eq 4 ] || { cat "$build.err" >&2; fail "expected 4 skip lines"; }
 }
 
 if [ "$mode" = configure ]; then
   configure_check "$root" "$tmp/build" /nonexistent /nonexistent
-  echo "$me: configure without test data: ok (3 suites skipped, one line each)"
+  echo "$me: configure without test data: ok (4 suites skipped, one line each)"
   exit 0
 fi
 
@@ -92,7 +94,7 @@ bash "$repo/scripts/deps.sh"
 configure_check "$repo" "$tmp/build-nowhere" "$tmp/nowhere" "$tmp/nowhere"
 # HV_TESTDATA unset: the default, ../shared/testdata beside the clone, is not there.
 configure_check "$repo" "$repo/build" "$tmp/shared/testdata"
-echo "$me: configure: ok (spec, SIMD spec and RFC 9180 vector suites skipped, one line each)"
+echo "$me: configure: ok (spec, SIMD spec, RFC 9180 and Merkle vector suites skipped, one line each)"
 
 "$cmake" --build "$repo/build" -j"$(nproc)" >"$tmp/build.log" 2>&1 ||
   { tail -50 "$tmp/build.log" >&2; fail "the build failed"; }
@@ -109,8 +111,8 @@ set -e
 summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$tmp/ctest.log") ||
   { cat "$tmp/ctest.log" >&2; fail "no CTest summary"; }
 skipped=$(grep -E '^[[:space:]]+[0-9]+ - .* \(Skipped\)$' "$tmp/ctest.log" | awk '{print $3}' | sort | paste -sd' ')
-[ "$skipped" = "crypto_hpke_vectors spec_simd_testsuite spec_testsuite" ] ||
-  { cat "$tmp/ctest.log" >&2; fail "skipped tests: '$skipped', expected crypto_hpke_vectors spec_simd_testsuite spec_testsuite"; }
+[ "$skipped" = "crypto_hpke_vectors spec_simd_testsuite spec_testsuite tlog_vectors" ] ||
+  { cat "$tmp/ctest.log" >&2; fail "skipped tests: '$skipped', expected crypto_hpke_vectors spec_simd_testsuite spec_testsuite tlog_vectors"; }
 # Run by hand (no HV_TESTDATA in the environment) the vector test skips with its one line too.
 set +e
 line=$(env -u HV_TESTDATA "$repo/build/tests/crypto/crypto_hpke_vectors" 2>&1)

@@ -23,8 +23,14 @@
 #      (bench/load/bytes_bench.c), without hvctl's process start and fresh heap; and the floor:
 #      the protocol's own work for that call in one process on warm buffers (bytes_floor.c).
 #
+#   6. tlog: throughput with the transparency log (storage.transparency_log: true, the default) and
+#      without it, the same small-module load as 1, in alternating runs of --tlog-seconds on the
+#      same data directory (--tlog-pairs pairs); the medians and their ratio (target >= 0.9); then
+#      bench/load/tlog_bench.c: one audit round of 64 records with and without the log, no HTTP.
+#
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
-#                     [--only throughput,memory,cold,inst,bytes] [--bytes-reps N]
+#                     [--only throughput,memory,cold,inst,bytes,tlog] [--bytes-reps N]
+#                     [--tlog-pairs N] [--tlog-seconds S]
 #
 # Defaults: build/, 30 s, 100 connections, 2 wrk threads, every scenario. Needs wrk and openssl
 # (scripts/deps.sh). Traffic goes to 127.0.0.1 only. Exit status 1 when a target is missed.
@@ -36,8 +42,11 @@ build=build
 duration=30
 connections=100
 wrk_threads=2
-only="throughput,memory,cold,inst,bytes"
+only="throughput,memory,cold,inst,bytes,tlog"
 bytes_reps=21
+tlog_pairs=3
+tlog_seconds=10
+tlog=true # storage.transparency_log of the configuration written next
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -46,7 +55,9 @@ while [ $# -gt 0 ]; do
     --threads) wrk_threads=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --bytes-reps) bytes_reps=$2; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --tlog-pairs) tlog_pairs=$2; shift 2 ;;
+    --tlog-seconds) tlog_seconds=$2; shift 2 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -59,7 +70,7 @@ if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$build" --target hypervisor hvctl hv_load_mkreq hv_load_genmod hv_inst_bench \
-  hv_bytes_bench hv_bytes_floor load_bench_wasm examples >/dev/null
+  hv_bytes_bench hv_bytes_floor hv_tlog_bench load_bench_wasm examples >/dev/null
 bin="$build/src/cli/hypervisor"
 hvctl="$build/src/hvctl/hvctl"
 wasm_dir="$build/bench/load"
@@ -79,7 +90,7 @@ write_config() {
 server: {host: "127.0.0.1", port: $1, workers: 4, max_body_bytes: 16777216}
 wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100}
 crypto: {key_rotation_hours: 1, commitment_retention_days: 7, key_dir: "$work/data/keys"}
-storage: {backend: sqlite, path: "$work/data/audit.db"}
+storage: {backend: sqlite, path: "$work/data/audit.db", transparency_log: $tlog}
 auth: {api_keys: [{id: "bench", sha256: "$api_sha"}]}
 rate_limit: {requests_per_second: 1000000, burst: 1000000}
 logging: {level: info, file: "$work/server.log"}
@@ -187,6 +198,43 @@ if wants throughput; then
   awk -v p="$p99" 'BEGIN {exit !(p > 50)}' && failed=1
   [ "$errors" -eq 0 ] || failed=1
   [ -n "$ok" ] || failed=1
+fi
+
+if wants tlog; then
+  echo "== transparency log: small module, ${connections} connections, ${tlog_pairs} x (${tlog_seconds} s with, ${tlog_seconds} s without), alternating"
+  with=()
+  without=()
+  for _ in $(seq "$tlog_pairs"); do
+    for mode in true false; do
+      tlog=$mode
+      [ -z "$port" ] || write_config "$port"
+      start_server
+      make_body "$wasm_dir/small.wasm" work '[{"value": 1}, {"value": 2}]' "$work/small.json"
+      run_wrk "$work/small.json" "$tlog_seconds" "$connections"
+      r=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
+      bad=$(awk '$1 == "status" && $2 != 200 {n += $3} END {print n + 0}' "$work/wrk.out")
+      if [ "$mode" = true ]; then
+        curl -sf "http://127.0.0.1:$port/v1/log/checkpoint" | sed -n 2p | sed 's/^/  tree size: /'
+        with+=("$r")
+      else
+        without+=("$r")
+      fi
+      echo "  transparency_log: $mode: $r requests/s ($bad not 200)"
+      stop_server
+      [ "$bad" -eq 0 ] || failed=1
+    done
+  done
+  tlog=true
+  [ -z "$port" ] || write_config "$port"
+  median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+  m_with=$(median "${with[@]}")
+  m_without=$(median "${without[@]}")
+  ratio=$(awk -v a="$m_with" -v b="$m_without" 'BEGIN {printf "%.3f", a / b}')
+  note "$(printf '%-34s %s / %s requests/s (runs: %s / %s)' 'with log / without (medians)' "$m_with" "$m_without" "${with[*]}" "${without[*]}")"
+  note "$(printf '%-34s %s (target >= 0.9)' 'with log / without' "$ratio")"
+  awk -v r="$ratio" 'BEGIN {exit !(r < 0.9)}' && failed=1
+  "$wasm_dir/hv_tlog_bench" --rounds 200 --batch 64 | tee "$work/tlog_bench.out"
+  note "$(printf '%-34s %s' 'audit round of 64, with / without' "$(awk '/ratio/ {print $NF}' "$work/tlog_bench.out")")"
 fi
 
 if wants memory; then

@@ -101,6 +101,7 @@ void hv_config_defaults(hv_config *c) {
   snprintf(c->crypto.key_dir, sizeof c->crypto.key_dir, "./data/keys");
   c->storage.backend = HV_CONFIG_BACKEND_SQLITE;
   snprintf(c->storage.path, sizeof c->storage.path, "./data/audit.db");
+  c->storage.transparency_log = true;
   c->auth.api_keys = NULL;
   c->auth.api_key_count = 0;
   c->rate_limit.requests_per_second = 50;
@@ -153,7 +154,7 @@ typedef struct raw_crypto {
   char *key_rotation_hours, *commitment_retention_days, *key_dir;
 } raw_crypto;
 typedef struct raw_storage {
-  char *backend, *path, *dsn;
+  char *backend, *path, *dsn, *transparency_log;
 } raw_storage;
 typedef struct raw_api_key {
   char *id, *sha256;
@@ -224,6 +225,7 @@ static const cyaml_schema_field_t storage_fields[] = {
     STR("backend", raw_storage, backend),
     STR("path", raw_storage, path),
     STR("dsn", raw_storage, dsn),
+    STR("transparency_log", raw_storage, transparency_log),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t api_key_fields[] = {
@@ -825,6 +827,15 @@ static hv_config_status convert(const loader *L, const raw_config *r, hv_config 
       if ((st = take_string(L, "storage.path", s->path, c->storage.path, sizeof c->storage.path)) !=
           HV_CONFIG_OK)
         return st;
+    }
+    if (s->transparency_log != NULL) {
+      if (strcmp(s->transparency_log, "true") == 0)
+        c->storage.transparency_log = true;
+      else if (strcmp(s->transparency_log, "false") == 0)
+        c->storage.transparency_log = false;
+      else
+        return fail_at(L, HV_CONFIG_BAD_VALUE, "storage.transparency_log", NULL,
+                       "expected true or false, got '%.40s'", s->transparency_log);
     }
     if (s->dsn != NULL) {
       if (c->storage.backend != HV_CONFIG_BACKEND_POSTGRES)

@@ -7,6 +7,9 @@
  *   hvctl [--server URL] [--api-key KEY] exec --wasi [--stdin FILE] [--timeout SECONDS] [--gas N]
  *         FILE.wasm [ARG...]
  *   hvctl [--server URL] verify REQUEST_ID [--type result|program|arguments --hash HEX]
+ *   hvctl [--server URL] receipt verify --log-key KEY|@FILE [--online] FILE
+ *   hvctl [--server URL] log key | log monitor --state FILE [--log-key KEY|@FILE] [--full]
+ *         [--no-leaves]
  *   hvctl --version | hvctl [COMMAND] --help
  *   --cacert FILE (anywhere an option may go): trust this CA (PEM) for an https:// --server
  *
@@ -48,6 +51,7 @@
 #include "hv_client.h"
 #include "hv_json.h"
 #include "hvctl_http.h"
+#include "hvctl_log.h"
 #include "valtext.h"
 #include "wasm_engine.h"
 
@@ -69,7 +73,11 @@ static const struct {
     {"exec", "exec [--invoke NAME] [--timeout SECONDS] [--gas N] [--result string|bytes] [--out FILE] "
              "[--v1] FILE.wasm [ARG...]"},
     {"exec", "exec --wasi [--stdin FILE] [--timeout SECONDS] [--gas N] FILE.wasm [ARG...]"},
+    {"exec", "exec ... --receipt FILE FILE.wasm [ARG...]   (either form: save the log receipt)"},
     {"verify", "verify REQUEST_ID [--type result|program|arguments --hash HEX]"},
+    {"receipt", "receipt verify --log-key KEY|@FILE [--online] FILE"},
+    {"log", "log key"},
+    {"log", "log monitor --state FILE [--log-key KEY|@FILE] [--full] [--no-leaves]"},
 };
 #define HVCTL_COMMAND_COUNT (sizeof hvctl_commands / sizeof hvctl_commands[0])
 #define HVCTL_USAGE_FOOTER                                                                      \
@@ -195,7 +203,7 @@ static int hvctl_get_and_print(const hvctl *h, const char *path, const char *api
 
 /* exec's options that take a value; main() keeps each with its value when it follows `exec`. */
 static const char *const hvctl_exec_value_options[] = {"--invoke", "--timeout", "--gas", "--result",
-                                                       "--out", "--stdin"};
+                                                       "--out", "--stdin", "--receipt"};
 #define HVCTL_EXEC_VALUE_OPTION_COUNT (sizeof hvctl_exec_value_options / sizeof hvctl_exec_value_options[0])
 
 typedef struct hvctl_exec_opts {
@@ -208,6 +216,7 @@ typedef struct hvctl_exec_opts {
   uint64_t gas;         /* --gas, when has_gas */
   hv_type result_type;  /* 0, or HV_TYPE_STRING / HV_TYPE_BYTES from --result */
   const char *out_file; /* --out: the string or bytes result's raw bytes go there */
+  const char *receipt_file; /* --receipt: the 200's transparency-log receipt is saved there */
   bool v1;              /* --v1: the v1 request form, function_name and arguments in clear */
   bool wasi;              /* --wasi: a WASI command, ARGs its argv */
   const char *stdin_file; /* --stdin: the command's stdin ("-": hvctl's); NULL: empty */
@@ -663,6 +672,10 @@ static int hvctl_exec_run(const hvctl *h, const hvctl_exec_opts *opt, int *progr
     rc = hvctl_exec_wasi_result(&call, &resp, key, program_rc);
   else
     rc = resp.status == 200 ? hvctl_exec_result(opt, &call, &resp, key) : hvctl_exec_error(opt, &resp, key);
+  /* The receipt is saved only for a result that checked out: it vouches for these commitments. */
+  if (rc == HVCTL_OK && resp.status == 200 && opt->receipt_file &&
+      hvctl_receipt_save(opt->receipt_file, resp.body, resp.len) != 0)
+    rc = HVCTL_FAIL;
 
 done:
   hvctl_response_free(&resp);
@@ -715,6 +728,9 @@ static int hvctl_exec(const hvctl *h, int argc, char **argv) {
         opt.result_type = HV_TYPE_BYTES;
       else
         return hvctl_usage("--result takes string or bytes (got '%s')", value);
+    } else if ((m = cli_option(argc, argv, &i, "--receipt", &value)) != 0) {
+      if (m < 0 || value[0] == '\0') return hvctl_usage("--receipt needs a file name");
+      opt.receipt_file = value;
     } else if ((m = cli_option(argc, argv, &i, "--out", &value)) != 0) {
       if (m < 0) return hvctl_usage("--out needs a value");
       if (value[0] == '\0') return hvctl_usage("--out needs a non-empty file name");
@@ -896,6 +912,10 @@ int main(int argc, char **argv) {
     rc = hvctl_exec(&h, sub_argc, sub_argv);
   } else if (strcmp(cmd, "verify") == 0) {
     rc = hvctl_verify(&h, sub_argc, sub_argv);
+  } else if (strcmp(cmd, "receipt") == 0) {
+    rc = hvctl_receipt_command(h.server, sub_argc, sub_argv);
+  } else if (strcmp(cmd, "log") == 0) {
+    rc = hvctl_log_command(h.server, sub_argc, sub_argv);
   } else {
     rc = hvctl_usage("unknown command '%s'", cmd); /* a command in the table without a branch */
   }

@@ -21,6 +21,7 @@
 
 struct srv_committer {
   hv_audit_store *audit;
+  srv_tlog *tlog; /* NULL: no transparency log */
   pthread_mutex_t mu;
   pthread_cond_t cv;
   srv_commit_item *head, *tail;
@@ -32,8 +33,62 @@ struct srv_committer {
 
 _Static_assert(SRV_COMMIT_BATCH_MAX <= HV_AUDIT_BATCH_MAX, "a round must fit one hv_audit_put_batch");
 
+/* A round with the transparency log: one transaction stores the records and appends their leaves
+ * (hv_audit_log_put_batch), then one checkpoint of the tree after the round is signed, and each
+ * continuation gets its receipt. A lone record is a round of one. */
+static void srv_commit_round_logged(srv_committer *c, srv_commit_item *items, size_t n) {
+  const hv_audit_record *recs[SRV_COMMIT_BATCH_MAX] = {0};
+  hv_audit_status statuses[SRV_COMMIT_BATCH_MAX];
+  size_t k = 0;
+  for (srv_commit_item *it = items; it && k < n; it = it->next_) recs[k++] = &it->record;
+  hv_audit_log_receipt *receipts = malloc(k * sizeof *receipts);
+  hv_audit_error err = {0};
+  uint64_t size = 0;
+  uint8_t root[HV_TLOG_HASH_LEN];
+  char note[HV_TLOG_NOTE_MAX];
+  size_t note_len = 0;
+  bool signed_ok = false;
+  if (!receipts) {
+    for (size_t i = 0; i < k; i++) statuses[i] = HV_AUDIT_NO_MEMORY;
+    snprintf(err.message, sizeof err.message, "out of memory");
+  } else {
+    hv_audit_log_put_batch(c->audit, recs, k, statuses, receipts, &size, root, &err);
+    bool any = false;
+    for (size_t i = 0; i < k; i++) any = any || statuses[i] == HV_AUDIT_OK;
+    /* The records are durable; a checkpoint that cannot be signed only leaves the replies without
+     * receipts (the next round's checkpoint covers these leaves too). */
+    if (any) signed_ok = srv_tlog_sign(c->tlog, size, root, note, &note_len);
+  }
+  k = 0;
+  for (srv_commit_item *it = items, *next; it && k < n; it = next, k++) {
+    next = it->next_;
+    hv_audit_error one = {.status = statuses[k]};
+    snprintf(one.message, sizeof one.message, "%s", statuses[k] == HV_AUDIT_OK ? "" : err.message);
+    if (statuses[k] == HV_AUDIT_OK && signed_ok) {
+      it->receipt = &receipts[k];
+      it->tree_size = size;
+      it->checkpoint = note;
+      it->checkpoint_len = note_len;
+    }
+    it->done(it, statuses[k], &one); /* may free the item: no access after */
+  }
+  free(receipts);
+  atomic_fetch_add(&c->rounds, 1);
+  atomic_fetch_add(&c->records, n);
+}
+
 /* Writes `n` records (items linked through next_) and calls their continuations. */
 static void srv_commit_round(srv_committer *c, srv_commit_item *items, size_t n) {
+  for (srv_commit_item *it = items; it; it = it->next_) {
+    it->receipt = NULL;
+    it->checkpoint = NULL;
+    it->checkpoint_len = 0;
+    it->tree_size = 0;
+  }
+  if (c->tlog) {
+    srv_commit_round_logged(c, items, n);
+    return;
+  }
   if (n > 1) {
     const hv_audit_record *recs[SRV_COMMIT_BATCH_MAX] = {0};
     hv_audit_status statuses[SRV_COMMIT_BATCH_MAX];
@@ -88,13 +143,15 @@ static void *srv_commit_main(void *arg) {
   return NULL;
 }
 
-srv_committer *srv_committer_new(hv_audit_store *audit, char *why, size_t why_size) {
+srv_committer *srv_committer_new(hv_audit_store *audit, srv_tlog *tlog, char *why,
+                                 size_t why_size) {
   srv_committer *c = calloc(1, sizeof *c);
   if (!c) {
     snprintf(why, why_size, "out of memory");
     return NULL;
   }
   c->audit = audit;
+  c->tlog = tlog;
   pthread_mutex_init(&c->mu, NULL);
   pthread_cond_init(&c->cv, NULL);
   atomic_init(&c->rounds, 0);

@@ -64,6 +64,12 @@ static const srv_route srv_routes[] = {
      * tries to leave the directory matches no route. */
     {"/", false, SRV_EP_PLAYGROUND, SRV_GET, "GET, HEAD", false},
     {"/playground/", true, SRV_EP_PLAYGROUND, SRV_GET, "GET, HEAD", false},
+    /* The transparency log: public, as /v1/verify is (docs/protocol.md, "Transparency log"). */
+    {"/v1/log/checkpoint", false, SRV_EP_LOG, SRV_GET, "GET, HEAD", false},
+    {"/v1/log/key", false, SRV_EP_LOG, SRV_GET, "GET, HEAD", false},
+    {"/v1/log/proof/inclusion", false, SRV_EP_LOG, SRV_GET, "GET, HEAD", false},
+    {"/v1/log/proof/consistency", false, SRV_EP_LOG, SRV_GET, "GET, HEAD", false},
+    {"/v1/log/leaves", false, SRV_EP_LOG, SRV_GET, "GET, HEAD", false},
 };
 
 static const srv_route *srv_route_find(const char *url, srv_request *r) {
@@ -575,6 +581,7 @@ static enum MHD_Result srv_on_complete(srv_request *r) {
     case SRV_EP_HEALTH: reply = srv_route_health(r); break;
     case SRV_EP_METRICS: reply = srv_route_metrics(r); break;
     case SRV_EP_PLAYGROUND: reply = srv_route_playground(r); break;
+    case SRV_EP_LOG: reply = srv_route_log(r, r->path); break;
     default: reply = srv_error_reply(r, OUTCOME_NOT_FOUND, NULL, "no such endpoint"); break;
   }
   return srv_reply_send(r, &reply);

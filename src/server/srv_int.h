@@ -15,6 +15,7 @@
  *   srv_util.c      clock, UUIDs, bounded buffers, JSON replies and error bodies
  *   srv_commit.c    the audit writer: one thread, records of concurrent requests in shared rounds
  *   srv_tls.c       server.tls: the certificate and key read and checked for libmicrohttpd
+ *   srv_tlog.c      the transparency log: its key, signed checkpoints, GET /v1/log/...
  *   executor.[ch]   where executions run (the in-process worker pool)
  *   modcache.[ch]   the executor's compiled-module cache
  */
@@ -105,6 +106,7 @@ typedef enum srv_endpoint {
   SRV_EP_HEALTH,
   SRV_EP_METRICS,
   SRV_EP_PLAYGROUND, /* GET / and /playground/{file}: the browser playground */
+  SRV_EP_LOG,
   SRV_EP_OTHER,
   SRV_EP_COUNT
 } srv_endpoint;
@@ -167,14 +169,23 @@ struct srv_commit_item {
   hv_audit_record record; /* its strings stay the submitter's until `done` */
   srv_commit_fn done;
   void *arg;
+  /* Set only while `done` runs, when the record became a leaf of the transparency log: its
+   * receipt, the tree size and the signed checkpoint of the round (NULL otherwise). */
+  const hv_audit_log_receipt *receipt;
+  uint64_t tree_size;
+  const char *checkpoint;
+  size_t checkpoint_len;
   srv_commit_item *next_; /* the writer's */
 };
 
 typedef struct srv_committer srv_committer;
+typedef struct srv_tlog srv_tlog;
 
-/* Starts the writer thread over `audit` (borrowed: close it after srv_committer_free). NULL with a
- * reason in `why` on failure. */
-srv_committer *srv_committer_new(hv_audit_store *audit, char *why, size_t why_size);
+/* Starts the writer thread over `audit` (borrowed: close it after srv_committer_free). With `tlog`
+ * (borrowed; NULL: no log) every round is also appended to the transparency log and signed. NULL
+ * with a reason in `why` on failure. */
+srv_committer *srv_committer_new(hv_audit_store *audit, srv_tlog *tlog, char *why,
+                                 size_t why_size);
 /* Queues a record; its `done` runs once it is durable. After srv_committer_stop the record is
  * written at once on the caller's thread. Never fails: `done` reports the outcome. */
 void srv_committer_submit(srv_committer *c, srv_commit_item *item);
@@ -198,6 +209,26 @@ typedef struct srv_tls {
 bool srv_tls_load(const hv_config_server *cfg, srv_tls *tls, char *why, size_t why_size);
 /* Wipes the key's bytes and frees both; harmless on a zeroed or freed srv_tls. */
 void srv_tls_free(srv_tls *tls);
+/* ---- Transparency log (srv_tlog.c) -------------------------------------------------------- */
+
+#define SRV_LOG_KEY_FILE "log-ed25519.key" /* in dirname(crypto.key_dir) */
+
+/* Loads the log key from dirname(key_dir), making one on first start, and signs a checkpoint of
+ * the tree in `audit` (borrowed) as it is. The caller frees the result with srv_tlog_free (which
+ * wipes the key); NULL with a reason in `why`. */
+srv_tlog *srv_tlog_open(const char *key_dir, hv_audit_store *audit, char *why, size_t why_size);
+void srv_tlog_free(srv_tlog *t);
+const char *srv_tlog_origin(const srv_tlog *t);
+const char *srv_tlog_verifier_key(const srv_tlog *t);
+/* Signs the checkpoint of (size, root) into out (NUL-terminated, *len its length, may be NULL) and
+ * makes it the latest one served unless a larger tree was signed already. */
+bool srv_tlog_sign(srv_tlog *t, uint64_t size, const uint8_t root[HV_TLOG_HASH_LEN],
+                   char out[HV_TLOG_NOTE_MAX], size_t *len);
+/* The receipt object of an execute reply as compact JSON (the caller frees it); NULL when memory
+ * ran out. */
+char *srv_tlog_receipt_json(const srv_tlog *t, const hv_audit_log_receipt *receipt,
+                            uint64_t tree_size, const char *checkpoint, size_t checkpoint_len,
+                            size_t *len);
 
 /* ---- The server --------------------------------------------------------------------------- */
 
@@ -207,6 +238,7 @@ typedef struct srv {
   hv_keyring *ring;
   hv_audit_store *audit;
   srv_committer *commit;
+  srv_tlog *tlog;            /* NULL when storage.transparency_log is off */
   executor *exec;
   srv_metrics *metrics;
   srv_ratelimit *rate;       /* with config.auth and config.rate_limit: under auth_lock */
@@ -353,6 +385,8 @@ void srv_http_stop(srv *s);
 srv_reply srv_route_health(srv_request *r);
 srv_reply srv_route_keys(srv_request *r);
 srv_reply srv_route_verify(srv_request *r);
+/* GET /v1/log/{checkpoint,key,proof/inclusion,proof/consistency,leaves}; `path` is which. */
+srv_reply srv_route_log(srv_request *r, const char *path);
 srv_reply srv_route_metrics(srv_request *r);
 /* GET / (r->param "") and /playground/{file} (r->param the file): srv_playground.c. */
 srv_reply srv_route_playground(srv_request *r);

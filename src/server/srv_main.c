@@ -302,7 +302,8 @@ static void srv_reload(srv *s) {
   else if (memcmp(&next.crypto, &cur->crypto, sizeof next.crypto) != 0) restart = "crypto";
   else if (next.storage.backend != cur->storage.backend ||
            strcmp(next.storage.path, cur->storage.path) != 0 ||
-           strcmp(next.storage.dsn, cur->storage.dsn) != 0) restart = "storage";
+           strcmp(next.storage.dsn, cur->storage.dsn) != 0 ||
+           next.storage.transparency_log != cur->storage.transparency_log) restart = "storage";
   else if (strcmp(next.logging.file, cur->logging.file) != 0) restart = "logging.file";
   HV_LOG(s->log, HV_LOG_INFO, "config.reloaded", 0, HV_LOG_STR("file", s->config_file),
          HV_LOG_BOOL("api_keys_changed", keys_changed), HV_LOG_UINT("api_keys", key_count),
@@ -322,6 +323,8 @@ static void srv_reload(srv *s) {
 static void srv_free(srv *s) {
   if (s->exec) s->exec->ops->destroy(s->exec);
   srv_committer_free(s->commit); /* writes what is still queued */
+  srv_tlog_free(s->tlog);         /* wipes the log key */
+  s->tlog = NULL;
   hv_audit_close(s->audit);
   hv_keyring_close(s->ring);
   srv_ratelimit_free(s->rate);
@@ -412,7 +415,16 @@ static int srv_run(srv *s, const sigset_t *signals) {
                            : s->config.storage.dsn;
   if (hv_audit_open(backend, target, NULL, &s->audit, &aerr) != HV_AUDIT_OK)
     return srv_fail(s, "storage: %s", aerr.message);
-  s->commit = srv_committer_new(s->audit, why, sizeof why);
+  if (s->config.storage.transparency_log) {
+    if (hv_audit_has_log(s->audit)) {
+      s->tlog = srv_tlog_open(s->config.crypto.key_dir, s->audit, why, sizeof why);
+      if (!s->tlog) return srv_fail(s, "transparency log: %s", why);
+    } else {
+      HV_LOG(s->log, HV_LOG_WARN, "tlog.unavailable", 0, HV_LOG_STR("storage", backend_name),
+             HV_LOG_STR("message", "this audit backend keeps no transparency log; running without"));
+    }
+  }
+  s->commit = srv_committer_new(s->audit, s->tlog, why, sizeof why);
   if (!s->commit) return srv_fail(s, "storage: %s", why);
 
   s->metrics = srv_metrics_new();
@@ -444,6 +456,7 @@ static int srv_run(srv *s, const sigset_t *signals) {
          HV_LOG_UINT("module_cache_bytes", counts.cache_max_bytes),
          HV_LOG_UINT("max_concurrent_executions", counts.capacity),
          HV_LOG_STR("storage", backend_name), HV_LOG_STR("key_id", cur.key_id),
+         HV_LOG_STR("log_origin", s->tlog ? srv_tlog_origin(s->tlog) : "off"),
          HV_LOG_UINT("api_keys", s->config.auth.api_key_count));
 
   /* The main thread waits for a signal and runs maintenance between waits. */

@@ -42,6 +42,7 @@ struct srv_metrics {
 static const char *const srv_endpoint_names[SRV_EP_COUNT] = {
     [SRV_EP_EXECUTE] = "execute", [SRV_EP_VERIFY] = "verify",   [SRV_EP_KEYS] = "keys",
     [SRV_EP_HEALTH] = "health",   [SRV_EP_METRICS] = "metrics", [SRV_EP_PLAYGROUND] = "playground",
+    [SRV_EP_LOG] = "log",
     [SRV_EP_OTHER] = "other",
 };
 

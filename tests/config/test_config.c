@@ -316,6 +316,23 @@ static void test_cors_origins(void **state) {
   assert_string_equal(e.key, "server.cors_origins");
 }
 
+static void test_transparency_log_switch(void **state) {
+  (void)state;
+  hv_config c;
+  hv_config_error e;
+  hv_config_defaults(&c);
+  assert_true(c.storage.transparency_log); /* on unless switched off */
+  assert_int_equal(load("storage:\n  transparency_log: false\n", &c, &e), HV_CONFIG_OK);
+  assert_false(c.storage.transparency_log);
+  assert_string_equal(c.storage.path, "./data/audit.db");
+  hv_config_free(&c);
+  assert_int_equal(load("storage:\n  transparency_log: true\n", &c, &e), HV_CONFIG_OK);
+  assert_true(c.storage.transparency_log);
+  hv_config_free(&c);
+  expect_error("storage:\n  transparency_log: maybe\n", HV_CONFIG_BAD_VALUE,
+               "storage.transparency_log", 2, 21, "expected true or false, got 'maybe'");
+}
+
 /* server.playground: on in the embedded defaults (no file), off in a file unless it says true. */
 static void test_playground(void **state) {
   (void)state;
@@ -691,6 +708,7 @@ int main(void) {
       cmocka_unit_test(test_defaults_are_the_protocols),
       cmocka_unit_test(test_empty_documents_mean_defaults),
       cmocka_unit_test(test_full_file),
+      cmocka_unit_test(test_transparency_log_switch),
       cmocka_unit_test(test_partial_file_keeps_other_defaults),
       cmocka_unit_test(test_postgres_backend),
       cmocka_unit_test(test_wasi_profile),

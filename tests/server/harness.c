@@ -111,10 +111,11 @@ void ht_write_config(ht_server *s) {
   fprintf(f,
           "crypto:\n  key_rotation_hours: 1\n  commitment_retention_days: %u\n"
           "  key_dir: \"%s/keys\"\n"
-          "storage:\n  backend: sqlite\n  path: \"%s/audit.db\"\n"
+          "storage:\n  backend: sqlite\n  path: \"%s/audit.db\"\n%s"
           "rate_limit:\n  requests_per_second: %u\n  burst: %u\n"
           "logging:\n  level: debug\n  file: \"%s\"\n",
-          o->retention_days ? o->retention_days : 7, data, data, o->rps ? o->rps : 1000,
+          o->retention_days ? o->retention_days : 7, data, data,
+          o->transparency_log_off ? "  transparency_log: false\n" : "", o->rps ? o->rps : 1000,
           o->burst ? o->burst : 1000, s->log);
   if (!o->no_api_keys) {
     char h1[65], h2[65], h3[65];

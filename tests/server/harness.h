@@ -39,6 +39,7 @@ typedef struct ht_options {
   const char *server_extra;      /* YAML lines added inside server: ("  tls:\n    cert: ...\n") */
   const char *tls_ca;            /* the server speaks HTTPS: url is https://, curl trusts this CA */
   const char *cors_origins;      /* server.cors_origins as YAML (["https://a.example"]); NULL: none */
+  bool transparency_log_off;     /* storage.transparency_log: false */
 } ht_options;
 
 typedef struct ht_server {

@@ -619,8 +619,19 @@ static void test_dev_key_after_bind(void **state) {
 
   close(blocker);
   ht_restart(&s);
-  char *printed = ht_read_text(s.out);
-  const char *k = strstr(printed, "hvk_");
+  /* The key is printed just after the server starts answering (srv_dev_key_publish follows
+   * srv_http_start), so a healthy server may not have printed it yet: wait up to 10 s. */
+  char *printed = NULL;
+  const char *k = NULL;
+  for (int tries = 0; tries < 200 && k == NULL; tries++) {
+    free(printed);
+    printed = ht_read_text(s.out);
+    k = strstr(printed, "hvk_");
+    if (k == NULL || strspn(k, "hvk_0123456789abcdef") < 68) {
+      k = NULL;
+      usleep(50 * 1000);
+    }
+  }
   assert_non_null(k);
   char key[80];
   size_t n = strspn(k, "hvk_0123456789abcdef");
