@@ -2,8 +2,9 @@
 # fuzz/run.sh [SECONDS] [TARGET...]
 #
 # Builds the libFuzzer targets with clang + ASan + UBSan (build-fuzz, or $HV_FUZZ_BUILD) and runs
-# each TARGET (default: all of them) for SECONDS (default 60), one after the other, niced, one
-# job each. Prints the executions of each target and any crash; exits 1 if any target crashed.
+# each TARGET (default: all of them) for SECONDS (default 60), niced, one job each, as many side
+# by side as there are CPUs (HV_FUZZ_PARALLEL). Prints the executions of each target and any
+# crash; exits 1 if any target crashed.
 #
 # Where things go (inside the build directory):
 #   fuzz-seeds/TARGET/      seeds made once by fuzz/make_seeds.sh
@@ -34,29 +35,56 @@ if [ ! -d "$build/fuzz-seeds" ]; then
     "$build/fuzz/fuzz_hpke_open" || exit 2
 fi
 
-crashed=0
-for t in "${targets[@]}"; do
-  exe="$build/fuzz/$t"
-  [ -x "$exe" ] || { echo "$t: no such target"; crashed=1; continue; }
-  corpus="$build/fuzz-corpus/$t" artifacts="$build/fuzz-artifacts/$t" logs="$build/fuzz-logs"
-  mkdir -p "$corpus" "$artifacts" "$logs" "$build/fuzz-seeds/$t"
+# One target per CPU at a time (each still gets its full SECONDS of one core): on CI's two cores
+# the fuzz minute of every target takes half the wall time it would one after the other.
+parallel=${HV_FUZZ_PARALLEL:-$(nproc)}
+
+# fuzz_one TARGET: runs TARGET, then writes its summary line(s) to fuzz-logs/TARGET.result, the
+# first of them "TARGET: CRASH ..." or "TARGET: no such target" when it failed (a new artifact or
+# a sanitizer report in its log).
+fuzz_one() {
+  local t=$1 exe="$build/fuzz/$1"
+  local corpus="$build/fuzz-corpus/$t" artifacts="$build/fuzz-artifacts/$t" logs="$build/fuzz-logs"
+  local result="$logs/$t.result" rundir="$logs/$t.run"
+  mkdir -p "$corpus" "$artifacts" "$logs" "$rundir" "$build/fuzz-seeds/$t"
+  if [ ! -x "$exe" ]; then
+    echo "$t: no such target" >"$result"
+    return
+  fi
+  local before after execs rate cov
   before=$(ls "$artifacts" | wc -l)
-  # -jobs=1 runs the fuzzer in a child that logs to fuzz-0.log in the current directory.
-  (cd "$logs" && rm -f fuzz-0.log &&
+  # -jobs=1 runs the fuzzer in a child that logs to fuzz-0.log in the current directory: each
+  # target gets a directory of its own, as targets run side by side.
+  (cd "$rundir" && rm -f fuzz-0.log &&
     nice -n 19 "$exe" -max_total_time="$secs" -jobs=1 -workers=1 -timeout=20 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$artifacts/" \
       "$corpus" "$build/fuzz-seeds/$t" "$root/tests/fuzz/corpus/$t" >"$logs/$t.parent.log" 2>&1)
-  mv -f "$logs/fuzz-0.log" "$logs/$t.log" 2>/dev/null || cp "$logs/$t.parent.log" "$logs/$t.log"
+  mv -f "$rundir/fuzz-0.log" "$logs/$t.log" 2>/dev/null || cp "$logs/$t.parent.log" "$logs/$t.log"
   execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$logs/$t.log" | grep -Eo '[0-9]+$' | tail -1)
   rate=$(grep -Eo 'stat::average_exec_per_sec: *[0-9]+' "$logs/$t.log" | grep -Eo '[0-9]+$' | tail -1)
   cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$logs/$t.log" | tail -1)
   after=$(ls "$artifacts" | wc -l)
-  echo "$t: ${execs:-?} executions in ${secs}s (${rate:-?}/s), ${cov:-no coverage line}, corpus $(ls "$corpus" | wc -l) inputs"
+  echo "$t: ${execs:-?} executions in ${secs}s (${rate:-?}/s), ${cov:-no coverage line}, corpus $(ls "$corpus" | wc -l) inputs" >"$result"
   if [ "$after" -gt "$before" ] || grep -q 'ERROR: \|SUMMARY: \|FUZZ CHECK FAILED' "$logs/$t.log"; then
-    crashed=1
-    echo "$t: CRASH — see $logs/$t.log; new artifacts:"
-    ls -t "$artifacts" | head -$((after - before > 0 ? after - before : 5)) | sed "s|^|  $artifacts/|"
-    grep -m5 'FUZZ CHECK FAILED\|ERROR: \|SUMMARY: ' "$logs/$t.log" | sed 's/^/  /'
+    {
+      echo "$t: CRASH — see $logs/$t.log; new artifacts:"
+      ls -t "$artifacts" | head -$((after - before > 0 ? after - before : 5)) | sed "s|^|  $artifacts/|"
+      grep -m5 'FUZZ CHECK FAILED\|ERROR: \|SUMMARY: ' "$logs/$t.log" | sed 's/^/  /'
+    } >>"$result"
   fi
+}
+
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  rm -f "$build/fuzz-logs/$t.result"
+  fuzz_one "$t" &
+done
+wait
+crashed=0
+for t in "${targets[@]}"; do
+  result="$build/fuzz-logs/$t.result"
+  [ -f "$result" ] || { echo "$t: no result"; crashed=1; continue; }
+  cat "$result"
+  grep -q "^$t: \(CRASH\|no such target\)" "$result" && crashed=1
 done
 exit $crashed
