@@ -24,7 +24,10 @@
 #      the protocol's own work for that call in one process on warm buffers (bytes_floor.c).
 #
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
-#                     [--only throughput,memory,cold,inst,bytes] [--bytes-reps N]
+#                     [--only throughput,memory,cold,inst,bytes] [--bytes-reps N] [--perf FILE]
+#
+# --perf FILE: records the server with `perf record --call-graph dwarf` during the throughput run into FILE
+# (read it with `perf report -i FILE`); the figures of that run are then a little lower.
 #
 # Defaults: build/, 30 s, 100 connections, 2 wrk threads, every scenario. Needs wrk and openssl
 # (scripts/deps.sh). Traffic goes to 127.0.0.1 only. Exit status 1 when a target is missed.
@@ -38,6 +41,7 @@ connections=100
 wrk_threads=2
 only="throughput,memory,cold,inst,bytes"
 bytes_reps=21
+perf_out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -46,7 +50,8 @@ while [ $# -gt 0 ]; do
     --threads) wrk_threads=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --bytes-reps) bytes_reps=$2; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --perf) perf_out=$2; shift 2 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -160,7 +165,13 @@ if wants throughput; then
   echo "== throughput: small module, ${connections} connections, ${duration} s, full HPKE per request"
   start_server
   make_body "$wasm_dir/small.wasm" work '[{"value": 1}, {"value": 2}]' "$work/small.json"
+  perf_pid=""
+  if [ -n "$perf_out" ]; then
+    perf record --call-graph dwarf,16384 -F 499 -o "$perf_out" -p "$server_pid" -- sleep "$duration" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   run_wrk "$work/small.json" "$duration" "$connections"
+  if [ -n "$perf_pid" ]; then wait "$perf_pid" || echo "run.sh: perf record failed" >&2; fi
   cat "$work/wrk.out"
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$work/wrk.out")")
