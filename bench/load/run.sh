@@ -14,7 +14,7 @@
 #   3. cold: a fresh server runs a 1 MB module it has never seen, end to end through hvctl (wall
 #      time of `hvctl exec`, the module's compile time from its audit record);
 #   4. instantiation: bench/load/inst_bench.c, a compiled module instantiated (store, instance,
-#      free) in microseconds;
+#      free) in microseconds, without and with an engine pool (hvw_pool);
 #   5. bytes (protocol v1.1): examples' sha256 guest called through `hvctl exec` with a 1 MiB
 #      bytes argument and with an empty one, alternately, N times each; the medians of the wall
 #      time and of the server's execution_time_ms (from the audit record). What 1 MiB adds end to
@@ -247,9 +247,11 @@ if wants inst; then
     "$wasm_dir/nomem.wasm:add" "$wasm_dir/nomax.wasm:add" | tee "$work/inst.out"
   while read -r line; do
     m=$(sed 's/.*module=\([^ ]*\).*/\1/' <<<"$line")
-    i=$(sed 's/.*instantiate_us=\([^ ]*\).*/\1/' <<<"$line")
-    c=$(sed 's/.*instantiate_call_us=\([^ ]*\).*/\1/' <<<"$line")
-    note "$(printf '%-34s %s us (with one call: %s us)' "instantiate $m" "$i" "$c")"
+    i=$(sed 's/.* instantiate_us=\([^ ]*\).*/\1/' <<<"$line")
+    c=$(sed 's/.* instantiate_call_us=\([^ ]*\).*/\1/' <<<"$line")
+    pi=$(sed 's/.* pooled_instantiate_us=\([^ ]*\).*/\1/' <<<"$line")
+    pc=$(sed 's/.* pooled_instantiate_call_us=\([^ ]*\).*/\1/' <<<"$line")
+    note "$(printf '%-34s %s us (with one call: %s us); in a pool %s us (%s us)' "instantiate $m" "$i" "$c" "$pi" "$pc")"
   done <"$work/inst.out"
 fi
 
