@@ -1648,9 +1648,13 @@ hvw_status hvw__interp_call(struct hvw_store *store, struct hvw_func *func, hvw_
                    .cells_high = st->cells + st->cells_high, .frames_high = st->frames + st->frames_high,
                    .interrupt = &store->interrupt, .err = err};
       status = run(&c, func, fp, NULL);
-      st->cells_high = (size_t)(c.cells_high - st->cells);
-      st->frames_high = (uint32_t)(c.frames_high - st->frames);
-      if (top + room > st->cells_high) st->cells_high = top + room; /* the arguments' cells */
+      /* A nested execution (a host function calling back into this store) may have raised the
+       * marks past this one's: keep the larger. */
+      size_t cells_high = (size_t)(c.cells_high - st->cells);
+      uint32_t frames_high = (uint32_t)(c.frames_high - st->frames);
+      if (top + room > cells_high) cells_high = top + room; /* the arguments' cells */
+      if (cells_high > st->cells_high) st->cells_high = cells_high;
+      if (frames_high > st->frames_high) st->frames_high = frames_high;
       if (status == HVW_OK) memcpy(cells, fp, (size_t)code->result_cells * sizeof *fp);
     }
     st->cell_top = top; /* whatever happened, the stacks are as before the call */

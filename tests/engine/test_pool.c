@@ -3,7 +3,8 @@
  * one is zeroed before the next store sees it (memory, after memory.grow, and the interpreter's
  * stacks), a pooled store keeps the limits and traps of one without a pool, exhaustion and
  * memories too big for a slot fall back to plain allocation, bad configurations are refused.
- * The module is tests/engine/wat/pool.wat, assembled at build time (HV_POOL_WASM).
+ * The modules are tests/engine/wat/pool.wat and pool_reenter.wat, assembled at build time
+ * (HV_POOL_WASM, HV_POOL_REENTER_WASM).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,24 +19,31 @@
 #include "runtime_int.h"
 #include "wasm_engine.h"
 
-static hvw_module *pool_module;
+static hvw_module *pool_module, *reenter_module;
 
-static int load_module(void **state) {
-  (void)state;
-  FILE *f = fopen(HV_POOL_WASM, "rb");
-  if (!f) return -1;
+static hvw_module *load_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
   uint8_t buf[4096];
   size_t n = fread(buf, 1, sizeof buf, f);
   fclose(f);
   hvw_error err;
-  pool_module = hvw_module_load(buf, n, &err);
-  if (!pool_module) fprintf(stderr, "%s: %s\n", HV_POOL_WASM, err.message);
-  return pool_module ? 0 : -1;
+  hvw_module *m = hvw_module_load(buf, n, &err);
+  if (!m) fprintf(stderr, "%s: %s\n", path, err.message);
+  return m;
+}
+
+static int load_module(void **state) {
+  (void)state;
+  pool_module = load_file(HV_POOL_WASM);
+  reenter_module = load_file(HV_POOL_REENTER_WASM);
+  return pool_module && reenter_module ? 0 : -1;
 }
 
 static int free_module(void **state) {
   (void)state;
   hvw_module_free(pool_module);
+  hvw_module_free(reenter_module);
   return 0;
 }
 
@@ -186,6 +194,20 @@ static void test_grown_memory_zeroed_by_madvise(void **state) {
   check_grown_slot_zeroed((size_t)64 << 10, true);
 }
 
+/* Scans every cell and frame record of the pool's one stack (which must be free): all zero. */
+static void assert_free_stack_zero(hvw_pool *pool) {
+  hvw_pool_config c;
+  hvw_pool_config_default(&c);
+  hvw__pool_block *stack = hvw__pool_stack_take(pool, 1, 1);
+  assert_non_null(stack);
+  size_t dirty = 0;
+  for (size_t k = 0; k < c.stack_cells; k++) dirty += stack->cells[k] != 0;
+  const uint8_t *frames = (const uint8_t *)stack->frames;
+  for (size_t k = 0; k < (size_t)c.stack_frames * sizeof(hvw__frame_rec); k++) dirty += frames[k] != 0;
+  assert_int_equal(dirty, 0);
+  hvw__pool_stack_give(stack, 0, 0);
+}
+
 /* Every cell and frame record of a released stack reads zero: nothing of the first store's
  * locals reaches the next store (looked at directly, since WebAssembly zeroes its locals). */
 static void check_stack_zeroed(size_t keep_resident) {
@@ -195,19 +217,11 @@ static void check_stack_zeroed(size_t keep_resident) {
   assert_int_equal(deep(&a, 5000, 0x0123456789abcdefLL, &err), HVW_OK);
   hvw_store_free(a.store);
 
-  hvw_pool_config c;
-  hvw_pool_config_default(&c);
-  hvw__pool_block *stack = hvw__pool_stack_take(pool, 1, 1);
-  assert_non_null(stack);
+  assert_free_stack_zero(pool);
   hvw_pool_stats st;
   hvw_pool_get_stats(pool, &st);
-  assert_int_equal(st.stack_reuses, 1); /* the one the store used */
-  size_t dirty = 0;
-  for (size_t k = 0; k < c.stack_cells; k++) dirty += stack->cells[k] != 0;
-  const uint8_t *frames = (const uint8_t *)stack->frames;
-  for (size_t k = 0; k < (size_t)c.stack_frames * sizeof(hvw__frame_rec); k++) dirty += frames[k] != 0;
-  assert_int_equal(dirty, 0);
-  hvw__pool_stack_give(stack, 0, 0);
+  assert_int_equal(st.stack_fresh, 1);
+  assert_int_equal(st.stack_reuses, 1); /* the scan took the one the store used */
 
   /* and a store that takes it runs as well as the first */
   run b = run_new(pool, 0, 0);
@@ -224,6 +238,46 @@ static void test_stack_zeroed_by_memset(void **state) {
 static void test_stack_zeroed_by_madvise(void **state) {
   (void)state;
   check_stack_zeroed((size_t)4 << 10);
+}
+
+typedef struct reenter_env {
+  hvw_store *store;
+  hvw_func *deep;
+} reenter_env;
+
+static hvw_status host_reenter(void *env, const hvw_value *args, hvw_value *results, hvw_error *err) {
+  (void)args;
+  (void)results;
+  reenter_env *e = env;
+  hvw_value in[2] = {i32(3000), i64(0x7777777777777777LL)}, out[1];
+  return hvw_func_call(e->store, e->deep, in, 2, out, 1, err);
+}
+
+/* The deepest frames of a store may be a nested execution's (a host function calling back into
+ * the store) that returned before its caller: the stack is zeroed that far all the same. */
+static void test_stack_zeroed_after_reentry(void **state) {
+  (void)state;
+  hvw_pool *pool = pool_new(4, 1, (size_t)1 << 20);
+  hvw_store_limits limits;
+  hvw_store_limits_default(&limits);
+  hvw_error err;
+  hvw_store *s = hvw_store_new_in_pool(&limits, pool, &err);
+  assert_non_null(s);
+  reenter_env env = {s, NULL};
+  hvw_functype_view none = {0, NULL, 0, NULL};
+  hvw_extern import = {.kind = HVW_EXTERN_FUNC};
+  import.of.func = hvw_func_new_host(s, none, host_reenter, &env, &err);
+  assert_non_null(import.of.func);
+  hvw_instance *inst = hvw_instance_new(s, reenter_module, &import, 1, &err);
+  if (!inst) fail_msg("instantiate: %s", err.message);
+  hvw_extern deep_export, outer;
+  assert_true(hvw_instance_export(inst, "deep", 4, &deep_export));
+  assert_true(hvw_instance_export(inst, "outer", 5, &outer));
+  env.deep = deep_export.of.func;
+  assert_int_equal(hvw_func_call(s, outer.of.func, NULL, 0, NULL, 0, &err), HVW_OK);
+  hvw_store_free(s);
+  assert_free_stack_zero(pool);
+  hvw_pool_free(pool);
 }
 
 /* The store's limits, not the slot's or the stack's size, bound a pooled store: the same growth
@@ -330,6 +384,7 @@ int main(void) {
       cmocka_unit_test(test_grown_memory_zeroed_by_madvise),
       cmocka_unit_test(test_stack_zeroed_by_memset),
       cmocka_unit_test(test_stack_zeroed_by_madvise),
+      cmocka_unit_test(test_stack_zeroed_after_reentry),
       cmocka_unit_test(test_limits_as_without_pool),
       cmocka_unit_test(test_exhaustion_falls_back),
       cmocka_unit_test(test_bad_arguments),
