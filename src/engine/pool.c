@@ -157,7 +157,7 @@ hvw__pool_block *hvw__pool_memory_take(hvw_pool *pool, size_t reserve, size_t in
     pool->stats.memory_fresh++;
   }
   /* The slot is all zero; make exactly `initial` bytes accessible (no system call when the last
-   * user started with the same size: the common case of one module run again and again). */
+   * memory ended at this size: the common case of one module run again and again). */
   int rc = 0;
   if (b->accessible < initial)
     rc = mprotect(b->base + b->accessible, initial - b->accessible, PROT_READ | PROT_WRITE);
