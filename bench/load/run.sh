@@ -189,6 +189,8 @@ if wants throughput; then
   stop_server
   floor=$(awk -v r="$rps" -v e="$ecdh" 'BEGIN {printf "%.2f", r / (e / 3)}')
   note "$(printf '%-34s %s (target >= 5000)' 'requests/s' "$rps")"
+  note "$(printf '%-34s %s (200 answers / %s s)' 'successful executions/s' \
+    "$(awk -v n="${ok:-0}" -v d="$duration" 'BEGIN {printf "%.0f", n / d}')" "$duration")"
   note "$(printf '%-34s %s ms / %s ms (target p99 <= 50)' 'latency p50 / p99' "$p50" "$p99")"
   note "$(printf '%-34s %s (by status: %s%s)' 'errors' "$errors" "$statuses" "${codes:+; $codes}")"
   note "$(printf '%-34s %s' 'requests/s / (ecdh/3)' "$floor")"
