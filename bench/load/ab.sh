@@ -8,7 +8,9 @@
 #
 # Prints one line per run (successful executions/s, wrk's requests/s and p99, 503 answers, the
 # run's own openssl ecdhp256), then the medians and B/A. Successful executions/s is the figure to
-# compare: wrk's requests/s and latencies also count quick 503 CAPACITY_EXCEEDED answers.
+# compare: wrk's requests/s and latencies also count quick 503 CAPACITY_EXCEEDED answers. A run
+# that prints no figures (the server did not start, ...) is shown with the end of its output and
+# left out of the medians.
 set -euo pipefail
 pairs=3
 duration=15
@@ -33,6 +35,11 @@ for i in $(seq "$pairs"); do
     name=$([ "$side" -eq 0 ] && echo A || echo B)
     f="$out/$name-$i.txt"
     (cd "${trees[$side]}" && bench/load/run.sh --only throughput --duration "$duration") >"$f" 2>&1 || true
+    if ! grep -q '^== figures' "$f"; then # run.sh stopped early: show why, leave it out of the medians
+      echo "$name $i: the run printed no figures; the end of its output:" >&2
+      tail -n 15 "$f" >&2
+      continue
+    fi
     ok=$(field "successful executions/s" "$f" | awk '{print $1}')
     if [ -z "$ok" ]; then # a tree whose run.sh does not print it: 200 answers / duration
       ok=$(awk -v d="$duration" '$1 == "status" && $2 == 200 { n = $3 } END { printf "%.0f", n / d }' "$f")
