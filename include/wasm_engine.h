@@ -241,6 +241,65 @@ typedef struct hvw_store_stats {
 } hvw_store_stats;
 void hvw_store_get_stats(const hvw_store *store, hvw_store_stats *out);
 
+/* ---- Pools: linear-memory slots and interpreter stacks kept for the next store -------------- */
+
+/*
+ * A pool keeps what a store's executions need from the kernel (linear-memory reservations and the
+ * interpreter's stacks) and hands it to the next store instead of unmapping it: a thread that runs
+ * one execution after another pays no mmap/munmap (and no TLB shootdown of a multi-threaded
+ * process) per execution, and finds the pages it used last time already present.
+ *
+ * A store made with hvw_store_new_in_pool() takes a memory slot for each memory whose whole
+ * extent (min(declared max, the store's cap)) fits a slot, and a stack when its limits fit the
+ * pool's stacks; anything else (a bigger memory, every slot taken, a failed reservation) is
+ * allocated as without a pool. Limits, traps and memory.grow behave exactly as without one.
+ *
+ * Release zeroes all that the store used before the next store can see it: the used bytes of a
+ * memory (its largest size) and of the stacks (their high-water marks), by memset up to
+ * keep_resident_bytes (the pages stay present) and madvise(MADV_DONTNEED) beyond; then the slot's
+ * accessible part is cut back with mprotect. A slot that cannot be reset is unmapped, never reused.
+ *
+ * No locking: a pool and the stores made in it are used by one thread at a time (one pool per
+ * executor thread or worker process). Free every store made in a pool before the pool.
+ */
+typedef struct hvw_pool hvw_pool;
+
+typedef struct hvw_pool_config {
+  uint32_t max_memory_slots;  /* slots kept at most (default 4; 0: memories are not pooled) */
+  uint32_t slot_pages;        /* a slot's reservation in pages (default 1024 = 64 MiB) */
+  uint32_t max_stacks;        /* stacks kept at most (default 2; 0: stacks are not pooled) */
+  uint32_t stack_cells;       /* a stack's operand/local cells (default 1 Mi, as the store default) */
+  uint32_t stack_frames;      /* a stack's call frames (default 10,000, as the store default) */
+  size_t keep_resident_bytes; /* reset by memset up to this many used bytes (default 1 MiB) */
+} hvw_pool_config;
+
+/* The defaults above: they fit the service's store limits (hvw_store_limits_default). */
+void hvw_pool_config_default(hvw_pool_config *out);
+
+/* A new, empty pool (slots and stacks are reserved as they are first needed, then kept), which
+ * the caller frees with hvw_pool_free(); NULL config: the defaults. NULL with err on
+ * HVW_BAD_ARGUMENTS (slot_pages over 65536, max_memory_slots over 1024, max_stacks over 1024,
+ * stack_cells over 2^28, stack_frames over 2^24) or HVW_OUT_OF_HOST_MEMORY. */
+hvw_pool *hvw_pool_new(const hvw_pool_config *config, hvw_error *err);
+/* Unmaps everything the pool keeps. Every store made in it must have been freed. NULL: no-op. */
+void hvw_pool_free(hvw_pool *pool);
+
+/* As hvw_store_new, with memories and stacks taken from `pool` where they fit (NULL: none). */
+hvw_store *hvw_store_new_in_pool(const hvw_store_limits *limits, hvw_pool *pool, hvw_error *err);
+
+typedef struct hvw_pool_stats {
+  uint64_t memory_reuses;    /* memories given a slot that an earlier memory had used */
+  uint64_t memory_fresh;     /* memories given a newly reserved slot */
+  uint64_t memory_fallbacks; /* memories allocated without the pool (too big, none free, failed) */
+  uint64_t stack_reuses;
+  uint64_t stack_fresh;
+  uint64_t stack_fallbacks;
+  uint64_t resets_madvised;  /* releases that used madvise(MADV_DONTNEED) beyond the memset part */
+  uint32_t memory_slots;     /* slots reserved now (free or in use) */
+  uint32_t stacks;           /* stacks reserved now */
+} hvw_pool_stats;
+void hvw_pool_get_stats(const hvw_pool *pool, hvw_pool_stats *out);
+
 /* ---- Extern objects ---------------------------------------------------------------------- */
 
 typedef struct hvw_memory hvw_memory;

@@ -1,7 +1,9 @@
 /*
  * inst_bench.c: instantiation time of a module that is already compiled (what the server does for
  * a module found in its cache): hvw_store_new + hvw_instance_new + hvw_store_free, and the same
- * with one call of an export (the first call also creates the interpreter's stacks).
+ * with one call of an export (the first call also creates the interpreter's stacks); then both
+ * again with the stores made in one hvw_pool, as the executor's threads make them (memory slots
+ * and stacks reused, not mapped each time).
  *
  *   inst_bench [--iterations N] [--rounds R] FILE.wasm[:EXPORT] ...
  *
@@ -24,11 +26,11 @@ static double now_us(void) {
 }
 
 /* One iteration; false (with a message) on any failure. */
-static bool once(const hvw_module *m, const char *export_name, bool call) {
+static bool once(const hvw_module *m, const char *export_name, bool call, hvw_pool *pool) {
   hvw_error err = {0};
   hvw_store_limits limits;
   hvw_store_limits_default(&limits);
-  hvw_store *store = hvw_store_new(&limits, &err);
+  hvw_store *store = hvw_store_new_in_pool(&limits, pool, &err);
   if (!store) {
     fprintf(stderr, "inst_bench: store: %s\n", err.message);
     return false;
@@ -59,13 +61,13 @@ static bool once(const hvw_module *m, const char *export_name, bool call) {
   return ok;
 }
 
-static bool measure(const hvw_module *m, const char *export_name, bool call, long iterations,
-                    int rounds, double *best_us) {
+static bool measure(const hvw_module *m, const char *export_name, bool call, hvw_pool *pool,
+                    long iterations, int rounds, double *best_us) {
   *best_us = 0;
   for (int r = 0; r < rounds; r++) {
     double t0 = now_us();
     for (long i = 0; i < iterations; i++)
-      if (!once(m, export_name, call)) return false;
+      if (!once(m, export_name, call, pool)) return false;
     double us = (now_us() - t0) / (double)iterations;
     if (r == 0 || us < *best_us) *best_us = us;
   }
@@ -111,14 +113,20 @@ int main(int argc, char **argv) {
     }
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    double inst_us = 0, call_us = 0;
-    if (!measure(m, export_name, false, iterations, rounds, &inst_us) ||
-        !measure(m, export_name, true, iterations, rounds, &call_us)) {
+    double inst_us = 0, call_us = 0, pool_inst_us = 0, pool_call_us = 0;
+    hvw_pool *pool = hvw_pool_new(NULL, &err);
+    if (!pool || !measure(m, export_name, false, NULL, iterations, rounds, &inst_us) ||
+        !measure(m, export_name, true, NULL, iterations, rounds, &call_us) ||
+        !measure(m, export_name, false, pool, iterations, rounds, &pool_inst_us) ||
+        !measure(m, export_name, true, pool, iterations, rounds, &pool_call_us)) {
+      if (!pool) fprintf(stderr, "inst_bench: pool: %s\n", err.message);
       rc = 1;
     } else {
-      printf("module=%s bytes=%zu instantiate_us=%.2f instantiate_call_us=%.2f\n", base, len,
-             inst_us, call_us);
+      printf("module=%s bytes=%zu instantiate_us=%.2f instantiate_call_us=%.2f "
+             "pooled_instantiate_us=%.2f pooled_instantiate_call_us=%.2f\n",
+             base, len, inst_us, call_us, pool_inst_us, pool_call_us);
     }
+    hvw_pool_free(pool);
     hvw_module_free(m);
   }
   return rc;

@@ -14,7 +14,7 @@
 #   3. cold: a fresh server runs a 1 MB module it has never seen, end to end through hvctl (wall
 #      time of `hvctl exec`, the module's compile time from its audit record);
 #   4. instantiation: bench/load/inst_bench.c, a compiled module instantiated (store, instance,
-#      free) in microseconds;
+#      free) in microseconds, without and with an engine pool (hvw_pool);
 #   5. bytes (protocol v1.1): examples' sha256 guest called through `hvctl exec` with a 1 MiB
 #      bytes argument and with an empty one, alternately, N times each; the medians of the wall
 #      time and of the server's execution_time_ms (from the audit record). What 1 MiB adds end to
@@ -30,7 +30,10 @@
 #
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
 #                     [--only throughput,memory,cold,inst,bytes,tlog] [--bytes-reps N]
-#                     [--tlog-pairs N] [--tlog-seconds S]
+#                     [--tlog-pairs N] [--tlog-seconds S] [--perf FILE]
+#
+# --perf FILE: records the server with `perf record --call-graph dwarf` during the throughput run into FILE
+# (read it with `perf report -i FILE`); the figures of that run are then a little lower.
 #
 # Defaults: build/, 30 s, 100 connections, 2 wrk threads, every scenario. Needs wrk and openssl
 # (scripts/deps.sh). Traffic goes to 127.0.0.1 only. Exit status 1 when a target is missed.
@@ -47,6 +50,7 @@ bytes_reps=21
 tlog_pairs=3
 tlog_seconds=10
 tlog=true # storage.transparency_log of the configuration written next
+perf_out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -57,7 +61,8 @@ while [ $# -gt 0 ]; do
     --bytes-reps) bytes_reps=$2; shift 2 ;;
     --tlog-pairs) tlog_pairs=$2; shift 2 ;;
     --tlog-seconds) tlog_seconds=$2; shift 2 ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    --perf) perf_out=$2; shift 2 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -171,7 +176,13 @@ if wants throughput; then
   echo "== throughput: small module, ${connections} connections, ${duration} s, full HPKE per request"
   start_server
   make_body "$wasm_dir/small.wasm" work '[{"value": 1}, {"value": 2}]' "$work/small.json"
+  perf_pid=""
+  if [ -n "$perf_out" ]; then
+    perf record --call-graph dwarf,16384 -F 499 -o "$perf_out" -p "$server_pid" -- sleep "$duration" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   run_wrk "$work/small.json" "$duration" "$connections"
+  if [ -n "$perf_pid" ]; then wait "$perf_pid" || echo "run.sh: perf record failed" >&2; fi
   cat "$work/wrk.out"
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$work/wrk.out")")
@@ -189,6 +200,8 @@ if wants throughput; then
   stop_server
   floor=$(awk -v r="$rps" -v e="$ecdh" 'BEGIN {printf "%.2f", r / (e / 3)}')
   note "$(printf '%-34s %s (target >= 5000)' 'requests/s' "$rps")"
+  note "$(printf '%-34s %s (200 answers / %s s)' 'successful executions/s' \
+    "$(awk -v n="${ok:-0}" -v d="$duration" 'BEGIN {printf "%.0f", n / d}')" "$duration")"
   note "$(printf '%-34s %s ms / %s ms (target p99 <= 50)' 'latency p50 / p99' "$p50" "$p99")"
   note "$(printf '%-34s %s (by status: %s%s)' 'errors' "$errors" "$statuses" "${codes:+; $codes}")"
   note "$(printf '%-34s %s' 'requests/s / (ecdh/3)' "$floor")"
@@ -284,9 +297,11 @@ if wants inst; then
     "$wasm_dir/nomem.wasm:add" "$wasm_dir/nomax.wasm:add" | tee "$work/inst.out"
   while read -r line; do
     m=$(sed 's/.*module=\([^ ]*\).*/\1/' <<<"$line")
-    i=$(sed 's/.*instantiate_us=\([^ ]*\).*/\1/' <<<"$line")
-    c=$(sed 's/.*instantiate_call_us=\([^ ]*\).*/\1/' <<<"$line")
-    note "$(printf '%-34s %s us (with one call: %s us)' "instantiate $m" "$i" "$c")"
+    i=$(sed 's/.* instantiate_us=\([^ ]*\).*/\1/' <<<"$line")
+    c=$(sed 's/.* instantiate_call_us=\([^ ]*\).*/\1/' <<<"$line")
+    pi=$(sed 's/.* pooled_instantiate_us=\([^ ]*\).*/\1/' <<<"$line")
+    pc=$(sed 's/.* pooled_instantiate_call_us=\([^ ]*\).*/\1/' <<<"$line")
+    note "$(printf '%-34s %s us (with one call: %s us); in a pool %s us (%s us)' "instantiate $m" "$i" "$c" "$pi" "$pc")"
   done <"$work/inst.out"
 fi
 

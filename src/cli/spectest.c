@@ -84,6 +84,7 @@ typedef struct st_file {
   const char *source; /* the .wast, for failure lines */
   hvw_store *store;
   hvw_watchdog *watchdog;
+  hvw_pool *pool;     /* every file's store takes its memories and stacks from it */
   uint64_t timeout_ns;
   hvw_module **modules; /* every module loaded; freed after the store */
   size_t module_count, module_cap;
@@ -868,9 +869,10 @@ static void st_fail_line(const st_file *f, long line, const char *directive, con
 }
 
 /* Runs one command file; adds its counts to *passed and *failed. */
-static void st_run_file(const char *path, hvw_watchdog *watchdog, uint64_t timeout_ns, unsigned long *passed,
-                        unsigned long *failed) {
-  st_file f = {.path = path, .watchdog = watchdog, .timeout_ns = timeout_ns, .source = st_base_name(path)};
+static void st_run_file(const char *path, hvw_watchdog *watchdog, hvw_pool *pool, uint64_t timeout_ns,
+                        unsigned long *passed, unsigned long *failed) {
+  st_file f = {.path = path, .watchdog = watchdog, .pool = pool, .timeout_ns = timeout_ns,
+               .source = st_base_name(path)};
   char why[ST_REASON_MAX], reason[256];
   json_t *root = NULL;
   size_t size = 0;
@@ -909,7 +911,7 @@ static void st_run_file(const char *path, hvw_watchdog *watchdog, uint64_t timeo
   limits.gas_limit = ST_GAS_LIMIT;
   limits.max_memory_pages = ST_MAX_MEMORY_PAGES;
   hvw_error err = {0};
-  f.store = hvw_store_new(&limits, &err);
+  f.store = hvw_store_new_in_pool(&limits, f.pool, &err);
   if (!f.store) {
     snprintf(why, sizeof why, "cannot create a store: %s", err.message);
     goto broken;
@@ -986,8 +988,21 @@ int cli_spectest(int argc, char **argv) {
     fprintf(stderr, "hypervisor spectest: cannot start the watchdog: %s\n", err.message);
     return CLI_EXIT_FAILURE;
   }
+  /* One pool for every file, as the server's threads have: the suite then runs on reused memory
+   * slots and stacks, each zeroed between files (docs/engine.md, "Pools"). Slots as large as the
+   * memories here may grow; the rest (more memories at once) are mapped as without a pool. */
+  hvw_pool_config pool_config;
+  hvw_pool_config_default(&pool_config);
+  pool_config.slot_pages = ST_MAX_MEMORY_PAGES;
+  hvw_pool *pool = hvw_pool_new(&pool_config, &err);
+  if (!pool) {
+    fprintf(stderr, "hypervisor spectest: cannot make an engine pool: %s\n", err.message);
+    hvw_watchdog_free(watchdog);
+    return CLI_EXIT_FAILURE;
+  }
   unsigned long passed = 0, failed = 0;
-  for (; i < argc; i++) st_run_file(argv[i], watchdog, timeout_ns, &passed, &failed);
+  for (; i < argc; i++) st_run_file(argv[i], watchdog, pool, timeout_ns, &passed, &failed);
+  hvw_pool_free(pool);
   hvw_watchdog_free(watchdog);
   printf("%lu passed, %lu failed\n", passed, failed);
   if (fflush(stdout) != 0) return CLI_EXIT_FAILURE;

@@ -44,11 +44,7 @@
 /* Bulk operations work in chunks of this many bytes and check the interrupt flag between them. */
 #define BULK_CHUNK_BYTES (1u << 20)
 
-typedef struct frame_rec {
-  const uint32_t *ip; /* where the caller continues; NULL marks the entry frame of run() */
-  hvw_cell *fp;
-  struct hvw_instance *inst;
-} frame_rec;
+typedef hvw__frame_rec frame_rec; /* runtime_int.h */
 
 struct hvw_interp_state {
   hvw_cell *cells; /* max_stack_cells cells, reserved with mmap (pages appear as they are used) */
@@ -58,6 +54,10 @@ struct hvw_interp_state {
   uint32_t nframes;
   size_t cell_top;   /* first free cell: where a nested execution starts */
   uint32_t depth;    /* records in use */
+  /* High-water marks: a pooled stack is zeroed up to them when the store is freed. */
+  size_t cells_high;
+  uint32_t frames_high;
+  hvw__pool_block *pooled; /* set: cells and frames are this pool stack's (given back, not unmapped) */
 };
 
 /* ---- value helpers -------------------------------------------------------------------------- */
@@ -198,6 +198,15 @@ static inline void *handler_at(const uint32_t *ip) {
 
 /* ---- the interpreter ------------------------------------------------------------------------ */
 
+/* Raises the high-water marks of the stacks (run_ctx) to a frame just entered: its cells end at
+ * `cells_end`, its record ends at `frame_end`. A compare per call, so that a pooled stack is
+ * zeroed only as far as it was used. */
+#define MARK_HIGH(cells_end, frame_end)                                   \
+  do {                                                                    \
+    if (HVW__UNLIKELY((cells_end) > c->cells_high)) c->cells_high = (cells_end); \
+    if (HVW__UNLIKELY((frame_end) > c->frames_high)) c->frames_high = (frame_end); \
+  } while (0)
+
 /* What run() needs rarely: kept out of the locals so that the hot state (ip, fp, the memory's base
  * and size, gas) gets the registers. */
 typedef struct run_ctx {
@@ -210,6 +219,8 @@ typedef struct run_ctx {
   frame_rec *fsp;           /* next free frame record */
   frame_rec *fend;          /* frames + max_call_depth */
   hvw_cell *stack_end;
+  hvw_cell *cells_high;     /* the highest cell a frame may have touched, for the stack's reset */
+  frame_rec *frames_high;   /* one past the deepest frame record written */
   const atomic_uint *interrupt;
   hvw_error *err;
   uint64_t gas_store_entry; /* store->gas_remaining when `gas` was loaded */
@@ -311,6 +322,7 @@ static hvw_status run(run_ctx *c, struct hvw_func *func, hvw_cell *fp, const voi
     c->fsp->fp = fp;
     c->fsp->inst = c->inst;
     c->fsp++;
+    MARK_HIGH(fp + code->frame_cells, c->fsp);
     memcpy(fp + code->param_cells, code->init, (size_t)code->init_cells * sizeof(hvw_cell));
     CHECK_INTERRUPT();
     CHARGE(code->entry_cost);
@@ -505,6 +517,7 @@ L_CALL: { /* a function of the same module: the hot path, without the context's 
   r->fp = fp;
   r->inst = c->inst;
   c->fsp = r + 1;
+  MARK_HIGH(nfp + callee->frame_cells, r + 1);
   const hvw_cell *src = callee->init;
   hvw_cell *dst = nfp + callee->param_cells;
   for (uint32_t n = callee->init_cells; n; n--) *dst++ = *src++;
@@ -567,6 +580,7 @@ do_call: {
   r->ip = c->ret;
   r->fp = fp;
   r->inst = c->inst;
+  MARK_HIGH(nfp + callee->frame_cells, r + 1);
   const hvw_cell *src = callee->init;
   hvw_cell *dst = nfp + callee->param_cells;
   for (uint32_t n = callee->init_cells; n; n--) *dst++ = *src++;
@@ -1570,12 +1584,21 @@ const void *const *hvw__interp_handlers(void) {
 
 /* ---- state and entry -------------------------------------------------------------------- */
 
-/* Creates the store's stacks, sized by its limits. Freed by hvw__interp_state_free. */
-static struct hvw_interp_state *state_new(const hvw_store_limits *limits) {
+/* Creates the store's stacks, sized by its limits: from the store's pool when they fit one of its
+ * stacks, else mapped here. Freed by hvw__interp_state_free. */
+static struct hvw_interp_state *state_new(struct hvw_store *store) {
+  const hvw_store_limits *limits = &store->limits;
   struct hvw_interp_state *st = calloc(1, sizeof *st);
   if (!st) return NULL;
   st->ncells = limits->max_stack_cells;
   st->nframes = limits->max_call_depth;
+  st->pooled = hvw__pool_stack_take(store->pool, st->ncells ? st->ncells : 1, st->nframes ? st->nframes : 1);
+  if (st->pooled) {
+    /* the store's limits, not the pool stack's sizes, bound the calls: the same traps as without */
+    st->cells = st->pooled->cells;
+    st->frames = st->pooled->frames;
+    return st;
+  }
   st->map_bytes = (st->ncells ? st->ncells : 1) * sizeof(hvw_cell);
   void *p = mmap(NULL, st->map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   st->frames = hvw__calloc(st->nframes ? st->nframes : 1, sizeof *st->frames);
@@ -1591,8 +1614,12 @@ static struct hvw_interp_state *state_new(const hvw_store_limits *limits) {
 
 void hvw__interp_state_free(struct hvw_interp_state *state) {
   if (!state) return;
-  munmap(state->cells, state->map_bytes);
-  free(state->frames);
+  if (state->pooled) {
+    hvw__pool_stack_give(state->pooled, state->cells_high, state->frames_high);
+  } else {
+    munmap(state->cells, state->map_bytes);
+    free(state->frames);
+  }
   free(state);
 }
 
@@ -1603,7 +1630,7 @@ hvw_status hvw__interp_call(struct hvw_store *store, struct hvw_func *func, hvw_
     status = hvw__host_call(store, func, cells, err);
   } else {
     if (!store->interp) {
-      store->interp = state_new(&store->limits);
+      store->interp = state_new(store);
       if (!store->interp) return hvw__fail(err, HVW_OUT_OF_HOST_MEMORY, "out of memory for the call stack");
     }
     struct hvw_interp_state *st = store->interp;
@@ -1618,8 +1645,16 @@ hvw_status hvw__interp_call(struct hvw_store *store, struct hvw_func *func, hvw_
       memcpy(fp, cells, (size_t)code->param_cells * sizeof *fp);
       run_ctx c = {.store = store, .st = st, .frames = st->frames, .fsp = st->frames + depth,
                    .fend = st->frames + st->nframes, .stack_end = st->cells + st->ncells,
+                   .cells_high = st->cells + st->cells_high, .frames_high = st->frames + st->frames_high,
                    .interrupt = &store->interrupt, .err = err};
       status = run(&c, func, fp, NULL);
+      /* A nested execution (a host function calling back into this store) may have raised the
+       * marks past this one's: keep the larger. */
+      size_t cells_high = (size_t)(c.cells_high - st->cells);
+      uint32_t frames_high = (uint32_t)(c.frames_high - st->frames);
+      if (top + room > cells_high) cells_high = top + room; /* the arguments' cells */
+      if (cells_high > st->cells_high) st->cells_high = cells_high;
+      if (frames_high > st->frames_high) st->frames_high = frames_high;
       if (status == HVW_OK) memcpy(cells, fp, (size_t)code->result_cells * sizeof *fp);
     }
     st->cell_top = top; /* whatever happened, the stacks are as before the call */

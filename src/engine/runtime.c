@@ -41,7 +41,8 @@ static void object_destroy(store_object_kind kind, void *ptr) {
     case OBJ_BLOCK: break;
     case OBJ_MEMORY: {
       struct hvw_memory *mem = ptr;
-      if (mem->heap) free(mem->data);
+      if (mem->slot) hvw__pool_memory_give(mem->slot, (size_t)mem->size_bytes); /* memories only grow */
+      else if (mem->heap) free(mem->data);
       else if (mem->data) munmap(mem->data, mem->reserved_bytes);
       break;
     }
@@ -154,6 +155,12 @@ hvw_store *hvw_store_new(const hvw_store_limits *limits, hvw_error *err) {
   return s;
 }
 
+hvw_store *hvw_store_new_in_pool(const hvw_store_limits *limits, hvw_pool *pool, hvw_error *err) {
+  hvw_store *s = hvw_store_new(limits, err);
+  if (s) s->pool = pool;
+  return s;
+}
+
 void hvw_store_free(hvw_store *store) {
   if (!store) return;
   if (store->interp) hvw__interp_state_free(store->interp);
@@ -233,7 +240,13 @@ static struct hvw_memory *memory_create(hvw_store *store, hvw_limits_decl lim, h
   mem->max_pages = mem->declared_max < cap ? mem->declared_max : cap;
   size_t reserve = (size_t)mem->max_pages * HVW_PAGE_SIZE;
   uint64_t bytes = (uint64_t)lim.min * HVW_PAGE_SIZE;
-  if (reserve <= HVW_HEAP_MEMORY_MAX) {
+  hvw__pool_block *slot = hvw__pool_memory_take(store->pool, reserve, (size_t)bytes);
+  if (slot) {
+    /* zeroed, `bytes` accessible, the rest PROT_NONE: grows as a mapping does below */
+    mem->data = slot->base;
+    mem->reserved_bytes = slot->bytes;
+    mem->slot = slot;
+  } else if (reserve <= HVW_HEAP_MEMORY_MAX) {
     /* 64-byte aligned, and never empty so that `data` is a valid pointer even for 0 pages. */
     void *p = NULL;
     if (posix_memalign(&p, 64, reserve ? reserve : 64) != 0) {
@@ -281,6 +294,7 @@ int64_t hvw__memory_grow(struct hvw_store *store, struct hvw_memory *mem, uint32
     memset(mem->data + old_bytes, 0, (size_t)(new_bytes - old_bytes)); /* within the reservation */
   else if (mprotect(mem->data + old_bytes, (size_t)(new_bytes - old_bytes), PROT_READ | PROT_WRITE) != 0)
     return -1;
+  if (mem->slot) mem->slot->accessible = (size_t)new_bytes; /* what the slot must zero and cut back */
   mem->pages = (uint32_t)want;
   mem->size_bytes = new_bytes;
   memory_account(store, new_bytes - old_bytes);

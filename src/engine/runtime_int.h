@@ -28,6 +28,7 @@ struct hvw_memory {
   bool has_declared_max;
   size_t reserved_bytes;
   bool heap;            /* added by runtime.c: data is a heap block (free), not a mapping (munmap) */
+  struct hvw__pool_block *slot; /* set: data is a pool slot's, given back (zeroed) when freed */
 };
 
 struct hvw_table {
@@ -80,6 +81,13 @@ struct hvw_instance {
 
 struct hvw_interp_state; /* the interpreter's stacks: defined by interp.c */
 
+/* A call frame record of the interpreter (interp.c); here so that pool.c can size stacks. */
+typedef struct hvw__frame_rec {
+  const uint32_t *ip; /* where the caller continues; NULL marks the entry frame of run() */
+  hvw_cell *fp;
+  struct hvw_instance *inst;
+} hvw__frame_rec;
+
 struct hvw_store {
   hvw_store_limits limits;
   atomic_uint interrupt;        /* raised by hvw_store_interrupt / the watchdog */
@@ -89,7 +97,35 @@ struct hvw_store {
   uint64_t memory_peak_bytes;
   struct hvw_interp_state *interp; /* created on first call by interp.c; freed by hvw__interp_state_free */
   struct hvw_store_object *objects; /* everything the store owns, for hvw_store_free (runtime.c) */
+  hvw_pool *pool;               /* where memories and stacks come from when they fit; may be NULL */
 };
+
+/* ---- pool.c, for the runtime and the interpreter ---- */
+
+/*
+ * One reserved mapping a pool hands out: a memory slot (`bytes` of reservation, the first
+ * `accessible` of them PROT_READ|PROT_WRITE, the rest PROT_NONE) or a stack (cells, then frames,
+ * all accessible). Owned by its pool; a store holds it between take and give.
+ */
+typedef struct hvw__pool_block {
+  struct hvw__pool_block *next; /* the pool's free list */
+  hvw_pool *pool;
+  uint8_t *base;
+  size_t bytes;
+  size_t accessible;
+  hvw_cell *cells;          /* a stack's: stack_cells cells at base */
+  hvw__frame_rec *frames;   /* a stack's: stack_frames records after the cells */
+} hvw__pool_block;
+
+/* A slot for a memory that may grow to `reserve` bytes and starts with `initial` accessible (and
+ * zero) bytes; NULL when the pool has none for it (the caller maps its own: a fallback). */
+hvw__pool_block *hvw__pool_memory_take(hvw_pool *pool, size_t reserve, size_t initial);
+/* Gives a slot back; `used` is the largest size the memory had. Zeroes it and cuts it back. */
+void hvw__pool_memory_give(hvw__pool_block *slot, size_t used);
+/* A stack of at least `ncells` cells and `nframes` frames, zeroed; NULL: the caller maps its own. */
+hvw__pool_block *hvw__pool_stack_take(hvw_pool *pool, size_t ncells, uint32_t nframes);
+/* Gives a stack back; the cells and frames below the high-water marks are zeroed. */
+void hvw__pool_stack_give(hvw__pool_block *stack, size_t cells_used, uint32_t frames_used);
 
 /* ---- runtime.c, for the interpreter ---- */
 

@@ -222,6 +222,9 @@ typedef struct exec_store_hook {
   void (*enter)(void *ctx, hvw_store *store, uint64_t deadline_ns);
   void (*leave)(void *ctx);
   void *ctx;
+  /* The running thread's engine pool (memory slots and stacks kept between its executions);
+   * NULL: every store maps its own. */
+  hvw_pool *engine_pool;
 } exec_store_hook;
 
 /* Sets *lifted to the result type the Canonical ABI lifts (0: the export's numeric results as
@@ -377,15 +380,16 @@ static void exec_store_end(const exec_store_hook *hook, hvw_store *store) {
   hvw_store_free(store);
 }
 
-/* A fresh store under the job's gas and memory limits, or NULL with *out failed. The caller
- * owns it (hvw_store_free). */
-static hvw_store *exec_store_new(const exec_job *job, exec_outcome *out) {
+/* A fresh store under the job's gas and memory limits, in the thread's engine pool, or NULL
+ * with *out failed. The caller owns it (exec_store_end). */
+static hvw_store *exec_store_new(const exec_job *job, const exec_store_hook *hook,
+                                 exec_outcome *out) {
   hvw_store_limits limits;
   hvw_store_limits_default(&limits);
   limits.gas_limit = job->limits.gas_limit;
   limits.max_memory_pages = job->limits.max_memory_pages;
   hvw_error err = {0};
-  hvw_store *store = hvw_store_new(&limits, &err);
+  hvw_store *store = hvw_store_new_in_pool(&limits, hook->engine_pool, &err);
   if (!store) exec_fail(out, OUTCOME_INTERNAL_ERROR, "cannot create an execution store");
   return store;
 }
@@ -511,7 +515,7 @@ static void exec_run_command(const exec_job *job, const hvw_module *module, uint
     exec_wasi_fail(out, job, ws, &err, detail);
     goto done;
   }
-  if (!(store = exec_store_new(job, out))) goto done;
+  if (!(store = exec_store_new(job, hook, out))) goto done;
   /* The limit covers the start function (inside instantiation) and _start, host calls included. */
   uint64_t t1 = exec_now_ns();
   hook->enter(hook->ctx, store, deadline);
@@ -627,7 +631,7 @@ static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache
       !exec_args_convert(job, &type, result_type, out))
     goto done;
 
-  if (!(store = exec_store_new(job, out))) goto done;
+  if (!(store = exec_store_new(job, hook, out))) goto done;
   /* The start function runs inside hvw_instance_new, cabi_realloc and cabi_post_<name> inside
    * hv_cabi_call: the limit covers them all. */
   uint64_t t1 = exec_now_ns();
@@ -907,7 +911,9 @@ static bool inproc_waiting(const inproc *p) {
 static void *inproc_main(void *arg) {
   inproc_worker *w = arg;
   inproc *p = w->pool;
-  exec_store_hook hook = {inproc_hook_enter, inproc_hook_leave, w};
+  /* This thread's pool: its executions reuse memory slots and stacks instead of mapping and
+   * unmapping them each time. Without one (out of memory) they map their own, as before. */
+  exec_store_hook hook = {inproc_hook_enter, inproc_hook_leave, w, hvw_pool_new(NULL, NULL)};
   pthread_mutex_lock(&p->mu);
   for (;;) {
     inproc_tenant *t = NULL;
@@ -954,6 +960,7 @@ static void *inproc_main(void *arg) {
     pthread_cond_broadcast(&p->idle_cv);
   }
   pthread_mutex_unlock(&p->mu);
+  hvw_pool_free(hook.engine_pool); /* every store of this thread is freed */
   return NULL;
 }
 

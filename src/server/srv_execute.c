@@ -383,7 +383,10 @@ static void srv_exec_success(srv_request *r, const exec_outcome *out) {
   /* The reply as text: every field is hex, base64, a UUID or the summary (nothing to escape). */
   srv_summary_text(st, OUTCOME_OK, out, st->summary);
   srv_buf b;
-  srv_buf_init(&b, strlen(b64) + 4 * HV_COMMIT_HEX_LEN + SRV_SUMMARY_MAX + 256);
+  size_t b64_len = strlen(b64);
+  srv_buf_init(&b, b64_len + 4 * HV_COMMIT_HEX_LEN + SRV_SUMMARY_MAX + 256);
+  /* Room for the whole reply first: it is then formatted once, in place, in one allocation. */
+  srv_buf_reserve(&b, b64_len + 3 * HV_COMMIT_HEX_LEN + strlen(st->summary) + 256);
   srv_buf_printf(&b,
                  "{\"request_id\":\"%s\",\"encrypted_result\":\"%s\",\"result_commitment\":\"%s\","
                  "\"program_commitment\":\"%s\",\"arguments_commitment\":\"%s\",\"key_id\":\"%s\","

@@ -91,6 +91,9 @@ typedef struct srv_buf {
 } srv_buf;
 
 void srv_buf_init(srv_buf *b, size_t max);
+/* Makes room for `extra` more bytes (and the NUL) at once, so that appends up to that size neither
+ * reallocate nor format twice; false (and the buffer failed) past max or out of memory. */
+bool srv_buf_reserve(srv_buf *b, size_t extra);
 bool srv_buf_append(srv_buf *b, const void *data, size_t len);
 __attribute__((format(printf, 2, 3))) bool srv_buf_printf(srv_buf *b, const char *fmt, ...);
 /* Hands the NUL-terminated content to the caller (free()), or NULL if anything failed. */

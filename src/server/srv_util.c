@@ -13,7 +13,7 @@
 
 void srv_buf_init(srv_buf *b, size_t max) { *b = (srv_buf){.max = max}; }
 
-static bool srv_buf_reserve(srv_buf *b, size_t extra) {
+bool srv_buf_reserve(srv_buf *b, size_t extra) {
   if (b->failed) return false;
   if (extra > b->max || b->len + 1 > b->max - extra) {
     b->failed = true;
@@ -42,16 +42,27 @@ bool srv_buf_append(srv_buf *b, const void *data, size_t len) {
 }
 
 bool srv_buf_printf(srv_buf *b, const char *fmt, ...) {
+  if (b->failed) return false;
+  /* Formatted straight into the free room when it fits (a reply whose size was reserved: one
+   * pass, no copy); else into a small stack buffer; only longer text is formatted twice. */
   char small[512];
+  bool in_place = b->cap - b->len > sizeof small;
+  char *to = in_place ? b->data + b->len : small;
+  size_t room = in_place ? b->cap - b->len : sizeof small;
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(small, sizeof small, fmt, ap);
+  int n = vsnprintf(to, room, fmt, ap);
   va_end(ap);
-  if (n < 0) {
+  if (n < 0 || (size_t)n >= b->max) {
     b->failed = true;
     return false;
   }
-  if ((size_t)n < sizeof small) return srv_buf_append(b, small, (size_t)n);
+  if ((size_t)n < room) {
+    if (!in_place) return srv_buf_append(b, small, (size_t)n);
+    if (!srv_buf_reserve(b, (size_t)n)) return false; /* within max: no reallocation */
+    b->len += (size_t)n;
+    return true;
+  }
   if (!srv_buf_reserve(b, (size_t)n)) return false;
   va_start(ap, fmt);
   vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
