@@ -62,7 +62,7 @@ while [ $# -gt 0 ]; do
     --tlog-pairs) tlog_pairs=$2; shift 2 ;;
     --tlog-seconds) tlog_seconds=$2; shift 2 ;;
     --perf) perf_out=$2; shift 2 ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
