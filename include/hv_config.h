@@ -126,6 +126,9 @@ typedef struct hv_config_crypto {
   uint32_t key_rotation_hours;
   uint32_t commitment_retention_days;
   char key_dir[HV_CONFIG_PATH_SIZE];
+  /* The key-encryption key's file (docs/crypto.md); "" when none is configured (the server then
+   * looks at the environment variable HYPERVISOR_KEK). */
+  char kek_file[HV_CONFIG_PATH_SIZE];
 } hv_config_crypto;
 
 typedef struct hv_config_storage {

@@ -141,7 +141,7 @@ typedef struct raw_wasm {
   char *max_concurrent_per_key, *max_result_bytes, *wasi;
 } raw_wasm;
 typedef struct raw_crypto {
-  char *key_rotation_hours, *commitment_retention_days, *key_dir;
+  char *key_rotation_hours, *commitment_retention_days, *key_dir, *kek_file;
 } raw_crypto;
 typedef struct raw_storage {
   char *backend, *path, *dsn;
@@ -195,6 +195,7 @@ static const cyaml_schema_field_t crypto_fields[] = {
     STR("key_rotation_hours", raw_crypto, key_rotation_hours),
     STR("commitment_retention_days", raw_crypto, commitment_retention_days),
     STR("key_dir", raw_crypto, key_dir),
+    STR("kek_file", raw_crypto, kek_file),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t storage_fields[] = {
@@ -605,6 +606,10 @@ static hv_config_status convert(const loader *L, const raw_config *r, hv_config 
   if (r->crypto != NULL && r->crypto->key_dir != NULL &&
       (st = take_string(L, "crypto.key_dir", r->crypto->key_dir, c->crypto.key_dir,
                         sizeof c->crypto.key_dir)) != HV_CONFIG_OK)
+    return st;
+  if (r->crypto != NULL && r->crypto->kek_file != NULL &&
+      (st = take_string(L, "crypto.kek_file", r->crypto->kek_file, c->crypto.kek_file,
+                        sizeof c->crypto.kek_file)) != HV_CONFIG_OK)
     return st;
 
   if (r->wasm != NULL && r->wasm->wasi != NULL) {

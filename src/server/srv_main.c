@@ -358,6 +358,36 @@ static void srv_wait_requests(srv *s, uint64_t ns) {
   }
 }
 
+/*
+ * The key-encryption key, from crypto.kek_file or the environment variable HYPERVISOR_KEK (both
+ * at once is refused: which one wraps the keys must be unambiguous). *kek stays NULL when neither
+ * is set. The variable's text is cleansed in place and removed from the environment once read, so
+ * it does not linger in memory or reach a child process.
+ */
+static bool srv_load_kek(srv *s, hv_kek **kek, char *why, size_t why_size) {
+  hv_crypto_err err = {0};
+  char *env = getenv(HV_KEK_ENV);
+  bool from_env = env != NULL && env[0] != '\0';
+  bool from_file = s->config.crypto.kek_file[0] != '\0';
+  hv_crypto_status st = HV_CRYPTO_OK;
+  *kek = NULL;
+  if (from_env && from_file) {
+    snprintf(why, why_size, "crypto.kek_file and %s are both set; configure one key-encryption key",
+             HV_KEK_ENV);
+  } else if (from_file) {
+    st = hv_kek_from_file(s->config.crypto.kek_file, kek, &err);
+    if (st != HV_CRYPTO_OK) snprintf(why, why_size, "crypto.kek_file: %s", err.message);
+  } else if (from_env) {
+    st = hv_kek_from_text(env, kek, &err);
+    if (st != HV_CRYPTO_OK) snprintf(why, why_size, "%s", err.message);
+  }
+  if (env != NULL) {
+    OPENSSL_cleanse(env, strlen(env));
+    unsetenv(HV_KEK_ENV);
+  }
+  return !(from_env && from_file) && st == HV_CRYPTO_OK;
+}
+
 static int srv_run(srv *s, const sigset_t *signals) {
   char why[512];
   hv_log_options lo = {.level = s->config.logging.level,
@@ -379,8 +409,13 @@ static int srv_run(srv *s, const sigset_t *signals) {
 
   if (!srv_lock_data_dir(s, why, sizeof why)) return srv_fail(s, "%s", why);
   hv_crypto_err cerr = {0};
-  if (hv_keyring_open(s->config.crypto.key_dir, (int64_t)s->config.crypto.key_rotation_hours * 3600,
-                      srv_now_ms(s) / 1000, &s->ring, &cerr) != HV_CRYPTO_OK)
+  hv_kek *kek = NULL;
+  if (!srv_load_kek(s, &kek, why, sizeof why)) return srv_fail(s, "%s", why);
+  hv_crypto_status ring_st = hv_keyring_open_kek(
+      s->config.crypto.key_dir, (int64_t)s->config.crypto.key_rotation_hours * 3600,
+      srv_now_ms(s) / 1000, kek, &s->ring, &cerr);
+  hv_kek_free(kek); /* the ring keeps its own copy */
+  if (ring_st != HV_CRYPTO_OK)
     return srv_fail(s, "crypto.key_dir %s: %s", s->config.crypto.key_dir, cerr.message);
   if (s->config.auth.api_key_count == 0 && !srv_dev_key(s, why, sizeof why))
     return srv_fail(s, "development API key: %s", why);

@@ -36,6 +36,9 @@ typedef struct ht_options {
   uint16_t port;                 /* 0: a free one */
   bool wasi_stdio;               /* wasm.wasi: stdio (WASI commands); else the default, none */
   uint64_t max_result_bytes;     /* wasm.max_result_bytes; 0: not in the file (16 MiB) */
+  const char *kek_file;          /* crypto.kek_file; NULL: not in the file */
+  const char *storage;           /* the whole storage section's body (indented two spaces);
+                                    NULL: sqlite at DIR/data/audit.db */
 } ht_options;
 
 typedef struct ht_server {
