@@ -135,6 +135,7 @@ typedef struct hv_config_storage {
   hv_config_backend backend;
   char path[HV_CONFIG_PATH_SIZE]; /* sqlite: the database file; "" with postgres */
   char dsn[HV_CONFIG_DSN_SIZE];   /* postgres: a SECRET (may hold a password); "" with sqlite */
+  uint32_t connections;           /* connections in the audit store's pool (either backend) */
 } hv_config_storage;
 
 typedef struct hv_config_auth {

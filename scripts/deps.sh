@@ -8,6 +8,7 @@ packages=(
   wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
   libssl-dev libjansson-dev libcmocka-dev wabt libcyaml-dev libyaml-dev libsqlite3-dev
   libmicrohttpd-dev libcurl4-openssl-dev libsimdjson-dev openssl wrk valgrind linux-perf
+  libpq-dev postgresql haproxy
 )
 
 missing=()

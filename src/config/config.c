@@ -81,7 +81,8 @@ const char *hv_config_wasi_name(hv_config_wasi wasi) {
   X(crypto, key_rotation_hours, 1, 8760)          \
   X(crypto, commitment_retention_days, 1, 3650)   \
   X(rate_limit, requests_per_second, 1, 1000000)  \
-  X(rate_limit, burst, 1, 1000000)
+  X(rate_limit, burst, 1, 1000000)                \
+  X(storage, connections, 1, 64)
 
 void hv_config_defaults(hv_config *c) {
   memset(c, 0, sizeof *c);
@@ -100,6 +101,7 @@ void hv_config_defaults(hv_config *c) {
   snprintf(c->crypto.key_dir, sizeof c->crypto.key_dir, "./data/keys");
   c->storage.backend = HV_CONFIG_BACKEND_SQLITE;
   snprintf(c->storage.path, sizeof c->storage.path, "./data/audit.db");
+  c->storage.connections = 4;
   c->auth.api_keys = NULL;
   c->auth.api_key_count = 0;
   c->rate_limit.requests_per_second = 50;
@@ -144,7 +146,7 @@ typedef struct raw_crypto {
   char *key_rotation_hours, *commitment_retention_days, *key_dir, *kek_file;
 } raw_crypto;
 typedef struct raw_storage {
-  char *backend, *path, *dsn;
+  char *backend, *path, *dsn, *connections;
 } raw_storage;
 typedef struct raw_api_key {
   char *id, *sha256;
@@ -202,6 +204,7 @@ static const cyaml_schema_field_t storage_fields[] = {
     STR("backend", raw_storage, backend),
     STR("path", raw_storage, path),
     STR("dsn", raw_storage, dsn),
+    STR("connections", raw_storage, connections),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t api_key_fields[] = {

@@ -213,6 +213,7 @@ typedef struct srv {
   pthread_mutex_t health_mu;  /* storage probe cache */
   uint64_t health_checked_ns;
   bool health_ok;
+  hv_audit_status health_status; /* the last probe's answer, for /health */
 } srv;
 
 /* Wall-clock ms since the epoch, shifted by the test clock. */
@@ -229,6 +230,8 @@ bool srv_uuid_v4(char out[SRV_UUID_SIZE]);
 /* Can an execution's record be written now? (The store's own probe: its files are still the ones at
  * the configured path, there is room, a write commits. Cached for SRV_HEALTH_CACHE_MS.) */
 bool srv_storage_ok(srv *s);
+/* The answer of the last storage probe (HV_AUDIT_OK when healthy). */
+hv_audit_status srv_storage_status(srv *s);
 /* The same answer, used before an execution is admitted. */
 #define srv_storage_writable srv_storage_ok
 /* A real write failed: the next srv_storage_ok probes again instead of trusting its cache. */

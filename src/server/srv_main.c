@@ -428,7 +428,8 @@ static int srv_run(srv *s, const sigset_t *signals) {
   const char *target = s->config.storage.backend == HV_CONFIG_BACKEND_SQLITE
                            ? s->config.storage.path
                            : s->config.storage.dsn;
-  if (hv_audit_open(backend, target, NULL, &s->audit, &aerr) != HV_AUDIT_OK)
+  hv_audit_options aopt = {.connections = s->config.storage.connections};
+  if (hv_audit_open(backend, target, &aopt, &s->audit, &aerr) != HV_AUDIT_OK)
     return srv_fail(s, "storage: %s", aerr.message);
   s->commit = srv_committer_new(s->audit, why, sizeof why);
   if (!s->commit) return srv_fail(s, "storage: %s", why);

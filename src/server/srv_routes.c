@@ -35,6 +35,11 @@ srv_reply srv_route_health(srv_request *r) {
   json_object_set_new(cap, "queued_executions", json_integer(counts.queued));
   json_object_set_new(o, "capacity", cap);
   json_object_set_new(o, "storage", json_string(storage ? "ok" : "unavailable"));
+  /* Which store, and why it is down: a load balancer's operator reads this. */
+  json_object_set_new(o, "storage_backend", json_string(hv_audit_backend_name(s->audit)));
+  if (!storage)
+    json_object_set_new(o, "storage_error",
+                        json_string(hv_audit_status_text(srv_storage_status(s))));
   if (atomic_load(&s->shutting_down)) json_object_set_new(o, "shutting_down", json_true());
   srv_reply reply = srv_json_reply(ok ? 200 : 503, o);
   if (!ok) reply.retry_after_s = 5;

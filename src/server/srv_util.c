@@ -124,13 +124,21 @@ bool srv_uuid_v4(char out[SRV_UUID_SIZE]) {
   return true;
 }
 
+hv_audit_status srv_storage_status(srv *s) {
+  pthread_mutex_lock(&s->health_mu);
+  hv_audit_status st = s->health_status;
+  pthread_mutex_unlock(&s->health_mu);
+  return st;
+}
+
 bool srv_storage_ok(srv *s) {
   uint64_t now = srv_mono_ns();
   pthread_mutex_lock(&s->health_mu);
   if (s->health_checked_ns == 0 || now - s->health_checked_ns >= SRV_HEALTH_CACHE_MS * 1000000ull) {
     hv_audit_error err = {0};
     bool was_ok = s->health_ok || s->health_checked_ns == 0;
-    s->health_ok = hv_audit_health(s->audit, &err) == HV_AUDIT_OK;
+    s->health_status = hv_audit_health(s->audit, &err);
+    s->health_ok = s->health_status == HV_AUDIT_OK;
     s->health_checked_ns = now;
     /* One line per change, not one per probe. */
     if (!s->health_ok && was_ok)

@@ -82,15 +82,14 @@ static void test_check_config(void **state) {
   assert_non_null(strstr(err, "prot"));
   free(out);
   free(err);
-  /* A backend this build does not have: the check says so, as a start would. */
+  /* The postgres backend is built in: the check accepts it (it does not connect). */
   char postgres[512];
   snprintf(postgres, sizeof postgres, "%s/postgres.yaml", dir);
   f = fopen(postgres, "w");
-  fputs("storage:\n  backend: postgres\n  dsn: \"host=localhost\"\n", f);
+  fputs("storage:\n  backend: postgres\n  dsn: \"host=localhost\"\n  connections: 8\n", f);
   fclose(f);
   char *a3b[] = {HV_SERVE_BIN, "serve", "--check-config", postgres, NULL};
-  assert_int_equal(ht_run(a3b, NULL, &out, &err), 1);
-  assert_non_null(strstr(err, "storage.backend: 'postgres' is not available"));
+  assert_int_equal(ht_run(a3b, NULL, &out, &err), 0);
   free(out);
   free(err);
   /* The same errors stop a start. */
