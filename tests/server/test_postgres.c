@@ -115,6 +115,7 @@ static void *client(void *arg) {
       pthread_mutex_unlock(&l->mu);
     } else {
       atomic_fetch_add(&l->refused, 1);
+      usleep(5 * 1000); /* refused at once: do not spin on two shared cores */
     }
     ht_resp_free(&r);
   }
