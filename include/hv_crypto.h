@@ -375,6 +375,29 @@ hv_crypto_status hv_keyring_open(const char *dir, int64_t rotation_seconds, int6
  * keeps its own copy of the KEK. */
 hv_crypto_status hv_keyring_open_kek(const char *dir, int64_t rotation_seconds, int64_t now,
                                      const hv_kek *kek, hv_keyring **out, hv_crypto_err *err);
+/*
+ * A shared key ring: the keys live elsewhere (a database shared by several servers, which makes
+ * and destroys them; see hv_keystore.h) and this ring holds the copy this process decrypts with.
+ * It starts empty, never writes a file, never makes a key: hv_keyring_rotate_if_due only destroys
+ * keys whose time is over (so an expired key stops decrypting here at the same moment as
+ * everywhere, even before the store deletes it), and hv_keyring_replace installs the store's set.
+ */
+hv_crypto_status hv_keyring_open_shared(int64_t rotation_seconds, hv_keyring **out,
+                                        hv_crypto_err *err);
+
+typedef struct hv_keyring_import {
+  char key_id[HV_KEY_ID_LEN + 1];
+  int64_t created_at;
+  uint8_t private_key[HPKE_PRIVATE_KEY_LEN]; /* the caller cleanses it after the call */
+} hv_keyring_import;
+
+/* Makes a shared ring hold exactly `keys` (at most HV_KEYRING_MAX_KEYS), then destroys what has
+ * expired at now. Keys already held are kept as they are; the others are imported (each must give
+ * its key_id, else HV_CRYPTO_KEYRING_CORRUPT and the ring is unchanged); keys not in the list are
+ * destroyed (memory cleansed). */
+hv_crypto_status hv_keyring_replace(hv_keyring *ring, const hv_keyring_import *keys, size_t n,
+                                    int64_t now, hv_crypto_err *err);
+
 /* Frees the ring and cleanses its private keys (the files stay). NULL is a no-op. */
 void hv_keyring_close(hv_keyring *ring);
 

@@ -550,12 +550,16 @@ static hv_crypto_status destroy_keys(hv_keyring *ring, keyring_entry **doomed, s
 
   for (size_t i = 0; i < n; i++) {
     key_file_name(doomed[i]->key_id, name);
+    if (ring->dir_fd < 0) { /* a shared ring: its keys have no files here */
+      entry_free(doomed[i]);
+      continue;
+    }
     if (unlinkat(ring->dir_fd, name, 0) != 0 && errno != ENOENT && rc == HV_CRYPTO_OK)
       rc = hv_crypto__fail(err, HV_CRYPTO_KEYRING_IO, "removing %s/%s: %s", ring->dir, name,
                            strerror(errno));
     entry_free(doomed[i]);
   }
-  if (n > 0 && fsync(ring->dir_fd) != 0 && rc == HV_CRYPTO_OK)
+  if (n > 0 && ring->dir_fd >= 0 && fsync(ring->dir_fd) != 0 && rc == HV_CRYPTO_OK)
     rc = hv_crypto__fail(err, HV_CRYPTO_KEYRING_IO, "syncing %s: %s", ring->dir, strerror(errno));
   return rc;
 }
@@ -599,6 +603,7 @@ hv_crypto_status hv_keyring_rotate_if_due(hv_keyring *ring, int64_t now, hv_cryp
   HV_CRYPTO__LOCKED(pthread_mutex_lock(&ring->rotate_lock));
   /* Only rotations change the list and we hold rotate_lock: reading it needs no other lock. */
   due = ring->count == 0 || now >= ring->keys[ring->count - 1]->created_at + ring->period;
+  due = due && ring->dir_fd >= 0; /* a shared ring's new keys come from hv_keyring_replace */
   if (!due && expired_prefix(ring, now) == 0)
     goto done;
   if (due)
@@ -619,6 +624,103 @@ done:
   HV_CRYPTO__LOCKED(pthread_mutex_unlock(&ring->rotate_lock));
 out:
   return rc;
+}
+
+/* ---- Shared rings ------------------------------------------------------------------------- */
+
+hv_crypto_status hv_keyring_open_shared(int64_t rotation_seconds, hv_keyring **out,
+                                        hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  hv_keyring *ring = NULL;
+
+  hv_crypto__begin(err);
+  *out = NULL;
+  if (rotation_seconds <= 0 || rotation_seconds > MAX_PERIOD)
+    return hv_crypto__fail(err, HV_CRYPTO_INVALID_ARGUMENT,
+                           "key ring needs a rotation period of 1 s to 100 years");
+  ring = calloc(1, sizeof *ring);
+  if (ring == NULL || (ring->dir = strdup("(shared)")) == NULL) {
+    free(ring);
+    return hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating the key ring");
+  }
+  ring->dir_fd = -1;
+  ring->period = rotation_seconds;
+  rc = init_locks(ring, err);
+  if (rc != HV_CRYPTO_OK) {
+    free(ring->dir);
+    free(ring);
+    return rc;
+  }
+  *out = ring;
+  return HV_CRYPTO_OK;
+}
+
+hv_crypto_status hv_keyring_replace(hv_keyring *ring, const hv_keyring_import *keys, size_t n,
+                                    int64_t now, hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  keyring_entry *next[HV_KEYRING_MAX_KEYS];
+  keyring_entry *old[HV_KEYRING_MAX_KEYS];
+  bool kept[HV_KEYRING_MAX_KEYS] = {false};
+  size_t count = 0;
+  size_t old_count = 0;
+
+  hv_crypto__begin(err);
+  if (ring == NULL || (n > 0 && keys == NULL) || ring->dir_fd >= 0)
+    return hv_crypto__fail(err, HV_CRYPTO_INVALID_ARGUMENT,
+                           "hv_keyring_replace takes a shared ring and its keys");
+  if (n > HV_KEYRING_MAX_KEYS)
+    return hv_crypto__fail(err, HV_CRYPTO_KEYRING_FULL, "a shared key ring holds more than %d keys",
+                           HV_KEYRING_MAX_KEYS);
+  HV_CRYPTO__LOCKED(pthread_mutex_lock(&ring->rotate_lock));
+  /* Only rotations and replacements change the list, under rotate_lock: read it freely here. */
+  for (size_t i = 0; rc == HV_CRYPTO_OK && i < n; i++) {
+    keyring_entry *e = NULL;
+    for (size_t k = 0; e == NULL && k < ring->count; k++) {
+      if (strcmp(ring->keys[k]->key_id, keys[i].key_id) == 0 &&
+          ring->keys[k]->created_at == keys[i].created_at) {
+        e = ring->keys[k]; /* already loaded: keep it, and its workspaces */
+        kept[k] = true;
+      }
+    }
+    if (e == NULL) {
+      e = calloc(1, sizeof *e);
+      if (e == NULL) {
+        rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating a key");
+        break;
+      }
+      e->created_at = keys[i].created_at;
+      if (keys[i].created_at < 0 || keys[i].created_at > MAX_TIME ||
+          hpke_private_key_import(keys[i].private_key, &e->sk, NULL) != HV_CRYPTO_OK ||
+          hv_crypto_key_id(hpke_private_key_public(e->sk), e->key_id, NULL) != HV_CRYPTO_OK ||
+          strcmp(e->key_id, keys[i].key_id) != 0) {
+        entry_free(e);
+        rc = hv_crypto__fail(err, HV_CRYPTO_KEYRING_CORRUPT,
+                             "shared key %.16s does not match its key_id or time", keys[i].key_id);
+        break;
+      }
+    }
+    next[count++] = e;
+  }
+  if (rc != HV_CRYPTO_OK) {
+    for (size_t i = 0; i < count; i++) {
+      bool ours = false;
+      for (size_t k = 0; k < ring->count; k++) ours = ours || ring->keys[k] == next[i];
+      if (!ours) entry_free(next[i]);
+    }
+    HV_CRYPTO__LOCKED(pthread_mutex_unlock(&ring->rotate_lock));
+    return rc;
+  }
+  qsort(next, count, sizeof next[0], entry_order);
+  for (size_t k = 0; k < ring->count; k++)
+    if (!kept[k]) old[old_count++] = ring->keys[k];
+  HV_CRYPTO__LOCKED(pthread_rwlock_wrlock(&ring->lock));
+  memcpy(ring->keys, next, count * sizeof next[0]);
+  ring->count = count;
+  HV_CRYPTO__LOCKED(pthread_rwlock_unlock(&ring->lock));
+  for (size_t i = 0; i < old_count; i++) entry_free(old[i]);
+  HV_CRYPTO__LOCKED(pthread_mutex_unlock(&ring->rotate_lock));
+  /* What has expired by now goes, even before the store has deleted it. */
+  return hv_keyring_rotate_if_due(ring, now, err);
 }
 
 /* ---- Queries -------------------------------------------------------------------------------- */
