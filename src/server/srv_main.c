@@ -185,13 +185,9 @@ static bool srv_lock_data_dir(srv *s, char *why, size_t why_size) {
 
 static void srv_maintenance(srv *s) {
   int64_t now = srv_now_ms(s);
-  hv_crypto_err cerr = {0};
   hv_keyring_key_info before = {0}, after = {0};
   hv_keyring_current(s->ring, &before, NULL);
-  if (hv_keyring_rotate_if_due(s->ring, now / 1000, &cerr) != HV_CRYPTO_OK)
-    HV_LOG(s->log, HV_LOG_ERROR, "keys.rotate_failed", 0,
-           HV_LOG_STR("error", hv_crypto_status_name(cerr.status)),
-           HV_LOG_STR("message", cerr.message));
+  (void)srv_keys_refresh(s, true, true);
   if (hv_keyring_current(s->ring, &after, NULL) == HV_CRYPTO_OK &&
       strcmp(before.key_id, after.key_id) != 0)
     HV_LOG(s->log, HV_LOG_INFO, "keys.rotated", 0, HV_LOG_STR("key_id", after.key_id),
@@ -316,6 +312,7 @@ static void srv_free(srv *s) {
   srv_committer_free(s->commit); /* writes what is still queued */
   hv_audit_close(s->audit);
   hv_keyring_close(s->ring);
+  hv_keystore_close(s->keystore);
   srv_ratelimit_free(s->rate);
   srv_metrics_free(s->metrics);
   pthread_mutex_destroy(&s->health_mu);
@@ -411,12 +408,30 @@ static int srv_run(srv *s, const sigset_t *signals) {
   hv_crypto_err cerr = {0};
   hv_kek *kek = NULL;
   if (!srv_load_kek(s, &kek, why, sizeof why)) return srv_fail(s, "%s", why);
-  hv_crypto_status ring_st = hv_keyring_open_kek(
-      s->config.crypto.key_dir, (int64_t)s->config.crypto.key_rotation_hours * 3600,
-      srv_now_ms(s) / 1000, kek, &s->ring, &cerr);
-  hv_kek_free(kek); /* the ring keeps its own copy */
-  if (ring_st != HV_CRYPTO_OK)
-    return srv_fail(s, "crypto.key_dir %s: %s", s->config.crypto.key_dir, cerr.message);
+  int64_t period = (int64_t)s->config.crypto.key_rotation_hours * 3600;
+  if (s->config.storage.backend == HV_CONFIG_BACKEND_POSTGRES) {
+    /* Several nodes: the key ring lives in the database, wrapped under the KEK. */
+    hv_crypto_status ks_st =
+        kek == NULL ? HV_CRYPTO_KEK_INVALID
+                    : hv_keystore_open(s->config.storage.dsn, kek, period, &s->keystore, &cerr);
+    hv_kek_free(kek);
+    if (ks_st == HV_CRYPTO_KEK_INVALID && s->keystore == NULL && cerr.message[0] == '\0')
+      return srv_fail(s, "storage.backend postgres keeps the key ring in the database, wrapped "
+                         "under a key-encryption key: configure crypto.kek_file or %s",
+                      HV_KEK_ENV);
+    if (ks_st != HV_CRYPTO_OK) return srv_fail(s, "shared key ring: %s", cerr.message);
+    if (hv_keyring_open_shared(period, &s->ring, &cerr) != HV_CRYPTO_OK)
+      return srv_fail(s, "key ring: %s", cerr.message);
+    if (hv_keystore_sync(s->keystore, s->ring, srv_now_ms(s) / 1000, true, &cerr) != HV_CRYPTO_OK)
+      return srv_fail(s, "%s", cerr.message);
+    atomic_store(&s->keys_synced_ms, srv_now_ms(s));
+  } else {
+    hv_crypto_status ring_st = hv_keyring_open_kek(s->config.crypto.key_dir, period,
+                                                   srv_now_ms(s) / 1000, kek, &s->ring, &cerr);
+    hv_kek_free(kek); /* the ring keeps its own copy */
+    if (ring_st != HV_CRYPTO_OK)
+      return srv_fail(s, "crypto.key_dir %s: %s", s->config.crypto.key_dir, cerr.message);
+  }
   if (s->config.auth.api_key_count == 0 && !srv_dev_key(s, why, sizeof why))
     return srv_fail(s, "development API key: %s", why);
 

@@ -2,7 +2,8 @@
  * test_postgres.c: the real server with `storage: {backend: postgres}` on a real PostgreSQL that
  * scripts/pg-temp.sh starts (HV_TEST_PG_DSN, HV_TEST_PG_DIR; ctest runs this under it).
  *
- *   - two servers share one audit log: a request executed on A verifies on B;
+ *   - three servers share one key ring and one audit log: keys fetched from A, the request
+ *     executed on B, verified on C; without a KEK a node does not start;
  *   - /health names the backend, and says why when the database is down;
  *   - the database crashes (immediate shutdown) and comes back while clients keep sending: no
  *     200 is answered while it is down, every 200 verifies afterwards, and the server recovers
@@ -25,14 +26,16 @@
 #include "harness.h"
 
 #define CLIENTS 2
+#define KEK_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define MAX_ANSWERS 20000
 
 static const char *str(json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
 
 static char g_storage[1024];
+static char g_kek[64]; /* every node's KEK file */
 
 static void start_node(ht_server *s) {
-  ht_options o = {.storage = g_storage};
+  ht_options o = {.storage = g_storage, .kek_file = g_kek};
   ht_start(s, &o);
 }
 
@@ -48,24 +51,31 @@ static long verify(ht_server *s, const char *id, const char *program_commitment,
   return status;
 }
 
-static void test_two_nodes_one_audit_log(void **state) {
+/* Three nodes on one database: keys fetched from A, the request executed on B, verified on C. */
+static void test_three_nodes_one_key_ring_one_audit_log(void **state) {
   (void)state;
-  ht_server a, b;
+  ht_server a, b, c;
   start_node(&a);
   start_node(&b);
+  start_node(&c);
   ht_resp h = ht_get(&b, "/health", NULL);
   assert_int_equal(h.status, 200);
   assert_string_equal(str(h.json, "storage_backend"), "postgres");
   ht_resp_free(&h);
+  uint8_t pk_a[65], pk_c[65];
+  char id_a[17], id_c[17];
+  ht_current_key(&a, pk_a, id_a);
+  ht_current_key(&c, pk_c, id_c);
+  assert_string_equal(id_a, id_c); /* one ring */
 
   size_t len;
   uint8_t *wasm = ht_wasm("add", &len);
   hv_client_key *key = NULL;
   json_t *req = ht_exec_request(&a, wasm, len, "answer", NULL, &key);
-  ht_resp r = ht_execute(&a, req, HT_API_KEY);
+  ht_resp r = ht_execute(&b, req, HT_API_KEY);
   hv_commit_document_free(ht_open_result(&r, key, "answer", wasm, len, NULL, 0));
   bool verified = false;
-  assert_int_equal(verify(&b, str(r.json, "request_id"), str(r.json, "program_commitment"),
+  assert_int_equal(verify(&c, str(r.json, "request_id"), str(r.json, "program_commitment"),
                           &verified),
                    200);
   assert_true(verified);
@@ -75,8 +85,25 @@ static void test_two_nodes_one_audit_log(void **state) {
   free(wasm);
   ht_stop(&a);
   ht_stop(&b);
+  ht_stop(&c);
   ht_cleanup(&a);
   ht_cleanup(&b);
+  ht_cleanup(&c);
+}
+
+/* storage postgres shares the key ring, which needs a KEK: without one the start is refused. */
+static void test_postgres_needs_a_kek(void **state) {
+  (void)state;
+  ht_server s;
+  ht_options o = {.storage = g_storage};
+  ht_prepare(&s, &o);
+  char *out = NULL, *err = NULL;
+  char *argv[] = {HV_SERVE_BIN, "serve", "--config", s.config, NULL};
+  assert_int_equal(ht_run(argv, NULL, &out, &err), 1);
+  if (strstr(err, "key-encryption key") == NULL) fail_msg("unexpected: %s", err);
+  free(out);
+  free(err);
+  ht_cleanup(&s);
 }
 
 typedef struct answer {
@@ -215,9 +242,16 @@ int main(void) {
   }
   snprintf(g_storage, sizeof g_storage, "  backend: postgres\n  dsn: \"%s\"\n  connections: 4\n",
            dsn);
+  snprintf(g_kek, sizeof g_kek, "/tmp/hv-kek-XXXXXX");
+  int fd = mkstemp(g_kek); /* mode 0600 */
+  if (fd < 0 || write(fd, KEK_HEX "\n", sizeof KEK_HEX) != (ssize_t)sizeof KEK_HEX) return 1;
+  close(fd);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_two_nodes_one_audit_log),
+      cmocka_unit_test(test_three_nodes_one_key_ring_one_audit_log),
+      cmocka_unit_test(test_postgres_needs_a_kek),
       cmocka_unit_test(test_database_restart_under_load),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  unlink(g_kek);
+  return failed;
 }
