@@ -59,7 +59,7 @@ case "$cmd" in
     echo "$api_key" >"$dir/api_key"
     api_sha=$(printf %s "$api_key" | openssl dgst -sha256 -r | cut -d' ' -f1)
     while :; do
-      base=$((20000 + RANDOM % 40000))
+      base=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): client sockets never hold it
       port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && break
     done
     for n in 1 2 3; do

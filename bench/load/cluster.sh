@@ -71,7 +71,7 @@ bench() {
 # 1. One node on SQLite.
 api_key="hvk_$(openssl rand -hex 32)"
 api_sha=$(printf %s "$api_key" | openssl dgst -sha256 -r | cut -d' ' -f1)
-port=$((20000 + RANDOM % 40000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range
 cat >"$work/single.yaml" <<EOF
 server: {host: "127.0.0.1", port: $port, workers: 4, max_body_bytes: 16777216}
 wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100}
