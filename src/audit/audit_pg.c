@@ -251,8 +251,14 @@ static pg_conn *acquire(pg_store *s) {
 }
 
 static void release(pg_store *s, pg_conn *c) {
-  if (PQstatus(c->pg) != CONNECTION_OK) c->ready = false; /* reset at the next acquire */
+  bool broken = PQstatus(c->pg) != CONNECTION_OK;
   pthread_mutex_lock(&s->lock);
+  if (broken) {
+    /* The server went away (or restarted): the idle connections are dead too, though they do not
+     * know it yet. Each is reset when next taken, instead of failing one call first. */
+    c->ready = false;
+    for (unsigned i = 0; i < s->nfree; i++) s->conns[s->free_list[i]].ready = false;
+  }
   s->free_list[s->nfree++] = (unsigned)(c - s->conns);
   pthread_cond_signal(&s->available);
   pthread_mutex_unlock(&s->lock);
@@ -449,10 +455,8 @@ static bool value_dup(const PGresult *res, int col, char **out) {
   return true;
 }
 
-static hv_audit_status pgs_get(void *impl, const char *request_id, hv_audit_record *out,
-                               hv_audit_error *err) {
-  pg_store *s = impl;
-  pg_conn *c = acquire(s);
+static hv_audit_status pgs_get_once(pg_store *s, pg_conn *c, const char *request_id,
+                                    hv_audit_record *out, hv_audit_error *err) {
   hv_audit_status st = conn_ready(s, c, err);
   PGresult *res = NULL;
   if (st == HV_AUDIT_OK) {
@@ -485,6 +489,21 @@ static hv_audit_status pgs_get(void *impl, const char *request_id, hv_audit_reco
     }
   }
   PQclear(res);
+  return st;
+}
+
+/* Reads may be retried: a connection that looked ready but had died with a restart of the server
+ * is reset and the read made again, once. */
+static hv_audit_status pgs_get(void *impl, const char *request_id, hv_audit_record *out,
+                               hv_audit_error *err) {
+  pg_store *s = impl;
+  pg_conn *c = acquire(s);
+  bool was_ready = c->ready;
+  hv_audit_status st = pgs_get_once(s, c, request_id, out, err);
+  if (st == HV_AUDIT_UNAVAILABLE && was_ready) {
+    hv_audit_record_free(out);
+    st = pgs_get_once(s, c, request_id, out, err);
+  }
   release(s, c);
   return st;
 }
@@ -538,9 +557,7 @@ done:
   return st;
 }
 
-static hv_audit_status pgs_health(void *impl, hv_audit_error *err) {
-  pg_store *s = impl;
-  pg_conn *c = acquire(s);
+static hv_audit_status pgs_health_once(pg_store *s, pg_conn *c, hv_audit_error *err) {
   hv_audit_status st = conn_ready(s, c, err);
   PGresult *res = NULL;
   if (st == HV_AUDIT_OK) {
@@ -565,6 +582,15 @@ static hv_audit_status pgs_health(void *impl, hv_audit_error *err) {
       st = audit_ok(err);
   }
   PQclear(res);
+  return st;
+}
+
+static hv_audit_status pgs_health(void *impl, hv_audit_error *err) {
+  pg_store *s = impl;
+  pg_conn *c = acquire(s);
+  bool was_ready = c->ready;
+  hv_audit_status st = pgs_health_once(s, c, err);
+  if (st == HV_AUDIT_UNAVAILABLE && was_ready) st = pgs_health_once(s, c, err); /* as pgs_get */
   release(s, c);
   return st;
 }
