@@ -53,7 +53,8 @@ extern "C" {
   X(HV_AUDIT_IO, "I/O error in the audit store")                                 \
   X(HV_AUDIT_NO_MEMORY, "out of memory")                                         \
   X(HV_AUDIT_UNSUPPORTED, "audit backend not available in this build")           \
-  X(HV_AUDIT_INTERNAL, "internal error in the audit store")
+  X(HV_AUDIT_INTERNAL, "internal error in the audit store")                     \
+  X(HV_AUDIT_UNAVAILABLE, "the audit database cannot be reached")
 
 typedef enum hv_audit_status {
 #define HV_AUDIT__ENUM(name, text) name,
@@ -182,7 +183,7 @@ typedef struct hv_audit_log_leaf {
 /* ---- Backends -------------------------------------------------------------------------------- */
 
 typedef struct hv_audit_options {
-  unsigned connections;     /* SQLite connections in the pool; 0: 4, at most 64 */
+  unsigned connections;     /* connections in the pool (SQLite or PostgreSQL); 0: 4, at most 64 */
   unsigned busy_timeout_ms; /* how long a call waits for a lock; 0: 5000 */
   unsigned purge_batch;     /* records deleted per purge transaction; 0: 1000 */
 } hv_audit_options;
@@ -241,8 +242,11 @@ typedef struct hv_audit_backend {
 
 /* The SQLite backend (WAL, synchronous=FULL; see docs/audit.md). */
 extern const hv_audit_backend hv_audit_sqlite_backend;
+/* The PostgreSQL backend (libpq; synchronous_commit=on; see docs/audit.md, "PostgreSQL"). `target`
+ * is a libpq connection string; it may hold a password and is never quoted in a message. */
+extern const hv_audit_backend hv_audit_postgres_backend;
 
-/* The backend called `name` ("sqlite"), or NULL when this build has none of that name. */
+/* The backend called `name` ("sqlite", "postgres"), or NULL when this build has none of that name. */
 const hv_audit_backend *hv_audit_backend_find(const char *name);
 
 /* ---- The store ------------------------------------------------------------------------------- */

@@ -148,6 +148,9 @@ typedef struct hv_config_crypto {
   uint32_t key_rotation_hours;
   uint32_t commitment_retention_days;
   char key_dir[HV_CONFIG_PATH_SIZE];
+  /* The key-encryption key's file (docs/crypto.md); "" when none is configured (the server then
+   * looks at the environment variable HYPERVISOR_KEK). */
+  char kek_file[HV_CONFIG_PATH_SIZE];
 } hv_config_crypto;
 
 typedef struct hv_config_storage {
@@ -156,6 +159,7 @@ typedef struct hv_config_storage {
   char dsn[HV_CONFIG_DSN_SIZE];   /* postgres: a SECRET (may hold a password); "" with sqlite */
   /* Every record also becomes a leaf of the signed Merkle log (docs/audit.md); default true. */
   bool transparency_log;
+  uint32_t connections;           /* connections in the audit store's pool (either backend) */
 } hv_config_storage;
 
 typedef struct hv_config_auth {

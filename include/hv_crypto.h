@@ -70,7 +70,9 @@ typedef enum hv_crypto_class {
   X(HV_CRYPTO_KEYRING_CORRUPT, INTERNAL, "key ring unreadable")                                  \
   X(HV_CRYPTO_KEYRING_PERMISSIONS, INTERNAL, "key ring permissions are not owner-only")          \
   X(HV_CRYPTO_KEYRING_FULL, INTERNAL, "key ring holds too many keys")                           \
-  X(HV_CRYPTO_DOCUMENT_MISMATCH, VERIFY, "result document does not match the request")
+  X(HV_CRYPTO_DOCUMENT_MISMATCH, VERIFY, "result document does not match the request")         \
+  X(HV_CRYPTO_KEK_INVALID, INTERNAL, "key-encryption key missing, unreadable or malformed")      \
+  X(HV_CRYPTO_KEK_MISMATCH, INTERNAL, "a wrapped key does not open with the key-encryption key")
 
 typedef enum hv_crypto_status {
 #define HV_CRYPTO__ENUM(name, class_, text) name,
@@ -291,6 +293,49 @@ hv_crypto_status hv_crypto_seal_error(const hpke_public_key *client_pk, const ch
                                       const char *error_code, const char *message, uint8_t **out,
                                       size_t *out_len, hv_crypto_err *err);
 
+/* ---- Key-encryption key ------------------------------------------------------------------- */
+
+/*
+ * A key-encryption key (KEK): 32 bytes that wrap the server's private keys at rest with
+ * AES-256-GCM (docs/crypto.md, "Key-encryption key"). It comes from a file that only its owner can
+ * read (crypto.kek_file) or from the environment variable HV_KEK_ENV, never from the database or
+ * the config text. Both forms hold 64 hex digits (a file may end with one newline; a file of
+ * exactly 32 raw bytes is taken as the key itself). The bytes are cleansed when freed.
+ *
+ * A wrapped key is: version (1 byte, HV_KEK_WRAP_VERSION) || nonce (12, random) || ciphertext ||
+ * tag (16). The AAD is "wasm-hypervisor kek v1" || NUL || key_id || version, so a wrapped key
+ * cannot be moved to another key_id or replayed as another format version.
+ */
+typedef struct hv_kek hv_kek;
+
+#define HV_KEK_LEN 32
+#define HV_KEK_ENV "HYPERVISOR_KEK"
+#define HV_KEK_WRAP_VERSION 1
+#define HV_KEK_WRAP_OVERHEAD (1 + 12 + 16) /* wrapped length = plaintext length + this */
+#define HV_KEK_MAX_PLAINTEXT 256
+
+/* Reads the KEK from path: a regular file of this user, not readable or writable by group or
+ * others (refused otherwise, HV_CRYPTO_KEK_INVALID naming the file). On success the caller owns
+ * *out and frees it with hv_kek_free(). */
+hv_crypto_status hv_kek_from_file(const char *path, hv_kek **out, hv_crypto_err *err);
+/* The KEK from its text (64 hex digits, nothing else), e.g. the value of HV_KEK_ENV. The caller
+ * keeps text and should cleanse it. On success the caller owns *out (hv_kek_free()). */
+hv_crypto_status hv_kek_from_text(const char *text, hv_kek **out, hv_crypto_err *err);
+/* Cleanses and frees. NULL is a no-op. */
+void hv_kek_free(hv_kek *kek);
+/* A copy of kek (the key ring keeps its own); caller frees it with hv_kek_free(). */
+hv_crypto_status hv_kek_copy(const hv_kek *kek, hv_kek **out, hv_crypto_err *err);
+
+/* Wraps in[0..in_len) (at most HV_KEK_MAX_PLAINTEXT bytes) for key_id into out, which has room for
+ * in_len + HV_KEK_WRAP_OVERHEAD bytes; *out_len receives that length. */
+hv_crypto_status hv_kek_wrap(const hv_kek *kek, const char *key_id, const uint8_t *in,
+                             size_t in_len, uint8_t *out, size_t *out_len, hv_crypto_err *err);
+/* Opens a wrapped key for key_id into out (room for in_len - HV_KEK_WRAP_OVERHEAD bytes).
+ * HV_CRYPTO_KEK_MISMATCH when the tag does not check (another KEK, another key_id, or damage);
+ * HV_CRYPTO_BAD_VALUE for a malformed or unknown-version blob. */
+hv_crypto_status hv_kek_unwrap(const hv_kek *kek, const char *key_id, const uint8_t *in,
+                               size_t in_len, uint8_t *out, size_t *out_len, hv_crypto_err *err);
+
 /* ---- Server key ring ---------------------------------------------------------------------- */
 
 /*
@@ -323,6 +368,36 @@ typedef struct hv_keyring_key_info {
  * On success the caller owns *out and frees it with hv_keyring_close(). */
 hv_crypto_status hv_keyring_open(const char *dir, int64_t rotation_seconds, int64_t now,
                                  hv_keyring **out, hv_crypto_err *err);
+/* hv_keyring_open with a KEK (may be NULL: plaintext key files, as hv_keyring_open). With a KEK,
+ * new key files hold the private key wrapped (hv_kek_wrap); plaintext key files found at open are
+ * rewritten wrapped before the ring is returned. Without one, a wrapped key file is refused with
+ * HV_CRYPTO_KEK_INVALID; a KEK that does not open a key file is HV_CRYPTO_KEK_MISMATCH. The ring
+ * keeps its own copy of the KEK. */
+hv_crypto_status hv_keyring_open_kek(const char *dir, int64_t rotation_seconds, int64_t now,
+                                     const hv_kek *kek, hv_keyring **out, hv_crypto_err *err);
+/*
+ * A shared key ring: the keys live elsewhere (a database shared by several servers, which makes
+ * and destroys them; see hv_keystore.h) and this ring holds the copy this process decrypts with.
+ * It starts empty, never writes a file, never makes a key: hv_keyring_rotate_if_due only destroys
+ * keys whose time is over (so an expired key stops decrypting here at the same moment as
+ * everywhere, even before the store deletes it), and hv_keyring_replace installs the store's set.
+ */
+hv_crypto_status hv_keyring_open_shared(int64_t rotation_seconds, hv_keyring **out,
+                                        hv_crypto_err *err);
+
+typedef struct hv_keyring_import {
+  char key_id[HV_KEY_ID_LEN + 1];
+  int64_t created_at;
+  uint8_t private_key[HPKE_PRIVATE_KEY_LEN]; /* the caller cleanses it after the call */
+} hv_keyring_import;
+
+/* Makes a shared ring hold exactly `keys` (at most HV_KEYRING_MAX_KEYS), then destroys what has
+ * expired at now. Keys already held are kept as they are; the others are imported (each must give
+ * its key_id, else HV_CRYPTO_KEYRING_CORRUPT and the ring is unchanged); keys not in the list are
+ * destroyed (memory cleansed). */
+hv_crypto_status hv_keyring_replace(hv_keyring *ring, const hv_keyring_import *keys, size_t n,
+                                    int64_t now, hv_crypto_err *err);
+
 /* Frees the ring and cleanses its private keys (the files stay). NULL is a no-op. */
 void hv_keyring_close(hv_keyring *ring);
 

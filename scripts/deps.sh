@@ -11,6 +11,7 @@ packages=(
   curl prometheus systemd
   python3 python3-cryptography python3-pytest
   chromium # headless, for the browser tests (clients/playground)
+  libpq-dev postgresql haproxy
 )
 
 missing=()

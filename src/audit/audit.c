@@ -186,6 +186,8 @@ static hv_audit_status check_record(const hv_audit_record *r, hv_audit_error *er
 const hv_audit_backend *hv_audit_backend_find(const char *name) {
   if (name != NULL && strcmp(name, hv_audit_sqlite_backend.name) == 0)
     return &hv_audit_sqlite_backend;
+  if (name != NULL && strcmp(name, hv_audit_postgres_backend.name) == 0)
+    return &hv_audit_postgres_backend;
   return NULL;
 }
 

@@ -81,7 +81,8 @@ const char *hv_config_wasi_name(hv_config_wasi wasi) {
   X(crypto, key_rotation_hours, 1, 8760)          \
   X(crypto, commitment_retention_days, 1, 3650)   \
   X(rate_limit, requests_per_second, 1, 1000000)  \
-  X(rate_limit, burst, 1, 1000000)
+  X(rate_limit, burst, 1, 1000000)                \
+  X(storage, connections, 1, 64)
 
 void hv_config_defaults(hv_config *c) {
   memset(c, 0, sizeof *c);
@@ -102,6 +103,7 @@ void hv_config_defaults(hv_config *c) {
   c->storage.backend = HV_CONFIG_BACKEND_SQLITE;
   snprintf(c->storage.path, sizeof c->storage.path, "./data/audit.db");
   c->storage.transparency_log = true;
+  c->storage.connections = 4;
   c->auth.api_keys = NULL;
   c->auth.api_key_count = 0;
   c->rate_limit.requests_per_second = 50;
@@ -151,10 +153,10 @@ typedef struct raw_wasm {
   char *max_concurrent_per_key, *max_result_bytes, *wasi;
 } raw_wasm;
 typedef struct raw_crypto {
-  char *key_rotation_hours, *commitment_retention_days, *key_dir;
+  char *key_rotation_hours, *commitment_retention_days, *key_dir, *kek_file;
 } raw_crypto;
 typedef struct raw_storage {
-  char *backend, *path, *dsn, *transparency_log;
+  char *backend, *path, *dsn, *transparency_log, *connections;
 } raw_storage;
 typedef struct raw_api_key {
   char *id, *sha256;
@@ -219,6 +221,7 @@ static const cyaml_schema_field_t crypto_fields[] = {
     STR("key_rotation_hours", raw_crypto, key_rotation_hours),
     STR("commitment_retention_days", raw_crypto, commitment_retention_days),
     STR("key_dir", raw_crypto, key_dir),
+    STR("kek_file", raw_crypto, kek_file),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t storage_fields[] = {
@@ -226,6 +229,7 @@ static const cyaml_schema_field_t storage_fields[] = {
     STR("path", raw_storage, path),
     STR("dsn", raw_storage, dsn),
     STR("transparency_log", raw_storage, transparency_log),
+    STR("connections", raw_storage, connections),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t api_key_fields[] = {
@@ -788,6 +792,10 @@ static hv_config_status convert(const loader *L, const raw_config *r, hv_config 
   if (r->crypto != NULL && r->crypto->key_dir != NULL &&
       (st = take_string(L, "crypto.key_dir", r->crypto->key_dir, c->crypto.key_dir,
                         sizeof c->crypto.key_dir)) != HV_CONFIG_OK)
+    return st;
+  if (r->crypto != NULL && r->crypto->kek_file != NULL &&
+      (st = take_string(L, "crypto.kek_file", r->crypto->kek_file, c->crypto.kek_file,
+                        sizeof c->crypto.kek_file)) != HV_CONFIG_OK)
     return st;
 
   if (r->wasm != NULL && r->wasm->wasi != NULL) {

@@ -23,6 +23,9 @@
 #define KEY_FILE_SUFFIX ".key"
 #define TMP_PREFIX ".tmp-"
 #define KEY_FILE_MAGIC "wasm-hypervisor key v1\n"
+/* v2: the private key wrapped under the KEK (hv_kek_wrap), as "wrapped_private_key <hex>". */
+#define KEY_FILE_MAGIC_V2 "wasm-hypervisor key v2\n"
+#define WRAPPED_MAX (HPKE_PRIVATE_KEY_LEN + HV_KEK_WRAP_OVERHEAD)
 #define KEY_FILE_MAX 1024
 #define NAME_MAX_LEN 64
 /* Bounds that keep created_at + 2 * period far from overflowing. */
@@ -33,12 +36,14 @@ typedef struct keyring_entry {
   char key_id[HV_KEY_ID_LEN + 1];
   int64_t created_at;
   hpke_private_key *sk;
+  bool plaintext_file; /* loaded from a v1 (unwrapped) file: rewrap it when the ring has a KEK */
 } keyring_entry;
 
 struct hv_keyring {
   int dir_fd;
   char *dir; /* for messages */
   int64_t period;
+  hv_kek *kek; /* NULL: key files hold plaintext private keys (v1) */
   pthread_mutex_t rotate_lock;
   pthread_rwlock_t lock;
   size_t count;
@@ -98,9 +103,11 @@ static hv_crypto_status write_key_file(hv_keyring *ring, const keyring_entry *e,
   char tmp[NAME_MAX_LEN];
   char name[NAME_MAX_LEN];
   char text[KEY_FILE_MAX];
-  char sk_hex[2 * HPKE_PRIVATE_KEY_LEN + 1];
+  char sk_hex[2 * WRAPPED_MAX + 1];
   char pk_hex[2 * HPKE_PUBLIC_KEY_LEN + 1];
   uint8_t sk[HPKE_PRIVATE_KEY_LEN];
+  uint8_t wrapped[WRAPPED_MAX];
+  size_t wrapped_len = 0;
   int len = 0;
   int fd = -1;
 
@@ -109,10 +116,19 @@ static hv_crypto_status write_key_file(hv_keyring *ring, const keyring_entry *e,
   rc = hpke_private_key_export(e->sk, sk, err);
   if (rc != HV_CRYPTO_OK)
     goto fail;
-  hv_crypto_hex_encode(sk, sizeof sk, sk_hex);
+  if (ring->kek != NULL) {
+    rc = hv_kek_wrap(ring->kek, e->key_id, sk, sizeof sk, wrapped, &wrapped_len, err);
+    if (rc != HV_CRYPTO_OK)
+      goto fail;
+    hv_crypto_hex_encode(wrapped, wrapped_len, sk_hex);
+  } else {
+    hv_crypto_hex_encode(sk, sizeof sk, sk_hex);
+  }
   hv_crypto_hex_encode(hpke_private_key_public(e->sk), HPKE_PUBLIC_KEY_LEN, pk_hex);
-  len = snprintf(text, sizeof text, "%screated_at %lld\nprivate_key %s\npublic_key %s\n",
-                 KEY_FILE_MAGIC, (long long)e->created_at, sk_hex, pk_hex);
+  len = snprintf(text, sizeof text, "%screated_at %lld\n%s %s\npublic_key %s\n",
+                 ring->kek != NULL ? KEY_FILE_MAGIC_V2 : KEY_FILE_MAGIC,
+                 (long long)e->created_at,
+                 ring->kek != NULL ? "wrapped_private_key" : "private_key", sk_hex, pk_hex);
   (void)unlinkat(ring->dir_fd, tmp, 0); /* a leftover of a crash in this very step */
   fd = openat(ring->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (len <= 0 || (size_t)len >= sizeof text || fd < 0 ||
@@ -203,24 +219,53 @@ static bool parse_time(const char *s, int64_t *out) {
   return n > 0 && s[n] == '\0' && v <= MAX_TIME;
 }
 
-/* Parses a key file's text into e, checking that the public key and the name match the secret. */
-static hv_crypto_status parse_key_file(char *text, const char *name, keyring_entry *e,
-                                       hv_crypto_err *err) {
+/* Parses a key file's text into e, checking that the public key and the name match the secret.
+ * A v2 file's private key is unwrapped with the ring's KEK (required). */
+static hv_crypto_status parse_key_file(const hv_keyring *ring, char *text, const char *name,
+                                       keyring_entry *e, hv_crypto_err *err) {
   hv_crypto_status rc = HV_CRYPTO_OK;
-  char *p = text + sizeof KEY_FILE_MAGIC - 1;
+  bool v1 = strncmp(text, KEY_FILE_MAGIC, sizeof KEY_FILE_MAGIC - 1) == 0;
+  bool v2 = strncmp(text, KEY_FILE_MAGIC_V2, sizeof KEY_FILE_MAGIC_V2 - 1) == 0;
+  char *p = text + sizeof KEY_FILE_MAGIC - 1; /* both magics have the same length */
   char *created = NULL;
   char *sk_hex = NULL;
   char *pk_hex = NULL;
+  char key_id[HV_KEY_ID_LEN + 1];
   uint8_t sk[HPKE_PRIVATE_KEY_LEN];
+  uint8_t wrapped[WRAPPED_MAX];
   uint8_t pk[HPKE_PUBLIC_KEY_LEN];
+  size_t sk_len = 0;
+  _Static_assert(sizeof KEY_FILE_MAGIC == sizeof KEY_FILE_MAGIC_V2, "magics of one length");
 
-  if (strncmp(text, KEY_FILE_MAGIC, sizeof KEY_FILE_MAGIC - 1) == 0) {
+  if (v1 || v2) {
     created = take_field(&p, "created_at");
-    sk_hex = created != NULL ? take_field(&p, "private_key") : NULL;
+    sk_hex = created != NULL ? take_field(&p, v2 ? "wrapped_private_key" : "private_key") : NULL;
     pk_hex = sk_hex != NULL ? take_field(&p, "public_key") : NULL;
   }
+  snprintf(key_id, sizeof key_id, "%.*s", HV_KEY_ID_LEN, name);
+  if (v2 && ring->kek == NULL) {
+    rc = hv_crypto__fail(err, HV_CRYPTO_KEK_INVALID,
+                         "key file %s is encrypted under a key-encryption key; configure "
+                         "crypto.kek_file or %s",
+                         name, HV_KEK_ENV);
+    goto done;
+  }
+  if (v2 && pk_hex != NULL && *p == '\0' &&
+      hv_crypto_hex_decode(sk_hex, strlen(sk_hex), wrapped, sizeof wrapped, NULL) ==
+          HV_CRYPTO_OK) {
+    rc = hv_kek_unwrap(ring->kek, key_id, wrapped, sizeof wrapped, sk, &sk_len, NULL);
+    if (rc == HV_CRYPTO_KEK_MISMATCH || (rc == HV_CRYPTO_OK && sk_len != sizeof sk)) {
+      rc = hv_crypto__fail(err, HV_CRYPTO_KEK_MISMATCH,
+                           "key file %s does not open with the configured key-encryption key "
+                           "(a different KEK, or a damaged file)",
+                           name);
+      goto done;
+    }
+    sk_hex = rc == HV_CRYPTO_OK ? NULL : sk_hex; /* NULL: sk holds the key */
+  }
   if (pk_hex == NULL || *p != '\0' || !parse_time(created, &e->created_at) ||
-      hv_crypto_hex_decode(sk_hex, strlen(sk_hex), sk, sizeof sk, NULL) != HV_CRYPTO_OK ||
+      (sk_hex != NULL && (v2 || hv_crypto_hex_decode(sk_hex, strlen(sk_hex), sk, sizeof sk,
+                                                     NULL) != HV_CRYPTO_OK)) ||
       hv_crypto_hex_decode(pk_hex, strlen(pk_hex), pk, sizeof pk, NULL) != HV_CRYPTO_OK ||
       hpke_private_key_import(sk, &e->sk, NULL) != HV_CRYPTO_OK ||
       memcmp(pk, hpke_private_key_public(e->sk), sizeof pk) != 0 ||
@@ -228,8 +273,13 @@ static hv_crypto_status parse_key_file(char *text, const char *name, keyring_ent
       strncmp(e->key_id, name, HV_KEY_ID_LEN) != 0) {
     rc = hv_crypto__fail(err, HV_CRYPTO_KEYRING_CORRUPT, "key file %s is damaged or does not "
                          "match its name; refusing to start with a partial key ring", name);
+  } else {
+    rc = HV_CRYPTO_OK;
+    e->plaintext_file = v1;
   }
+done:
   OPENSSL_cleanse(sk, sizeof sk);
+  OPENSSL_cleanse(wrapped, sizeof wrapped);
   return rc;
 }
 
@@ -246,7 +296,7 @@ static hv_crypto_status load_key_file(hv_keyring *ring, const char *name, keyrin
   }
   rc = read_private_file(ring, name, text, sizeof text, err);
   if (rc == HV_CRYPTO_OK)
-    rc = parse_key_file(text, name, e, err);
+    rc = parse_key_file(ring, text, name, e, err);
   if (rc != HV_CRYPTO_OK)
     goto fail;
   *out = e;
@@ -365,8 +415,25 @@ static hv_crypto_status init_locks(hv_keyring *ring, hv_crypto_err *err) {
   return rc;
 }
 
+/* With a KEK, rewrites the keys loaded from plaintext (v1) files wrapped, each atomically. */
+static hv_crypto_status rewrap_plaintext_files(hv_keyring *ring, hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  for (size_t i = 0; ring->kek != NULL && rc == HV_CRYPTO_OK && i < ring->count; i++) {
+    if (!ring->keys[i]->plaintext_file)
+      continue;
+    rc = write_key_file(ring, ring->keys[i], err);
+    ring->keys[i]->plaintext_file = rc != HV_CRYPTO_OK;
+  }
+  return rc;
+}
+
 hv_crypto_status hv_keyring_open(const char *dir, int64_t rotation_seconds, int64_t now,
                                  hv_keyring **out, hv_crypto_err *err) {
+  return hv_keyring_open_kek(dir, rotation_seconds, now, NULL, out, err);
+}
+
+hv_crypto_status hv_keyring_open_kek(const char *dir, int64_t rotation_seconds, int64_t now,
+                                     const hv_kek *kek, hv_keyring **out, hv_crypto_err *err) {
   hv_crypto_status rc = HV_CRYPTO_OK;
   hv_keyring *ring = NULL;
   bool locks = false;
@@ -389,11 +456,15 @@ hv_crypto_status hv_keyring_open(const char *dir, int64_t rotation_seconds, int6
   rc = init_locks(ring, err);
   locks = rc == HV_CRYPTO_OK;
   if (rc == HV_CRYPTO_OK)
+    rc = hv_kek_copy(kek, &ring->kek, err);
+  if (rc == HV_CRYPTO_OK)
     rc = make_dirs(dir, err);
   if (rc == HV_CRYPTO_OK)
     rc = open_dir(ring, err);
   if (rc == HV_CRYPTO_OK)
     rc = load_keys(ring, err);
+  if (rc == HV_CRYPTO_OK)
+    rc = rewrap_plaintext_files(ring, err);
   if (rc == HV_CRYPTO_OK)
     rc = hv_keyring_rotate_if_due(ring, now, err);
   if (rc != HV_CRYPTO_OK)
@@ -419,6 +490,7 @@ void hv_keyring_close(hv_keyring *ring) {
     close(ring->dir_fd);
   pthread_rwlock_destroy(&ring->lock);
   pthread_mutex_destroy(&ring->rotate_lock);
+  hv_kek_free(ring->kek);
   free(ring->dir);
   free(ring);
 }
@@ -478,12 +550,16 @@ static hv_crypto_status destroy_keys(hv_keyring *ring, keyring_entry **doomed, s
 
   for (size_t i = 0; i < n; i++) {
     key_file_name(doomed[i]->key_id, name);
+    if (ring->dir_fd < 0) { /* a shared ring: its keys have no files here */
+      entry_free(doomed[i]);
+      continue;
+    }
     if (unlinkat(ring->dir_fd, name, 0) != 0 && errno != ENOENT && rc == HV_CRYPTO_OK)
       rc = hv_crypto__fail(err, HV_CRYPTO_KEYRING_IO, "removing %s/%s: %s", ring->dir, name,
                            strerror(errno));
     entry_free(doomed[i]);
   }
-  if (n > 0 && fsync(ring->dir_fd) != 0 && rc == HV_CRYPTO_OK)
+  if (n > 0 && ring->dir_fd >= 0 && fsync(ring->dir_fd) != 0 && rc == HV_CRYPTO_OK)
     rc = hv_crypto__fail(err, HV_CRYPTO_KEYRING_IO, "syncing %s: %s", ring->dir, strerror(errno));
   return rc;
 }
@@ -527,6 +603,7 @@ hv_crypto_status hv_keyring_rotate_if_due(hv_keyring *ring, int64_t now, hv_cryp
   HV_CRYPTO__LOCKED(pthread_mutex_lock(&ring->rotate_lock));
   /* Only rotations change the list and we hold rotate_lock: reading it needs no other lock. */
   due = ring->count == 0 || now >= ring->keys[ring->count - 1]->created_at + ring->period;
+  due = due && ring->dir_fd >= 0; /* a shared ring's new keys come from hv_keyring_replace */
   if (!due && expired_prefix(ring, now) == 0)
     goto done;
   if (due)
@@ -547,6 +624,103 @@ done:
   HV_CRYPTO__LOCKED(pthread_mutex_unlock(&ring->rotate_lock));
 out:
   return rc;
+}
+
+/* ---- Shared rings ------------------------------------------------------------------------- */
+
+hv_crypto_status hv_keyring_open_shared(int64_t rotation_seconds, hv_keyring **out,
+                                        hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  hv_keyring *ring = NULL;
+
+  hv_crypto__begin(err);
+  *out = NULL;
+  if (rotation_seconds <= 0 || rotation_seconds > MAX_PERIOD)
+    return hv_crypto__fail(err, HV_CRYPTO_INVALID_ARGUMENT,
+                           "key ring needs a rotation period of 1 s to 100 years");
+  ring = calloc(1, sizeof *ring);
+  if (ring == NULL || (ring->dir = strdup("(shared)")) == NULL) {
+    free(ring);
+    return hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating the key ring");
+  }
+  ring->dir_fd = -1;
+  ring->period = rotation_seconds;
+  rc = init_locks(ring, err);
+  if (rc != HV_CRYPTO_OK) {
+    free(ring->dir);
+    free(ring);
+    return rc;
+  }
+  *out = ring;
+  return HV_CRYPTO_OK;
+}
+
+hv_crypto_status hv_keyring_replace(hv_keyring *ring, const hv_keyring_import *keys, size_t n,
+                                    int64_t now, hv_crypto_err *err) {
+  hv_crypto_status rc = HV_CRYPTO_OK;
+  keyring_entry *next[HV_KEYRING_MAX_KEYS];
+  keyring_entry *old[HV_KEYRING_MAX_KEYS];
+  bool kept[HV_KEYRING_MAX_KEYS] = {false};
+  size_t count = 0;
+  size_t old_count = 0;
+
+  hv_crypto__begin(err);
+  if (ring == NULL || (n > 0 && keys == NULL) || ring->dir_fd >= 0)
+    return hv_crypto__fail(err, HV_CRYPTO_INVALID_ARGUMENT,
+                           "hv_keyring_replace takes a shared ring and its keys");
+  if (n > HV_KEYRING_MAX_KEYS)
+    return hv_crypto__fail(err, HV_CRYPTO_KEYRING_FULL, "a shared key ring holds more than %d keys",
+                           HV_KEYRING_MAX_KEYS);
+  HV_CRYPTO__LOCKED(pthread_mutex_lock(&ring->rotate_lock));
+  /* Only rotations and replacements change the list, under rotate_lock: read it freely here. */
+  for (size_t i = 0; rc == HV_CRYPTO_OK && i < n; i++) {
+    keyring_entry *e = NULL;
+    for (size_t k = 0; e == NULL && k < ring->count; k++) {
+      if (strcmp(ring->keys[k]->key_id, keys[i].key_id) == 0 &&
+          ring->keys[k]->created_at == keys[i].created_at) {
+        e = ring->keys[k]; /* already loaded: keep it, and its workspaces */
+        kept[k] = true;
+      }
+    }
+    if (e == NULL) {
+      e = calloc(1, sizeof *e);
+      if (e == NULL) {
+        rc = hv_crypto__fail(err, HV_CRYPTO_NO_MEMORY, "allocating a key");
+        break;
+      }
+      e->created_at = keys[i].created_at;
+      if (keys[i].created_at < 0 || keys[i].created_at > MAX_TIME ||
+          hpke_private_key_import(keys[i].private_key, &e->sk, NULL) != HV_CRYPTO_OK ||
+          hv_crypto_key_id(hpke_private_key_public(e->sk), e->key_id, NULL) != HV_CRYPTO_OK ||
+          strcmp(e->key_id, keys[i].key_id) != 0) {
+        entry_free(e);
+        rc = hv_crypto__fail(err, HV_CRYPTO_KEYRING_CORRUPT,
+                             "shared key %.16s does not match its key_id or time", keys[i].key_id);
+        break;
+      }
+    }
+    next[count++] = e;
+  }
+  if (rc != HV_CRYPTO_OK) {
+    for (size_t i = 0; i < count; i++) {
+      bool ours = false;
+      for (size_t k = 0; k < ring->count; k++) ours = ours || ring->keys[k] == next[i];
+      if (!ours) entry_free(next[i]);
+    }
+    HV_CRYPTO__LOCKED(pthread_mutex_unlock(&ring->rotate_lock));
+    return rc;
+  }
+  qsort(next, count, sizeof next[0], entry_order);
+  for (size_t k = 0; k < ring->count; k++)
+    if (!kept[k]) old[old_count++] = ring->keys[k];
+  HV_CRYPTO__LOCKED(pthread_rwlock_wrlock(&ring->lock));
+  memcpy(ring->keys, next, count * sizeof next[0]);
+  ring->count = count;
+  HV_CRYPTO__LOCKED(pthread_rwlock_unlock(&ring->lock));
+  for (size_t i = 0; i < old_count; i++) entry_free(old[i]);
+  HV_CRYPTO__LOCKED(pthread_mutex_unlock(&ring->rotate_lock));
+  /* What has expired by now goes, even before the store has deleted it. */
+  return hv_keyring_rotate_if_due(ring, now, err);
 }
 
 /* ---- Queries -------------------------------------------------------------------------------- */

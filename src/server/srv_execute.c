@@ -493,6 +493,11 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
   uint8_t *invocation = NULL;
   size_t invocation_len = 0;
   st->v11 = st->req.invocation_ct != NULL;
+  /* A key another node made a moment ago: load the shared ring once before giving up on it. */
+  hv_keyring_key_info known;
+  if (s->keystore != NULL && st->req.key_id != NULL && st->req.key_id[0] != '\0' &&
+      hv_keyring_find(s->ring, st->req.key_id, &known, NULL) == HV_CRYPTO_UNKNOWN_KEY_ID)
+    (void)srv_keys_refresh(s, false, false);
   if (st->v11)
     cs = hv_keyring_open_request_v11(s->ring, st->req.key_id, st->req.ciphertext,
                                      st->req.ciphertext_len, st->req.invocation_ct,

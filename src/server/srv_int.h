@@ -34,6 +34,7 @@
 #include "hv_audit.h"
 #include "hv_config.h"
 #include "hv_crypto.h"
+#include "hv_keystore.h"
 #include "hv_log.h"
 #include "outcome.h"
 
@@ -239,6 +240,8 @@ typedef struct srv {
   hv_config config;
   hv_logger *log;
   hv_keyring *ring;
+  hv_keystore *keystore;            /* storage postgres: where the shared ring's keys live */
+  _Atomic int64_t keys_synced_ms;   /* when the ring was last loaded from the keystore */
   hv_audit_store *audit;
   srv_committer *commit;
   srv_tlog *tlog;            /* NULL when storage.transparency_log is off */
@@ -269,6 +272,7 @@ typedef struct srv {
   pthread_mutex_t health_mu;  /* storage probe cache */
   uint64_t health_checked_ns;
   bool health_ok;
+  hv_audit_status health_status; /* the last probe's answer, for /health */
 } srv;
 
 /* Wall-clock ms since the epoch, shifted by the test clock. */
@@ -285,6 +289,12 @@ bool srv_uuid_v4(char out[SRV_UUID_SIZE]);
 /* Can an execution's record be written now? (The store's own probe: its files are still the ones at
  * the configured path, there is room, a write commits. Cached for SRV_HEALTH_CACHE_MS.) */
 bool srv_storage_ok(srv *s);
+/* Brings the key ring up to date at now: a file ring rotates; a shared ring also syncs with the
+ * keystore (rotate: may make the next key), at most once a second unless force. Logs failures;
+ * returns whether the ring is current. */
+bool srv_keys_refresh(srv *s, bool rotate, bool force);
+/* The answer of the last storage probe (HV_AUDIT_OK when healthy). */
+hv_audit_status srv_storage_status(srv *s);
 /* The same answer, used before an execution is admitted. */
 #define srv_storage_writable srv_storage_ok
 /* A real write failed: the next srv_storage_ok probes again instead of trusting its cache. */

@@ -185,13 +185,9 @@ static bool srv_lock_data_dir(srv *s, char *why, size_t why_size) {
 
 static void srv_maintenance(srv *s) {
   int64_t now = srv_now_ms(s);
-  hv_crypto_err cerr = {0};
   hv_keyring_key_info before = {0}, after = {0};
   hv_keyring_current(s->ring, &before, NULL);
-  if (hv_keyring_rotate_if_due(s->ring, now / 1000, &cerr) != HV_CRYPTO_OK)
-    HV_LOG(s->log, HV_LOG_ERROR, "keys.rotate_failed", 0,
-           HV_LOG_STR("error", hv_crypto_status_name(cerr.status)),
-           HV_LOG_STR("message", cerr.message));
+  (void)srv_keys_refresh(s, true, true);
   if (hv_keyring_current(s->ring, &after, NULL) == HV_CRYPTO_OK &&
       strcmp(before.key_id, after.key_id) != 0)
     HV_LOG(s->log, HV_LOG_INFO, "keys.rotated", 0, HV_LOG_STR("key_id", after.key_id),
@@ -327,6 +323,7 @@ static void srv_free(srv *s) {
   s->tlog = NULL;
   hv_audit_close(s->audit);
   hv_keyring_close(s->ring);
+  hv_keystore_close(s->keystore);
   srv_ratelimit_free(s->rate);
   srv_metrics_free(s->metrics);
   pthread_mutex_destroy(&s->health_mu);
@@ -370,6 +367,36 @@ static void srv_wait_requests(srv *s, uint64_t ns) {
   }
 }
 
+/*
+ * The key-encryption key, from crypto.kek_file or the environment variable HYPERVISOR_KEK (both
+ * at once is refused: which one wraps the keys must be unambiguous). *kek stays NULL when neither
+ * is set. The variable's text is cleansed in place and removed from the environment once read, so
+ * it does not linger in memory or reach a child process.
+ */
+static bool srv_load_kek(srv *s, hv_kek **kek, char *why, size_t why_size) {
+  hv_crypto_err err = {0};
+  char *env = getenv(HV_KEK_ENV);
+  bool from_env = env != NULL && env[0] != '\0';
+  bool from_file = s->config.crypto.kek_file[0] != '\0';
+  hv_crypto_status st = HV_CRYPTO_OK;
+  *kek = NULL;
+  if (from_env && from_file) {
+    snprintf(why, why_size, "crypto.kek_file and %s are both set; configure one key-encryption key",
+             HV_KEK_ENV);
+  } else if (from_file) {
+    st = hv_kek_from_file(s->config.crypto.kek_file, kek, &err);
+    if (st != HV_CRYPTO_OK) snprintf(why, why_size, "crypto.kek_file: %s", err.message);
+  } else if (from_env) {
+    st = hv_kek_from_text(env, kek, &err);
+    if (st != HV_CRYPTO_OK) snprintf(why, why_size, "%s", err.message);
+  }
+  if (env != NULL) {
+    OPENSSL_cleanse(env, strlen(env));
+    unsetenv(HV_KEK_ENV);
+  }
+  return !(from_env && from_file) && st == HV_CRYPTO_OK;
+}
+
 static int srv_run(srv *s, const sigset_t *signals) {
   char why[512];
   hv_log_options lo = {.level = s->config.logging.level,
@@ -399,9 +426,32 @@ static int srv_run(srv *s, const sigset_t *signals) {
   if (!srv_tls_load(&s->config.server, &s->tls, why, sizeof why)) return srv_fail(s, "%s", why);
   if (!srv_lock_data_dir(s, why, sizeof why)) return srv_fail(s, "%s", why);
   hv_crypto_err cerr = {0};
-  if (hv_keyring_open(s->config.crypto.key_dir, (int64_t)s->config.crypto.key_rotation_hours * 3600,
-                      srv_now_ms(s) / 1000, &s->ring, &cerr) != HV_CRYPTO_OK)
-    return srv_fail(s, "crypto.key_dir %s: %s", s->config.crypto.key_dir, cerr.message);
+  hv_kek *kek = NULL;
+  if (!srv_load_kek(s, &kek, why, sizeof why)) return srv_fail(s, "%s", why);
+  int64_t period = (int64_t)s->config.crypto.key_rotation_hours * 3600;
+  if (s->config.storage.backend == HV_CONFIG_BACKEND_POSTGRES) {
+    /* Several nodes: the key ring lives in the database, wrapped under the KEK. */
+    hv_crypto_status ks_st =
+        kek == NULL ? HV_CRYPTO_KEK_INVALID
+                    : hv_keystore_open(s->config.storage.dsn, kek, period, &s->keystore, &cerr);
+    hv_kek_free(kek);
+    if (ks_st == HV_CRYPTO_KEK_INVALID && s->keystore == NULL && cerr.message[0] == '\0')
+      return srv_fail(s, "storage.backend postgres keeps the key ring in the database, wrapped "
+                         "under a key-encryption key: configure crypto.kek_file or %s",
+                      HV_KEK_ENV);
+    if (ks_st != HV_CRYPTO_OK) return srv_fail(s, "shared key ring: %s", cerr.message);
+    if (hv_keyring_open_shared(period, &s->ring, &cerr) != HV_CRYPTO_OK)
+      return srv_fail(s, "key ring: %s", cerr.message);
+    if (hv_keystore_sync(s->keystore, s->ring, srv_now_ms(s) / 1000, true, &cerr) != HV_CRYPTO_OK)
+      return srv_fail(s, "%s", cerr.message);
+    atomic_store(&s->keys_synced_ms, srv_now_ms(s));
+  } else {
+    hv_crypto_status ring_st = hv_keyring_open_kek(s->config.crypto.key_dir, period,
+                                                   srv_now_ms(s) / 1000, kek, &s->ring, &cerr);
+    hv_kek_free(kek); /* the ring keeps its own copy */
+    if (ring_st != HV_CRYPTO_OK)
+      return srv_fail(s, "crypto.key_dir %s: %s", s->config.crypto.key_dir, cerr.message);
+  }
   if (s->config.auth.api_key_count == 0 && !srv_dev_key(s, why, sizeof why))
     return srv_fail(s, "development API key: %s", why);
 
@@ -413,7 +463,8 @@ static int srv_run(srv *s, const sigset_t *signals) {
   const char *target = s->config.storage.backend == HV_CONFIG_BACKEND_SQLITE
                            ? s->config.storage.path
                            : s->config.storage.dsn;
-  if (hv_audit_open(backend, target, NULL, &s->audit, &aerr) != HV_AUDIT_OK)
+  hv_audit_options aopt = {.connections = s->config.storage.connections};
+  if (hv_audit_open(backend, target, &aopt, &s->audit, &aerr) != HV_AUDIT_OK)
     return srv_fail(s, "storage: %s", aerr.message);
   if (s->config.storage.transparency_log) {
     if (hv_audit_has_log(s->audit)) {

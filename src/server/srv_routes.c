@@ -35,6 +35,11 @@ srv_reply srv_route_health(srv_request *r) {
   json_object_set_new(cap, "queued_executions", json_integer(counts.queued));
   json_object_set_new(o, "capacity", cap);
   json_object_set_new(o, "storage", json_string(storage ? "ok" : "unavailable"));
+  /* Which store, and why it is down: a load balancer's operator reads this. */
+  json_object_set_new(o, "storage_backend", json_string(hv_audit_backend_name(s->audit)));
+  if (!storage)
+    json_object_set_new(o, "storage_error",
+                        json_string(hv_audit_status_text(srv_storage_status(s))));
   if (atomic_load(&s->shutting_down)) json_object_set_new(o, "shutting_down", json_true());
   srv_reply reply = srv_json_reply(ok ? 200 : 503, o);
   if (!ok) reply.retry_after_s = 5;
@@ -45,11 +50,10 @@ srv_reply srv_route_health(srv_request *r) {
 
 srv_reply srv_route_keys(srv_request *r) {
   srv *s = r->server;
+  /* Cheap when nothing is due; keeps the list exact between maintenance passes (and, with a
+   * shared ring, picks up a key another node made). */
+  (void)srv_keys_refresh(s, true, false);
   hv_crypto_err cerr = {0};
-  /* Cheap when nothing is due; keeps the list exact between maintenance passes. */
-  if (hv_keyring_rotate_if_due(s->ring, srv_now_ms(s) / 1000, &cerr) != HV_CRYPTO_OK)
-    HV_LOG(s->log, HV_LOG_ERROR, "keys.rotate_failed", 0,
-           HV_LOG_STR("error", hv_crypto_status_name(cerr.status)));
   hv_keyring_key_info keys[HV_KEYRING_MAX_KEYS];
   size_t count = 0;
   hv_keyring_list(s->ring, keys, HV_KEYRING_MAX_KEYS, &count);

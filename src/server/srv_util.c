@@ -135,13 +135,42 @@ bool srv_uuid_v4(char out[SRV_UUID_SIZE]) {
   return true;
 }
 
+bool srv_keys_refresh(srv *s, bool rotate, bool force) {
+  int64_t now_ms = srv_now_ms(s);
+  hv_crypto_err cerr = {0};
+  bool ok = true;
+  if (s->keystore != NULL) {
+    int64_t last = atomic_load(&s->keys_synced_ms);
+    /* One sync a second at most: GET /v1/keys is open to anyone, and the database is shared. */
+    if (force || now_ms - last >= 1000 || now_ms < last) {
+      atomic_store(&s->keys_synced_ms, now_ms);
+      ok = hv_keystore_sync(s->keystore, s->ring, now_ms / 1000, rotate, &cerr) == HV_CRYPTO_OK;
+    }
+  }
+  /* A file ring rotates here; a shared one destroys what has expired, by time. */
+  if (ok) ok = hv_keyring_rotate_if_due(s->ring, now_ms / 1000, &cerr) == HV_CRYPTO_OK;
+  if (!ok)
+    HV_LOG(s->log, HV_LOG_ERROR, "keys.rotate_failed", 0,
+           HV_LOG_STR("error", hv_crypto_status_name(cerr.status)),
+           HV_LOG_STR("message", cerr.message));
+  return ok;
+}
+
+hv_audit_status srv_storage_status(srv *s) {
+  pthread_mutex_lock(&s->health_mu);
+  hv_audit_status st = s->health_status;
+  pthread_mutex_unlock(&s->health_mu);
+  return st;
+}
+
 bool srv_storage_ok(srv *s) {
   uint64_t now = srv_mono_ns();
   pthread_mutex_lock(&s->health_mu);
   if (s->health_checked_ns == 0 || now - s->health_checked_ns >= SRV_HEALTH_CACHE_MS * 1000000ull) {
     hv_audit_error err = {0};
     bool was_ok = s->health_ok || s->health_checked_ns == 0;
-    s->health_ok = hv_audit_health(s->audit, &err) == HV_AUDIT_OK;
+    s->health_status = hv_audit_health(s->audit, &err);
+    s->health_ok = s->health_status == HV_AUDIT_OK;
     s->health_checked_ns = now;
     /* One line per change, not one per probe. */
     if (!s->health_ok && was_ok)

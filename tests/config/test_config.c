@@ -199,8 +199,19 @@ static void test_postgres_backend(void **state) {
   assert_int_equal(c.storage.backend, HV_CONFIG_BACKEND_POSTGRES);
   assert_string_equal(c.storage.dsn, "host=db user=hv password=s3cret");
   assert_string_equal(c.storage.path, ""); /* the sqlite default does not apply */
+  assert_int_equal(c.storage.connections, 4); /* the default pool */
   hv_config_free(&c);
   assert_string_equal(c.storage.dsn, ""); /* wiped */
+  assert_int_equal(load("storage:\n  backend: postgres\n  dsn: \"host=db\"\n  connections: 16\n"
+                        "crypto:\n  kek_file: \"/etc/hypervisor/kek\"\n",
+                        &c, &e),
+                   HV_CONFIG_OK);
+  assert_int_equal(c.storage.connections, 16);
+  assert_string_equal(c.crypto.kek_file, "/etc/hypervisor/kek");
+  hv_config_free(&c);
+  assert_int_equal(load("storage:\n  connections: 65\n", &c, &e), HV_CONFIG_BAD_VALUE);
+  assert_string_equal(e.key, "storage.connections");
+  assert_int_equal(load("storage:\n  connections: 0\n", &c, &e), HV_CONFIG_BAD_VALUE);
 }
 
 /* wasm.wasi: none (the default) or stdio, and nothing else. */

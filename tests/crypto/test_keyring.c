@@ -468,6 +468,196 @@ static void test_decrypt_while_rotating(void **state) {
   hv_keyring_close(s.ring);
 }
 
+
+/* ---- Key-encryption key --------------------------------------------------------------------- */
+
+#define KEK_A "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define KEK_B "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+
+static void write_kek_file(const char *path, const char *data, size_t len, mode_t mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, data, len), (ssize_t)len);
+  assert_int_equal(fchmod(fd, mode), 0);
+  close(fd);
+}
+
+/* The whole of a small file, NUL-terminated, in a static buffer. */
+static const char *slurp(const char *path) {
+  static char buf[4096];
+  FILE *fp = fopen(path, "r");
+  assert_non_null(fp);
+  size_t n = fread(buf, 1, sizeof buf - 1, fp);
+  buf[n] = '\0';
+  fclose(fp);
+  return buf;
+}
+
+static hv_kek *kek_of(const char *hex) {
+  hv_kek *k = NULL;
+  assert_int_equal(hv_kek_from_text(hex, &k, NULL), HV_CRYPTO_OK);
+  return k;
+}
+
+static void test_kek_sources(void **state) {
+  fixture *f = *state;
+  char path[256];
+  hv_kek *k = NULL;
+  hv_crypto_err err;
+
+  snprintf(path, sizeof path, "%s/kek", f->root);
+  write_kek_file(path, KEK_A "\n", sizeof KEK_A, 0600);
+  assert_int_equal(hv_kek_from_file(path, &k, &err), HV_CRYPTO_OK);
+  hv_kek_free(k);
+  /* readable by others: refused, and the message says how to fix it */
+  assert_int_equal(chmod(path, 0644), 0);
+  assert_int_equal(hv_kek_from_file(path, &k, &err), HV_CRYPTO_KEK_INVALID);
+  assert_null(k);
+  assert_non_null(strstr(err.message, "mode 0600"));
+  assert_int_equal(chmod(path, 0640), 0);
+  assert_int_equal(hv_kek_from_file(path, &k, &err), HV_CRYPTO_KEK_INVALID);
+  /* 32 raw bytes are the key itself */
+  write_kek_file(path, "0123456789abcdef0123456789abcdef", 32, 0400);
+  assert_int_equal(hv_kek_from_file(path, &k, &err), HV_CRYPTO_OK);
+  hv_kek_free(k);
+  assert_int_equal(chmod(path, 0600), 0);
+  /* short, long, not hex, missing */
+  write_kek_file(path, KEK_A "0", sizeof KEK_A, 0600);
+  assert_int_equal(hv_kek_from_file(path, &k, &err), HV_CRYPTO_KEK_INVALID);
+  write_kek_file(path, "zz" KEK_A, sizeof KEK_A - 1, 0600); /* 64 chars, two not hex */
+  assert_int_equal(hv_kek_from_file(path, &k, &err), HV_CRYPTO_KEK_INVALID);
+  snprintf(path, sizeof path, "%s/no-such-kek", f->root);
+  assert_int_equal(hv_kek_from_file(path, &k, &err), HV_CRYPTO_KEK_INVALID);
+  assert_non_null(strstr(err.message, "no-such-kek"));
+  /* the environment form */
+  assert_int_equal(hv_kek_from_text(KEK_B, &k, &err), HV_CRYPTO_OK);
+  hv_kek_free(k);
+  assert_int_equal(hv_kek_from_text("abcd", &k, &err), HV_CRYPTO_KEK_INVALID);
+  assert_non_null(strstr(err.message, HV_KEK_ENV));
+  assert_int_equal(hv_kek_from_text(KEK_A "00", &k, &err), HV_CRYPTO_KEK_INVALID);
+  assert_null(k);
+}
+
+static void test_kek_wrap(void **state) {
+  (void)state;
+  hv_kek *a = kek_of(KEK_A), *b = kek_of(KEK_B);
+  uint8_t secret[32], wrapped[32 + HV_KEK_WRAP_OVERHEAD], again[32 + HV_KEK_WRAP_OVERHEAD];
+  uint8_t out[32];
+  size_t wlen = 0, wlen2 = 0, olen = 0;
+  hv_crypto_err err;
+  for (size_t i = 0; i < sizeof secret; i++)
+    secret[i] = (uint8_t)(i * 7 + 1);
+  assert_int_equal(hv_kek_wrap(a, "0123456789abcdef", secret, 32, wrapped, &wlen, &err),
+                   HV_CRYPTO_OK);
+  assert_int_equal(wlen, 32 + HV_KEK_WRAP_OVERHEAD);
+  assert_int_equal(wrapped[0], HV_KEK_WRAP_VERSION);
+  for (size_t i = 0; i + 8 <= wlen; i++) /* not in the clear */
+    assert_memory_not_equal(wrapped + i, secret, 8);
+  /* a fresh nonce each time */
+  assert_int_equal(hv_kek_wrap(a, "0123456789abcdef", secret, 32, again, &wlen2, &err),
+                   HV_CRYPTO_OK);
+  assert_memory_not_equal(wrapped, again, wlen);
+  assert_int_equal(hv_kek_unwrap(a, "0123456789abcdef", wrapped, wlen, out, &olen, &err),
+                   HV_CRYPTO_OK);
+  assert_int_equal(olen, 32);
+  assert_memory_equal(out, secret, 32);
+  /* another KEK, another key_id, a flipped bit, another version */
+  assert_int_equal(hv_kek_unwrap(b, "0123456789abcdef", wrapped, wlen, out, &olen, &err),
+                   HV_CRYPTO_KEK_MISMATCH);
+  assert_int_equal(hv_kek_unwrap(a, "0123456789abcdee", wrapped, wlen, out, &olen, &err),
+                   HV_CRYPTO_KEK_MISMATCH);
+  wrapped[20] ^= 1;
+  assert_int_equal(hv_kek_unwrap(a, "0123456789abcdef", wrapped, wlen, out, &olen, &err),
+                   HV_CRYPTO_KEK_MISMATCH);
+  wrapped[20] ^= 1;
+  wrapped[0] = 2;
+  assert_int_equal(hv_kek_unwrap(a, "0123456789abcdef", wrapped, wlen, out, &olen, &err),
+                   HV_CRYPTO_BAD_VALUE);
+  assert_int_equal(hv_kek_unwrap(a, "0123456789abcdef", wrapped, 10, out, &olen, &err),
+                   HV_CRYPTO_BAD_VALUE);
+  hv_kek_free(a);
+  hv_kek_free(b);
+}
+
+/* With a KEK the key file holds no plaintext key; it reopens with that KEK only. */
+static void test_keyring_wrapped_files(void **state) {
+  fixture *f = *state;
+  hv_kek *a = kek_of(KEK_A), *b = kek_of(KEK_B);
+  hv_keyring *ring = NULL;
+  hv_keyring_key_info info;
+  hv_crypto_err err;
+  char path[256], used[HV_KEY_ID_LEN + 1];
+  size_t len = 0;
+
+  assert_int_equal(hv_keyring_open_kek(f->dir, PERIOD, T0, a, &ring, &err), HV_CRYPTO_OK);
+  assert_int_equal(hv_keyring_current(ring, &info, NULL), HV_CRYPTO_OK);
+  uint8_t *sealed = seal_to(&info, "wrapped at rest", &len);
+  hv_keyring_close(ring);
+  key_path(f, info.key_id, path, sizeof path);
+  const char *text = slurp(path);
+  assert_non_null(strstr(text, "wasm-hypervisor key v2\n"));
+  assert_non_null(strstr(text, "\nwrapped_private_key "));
+  assert_null(strstr(text, "\nprivate_key "));
+
+  /* no KEK, or another one: a clear start-up error, and the file is left as it was */
+  assert_int_equal(hv_keyring_open(f->dir, PERIOD, T0 + 1, &ring, &err), HV_CRYPTO_KEK_INVALID);
+  assert_null(ring);
+  assert_non_null(strstr(err.message, "crypto.kek_file"));
+  assert_int_equal(hv_keyring_open_kek(f->dir, PERIOD, T0 + 1, b, &ring, &err),
+                   HV_CRYPTO_KEK_MISMATCH);
+  assert_null(ring);
+  assert_non_null(strstr(err.message, "key-encryption key"));
+  assert_int_equal(key_files(f->dir), 1);
+
+  assert_int_equal(hv_keyring_open_kek(f->dir, PERIOD, T0 + 1, a, &ring, &err), HV_CRYPTO_OK);
+  assert_int_equal(ring_open(ring, info.key_id, sealed, len, "wrapped at rest", used),
+                   HV_CRYPTO_OK);
+  /* a rotation writes the next key wrapped too */
+  assert_int_equal(hv_keyring_rotate_if_due(ring, T0 + PERIOD, &err), HV_CRYPTO_OK);
+  hv_keyring_key_info next;
+  assert_int_equal(hv_keyring_current(ring, &next, NULL), HV_CRYPTO_OK);
+  assert_string_not_equal(next.key_id, info.key_id);
+  key_path(f, next.key_id, path, sizeof path);
+  assert_non_null(strstr(slurp(path), "\nwrapped_private_key "));
+  hv_keyring_close(ring);
+  free(sealed);
+  hv_kek_free(a);
+  hv_kek_free(b);
+}
+
+/* A ring written without a KEK is rewrapped the first time it opens with one. */
+static void test_keyring_plaintext_rewrapped(void **state) {
+  fixture *f = *state;
+  hv_kek *a = kek_of(KEK_A);
+  hv_keyring *ring = NULL;
+  hv_keyring_key_info info;
+  char path[256], used[HV_KEY_ID_LEN + 1];
+  size_t len = 0;
+  struct stat st;
+
+  assert_int_equal(hv_keyring_open(f->dir, PERIOD, T0, &ring, NULL), HV_CRYPTO_OK);
+  assert_int_equal(hv_keyring_current(ring, &info, NULL), HV_CRYPTO_OK);
+  uint8_t *sealed = seal_to(&info, "from before the KEK", &len);
+  hv_keyring_close(ring);
+  key_path(f, info.key_id, path, sizeof path);
+  assert_non_null(strstr(slurp(path), "\nprivate_key "));
+
+  assert_int_equal(hv_keyring_open_kek(f->dir, PERIOD, T0 + 1, a, &ring, NULL), HV_CRYPTO_OK);
+  assert_int_equal(ring_open(ring, info.key_id, sealed, len, "from before the KEK", used),
+                   HV_CRYPTO_OK);
+  hv_keyring_close(ring);
+  const char *text = slurp(path);
+  assert_non_null(strstr(text, "\nwrapped_private_key "));
+  assert_null(strstr(text, "\nprivate_key "));
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  assert_int_equal(key_files(f->dir), 1);
+  /* from now on the KEK is needed */
+  assert_int_equal(hv_keyring_open(f->dir, PERIOD, T0 + 2, &ring, NULL), HV_CRYPTO_KEK_INVALID);
+  free(sealed);
+  hv_kek_free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_new_ring, setup, teardown),
@@ -478,6 +668,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_directory_housekeeping, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
       cmocka_unit_test_setup_teardown(test_decrypt_while_rotating, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kek_sources, setup, teardown),
+      cmocka_unit_test(test_kek_wrap),
+      cmocka_unit_test_setup_teardown(test_keyring_wrapped_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_keyring_plaintext_rewrapped, setup, teardown),
   };
   return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
 }

@@ -110,13 +110,18 @@ void ht_write_config(ht_server *s) {
     fprintf(f, "  max_result_bytes: %llu\n", (unsigned long long)o->max_result_bytes);
   fprintf(f,
           "crypto:\n  key_rotation_hours: 1\n  commitment_retention_days: %u\n"
-          "  key_dir: \"%s/keys\"\n"
-          "storage:\n  backend: sqlite\n  path: \"%s/audit.db\"\n%s"
+          "  key_dir: \"%s/keys\"\n",
+          o->retention_days ? o->retention_days : 7, data);
+  if (o->kek_file) fprintf(f, "  kek_file: \"%s\"\n", o->kek_file);
+  if (o->storage)
+    fprintf(f, "storage:\n%s", o->storage);
+  else
+    fprintf(f, "storage:\n  backend: sqlite\n  path: \"%s/audit.db\"\n", data);
+  if (o->transparency_log_off) fprintf(f, "  transparency_log: false\n");
+  fprintf(f,
           "rate_limit:\n  requests_per_second: %u\n  burst: %u\n"
           "logging:\n  level: debug\n  file: \"%s\"\n",
-          o->retention_days ? o->retention_days : 7, data, data,
-          o->transparency_log_off ? "  transparency_log: false\n" : "", o->rps ? o->rps : 1000,
-          o->burst ? o->burst : 1000, s->log);
+          o->rps ? o->rps : 1000, o->burst ? o->burst : 1000, s->log);
   if (!o->no_api_keys) {
     char h1[65], h2[65], h3[65];
     ht_sha256_hex(HT_API_KEY, h1);

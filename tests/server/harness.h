@@ -40,6 +40,9 @@ typedef struct ht_options {
   const char *tls_ca;            /* the server speaks HTTPS: url is https://, curl trusts this CA */
   const char *cors_origins;      /* server.cors_origins as YAML (["https://a.example"]); NULL: none */
   bool transparency_log_off;     /* storage.transparency_log: false */
+  const char *kek_file;          /* crypto.kek_file; NULL: not in the file */
+  const char *storage;           /* the whole storage section's body (indented two spaces);
+                                    NULL: sqlite at DIR/data/audit.db */
 } ht_options;
 
 typedef struct ht_server {
