@@ -24,6 +24,7 @@
 
 #include "hv_server.h"
 #include "srv_int.h"
+#include "wk_pool.h"
 
 #define SRV_USAGE "usage: hypervisor serve [--config FILE] | hypervisor serve --check-config FILE\n"
 
@@ -129,6 +130,52 @@ static bool srv_dev_key(srv *s, char *why, size_t why_size) {
   s->config.auth.api_keys = k;
   s->config.auth.api_key_count = 1;
   return true;
+}
+
+/* ---- The process executor (docs/workers.md) ------------------------------------------------ */
+
+/* A worker's life in the log: its start (with the namespaces it got, and why not all of them:
+ * the documented fallback is visible at start-up), and each replacement (security: a worker that
+ * dies or misbehaves may be under attack). Never anything of the program. */
+static void srv_worker_event(void *arg, const wk_event *ev) {
+  srv *s = arg;
+  if (ev->kind == WK_EVENT_STARTED) {
+    const wk_hello *h = ev->hello;
+    bool all = h->ns_flags == (WK_NS_USER | WK_NS_NET | WK_NS_MOUNT);
+    HV_LOG(s->log, all ? HV_LOG_DEBUG : HV_LOG_WARN,
+           all ? "worker.started" : "worker.namespaces_unavailable", 0,
+           HV_LOG_INT("pid", ev->pid), HV_LOG_UINT("worker", ev->index),
+           HV_LOG_BOOL("user_ns", (h->ns_flags & WK_NS_USER) != 0),
+           HV_LOG_BOOL("net_ns", (h->ns_flags & WK_NS_NET) != 0),
+           HV_LOG_BOOL("mount_ns", (h->ns_flags & WK_NS_MOUNT) != 0),
+           HV_LOG_STR("unshare_error", h->ns_errno ? strerror(h->ns_errno) : ""));
+  } else {
+    HV_LOG(s->log, HV_LOG_WARN,
+           ev->kind == WK_EVENT_REPLACED ? "worker.replaced" : "worker.start_failed",
+           HV_LOG_SECURITY, HV_LOG_INT("pid", ev->pid), HV_LOG_UINT("worker", ev->index),
+           HV_LOG_STR("reason", ev->reason ? ev->reason : ""));
+  }
+}
+
+/* Worker processes running hv-worker from the directory of this executable. */
+static executor *srv_process_executor(srv *s, char *why, size_t why_size) {
+  char path[4096];
+  if (!wk_beside_self("hv-worker", path, sizeof path)) {
+    snprintf(why, why_size, "cannot tell where the hv-worker program is (/proc/self/exe)");
+    return NULL;
+  }
+  /* The largest job: a module and arguments decoded from at most max_body_bytes of base64, plus
+   * the job's own fields. */
+  uint64_t job = s->config.server.max_body_bytes + (1u << 20);
+  wk_pool_opts opts = {
+      .worker_path = path,
+      .max_memory_mb = s->config.wasm.max_memory_mb,
+      .max_job_bytes = job > WK_JOB_PAYLOAD_MAX ? WK_JOB_PAYLOAD_MAX : (uint32_t)job,
+      .event = srv_worker_event,
+      .event_arg = s,
+  };
+  return wk_pool_new(s->config.wasm.max_concurrent_executions,
+                     s->config.wasm.max_concurrent_per_key, &opts, why, why_size);
 }
 
 /* ---- One server per data directory -------------------------------------------------------- */
@@ -402,9 +449,12 @@ static int srv_run(srv *s, const sigset_t *signals) {
   s->rate = srv_ratelimit_new(s->config.auth.api_key_count, s->config.rate_limit.requests_per_second,
                               s->config.rate_limit.burst);
   if (!s->metrics || !s->rate) return srv_fail(s, "out of memory");
-  s->exec = exec_inproc_new(s->config.wasm.max_concurrent_executions,
-                            s->config.wasm.max_concurrent_per_key, 0, SRV_MODULE_CACHE_BYTES, why,
-                            sizeof why);
+  if (s->config.wasm.executor == HV_CONFIG_EXECUTOR_PROCESS)
+    s->exec = srv_process_executor(s, why, sizeof why);
+  else
+    s->exec = exec_inproc_new(s->config.wasm.max_concurrent_executions,
+                              s->config.wasm.max_concurrent_per_key, 0, SRV_MODULE_CACHE_BYTES,
+                              why, sizeof why);
   if (!s->exec) return srv_fail(s, "executor: %s", why);
 
   srv_maintenance(s); /* purge what expired while the server was down */
@@ -421,6 +471,7 @@ static int srv_run(srv *s, const sigset_t *signals) {
   HV_LOG(s->log, HV_LOG_INFO, "server.started", 0, HV_LOG_STR("version", HV_SERVER_VERSION),
          HV_LOG_STR("host", s->config.server.host), HV_LOG_UINT("port", s->port),
          HV_LOG_UINT("http_workers", s->config.server.workers),
+         HV_LOG_STR("executor", hv_config_executor_name(s->config.wasm.executor)),
          HV_LOG_UINT("executor_threads", counts.threads),
          HV_LOG_UINT("module_cache_bytes", counts.cache_max_bytes),
          HV_LOG_UINT("max_concurrent_executions", counts.capacity),
