@@ -355,6 +355,21 @@ static void exec_cabi_fail(exec_outcome *out, const exec_job *job, hv_cabi_statu
   }
 }
 
+/* Marks *out a success: no code, no messages. */
+static void exec_succeed(exec_outcome *out) {
+  out->code = OUTCOME_OK;
+  out->message[0] = '\0';
+  out->detail[0] = '\0';
+}
+
+/* Ends an execution's store (NULL: nothing to end): the deadline hook first, since the timer may
+ * not touch the store after it is freed. */
+static void exec_store_end(const exec_store_hook *hook, hvw_store *store) {
+  if (!store) return;
+  hook->leave(hook->ctx);
+  hvw_store_free(store);
+}
+
 /* A fresh store under the job's gas and memory limits, or NULL with *out failed. The caller
  * owns it (hvw_store_free). */
 static hvw_store *exec_store_new(const exec_job *job, exec_outcome *out) {
@@ -512,15 +527,10 @@ static void exec_run_command(const exec_job *job, const hvw_module *module, uint
   out->exit_code = result.exit_code;
   out->stdout_data = hv_wasi_take_output(ctx, 1, &out->stdout_len);
   out->stderr_data = hv_wasi_take_output(ctx, 2, &out->stderr_len);
-  out->code = OUTCOME_OK;
-  out->message[0] = '\0';
-  out->detail[0] = '\0';
+  exec_succeed(out);
 
 done:
-  if (store) {
-    hook->leave(hook->ctx); /* before the store goes: the timer may not touch it after this */
-    hvw_store_free(store);
-  }
+  exec_store_end(hook, store);
   hv_wasi_free(ctx);
   free(argv);
 }
@@ -632,15 +642,10 @@ void exec_run_now(const exec_job *job, uint64_t deadline, modcache *cache,
   out->results = lifted.values;
   out->result_count = lifted.count;
   out->result_data = lifted.data;
-  out->code = OUTCOME_OK;
-  out->message[0] = '\0';
-  out->detail[0] = '\0';
+  exec_succeed(out);
 
 done:
-  if (store) {
-    hook->leave(hook->ctx); /* before the store goes: the timer may not touch it after this */
-    hvw_store_free(store);
-  }
+  exec_store_end(hook, store);
   hvw_module_free(owned);
   modcache_release(cache, entry);
   if (out->code != OUTCOME_OK) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "harness.h"
@@ -132,10 +133,16 @@ static void test_dev_key(void **state) {
   ht_server s;
   ht_options o = {.no_api_keys = true};
   ht_start(&s, &o);
-  char *out = ht_read_text(s.out);
+  /* The key is printed just after the server starts answering (srv_dev_key_publish follows
+   * srv_http_start), so a healthy server may not have printed it yet: wait up to 10 s. */
   char key[69] = "";
-  int seen = find_dev_key(out, key);
-  free(out);
+  int seen = 0;
+  for (int tries = 0; tries < 200 && seen == 0; tries++) {
+    char *out = ht_read_text(s.out);
+    seen = find_dev_key(out, key);
+    free(out);
+    if (seen == 0) usleep(50 * 1000);
+  }
   assert_true(seen >= 1);
   ht_resp r = ht_get(&s, "/metrics", key);
   assert_int_equal(r.status, 200);
@@ -162,7 +169,7 @@ static void test_dev_key(void **state) {
   /* A restart keeps the key and prints nothing new. */
   ht_stop(&s);
   ht_restart(&s);
-  out = ht_read_text(s.out);
+  char *out = ht_read_text(s.out);
   char again[69];
   assert_int_equal(find_dev_key(out, again), seen);
   free(out);
