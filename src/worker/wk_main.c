@@ -31,7 +31,31 @@
 
 #ifdef HV_WORKER_TEST_HOOKS
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#endif
+
+/* ---- Sanitized builds (tests only) ----------------------------------------------------------- */
+
+/* The worker starts with an empty environment, so ASAN_OPTIONS never reaches it: its sanitizer
+ * settings are compiled in. No leak check (it needs clone and ptrace; the worker leaves with _exit
+ * anyway), and faults left to the kernel so that a crash ends the worker with the signal it
+ * raised — ASan's own handler would try to write a report to a stderr that is closed, and die of
+ * SIGSYS instead. A sanitizer report in a worker therefore shows as the worker killed (SIGSYS):
+ * run the same request on the thread executor to read it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define WK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WK_ASAN 1
+#endif
+#endif
+#ifdef WK_ASAN
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) {
+  return "detect_leaks=0:handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:"
+         "handle_abort=0";
+}
 #endif
 
 /* ---- The deadline: a SIGALRM that interrupts the running store -------------------------------- */
@@ -113,8 +137,11 @@ static bool wk_test_hook(int fd, const exec_job *job, exec_outcome *out) {
     char *argv[] = {"/bin/true", NULL};
     rc = execve("/bin/true", argv, argv + 1);
   } else if (strcmp(name, "segv") == 0) {
-    volatile int *p = NULL;
-    rc = *p;
+    /* A store to a page that allows nothing: a real SIGSEGV, also in a sanitized build (where a
+     * NULL dereference is UBSan's report first). */
+    volatile int *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) *p = 1;
+    rc = -1;
   } else if (strcmp(name, "hang") == 0) {
     for (volatile unsigned long k = 0;; k++) {
     } /* ignores its deadline: the server's backstop must kill it */
@@ -166,6 +193,28 @@ static bool wk_serve(int fd, const uint8_t *payload, size_t len) {
   return ok;
 }
 
+/* Says hello, then serves jobs until the server closes the channel (0) or a frame cannot be read,
+ * taken or answered (4; 5: out of memory). The exit status for _exit. */
+static int wk_loop(const wk_confine_opts *opts, const wk_hello *hello) {
+  uint8_t hello_frame[WK_FRAME_HEADER + WK_HELLO_PAYLOAD];
+  wk_hello_encode(hello, hello_frame);
+  if (!wk_write_full(opts->channel_fd, hello_frame, sizeof hello_frame)) return 4;
+  for (;;) {
+    uint8_t header[WK_FRAME_HEADER];
+    int r = wk_read_full(opts->channel_fd, header, sizeof header);
+    if (r == 0) return 0; /* the server closed the channel */
+    if (r < 0) return 4;
+    uint32_t len = wk_frame_length(header);
+    if (len > opts->max_job_bytes) return 4;
+    uint8_t *payload = malloc(len ? len : 1);
+    if (!payload) return 5;
+    bool ok = wk_read_full(opts->channel_fd, payload, len) == 1 &&
+              wk_serve(opts->channel_fd, payload, len);
+    wk_wipe_free(payload, len ? len : 1); /* the client's program and data */
+    if (!ok) return 4;
+  }
+}
+
 static bool wk_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out) {
   char *end;
   errno = 0;
@@ -212,24 +261,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hv-worker: confinement failed: %s\n", why);
     return 3;
   }
-  uint8_t hello_frame[WK_FRAME_HEADER + WK_HELLO_PAYLOAD];
-  wk_hello_encode(&hello, hello_frame);
-  if (!wk_write_full(opts.channel_fd, hello_frame, sizeof hello_frame)) return 4;
-
-  for (;;) {
-    uint8_t header[WK_FRAME_HEADER];
-    int r = wk_read_full(opts.channel_fd, header, sizeof header);
-    if (r == 0) return 0; /* the server closed the channel */
-    if (r < 0) return 4;
-    uint32_t len = wk_frame_length(header);
-    if (len > opts.max_job_bytes) return 4;
-    uint8_t *payload = malloc(len ? len : 1);
-    if (!payload) return 5;
-    bool ok = wk_read_full(opts.channel_fd, payload, len) == 1 &&
-              wk_serve(opts.channel_fd, payload, len);
-    wk_wipe_free(payload, len ? len : 1); /* the client's program and data */
-    if (!ok) return 4;
-  }
+  /* From here on the worker leaves with _exit (exit_group), never through exit(): the handlers
+   * exit() runs are not confined code — in a sanitized build LeakSanitizer's check stops the
+   * world with clone and ptrace, which the filter forbids (docs/workers.md, "Sanitized builds"). */
+  _exit(wk_loop(&opts, &hello));
 
 usage:
   fprintf(stderr, "usage: hv-worker --fd N --max-memory-mb M --max-job-bytes B (started by the "
