@@ -1029,6 +1029,8 @@ static void inproc_counts(executor *ex, exec_counts *out) {
     out->cache_hits = st.hits;
     out->cache_misses = st.misses;
     out->cache_evictions = st.evictions;
+  } else if (p->runner.cache_counts) {
+    p->runner.cache_counts(p->runner.ctx, out);
   }
 }
 

@@ -266,6 +266,9 @@ typedef struct exec_runner {
               exec_outcome *out);
   /* Frees ctx once every thread has stopped (also when exec_pool_new fails). May be NULL. */
   void (*destroy)(void *ctx);
+  /* Fills the cache_* figures of *out when the runner keeps module caches of its own (the pool
+   * then has none). May be NULL; called from any thread. */
+  void (*cache_counts)(void *ctx, exec_counts *out);
 } exec_runner;
 
 /*

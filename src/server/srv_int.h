@@ -68,6 +68,8 @@ typedef struct srv_conn srv_conn;
 /* The compiled-module cache's bound (estimated bytes of modules kept; docs/service.md, "Module
  * cache"). A constant: the configuration has no key for it. */
 #define SRV_MODULE_CACHE_BYTES (256u * 1024u * 1024u)
+/* The least compiled-module cache one worker process gets (wasm.executor: process). */
+#define SRV_WORKER_CACHE_MIN_MB 32u
 /* Audit records written in one round (one transaction with hv_audit_put_batch). */
 #define SRV_COMMIT_BATCH_MAX 256u
 

@@ -167,7 +167,14 @@ static executor *srv_process_executor(srv *s, char *why, size_t why_size) {
   /* The largest job: a module and arguments decoded from at most max_body_bytes of base64, plus
    * the job's own fields. */
   uint64_t job = s->config.server.max_body_bytes + (1u << 20);
+  /* The thread executor's cache bound shared out between the workers (each keeps its own cache,
+   * docs/workers.md), but never so small that an ordinary module is too large to keep (a cache
+   * keeps modules up to an eighth of its bound). */
+  uint32_t workers = exec_pool_threads(s->config.wasm.max_concurrent_executions, 0);
+  uint32_t cache_mb = (uint32_t)(SRV_MODULE_CACHE_BYTES >> 20) / (workers ? workers : 1);
+  if (cache_mb < SRV_WORKER_CACHE_MIN_MB) cache_mb = SRV_WORKER_CACHE_MIN_MB;
   wk_pool_opts opts = {
+      .cache_mb = cache_mb,
       .worker_path = path,
       .max_memory_mb = s->config.wasm.max_memory_mb,
       .max_job_bytes = job > WK_JOB_PAYLOAD_MAX ? WK_JOB_PAYLOAD_MAX : (uint32_t)job,

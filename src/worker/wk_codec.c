@@ -500,8 +500,10 @@ static void wk_put_msg(wk_writer *w, const char *s) {
   wk_put(w, s, n);
 }
 
-wk_status wk_outcome_encode(const exec_outcome *o, uint8_t **frame, size_t *frame_len, char *why,
-                            size_t why_size) {
+wk_status wk_outcome_encode(const exec_outcome *o, const wk_cache_stats *stats, uint8_t **frame,
+                            size_t *frame_len, char *why, size_t why_size) {
+  static const wk_cache_stats none = {0};
+  if (!stats) stats = &none;
   wk_writer w;
   wk_begin(&w, WK_KIND_OUTCOME, UINT32_MAX);
   wk_put_u8(&w, (uint8_t)o->code);
@@ -514,6 +516,9 @@ wk_status wk_outcome_encode(const exec_outcome *o, uint8_t **frame, size_t *fram
   wk_put_u64(&w, o->exec_ns);
   wk_put_u64(&w, o->gas_used);
   wk_put_u64(&w, o->memory_peak_bytes);
+  const uint64_t figures[] = {stats->entries, stats->bytes,  stats->max_bytes,
+                              stats->hits,    stats->misses, stats->evictions};
+  for (size_t k = 0; k < sizeof figures / sizeof figures[0]; k++) wk_put_u64(&w, figures[k]);
   size_t nargs = o->args ? o->arg_count : 0;
   wk_put_u32(&w, (uint32_t)nargs);
   for (size_t k = 0; k < nargs; k++) wk_put_value(&w, &o->args[k], false);
@@ -691,8 +696,10 @@ static uint8_t *wk_output(wk_reader *r, uint64_t max, size_t *len, const char *w
 }
 
 wk_status wk_outcome_decode(const uint8_t *payload, size_t len, const exec_job *job,
-                            exec_outcome **out, char *why, size_t why_size) {
+                            exec_outcome **out, wk_cache_stats *stats, char *why,
+                            size_t why_size) {
   *out = NULL;
+  wk_cache_stats figures = {0};
   if (len > wk_outcome_payload_max(job))
     return wk_fail(WK_TOO_LARGE, why, why_size, "an outcome of %zu bytes is too large", len);
   exec_outcome *o = calloc(1, sizeof *o);
@@ -716,6 +723,14 @@ wk_status wk_outcome_decode(const uint8_t *payload, size_t len, const exec_job *
   o->memory_peak_bytes = wk_u64(&r, "memory_peak_bytes");
   if (o->memory_peak_bytes > (uint64_t)job->limits.max_memory_pages * HVW_PAGE_SIZE)
     wk_bad(&r, WK_MISMATCH, "memory_peak_bytes");
+  /* A job without a cache key is never looked up (exec_run_now). */
+  if (o->module_cached && !job->cache_key) wk_bad(&r, WK_MISMATCH, "module_cached");
+  figures.entries = wk_u64(&r, "cache_entries");
+  figures.bytes = wk_u64(&r, "cache_bytes");
+  figures.max_bytes = wk_u64(&r, "cache_max_bytes");
+  figures.hits = wk_u64(&r, "cache_hits");
+  figures.misses = wk_u64(&r, "cache_misses");
+  figures.evictions = wk_u64(&r, "cache_evictions");
   if (r.st == WK_OK && o->wasi &&
       (job->wasi != EXEC_WASI_STDIO || !job->wasi_input || o->code != OUTCOME_OK))
     wk_bad(&r, WK_MISMATCH, "wasi");
@@ -737,5 +752,6 @@ wk_status wk_outcome_decode(const uint8_t *payload, size_t len, const exec_job *
     return st;
   }
   *out = o;
+  if (stats) *stats = figures;
   return WK_OK;
 }

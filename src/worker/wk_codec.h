@@ -27,7 +27,7 @@
 #include "executor.h"
 
 #define WK_MAGIC 0x31575648u /* "HVW1" as little-endian bytes */
-#define WK_VERSION 1u
+#define WK_VERSION 2u /* 2: outcomes carry the worker's module-cache figures */
 #define WK_FRAME_HEADER 4u   /* the u32 payload length */
 
 typedef enum wk_kind {
@@ -121,21 +121,29 @@ void wk_job_free(wk_job *job);
 
 /* ---- Outcomes ----------------------------------------------------------------------------- */
 
-/* The whole frame for `outcome` (header included) into *frame (caller frees with wk_wipe_free).
- * WK_TOO_LARGE past UINT32_MAX, WK_NO_MEMORY. */
-wk_status wk_outcome_encode(const exec_outcome *outcome, uint8_t **frame, size_t *frame_len,
-                            char *why, size_t why_size);
+/* A worker's compiled-module cache after a job (modcache_stats' figures), for the server's
+ * metrics. Only figures: a compromised worker can make them wrong, never reach anything with them. */
+typedef struct wk_cache_stats {
+  uint64_t entries, bytes, max_bytes, hits, misses, evictions;
+} wk_cache_stats;
+
+/* The whole frame for `outcome` and the worker's cache figures (`stats`; NULL: none, all zero)
+ * (header included) into *frame (caller frees with wk_wipe_free). WK_TOO_LARGE past UINT32_MAX,
+ * WK_NO_MEMORY. */
+wk_status wk_outcome_encode(const exec_outcome *outcome, const wk_cache_stats *stats,
+                            uint8_t **frame, size_t *frame_len, char *why, size_t why_size);
 
 /* The largest outcome payload an honest worker can send for `job`: the server reads no more. */
 uint64_t wk_outcome_payload_max(const exec_job *job);
 
 /*
  * Decodes the outcome payload of `job`, checking it against the job (see the top of this file),
- * into *out (caller frees with exec_outcome_free; its string and bytes arguments point into the
+ * into *out and the worker's cache figures into *stats (NULL: not wanted) (caller frees with exec_outcome_free; its string and bytes arguments point into the
  * job's inputs, as an in-process outcome's do). Anything but WK_OK leaves *out NULL and says why
  * (in words about the message, never its content).
  */
 wk_status wk_outcome_decode(const uint8_t *payload, size_t len, const exec_job *job,
-                            exec_outcome **out, char *why, size_t why_size);
+                            exec_outcome **out, wk_cache_stats *stats, char *why,
+                            size_t why_size);
 
 #endif /* HV_WK_CODEC_H */

@@ -23,7 +23,7 @@ uint64_t wk_confine_as_limit(const wk_confine_opts *opts) {
   /* The linear memory cap; the job's frame, the engine's copy of the module and its translated
    * code (a few times the module's size): six times the largest job covers them. */
   return ((uint64_t)opts->max_memory_mb << 20) + 6 * (uint64_t)opts->max_job_bytes +
-         WK_AS_OVERHEAD;
+         opts->cache_bytes + WK_AS_OVERHEAD;
 }
 
 /* New user, network and mount namespaces; without a user namespace when the kernel refuses one

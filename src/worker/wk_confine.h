@@ -17,6 +17,7 @@ typedef struct wk_confine_opts {
   int channel_fd;          /* the one descriptor kept */
   uint32_t max_memory_mb;  /* wasm.max_memory_mb: sizes RLIMIT_AS */
   uint32_t max_job_bytes;  /* the largest job payload: sizes RLIMIT_AS */
+  uint64_t cache_bytes;    /* the worker's compiled-module cache bound: sizes RLIMIT_AS */
 } wk_confine_opts;
 
 /* The address-space limit for these options, in bytes (docs/workers.md says how it is made). */

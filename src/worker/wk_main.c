@@ -1,12 +1,13 @@
 /*
  * wk_main.c: hv-worker, the program a worker process runs (docs/workers.md).
  *
- *   hv-worker --fd N --max-memory-mb M --max-job-bytes B
+ *   hv-worker --fd N --max-memory-mb M --max-job-bytes B [--cache-mb C]
  *
  * The server execs it (never forks it from itself: a fresh program holds nothing of the server's
  * memory, so no key), with the channel at descriptor N. It confines itself (wk_confine.c), says
  * hello, then answers jobs one at a time: read a job frame, run it through the executor's own
- * code (exec_run_now) with the deadline enforced by a timer signal, write the outcome frame. It
+ * code (exec_run_now) with the deadline enforced by a timer signal and its own compiled-module
+ * cache of C MiB (0: none), write the outcome frame with the cache's figures. It
  * exits 0 when the server closes the channel, non-zero on anything it cannot take (a malformed
  * frame, a write that fails); the server then replaces it.
  *
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "executor.h"
+#include "modcache.h"
 #include "wk_codec.h"
 #include "wk_confine.h"
 
@@ -162,8 +164,9 @@ static bool wk_test_hook(int fd, const exec_job *job, exec_outcome *out) {
 }
 #endif
 
-/* Runs one job frame's payload and writes its outcome. False when the worker must stop. */
-static bool wk_serve(int fd, const uint8_t *payload, size_t len) {
+/* Runs one job frame's payload (with `cache`, which may be NULL) and writes its outcome. False
+ * when the worker must stop. */
+static bool wk_serve(int fd, modcache *cache, const uint8_t *payload, size_t len) {
   char why[256];
   wk_job *wj = NULL;
   if (wk_job_decode(payload, len, &wj, why, sizeof why) != WK_OK) return false;
@@ -178,13 +181,19 @@ static bool wk_serve(int fd, const uint8_t *payload, size_t len) {
 #endif
     {
       exec_store_hook hook = {wk_hook_enter, wk_hook_leave, NULL};
-      exec_run_now(&wj->job, wk_now_ns() + wj->remaining_ns, NULL, &hook, out);
+      exec_run_now(&wj->job, wk_now_ns() + wj->remaining_ns, cache, &hook, out);
+    }
+    wk_cache_stats stats = {0};
+    if (cache) {
+      modcache_stats st;
+      modcache_get_stats(cache, &st);
+      stats = (wk_cache_stats){st.entries, st.bytes, st.max_bytes, st.hits, st.misses, st.evictions};
     }
     uint8_t *frame = NULL;
     size_t frame_len = 0;
     if (replied)
       ok = true;
-    else if (wk_outcome_encode(out, &frame, &frame_len, why, sizeof why) == WK_OK)
+    else if (wk_outcome_encode(out, &stats, &frame, &frame_len, why, sizeof why) == WK_OK)
       ok = wk_write_full(fd, frame, frame_len);
     wk_wipe_free(frame, frame_len);
   }
@@ -195,7 +204,7 @@ static bool wk_serve(int fd, const uint8_t *payload, size_t len) {
 
 /* Says hello, then serves jobs until the server closes the channel (0) or a frame cannot be read,
  * taken or answered (4; 5: out of memory). The exit status for _exit. */
-static int wk_loop(const wk_confine_opts *opts, const wk_hello *hello) {
+static int wk_loop(const wk_confine_opts *opts, modcache *cache, const wk_hello *hello) {
   uint8_t hello_frame[WK_FRAME_HEADER + WK_HELLO_PAYLOAD];
   wk_hello_encode(hello, hello_frame);
   if (!wk_write_full(opts->channel_fd, hello_frame, sizeof hello_frame)) return 4;
@@ -209,7 +218,7 @@ static int wk_loop(const wk_confine_opts *opts, const wk_hello *hello) {
     uint8_t *payload = malloc(len ? len : 1);
     if (!payload) return 5;
     bool ok = wk_read_full(opts->channel_fd, payload, len) == 1 &&
-              wk_serve(opts->channel_fd, payload, len);
+              wk_serve(opts->channel_fd, cache, payload, len);
     wk_wipe_free(payload, len ? len : 1); /* the client's program and data */
     if (!ok) return 4;
   }
@@ -238,6 +247,8 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[k], "--max-job-bytes") == 0 && v >= 1 && v <= WK_JOB_PAYLOAD_MAX) {
       opts.max_job_bytes = v;
       have_job = true;
+    } else if (strcmp(argv[k], "--cache-mb") == 0 && v <= 65536) {
+      opts.cache_bytes = (uint64_t)v << 20;
     } else {
       goto usage;
     }
@@ -254,6 +265,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hv-worker: sigaction: %s\n", strerror(errno));
     return 3;
   }
+  /* The cache is made before the filter, but its memory comes later, from the allowed calls. A
+   * module in it is immutable and every job gets a fresh store and instance (exec_run_now), so a
+   * cache hit shares code, never one job's state with the next. */
+  modcache *cache = NULL;
+  if (opts.cache_bytes > 0 && !(cache = modcache_new((size_t)opts.cache_bytes))) {
+    fprintf(stderr, "hv-worker: out of memory for the module cache\n");
+    return 5;
+  }
   wk_hello hello;
   char why[256];
   if (!wk_confine(&opts, &hello, why, sizeof why)) {
@@ -264,10 +283,10 @@ int main(int argc, char **argv) {
   /* From here on the worker leaves with _exit (exit_group), never through exit(): the handlers
    * exit() runs are not confined code — in a sanitized build LeakSanitizer's check stops the
    * world with clone and ptrace, which the filter forbids (docs/workers.md, "Sanitized builds"). */
-  _exit(wk_loop(&opts, &hello));
+  _exit(wk_loop(&opts, cache, &hello)); /* the cache goes with the process */
 
 usage:
-  fprintf(stderr, "usage: hv-worker --fd N --max-memory-mb M --max-job-bytes B (started by the "
-                  "server; docs/workers.md)\n");
+  fprintf(stderr, "usage: hv-worker --fd N --max-memory-mb M --max-job-bytes B [--cache-mb C] "
+                  "(started by the server; docs/workers.md)\n");
   return 2;
 }

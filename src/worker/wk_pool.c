@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -22,16 +23,34 @@
 typedef struct wk_slot {
   int fd;    /* the server's end of the channel; -1 without a worker */
   pid_t pid; /* 0 without a worker */
+  /* Under the pool's mu: */
+  bool busy;           /* a pool thread holds this worker for a job */
+  uint32_t generation; /* bumped for each new worker: its cache starts empty */
+  wk_cache_stats cache; /* the worker's cache figures after its last job */
 } wk_slot;
+
+/* Which worker last ran a cache key: a direct-mapped table (the keys are SHA-256 output, so their
+ * first bytes spread evenly). A stale or overwritten entry only costs a compilation. */
+#define WK_AFFINITY_SIZE 1024u
+
+typedef struct wk_affinity {
+  uint8_t key[32];
+  uint32_t slot, generation;
+  bool used;
+} wk_affinity;
 
 typedef struct wk_pool {
   char *path;
   uint32_t nslots;
   wk_slot *slots;
-  uint32_t max_memory_mb, max_job_bytes;
+  uint32_t max_memory_mb, max_job_bytes, cache_mb;
   uint64_t grace_ns;
   wk_event_fn event;
   void *event_arg;
+  pthread_mutex_t mu; /* the slots' busy, generation and cache figures; the table; retired_* */
+  bool mu_ready;
+  wk_affinity *affinity;
+  uint64_t retired_hits, retired_misses, retired_evictions; /* of workers since replaced */
 } wk_pool;
 
 static uint64_t wk_now_ns(void) {
@@ -145,7 +164,10 @@ static bool wk_spawn(wk_pool *p, uint32_t index, char *why, size_t why_size) {
   snprintf(mem, sizeof mem, "%" PRIu32, p->max_memory_mb);
   snprintf(job, sizeof job, "%" PRIu32, p->max_job_bytes);
   snprintf(fd, sizeof fd, "%d", WK_CHANNEL_FD);
-  char *argv[] = {"hv-worker", "--fd", fd, "--max-memory-mb", mem, "--max-job-bytes", job, NULL};
+  char cache[16];
+  snprintf(cache, sizeof cache, "%" PRIu32, p->cache_mb);
+  char *argv[] = {"hv-worker", "--fd", fd, "--max-memory-mb", mem, "--max-job-bytes", job,
+                  "--cache-mb", cache, NULL};
   char *envp[] = {NULL}; /* the server's environment may hold secrets (a DSN's password) */
 
   posix_spawn_file_actions_t fa;
@@ -182,6 +204,13 @@ static bool wk_spawn(wk_pool *p, uint32_t index, char *why, size_t why_size) {
   }
   s->fd = sv[0];
   s->pid = pid;
+  pthread_mutex_lock(&p->mu);
+  s->generation++; /* a new process: nothing of the old one's cache */
+  p->retired_hits += s->cache.hits;
+  p->retired_misses += s->cache.misses;
+  p->retired_evictions += s->cache.evictions;
+  s->cache = (wk_cache_stats){0};
+  pthread_mutex_unlock(&p->mu);
 
   uint8_t frame[WK_FRAME_HEADER + WK_HELLO_PAYLOAD];
   wk_hello hello;
@@ -224,9 +253,10 @@ static void wk_replace(wk_pool *p, uint32_t index, const char *reason, exec_outc
   if (!wk_spawn(p, index, why, sizeof why)) wk_emit(p, WK_EVENT_SPAWN_FAILED, index, 0, NULL, why);
 }
 
-static void wk_run(void *ctx, uint32_t index, const exec_job *job, uint64_t deadline_ns,
-                   exec_outcome *out) {
-  wk_pool *p = ctx;
+/* Runs the job on worker `index` (held by the calling thread); *stats gets the worker's cache
+ * figures when it answered. */
+static void wk_run_on(wk_pool *p, uint32_t index, const exec_job *job, uint64_t deadline_ns,
+                      exec_outcome *out, wk_cache_stats *stats, bool *answered) {
   wk_slot *s = &p->slots[index];
   char why[256];
   if (s->pid <= 0 && !wk_spawn(p, index, why, sizeof why)) {
@@ -269,7 +299,8 @@ static void wk_run(void *ctx, uint32_t index, const exec_job *job, uint64_t dead
   }
   r = wk_recv(s->fd, payload, len, backstop);
   exec_outcome *got = NULL;
-  wk_status st = r == 1 ? wk_outcome_decode(payload, len, job, &got, why, sizeof why) : WK_OK;
+  wk_status st =
+      r == 1 ? wk_outcome_decode(payload, len, job, &got, stats, why, sizeof why) : WK_OK;
   wk_wipe_free(payload, len ? len : 1);
   if (r != 1) {
     wk_replace(p, index, r == 0 ? "the worker died" : "the worker missed its deadline", out);
@@ -285,6 +316,76 @@ static void wk_run(void *ctx, uint32_t index, const exec_job *job, uint64_t dead
   *out = *got; /* the outcome's buffers move to *out */
   out->queue_ns = queue_ns;
   free(got);
+  *answered = true;
+}
+
+static wk_affinity *wk_affinity_of(wk_pool *p, const uint8_t key[32]) {
+  uint32_t h = (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16;
+  return &p->affinity[h % WK_AFFINITY_SIZE];
+}
+
+/* Takes a free worker for `job` (see wk_pool.h); under mu. */
+static uint32_t wk_checkout(wk_pool *p, uint32_t own, const exec_job *job) {
+  uint32_t pick = UINT32_MAX;
+  if (job->cache_key) {
+    const wk_affinity *a = wk_affinity_of(p, job->cache_key);
+    if (a->used && memcmp(a->key, job->cache_key, 32) == 0 && a->slot < p->nslots &&
+        p->slots[a->slot].generation == a->generation && !p->slots[a->slot].busy)
+      pick = a->slot;
+  }
+  if (pick == UINT32_MAX && own < p->nslots && !p->slots[own].busy) pick = own;
+  for (uint32_t k = 0; pick == UINT32_MAX && k < p->nslots; k++)
+    if (!p->slots[k].busy) pick = k;
+  if (pick == UINT32_MAX) pick = own; /* cannot happen: a thread holds one worker at most */
+  p->slots[pick].busy = true;
+  return pick;
+}
+
+static void wk_run(void *ctx, uint32_t index, const exec_job *job, uint64_t deadline_ns,
+                   exec_outcome *out) {
+  wk_pool *p = ctx;
+  pthread_mutex_lock(&p->mu);
+  uint32_t w = wk_checkout(p, index, job);
+  pthread_mutex_unlock(&p->mu);
+  wk_cache_stats stats = {0};
+  bool answered = false;
+  wk_run_on(p, w, job, deadline_ns, out, &stats, &answered);
+  pthread_mutex_lock(&p->mu);
+  wk_slot *s = &p->slots[w];
+  if (answered) {
+    s->cache = stats;
+    /* The module is in this worker's cache only if it compiled there and passed the checks;
+     * pointing here anyway costs at most one compilation. */
+    if (job->cache_key && out->ran && p->cache_mb > 0) {
+      wk_affinity *a = wk_affinity_of(p, job->cache_key);
+      memcpy(a->key, job->cache_key, 32);
+      a->slot = w;
+      a->generation = s->generation;
+      a->used = true;
+    }
+  }
+  s->busy = false;
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* The sum of the workers' cache figures (counters include workers since replaced). */
+static void wk_cache_counts(void *ctx, exec_counts *out) {
+  wk_pool *p = ctx;
+  pthread_mutex_lock(&p->mu);
+  out->cache_entries = out->cache_bytes = out->cache_max_bytes = 0;
+  out->cache_hits = p->retired_hits;
+  out->cache_misses = p->retired_misses;
+  out->cache_evictions = p->retired_evictions;
+  for (uint32_t k = 0; k < p->nslots; k++) {
+    const wk_cache_stats *c = &p->slots[k].cache;
+    out->cache_entries += c->entries;
+    out->cache_bytes += c->bytes;
+    out->cache_hits += c->hits;
+    out->cache_misses += c->misses;
+    out->cache_evictions += c->evictions;
+  }
+  out->cache_max_bytes = (uint64_t)p->cache_mb * p->nslots << 20;
+  pthread_mutex_unlock(&p->mu);
 }
 
 static void wk_pool_free(void *ctx) {
@@ -312,6 +413,8 @@ static void wk_pool_free(void *ctx) {
     }
     s->pid = 0;
   }
+  if (p->mu_ready) pthread_mutex_destroy(&p->mu);
+  free(p->affinity);
   free(p->slots);
   free(p->path);
   free(p);
@@ -334,8 +437,10 @@ executor *wk_pool_new(uint32_t capacity, uint32_t tenant_slots, const wk_pool_op
   if (p) {
     p->path = strdup(opts->worker_path);
     p->slots = calloc(n, sizeof *p->slots);
+    p->affinity = calloc(WK_AFFINITY_SIZE, sizeof *p->affinity);
+    p->mu_ready = pthread_mutex_init(&p->mu, NULL) == 0;
   }
-  if (!p || !p->path || !p->slots) {
+  if (!p || !p->path || !p->slots || !p->affinity || !p->mu_ready) {
     wk_pool_free(p);
     snprintf(why, why_size, "out of memory");
     return NULL;
@@ -344,6 +449,7 @@ executor *wk_pool_new(uint32_t capacity, uint32_t tenant_slots, const wk_pool_op
   for (uint32_t k = 0; k < n; k++) p->slots[k] = (wk_slot){.fd = -1, .pid = 0};
   p->max_memory_mb = opts->max_memory_mb;
   p->max_job_bytes = opts->max_job_bytes;
+  p->cache_mb = opts->cache_mb;
   p->grace_ns = opts->grace_ns ? opts->grace_ns : WK_GRACE_NS;
   p->event = opts->event;
   p->event_arg = opts->event_arg;
@@ -355,6 +461,7 @@ executor *wk_pool_new(uint32_t capacity, uint32_t tenant_slots, const wk_pool_op
       return NULL;
     }
   }
-  exec_runner runner = {.ctx = p, .run = wk_run, .destroy = wk_pool_free};
+  exec_runner runner = {
+      .ctx = p, .run = wk_run, .destroy = wk_pool_free, .cache_counts = wk_cache_counts};
   return exec_pool_new(capacity, tenant_slots, n, 0, &runner, why, why_size);
 }

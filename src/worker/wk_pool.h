@@ -7,6 +7,11 @@
  * deadline by more than the grace period is killed (SIGKILL) and reaped, and a new one is started
  * in its place; only that job fails, with OUTCOME_INTERNAL_ERROR. The pool never reads more from a
  * worker than the job's outcome can honestly take (wk_outcome_payload_max).
+ *
+ * Each worker keeps its own compiled-module cache. A pool thread takes a free worker for each job:
+ * the one that last ran the job's cache key (the module's hash under the API key, so never another
+ * tenant's entry) when it is free, else its own, else any free one (there is always one: workers
+ * = threads). The module's bytes always travel with the job (docs/workers.md says why).
  */
 #ifndef HV_WK_POOL_H
 #define HV_WK_POOL_H
@@ -43,6 +48,7 @@ typedef struct wk_pool_opts {
   uint32_t workers;        /* worker processes = pool threads; 0: exec_pool_threads' default */
   uint32_t max_memory_mb;  /* wasm.max_memory_mb, for the worker's address-space limit */
   uint32_t max_job_bytes;  /* the largest job payload a worker takes (<= WK_JOB_PAYLOAD_MAX) */
+  uint32_t cache_mb;       /* each worker's compiled-module cache (0: none) */
   uint64_t grace_ns;       /* 0: WK_GRACE_NS */
   wk_event_fn event;       /* may be NULL; called from pool threads, never with a lock held */
   void *event_arg;

@@ -95,10 +95,14 @@ static exec_outcome *ok_outcome(void) {
   return o;
 }
 
+/* The cache figures every outcome here carries, and must bring back. */
+static const wk_cache_stats sample_stats = {.entries = 3, .bytes = 4096, .max_bytes = 1 << 20,
+                                            .hits = 7, .misses = 2, .evictions = 1};
+
 static uint8_t *encode_outcome(const exec_outcome *o, size_t *len) {
   uint8_t *frame = NULL;
   char why[256];
-  assert_int_equal(wk_outcome_encode(o, &frame, len, why, sizeof why), WK_OK);
+  assert_int_equal(wk_outcome_encode(o, &sample_stats, &frame, len, why, sizeof why), WK_OK);
   return frame;
 }
 
@@ -106,9 +110,11 @@ static wk_status decode_outcome(const exec_outcome *o, const exec_job *job, exec
   size_t len;
   uint8_t *frame = encode_outcome(o, &len);
   char why[256];
-  wk_status st = wk_outcome_decode(frame + WK_FRAME_HEADER, len - WK_FRAME_HEADER, job, out, why,
-                                   sizeof why);
+  wk_cache_stats stats;
+  wk_status st = wk_outcome_decode(frame + WK_FRAME_HEADER, len - WK_FRAME_HEADER, job, out,
+                                   &stats, why, sizeof why);
   if (st != WK_OK) assert_null(*out);
+  else assert_memory_equal(&stats, &sample_stats, sizeof stats);
   wk_wipe_free(frame, len);
   return st;
 }
@@ -402,6 +408,18 @@ static void test_outcome_hostile(void **state) {
   assert_int_equal(decode_outcome(o, &job, &back), WK_MISMATCH);
   exec_outcome_free(o);
 
+  /* A cache hit for a job that carried no cache key (it cannot have been looked up); with the key
+   * it is fine. */
+  o = ok_outcome();
+  o->module_cached = true;
+  assert_int_equal(decode_outcome(o, &job, &back), WK_OK);
+  exec_outcome_free(back);
+  back = NULL;
+  job.cache_key = NULL;
+  assert_int_equal(decode_outcome(o, &job, &back), WK_MISMATCH);
+  job = sample_job();
+  exec_outcome_free(o);
+
   /* A string result that is too long, or not UTF-8. */
   job.results = string_result;
   job.result_count = 1;
@@ -436,24 +454,24 @@ static void test_outcome_truncated_and_oversized(void **state) {
   char why[256];
   for (size_t n = WK_FRAME_HEADER; n < len; n++)
     assert_int_not_equal(wk_outcome_decode(frame + WK_FRAME_HEADER, n - WK_FRAME_HEADER, &job,
-                                           &back, why, sizeof why),
+                                           &back, NULL, why, sizeof why),
                          WK_OK);
   assert_null(back);
   uint8_t *longer = calloc(1, len + 1);
   memcpy(longer, frame, len);
   assert_int_equal(wk_outcome_decode(longer + WK_FRAME_HEADER, len + 1 - WK_FRAME_HEADER, &job,
-                                     &back, why, sizeof why),
+                                     &back, NULL, why, sizeof why),
                    WK_TRAILING);
   free(longer);
   /* Past what the job allows, refused before anything is read. */
   assert_int_equal(wk_outcome_decode(frame + WK_FRAME_HEADER,
-                                     (size_t)wk_outcome_payload_max(&job) + 1, &job, &back, why,
-                                     sizeof why),
+                                     (size_t)wk_outcome_payload_max(&job) + 1, &job, &back, NULL,
+                                     why, sizeof why),
                    WK_TOO_LARGE);
   /* A job's frame is no outcome. */
   frame[WK_FRAME_HEADER + 4] = WK_KIND_JOB;
   assert_int_equal(wk_outcome_decode(frame + WK_FRAME_HEADER, len - WK_FRAME_HEADER, &job, &back,
-                                     why, sizeof why),
+                                     NULL, why, sizeof why),
                    WK_BAD_HEADER);
   wk_wipe_free(frame, len);
   exec_outcome_free(o);
@@ -481,7 +499,7 @@ static void test_hello(void **state) {
   assert_int_equal(wk_hello_decode(buf + 4, WK_HELLO_PAYLOAD, &back, why, sizeof why),
                    WK_BAD_VALUE);
   h.ns_flags = 0;
-  h.version = 2;
+  h.version = WK_VERSION + 1; /* a worker of another build */
   wk_hello_encode(&h, buf);
   assert_int_equal(wk_hello_decode(buf + 4, WK_HELLO_PAYLOAD, &back, why, sizeof why),
                    WK_BAD_VALUE);
