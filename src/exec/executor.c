@@ -114,6 +114,13 @@ void exec_outcome_free(exec_outcome *outcome) {
   free(outcome->stdout_data);
   free(outcome->stderr_data);
   free(outcome->args);
+  /* So is a string or bytes result (its bytes are result_data): the next job on this thread or
+   * worker process gets none of it back from the allocator. */
+  for (size_t k = 0; outcome->results && outcome->result_data && k < outcome->result_count; k++) {
+    const hv_value *v = &outcome->results[k];
+    if (!hv_type_is_numeric(v->type) && v->data == outcome->result_data && v->len > 0)
+      explicit_bzero(outcome->result_data, v->len);
+  }
   free(outcome->results);
   if (outcome->result_data) free(outcome->result_data);
   free(outcome);

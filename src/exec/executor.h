@@ -100,8 +100,8 @@ typedef struct exec_outcome {
   uint32_t retry_after_s;          /* OUTCOME_CAPACITY_EXCEEDED: when to try again */
 } exec_outcome;
 
-/* Frees what the outcome owns (args, results, result_data, a command's output, which is wiped
- * first) and the outcome itself. NULL: no-op. */
+/* Frees what the outcome owns (args, results, result_data, a command's output; the output and
+ * a string or bytes result are wiped first) and the outcome itself. NULL: no-op. */
 void exec_outcome_free(exec_outcome *outcome);
 
 /* ---- WASI commands (docs/wasi.md) ---------------------------------------------------------- */

@@ -364,6 +364,55 @@ static void test_cache_affinity(void **state) {
   pool_free(ex);
 }
 
+/* Runs state.wat's bump() (its global, memory cell, data segment and table slot, all changed by
+ * each call) as `tenant` under cache key `key`; returns what it found. */
+static int32_t run_bump(executor *ex, const uint8_t *wasm, size_t len, const uint8_t *key,
+                        uint64_t tenant) {
+  exec_job job = {.wasm = wasm, .wasm_len = len, .cache_key = key, .function_name = "bump",
+                  .max_result_bytes = 1024,
+                  .limits = {.gas_limit = 1000000, .max_memory_pages = 16,
+                             .timeout_ns = 5000000000u},
+                  .tenant = tenant};
+  assert_int_equal(ex->ops->reserve(ex, tenant), EXEC_OK);
+  exec_outcome *out = exec_run_and_wait(ex, &job);
+  assert_non_null(out);
+  assert_int_equal(out->code, OUTCOME_OK);
+  int32_t got = out->results[0].num.of.i32;
+  exec_outcome_free(out);
+  return got;
+}
+
+/* Tenant separation inside one worker: jobs of two API keys, from the cache and compiled, all on
+ * the same process, each finds the module's initial state (1000072, see state.wat), never what
+ * the previous job left in its globals, memory, data or table. */
+static void test_jobs_share_nothing(void **state) {
+  (void)state;
+  size_t len;
+  uint8_t *wasm = read_file(HV_WORKER_WASM_DIR "/state.wasm", &len);
+  wk_pool_opts opts = {.worker_path = HV_WORKER_BIN, .workers = 1, .max_memory_mb = 64,
+                       .max_job_bytes = 1 << 20, .cache_mb = 8, .event = on_event};
+  char why[256] = "";
+  executor *ex = wk_pool_new(4, 4, &opts, why, sizeof why);
+  if (!ex) fail_msg("wk_pool_new: %s", why);
+  int before[4], after[4];
+  assert_int_equal(children(before, 4), 1);
+  uint8_t key_a[32], key_b[32];
+  memset(key_a, 0x11, sizeof key_a);
+  memset(key_b, 0x22, sizeof key_b);
+  for (int k = 0; k < 3; k++) {
+    assert_int_equal(run_bump(ex, wasm, len, key_a, 1), 1000072);
+    assert_int_equal(run_bump(ex, wasm, len, key_b, 2), 1000072);
+    assert_int_equal(run_bump(ex, wasm, len, NULL, 3), 1000072);
+  }
+  assert_int_equal(children(after, 4), 1);
+  assert_int_equal(after[0], before[0]); /* one process served them all */
+  exec_counts c;
+  ex->ops->counts(ex, &c);
+  assert_int_equal(c.cache_hits, 4); /* the cached module too gives a fresh instance */
+  pool_free(ex);
+  free(wasm);
+}
+
 /* A worker program that is missing is a start-up error. */
 static void test_missing_program(void **state) {
   (void)state;
@@ -386,6 +435,7 @@ int main(void) {
       cmocka_unit_test(test_timeout_in_worker),
       cmocka_unit_test(test_hang_killed_others_go_on),
       cmocka_unit_test(test_cache_affinity),
+      cmocka_unit_test(test_jobs_share_nothing),
       cmocka_unit_test(test_missing_program),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
