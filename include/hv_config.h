@@ -98,8 +98,8 @@ const char *hv_config_wasi_name(hv_config_wasi wasi);
 
 /* wasm.executor: where executions run (docs/workers.md). */
 typedef enum hv_config_executor {
-  HV_CONFIG_EXECUTOR_THREAD = 0,  /* threads of the server process (the default in this phase) */
-  HV_CONFIG_EXECUTOR_PROCESS = 1, /* confined worker processes that never hold a key */
+  HV_CONFIG_EXECUTOR_THREAD = 0,  /* threads of the server process (development, benchmarks) */
+  HV_CONFIG_EXECUTOR_PROCESS = 1, /* confined worker processes that never hold a key (default) */
 } hv_config_executor;
 
 /* "thread" or "process"; "?" otherwise. */

@@ -105,6 +105,7 @@ void hv_config_defaults(hv_config *c) {
   c->wasm.max_concurrent_per_key = 50;
   c->wasm.default_gas_limit = UINT64_C(10000000000);
   c->wasm.max_result_bytes = 16777216;
+  c->wasm.executor = HV_CONFIG_EXECUTOR_PROCESS; /* untrusted code never runs beside the keys */
   c->crypto.key_rotation_hours = 1;
   c->crypto.commitment_retention_days = 7;
   snprintf(c->crypto.key_dir, sizeof c->crypto.key_dir, "./data/keys");

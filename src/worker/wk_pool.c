@@ -259,6 +259,15 @@ static void wk_run_on(wk_pool *p, uint32_t index, const exec_job *job, uint64_t 
                       exec_outcome *out, wk_cache_stats *stats, bool *answered) {
   wk_slot *s = &p->slots[index];
   char why[256];
+  /* A worker that died (or spoke) between jobs is replaced before the job is sent, so that only
+   * a job that was running when its worker failed fails. */
+  struct pollfd idle = {.fd = s->fd, .events = POLLIN};
+  if (s->pid > 0 && poll(&idle, 1, 0) != 0) {
+    char what[320];
+    int pid = (int)s->pid;
+    wk_stop(s, true, "the worker ended or spoke between jobs", what, sizeof what);
+    wk_emit(p, WK_EVENT_REPLACED, index, pid, NULL, what);
+  }
   if (s->pid <= 0 && !wk_spawn(p, index, why, sizeof why)) {
     wk_emit(p, WK_EVENT_SPAWN_FAILED, index, 0, NULL, why);
     wk_fail(out, "no worker process could be started for the execution");

@@ -224,13 +224,13 @@ static void test_wasi_profile(void **state) {
   assert_string_equal(e.key, "wasm.wasi");
 }
 
-/* wasm.executor: thread (the default in this phase) or process, and nothing else. */
+/* wasm.executor: process (the default) or thread, and nothing else. */
 static void test_executor(void **state) {
   (void)state;
   hv_config c;
   hv_config_error e;
   hv_config_defaults(&c);
-  assert_int_equal(c.wasm.executor, HV_CONFIG_EXECUTOR_THREAD);
+  assert_int_equal(c.wasm.executor, HV_CONFIG_EXECUTOR_PROCESS);
   assert_int_equal(load("wasm:\n  executor: process\n", &c, &e), HV_CONFIG_OK);
   assert_int_equal(c.wasm.executor, HV_CONFIG_EXECUTOR_PROCESS);
   assert_string_equal(hv_config_executor_name(c.wasm.executor), "process");

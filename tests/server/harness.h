@@ -36,6 +36,7 @@ typedef struct ht_options {
   uint16_t port;                 /* 0: a free one */
   bool wasi_stdio;               /* wasm.wasi: stdio (WASI commands); else the default, none */
   uint64_t max_result_bytes;     /* wasm.max_result_bytes; 0: not in the file (16 MiB) */
+  const char *executor;          /* wasm.executor; NULL: HV_TEST_EXECUTOR, else the default */
 } ht_options;
 
 typedef struct ht_server {
