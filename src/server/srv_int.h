@@ -191,6 +191,10 @@ typedef struct srv {
   hv_audit_store *audit;
   srv_committer *commit;
   executor *exec;
+  /* wasm.executor: process: what the last worker to start got (WK_NS_* bits) and why unshare
+   * refused the rest (an errno, 0: it did not), for the start-up line. */
+  _Atomic uint32_t worker_ns;
+  _Atomic int worker_ns_errno;
   srv_metrics *metrics;
   srv_ratelimit *rate;       /* with config.auth and config.rate_limit: under auth_lock */
   pthread_rwlock_t auth_lock; /* SIGHUP replaces the API keys and the rate limits under it */

@@ -142,6 +142,8 @@ static void srv_worker_event(void *arg, const wk_event *ev) {
   if (ev->kind == WK_EVENT_STARTED) {
     const wk_hello *h = ev->hello;
     bool all = h->ns_flags == (WK_NS_USER | WK_NS_NET | WK_NS_MOUNT);
+    atomic_store(&s->worker_ns, h->ns_flags);
+    atomic_store(&s->worker_ns_errno, h->ns_errno);
     HV_LOG(s->log, all ? HV_LOG_DEBUG : HV_LOG_WARN,
            all ? "worker.started" : "worker.namespaces_unavailable", 0,
            HV_LOG_INT("pid", ev->pid), HV_LOG_UINT("worker", ev->index),
@@ -473,6 +475,22 @@ static int srv_run(srv *s, const sigset_t *signals) {
 
   exec_counts counts;
   s->exec->ops->counts(s->exec, &counts);
+  /* With worker processes: the namespaces they got, and the documented fallback when the kernel
+   * refused some (docs/workers.md, "Confinement"), on the start-up line itself. */
+  char namespaces[32] = "", fallback[160] = "";
+  if (s->config.wasm.executor == HV_CONFIG_EXECUTOR_PROCESS) {
+    uint32_t ns = atomic_load(&s->worker_ns);
+    int ns_errno = atomic_load(&s->worker_ns_errno);
+    snprintf(namespaces, sizeof namespaces, "%s%s%s%s", ns & WK_NS_USER ? "user," : "",
+             ns & WK_NS_NET ? "net," : "", ns & WK_NS_MOUNT ? "mount," : "", ns ? "" : "none");
+    size_t n = strlen(namespaces);
+    if (n > 0 && namespaces[n - 1] == ',') namespaces[n - 1] = '\0';
+    if (ns != (WK_NS_USER | WK_NS_NET | WK_NS_MOUNT))
+      snprintf(fallback, sizeof fallback,
+               "unshare refused (%s): workers run with the namespaces listed, confined by seccomp "
+               "and limits alone otherwise",
+               ns_errno ? strerror(ns_errno) : "unknown");
+  }
   hv_keyring_key_info cur = {0};
   hv_keyring_current(s->ring, &cur, NULL);
   HV_LOG(s->log, HV_LOG_INFO, "server.started", 0, HV_LOG_STR("version", HV_SERVER_VERSION),
@@ -480,6 +498,8 @@ static int srv_run(srv *s, const sigset_t *signals) {
          HV_LOG_UINT("http_workers", s->config.server.workers),
          HV_LOG_STR("executor", hv_config_executor_name(s->config.wasm.executor)),
          HV_LOG_UINT("executor_threads", counts.threads),
+         HV_LOG_STR("worker_namespaces", namespaces),
+         HV_LOG_STR("worker_namespace_fallback", fallback),
          HV_LOG_UINT("module_cache_bytes", counts.cache_max_bytes),
          HV_LOG_UINT("max_concurrent_executions", counts.capacity),
          HV_LOG_STR("storage", backend_name), HV_LOG_STR("key_id", cur.key_id),
