@@ -25,6 +25,7 @@
 #
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
 #                     [--only throughput,memory,cold,inst,bytes] [--bytes-reps N]
+#                     [--executor process|thread]
 #
 # Defaults: build/, 30 s, 100 connections, 2 wrk threads, every scenario. Needs wrk and openssl
 # (scripts/deps.sh). Traffic goes to 127.0.0.1 only. Exit status 1 when a target is missed.
@@ -38,6 +39,7 @@ connections=100
 wrk_threads=2
 only="throughput,memory,cold,inst,bytes"
 bytes_reps=21
+executor=process # wasm.executor (docs/workers.md): the default; thread to compare
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -46,7 +48,8 @@ while [ $# -gt 0 ]; do
     --threads) wrk_threads=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --bytes-reps) bytes_reps=$2; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --executor) executor=$2; shift 2 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -77,7 +80,7 @@ api_sha=$(printf %s "$api_key" | openssl dgst -sha256 -r | cut -d' ' -f1)
 write_config() {
   cat >"$work/config.yaml" <<EOF
 server: {host: "127.0.0.1", port: $1, workers: 4, max_body_bytes: 16777216}
-wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100}
+wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100, executor: $executor}
 crypto: {key_rotation_hours: 1, commitment_retention_days: 7, key_dir: "$work/data/keys"}
 storage: {backend: sqlite, path: "$work/data/audit.db"}
 auth: {api_keys: [{id: "bench", sha256: "$api_sha"}]}

@@ -262,7 +262,7 @@ static void wk_run_on(wk_pool *p, uint32_t index, const exec_job *job, uint64_t 
   /* A worker that died (or spoke) between jobs is replaced before the job is sent, so that only
    * a job that was running when its worker failed fails. */
   struct pollfd idle = {.fd = s->fd, .events = POLLIN};
-  if (s->pid > 0 && poll(&idle, 1, 0) != 0) {
+  if (s->pid > 0 && poll(&idle, 1, 0) > 0) {
     char what[320];
     int pid = (int)s->pid;
     wk_stop(s, true, "the worker ended or spoke between jobs", what, sizeof what);
