@@ -36,7 +36,7 @@ typedef enum wk_event_kind {
 typedef struct wk_event {
   wk_event_kind kind;
   int pid;
-  uint32_t index;          /* the pool thread it serves */
+  uint32_t index;          /* the worker's slot in the pool (0 .. workers - 1) */
   const wk_hello *hello;   /* WK_EVENT_STARTED */
   const char *reason;      /* what happened, in words that owe nothing to the program */
 } wk_event;
