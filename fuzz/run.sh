@@ -17,7 +17,7 @@ set -uo pipefail
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_decode fuzz_exec fuzz_hpke_open fuzz_request fuzz_invocation fuzz_json fuzz_cabi fuzz_wasi fuzz_tlog)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_decode fuzz_exec fuzz_hpke_open fuzz_request fuzz_invocation fuzz_json fuzz_cabi fuzz_wasi fuzz_tlog fuzz_worker_codec)
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${HV_FUZZ_BUILD:-$root/build-fuzz}
 jobs=${HV_FUZZ_BUILD_JOBS:-2}

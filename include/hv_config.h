@@ -100,6 +100,15 @@ typedef enum hv_config_wasi {
 /* "none" or "stdio"; "?" otherwise. */
 const char *hv_config_wasi_name(hv_config_wasi wasi);
 
+/* wasm.executor: where executions run (docs/workers.md). */
+typedef enum hv_config_executor {
+  HV_CONFIG_EXECUTOR_THREAD = 0,  /* threads of the server process (development, benchmarks) */
+  HV_CONFIG_EXECUTOR_PROCESS = 1, /* confined worker processes that never hold a key (default) */
+} hv_config_executor;
+
+/* "thread" or "process"; "?" otherwise. */
+const char *hv_config_executor_name(hv_config_executor executor);
+
 typedef struct hv_config_api_key {
   char id[HV_CONFIG_KEY_ID_SIZE]; /* what logs and audit records name; never the key itself */
   uint8_t sha256[32];             /* SHA-256 of the API key, decoded from hex */
@@ -142,6 +151,7 @@ typedef struct hv_config_wasm {
    * command's stdout and stderr. */
   uint64_t max_result_bytes;
   hv_config_wasi wasi; /* wasm.wasi: none (default) or stdio */
+  hv_config_executor executor; /* wasm.executor: thread (default) or process */
 } hv_config_wasm;
 
 typedef struct hv_config_crypto {

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang lld libclang-rt-14-dev
   wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
   libssl-dev libjansson-dev libcmocka-dev wabt libcyaml-dev libyaml-dev libsqlite3-dev
-  libmicrohttpd-dev libcurl4-openssl-dev libsimdjson-dev openssl wrk valgrind linux-perf
+  libmicrohttpd-dev libcurl4-openssl-dev libsimdjson-dev libseccomp-dev openssl wrk valgrind linux-perf
   curl prometheus systemd
   python3 python3-cryptography python3-pytest
   chromium # headless, for the browser tests (clients/playground)

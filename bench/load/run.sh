@@ -31,6 +31,7 @@
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
 #                     [--only throughput,memory,cold,inst,bytes,tlog] [--bytes-reps N]
 #                     [--tlog-pairs N] [--tlog-seconds S] [--perf FILE]
+#                     [--executor process|thread]
 #
 # --perf FILE: records the server with `perf record --call-graph dwarf` during the throughput run into FILE
 # (read it with `perf report -i FILE`); the figures of that run are then a little lower.
@@ -51,6 +52,7 @@ tlog_pairs=3
 tlog_seconds=10
 tlog=true # storage.transparency_log of the configuration written next
 perf_out=""
+executor=process # wasm.executor (docs/workers.md): the default; thread to compare
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -62,7 +64,8 @@ while [ $# -gt 0 ]; do
     --tlog-pairs) tlog_pairs=$2; shift 2 ;;
     --tlog-seconds) tlog_seconds=$2; shift 2 ;;
     --perf) perf_out=$2; shift 2 ;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+    --executor) executor=$2; shift 2 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -93,7 +96,7 @@ api_sha=$(printf %s "$api_key" | openssl dgst -sha256 -r | cut -d' ' -f1)
 write_config() {
   cat >"$work/config.yaml" <<EOF
 server: {host: "127.0.0.1", port: $1, workers: 4, max_body_bytes: 16777216}
-wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100}
+wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100, executor: $executor}
 crypto: {key_rotation_hours: 1, commitment_retention_days: 7, key_dir: "$work/data/keys"}
 storage: {backend: sqlite, path: "$work/data/audit.db", transparency_log: $tlog}
 auth: {api_keys: [{id: "bench", sha256: "$api_sha"}]}

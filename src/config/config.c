@@ -65,6 +65,16 @@ const char *hv_config_wasi_name(hv_config_wasi wasi) {
   return "?";
 }
 
+const char *hv_config_executor_name(hv_config_executor executor) {
+  switch (executor) {
+    case HV_CONFIG_EXECUTOR_THREAD:
+      return "thread";
+    case HV_CONFIG_EXECUTOR_PROCESS:
+      return "process";
+  }
+  return "?";
+}
+
 /* ---- Numeric keys: one table for loading, validating and the docs ---------------------------- */
 
 /* X(section, key, min, max). docs/config.md repeats these bounds; keep them in step. */
@@ -97,6 +107,7 @@ void hv_config_defaults(hv_config *c) {
   c->wasm.max_concurrent_per_key = 50;
   c->wasm.default_gas_limit = UINT64_C(10000000000);
   c->wasm.max_result_bytes = 16777216;
+  c->wasm.executor = HV_CONFIG_EXECUTOR_PROCESS; /* untrusted code never runs beside the keys */
   c->crypto.key_rotation_hours = 1;
   c->crypto.commitment_retention_days = 7;
   snprintf(c->crypto.key_dir, sizeof c->crypto.key_dir, "./data/keys");
@@ -150,7 +161,7 @@ typedef struct raw_server {
 } raw_server;
 typedef struct raw_wasm {
   char *max_memory_mb, *max_execution_time_seconds, *max_concurrent_executions, *default_gas_limit;
-  char *max_concurrent_per_key, *max_result_bytes, *wasi;
+  char *max_concurrent_per_key, *max_result_bytes, *wasi, *executor;
 } raw_wasm;
 typedef struct raw_crypto {
   char *key_rotation_hours, *commitment_retention_days, *key_dir, *kek_file;
@@ -215,6 +226,7 @@ static const cyaml_schema_field_t wasm_fields[] = {
     STR("max_concurrent_per_key", raw_wasm, max_concurrent_per_key),
     STR("max_result_bytes", raw_wasm, max_result_bytes),
     STR("wasi", raw_wasm, wasi),
+    STR("executor", raw_wasm, executor),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t crypto_fields[] = {
@@ -635,6 +647,9 @@ static hv_config_status check(const loader *L, const hv_config *c) {
   if (c->wasm.wasi != HV_CONFIG_WASI_NONE && c->wasm.wasi != HV_CONFIG_WASI_STDIO)
     return fail_at(L, HV_CONFIG_BAD_VALUE, "wasm.wasi", NULL, "unknown WASI profile %d",
                    (int)c->wasm.wasi);
+  if (c->wasm.executor != HV_CONFIG_EXECUTOR_THREAD && c->wasm.executor != HV_CONFIG_EXECUTOR_PROCESS)
+    return fail_at(L, HV_CONFIG_BAD_VALUE, "wasm.executor", NULL, "unknown executor %d",
+                   (int)c->wasm.executor);
   if (memchr(c->server.host, '\0', sizeof c->server.host) == NULL || !valid_host(c->server.host))
     return fail_at(L, HV_CONFIG_BAD_VALUE, "server.host", NULL,
                    "'%.64s' is not an IP address or a host name", c->server.host);
@@ -809,6 +824,20 @@ static hv_config_status convert(const loader *L, const raw_config *r, hv_config 
     else
       return fail_at(L, HV_CONFIG_BAD_VALUE, "wasm.wasi", NULL,
                      "unknown WASI profile '%.40s' (expected none or stdio)", r->wasm->wasi);
+  }
+
+  if (r->wasm != NULL && r->wasm->executor != NULL) {
+    const cfg_pos *pos = cfg_index_find(L->idx, "wasm.executor");
+    if (pos != NULL && pos->is_null)
+      return fail_at(L, HV_CONFIG_WRONG_TYPE, "wasm.executor", NULL,
+                     "expected thread or process, got null");
+    if (strcmp(r->wasm->executor, "thread") == 0)
+      c->wasm.executor = HV_CONFIG_EXECUTOR_THREAD;
+    else if (strcmp(r->wasm->executor, "process") == 0)
+      c->wasm.executor = HV_CONFIG_EXECUTOR_PROCESS;
+    else
+      return fail_at(L, HV_CONFIG_BAD_VALUE, "wasm.executor", NULL,
+                     "unknown executor '%.40s' (expected thread or process)", r->wasm->executor);
   }
 
   if (r->storage != NULL) {

@@ -1,7 +1,8 @@
 /*
- * executor.c: argument conversion, exec_run_and_wait, and the in-process executor: a fixed pool of
- * worker threads taking jobs from one FIFO queue, a compiled-module cache, and one timer thread
- * for wall-clock limits.
+ * executor.c: argument conversion, exec_run_and_wait, running one job (exec_run_now), and the
+ * in-process executor: a fixed pool of worker threads taking jobs from one FIFO queue, a
+ * compiled-module cache, and one timer thread for wall-clock limits. The same pool, given an
+ * exec_runner, hands each job to a runner instead (the process executor, src/worker/).
  *
  * The timer. Each worker publishes its running store and deadline under the pool's mutex; the
  * timer thread sleeps until the earliest deadline it knows of and interrupts every store whose
@@ -113,6 +114,13 @@ void exec_outcome_free(exec_outcome *outcome) {
   free(outcome->stdout_data);
   free(outcome->stderr_data);
   free(outcome->args);
+  /* So is a string or bytes result (its bytes are result_data): the next job on this thread or
+   * worker process gets none of it back from the allocator. */
+  for (size_t k = 0; outcome->results && outcome->result_data && k < outcome->result_count; k++) {
+    const hv_value *v = &outcome->results[k];
+    if (!hv_type_is_numeric(v->type) && v->data == outcome->result_data && v->len > 0)
+      explicit_bzero(outcome->result_data, v->len);
+  }
   free(outcome->results);
   if (outcome->result_data) free(outcome->result_data);
   free(outcome);
@@ -215,17 +223,6 @@ static void exec_engine_fail(exec_outcome *out, const exec_job *job, const hvw_e
       break;
   }
 }
-
-/* Hooks that let the in-process pool see (and interrupt) the store of a running job: `enter` arms
- * the job's deadline (monotonic ns), `leave` disarms it before the store is freed. */
-typedef struct exec_store_hook {
-  void (*enter)(void *ctx, hvw_store *store, uint64_t deadline_ns);
-  void (*leave)(void *ctx);
-  void *ctx;
-  /* The running thread's engine pool (memory slots and stacks kept between its executions);
-   * NULL: every store maps its own. */
-  hvw_pool *engine_pool;
-} exec_store_hook;
 
 /* Sets *lifted to the result type the Canonical ABI lifts (0: the export's numeric results as
  * they are) and checks declared numeric results against the export's. False with *out failed on
@@ -546,10 +543,8 @@ done:
   free(argv);
 }
 
-/* Loads (or finds in the cache), checks, converts and runs until `deadline` (monotonic ns); fills
- * *out (never fails to fill it). `cache` may be NULL. */
-static void exec_run_job(const exec_job *job, uint64_t deadline, modcache *cache,
-                         const exec_store_hook *hook, exec_outcome *out) {
+void exec_run_now(const exec_job *job, uint64_t deadline, modcache *cache,
+                  const exec_store_hook *hook, exec_outcome *out) {
   hvw_error err = {0};
   const hvw_module *module = NULL;
   hvw_module *owned = NULL;       /* a module this job loaded and did not give to the cache */
@@ -743,6 +738,7 @@ typedef struct inproc {
   bool stopping; /* no new work */
   bool exiting;  /* workers leave when the queue is empty */
   modcache *cache; /* NULL: no module cache */
+  exec_runner runner; /* run.run NULL: jobs run in the pool's own threads (exec_run_now) */
   /* The timer (see the top of the file), under mu. */
   pthread_cond_t timer_cv;
   pthread_t timer;
@@ -937,8 +933,10 @@ static void *inproc_main(void *arg) {
         exec_fail(out, OUTCOME_CAPACITY_EXCEEDED,
                   "the server was too busy to start the execution within its time limit");
         out->retry_after_s = 1;
+      } else if (p->runner.run) {
+        p->runner.run(p->runner.ctx, (uint32_t)(w - p->workers), job, job->deadline_ns_, out);
       } else {
-        exec_run_job(job, job->deadline_ns_, p->cache, &hook, out);
+        exec_run_now(job, job->deadline_ns_, p->cache, &hook, out);
       }
     }
     /* The execution is over: its slot is free before the reply can reach the client. */
@@ -1042,6 +1040,8 @@ static void inproc_counts(executor *ex, exec_counts *out) {
     out->cache_hits = st.hits;
     out->cache_misses = st.misses;
     out->cache_evictions = st.evictions;
+  } else if (p->runner.cache_counts) {
+    p->runner.cache_counts(p->runner.ctx, out);
   }
 }
 
@@ -1109,6 +1109,8 @@ static void inproc_destroy(executor *ex) {
     pthread_join(p->timer, NULL);
   }
   modcache_free(p->cache);
+  /* Every thread has stopped: nothing runs on the runner any more. */
+  if (p->runner.destroy) p->runner.destroy(p->runner.ctx);
   pthread_cond_destroy(&p->timer_cv);
   pthread_cond_destroy(&p->work_cv);
   pthread_cond_destroy(&p->idle_cv);
@@ -1127,25 +1129,38 @@ static const executor_ops inproc_ops = {
     .destroy = inproc_destroy,
 };
 
-executor *exec_inproc_new(uint32_t capacity, uint32_t tenant_slots, uint32_t threads,
-                          size_t cache_bytes, char *why, size_t why_size) {
-  if (capacity == 0 || tenant_slots == 0) {
-    snprintf(why, why_size, "the executor needs a capacity of at least 1");
-    return NULL;
-  }
+uint32_t exec_pool_threads(uint32_t capacity, uint32_t threads) {
   if (threads == 0) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* Twice the CPUs: one tenant's share (three quarters) keeps every CPU busy, and the rest
      * keeps threads free for other tenants while one runs long executions. */
     threads = cpus < 2 ? 4u : cpus > 128 ? 256u : 2u * (uint32_t)cpus;
   }
-  if (threads > capacity) threads = capacity;
+  return threads > capacity ? capacity : threads;
+}
+
+executor *exec_inproc_new(uint32_t capacity, uint32_t tenant_slots, uint32_t threads,
+                          size_t cache_bytes, char *why, size_t why_size) {
+  return exec_pool_new(capacity, tenant_slots, threads, cache_bytes, NULL, why, why_size);
+}
+
+executor *exec_pool_new(uint32_t capacity, uint32_t tenant_slots, uint32_t threads,
+                        size_t cache_bytes, const exec_runner *runner, char *why,
+                        size_t why_size) {
+  if (capacity == 0 || tenant_slots == 0) {
+    snprintf(why, why_size, "the executor needs a capacity of at least 1");
+    if (runner && runner->destroy) runner->destroy(runner->ctx);
+    return NULL;
+  }
+  threads = exec_pool_threads(capacity, threads);
 
   inproc *p = calloc(1, sizeof *p);
   if (!p) {
     snprintf(why, why_size, "out of memory");
+    if (runner && runner->destroy) runner->destroy(runner->ctx);
     return NULL;
   }
+  if (runner) p->runner = *runner;
   p->base.ops = &inproc_ops;
   p->capacity = capacity;
   p->tenant_slots = tenant_slots < capacity ? tenant_slots : capacity;

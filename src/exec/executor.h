@@ -100,8 +100,8 @@ typedef struct exec_outcome {
   uint32_t retry_after_s;          /* OUTCOME_CAPACITY_EXCEEDED: when to try again */
 } exec_outcome;
 
-/* Frees what the outcome owns (args, results, result_data, a command's output, which is wiped
- * first) and the outcome itself. NULL: no-op. */
+/* Frees what the outcome owns (args, results, result_data, a command's output; the output and
+ * a string or bytes result are wiped first) and the outcome itself. NULL: no-op. */
 void exec_outcome_free(exec_outcome *outcome);
 
 /* ---- WASI commands (docs/wasi.md) ---------------------------------------------------------- */
@@ -229,5 +229,58 @@ exec_outcome *exec_run_and_wait(executor *ex, exec_job *job);
  */
 executor *exec_inproc_new(uint32_t capacity, uint32_t tenant_slots, uint32_t threads,
                           size_t cache_bytes, char *why, size_t why_size);
+
+/* The thread count exec_inproc_new and exec_pool_new use for `threads` (0: the default above),
+ * never more than `capacity`. */
+uint32_t exec_pool_threads(uint32_t capacity, uint32_t threads);
+
+/* ---- Running one job, and pools whose jobs run elsewhere ---------------------------------- */
+
+typedef struct modcache modcache;
+
+/* Lets whoever runs a job see (and interrupt) its store: `enter` arms the job's deadline
+ * (monotonic ns) once the store exists, `leave` disarms it before the store is freed. */
+typedef struct exec_store_hook {
+  void (*enter)(void *ctx, hvw_store *store, uint64_t deadline_ns);
+  void (*leave)(void *ctx);
+  void *ctx;
+  /* The running thread's (or worker process's) engine pool: memory slots and stacks kept between
+   * its executions; NULL: every store maps its own. */
+  hvw_pool *engine_pool;
+} exec_store_hook;
+
+/*
+ * Runs one job now, on the calling thread: loads the module (or finds it in `cache`, which may be
+ * NULL), checks it, converts the arguments and runs until `deadline_ns` (monotonic), which only
+ * `hook` enforces (by interrupting the store). Fills *out (zeroed by the caller, code
+ * OUTCOME_INTERNAL_ERROR) and never fails to fill it; what *out then owns is exec_outcome_free's.
+ * The in-process pool's threads and the worker process (src/worker/) both run jobs through this.
+ */
+void exec_run_now(const exec_job *job, uint64_t deadline_ns, modcache *cache,
+                  const exec_store_hook *hook, exec_outcome *out);
+
+/* Where the pool's threads run their jobs when not on themselves (the process executor,
+ * src/worker/wk_pool.h). */
+typedef struct exec_runner {
+  void *ctx;
+  /* Runs `job` for pool thread `index` (0 .. threads - 1) until deadline_ns and fills *out as
+   * exec_run_now does. Called only from that thread, so calls of one index never overlap. */
+  void (*run)(void *ctx, uint32_t index, const exec_job *job, uint64_t deadline_ns,
+              exec_outcome *out);
+  /* Frees ctx once every thread has stopped (also when exec_pool_new fails). May be NULL. */
+  void (*destroy)(void *ctx);
+  /* Fills the cache_* figures of *out when the runner keeps module caches of its own (the pool
+   * then has none). May be NULL; called from any thread. */
+  void (*cache_counts)(void *ctx, exec_counts *out);
+} exec_runner;
+
+/*
+ * The pool of exec_inproc_new (slots, fairness, queue, timer) with its jobs run by `runner`
+ * (copied; NULL: on the pool's threads, exactly exec_inproc_new). The pool owns runner->ctx from
+ * this call on, also when it fails. `cache_bytes` should be 0 with a runner.
+ */
+executor *exec_pool_new(uint32_t capacity, uint32_t tenant_slots, uint32_t threads,
+                        size_t cache_bytes, const exec_runner *runner, char *why,
+                        size_t why_size);
 
 #endif /* HV_EXEC_EXECUTOR_H */

@@ -71,6 +71,8 @@ typedef struct srv_conn srv_conn;
 /* The compiled-module cache's bound (estimated bytes of modules kept; docs/service.md, "Module
  * cache"). A constant: the configuration has no key for it. */
 #define SRV_MODULE_CACHE_BYTES (256u * 1024u * 1024u)
+/* The least compiled-module cache one worker process gets (wasm.executor: process). */
+#define SRV_WORKER_CACHE_MIN_MB 32u
 /* Audit records written in one round (one transaction with hv_audit_put_batch). */
 #define SRV_COMMIT_BATCH_MAX 256u
 
@@ -246,6 +248,10 @@ typedef struct srv {
   srv_committer *commit;
   srv_tlog *tlog;            /* NULL when storage.transparency_log is off */
   executor *exec;
+  /* wasm.executor: process: what the last worker to start got (WK_NS_* bits) and why unshare
+   * refused the rest (an errno, 0: it did not), for the start-up line. */
+  _Atomic uint32_t worker_ns;
+  _Atomic int worker_ns_errno;
   srv_metrics *metrics;
   srv_ratelimit *rate;       /* with config.auth and config.rate_limit: under auth_lock */
   pthread_rwlock_t auth_lock; /* SIGHUP replaces the API keys and the rate limits under it */

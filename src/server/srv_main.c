@@ -24,6 +24,7 @@
 
 #include "hv_server.h"
 #include "srv_int.h"
+#include "wk_pool.h"
 
 #define SRV_USAGE "usage: hypervisor serve [--config FILE] | hypervisor serve --check-config FILE\n"
 
@@ -129,6 +130,61 @@ static bool srv_dev_key(srv *s, char *why, size_t why_size) {
   s->config.auth.api_keys = k;
   s->config.auth.api_key_count = 1;
   return true;
+}
+
+/* ---- The process executor (docs/workers.md) ------------------------------------------------ */
+
+/* A worker's life in the log: its start (with the namespaces it got, and why not all of them:
+ * the documented fallback is visible at start-up), and each replacement (security: a worker that
+ * dies or misbehaves may be under attack). Never anything of the program. */
+static void srv_worker_event(void *arg, const wk_event *ev) {
+  srv *s = arg;
+  if (ev->kind == WK_EVENT_STARTED) {
+    const wk_hello *h = ev->hello;
+    bool all = h->ns_flags == (WK_NS_USER | WK_NS_NET | WK_NS_MOUNT);
+    atomic_store(&s->worker_ns, h->ns_flags);
+    atomic_store(&s->worker_ns_errno, h->ns_errno);
+    HV_LOG(s->log, all ? HV_LOG_DEBUG : HV_LOG_WARN,
+           all ? "worker.started" : "worker.namespaces_unavailable", 0,
+           HV_LOG_INT("pid", ev->pid), HV_LOG_UINT("worker", ev->index),
+           HV_LOG_BOOL("user_ns", (h->ns_flags & WK_NS_USER) != 0),
+           HV_LOG_BOOL("net_ns", (h->ns_flags & WK_NS_NET) != 0),
+           HV_LOG_BOOL("mount_ns", (h->ns_flags & WK_NS_MOUNT) != 0),
+           HV_LOG_STR("unshare_error", h->ns_errno ? strerror(h->ns_errno) : ""));
+  } else {
+    HV_LOG(s->log, HV_LOG_WARN,
+           ev->kind == WK_EVENT_REPLACED ? "worker.replaced" : "worker.start_failed",
+           HV_LOG_SECURITY, HV_LOG_INT("pid", ev->pid), HV_LOG_UINT("worker", ev->index),
+           HV_LOG_STR("reason", ev->reason ? ev->reason : ""));
+  }
+}
+
+/* Worker processes running hv-worker from the directory of this executable. */
+static executor *srv_process_executor(srv *s, char *why, size_t why_size) {
+  char path[4096];
+  if (!wk_beside_self("hv-worker", path, sizeof path)) {
+    snprintf(why, why_size, "cannot tell where the hv-worker program is (/proc/self/exe)");
+    return NULL;
+  }
+  /* The largest job: a module and arguments decoded from at most max_body_bytes of base64, plus
+   * the job's own fields. */
+  uint64_t job = s->config.server.max_body_bytes + (1u << 20);
+  /* The thread executor's cache bound shared out between the workers (each keeps its own cache,
+   * docs/workers.md), but never so small that an ordinary module is too large to keep (a cache
+   * keeps modules up to an eighth of its bound). */
+  uint32_t workers = exec_pool_threads(s->config.wasm.max_concurrent_executions, 0);
+  uint32_t cache_mb = (uint32_t)(SRV_MODULE_CACHE_BYTES >> 20) / (workers ? workers : 1);
+  if (cache_mb < SRV_WORKER_CACHE_MIN_MB) cache_mb = SRV_WORKER_CACHE_MIN_MB;
+  wk_pool_opts opts = {
+      .cache_mb = cache_mb,
+      .worker_path = path,
+      .max_memory_mb = s->config.wasm.max_memory_mb,
+      .max_job_bytes = job > WK_JOB_PAYLOAD_MAX ? WK_JOB_PAYLOAD_MAX : (uint32_t)job,
+      .event = srv_worker_event,
+      .event_arg = s,
+  };
+  return wk_pool_new(s->config.wasm.max_concurrent_executions,
+                     s->config.wasm.max_concurrent_per_key, &opts, why, why_size);
 }
 
 /* ---- One server per data directory -------------------------------------------------------- */
@@ -482,9 +538,12 @@ static int srv_run(srv *s, const sigset_t *signals) {
   s->rate = srv_ratelimit_new(s->config.auth.api_key_count, s->config.rate_limit.requests_per_second,
                               s->config.rate_limit.burst);
   if (!s->metrics || !s->rate) return srv_fail(s, "out of memory");
-  s->exec = exec_inproc_new(s->config.wasm.max_concurrent_executions,
-                            s->config.wasm.max_concurrent_per_key, 0, SRV_MODULE_CACHE_BYTES, why,
-                            sizeof why);
+  if (s->config.wasm.executor == HV_CONFIG_EXECUTOR_PROCESS)
+    s->exec = srv_process_executor(s, why, sizeof why);
+  else
+    s->exec = exec_inproc_new(s->config.wasm.max_concurrent_executions,
+                              s->config.wasm.max_concurrent_per_key, 0, SRV_MODULE_CACHE_BYTES,
+                              why, sizeof why);
   if (!s->exec) return srv_fail(s, "executor: %s", why);
 
   srv_maintenance(s); /* purge what expired while the server was down */
@@ -496,6 +555,22 @@ static int srv_run(srv *s, const sigset_t *signals) {
 
   exec_counts counts;
   s->exec->ops->counts(s->exec, &counts);
+  /* With worker processes: the namespaces they got, and the documented fallback when the kernel
+   * refused some (docs/workers.md, "Confinement"), on the start-up line itself. */
+  char namespaces[32] = "", fallback[160] = "";
+  if (s->config.wasm.executor == HV_CONFIG_EXECUTOR_PROCESS) {
+    uint32_t ns = atomic_load(&s->worker_ns);
+    int ns_errno = atomic_load(&s->worker_ns_errno);
+    snprintf(namespaces, sizeof namespaces, "%s%s%s%s", ns & WK_NS_USER ? "user," : "",
+             ns & WK_NS_NET ? "net," : "", ns & WK_NS_MOUNT ? "mount," : "", ns ? "" : "none");
+    size_t n = strlen(namespaces);
+    if (n > 0 && namespaces[n - 1] == ',') namespaces[n - 1] = '\0';
+    if (ns != (WK_NS_USER | WK_NS_NET | WK_NS_MOUNT))
+      snprintf(fallback, sizeof fallback,
+               "unshare refused (%s): workers run with the namespaces listed, confined by seccomp "
+               "and limits alone otherwise",
+               ns_errno ? strerror(ns_errno) : "unknown");
+  }
   hv_keyring_key_info cur = {0};
   hv_keyring_current(s->ring, &cur, NULL);
   HV_LOG(s->log, HV_LOG_INFO, "server.started", 0, HV_LOG_STR("version", HV_SERVER_VERSION),
@@ -503,7 +578,10 @@ static int srv_run(srv *s, const sigset_t *signals) {
          HV_LOG_STR("scheme", s->config.server.tls_cert[0] ? "https" : "http"),
          HV_LOG_STR("config", s->config_file[0] ? s->config_file : "(embedded defaults)"),
          HV_LOG_UINT("http_workers", s->config.server.workers),
+         HV_LOG_STR("executor", hv_config_executor_name(s->config.wasm.executor)),
          HV_LOG_UINT("executor_threads", counts.threads),
+         HV_LOG_STR("worker_namespaces", namespaces),
+         HV_LOG_STR("worker_namespace_fallback", fallback),
          HV_LOG_UINT("module_cache_bytes", counts.cache_max_bytes),
          HV_LOG_UINT("max_concurrent_executions", counts.capacity),
          HV_LOG_STR("storage", backend_name), HV_LOG_STR("key_id", cur.key_id),

@@ -371,6 +371,29 @@ static void test_playground(void **state) {
                "expected true or false, got '1'");
 }
 
+/* wasm.executor: process (the default) or thread, and nothing else. */
+static void test_executor(void **state) {
+  (void)state;
+  hv_config c;
+  hv_config_error e;
+  hv_config_defaults(&c);
+  assert_int_equal(c.wasm.executor, HV_CONFIG_EXECUTOR_PROCESS);
+  assert_int_equal(load("wasm:\n  executor: process\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.wasm.executor, HV_CONFIG_EXECUTOR_PROCESS);
+  assert_string_equal(hv_config_executor_name(c.wasm.executor), "process");
+  hv_config_free(&c);
+  assert_int_equal(load("wasm:\n  executor: thread\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.wasm.executor, HV_CONFIG_EXECUTOR_THREAD);
+  assert_string_equal(hv_config_executor_name(c.wasm.executor), "thread");
+  hv_config_free(&c);
+  expect_error("wasm:\n  executor: fork\n", HV_CONFIG_BAD_VALUE, "wasm.executor", 2, 13,
+               "unknown executor 'fork' (expected thread or process)");
+  hv_config_defaults(&c);
+  c.wasm.executor = (hv_config_executor)7;
+  assert_int_equal(hv_config_validate(&c, &e), HV_CONFIG_BAD_VALUE);
+  assert_string_equal(e.key, "wasm.executor");
+}
+
 /* ---- Errors ---------------------------------------------------------------------------------- */
 
 static void test_unknown_keys(void **state) {
@@ -725,6 +748,7 @@ int main(void) {
       cmocka_unit_test(test_wasi_profile),
       cmocka_unit_test(test_cors_origins),
       cmocka_unit_test(test_playground),
+      cmocka_unit_test(test_executor),
       cmocka_unit_test(test_unknown_keys),
       cmocka_unit_test(test_wrong_types),
       cmocka_unit_test(test_bad_values),

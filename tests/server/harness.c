@@ -106,6 +106,9 @@ void ht_write_config(ht_server *s) {
           o->max_concurrent ? o->max_concurrent : 100);
   if (o->per_key) fprintf(f, "  max_concurrent_per_key: %u\n", o->per_key);
   if (o->wasi_stdio) fprintf(f, "  wasi: stdio\n");
+  /* HV_TEST_EXECUTOR=process runs the whole suite on the process executor (docs/workers.md). */
+  const char *executor = o->executor ? o->executor : getenv("HV_TEST_EXECUTOR");
+  if (executor && *executor) fprintf(f, "  executor: %s\n", executor);
   if (o->max_result_bytes)
     fprintf(f, "  max_result_bytes: %llu\n", (unsigned long long)o->max_result_bytes);
   fprintf(f,

@@ -43,6 +43,7 @@ typedef struct ht_options {
   const char *kek_file;          /* crypto.kek_file; NULL: not in the file */
   const char *storage;           /* the whole storage section's body (indented two spaces);
                                     NULL: sqlite at DIR/data/audit.db */
+  const char *executor;          /* wasm.executor; NULL: HV_TEST_EXECUTOR, else the default */
 } ht_options;
 
 typedef struct ht_server {

@@ -1,0 +1,70 @@
+/*
+ * wk_pool.h: the process executor (docs/workers.md): the in-process executor's slots, fairness,
+ * queue and timer (exec_pool_new), with each of its threads handing its jobs to a worker process
+ * of its own (hv-worker) over a socketpair, instead of running them next to the server's keys.
+ *
+ * A worker that dies (a signal, an exit), sends what the codec refuses, or misses its job's
+ * deadline by more than the grace period is killed (SIGKILL) and reaped, and a new one is started
+ * in its place; only that job fails, with OUTCOME_INTERNAL_ERROR. The pool never reads more from a
+ * worker than the job's outcome can honestly take (wk_outcome_payload_max).
+ *
+ * Each worker keeps its own compiled-module cache. A pool thread takes a free worker for each job:
+ * the one that last ran the job's cache key (the module's hash under the API key, so never another
+ * tenant's entry) when it is free, else its own, else any free one (there is always one: workers
+ * = threads). The module's bytes always travel with the job (docs/workers.md says why).
+ */
+#ifndef HV_WK_POOL_H
+#define HV_WK_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "executor.h"
+#include "wk_codec.h"
+
+#define WK_CHANNEL_FD 3            /* where a worker finds its channel */
+#define WK_GRACE_NS 2000000000u     /* past a job's deadline before its worker is killed */
+#define WK_HELLO_TIMEOUT_NS 10000000000u /* for a new worker to confine itself and say hello */
+
+typedef enum wk_event_kind {
+  WK_EVENT_STARTED,  /* a worker said hello: `hello` */
+  WK_EVENT_REPLACED, /* a worker was killed or died and is replaced: `reason` */
+  WK_EVENT_SPAWN_FAILED, /* a worker could not be started: `reason` */
+} wk_event_kind;
+
+typedef struct wk_event {
+  wk_event_kind kind;
+  int pid;
+  uint32_t index;          /* the worker's slot in the pool (0 .. workers - 1) */
+  const wk_hello *hello;   /* WK_EVENT_STARTED */
+  const char *reason;      /* what happened, in words that owe nothing to the program */
+} wk_event;
+
+typedef void (*wk_event_fn)(void *arg, const wk_event *event);
+
+typedef struct wk_pool_opts {
+  const char *worker_path; /* the hv-worker program (copied) */
+  uint32_t workers;        /* worker processes = pool threads; 0: exec_pool_threads' default */
+  uint32_t max_memory_mb;  /* wasm.max_memory_mb, for the worker's address-space limit */
+  uint32_t max_job_bytes;  /* the largest job payload a worker takes (<= WK_JOB_PAYLOAD_MAX) */
+  uint32_t cache_mb;       /* each worker's compiled-module cache (0: none) */
+  uint64_t grace_ns;       /* 0: WK_GRACE_NS */
+  wk_event_fn event;       /* may be NULL; called from pool threads, never with a lock held */
+  void *event_arg;
+} wk_pool_opts;
+
+/*
+ * The process executor, with `capacity` and `tenant_slots` as in exec_inproc_new and
+ * opts->workers worker processes, all started (and confined) before it returns. NULL with a
+ * reason in `why` when one cannot be started. Free with ex->ops->shutdown and ->destroy, which
+ * close the channels and reap the workers.
+ */
+executor *wk_pool_new(uint32_t capacity, uint32_t tenant_slots, const wk_pool_opts *opts,
+                      char *why, size_t why_size);
+
+/* The path of `name` in the directory of the running executable (readlink /proc/self/exe), into
+ * buf. False when it does not fit or the link cannot be read. */
+bool wk_beside_self(const char *name, char *buf, size_t size);
+
+#endif /* HV_WK_POOL_H */
