@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -178,7 +180,15 @@ static ht_server main_server;
 static const char *const every_path[] = {
     "/v1/execute", "/execute",    "/v1/verify/0b0e6bbf-4f71-4b4e-9d0f-3a3c1f6f7d2a",
     "/verify/0b0e6bbf-4f71-4b4e-9d0f-3a3c1f6f7d2a", "/v1/keys", "/keys", "/health",
-    "/v1/health",  "/metrics",    "/v1/metrics"};
+    "/v1/health",  "/metrics",    "/v1/metrics", "/v1/log/checkpoint", "/v1/log/key",
+    "/v1/log/proof/inclusion", "/v1/log/proof/consistency", "/v1/log/leaves", "/",
+    "/playground/app.js"};
+
+/* The transparency log's paths, without their queries. */
+static const char *const log_paths[] = {"/v1/log/checkpoint", "/v1/log/key",
+                                        "/v1/log/proof/inclusion", "/v1/log/proof/consistency",
+                                        "/v1/log/leaves"};
+#define LOG_PATH_COUNT (sizeof log_paths / sizeof log_paths[0])
 
 static void open_endpoints(ht_server *s) {
   const char *origin[] = {"Origin: " ORIGIN, NULL};
@@ -192,8 +202,11 @@ static void open_endpoints(ht_server *s) {
     exchange_free(s, "get from an allowed origin", &cors, 200, NULL);
   }
   const char *with_body[] = {"/health", "/v1/keys", "/v1/verify/0b0e6bbf-4f71-4b4e-9d0f-3a3c1f6f7d2a",
-                             "/metrics"};
-  for (size_t k = 0; k < 4; k++) {
+                             "/metrics", "/v1/log/checkpoint", "/v1/log/key",
+                             "/v1/log/proof/inclusion?index=0&size=1",
+                             "/v1/log/proof/consistency?old=1&new=1", "/v1/log/leaves?start=0&end=1",
+                             "/", "/playground/app.js"};
+  for (size_t k = 0; k < sizeof with_body / sizeof with_body[0]; k++) {
     ht_req get = {.method = "GET", .path = with_body[k], .api_key = HT_API_KEY, .body = "{}"};
     exchange_free(s, "GET with a body", &get, 413, "PAYLOAD_TOO_LARGE");
   }
@@ -264,6 +277,8 @@ static void executions(ht_server *s, char id_out[64], char commitment_out[65]) {
                        "timeout_seconds", json_integer(5), &key);
   ht_req req = post("/v1/execute", body);
   ht_resp r = exchange(s, "v1 add", &req, 200, NULL);
+  /* The transparency log is on: the 200 carries the record's receipt. */
+  if (!json_is_object(json_object_get(r.json, "receipt"))) fail_msg("v1 add: no receipt");
   record_result("v1 add", "ResultDocument", &r, key);
   snprintf(id_out, 64, "%s", str(r.json, "request_id"));
   snprintf(commitment_out, 65, "%s", str(r.json, "result_commitment"));
@@ -515,6 +530,241 @@ static void verify(ht_server *s, const char *id, const char *commitment, const c
   exchange_free(s, "verify: HEAD of no such record", &head, 404, NULL);
 }
 
+/* The tree's size now, from the signed checkpoint's second line. */
+static uint64_t log_tree_size(ht_server *s) {
+  ht_req req = {.path = "/v1/log/checkpoint"};
+  ht_resp r = exchange(s, "log: the checkpoint", &req, 200, NULL);
+  const char *nl = r.body ? strchr(r.body, '\n') : NULL;
+  assert_non_null(nl);
+  unsigned long long size = strtoull(nl + 1, NULL, 10);
+  ht_resp_free(&r);
+  return (uint64_t)size;
+}
+
+/* `tmpl` with each '$' replaced by n and each '@' by n + 1. */
+static void log_query_path(char *out, size_t size, const char *tmpl, uint64_t n) {
+  size_t at = 0;
+  for (const char *c = tmpl; *c && at + 24 < size; c++) {
+    if (*c == '$' || *c == '@')
+      at += (size_t)snprintf(out + at, size - at, "%llu", (unsigned long long)(n + (*c == '@')));
+    else
+      out[at++] = *c;
+  }
+  out[at] = '\0';
+}
+
+/* Every log endpoint's answers, on a server with records in its log. */
+static void log_endpoints(ht_server *s) {
+  const char *origin[] = {"Origin: " ORIGIN, NULL};
+  uint64_t n = log_tree_size(s);
+  if (n < 3) fail_msg("the log has %llu leaves after the executions, want at least 3",
+                      (unsigned long long)n);
+  char good[LOG_PATH_COUNT][160];
+  snprintf(good[0], sizeof good[0], "/v1/log/checkpoint");
+  snprintf(good[1], sizeof good[1], "/v1/log/key");
+  snprintf(good[2], sizeof good[2], "/v1/log/proof/inclusion?index=%llu&size=%llu",
+           (unsigned long long)n - 1, (unsigned long long)n);
+  snprintf(good[3], sizeof good[3], "/v1/log/proof/consistency?old=1&new=%llu", (unsigned long long)n);
+  snprintf(good[4], sizeof good[4], "/v1/log/leaves?start=0&end=%llu", (unsigned long long)n);
+  for (size_t k = 0; k < LOG_PATH_COUNT; k++) {
+    ht_req get = {.path = good[k]};
+    exchange_free(s, "log: get", &get, 200, NULL);
+    ht_req head = {.method = "HEAD", .path = good[k]};
+    exchange_free(s, "log: HEAD", &head, 200, NULL);
+    ht_req cors = {.path = good[k], .headers = origin};
+    exchange_free(s, "log: get from an allowed origin", &cors, 200, NULL);
+  }
+  char path[200];
+  /* The key's origin names the checkpoint. */
+  ht_req key = {.path = "/v1/log/key"};
+  ht_resp kr = exchange(s, "log: the key", &key, 200, NULL);
+  ht_req cp = {.path = "/v1/log/checkpoint"};
+  ht_resp cr = exchange(s, "log: the checkpoint again", &cp, 200, NULL);
+  const char *log_origin = str(kr.json, "origin");
+  assert_non_null(log_origin);
+  assert_true(cr.body && strncmp(cr.body, log_origin, strlen(log_origin)) == 0);
+  ht_resp_free(&kr);
+  ht_resp_free(&cr);
+  /* Consistency of a tree with itself: an empty proof. */
+  snprintf(path, sizeof path, "/v1/log/proof/consistency?old=%llu&new=%llu", (unsigned long long)n,
+           (unsigned long long)n);
+  ht_req same = {.path = path};
+  ht_resp sr = exchange(s, "log: consistency of equal sizes", &same, 200, NULL);
+  assert_int_equal(json_array_size(json_object_get(sr.json, "consistency_proof")), 0);
+  ht_resp_free(&sr);
+  /* A range past the page cap (and past the tree): the page stops at the smaller end. */
+  snprintf(path, sizeof path, "/v1/log/leaves?start=1&end=%llu", (unsigned long long)n + 1000);
+  ht_req wide = {.path = path};
+  ht_resp wr = exchange(s, "log: leaves over the page cap", &wide, 200, NULL);
+  uint64_t want_end = n < 257 ? n : 257;
+  assert_int_equal(json_integer_value(json_object_get(wr.json, "end")), want_end);
+  assert_int_equal(json_array_size(json_object_get(wr.json, "leaves")), want_end - 1);
+  ht_resp_free(&wr);
+
+  /* Every 400: missing, repeated, unknown, malformed, too large, out of range ('$' is the tree's
+   * size, '@' one more). */
+  struct {
+    const char *name, *tmpl;
+  } bad[] = {
+      {"inclusion: no query", "/v1/log/proof/inclusion"},
+      {"inclusion: size missing", "/v1/log/proof/inclusion?index=0"},
+      {"inclusion: index missing", "/v1/log/proof/inclusion?size=$"},
+      {"inclusion: unknown parameter", "/v1/log/proof/inclusion?index=0&size=$&x=1"},
+      {"inclusion: repeated parameter", "/v1/log/proof/inclusion?index=0&index=0&size=$"},
+      {"inclusion: negative", "/v1/log/proof/inclusion?index=-1&size=$"},
+      {"inclusion: leading zero", "/v1/log/proof/inclusion?index=01&size=$"},
+      {"inclusion: not a number", "/v1/log/proof/inclusion?index=one&size=$"},
+      {"inclusion: empty value", "/v1/log/proof/inclusion?index=&size=$"},
+      {"inclusion: over 2^63 - 1", "/v1/log/proof/inclusion?index=9223372036854775808&size=$"},
+      {"inclusion: index = size", "/v1/log/proof/inclusion?index=$&size=$"},
+      {"inclusion: size 0", "/v1/log/proof/inclusion?index=0&size=0"},
+      {"inclusion: size over the tree", "/v1/log/proof/inclusion?index=0&size=9223372036854775807"},
+      {"consistency: no query", "/v1/log/proof/consistency"},
+      {"consistency: new missing", "/v1/log/proof/consistency?old=1"},
+      {"consistency: unknown parameter", "/v1/log/proof/consistency?old=1&new=$&from=0"},
+      {"consistency: malformed", "/v1/log/proof/consistency?old=1&new=+2"},
+      {"consistency: old > new", "/v1/log/proof/consistency?old=2&new=1"},
+      {"consistency: old 0", "/v1/log/proof/consistency?old=0&new=$"},
+      {"consistency: new over the tree", "/v1/log/proof/consistency?old=1&new=9223372036854775807"},
+      {"leaves: no query", "/v1/log/leaves"},
+      {"leaves: end missing", "/v1/log/leaves?start=0"},
+      {"leaves: repeated parameter", "/v1/log/leaves?start=0&end=1&end=2"},
+      {"leaves: malformed", "/v1/log/leaves?start=0x1&end=2"},
+      {"leaves: start = end", "/v1/log/leaves?start=1&end=1"},
+      {"leaves: start > end", "/v1/log/leaves?start=2&end=1"},
+      {"leaves: start past the tree", "/v1/log/leaves?start=$&end=@"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    log_query_path(path, sizeof path, bad[k].tmpl, n);
+    ht_req get = {.path = path};
+    exchange_free(s, bad[k].name, &get, 400, "INVALID_REQUEST");
+  }
+  const char *bad_heads[] = {"/v1/log/proof/inclusion?index=0", "/v1/log/proof/consistency?old=2&new=1",
+                             "/v1/log/leaves?start=x&end=1"};
+  for (size_t k = 0; k < 3; k++) {
+    ht_req head = {.method = "HEAD", .path = bad_heads[k]};
+    exchange_free(s, "log: HEAD with a bad query", &head, 400, NULL);
+  }
+}
+
+/* The log endpoints and the playground on a server with both off: 404, and a 200 without receipt. */
+static void log_and_playground_off(void) {
+  ht_server s;
+  ht_options o = {.transparency_log_off = true};
+  ht_start(&s, &o);
+  const char *queries[LOG_PATH_COUNT] = {"", "", "?index=0&size=1", "?old=1&new=1", "?start=0&end=1"};
+  char path[160];
+  for (size_t k = 0; k < LOG_PATH_COUNT; k++) {
+    snprintf(path, sizeof path, "%s%s", log_paths[k], queries[k]);
+    ht_req get = {.path = path};
+    exchange_free(&s, "log off", &get, 404, "NOT_FOUND");
+    ht_req head = {.method = "HEAD", .path = path};
+    exchange_free(&s, "log off: HEAD", &head, 404, NULL);
+  }
+  const char *pages[] = {"/", "/playground/app.js"};
+  for (size_t k = 0; k < 2; k++) {
+    ht_req get = {.path = pages[k]};
+    exchange_free(&s, "playground off", &get, 404, "NOT_FOUND");
+    ht_req head = {.method = "HEAD", .path = pages[k]};
+    exchange_free(&s, "playground off: HEAD", &head, 404, NULL);
+    ht_req options = {.method = "OPTIONS", .path = pages[k]};
+    exchange_free(&s, "playground off: OPTIONS", &options, 404, "NOT_FOUND");
+    ht_req del = {.method = "DELETE", .path = pages[k]};
+    exchange_free(&s, "playground off: DELETE", &del, 404, "NOT_FOUND");
+  }
+  size_t len = 0;
+  uint8_t *add = ht_wasm("add", &len);
+  hv_client_key *key = NULL;
+  char *body = v1_body(&s, add, len, "answer", NULL, NULL, NULL, &key);
+  ht_req req = post("/v1/execute", body);
+  ht_resp r = exchange(&s, "v1 with the log off", &req, 200, NULL);
+  assert_null(json_object_get(r.json, "receipt"));
+  ht_resp_free(&r);
+  hv_client_key_free(key);
+  free(body);
+  free(add);
+  ht_stop(&s);
+  ht_cleanup(&s);
+}
+
+/* The playground's files, from server.playground_dir (a directory this test writes). */
+static const struct {
+  const char *name, *content, *type;
+} playground_files[] = {
+    {"index.html", "<!doctype html><title>contract</title><script src=\"playground/app.js\"></script>\n",
+     "text/html"},
+    {"app.js", "document.title = 'contract';\n", "text/javascript"},
+    {"app.css", "body { margin: 0; }\n", "text/css"},
+};
+#define PLAYGROUND_FILE_COUNT (sizeof playground_files / sizeof playground_files[0])
+
+static void playground_dir_make(char dir[64]) {
+  snprintf(dir, 64, "/tmp/hv-contract-pg-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  for (size_t k = 0; k < PLAYGROUND_FILE_COUNT; k++) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, playground_files[k].name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(playground_files[k].content, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+  }
+}
+
+static void playground_dir_remove(const char *dir) {
+  for (size_t k = 0; k < PLAYGROUND_FILE_COUNT; k++) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, playground_files[k].name);
+    unlink(path);
+  }
+  rmdir(dir);
+}
+
+/* The playground on (the main server): each file, HEAD, and files that are not there. */
+static void playground(ht_server *s) {
+  const char *origin[] = {"Origin: " ORIGIN, NULL};
+  for (size_t k = 0; k < PLAYGROUND_FILE_COUNT; k++) {
+    char path[96];
+    snprintf(path, sizeof path, "/playground/%s", playground_files[k].name);
+    ht_req get = {.path = path};
+    ht_resp r = exchange(s, "playground: a file", &get, 200, NULL);
+    assert_true(strncmp(r.content_type, playground_files[k].type, strlen(playground_files[k].type)) == 0);
+    assert_true(r.len == strlen(playground_files[k].content) &&
+                memcmp(r.body, playground_files[k].content, r.len) == 0);
+    ht_resp_free(&r);
+    ht_req head = {.method = "HEAD", .path = path};
+    exchange_free(s, "playground: HEAD of a file", &head, 200, NULL);
+  }
+  ht_req page = {.path = "/"};
+  ht_resp r = exchange(s, "playground: the page", &page, 200, NULL);
+  assert_true(r.len == strlen(playground_files[0].content) &&
+              memcmp(r.body, playground_files[0].content, r.len) == 0);
+  ht_resp_free(&r);
+  ht_req head = {.method = "HEAD", .path = "/"};
+  exchange_free(s, "playground: HEAD of the page", &head, 200, NULL);
+  ht_req cors = {.path = "/", .headers = origin};
+  exchange_free(s, "playground: the page from an allowed origin", &cors, 200, NULL);
+
+  const char *missing[] = {"/playground/nothere.js", "/playground/.hidden.css",
+                           "/playground/app.exe", "/playground/index"};
+  for (size_t k = 0; k < sizeof missing / sizeof missing[0]; k++) {
+    ht_req get = {.path = missing[k]};
+    exchange_free(s, "playground: no such file", &get, 404, "NOT_FOUND");
+  }
+  ht_req head_missing = {.method = "HEAD", .path = "/playground/nothere.js"};
+  exchange_free(s, "playground: HEAD of no such file", &head_missing, 404, NULL);
+}
+
+/* The metrics count the new endpoints under their own labels. */
+static void metrics_labels(ht_server *s) {
+  ht_req json = {.path = "/v1/metrics", .api_key = HT_API_KEY, .accept = "application/json"};
+  ht_resp r = exchange(s, "metrics after the log and the playground", &json, 200, NULL);
+  json_t *by_endpoint = json_object_get(r.json, "http_requests_total");
+  assert_true(json_integer_value(json_object_get(by_endpoint, "log")) > 0);
+  assert_true(json_integer_value(json_object_get(by_endpoint, "playground")) > 0);
+  ht_resp_free(&r);
+}
+
 /* CAPACITY_EXCEEDED and EXECUTION_TIMEOUT on a server with one slot and a 1 s limit. */
 typedef struct spin_call {
   ht_server *s;
@@ -586,7 +836,13 @@ static void test_contract_exchanges(void **state) {
   exchange_log = fopen(log, "w");
   assert_non_null(exchange_log);
 
-  ht_options o = {.max_body = 64 * 1024, .cors_origins = "[\"" ORIGIN "\"]", .wasi_stdio = true};
+  /* The main server has the playground on, its files from a directory written here (the same
+   * code path as the copy built in, which needs Node.js at build time). */
+  char pg_dir[64], extra[160];
+  playground_dir_make(pg_dir);
+  snprintf(extra, sizeof extra, "  playground: true\n  playground_dir: \"%s\"\n", pg_dir);
+  ht_options o = {.max_body = 64 * 1024, .cors_origins = "[\"" ORIGIN "\"]", .wasi_stdio = true,
+                  .server_extra = extra};
   ht_start(&main_server, &o);
   open_endpoints(&main_server);
   preflights_and_methods(&main_server);
@@ -594,8 +850,13 @@ static void test_contract_exchanges(void **state) {
   executions(&main_server, id, commitment);
   execute_errors(&main_server, failed_id);
   verify(&main_server, id, commitment, failed_id);
+  log_endpoints(&main_server);
+  playground(&main_server);
+  metrics_labels(&main_server);
   ht_stop(&main_server);
   ht_cleanup(&main_server);
+  playground_dir_remove(pg_dir);
+  log_and_playground_off();
   capacity();
   rate_limit();
 

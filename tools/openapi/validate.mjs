@@ -14,8 +14,9 @@
 // uses the path item's `x-other-methods` responses, a path the document does not list the
 // top-level `x-unmatched-path` responses. The status must be documented. Every header the response
 // object marks required must be there, and every header value documented is validated against its
-// schema; any Access-Control-*, Allow, Retry-After, X-Request-Id, Vary, Cache-Control or
-// X-Content-Type-Options header sent must be documented for that response. The Content-Type must
+// schema; any Access-Control-*, Allow, Retry-After, X-Request-Id, Vary, Cache-Control,
+// X-Content-Type-Options, Content-Security-Policy or Referrer-Policy header sent must be documented
+// for that response. The Content-Type must
 // be one the response documents, and the body (JSON, or text for text/plain) must validate
 // against its schema (JSON Schema 2020-12, Ajv). A request answered 200 must itself validate
 // against the operation's requestBody schema. Finally every documented path and method must have
@@ -26,7 +27,7 @@ import addFormats from 'ajv-formats';
 import YAML from 'yaml';
 
 const SCHEMAS_ID = 'https://wasm-hypervisor.invalid/components/schemas/';
-const GOVERNED = /^(access-control-.*|allow|retry-after|x-request-id|vary|cache-control|x-content-type-options)$/;
+const GOVERNED = /^(access-control-.*|allow|retry-after|x-request-id|vary|cache-control|x-content-type-options|content-security-policy|referrer-policy)$/;
 const METHODS = ['get', 'head', 'post', 'put', 'delete', 'options', 'patch'];
 
 function load(specPath) {
@@ -297,6 +298,25 @@ const MUTATIONS = [
   ['a command document with a negative exit code', (xs) => edit(xs, (x) => x.kind === 'document' && x.schema === 'CommandResultDocument', (x) => { const d = JSON.parse(x.document); d.exit_code = -1; x.document = JSON.stringify(d); })],
   ['an accepted request with an unknown member', (xs) => edit(xs, (x) => x.method === 'POST' && x.status === 200, (x) => { const r = JSON.parse(x.request_body); r.extra = 1; x.request_body = JSON.stringify(r); })],
   ['an unexercised operation', (xs) => xs.filter((x) => !(x.kind === 'http' && x.method === 'HEAD' && /^\/v1\/keys/.test(x.path)))],
+  // The transparency log and the playground.
+  ['a receipt whose leaf_hash is hex', (xs) => editBody(xs, (x) => x.method === 'POST' && x.status === 200 && /"receipt"/.test(x.response_body), (b) => { b.receipt.leaf_hash = 'ab'.repeat(32); })],
+  ['a receipt without its checkpoint', (xs) => editBody(xs, (x) => x.method === 'POST' && x.status === 200 && /"receipt"/.test(x.response_body), (b) => { delete b.receipt.checkpoint; })],
+  ['a receipt with a negative leaf_index', (xs) => editBody(xs, (x) => x.method === 'POST' && x.status === 200 && /"receipt"/.test(x.response_body), (b) => { b.receipt.leaf_index = -1; })],
+  ['a checkpoint without its signature line', (xs) => edit(xs, (x) => x.kind === 'http' && x.method === 'GET' && x.path === '/v1/log/checkpoint' && x.status === 200, (x) => { x.response_body = x.response_body.split('\n\n')[0] + '\n'; })],
+  ['a checkpoint sent as JSON', (xs) => edit(xs, (x) => x.kind === 'http' && x.method === 'GET' && x.path === '/v1/log/checkpoint' && x.status === 200, (x) => { x.response_headers = dropHeader(x.response_headers, 'content-type') + 'Content-Type: application/json\r\n'; })],
+  ['a log key with another algorithm', (xs) => editBody(xs, (x) => x.method === 'GET' && x.path === '/v1/log/key' && x.status === 200, (b) => { b.algorithm = 'rsa'; })],
+  ['an inclusion proof with a short hash', (xs) => editBody(xs, (x) => x.method === 'GET' && x.path.startsWith('/v1/log/proof/inclusion') && x.status === 200 && /"inclusion_proof":\["/.test(x.response_body), (b) => { b.inclusion_proof[0] = 'AAAA'; })],
+  ['a consistency proof without new_size', (xs) => editBody(xs, (x) => x.method === 'GET' && x.path.startsWith('/v1/log/proof/consistency') && x.status === 200, (b) => { delete b.new_size; })],
+  ['a leaf with an unknown record state', (xs) => editBody(xs, (x) => x.method === 'GET' && x.path.startsWith('/v1/log/leaves') && x.status === 200, (b) => { b.leaves[0].record = 'gone'; })],
+  ['a log 400 with another error code', (xs) => editBody(xs, (x) => x.path.startsWith('/v1/log/') && x.status === 400 && x.method === 'GET', (b) => { b.error_code = 'NOT_FOUND'; })],
+  ['a playground page without its Content-Security-Policy', (xs) => edit(xs, (x) => x.kind === 'http' && x.path === '/' && x.method === 'GET' && x.status === 200, (x) => { x.response_headers = dropHeader(x.response_headers, 'content-security-policy'); })],
+  ['a playground page with a weaker Content-Security-Policy', (xs) => edit(xs, (x) => x.kind === 'http' && x.path === '/' && x.method === 'GET' && x.status === 200, (x) => { x.response_headers = dropHeader(x.response_headers, 'content-security-policy') + "Content-Security-Policy: default-src *\r\n"; })],
+  ['a playground file without Referrer-Policy', (xs) => edit(xs, (x) => x.kind === 'http' && x.path.startsWith('/playground/') && x.method === 'GET' && x.status === 200, (x) => { x.response_headers = dropHeader(x.response_headers, 'referrer-policy'); })],
+  ['a playground file of an undocumented type', (xs) => edit(xs, (x) => x.kind === 'http' && x.path.startsWith('/playground/') && x.method === 'GET' && x.status === 200, (x) => { x.response_headers = dropHeader(x.response_headers, 'content-type') + 'Content-Type: application/octet-stream\r\n'; })],
+  ['a Content-Security-Policy on an error reply', (xs) => edit(xs, (x) => x.kind === 'http' && x.status === 404, (x) => { x.response_headers += "Content-Security-Policy: default-src 'none'\r\n"; })],
+  ['JSON metrics with an unknown endpoint label', (xs) => editBody(xs, (x) => /metrics$/.test(x.path) && x.status === 200 && (x.response_body || '').startsWith('{'), (b) => { b.http_requests_total.bogus = 1; })],
+  ['an unexercised log operation', (xs) => xs.filter((x) => !(x.kind === 'http' && x.method === 'HEAD' && x.path === '/v1/log/key'))],
+  ['an unexercised playground operation', (xs) => xs.filter((x) => !(x.kind === 'http' && x.method === 'GET' && x.path.startsWith('/playground/')))],
 ];
 
 function edit(xs, pick, change) {
