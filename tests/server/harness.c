@@ -307,6 +307,39 @@ static size_t ht_body_cb(char *p, size_t size, size_t n, void *arg) {
   return len;
 }
 
+void ht_load_client(const ht_server *s, char *const *bodies, size_t body_count,
+                    atomic_bool *stop, ht_load_on_answer on_answer, void *ctx) {
+  CURL *c = curl_easy_init();
+  if (!c) return;
+  char url[160], key[128];
+  snprintf(url, sizeof url, "%s/v1/execute", s->url);
+  snprintf(key, sizeof key, "X-API-Key: %s", HT_API_KEY);
+  struct curl_slist *h = curl_slist_append(NULL, key);
+  h = curl_slist_append(h, "Content-Type: application/json");
+  h = curl_slist_append(h, "Expect:");
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ht_body_cb);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  bool go_on = true;
+  for (size_t i = 0; go_on && !atomic_load(stop); i++) {
+    ht_sink k = {0};
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, bodies[i % body_count]);
+    ht_load_answer a = {.ok = curl_easy_perform(c) == CURLE_OK};
+    if (a.ok) {
+      curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
+      a.body = k.data;
+      a.len = k.len;
+    }
+    go_on = on_answer(ctx, &a);
+    free(k.data);
+  }
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+}
+
 static void ht_header_value(const char *line, size_t len, const char *name, char *out,
                             size_t size) {
   size_t n = strlen(name);

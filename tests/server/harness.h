@@ -6,6 +6,7 @@
 #ifndef HV_TESTS_SERVER_HARNESS_H
 #define HV_TESTS_SERVER_HARNESS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -153,6 +154,22 @@ bool ht_send_all(int fd, const void *data, size_t len);
 int ht_read_response(int fd, double seconds, char **body);
 /* Monotonic seconds. */
 double ht_now(void);
+
+/* One load client's answer: `ok` false when no HTTP answer came (status 0, body NULL). */
+typedef struct ht_load_answer {
+  bool ok;
+  long status;
+  const char *body; /* NUL-terminated, or NULL */
+  size_t len;
+} ht_load_answer;
+/* Called for each answer of ht_load_client, on the client's thread; false stops the client. */
+typedef bool (*ht_load_on_answer)(void *ctx, const ht_load_answer *answer);
+
+/* One load client on the calling thread: a kept-alive connection POSTing bodies[i % body_count]
+ * to /v1/execute with HT_API_KEY (20 s timeout each) until *stop is set or on_answer returns
+ * false. For tests that kill something under load. */
+void ht_load_client(const ht_server *s, char *const *bodies, size_t body_count,
+                    atomic_bool *stop, ht_load_on_answer on_answer, void *ctx);
 
 /* Polls `cond(arg)` every 20 ms up to `seconds`; true once it holds. */
 bool ht_wait_for(bool (*cond)(void *arg), void *arg, double seconds);

@@ -49,68 +49,34 @@ typedef struct load {
   atomic_ulong failures; /* transport errors (expected once the server is killed) */
 } load;
 
-typedef struct sink {
-  char *data;
-  size_t len;
-} sink;
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg) {
-  sink *k = arg;
-  size_t len = size * n;
-  char *d = realloc(k->data, k->len + len + 1);
-  if (!d) return 0;
-  memcpy(d + k->len, p, len);
-  k->data = d;
-  k->len += len;
-  d[k->len] = '\0';
-  return len;
+/* Records a 200's ids; a transport error (expected once the server is killed) stops the client. */
+static bool on_answer(void *ctx, const ht_load_answer *r) {
+  load *l = ctx;
+  if (!r->ok) {
+    atomic_fetch_add(&l->failures, 1);
+    return false; /* the server is gone */
+  }
+  json_t *j = r->status == 200 && r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+  if (j) {
+    pthread_mutex_lock(&l->mu);
+    if (l->count < MAX_ANSWERS) {
+      answer *a = &l->answers[l->count++];
+      snprintf(a->request_id, sizeof a->request_id, "%s", str(j, "request_id"));
+      snprintf(a->result_commitment, sizeof a->result_commitment, "%s",
+               str(j, "result_commitment"));
+      snprintf(a->key_id, sizeof a->key_id, "%s", str(j, "key_id"));
+    }
+    pthread_mutex_unlock(&l->mu);
+    json_decref(j);
+  }
+  return true;
 }
 
-/* One client: a kept-alive connection sending execute requests until stopped or refused. */
+/* One client: a kept-alive connection sending execute requests (sealed to either key in turn)
+ * until stopped or refused. */
 static void *client(void *arg) {
   load *l = arg;
-  CURL *c = curl_easy_init();
-  if (!c) return NULL;
-  char url[128], key[128];
-  snprintf(url, sizeof url, "%s/v1/execute", l->s->url);
-  snprintf(key, sizeof key, "X-API-Key: %s", HT_API_KEY);
-  struct curl_slist *h = curl_slist_append(NULL, key);
-  h = curl_slist_append(h, "Content-Type: application/json");
-  h = curl_slist_append(h, "Expect:");
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  for (unsigned i = 0; !atomic_load(&l->stop); i++) {
-    sink k = {0};
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, l->bodies[i % 2]);
-    long status = 0;
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK) {
-      atomic_fetch_add(&l->failures, 1);
-      free(k.data);
-      break; /* the server is gone */
-    }
-    json_t *j = status == 200 && k.data ? json_loadb(k.data, k.len, 0, NULL) : NULL;
-    if (j) {
-      pthread_mutex_lock(&l->mu);
-      if (l->count < MAX_ANSWERS) {
-        answer *a = &l->answers[l->count++];
-        snprintf(a->request_id, sizeof a->request_id, "%s", str(j, "request_id"));
-        snprintf(a->result_commitment, sizeof a->result_commitment, "%s",
-                 str(j, "result_commitment"));
-        snprintf(a->key_id, sizeof a->key_id, "%s", str(j, "key_id"));
-      }
-      pthread_mutex_unlock(&l->mu);
-      json_decref(j);
-    }
-    free(k.data);
-  }
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
+  ht_load_client(l->s, l->bodies, 2, &l->stop, on_answer, l);
   return NULL;
 }
 

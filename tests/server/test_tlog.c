@@ -444,59 +444,23 @@ typedef struct load {
   json_t *answers; /* the 200s' bodies */
 } load;
 
-typedef struct sink {
-  char *data;
-  size_t len;
-} sink;
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg) {
-  sink *k = arg;
-  size_t len = size * n;
-  char *d = realloc(k->data, k->len + len + 1);
-  if (!d) return 0;
-  memcpy(d + k->len, p, len);
-  k->data = d;
-  k->len += len;
-  d[k->len] = '\0';
-  return len;
+/* Keeps every 200's body; a transport error (the server is gone) stops the client. */
+static bool on_answer(void *ctx, const ht_load_answer *r) {
+  load *l = ctx;
+  if (!r->ok) return false;
+  json_t *j = r->status == 200 && r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+  if (j) {
+    pthread_mutex_lock(&l->mu);
+    if (json_array_size(l->answers) < MAX_ANSWERS) json_array_append(l->answers, j);
+    pthread_mutex_unlock(&l->mu);
+    json_decref(j);
+  }
+  return true;
 }
 
 static void *client(void *arg) {
   load *l = arg;
-  CURL *c = curl_easy_init();
-  if (!c) return NULL;
-  char url[128], key[128];
-  snprintf(url, sizeof url, "%s/v1/execute", l->s->url);
-  snprintf(key, sizeof key, "X-API-Key: %s", HT_API_KEY);
-  struct curl_slist *h = curl_slist_append(NULL, key);
-  h = curl_slist_append(h, "Content-Type: application/json");
-  h = curl_slist_append(h, "Expect:");
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, l->body);
-  while (!atomic_load(&l->stop)) {
-    sink k = {0};
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
-    long status = 0;
-    if (curl_easy_perform(c) != CURLE_OK) {
-      free(k.data);
-      break; /* the server is gone */
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    json_t *j = status == 200 && k.data ? json_loadb(k.data, k.len, 0, NULL) : NULL;
-    if (j) {
-      pthread_mutex_lock(&l->mu);
-      if (json_array_size(l->answers) < MAX_ANSWERS) json_array_append(l->answers, j);
-      pthread_mutex_unlock(&l->mu);
-      json_decref(j);
-    }
-    free(k.data);
-  }
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
+  ht_load_client(l->s, &l->body, 1, &l->stop, on_answer, l);
   return NULL;
 }
 

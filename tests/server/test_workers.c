@@ -86,68 +86,35 @@ typedef struct load {
   atomic_ulong unexpected; /* answers that are neither 200 nor 500 INTERNAL_ERROR with an id */
 } load;
 
-typedef struct sink {
-  char *data;
-  size_t len;
-} sink;
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg) {
-  sink *k = arg;
-  size_t len = size * n;
-  char *d = realloc(k->data, k->len + len + 1);
-  if (!d) return 0;
-  memcpy(d + k->len, p, len);
-  k->data = d;
-  k->len += len;
-  d[k->len] = '\0';
-  return len;
+/* Every answer must be a 200 or a 500 INTERNAL_ERROR with a request id (a killed worker); the
+ * ids are kept to be verified. */
+static bool on_answer(void *ctx, const ht_load_answer *r) {
+  load *l = ctx;
+  json_t *j = r->ok && r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+  answer a = {.ok = r->status == 200};
+  const char *id = j ? str(j, "request_id") : NULL;
+  bool fine = j && id && strlen(id) == 36 &&
+              (r->status == 200 || (r->status == 500 && str(j, "error_code") &&
+                                    strcmp(str(j, "error_code"), "INTERNAL_ERROR") == 0));
+  if (!fine) {
+    if (atomic_fetch_add(&l->unexpected, 1) < 3)
+      fprintf(stderr, "unexpected answer: %s, HTTP %ld: %s\n", r->ok ? "answered" : "no answer",
+              r->status, r->body ? r->body : "");
+  } else {
+    snprintf(a.request_id, sizeof a.request_id, "%s", id);
+    if (a.ok) snprintf(a.result_commitment, sizeof a.result_commitment, "%s",
+                       str(j, "result_commitment"));
+    pthread_mutex_lock(&l->mu);
+    if (l->count < MAX_ANSWERS) l->answers[l->count++] = a;
+    pthread_mutex_unlock(&l->mu);
+  }
+  json_decref(j);
+  return true;
 }
 
 static void *client(void *arg) {
   load *l = arg;
-  CURL *c = curl_easy_init();
-  if (!c) return NULL;
-  char url[128], key[128];
-  snprintf(url, sizeof url, "%s/v1/execute", l->s->url);
-  snprintf(key, sizeof key, "X-API-Key: %s", HT_API_KEY);
-  struct curl_slist *h = curl_slist_append(NULL, key);
-  h = curl_slist_append(h, "Content-Type: application/json");
-  h = curl_slist_append(h, "Expect:");
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, l->body);
-  while (!atomic_load(&l->stop)) {
-    sink k = {0};
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
-    long status = 0;
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    json_t *j = rc == CURLE_OK && k.data ? json_loadb(k.data, k.len, 0, NULL) : NULL;
-    answer a = {.ok = status == 200};
-    const char *id = j ? str(j, "request_id") : NULL;
-    bool fine = j && id && strlen(id) == 36 &&
-                (status == 200 || (status == 500 && str(j, "error_code") &&
-                                   strcmp(str(j, "error_code"), "INTERNAL_ERROR") == 0));
-    if (!fine) {
-      if (atomic_fetch_add(&l->unexpected, 1) < 3)
-        fprintf(stderr, "unexpected answer: curl %d, HTTP %ld: %s\n", (int)rc, status,
-                k.data ? k.data : "");
-    } else {
-      snprintf(a.request_id, sizeof a.request_id, "%s", id);
-      if (a.ok) snprintf(a.result_commitment, sizeof a.result_commitment, "%s",
-                         str(j, "result_commitment"));
-      pthread_mutex_lock(&l->mu);
-      if (l->count < MAX_ANSWERS) l->answers[l->count++] = a;
-      pthread_mutex_unlock(&l->mu);
-    }
-    json_decref(j);
-    free(k.data);
-  }
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
+  ht_load_client(l->s, &l->body, 1, &l->stop, on_answer, l);
   return NULL;
 }
 
