@@ -31,10 +31,13 @@
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
 #                     [--only throughput,memory,cold,inst,bytes,tlog] [--bytes-reps N]
 #                     [--tlog-pairs N] [--tlog-seconds S] [--perf FILE]
-#                     [--executor process|thread]
+#                     [--executor process|thread|process,thread]
 #
 # --perf FILE: records the server with `perf record --call-graph dwarf` during the throughput run into FILE
 # (read it with `perf report -i FILE`); the figures of that run are then a little lower.
+# --executor: wasm.executor (docs/workers.md), process by default. A list runs the throughput
+# scenario once per executor, one after the other in the same run, and reports the first's
+# successful executions/s over the second's (issue target: process >= 0.9 x thread).
 #
 # Defaults: build/, 30 s, 100 connections, 2 wrk threads, every scenario. Needs wrk and openssl
 # (scripts/deps.sh). Traffic goes to 127.0.0.1 only. Exit status 1 when a target is missed.
@@ -52,7 +55,8 @@ tlog_pairs=3
 tlog_seconds=10
 tlog=true # storage.transparency_log of the configuration written next
 perf_out=""
-executor=process # wasm.executor (docs/workers.md): the default; thread to compare
+executors=process # wasm.executor (docs/workers.md): the default; thread to compare
+executor=${executors%%,*}
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -64,7 +68,7 @@ while [ $# -gt 0 ]; do
     --tlog-pairs) tlog_pairs=$2; shift 2 ;;
     --tlog-seconds) tlog_seconds=$2; shift 2 ;;
     --perf) perf_out=$2; shift 2 ;;
-    --executor) executor=$2; shift 2 ;;
+    --executor) executors=$2; executor=${2%%,*}; shift 2 ;;
     -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -96,7 +100,7 @@ api_sha=$(printf %s "$api_key" | openssl dgst -sha256 -r | cut -d' ' -f1)
 write_config() {
   cat >"$work/config.yaml" <<EOF
 server: {host: "127.0.0.1", port: $1, workers: 4, max_body_bytes: 16777216}
-wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100, executor: $executor}
+wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100, max_concurrent_per_key: 100, executor: $executor}
 crypto: {key_rotation_hours: 1, commitment_retention_days: 7, key_dir: "$work/data/keys"}
 storage: {backend: sqlite, path: "$work/data/audit.db", transparency_log: $tlog}
 auth: {api_keys: [{id: "bench", sha256: "$api_sha"}]}
@@ -176,44 +180,58 @@ echo "openssl speed -seconds 3 ecdhp256: $ecdh op/s (floor: ecdh/3 = $(awk -v e=
 note "$(printf '%-34s %s op/s' 'openssl ecdhp256 (same run)' "$ecdh")"
 
 if wants throughput; then
-  echo "== throughput: small module, ${connections} connections, ${duration} s, full HPKE per request"
-  start_server
-  make_body "$wasm_dir/small.wasm" work '[{"value": 1}, {"value": 2}]' "$work/small.json"
-  perf_pid=""
-  if [ -n "$perf_out" ]; then
-    perf record --call-graph dwarf,16384 -F 499 -o "$perf_out" -p "$server_pid" -- sleep "$duration" >/dev/null 2>&1 &
-    perf_pid=$!
+  declare -A ok_per_s=()
+  for executor in ${executors//,/ }; do
+    [ -z "$port" ] || write_config "$port"
+    tag=""
+    [ "$executors" = "$executor" ] || tag="[$executor] "
+    echo "== throughput: small module, ${connections} connections, ${duration} s, full HPKE per request, executor $executor"
+    start_server
+    make_body "$wasm_dir/small.wasm" work '[{"value": 1}, {"value": 2}]' "$work/small.json"
+    perf_pid=""
+    if [ -n "$perf_out" ]; then
+      perf record --call-graph dwarf,16384 -F 499 -o "$perf_out" -p "$server_pid" -- sleep "$duration" >/dev/null 2>&1 &
+      perf_pid=$!
+    fi
+    run_wrk "$work/small.json" "$duration" "$connections"
+    if [ -n "$perf_pid" ]; then wait "$perf_pid" || echo "run.sh: perf record failed" >&2; fi
+    cat "$work/wrk.out"
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
+    p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$work/wrk.out")")
+    p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$work/wrk.out")")
+    ok=$(awk '$1 == "status" && $2 == 200 {print $3}' "$work/wrk.out")
+    not_ok=$(awk '$1 == "status" && $2 != 200 {n += $3} END {print n + 0}' "$work/wrk.out")
+    errors=$((not_ok + $(wrk_socket_errors)))
+    statuses=$(awk '$1 == "status" {printf "%s%s=%s", sep, $2, $3; sep = " "}' "$work/wrk.out")
+    codes=$(awk '$1 == "error_code" {printf "%s%s=%s", sep, $2, $3; sep = " "}' "$work/wrk.out")
+    rss=$(peak_rss_kib)
+    metrics=$(curl -sf -H "X-API-Key: $api_key" "http://127.0.0.1:$port/metrics")
+    hits=$(awk '/^hypervisor_module_cache_hits_total/ {print $2}' <<<"$metrics")
+    rounds=$(awk '/^hypervisor_audit_commit_rounds_total/ {print $2}' <<<"$metrics")
+    records=$(awk '/^hypervisor_audit_records_total/ {print $2}' <<<"$metrics")
+    stop_server
+    floor=$(awk -v r="$rps" -v e="$ecdh" 'BEGIN {printf "%.2f", r / (e / 3)}')
+    note "$(printf '%-34s %s (target >= 5000)' "${tag}requests/s" "$rps")"
+    note "$(printf '%-34s %s (200 answers / %s s)' "${tag}successful executions/s" \
+      "$(awk -v n="${ok:-0}" -v d="$duration" 'BEGIN {printf "%.0f", n / d}')" "$duration")"
+    note "$(printf '%-34s %s ms / %s ms (target p99 <= 50)' "${tag}latency p50 / p99" "$p50" "$p99")"
+    note "$(printf '%-34s %s (by status: %s%s)' "${tag}errors" "$errors" "$statuses" "${codes:+; $codes}")"
+    note "$(printf '%-34s %s' "${tag}requests/s / (ecdh/3)" "$floor")"
+    note "$(printf '%-34s %.1f MiB' "${tag}server peak RSS (VmHWM)" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')")"
+    note "$(printf '%-34s %s hits; %s records in %s commit rounds' "${tag}module cache / audit writer" "${hits:-?}" "${records:-?}" "${rounds:-?}")"
+    awk -v r="$rps" 'BEGIN {exit !(r < 5000)}' && failed=1
+    awk -v p="$p99" 'BEGIN {exit !(p > 50)}' && failed=1
+    [ "$errors" -eq 0 ] || failed=1
+    [ -n "$ok" ] || failed=1
+    ok_per_s[$executor]=$(awk -v n="${ok:-0}" -v d="$duration" 'BEGIN {printf "%.1f", n / d}')
+  done
+  set -- ${executors//,/ }
+  if [ $# -eq 2 ]; then
+    note "$(printf '%-34s %s (target >= 0.9)' "$1 / $2 (executions/s)" \
+      "$(awk -v a="${ok_per_s[$1]}" -v b="${ok_per_s[$2]}" 'BEGIN {printf "%.3f", (b > 0) ? a / b : 0}')")"
+    awk -v a="${ok_per_s[$1]}" -v b="${ok_per_s[$2]}" 'BEGIN {exit !(a < 0.9 * b)}' && failed=1
   fi
-  run_wrk "$work/small.json" "$duration" "$connections"
-  if [ -n "$perf_pid" ]; then wait "$perf_pid" || echo "run.sh: perf record failed" >&2; fi
-  cat "$work/wrk.out"
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
-  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$work/wrk.out")")
-  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$work/wrk.out")")
-  ok=$(awk '$1 == "status" && $2 == 200 {print $3}' "$work/wrk.out")
-  not_ok=$(awk '$1 == "status" && $2 != 200 {n += $3} END {print n + 0}' "$work/wrk.out")
-  errors=$((not_ok + $(wrk_socket_errors)))
-  statuses=$(awk '$1 == "status" {printf "%s%s=%s", sep, $2, $3; sep = " "}' "$work/wrk.out")
-  codes=$(awk '$1 == "error_code" {printf "%s%s=%s", sep, $2, $3; sep = " "}' "$work/wrk.out")
-  rss=$(peak_rss_kib)
-  metrics=$(curl -sf -H "X-API-Key: $api_key" "http://127.0.0.1:$port/metrics")
-  hits=$(awk '/^hypervisor_module_cache_hits_total/ {print $2}' <<<"$metrics")
-  rounds=$(awk '/^hypervisor_audit_commit_rounds_total/ {print $2}' <<<"$metrics")
-  records=$(awk '/^hypervisor_audit_records_total/ {print $2}' <<<"$metrics")
-  stop_server
-  floor=$(awk -v r="$rps" -v e="$ecdh" 'BEGIN {printf "%.2f", r / (e / 3)}')
-  note "$(printf '%-34s %s (target >= 5000)' 'requests/s' "$rps")"
-  note "$(printf '%-34s %s (200 answers / %s s)' 'successful executions/s' \
-    "$(awk -v n="${ok:-0}" -v d="$duration" 'BEGIN {printf "%.0f", n / d}')" "$duration")"
-  note "$(printf '%-34s %s ms / %s ms (target p99 <= 50)' 'latency p50 / p99' "$p50" "$p99")"
-  note "$(printf '%-34s %s (by status: %s%s)' 'errors' "$errors" "$statuses" "${codes:+; $codes}")"
-  note "$(printf '%-34s %s' 'requests/s / (ecdh/3)' "$floor")"
-  note "$(printf '%-34s %.1f MiB' 'server peak RSS (VmHWM)' "$(awk -v k="$rss" 'BEGIN {print k / 1024}')")"
-  note "$(printf '%-34s %s hits; %s records in %s commit rounds' 'module cache / audit writer' "${hits:-?}" "${records:-?}" "${rounds:-?}")"
-  awk -v r="$rps" 'BEGIN {exit !(r < 5000)}' && failed=1
-  awk -v p="$p99" 'BEGIN {exit !(p > 50)}' && failed=1
-  [ "$errors" -eq 0 ] || failed=1
-  [ -n "$ok" ] || failed=1
+  executor=${executors%%,*}
 fi
 
 if wants tlog; then
