@@ -45,6 +45,20 @@ void hv_keystore_close(hv_keystore *ks);
 hv_crypto_status hv_keystore_sync(hv_keystore *ks, hv_keyring *ring, int64_t now, bool rotate,
                                   hv_crypto_err *err);
 
+/*
+ * The cluster's transparency-log key (docs/audit.md, "The log key"): every server sharing the
+ * database signs checkpoints with the same Ed25519 key, so that one origin and one verifier key
+ * describe the one tree they append to. The seed lives in the database wrapped under the KEK
+ * (key_id HV_KEYSTORE_LOG_KEY_ID in the AAD); the first server to ask makes it, under the
+ * rotation's lock, and every server reads that one. `now` (Unix seconds) is its created_at.
+ * On HV_CRYPTO_OK seed holds the key, which the caller cleanses when done; on failure it is
+ * cleansed. HV_CRYPTO_KEK_MISMATCH when the stored seed does not open with this KEK.
+ */
+#define HV_KEYSTORE_LOG_SEED_LEN 32
+#define HV_KEYSTORE_LOG_KEY_ID "transparency-log-ed25519"
+hv_crypto_status hv_keystore_log_seed(hv_keystore *ks, int64_t now,
+                                      uint8_t seed[HV_KEYSTORE_LOG_SEED_LEN], hv_crypto_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,8 @@
  *
  * Table hv_keys: key_id, created_at (Unix seconds), wrapped_private_key (hex of hv_kek_wrap's
  * output, whose AAD binds the key_id), public_key (hex SEC1). Only wrapped keys are stored.
+ * Table hv_log_key (schema 2): the one row of the cluster's transparency-log key, its seed wrapped
+ * the same way under the key_id HV_KEYSTORE_LOG_KEY_ID.
  */
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -12,10 +14,11 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "hv_keystore.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define LOCK_KEYS 0x4856414b01LL /* "HVAK": the rotation's advisory lock */
 #define WRAPPED_LEN (HPKE_PRIVATE_KEY_LEN + HV_KEK_WRAP_OVERHEAD)
 #define MAX_TIME ((int64_t)1 << 50)
@@ -26,6 +29,10 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "  created_at bigint NOT NULL,"
     "  wrapped_private_key text NOT NULL,"
     "  public_key text NOT NULL)",
+    "CREATE TABLE hv_log_key ("
+    "  id int PRIMARY KEY CHECK (id = 1),"
+    "  created_at bigint NOT NULL,"
+    "  wrapped_seed text NOT NULL)",
 };
 
 struct hv_keystore {
@@ -299,6 +306,94 @@ hv_crypto_status hv_keystore_sync(hv_keystore *ks, hv_keyring *ring, int64_t now
   hv_crypto_status st = ensure_conn(ks, err);
   if (st == HV_CRYPTO_OK && rotate_too) st = rotate(ks, now, err);
   if (st == HV_CRYPTO_OK) st = load(ks, ring, now, err);
+  pthread_mutex_unlock(&ks->lock);
+  return st;
+}
+
+#define LOG_WRAPPED_LEN (HV_KEYSTORE_LOG_SEED_LEN + HV_KEK_WRAP_OVERHEAD)
+
+/* Reads the log key's row (inside the caller's transaction) and unwraps it into seed; *found is
+ * false when there is no row yet. */
+static hv_crypto_status read_log_seed(hv_keystore *ks, uint8_t seed[HV_KEYSTORE_LOG_SEED_LEN],
+                                      bool *found, hv_crypto_err *err) {
+  PGresult *res = NULL;
+  *found = false;
+  if (!run(ks->conn, "SELECT wrapped_seed FROM hv_log_key WHERE id = 1", PGRES_TUPLES_OK, &res))
+    return db_fail(ks, res, err, "cannot read the log key");
+  if (PQntuples(res) == 0) {
+    PQclear(res);
+    return HV_CRYPTO_OK;
+  }
+  *found = true;
+  const char *hex = PQgetvalue(res, 0, 0);
+  uint8_t wrapped[LOG_WRAPPED_LEN];
+  size_t len = 0;
+  hv_crypto_status st = HV_CRYPTO_OK;
+  if (strlen(hex) != 2 * LOG_WRAPPED_LEN ||
+      hv_crypto_hex_decode(hex, strlen(hex), wrapped, sizeof wrapped, NULL) != HV_CRYPTO_OK) {
+    st = fail(err, HV_CRYPTO_KEYRING_CORRUPT, "malformed row for key", HV_KEYSTORE_LOG_KEY_ID);
+  } else {
+    st = hv_kek_unwrap(ks->kek, HV_KEYSTORE_LOG_KEY_ID, wrapped, sizeof wrapped, seed, &len, NULL);
+    if (st != HV_CRYPTO_OK || len != HV_KEYSTORE_LOG_SEED_LEN) {
+      OPENSSL_cleanse(seed, HV_KEYSTORE_LOG_SEED_LEN);
+      st = fail(err, HV_CRYPTO_KEK_MISMATCH,
+                "does not open with this server's key-encryption key (another KEK?): key",
+                HV_KEYSTORE_LOG_KEY_ID);
+    }
+  }
+  PQclear(res);
+  return st;
+}
+
+/* A new seed, wrapped and inserted (inside the caller's transaction); seed receives it. */
+static hv_crypto_status insert_log_seed(hv_keystore *ks, int64_t now,
+                                        uint8_t seed[HV_KEYSTORE_LOG_SEED_LEN], hv_crypto_err *err) {
+  uint8_t wrapped[LOG_WRAPPED_LEN];
+  char hex[2 * LOG_WRAPPED_LEN + 1], created[24];
+  size_t len = 0;
+  if (RAND_priv_bytes(seed, HV_KEYSTORE_LOG_SEED_LEN) != 1)
+    return fail(err, HV_CRYPTO_OPENSSL_FAILURE, "the random generator failed making the log key", NULL);
+  hv_crypto_status st = hv_kek_wrap(ks->kek, HV_KEYSTORE_LOG_KEY_ID, seed, HV_KEYSTORE_LOG_SEED_LEN,
+                                    wrapped, &len, err);
+  if (st != HV_CRYPTO_OK) return st;
+  hv_crypto_hex_encode(wrapped, len, hex);
+  snprintf(created, sizeof created, "%lld", (long long)now);
+  const char *values[2] = {created, hex};
+  PGresult *res = PQexecParams(ks->conn,
+                               "INSERT INTO hv_log_key (id, created_at, wrapped_seed)"
+                               " VALUES (1, $1::bigint, $2)",
+                               2, NULL, values, NULL, NULL, 0);
+  if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) return db_fail(ks, res, err, "cannot store the log key");
+  PQclear(res);
+  return HV_CRYPTO_OK;
+}
+
+hv_crypto_status hv_keystore_log_seed(hv_keystore *ks, int64_t now,
+                                      uint8_t seed[HV_KEYSTORE_LOG_SEED_LEN], hv_crypto_err *err) {
+  if (ks == NULL || seed == NULL || now < 0 || now > MAX_TIME)
+    return fail(err, HV_CRYPTO_INVALID_ARGUMENT, "hv_keystore_log_seed: bad argument", NULL);
+  pthread_mutex_lock(&ks->lock);
+  hv_crypto_status st = ensure_conn(ks, err);
+  PGresult *res = NULL;
+  char sql[96];
+  bool found = false;
+  /* Under the rotation's lock: nodes starting together make one key, and all read that one. */
+  snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", LOCK_KEYS);
+  if (st == HV_CRYPTO_OK && !run(ks->conn, sql, PGRES_TUPLES_OK, &res))
+    st = db_fail(ks, res, err, "cannot lock the log key");
+  else
+    PQclear(res);
+  res = NULL;
+  if (st == HV_CRYPTO_OK) st = read_log_seed(ks, seed, &found, err);
+  if (st == HV_CRYPTO_OK && !found) st = insert_log_seed(ks, now, seed, err);
+  if (st == HV_CRYPTO_OK && !run(ks->conn, "COMMIT", PGRES_COMMAND_OK, &res))
+    st = db_fail(ks, res, err, "cannot commit the log key");
+  else
+    PQclear(res);
+  if (st != HV_CRYPTO_OK) {
+    OPENSSL_cleanse(seed, HV_KEYSTORE_LOG_SEED_LEN);
+    if (ks->conn != NULL && PQstatus(ks->conn) == CONNECTION_OK) PQclear(PQexec(ks->conn, "ROLLBACK"));
+  }
   pthread_mutex_unlock(&ks->lock);
   return st;
 }

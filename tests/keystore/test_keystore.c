@@ -3,7 +3,9 @@
  * under scripts/pg-temp.sh run). Three nodes, each a keystore and a shared ring, on an injected
  * clock: all three rotate at once and exactly one key is made; a request sealed to a key any node
  * lists opens on every node; a destroyed key is gone everywhere; the database holds only wrapped
- * keys; a node with another KEK, or none, is refused.
+ * keys; a node with another KEK, or none, is refused. The transparency-log key: three nodes
+ * asking at once get one seed, stored wrapped; another KEK cannot open it; a database made by
+ * schema 1 is migrated.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,7 +104,7 @@ static hv_kek *kek_of(const char *hex) {
 
 static void test_three_nodes_rotate_on_injected_clock(void **state) {
   (void)state;
-  PQclear(pg_sql("DROP TABLE IF EXISTS hv_keys, hv_keys_migrations", PGRES_COMMAND_OK));
+  PQclear(pg_sql("DROP TABLE IF EXISTS hv_keys, hv_log_key, hv_keys_migrations", PGRES_COMMAND_OK));
   hv_kek *kek = kek_of(KEK_A);
   node nodes[NODES];
   hv_crypto_err err;
@@ -205,6 +207,85 @@ static void test_three_nodes_rotate_on_injected_clock(void **state) {
   hv_kek_free(kek);
 }
 
+typedef struct seed_node {
+  hv_keystore *ks;
+  uint8_t seed[HV_KEYSTORE_LOG_SEED_LEN];
+  hv_crypto_status result;
+} seed_node;
+
+static void *seed_thread(void *arg) {
+  seed_node *n = arg;
+  hv_crypto_err err;
+  n->result = hv_keystore_log_seed(n->ks, T0, n->seed, &err);
+  if (n->result != HV_CRYPTO_OK) fprintf(stderr, "log seed: %s\n", err.message);
+  return NULL;
+}
+
+static void test_log_key_one_seed_for_every_node(void **state) {
+  (void)state;
+  /* A database left by schema 1 (no hv_log_key): opening migrates it. */
+  PQclear(pg_sql("DROP TABLE IF EXISTS hv_keys, hv_log_key, hv_keys_migrations", PGRES_COMMAND_OK));
+  PQclear(pg_sql("CREATE TABLE hv_keys_migrations (version int PRIMARY KEY, applied_at timestamptz"
+                 " NOT NULL DEFAULT now()); INSERT INTO hv_keys_migrations (version) VALUES (1);"
+                 " CREATE TABLE hv_keys (key_id text PRIMARY KEY, created_at bigint NOT NULL,"
+                 " wrapped_private_key text NOT NULL, public_key text NOT NULL)",
+                 PGRES_COMMAND_OK));
+  hv_kek *kek = kek_of(KEK_A);
+  hv_crypto_err err;
+  seed_node nodes[NODES];
+  for (int i = 0; i < NODES; i++) {
+    memset(&nodes[i], 0, sizeof nodes[i]);
+    assert_int_equal(hv_keystore_open(g_dsn, kek, PERIOD, &nodes[i].ks, &err), HV_CRYPTO_OK);
+  }
+  PGresult *r = pg_sql("SELECT max(version) FROM hv_keys_migrations", PGRES_TUPLES_OK);
+  assert_string_equal(PQgetvalue(r, 0, 0), "2");
+  PQclear(r);
+
+  /* Three nodes at once: one row, one seed for all. */
+  pthread_t th[NODES];
+  for (int i = 0; i < NODES; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, seed_thread, &nodes[i]), 0);
+  for (int i = 0; i < NODES; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(nodes[i].result, HV_CRYPTO_OK);
+    assert_memory_equal(nodes[i].seed, nodes[0].seed, HV_KEYSTORE_LOG_SEED_LEN);
+  }
+  static const uint8_t zero[HV_KEYSTORE_LOG_SEED_LEN];
+  assert_memory_not_equal(nodes[0].seed, zero, sizeof zero);
+  r = pg_sql("SELECT count(*), min(length(wrapped_seed)), min(wrapped_seed) FROM hv_log_key",
+             PGRES_TUPLES_OK);
+  assert_string_equal(PQgetvalue(r, 0, 0), "1");
+  assert_string_equal(PQgetvalue(r, 0, 1), "122"); /* 61 bytes of hv_kek_wrap output, as hex */
+  /* The seed itself is nowhere in the row. */
+  char seed_hex[2 * HV_KEYSTORE_LOG_SEED_LEN + 1];
+  hv_crypto_hex_encode(nodes[0].seed, HV_KEYSTORE_LOG_SEED_LEN, seed_hex);
+  assert_null(strstr(PQgetvalue(r, 0, 2), seed_hex));
+  PQclear(r);
+
+  /* Asked again (a restart): the same seed, no second row. */
+  uint8_t again[HV_KEYSTORE_LOG_SEED_LEN];
+  assert_int_equal(hv_keystore_log_seed(nodes[1].ks, T0 + 10, again, &err), HV_CRYPTO_OK);
+  assert_memory_equal(again, nodes[0].seed, sizeof again);
+
+  /* Another KEK cannot open it, and gets nothing. */
+  hv_kek *other = kek_of(KEK_B);
+  hv_keystore *wrong = NULL;
+  assert_int_equal(hv_keystore_open(g_dsn, other, PERIOD, &wrong, &err), HV_CRYPTO_OK);
+  memset(again, 0xAA, sizeof again);
+  assert_int_equal(hv_keystore_log_seed(wrong, T0, again, &err), HV_CRYPTO_KEK_MISMATCH);
+  assert_non_null(strstr(err.message, "key-encryption key"));
+  assert_memory_equal(again, zero, sizeof again); /* cleansed */
+  hv_keystore_close(wrong);
+  hv_kek_free(other);
+
+  /* A damaged row is refused, not used. */
+  PQclear(pg_sql("UPDATE hv_log_key SET wrapped_seed = 'zz'", PGRES_COMMAND_OK));
+  assert_int_equal(hv_keystore_log_seed(nodes[2].ks, T0, again, &err), HV_CRYPTO_KEYRING_CORRUPT);
+
+  for (int i = 0; i < NODES; i++) hv_keystore_close(nodes[i].ks);
+  hv_kek_free(kek);
+}
+
 int main(void) {
   g_dsn = getenv("HV_TEST_PG_DSN");
   if (g_dsn == NULL || g_dsn[0] == '\0') {
@@ -213,6 +294,7 @@ int main(void) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_three_nodes_rotate_on_injected_clock),
+      cmocka_unit_test(test_log_key_one_seed_for_every_node),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
