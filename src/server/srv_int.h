@@ -219,10 +219,13 @@ void srv_tls_free(srv_tls *tls);
 
 #define SRV_LOG_KEY_FILE "log-ed25519.key" /* in dirname(crypto.key_dir) */
 
-/* Loads the log key from dirname(key_dir), making one on first start, and signs a checkpoint of
- * the tree in `audit` (borrowed) as it is. The caller frees the result with srv_tlog_free (which
- * wipes the key); NULL with a reason in `why`. */
-srv_tlog *srv_tlog_open(const char *key_dir, hv_audit_store *audit, char *why, size_t why_size);
+/* The log with the key `shared_seed` (a cluster's, from hv_keystore_log_seed; copied) or, when it
+ * is NULL, the key in dirname(key_dir), made on first start and wrapped under `kek` when that is
+ * not NULL (a plaintext file is then rewritten wrapped; a wrapped one needs the KEK). Signs a
+ * checkpoint of the tree in `audit` (borrowed) as it is. The caller frees the result with
+ * srv_tlog_free (which wipes the key); NULL with a reason in `why`. */
+srv_tlog *srv_tlog_open(const char *key_dir, const uint8_t *shared_seed, const hv_kek *kek,
+                        hv_audit_store *audit, char *why, size_t why_size);
 void srv_tlog_free(srv_tlog *t);
 const char *srv_tlog_origin(const srv_tlog *t);
 const char *srv_tlog_verifier_key(const srv_tlog *t);

@@ -453,6 +453,50 @@ static bool srv_load_kek(srv *s, hv_kek **kek, char *why, size_t why_size) {
   return !(from_env && from_file) && st == HV_CRYPTO_OK;
 }
 
+/*
+ * Opens the audit store and, with storage.transparency_log, the log over it: a cluster's servers
+ * sign with the one key the keystore holds for them all, a single node with its own key file,
+ * wrapped under `kek` when there is one. False with a reason in why.
+ */
+static bool srv_open_store(srv *s, const hv_kek *kek, char *why, size_t why_size) {
+  const char *backend_name = hv_config_backend_name(s->config.storage.backend);
+  const hv_audit_backend *backend = hv_audit_backend_find(backend_name);
+  if (!backend) {
+    snprintf(why, why_size, "storage.backend: '%s' is not available in this build", backend_name);
+    return false;
+  }
+  hv_audit_error aerr = {0};
+  const char *target = s->config.storage.backend == HV_CONFIG_BACKEND_SQLITE
+                           ? s->config.storage.path
+                           : s->config.storage.dsn;
+  hv_audit_options aopt = {.connections = s->config.storage.connections};
+  if (hv_audit_open(backend, target, &aopt, &s->audit, &aerr) != HV_AUDIT_OK) {
+    snprintf(why, why_size, "storage: %.480s", aerr.message);
+    return false;
+  }
+  if (!s->config.storage.transparency_log) return true;
+  if (!hv_audit_has_log(s->audit)) {
+    HV_LOG(s->log, HV_LOG_WARN, "tlog.unavailable", 0, HV_LOG_STR("storage", backend_name),
+           HV_LOG_STR("message", "this audit backend keeps no transparency log; running without"));
+    return true;
+  }
+  uint8_t seed[HV_KEYSTORE_LOG_SEED_LEN];
+  const uint8_t *shared = NULL;
+  if (s->keystore) {
+    hv_crypto_err cerr = {0};
+    if (hv_keystore_log_seed(s->keystore, srv_now_ms(s) / 1000, seed, &cerr) != HV_CRYPTO_OK) {
+      snprintf(why, why_size, "transparency log: %s", cerr.message);
+      return false;
+    }
+    shared = seed;
+  }
+  char reason[400];
+  s->tlog = srv_tlog_open(s->config.crypto.key_dir, shared, kek, s->audit, reason, sizeof reason);
+  OPENSSL_cleanse(seed, sizeof seed);
+  if (!s->tlog) snprintf(why, why_size, "transparency log: %s", reason);
+  return s->tlog != NULL;
+}
+
 static int srv_run(srv *s, const sigset_t *signals) {
   char why[512];
   hv_log_options lo = {.level = s->config.logging.level,
@@ -490,7 +534,8 @@ static int srv_run(srv *s, const sigset_t *signals) {
     hv_crypto_status ks_st =
         kek == NULL ? HV_CRYPTO_KEK_INVALID
                     : hv_keystore_open(s->config.storage.dsn, kek, period, &s->keystore, &cerr);
-    hv_kek_free(kek);
+    hv_kek_free(kek); /* the keystore keeps its own copy */
+    kek = NULL;
     if (ks_st == HV_CRYPTO_KEK_INVALID && s->keystore == NULL && cerr.message[0] == '\0')
       return srv_fail(s, "storage.backend postgres keeps the key ring in the database, wrapped "
                          "under a key-encryption key: configure crypto.kek_file or %s",
@@ -504,33 +549,20 @@ static int srv_run(srv *s, const sigset_t *signals) {
   } else {
     hv_crypto_status ring_st = hv_keyring_open_kek(s->config.crypto.key_dir, period,
                                                    srv_now_ms(s) / 1000, kek, &s->ring, &cerr);
-    hv_kek_free(kek); /* the ring keeps its own copy */
-    if (ring_st != HV_CRYPTO_OK)
+    if (ring_st != HV_CRYPTO_OK) {
+      hv_kek_free(kek);
       return srv_fail(s, "crypto.key_dir %s: %s", s->config.crypto.key_dir, cerr.message);
-  }
-  if (s->config.auth.api_key_count == 0 && !srv_dev_key(s, why, sizeof why))
-    return srv_fail(s, "development API key: %s", why);
-
-  const char *backend_name = hv_config_backend_name(s->config.storage.backend);
-  const hv_audit_backend *backend = hv_audit_backend_find(backend_name);
-  if (!backend)
-    return srv_fail(s, "storage.backend: '%s' is not available in this build", backend_name);
-  hv_audit_error aerr = {0};
-  const char *target = s->config.storage.backend == HV_CONFIG_BACKEND_SQLITE
-                           ? s->config.storage.path
-                           : s->config.storage.dsn;
-  hv_audit_options aopt = {.connections = s->config.storage.connections};
-  if (hv_audit_open(backend, target, &aopt, &s->audit, &aerr) != HV_AUDIT_OK)
-    return srv_fail(s, "storage: %s", aerr.message);
-  if (s->config.storage.transparency_log) {
-    if (hv_audit_has_log(s->audit)) {
-      s->tlog = srv_tlog_open(s->config.crypto.key_dir, s->audit, why, sizeof why);
-      if (!s->tlog) return srv_fail(s, "transparency log: %s", why);
-    } else {
-      HV_LOG(s->log, HV_LOG_WARN, "tlog.unavailable", 0, HV_LOG_STR("storage", backend_name),
-             HV_LOG_STR("message", "this audit backend keeps no transparency log; running without"));
     }
   }
+  /* kek is NULL here in a cluster (the keystore keeps its copy); a single node wraps its log key
+   * file under it. */
+  if (!srv_open_store(s, kek, why, sizeof why)) {
+    hv_kek_free(kek);
+    return srv_fail(s, "%s", why);
+  }
+  hv_kek_free(kek);
+  if (s->config.auth.api_key_count == 0 && !srv_dev_key(s, why, sizeof why))
+    return srv_fail(s, "development API key: %s", why);
   s->commit = srv_committer_new(s->audit, s->tlog, why, sizeof why);
   if (!s->commit) return srv_fail(s, "storage: %s", why);
 
@@ -584,7 +616,7 @@ static int srv_run(srv *s, const sigset_t *signals) {
          HV_LOG_STR("worker_namespace_fallback", fallback),
          HV_LOG_UINT("module_cache_bytes", counts.cache_max_bytes),
          HV_LOG_UINT("max_concurrent_executions", counts.capacity),
-         HV_LOG_STR("storage", backend_name), HV_LOG_STR("key_id", cur.key_id),
+         HV_LOG_STR("storage", hv_audit_backend_name(s->audit)), HV_LOG_STR("key_id", cur.key_id),
          HV_LOG_STR("log_origin", s->tlog ? srv_tlog_origin(s->tlog) : "off"),
          HV_LOG_UINT("api_keys", s->config.auth.api_key_count));
 

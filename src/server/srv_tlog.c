@@ -3,8 +3,10 @@
  * docs/protocol.md, "Transparency log"): the log key, the signed checkpoints, and the GET
  * /v1/log/... endpoints.
  *
- * The log key is an Ed25519 key of its own (never an HPKE key), made on first start and kept in
- * the data directory (dirname(crypto.key_dir)/log-ed25519.key, owner-only, written atomically).
+ * The log key is an Ed25519 key of its own (never an HPKE key). A single node makes it on first
+ * start and keeps it in the data directory (dirname(crypto.key_dir)/log-ed25519.key, owner-only,
+ * written atomically, wrapped under the KEK when one is configured); the servers of a cluster
+ * share one, kept wrapped in the database (hv_keystore_log_seed), which the caller passes in.
  * Its seed stays in memory while the server runs, to sign one checkpoint per audit round, and is
  * wiped when the log is freed; the bytes read from the file are wiped at once.
  *
@@ -26,6 +28,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "hv_keystore.h"
 #include "srv_int.h"
 
 struct srv_tlog {
@@ -40,49 +43,74 @@ struct srv_tlog {
 
 /* ---- The key file --------------------------------------------------------------------------- */
 
-/* "HVLK", version 1, protection, 32 bytes of seed. */
+/* "HVLK", version 1, protection, then the seed: 32 bytes as they are (KEY_PLAIN), or hv_kek_wrap's
+ * 61 bytes under the KEK with HV_KEYSTORE_LOG_KEY_ID in the AAD (KEY_WRAPPED), so that neither an
+ * HPKE key file's blob nor the database's row can be passed off as this one. */
 #define KEY_MAGIC "HVLK"
 #define KEY_VERSION 1
-#define KEY_PLAIN 0   /* the seed as it is */
-#define KEY_WRAPPED 1 /* reserved: the seed wrapped under a key-encryption key */
-#define KEY_FILE_LEN (4 + 1 + 1 + HV_TLOG_ED25519_SEED_LEN)
+#define KEY_PLAIN 0
+#define KEY_WRAPPED 1
+#define KEY_HEADER_LEN 6
+#define KEY_PLAIN_LEN (KEY_HEADER_LEN + HV_TLOG_ED25519_SEED_LEN)
+#define KEY_WRAPPED_LEN (KEY_PLAIN_LEN + HV_KEK_WRAP_OVERHEAD)
 
-/*
- * The at-rest protection hooks. There is no key-encryption key (KEK) in the configuration yet, so
- * the seed is stored as it is (protection KEY_PLAIN) and the file's owner-only mode is the only
- * protection, as for the HPKE keys. When a KEK exists, wrap here (AES-256-GCM under the KEK, the
- * file header as associated data) and set KEY_WRAPPED; unwrap below. A wrapped file is refused by
- * this build with a clear message rather than misread.
- */
-static bool srv_tlog_key_wrap(const uint8_t seed[HV_TLOG_ED25519_SEED_LEN], uint8_t out[KEY_FILE_LEN]) {
+/* The file's bytes for seed: wrapped when there is a KEK. False when wrapping failed. */
+static bool srv_tlog_key_encode(const uint8_t seed[HV_TLOG_ED25519_SEED_LEN], const hv_kek *kek,
+                                uint8_t out[KEY_WRAPPED_LEN], size_t *len) {
   memcpy(out, KEY_MAGIC, 4);
   out[4] = KEY_VERSION;
-  out[5] = KEY_PLAIN;
-  memcpy(out + 6, seed, HV_TLOG_ED25519_SEED_LEN);
+  out[5] = kek ? KEY_WRAPPED : KEY_PLAIN;
+  if (!kek) {
+    memcpy(out + KEY_HEADER_LEN, seed, HV_TLOG_ED25519_SEED_LEN);
+    *len = KEY_PLAIN_LEN;
+    return true;
+  }
+  size_t n = 0;
+  if (hv_kek_wrap(kek, HV_KEYSTORE_LOG_KEY_ID, seed, HV_TLOG_ED25519_SEED_LEN, out + KEY_HEADER_LEN,
+                  &n, NULL) != HV_CRYPTO_OK)
+    return false;
+  *len = KEY_HEADER_LEN + n;
   return true;
 }
 
-static bool srv_tlog_key_unwrap(const uint8_t in[KEY_FILE_LEN], uint8_t seed[HV_TLOG_ED25519_SEED_LEN],
-                                char *why, size_t why_size) {
-  if (memcmp(in, KEY_MAGIC, 4) != 0 || in[4] != KEY_VERSION) {
-    snprintf(why, why_size, "not a log key file (version %u)", in[4]);
+static bool srv_tlog_key_decode(const uint8_t *in, size_t len, const hv_kek *kek,
+                                uint8_t seed[HV_TLOG_ED25519_SEED_LEN], bool *wrapped, char *why,
+                                size_t why_size) {
+  if (len < KEY_HEADER_LEN || memcmp(in, KEY_MAGIC, 4) != 0 || in[4] != KEY_VERSION) {
+    snprintf(why, why_size, "not a log key file (or an unknown version)");
     return false;
   }
-  if (in[5] == KEY_WRAPPED) {
-    snprintf(why, why_size, "the key is wrapped under a key-encryption key, which this build cannot use");
+  *wrapped = in[5] == KEY_WRAPPED;
+  if (in[5] == KEY_PLAIN && len == KEY_PLAIN_LEN) {
+    memcpy(seed, in + KEY_HEADER_LEN, HV_TLOG_ED25519_SEED_LEN);
+    return true;
+  }
+  if (in[5] != KEY_WRAPPED || len != KEY_WRAPPED_LEN) {
+    snprintf(why, why_size, "malformed log key file (protection %u, %zu bytes)", in[5], len);
     return false;
   }
-  if (in[5] != KEY_PLAIN) {
-    snprintf(why, why_size, "unknown protection %u", in[5]);
+  if (!kek) {
+    snprintf(why, why_size,
+             "the log key is wrapped under a key-encryption key: configure crypto.kek_file or %s",
+             HV_KEK_ENV);
     return false;
   }
-  memcpy(seed, in + 6, HV_TLOG_ED25519_SEED_LEN);
+  size_t n = 0;
+  if (hv_kek_unwrap(kek, HV_KEYSTORE_LOG_KEY_ID, in + KEY_HEADER_LEN, len - KEY_HEADER_LEN, seed, &n,
+                    NULL) != HV_CRYPTO_OK ||
+      n != HV_TLOG_ED25519_SEED_LEN) {
+    OPENSSL_cleanse(seed, HV_TLOG_ED25519_SEED_LEN);
+    snprintf(why, why_size,
+             "the log key does not open with this key-encryption key (another KEK?)");
+    return false;
+  }
   return true;
 }
 
 /* Reads the key file; false with a reason (ENOENT in *missing when there is none). */
-static bool srv_tlog_key_read(const char *path, uint8_t seed[HV_TLOG_ED25519_SEED_LEN],
-                              bool *missing, char *why, size_t why_size) {
+static bool srv_tlog_key_read(const char *path, const hv_kek *kek,
+                              uint8_t seed[HV_TLOG_ED25519_SEED_LEN], bool *wrapped, bool *missing,
+                              char *why, size_t why_size) {
   *missing = false;
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
@@ -91,20 +119,16 @@ static bool srv_tlog_key_read(const char *path, uint8_t seed[HV_TLOG_ED25519_SEE
     return false;
   }
   struct stat st;
-  uint8_t buf[KEY_FILE_LEN + 1];
-  ssize_t got = -1;
+  uint8_t buf[KEY_WRAPPED_LEN + 1];
   bool ok = fstat(fd, &st) == 0;
   if (ok && (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0)) {
     snprintf(why, why_size, "%.300s: must be a regular file owned by this user with mode 0600", path);
     ok = false;
   } else if (ok) {
-    got = read(fd, buf, sizeof buf);
-    if (got != KEY_FILE_LEN) {
-      snprintf(why, why_size, "%.300s: %zd bytes, a log key file has %d", path, got, KEY_FILE_LEN);
-      ok = false;
-    } else {
-      ok = srv_tlog_key_unwrap(buf, seed, why, why_size);
-    }
+    ssize_t got = read(fd, buf, sizeof buf);
+    char reason[160];
+    ok = got > 0 && srv_tlog_key_decode(buf, (size_t)got, kek, seed, wrapped, reason, sizeof reason);
+    if (!ok) snprintf(why, why_size, "%.300s: %s", path, got > 0 ? reason : "cannot be read");
   } else {
     snprintf(why, why_size, "%.300s: %s", path, strerror(errno));
   }
@@ -113,31 +137,31 @@ static bool srv_tlog_key_read(const char *path, uint8_t seed[HV_TLOG_ED25519_SEE
   return ok;
 }
 
-/* Makes a new key and writes it atomically: a temporary file (0600), fsync, link to the name
- * (never replacing a key that appeared meanwhile), fsync of the directory. */
-static bool srv_tlog_key_create(const char *dir, const char *path,
-                                uint8_t seed[HV_TLOG_ED25519_SEED_LEN], char *why, size_t why_size) {
-  if (RAND_priv_bytes(seed, HV_TLOG_ED25519_SEED_LEN) != 1) {
-    snprintf(why, why_size, "the random generator failed");
-    return false;
-  }
+/* Writes seed atomically: a temporary file (0600), fsync, then link to the name (never replacing
+ * a key that appeared meanwhile) or, with replace, rename over it; then fsync of the directory. */
+static bool srv_tlog_key_write(const char *dir, const char *path, const hv_kek *kek, bool replace,
+                               const uint8_t seed[HV_TLOG_ED25519_SEED_LEN], char *why,
+                               size_t why_size) {
   char tmp[HV_CONFIG_PATH_SIZE + 64];
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  uint8_t buf[KEY_FILE_LEN];
-  srv_tlog_key_wrap(seed, buf);
+  uint8_t buf[KEY_WRAPPED_LEN];
+  size_t len = 0;
+  if (!srv_tlog_key_encode(seed, kek, buf, &len)) {
+    snprintf(why, why_size, "%.300s: cannot wrap the log key", path);
+    return false;
+  }
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && write(fd, buf, sizeof buf) == (ssize_t)sizeof buf && fsync(fd) == 0;
+  bool ok = fd >= 0 && write(fd, buf, len) == (ssize_t)len && fsync(fd) == 0;
   int e = errno;
   if (fd >= 0) close(fd);
   OPENSSL_cleanse(buf, sizeof buf);
-  if (ok && link(tmp, path) != 0) {
+  if (ok && (replace ? rename(tmp, path) : link(tmp, path)) != 0) {
     e = errno;
     ok = false;
   }
   unlink(tmp);
   if (!ok) {
     snprintf(why, why_size, "%.300s: cannot write the log key: %s", path, strerror(e));
-    OPENSSL_cleanse(seed, HV_TLOG_ED25519_SEED_LEN);
     return false;
   }
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -148,21 +172,42 @@ static bool srv_tlog_key_create(const char *dir, const char *path,
   return true;
 }
 
-/* ---- The log -------------------------------------------------------------------------------- */
-
-srv_tlog *srv_tlog_open(const char *key_dir, hv_audit_store *audit, char *why, size_t why_size) {
+/* The single node's key: read from its file, or made and written on first start. With a KEK the
+ * file holds the seed wrapped, and a plaintext file left from before is rewritten wrapped. */
+static bool srv_tlog_key_load(const char *key_dir, const hv_kek *kek,
+                              uint8_t seed[HV_TLOG_ED25519_SEED_LEN], char *why, size_t why_size) {
   char dir[HV_CONFIG_PATH_SIZE], path[HV_CONFIG_PATH_SIZE + 32];
   snprintf(dir, sizeof dir, "%s", key_dir);
   size_t n = strlen(dir);
   while (n > 1 && dir[n - 1] == '/') dir[--n] = '\0';
   char *data_dir = dirname(dir);
   snprintf(path, sizeof path, "%s/%s", data_dir, SRV_LOG_KEY_FILE);
+  bool missing = false, wrapped = false;
+  if (srv_tlog_key_read(path, kek, seed, &wrapped, &missing, why, why_size)) {
+    if (!kek || wrapped) return true;
+    if (srv_tlog_key_write(data_dir, path, kek, true, seed, why, why_size)) return true;
+    OPENSSL_cleanse(seed, HV_TLOG_ED25519_SEED_LEN);
+    return false;
+  }
+  if (!missing) return false;
+  if (RAND_priv_bytes(seed, HV_TLOG_ED25519_SEED_LEN) != 1) {
+    snprintf(why, why_size, "the random generator failed");
+    return false;
+  }
+  if (srv_tlog_key_write(data_dir, path, kek, false, seed, why, why_size)) return true;
+  OPENSSL_cleanse(seed, HV_TLOG_ED25519_SEED_LEN);
+  return false;
+}
 
+/* ---- The log -------------------------------------------------------------------------------- */
+
+srv_tlog *srv_tlog_open(const char *key_dir, const uint8_t *shared_seed, const hv_kek *kek,
+                        hv_audit_store *audit, char *why, size_t why_size) {
   uint8_t seed[HV_TLOG_ED25519_SEED_LEN];
-  bool missing = false;
-  if (!srv_tlog_key_read(path, seed, &missing, why, why_size)) {
-    if (!missing) return NULL;
-    if (!srv_tlog_key_create(data_dir, path, seed, why, why_size)) return NULL;
+  if (shared_seed) {
+    memcpy(seed, shared_seed, sizeof seed);
+  } else if (!srv_tlog_key_load(key_dir, kek, seed, why, why_size)) {
+    return NULL;
   }
   srv_tlog *t = calloc(1, sizeof *t);
   if (!t) {
@@ -186,7 +231,7 @@ srv_tlog *srv_tlog_open(const char *key_dir, hv_audit_store *audit, char *why, s
   OPENSSL_cleanse(seed, sizeof seed);
   if (ts == HV_TLOG_OK) ts = hv_tlog_verifier_key_format(&t->signer, t->verifier_key);
   if (ts != HV_TLOG_OK) {
-    snprintf(why, why_size, "log key %.300s: %s", path, hv_tlog_status_text(ts));
+    snprintf(why, why_size, "log key: %s", hv_tlog_status_text(ts));
     srv_tlog_free(t);
     return NULL;
   }
@@ -344,6 +389,16 @@ static bool log_size_now(srv_request *r, uint64_t *size, srv_reply *reply) {
 
 static srv_reply log_checkpoint(srv_request *r) {
   srv_tlog *t = r->server->tlog;
+  /* Other servers sharing the store may have grown the tree since this one last signed: sign the
+   * tree as it is now when it is larger (a store that cannot be read leaves the latest as it is). */
+  uint64_t size = 0;
+  uint8_t root[HV_TLOG_HASH_LEN];
+  pthread_mutex_lock(&t->mu);
+  uint64_t latest = t->latest_size;
+  pthread_mutex_unlock(&t->mu);
+  char note[HV_TLOG_NOTE_MAX];
+  if (hv_audit_log_head(t->audit, &size, root, NULL) == HV_AUDIT_OK && size > latest)
+    (void)srv_tlog_sign(t, size, root, note, NULL);
   srv_reply reply = {.status = 200, .content_type = "text/plain; charset=utf-8"};
   pthread_mutex_lock(&t->mu);
   reply.body = malloc(t->latest_len + 1);

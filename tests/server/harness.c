@@ -710,3 +710,20 @@ int ht_run(char *const argv[], const char *env, char **out, char **err) {
   if (err) *err = e; else free(e);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+void ht_write_kek(const char *path, const char *hex, mode_t mode) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "%s\n", hex);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(chmod(path, mode), 0);
+}
+
+void ht_start_refused(ht_server *s, const char *env, const char *want) {
+  char *out = NULL, *err = NULL;
+  char *argv[] = {HV_SERVE_BIN, "serve", "--config", s->config, NULL};
+  assert_int_equal(ht_run(argv, env, &out, &err), 1);
+  if (strstr(err, want) == NULL) fail_msg("expected '%s' in: %s", want, err);
+  free(out);
+  free(err);
+}

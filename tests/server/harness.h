@@ -144,6 +144,15 @@ hv_result_document *ht_open_result_values(const ht_resp *r, const hv_client_key 
  * stdout and stderr (caller frees), returns the exit status. */
 int ht_run(char *const argv[], const char *env, char **out, char **err);
 
+/* Two key-encryption keys for tests, and a KEK file of them (hex and a newline) with `mode`. */
+#define HT_KEK_A "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define HT_KEK_B "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+void ht_write_kek(const char *path, const char *hex, mode_t mode);
+
+/* `hypervisor serve` with s's config and extra env (may be NULL) must exit 1 at start-up with
+ * `want` in its stderr; fails the test otherwise. */
+void ht_start_refused(ht_server *s, const char *env, const char *want);
+
 /* A TCP connection to the server's port (blocking), or fails the test. */
 int ht_connect(ht_server *s);
 /* Writes all of `len` bytes; false if the peer is gone. */

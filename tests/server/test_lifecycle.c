@@ -401,27 +401,6 @@ static void test_sigterm_during_executions(void **state) {
 
 /* ---- Key-encryption key ------------------------------------------------------------------- */
 
-#define KEK_A "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-#define KEK_B "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
-
-static void write_kek(const char *path, const char *hex, mode_t mode) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fprintf(f, "%s\n", hex);
-  assert_int_equal(fclose(f), 0);
-  assert_int_equal(chmod(path, mode), 0);
-}
-
-/* `serve` with the server's config exits 1 at start-up; its stderr holds `want`. */
-static void start_refused(ht_server *s, const char *env, const char *want) {
-  char *out = NULL, *err = NULL;
-  char *argv[] = {HV_SERVE_BIN, "serve", "--config", s->config, NULL};
-  assert_int_equal(ht_run(argv, env, &out, &err), 1);
-  if (strstr(err, want) == NULL) fail_msg("expected '%s' in: %s", want, err);
-  free(out);
-  free(err);
-}
-
 /* Keys wrapped under crypto.kek_file; a missing, wrong or world-readable KEK stops the start with
  * a message that names the cause; HYPERVISOR_KEK works as well, and not together with the file. */
 static void test_kek_start_up(void **state) {
@@ -430,7 +409,7 @@ static void test_kek_start_up(void **state) {
   assert_non_null(mkdtemp(kdir));
   char kek[64];
   snprintf(kek, sizeof kek, "%s/kek", kdir);
-  write_kek(kek, KEK_A, 0600);
+  ht_write_kek(kek, HT_KEK_A, 0600);
   ht_server s;
   ht_options o = {.kek_file = kek};
   ht_start(&s, &o);
@@ -443,20 +422,20 @@ static void test_kek_start_up(void **state) {
   assert_non_null(strstr(text, "wrapped_private_key"));
   free(text);
 
-  write_kek(kek, KEK_B, 0600);
-  start_refused(&s, NULL, "does not open with the configured key-encryption key");
-  write_kek(kek, KEK_A, 0644);
-  start_refused(&s, NULL, "mode 0600");
+  ht_write_kek(kek, HT_KEK_B, 0600);
+  ht_start_refused(&s, NULL, "does not open with the configured key-encryption key");
+  ht_write_kek(kek, HT_KEK_A, 0644);
+  ht_start_refused(&s, NULL, "mode 0600");
   assert_int_equal(chmod(kek, 0600), 0);
-  start_refused(&s, "HYPERVISOR_KEK=" KEK_A, "both set");
+  ht_start_refused(&s, "HYPERVISOR_KEK=" HT_KEK_A, "both set");
   s.opt.kek_file = NULL;
   ht_write_config(&s);
-  start_refused(&s, NULL, "encrypted under a key-encryption key");
-  start_refused(&s, "HYPERVISOR_KEK=" KEK_B, "does not open");
-  start_refused(&s, "HYPERVISOR_KEK=nothex", "64 hex digits");
+  ht_start_refused(&s, NULL, "encrypted under a key-encryption key");
+  ht_start_refused(&s, "HYPERVISOR_KEK=" HT_KEK_B, "does not open");
+  ht_start_refused(&s, "HYPERVISOR_KEK=nothex", "64 hex digits");
 
   /* The environment variable opens the same ring. */
-  assert_int_equal(setenv("HYPERVISOR_KEK", KEK_A, 1), 0);
+  assert_int_equal(setenv("HYPERVISOR_KEK", HT_KEK_A, 1), 0);
   ht_restart(&s);
   unsetenv("HYPERVISOR_KEK");
   char key_id2[17];

@@ -14,7 +14,9 @@
  *     before the kill is consistent with the one after, and every receipt answered before the kill
  *     is still proven;
  *   - retention purge keeps the tree verifiable (the hashes stay, the records go);
- *   - with storage.transparency_log: false there is no receipt and no log.
+ *   - with storage.transparency_log: false there is no receipt and no log;
+ *   - with a key-encryption key the log key file holds the seed wrapped (a plaintext one is
+ *     rewritten wrapped, the same key); without the KEK, or with another, the start is refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -623,6 +625,84 @@ static void test_log_off(void **state) {
   ht_cleanup(&s);
 }
 
+/* ---- The log key under a KEK ------------------------------------------------------------------ */
+
+/* The log key file's bytes (at most 128) into buf; its length. */
+static size_t read_log_key(ht_server *s, uint8_t buf[128]) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/data/log-ed25519.key", s->dir);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  size_t n = fread(buf, 1, 128, f);
+  fclose(f);
+  return n;
+}
+
+/* Removes the HPKE key files, so that a start with another KEK (or none) makes a new ring and
+ * gets as far as the log key. */
+static void drop_hpke_keys(ht_server *s) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -f '%s'/data/keys/*.key", s->dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+static void test_log_key_wrapped_under_kek(void **state) {
+  (void)state;
+  char kdir[] = "/tmp/hv-tlog-kek-XXXXXX";
+  assert_non_null(mkdtemp(kdir));
+  char kek[64];
+  snprintf(kek, sizeof kek, "%s/kek", kdir);
+  ht_write_kek(kek, HT_KEK_A, 0600);
+
+  /* Without a KEK: "HVLK", version 1, protection 0, the 32-byte seed as it is. */
+  ht_server s;
+  ht_start(&s, NULL);
+  hv_tlog_verifier v;
+  char first[HV_TLOG_VERIFIER_KEY_MAX];
+  log_verifier(&s, &v, first);
+  ht_stop(&s);
+  uint8_t plain[128], wrapped[128];
+  assert_int_equal(read_log_key(&s, plain), 38);
+  assert_memory_equal(plain, "HVLK\x01\x00", 6);
+
+  /* With one: the same key, now wrapped (protection 1, 32 + 29 bytes), the seed gone from disk. */
+  s.opt.kek_file = kek;
+  ht_write_config(&s);
+  ht_restart(&s);
+  char second[HV_TLOG_VERIFIER_KEY_MAX];
+  log_verifier(&s, &v, second);
+  assert_string_equal(first, second);
+  hv_tlog_checkpoint cp;
+  checkpoint_now(&s, &v, &cp);
+  ht_stop(&s);
+  assert_int_equal(read_log_key(&s, wrapped), 67);
+  assert_memory_equal(wrapped, "HVLK\x01\x01", 6);
+  assert_null(memmem(wrapped, 67, plain + 6, 32));
+
+  /* And again: it opens under the same KEK and stays as it is. */
+  ht_restart(&s);
+  log_verifier(&s, &v, second);
+  assert_string_equal(first, second);
+  ht_stop(&s);
+  uint8_t again[128];
+  assert_int_equal(read_log_key(&s, again), 67);
+  assert_memory_equal(again, wrapped, 67);
+
+  /* Another KEK (with a fresh HPKE ring, so that only the log key stands in the way), or none. */
+  drop_hpke_keys(&s);
+  ht_write_kek(kek, HT_KEK_B, 0600);
+  ht_start_refused(&s, NULL, "the log key does not open with this key-encryption key");
+  drop_hpke_keys(&s);
+  s.opt.kek_file = NULL;
+  ht_write_config(&s);
+  ht_start_refused(&s, NULL, "the log key is wrapped under a key-encryption key");
+  assert_int_equal(read_log_key(&s, again), 67);
+  assert_memory_equal(again, wrapped, 67); /* refused, never replaced */
+  ht_cleanup(&s);
+  unlink(kek);
+  rmdir(kdir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_receipts_and_endpoints),
@@ -630,6 +710,7 @@ int main(void) {
       cmocka_unit_test(test_sigkill_under_load),
       cmocka_unit_test(test_purge_keeps_the_tree),
       cmocka_unit_test(test_log_off),
+      cmocka_unit_test(test_log_key_wrapped_under_kek),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   return rc + ht_failures();
