@@ -711,6 +711,16 @@ int ht_run(char *const argv[], const char *env, char **out, char **err) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int ht_hvctl(const char *const argv[], char **out, char **err) {
+  char *o = NULL, *e = NULL;
+  int rc = ht_run((char *const *)argv, NULL, &o, &e);
+  if (out) *out = o;
+  else free(o);
+  if (err) *err = e;
+  else free(e);
+  return rc;
+}
+
 void ht_write_kek(const char *path, const char *hex, mode_t mode) {
   FILE *f = fopen(path, "w");
   assert_non_null(f);

@@ -149,6 +149,10 @@ int ht_run(char *const argv[], const char *env, char **out, char **err);
 #define HT_KEK_B "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
 void ht_write_kek(const char *path, const char *hex, mode_t mode);
 
+/* ht_run for a NULL-terminated argv of constant strings (hvctl's, say); out and err may be NULL
+ * (then the output is dropped), else the caller frees them. */
+int ht_hvctl(const char *const argv[], char **out, char **err);
+
 /* `hypervisor serve` with s's config and extra env (may be NULL) must exit 1 at start-up with
  * `want` in its stderr; fails the test otherwise. */
 void ht_start_refused(ht_server *s, const char *env, const char *want);

@@ -161,14 +161,6 @@ static json_t *execute_add(ht_server *s, const uint8_t *wasm, size_t len, int a,
   return out;
 }
 
-static int hvctl(const char *const argv[], char **out, char **err) {
-  char *o = NULL, *e = NULL;
-  int rc = ht_run((char *const *)argv, NULL, &o, &e);
-  if (out) *out = o; else free(o);
-  if (err) *err = e; else free(e);
-  return rc;
-}
-
 static void sql(const char *path, const char *text) {
   sqlite3 *db = NULL;
   assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
@@ -283,13 +275,13 @@ static void test_receipts_and_endpoints(void **state) {
   snprintf(rfile, sizeof rfile, "%s/receipt.json", s.dir);
   snprintf(kfile, sizeof kfile, "%s/log.key", s.dir);
   snprintf(changed, sizeof changed, "%s/changed.json", s.dir);
-  assert_int_equal(hvctl((const char *const[]){HV_HVCTL_BIN, "--server", s.url, "--api-key",
+  assert_int_equal(ht_hvctl((const char *const[]){HV_HVCTL_BIN, "--server", s.url, "--api-key",
                                                HT_API_KEY, "exec", "--invoke", "add", "--receipt",
                                                rfile, add_path, "40", "2", NULL},
                          NULL, NULL),
                    0);
   char *out = NULL;
-  assert_int_equal(hvctl((const char *const[]){HV_HVCTL_BIN, "--server", s.url, "log", "key", NULL},
+  assert_int_equal(ht_hvctl((const char *const[]){HV_HVCTL_BIN, "--server", s.url, "log", "key", NULL},
                          &out, NULL),
                    0);
   FILE *kf = fopen(kfile, "w");
@@ -299,7 +291,7 @@ static void test_receipts_and_endpoints(void **state) {
   free(out);
   char keyarg[330];
   snprintf(keyarg, sizeof keyarg, "@%s", kfile);
-  assert_int_equal(hvctl((const char *const[]){HV_HVCTL_BIN, "receipt", "verify", "--log-key",
+  assert_int_equal(ht_hvctl((const char *const[]){HV_HVCTL_BIN, "receipt", "verify", "--log-key",
                                                keyarg, rfile, NULL},
                          &out, NULL),
                    0);
@@ -312,14 +304,14 @@ static void test_receipts_and_endpoints(void **state) {
   assert_int_equal(json_dump_file(rj, changed, 0), 0);
   json_decref(rj);
   char *err = NULL;
-  assert_int_equal(hvctl((const char *const[]){HV_HVCTL_BIN, "receipt", "verify", "--log-key",
+  assert_int_equal(ht_hvctl((const char *const[]){HV_HVCTL_BIN, "receipt", "verify", "--log-key",
                                                keyarg, changed, NULL},
                          NULL, &err),
                    1);
   assert_non_null(strstr(err, "result_commitment"));
   free(err);
   /* Another log key: the signature check fails. */
-  assert_int_equal(hvctl((const char *const[]){HV_HVCTL_BIN, "receipt", "verify", "--log-key",
+  assert_int_equal(ht_hvctl((const char *const[]){HV_HVCTL_BIN, "receipt", "verify", "--log-key",
                                                "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
                                                rfile, NULL},
                          NULL, &err),
@@ -356,10 +348,10 @@ static void test_tampering_is_detected(void **state) {
   snprintf(rfile, sizeof rfile, "%s/receipt.json", s.dir);
   const char *const exec_argv[] = {HV_HVCTL_BIN, "--server", s.url, "--api-key", HT_API_KEY, "exec",
                                    "--invoke", "add", add_path, "1", "2", NULL};
-  for (int i = 0; i < 4; i++) assert_int_equal(hvctl(exec_argv, NULL, NULL), 0);
+  for (int i = 0; i < 4; i++) assert_int_equal(ht_hvctl(exec_argv, NULL, NULL), 0);
   const char *const monitor_argv[] = {HV_HVCTL_BIN, "--server", s.url, "log", "monitor", "--state",
                                       statef, NULL};
-  assert_int_equal(hvctl(monitor_argv, NULL, NULL), 0);
+  assert_int_equal(ht_hvctl(monitor_argv, NULL, NULL), 0);
 
   /* A copy of the database with 4 leaves, for the rollback later. */
   ht_stop(&s);
@@ -367,15 +359,15 @@ static void test_tampering_is_detected(void **state) {
   snprintf(cmd, sizeof cmd, "cp '%s' '%s'", db, copy);
   assert_int_equal(system(cmd), 0);
   ht_restart(&s);
-  for (int i = 0; i < 2; i++) assert_int_equal(hvctl(exec_argv, NULL, NULL), 0);
-  assert_int_equal(hvctl((const char *const[]){HV_HVCTL_BIN, "--server", s.url, "--api-key",
+  for (int i = 0; i < 2; i++) assert_int_equal(ht_hvctl(exec_argv, NULL, NULL), 0);
+  assert_int_equal(ht_hvctl((const char *const[]){HV_HVCTL_BIN, "--server", s.url, "--api-key",
                                                HT_API_KEY, "exec", "--invoke", "add", "--receipt",
                                                rfile, add_path, "5", "6", NULL},
                          NULL, NULL),
                    0);
-  assert_int_equal(hvctl(monitor_argv, NULL, NULL), 0);
+  assert_int_equal(ht_hvctl(monitor_argv, NULL, NULL), 0);
   char *out = NULL, *err = NULL;
-  assert_int_equal(hvctl((const char *const[]){HV_HVCTL_BIN, "--server", s.url, "log", "key", NULL},
+  assert_int_equal(ht_hvctl((const char *const[]){HV_HVCTL_BIN, "--server", s.url, "log", "key", NULL},
                          &out, NULL),
                    0);
   char vkey[HV_TLOG_VERIFIER_KEY_MAX];
@@ -383,7 +375,7 @@ static void test_tampering_is_detected(void **state) {
   free(out);
   const char *const online_argv[] = {HV_HVCTL_BIN, "--server", s.url, "receipt", "verify",
                                      "--log-key", vkey, "--online", rfile, NULL};
-  assert_int_equal(hvctl(online_argv, NULL, NULL), 0);
+  assert_int_equal(ht_hvctl(online_argv, NULL, NULL), 0);
 
   /* 1. A record edited by hand: its leaf no longer matches it. */
   ht_stop(&s);
@@ -393,7 +385,7 @@ static void test_tampering_is_detected(void **state) {
   ht_restart(&s);
   const char *const full_argv[] = {HV_HVCTL_BIN, "--server", s.url, "log", "monitor", "--state",
                                    fresh, "--log-key", vkey, NULL};
-  assert_int_equal(hvctl(full_argv, NULL, &err), 1);
+  assert_int_equal(ht_hvctl(full_argv, NULL, &err), 1);
   assert_non_null(strstr(err, "leaf 2: the stored record does not match its leaf hash"));
   free(err);
 
@@ -403,7 +395,7 @@ static void test_tampering_is_detected(void **state) {
   sql(db, "DELETE FROM audit_records WHERE request_id = (SELECT request_id FROM log_leaves WHERE idx = 2);"
           "UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 0 AND idx = 2");
   ht_restart(&s);
-  assert_int_equal(hvctl(full_argv, NULL, &err), 1);
+  assert_int_equal(ht_hvctl(full_argv, NULL, &err), 1);
   assert_non_null(strstr(err, "do not make its signed root"));
   free(err);
 
@@ -411,7 +403,7 @@ static void test_tampering_is_detected(void **state) {
   ht_stop(&s);
   sql(db, "DELETE FROM log_nodes WHERE level = 0 AND idx = 3");
   ht_restart(&s);
-  assert_int_equal(hvctl(full_argv, NULL, &err), 1);
+  assert_int_equal(ht_hvctl(full_argv, NULL, &err), 1);
   assert_non_null(strstr(err, "leaf 3 is missing"));
   free(err);
 
@@ -421,15 +413,15 @@ static void test_tampering_is_detected(void **state) {
   snprintf(cmd, sizeof cmd, "cp '%s' '%s' && rm -f '%s-wal' '%s-shm'", copy, db, db, db);
   assert_int_equal(system(cmd), 0);
   ht_restart(&s);
-  assert_int_equal(hvctl(monitor_argv, NULL, &err), 1);
+  assert_int_equal(ht_hvctl(monitor_argv, NULL, &err), 1);
   assert_non_null(strstr(err, "ROLLBACK"));
   free(err);
-  assert_int_equal(hvctl(online_argv, NULL, &err), 1);
+  assert_int_equal(ht_hvctl(online_argv, NULL, &err), 1);
   assert_non_null(strstr(err, "ROLLBACK"));
   free(err);
   /* Offline the receipt still verifies: it is the client's proof of what the log said. */
   const char *const offline_argv[] = {HV_HVCTL_BIN, "receipt", "verify", "--log-key", vkey, rfile, NULL};
-  assert_int_equal(hvctl(offline_argv, NULL, NULL), 0);
+  assert_int_equal(ht_hvctl(offline_argv, NULL, NULL), 0);
   ht_cleanup(&s);
 }
 
@@ -569,7 +561,7 @@ static void test_purge_keeps_the_tree(void **state) {
   snprintf(db, sizeof db, "%s/data/audit.db", s.dir);
   const char *const monitor_argv[] = {HV_HVCTL_BIN, "--server", s.url, "log", "monitor", "--state",
                                       statef, "--log-key", vkey, "--full", NULL};
-  assert_int_equal(hvctl(monitor_argv, NULL, NULL), 0);
+  assert_int_equal(ht_hvctl(monitor_argv, NULL, NULL), 0);
 
   /* Two days later the records are purged. */
   ht_set_clock(&s, 2 * 86400);
@@ -593,7 +585,7 @@ static void test_purge_keeps_the_tree(void **state) {
   assert_int_equal(now.size, 3);
   assert_memory_equal(now.root, cp[2].root, 32);
   for (int i = 0; i < 3; i++) assert_true(proven_in(&s, idx[i], h[i], &now));
-  assert_int_equal(hvctl(monitor_argv, NULL, NULL), 0);
+  assert_int_equal(ht_hvctl(monitor_argv, NULL, NULL), 0);
   /* And it grows on. */
   json_t *reply = execute_add(&s, wasm, len, 9, 9);
   uint8_t h4[32];
@@ -601,7 +593,7 @@ static void test_purge_keeps_the_tree(void **state) {
   assert_int_equal(check_receipt(reply, &v, h4, &cp4), 3);
   json_decref(reply);
   assert_consistent(&s, &now, &cp4);
-  assert_int_equal(hvctl(monitor_argv, NULL, NULL), 0);
+  assert_int_equal(ht_hvctl(monitor_argv, NULL, NULL), 0);
   free(wasm);
   ht_cleanup(&s);
 }
