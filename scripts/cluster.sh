@@ -11,6 +11,8 @@
 #   scripts/cluster.sh start-node DIR N            start node N again
 #   scripts/cluster.sh pg-kill DIR | pg-start DIR  crash PostgreSQL (immediate stop) / start it
 #
+# HV_CLUSTER_TRANSPARENCY_LOG=false starts the nodes with storage.transparency_log off (the
+# benchmark's comparison); default true.
 # Ports: a random free block of four loopback ports (HAProxy, then the nodes). Needs haproxy and
 # the postgresql package (scripts/deps.sh); exit status 77 and one line when either is missing.
 set -euo pipefail
@@ -69,7 +71,7 @@ case "$cmd" in
 server: {host: "127.0.0.1", port: $((base + n)), workers: 4, max_body_bytes: 16777216}
 wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100}
 crypto: {key_rotation_hours: 1, commitment_retention_days: 7, key_dir: "$dir/node$n/keys", kek_file: "$dir/kek"}
-storage: {backend: postgres, dsn: "$dsn", connections: 4}
+storage: {backend: postgres, dsn: "$dsn", connections: 4, transparency_log: ${HV_CLUSTER_TRANSPARENCY_LOG:-true}}
 auth: {api_keys: [{id: "cluster", sha256: "$api_sha"}]}
 rate_limit: {requests_per_second: 1000000, burst: 1000000}
 logging: {level: info, file: "$dir/node$n/server.log"}

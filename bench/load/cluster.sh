@@ -2,7 +2,8 @@
 # The load benchmark against the cluster (docs/deploy-cluster.md, docs/performance.md): in one
 # run, wrk replays one sealed request for the small module
 #   1. against one node on SQLite (the usual single-machine set-up), then
-#   2. through HAProxy against three nodes on PostgreSQL (scripts/cluster.sh),
+#   2. through HAProxy against three nodes on PostgreSQL (scripts/cluster.sh), with the
+#      transparency log and then without it (storage.transparency_log),
 # and prints requests/s, p50/p99 latency, errors, and the audit writer's records per commit round
 # (summed over the nodes' /metrics). On two cores the cluster is not expected to be faster: the
 # point is that it works and loses nothing.
@@ -90,9 +91,14 @@ kill -TERM "$single_pid"
 wait "$single_pid" || true
 single_pid=""
 
-# 2. Three nodes on PostgreSQL behind HAProxy.
-url=$(scripts/cluster.sh start "$work/cluster" --build "$build")
-ckey=$(cat "$work/cluster/api_key")
-nodes=()
-for n in 1 2 3; do nodes+=("http://127.0.0.1:$(cat "$work/cluster/node$n/port")"); done
-bench "3 nodes, PostgreSQL, via HAProxy" "$url" "$ckey" "${nodes[@]}"
+# 2. Three nodes on PostgreSQL behind HAProxy, with the transparency log (the default) and then
+#    without it, each on a fresh database.
+for tlog in true false; do
+  url=$(HV_CLUSTER_TRANSPARENCY_LOG=$tlog scripts/cluster.sh start "$work/cluster" --build "$build")
+  ckey=$(cat "$work/cluster/api_key")
+  nodes=()
+  for n in 1 2 3; do nodes+=("http://127.0.0.1:$(cat "$work/cluster/node$n/port")"); done
+  bench "3 nodes, PostgreSQL, HAProxy, log $tlog" "$url" "$ckey" "${nodes[@]}"
+  scripts/cluster.sh stop "$work/cluster" >/dev/null
+  rm -rf "$work/cluster"
+done
