@@ -136,11 +136,18 @@ static void srv_exec_committed(srv_commit_item *item, hv_audit_status as, const 
            HV_LOG_STR("error", hv_audit_status_name(as)),
            HV_LOG_STR("message", err ? err->message : ""));
     if (code == OUTCOME_OK) {
-      /* No 200 without a durable record. A failure is answered as it would have been. */
+      /* No 200 without a durable record. A failure is answered as it would have been. A store
+       * that is down, locked or full may be back in a moment: 503, retry later; anything else
+       * (a damaged or removed store) is our fault: 500. */
+      bool transient = as == HV_AUDIT_UNAVAILABLE || as == HV_AUDIT_BUSY || as == HV_AUDIT_FULL;
+      code = transient ? OUTCOME_CAPACITY_EXCEEDED : OUTCOME_INTERNAL_ERROR;
       srv_reply_discard(&st->reply);
-      st->reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL,
-                                  "the audit record could not be stored, so the result is withheld");
-      code = OUTCOME_INTERNAL_ERROR;
+      st->reply = srv_error_reply(r, code, NULL,
+                                  transient ? "the audit record could not be stored now, so the "
+                                              "result is withheld; retry later"
+                                            : "the audit record could not be stored, so the "
+                                              "result is withheld");
+      if (transient) st->reply.retry_after_s = 5;
     }
   }
   if (as == HV_AUDIT_OK && code == OUTCOME_OK && item->receipt) srv_exec_add_receipt(r, item);
@@ -452,7 +459,9 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
     return false;
   }
   if (!srv_storage_writable(s)) {
-    *reply = srv_error_reply(r, OUTCOME_INTERNAL_ERROR, NULL,
+    /* The service cannot take work now, as when it is full: 503 with Retry-After, which clients
+     * and load balancers retry (docs/protocol.md, decision on storage outages). */
+    *reply = srv_error_reply(r, OUTCOME_CAPACITY_EXCEEDED, NULL,
                              "the audit store cannot record executions now, so none are run; "
                              "retry later");
     reply->retry_after_s = 5;

@@ -199,9 +199,10 @@ static void test_store_removed(void **state) {
   r = ht_get(&s, "/health", NULL);
   assert_string_equal(str(r.json, "storage"), "unavailable");
   ht_resp_free(&r);
-  /* Refused before running, with a clear message. */
+  /* Refused before running, with a clear message: 503, retry later. */
   r = run_add(&s, HT_API_KEY);
-  ht_assert_error(&r, 500, "INTERNAL_ERROR");
+  ht_assert_error(&r, 503, "CAPACITY_EXCEEDED");
+  assert_string_equal(r.retry_after, "5");
   assert_non_null(strstr(str(r.json, "message"), "audit store"));
   assert_null(json_object_get(r.json, "request_id"));
   ht_resp_free(&r);
@@ -257,7 +258,7 @@ static void test_disk_full(void **state) {
   assert_true(ht_wait_for(health_503, &s, 5));
   r = run_add(&s, HT_API_KEY);
   assert_true(r.status != 200);
-  ht_assert_error(&r, 500, "INTERNAL_ERROR");
+  ht_assert_error(&r, 503, "CAPACITY_EXCEEDED");
   ht_resp_free(&r);
 
   /* Room again: healthy and executing, without a restart. */
