@@ -540,7 +540,9 @@ static void test_storage_unavailable(void **state) {
   assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
   hv_client_key *key = NULL;
   ht_resp r = run("answer", NULL, NULL, &key);
-  ht_assert_error(&r, 500, "INTERNAL_ERROR");
+  /* An outage is a capacity answer the client can retry, not a fault. */
+  ht_assert_error(&r, 503, "CAPACITY_EXCEEDED");
+  assert_string_equal(r.retry_after, "5");
   assert_null(json_object_get(r.json, "encrypted_result"));
   assert_non_null(strstr(str(r.json, "message"), "audit"));
   ht_resp_free(&r);
