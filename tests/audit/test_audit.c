@@ -73,7 +73,8 @@ static int setup(void **state) {
   f->backend = g_pg ? &hv_audit_postgres_backend : &hv_audit_sqlite_backend;
   f->target = g_pg ? g_dsn : f->path;
   if (g_pg)
-    PQclear(pg_sql("DROP TABLE IF EXISTS hv_audit_records, hv_audit_health, hv_audit_migrations",
+    PQclear(pg_sql("DROP TABLE IF EXISTS hv_audit_records, hv_audit_health, hv_audit_migrations,"
+                   " hv_log_leaves, hv_log_nodes, hv_log_state",
                    PGRES_COMMAND_OK));
   *state = f;
   return 0;
@@ -390,7 +391,7 @@ static void test_record_survives_reopen(void **state) {
   assert_int_equal(count_records(f), 1);
   if (f->pg) {
     PGresult *v = pg_sql("SELECT max(version) FROM hv_audit_migrations", PGRES_TUPLES_OK);
-    assert_string_equal(PQgetvalue(v, 0, 0), "1");
+    assert_string_equal(PQgetvalue(v, 0, 0), "2");
     PQclear(v);
     /* synchronous_commit is what makes a COMMIT durable: each session of the store sets it. */
     v = pg_sql("SELECT count(*) FROM pg_settings WHERE name = 'fsync' AND setting = 'on'",
