@@ -92,12 +92,16 @@ static const char heartbeat_sql[] = "UPDATE hv_audit_health SET checked_at = $1:
 /* The log. The sequencer's first statement: the row lock makes its holder the one sequencer. */
 static const char log_lock_sql[] = "SELECT size FROM hv_log_state WHERE id = 1 FOR UPDATE";
 static const char log_size_sql[] = "SELECT size FROM hv_log_state WHERE id = 1";
-/* Nodes are read with binary results: a hash is its 32 bytes, integers 4 or 8 bytes big-endian. */
+/* Nodes and leaves are read with binary results: a hash is its 32 bytes, integers 4 or 8 bytes
+ * big-endian. These three reads are not prepared but planned at each execution (PQexecParams):
+ * a plan cached while the tables were nearly empty scans them whole, and stays cached as they
+ * grow. Their planning costs less than one such scan of a small tree. */
 static const char log_node_sql[] =
     "SELECT hash FROM hv_log_nodes WHERE level = $1::int AND idx = $2::bigint";
+/* LATERAL: one primary-key lookup per wanted node, whatever the planner thinks of the arrays. */
 static const char log_nodes_sql[] =
-    "SELECT n.level, n.idx, n.hash FROM hv_log_nodes n"
-    " JOIN unnest($1::int[], $2::bigint[]) AS w(l, i) ON n.level = w.l AND n.idx = w.i";
+    "SELECT w.l, w.i, n.hash FROM unnest($1::int[], $2::bigint[]) AS w(l, i)"
+    " CROSS JOIN LATERAL (SELECT hash FROM hv_log_nodes WHERE level = w.l AND idx = w.i) n";
 /* The round's writes in one statement: the leaves (request_ids $2, indexes from $1), the nodes
  * (levels $3, indexes $4, their hashes concatenated in $5, a binary bytea) and the new size $6.
  * It returns how many of each it wrote. */
@@ -128,8 +132,7 @@ static const struct {
     {"hv_insert", insert_sql, 10}, {"hv_select", select_sql, 1},   {"hv_purge", purge_sql, 2},
     {"hv_version", version_sql, 0}, {"hv_heartbeat", heartbeat_sql, 1},
     {"hv_log_lock", log_lock_sql, 0}, {"hv_log_size", log_size_sql, 0},
-    {"hv_log_node", log_node_sql, 2}, {"hv_log_nodes", log_nodes_sql, 2},
-    {"hv_log_advance", log_advance_sql, 6}, {"hv_log_leaves", log_leaves_sql, 2},
+    {"hv_log_advance", log_advance_sql, 6},
 };
 
 typedef struct pg_conn {
@@ -686,6 +689,8 @@ typedef struct pg_nodes {
   audit_node_cache *cache; /* or NULL */
   pg_node *pending;        /* the round's nodes (log_put_batch), in append order */
   size_t npending, cap;
+  pg_node *pinned; /* the nodes prefetched (PG_WANT_MAX): kept here too, as the cache evicts */
+  size_t npinned;
   PGresult *failed; /* the first failed result (for its message), or NULL */
   bool db_failed;   /* a statement failed (failed may be NULL: no answer) */
   bool malformed;   /* a stored node was not a 32-byte hash */
@@ -735,6 +740,12 @@ static bool pg_node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[H
       return true;
     }
   }
+  for (size_t k = 0; k < n->npinned; k++) {
+    if (n->pinned[k].level == level && n->pinned[k].index == index) {
+      memcpy(out, n->pinned[k].hash, HV_TLOG_HASH_LEN);
+      return true;
+    }
+  }
   if (n->recording) {
     if (n->nwant < PG_WANT_MAX) {
       n->want_level[n->nwant] = level;
@@ -748,7 +759,7 @@ static bool pg_node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[H
   snprintf(l, sizeof l, "%u", level);
   snprintf(i, sizeof i, "%llu", (unsigned long long)index);
   const char *values[2] = {l, i};
-  PGresult *res = PQexecPrepared(n->c->pg, "hv_log_node", 2, values, NULL, NULL, 1);
+  PGresult *res = PQexecParams(n->c->pg, log_node_sql, 2, NULL, values, NULL, NULL, 1);
   if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
     nodes_failed(n, res);
     return false;
@@ -798,7 +809,7 @@ static bool nodes_prefetch(pg_nodes *n) {
   n->no_memory = levels == NULL || indexes == NULL;
   if (!n->no_memory) {
     const char *values[2] = {levels, indexes};
-    PGresult *res = PQexecPrepared(n->c->pg, "hv_log_nodes", 2, values, NULL, NULL, 1);
+    PGresult *res = PQexecParams(n->c->pg, log_nodes_sql, 2, NULL, values, NULL, NULL, 1);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
       nodes_failed(n, res);
     } else {
@@ -807,10 +818,15 @@ static bool nodes_prefetch(pg_nodes *n) {
         uint64_t level = 0, index = 0;
         uint8_t hash[HV_TLOG_HASH_LEN];
         if (value_be(res, row, 0, 4, &level) && level <= 63 && value_be(res, row, 1, 8, &index) &&
-            index <= INT64_MAX && value_hash(res, row, 2, hash))
+            index <= INT64_MAX && value_hash(res, row, 2, hash) && n->npinned < PG_WANT_MAX) {
+          pg_node *p = &n->pinned[n->npinned++];
+          p->level = (unsigned)level;
+          p->index = index;
+          memcpy(p->hash, hash, HV_TLOG_HASH_LEN);
           audit_node_cache_put(n->cache, (unsigned)level, index, hash);
-        else
-          n->malformed = true; /* left out of the cache: its reader finds it malformed too */
+        } else {
+          n->malformed = true; /* left out: its reader finds it malformed too */
+        }
       }
       PQclear(res);
     }
@@ -947,9 +963,12 @@ static hv_audit_status pgs_log_put_batch(void *impl, const hv_audit_record *cons
   nc.pending = calloc(nc.cap, sizeof *nc.pending);
   nc.want_level = calloc(64, sizeof *nc.want_level);
   nc.want_index = calloc(64, sizeof *nc.want_index);
-  if (nc.cache == NULL || nc.pending == NULL || nc.want_level == NULL || nc.want_index == NULL) {
+  nc.pinned = calloc(PG_WANT_MAX, sizeof *nc.pinned);
+  if (nc.cache == NULL || nc.pending == NULL || nc.want_level == NULL || nc.want_index == NULL ||
+      nc.pinned == NULL) {
     free(nc.cache);
     free(nc.pending);
+    free(nc.pinned);
     free(nc.want_level);
     free(nc.want_index);
     for (size_t i = 0; i < count; i++) statuses[i] = HV_AUDIT_NO_MEMORY;
@@ -1039,6 +1058,7 @@ out:
   PQclear(nc.failed);
   free(nc.cache);
   free(nc.pending);
+  free(nc.pinned);
   free(nc.want_level);
   free(nc.want_index);
   return result;
@@ -1069,7 +1089,8 @@ static hv_audit_status log_read_once(pg_store *s, pg_conn *c, uint64_t *size, au
   nc.cache = calloc(1, sizeof *nc.cache);
   nc.want_level = calloc(PG_WANT_MAX, sizeof *nc.want_level);
   nc.want_index = calloc(PG_WANT_MAX, sizeof *nc.want_index);
-  if (nc.cache == NULL || nc.want_level == NULL || nc.want_index == NULL) {
+  nc.pinned = calloc(PG_WANT_MAX, sizeof *nc.pinned);
+  if (nc.cache == NULL || nc.want_level == NULL || nc.want_index == NULL || nc.pinned == NULL) {
     st = audit_fail(err, HV_AUDIT_NO_MEMORY, "out of memory");
     goto out;
   }
@@ -1080,6 +1101,7 @@ static hv_audit_status log_read_once(pg_store *s, pg_conn *c, uint64_t *size, au
 out:
   PQclear(nc.failed);
   free(nc.cache);
+  free(nc.pinned);
   free(nc.want_level);
   free(nc.want_index);
   return st;
@@ -1128,7 +1150,7 @@ static hv_audit_status pgs_log_leaves_once(pg_store *s, pg_conn *c, uint64_t sta
   snprintf(a, sizeof a, "%llu", (unsigned long long)start);
   snprintf(b, sizeof b, "%llu", (unsigned long long)end);
   const char *values[2] = {a, b};
-  PGresult *res = PQexecPrepared(c->pg, "hv_log_leaves", 2, values, NULL, NULL, 1);
+  PGresult *res = PQexecParams(c->pg, log_leaves_sql, 2, NULL, values, NULL, NULL, 1);
   if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
     st = pg_fail(c->pg, res, err, "cannot read the leaves");
     PQclear(res);
