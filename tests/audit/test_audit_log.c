@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_test_pg.h"
 #include "hv_audit.h"
 
 static const char SUMMARY[] =
@@ -38,21 +39,6 @@ typedef struct fixture {
   const char *target; /* path (SQLite) or DSN (PostgreSQL) */
   bool pg;
 } fixture;
-
-/* The backend under test, chosen in main. */
-static bool g_pg;
-static const char *g_dsn;
-
-/* Runs SQL on the PostgreSQL test database, outside the library; the result (caller PQclear()s),
- * failing the test unless it has status `want`. */
-static PGresult *pg_sql(const char *sql, ExecStatusType want) {
-  PGconn *c = PQconnectdb(g_dsn);
-  if (PQstatus(c) != CONNECTION_OK) fail_msg("connect: %s", PQerrorMessage(c));
-  PGresult *r = PQexec(c, sql);
-  if (PQresultStatus(r) != want) fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-  PQfinish(c);
-  return r;
-}
 
 static int64_t pg_int(const char *sql) {
   PGresult *r = pg_sql(sql, PGRES_TUPLES_OK);
@@ -72,9 +58,7 @@ static int setup(void **state) {
   f->backend = g_pg ? &hv_audit_postgres_backend : &hv_audit_sqlite_backend;
   f->target = g_pg ? g_dsn : f->path;
   if (g_pg)
-    PQclear(pg_sql("DROP TABLE IF EXISTS hv_audit_records, hv_audit_health, hv_audit_migrations,"
-                   " hv_log_leaves, hv_log_nodes, hv_log_state",
-                   PGRES_COMMAND_OK));
+    PQclear(pg_sql(AUDIT_TEST_PG_DROP, PGRES_COMMAND_OK));
   *state = f;
   return 0;
 }
@@ -153,6 +137,28 @@ static uint64_t round_of(hv_audit_store *s, unsigned first, unsigned count, uint
   return size;
 }
 
+/* MTH of n leaf hashes, by the stack method (independent of the store's nodes). */
+static void root_of(const uint8_t (*hashes)[32], uint64_t n, uint8_t out[32]) {
+  uint8_t stack[64][32];
+  uint64_t widths[64];
+  size_t depth = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    memcpy(stack[depth], hashes[i], 32);
+    widths[depth++] = 1;
+    while (depth >= 2 && widths[depth - 1] == widths[depth - 2]) {
+      hv_tlog_node_hash(stack[depth - 2], stack[depth - 1], stack[depth - 2]);
+      widths[depth - 2] *= 2;
+      depth--;
+    }
+  }
+  while (depth >= 2) {
+    hv_tlog_node_hash(stack[depth - 2], stack[depth - 1], stack[depth - 2]);
+    depth--;
+  }
+  if (n == 0) hv_tlog_empty_root(stack[0]);
+  memcpy(out, stack[0], 32);
+}
+
 static void test_rounds_and_reopen(void **state) {
   fixture *f = *state;
   hv_audit_store *s = open_store(f);
@@ -181,27 +187,9 @@ static void test_rounds_and_reopen(void **state) {
   assert_true(size <= 64);
   assert_int_equal(hv_audit_log_leaves(s, 0, size, leaves, &got, NULL), HV_AUDIT_OK);
   assert_int_equal(got, size);
-  uint8_t roots[65][32];
-  for (uint64_t m = 1; m <= size; m++) {
-    /* MTH over leaves[0..m) by the stack method. */
-    uint8_t stack[64][32];
-    uint64_t widths[64];
-    size_t depth = 0;
-    for (uint64_t i = 0; i < m; i++) {
-      memcpy(stack[depth], leaves[i].leaf_hash, 32);
-      widths[depth++] = 1;
-      while (depth >= 2 && widths[depth - 1] == widths[depth - 2]) {
-        hv_tlog_node_hash(stack[depth - 2], stack[depth - 1], stack[depth - 2]);
-        widths[depth - 2] *= 2;
-        depth--;
-      }
-    }
-    while (depth >= 2) {
-      hv_tlog_node_hash(stack[depth - 2], stack[depth - 1], stack[depth - 2]);
-      depth--;
-    }
-    memcpy(roots[m], stack[0], 32);
-  }
+  uint8_t roots[65][32], hashes[64][32];
+  for (uint64_t i = 0; i < size; i++) memcpy(hashes[i], leaves[i].leaf_hash, 32);
+  for (uint64_t m = 1; m <= size; m++) root_of((const uint8_t(*)[32])hashes, m, roots[m]);
   assert_memory_equal(roots[size], after, 32);
   for (uint64_t m = 1; m <= size; m++) {
     for (uint64_t i = 0; i < m; i++) {
@@ -483,28 +471,6 @@ static void *seq_run(void *arg) {
   return NULL;
 }
 
-/* MTH of n leaf hashes, by the stack method (independent of the store's nodes). */
-static void root_of(const uint8_t (*hashes)[32], uint64_t n, uint8_t out[32]) {
-  uint8_t stack[64][32];
-  uint64_t widths[64];
-  size_t depth = 0;
-  for (uint64_t i = 0; i < n; i++) {
-    memcpy(stack[depth], hashes[i], 32);
-    widths[depth++] = 1;
-    while (depth >= 2 && widths[depth - 1] == widths[depth - 2]) {
-      hv_tlog_node_hash(stack[depth - 2], stack[depth - 1], stack[depth - 2]);
-      widths[depth - 2] *= 2;
-      depth--;
-    }
-  }
-  while (depth >= 2) {
-    hv_tlog_node_hash(stack[depth - 2], stack[depth - 1], stack[depth - 2]);
-    depth--;
-  }
-  if (n == 0) hv_tlog_empty_root(stack[0]);
-  memcpy(out, stack[0], 32);
-}
-
 static void test_pg_concurrent_sequencers(void **state) {
   fixture *f = *state;
   hv_audit_store *stores[SEQ_STORES];
@@ -599,14 +565,6 @@ static void test_pg_concurrent_sequencers(void **state) {
   for (unsigned i = 0; i < SEQ_STORES; i++) hv_audit_close(stores[i]);
 }
 
-static void pg_server(const char *action) {
-  const char *dir = getenv("HV_TEST_PG_DIR");
-  if (dir == NULL) fail_msg("HV_TEST_PG_DIR is not set (run under scripts/pg-temp.sh run)");
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "'%s' %s '%s' >/dev/null", HV_PG_TEMP, action, dir);
-  assert_int_equal(system(cmd), 0);
-}
-
 typedef struct lost_round {
   hv_audit_store *store;
   hv_audit_record recs[4];
@@ -689,14 +647,7 @@ static void test_pg_database_lost_mid_round(void **state) {
 }
 
 int main(int argc, char **argv) {
-  g_pg = argc > 1 && strcmp(argv[1], "--postgres") == 0;
-  if (g_pg) {
-    g_dsn = getenv("HV_TEST_PG_DSN");
-    if (g_dsn == NULL || g_dsn[0] == '\0') {
-      fprintf(stderr, "test_audit_log --postgres: HV_TEST_PG_DSN is not set\n");
-      return 1;
-    }
-  }
+  if (!audit_test_pg_args(argc, argv, "test_audit_log")) return 1;
   const struct CMUnitTest common[] = {
       cmocka_unit_test_setup_teardown(test_rounds_and_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_duplicates_get_no_leaf, setup, teardown),
