@@ -315,7 +315,7 @@ hv_audit_status hv_audit_health(hv_audit_store *store, hv_audit_error *err);
 
 /* ---- The transparency log's calls ------------------------------------------------------------ */
 
-/* Does this store keep a transparency log? (SQLite: yes.) */
+/* Does this store keep a transparency log? (SQLite and PostgreSQL: yes.) */
 bool hv_audit_has_log(const hv_audit_store *store);
 
 /*

@@ -1,12 +1,16 @@
 /*
  * tlog_bench.c: what the transparency log adds to an audit round, without the HTTP load's noise.
- * One SQLite store in a temporary directory; rounds of B records (as the audit writer makes them),
+ * One SQLite store in a temporary directory, or with --postgres the PostgreSQL database of that
+ * connection string (records with fresh request_ids are added to it; scripts/pg-temp.sh run gives
+ * a throw-away one); rounds of B records (as the audit writer makes them),
  * alternately through hv_audit_put_batch (no log) and hv_audit_log_put_batch (records, leaves,
  * subtrees and every record's inclusion proof in one transaction), plus one checkpoint signature
  * per logged round, as the server does. Prints the median time per round of each and their ratio.
  *
- *   hv_tlog_bench [--rounds N] [--batch B]    defaults: 200 rounds of each, 64 records
+ *   hv_tlog_bench [--rounds N] [--batch B] [--postgres DSN]    defaults: 200 rounds of each, 64
+ *                                                              records, SQLite
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +38,17 @@ static const char SUMMARY[] =
 
 int main(int argc, char **argv) {
   unsigned rounds = 200, batch = 64;
+  const char *dsn = NULL;
+  bool usage = argc % 2 == 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--rounds") == 0) rounds = (unsigned)strtoul(argv[i + 1], NULL, 10);
     else if (strcmp(argv[i], "--batch") == 0) batch = (unsigned)strtoul(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--postgres") == 0) dsn = argv[i + 1];
+    else usage = true;
   }
-  if (rounds == 0 || batch == 0 || batch > HV_AUDIT_BATCH_MAX) {
-    fprintf(stderr, "usage: hv_tlog_bench [--rounds N] [--batch 1..%u]\n", HV_AUDIT_BATCH_MAX);
+  if (usage || rounds == 0 || batch == 0 || batch > HV_AUDIT_BATCH_MAX) {
+    fprintf(stderr, "usage: hv_tlog_bench [--rounds N] [--batch 1..%u] [--postgres DSN]\n",
+            HV_AUDIT_BATCH_MAX);
     return 2;
   }
   char dir[] = "/tmp/hv-tlog-bench-XXXXXX";
@@ -48,7 +57,8 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/audit.db", dir);
   hv_audit_store *s = NULL;
   hv_audit_error err;
-  if (hv_audit_open(&hv_audit_sqlite_backend, path, NULL, &s, &err) != HV_AUDIT_OK) {
+  const hv_audit_backend *backend = dsn ? &hv_audit_postgres_backend : &hv_audit_sqlite_backend;
+  if (hv_audit_open(backend, dsn ? dsn : path, NULL, &s, &err) != HV_AUDIT_OK) {
     fprintf(stderr, "%s\n", err.message);
     return 1;
   }
@@ -61,12 +71,13 @@ int main(int argc, char **argv) {
   hv_audit_log_receipt *receipts = calloc(batch, sizeof *receipts);
   double *plain = calloc(rounds, sizeof *plain), *logged = calloc(rounds, sizeof *logged);
   if (!recs || !ptrs || !st || !receipts || !plain || !logged) return 1;
-  unsigned long long n = 0;
+  /* Request ids of this run only (a database may hold an earlier run's). */
+  unsigned long long n = 0, run = (unsigned long long)(hv_audit_now_ms() & 0xffffffff);
   for (unsigned r = 0; r < 2 * rounds; r++) {
     for (unsigned i = 0; i < batch; i++, n++) {
       hv_audit_record *x = &recs[i];
       memset(x, 0, sizeof *x);
-      snprintf(x->request_id, sizeof x->request_id, "%08llx-0000-4000-8000-%012llx", n >> 32, n);
+      snprintf(x->request_id, sizeof x->request_id, "%08llx-0000-4000-8000-%012llx", run, n);
       x->recorded_at_ms = hv_audit_now_ms();
       snprintf(x->api_key_id, sizeof x->api_key_id, "bench");
       snprintf(x->key_id, sizeof x->key_id, "0123456789abcdef");
@@ -102,8 +113,8 @@ int main(int argc, char **argv) {
   qsort(plain, rounds, sizeof *plain, cmp);
   qsort(logged, rounds, sizeof *logged, cmp);
   double mp = plain[rounds / 2], ml = logged[rounds / 2];
-  printf("rounds of %u records, %u of each, alternating; the log ended at %llu leaves\n", batch,
-         rounds, (unsigned long long)size);
+  printf("%s: rounds of %u records, %u of each, alternating; the log ended at %llu leaves\n",
+         backend->name, batch, rounds, (unsigned long long)size);
   printf("  without the log: median %.0f us per round (%.1f us per record)\n", mp, mp / batch);
   printf("  with the log:    median %.0f us per round (%.1f us per record), incl. proofs and 1 signature\n",
          ml, ml / batch);

@@ -773,36 +773,16 @@ static hv_audit_status sq_health(void *impl, hv_audit_error *err) {
 /* ---- The transparency log ----------------------------------------------------------------------
  */
 
-/* Nodes read while proving: most proofs of a round share their upper nodes, so a small
- * direct-mapped cache saves most lookups. Nodes never change once written, so a cached one is
- * always right (within the call: the cache lives on the caller's stack or heap). */
-#define NODE_CACHE_SLOTS 1024u
-typedef struct node_cache_entry {
-  bool used;
-  unsigned level;
-  uint64_t index;
-  uint8_t hash[HV_TLOG_HASH_LEN];
-} node_cache_entry;
-
 typedef struct node_ctx {
   conn *c;
   int rc;                  /* the first SQLite failure, or SQLITE_OK */
-  node_cache_entry *cache; /* NODE_CACHE_SLOTS entries, or NULL */
+  audit_node_cache *cache; /* or NULL */
 } node_ctx;
-
-static size_t cache_slot(unsigned level, uint64_t index) {
-  uint64_t h = (index ^ ((uint64_t)level << 56)) * UINT64_C(0x9E3779B97F4A7C15);
-  return (size_t)(h >> 54) % NODE_CACHE_SLOTS;
-}
 
 static bool node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[HV_TLOG_HASH_LEN]) {
   node_ctx *n = ctx;
   if (index > INT64_MAX) return false;
-  node_cache_entry *e = n->cache ? &n->cache[cache_slot(level, index)] : NULL;
-  if (e && e->used && e->level == level && e->index == index) {
-    memcpy(out, e->hash, HV_TLOG_HASH_LEN);
-    return true;
-  }
+  if (audit_node_cache_get(n->cache, level, index, out)) return true;
   sqlite3_stmt *st = n->c->node_get;
   int rc = sqlite3_bind_int(st, 1, (int)level);
   if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
@@ -815,8 +795,7 @@ static bool node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[HV_T
     n->rc = rc;
   }
   sqlite3_reset(st);
-  if (ok && e) *e = (node_cache_entry){.used = true, .level = level, .index = index};
-  if (ok && e) memcpy(e->hash, out, HV_TLOG_HASH_LEN);
+  if (ok) audit_node_cache_put(n->cache, level, index, out);
   return ok;
 }
 
@@ -834,11 +813,7 @@ static bool node_put(void *ctx, unsigned level, uint64_t index, const uint8_t ha
     if (n->rc == SQLITE_OK) n->rc = rc;
     return false;
   }
-  if (n->cache) {
-    node_cache_entry *e = &n->cache[cache_slot(level, index)];
-    *e = (node_cache_entry){.used = true, .level = level, .index = index};
-    memcpy(e->hash, hash, HV_TLOG_HASH_LEN);
-  }
+  audit_node_cache_put(n->cache, level, index, hash);
   return true;
 }
 
@@ -858,10 +833,11 @@ static int read_size(conn *c, uint64_t *size) {
 /* A proof or root that could not be made: a database failure, or a node missing (the tables were
  * edited: reported as corrupt, never as a wrong proof). */
 static hv_audit_status tlog_fail(sqlite_store *s, conn *c, const node_ctx *n, hv_tlog_status ts,
-                                 hv_audit_error *err, const char *what) {
+                                 const uint64_t *size, hv_audit_error *err, const char *what) {
   if (n->rc != SQLITE_OK) return db_fail(s->path, c->db, n->rc, err, what);
-  return audit_fail(err, ts == HV_TLOG_NODE_MISSING ? HV_AUDIT_CORRUPT : HV_AUDIT_INTERNAL,
-                    "audit store %s: %s: %s", s->path, what, hv_tlog_status_text(ts));
+  char store[PATH_SIZE + 16];
+  snprintf(store, sizeof store, "audit store %s", s->path);
+  return audit_log_fail(err, store, ts, size, what);
 }
 
 static hv_audit_status sq_log_put_batch(void *impl, const hv_audit_record *const *records,
@@ -870,7 +846,7 @@ static hv_audit_status sq_log_put_batch(void *impl, const hv_audit_record *const
                                         hv_audit_log_receipt *receipts, uint64_t *size,
                                         uint8_t root[HV_TLOG_HASH_LEN], hv_audit_error *err) {
   sqlite_store *s = impl;
-  node_cache_entry *cache = calloc(NODE_CACHE_SLOTS, sizeof *cache);
+  audit_node_cache *cache = calloc(1, sizeof *cache);
   if (cache == NULL) {
     for (size_t i = 0; i < count; i++) statuses[i] = HV_AUDIT_NO_MEMORY;
     return audit_fail(err, HV_AUDIT_NO_MEMORY, "out of memory");
@@ -917,7 +893,7 @@ static hv_audit_status sq_log_put_batch(void *impl, const hv_audit_record *const
     }
     hv_tlog_status ts = hv_tlog_append(node_get, node_put, &nc, tree, leaf_hashes[i]);
     if (ts != HV_TLOG_OK) {
-      result = tlog_fail(s, c, &nc, ts, err, "cannot append the leaf");
+      result = tlog_fail(s, c, &nc, ts, NULL, err, "cannot append the leaf");
       goto rollback;
     }
     statuses[i] = HV_AUDIT_OK;
@@ -940,7 +916,7 @@ static hv_audit_status sq_log_put_batch(void *impl, const hv_audit_record *const
       ts = hv_tlog_prove_inclusion(node_get, &nc, receipts[i].leaf_index, tree, receipts[i].proof,
                                    &receipts[i].proof_len);
   if (ts != HV_TLOG_OK) {
-    result = tlog_fail(s, c, &nc, ts, err, "cannot prove the round's leaves");
+    result = tlog_fail(s, c, &nc, ts, NULL, err, "cannot prove the round's leaves");
     goto rollback;
   }
   rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
@@ -968,15 +944,11 @@ all_failed:
   return result;
 }
 
-/* Runs `fn` on a read snapshot of the log whose size is *size; fn gets the node context. */
-typedef hv_tlog_status (*log_reader)(node_ctx *nc, uint64_t size, void *arg);
-
-static hv_audit_status log_read(sqlite_store *s, bool cached, uint64_t *size, log_reader fn,
-                                void *arg, hv_audit_error *err, const char *what) {
-  node_cache_entry *cache = cached ? calloc(NODE_CACHE_SLOTS, sizeof *cache) : NULL;
-  if (cached && cache == NULL) return audit_fail(err, HV_AUDIT_NO_MEMORY, "out of memory");
+/* Runs `fn` on a read snapshot of the log whose size is *size. */
+static hv_audit_status log_read(sqlite_store *s, uint64_t *size, audit_log_reader fn, void *arg,
+                                hv_audit_error *err, const char *what) {
   conn *c = acquire(s);
-  node_ctx nc = {.c = c, .rc = SQLITE_OK, .cache = cache};
+  node_ctx nc = {.c = c, .rc = SQLITE_OK, .cache = NULL};
   hv_audit_status result = HV_AUDIT_OK;
   int rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
@@ -986,62 +958,35 @@ static hv_audit_status log_read(sqlite_store *s, bool cached, uint64_t *size, lo
     if (rc != SQLITE_OK) {
       result = db_fail(s->path, c->db, rc, err, "cannot read the log's size");
     } else {
-      hv_tlog_status ts = fn(&nc, *size, arg);
-      if (ts == HV_TLOG_INVALID_ARGUMENT)
-        result = audit_fail(err, HV_AUDIT_INVALID_ARGUMENT, "%s: beyond the tree of %llu leaves",
-                            what, (unsigned long long)*size);
-      else if (ts != HV_TLOG_OK)
-        result = tlog_fail(s, c, &nc, ts, err, what);
+      hv_tlog_status ts = fn(node_get, &nc, *size, arg);
+      if (ts != HV_TLOG_OK) result = tlog_fail(s, c, &nc, ts, size, err, what);
     }
     sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
   }
   release(s, c);
-  free(cache);
   if (result == HV_AUDIT_OK) audit_ok(err);
   return result;
 }
 
-static hv_tlog_status read_head(node_ctx *nc, uint64_t size, void *arg) {
-  return hv_tlog_root(node_get, nc, size, arg);
-}
-
 static hv_audit_status sq_log_head(void *impl, uint64_t *size, uint8_t root[HV_TLOG_HASH_LEN],
                                    hv_audit_error *err) {
-  return log_read(impl, false, size, read_head, root, err, "cannot compute the root");
-}
-
-typedef struct proof_args {
-  uint64_t a, b;
-  uint8_t (*proof)[HV_TLOG_HASH_LEN];
-  size_t *count;
-} proof_args;
-
-static hv_tlog_status read_inclusion(node_ctx *nc, uint64_t size, void *arg) {
-  proof_args *p = arg;
-  if (p->b > size) return HV_TLOG_INVALID_ARGUMENT;
-  return hv_tlog_prove_inclusion(node_get, nc, p->a, p->b, p->proof, p->count);
-}
-
-static hv_tlog_status read_consistency(node_ctx *nc, uint64_t size, void *arg) {
-  proof_args *p = arg;
-  if (p->b > size) return HV_TLOG_INVALID_ARGUMENT;
-  return hv_tlog_prove_consistency(node_get, nc, p->a, p->b, p->proof, p->count);
+  return log_read(impl, size, audit_log_read_head, root, err, "cannot compute the root");
 }
 
 static hv_audit_status sq_log_inclusion(void *impl, uint64_t index, uint64_t size,
                                         uint8_t proof[][HV_TLOG_HASH_LEN], size_t *count,
                                         hv_audit_error *err) {
   uint64_t now = 0;
-  proof_args p = {.a = index, .b = size, .proof = proof, .count = count};
-  return log_read(impl, false, &now, read_inclusion, &p, err, "inclusion proof");
+  audit_proof_args p = {.a = index, .b = size, .proof = proof, .count = count};
+  return log_read(impl, &now, audit_log_read_inclusion, &p, err, "inclusion proof");
 }
 
 static hv_audit_status sq_log_consistency(void *impl, uint64_t old_size, uint64_t new_size,
                                           uint8_t proof[][HV_TLOG_HASH_LEN], size_t *count,
                                           hv_audit_error *err) {
   uint64_t now = 0;
-  proof_args p = {.a = old_size, .b = new_size, .proof = proof, .count = count};
-  return log_read(impl, false, &now, read_consistency, &p, err, "consistency proof");
+  audit_proof_args p = {.a = old_size, .b = new_size, .proof = proof, .count = count};
+  return log_read(impl, &now, audit_log_read_consistency, &p, err, "consistency proof");
 }
 
 static hv_audit_status sq_log_leaves(void *impl, uint64_t start, uint64_t end,

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit_test_pg.h"
 #include "hv_audit.h"
 
 #define DAY_MS (INT64_C(86400) * 1000)
@@ -42,21 +43,6 @@ typedef struct fixture {
   bool pg;
 } fixture;
 
-/* The backend under test, chosen in main. */
-static bool g_pg;
-static const char *g_dsn;
-
-/* Runs SQL on the PostgreSQL test database, outside the library; the result (caller PQclear()s),
- * failing the test unless it has status `want`. */
-static PGresult *pg_sql(const char *sql, ExecStatusType want) {
-  PGconn *c = PQconnectdb(g_dsn);
-  if (PQstatus(c) != CONNECTION_OK) fail_msg("connect: %s", PQerrorMessage(c));
-  PGresult *r = PQexec(c, sql);
-  if (PQresultStatus(r) != want) fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-  PQfinish(c);
-  return r;
-}
-
 static void rm_rf(const char *dir) {
   char cmd[256];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -73,8 +59,7 @@ static int setup(void **state) {
   f->backend = g_pg ? &hv_audit_postgres_backend : &hv_audit_sqlite_backend;
   f->target = g_pg ? g_dsn : f->path;
   if (g_pg)
-    PQclear(pg_sql("DROP TABLE IF EXISTS hv_audit_records, hv_audit_health, hv_audit_migrations",
-                   PGRES_COMMAND_OK));
+    PQclear(pg_sql(AUDIT_TEST_PG_DROP, PGRES_COMMAND_OK));
   *state = f;
   return 0;
 }
@@ -390,7 +375,7 @@ static void test_record_survives_reopen(void **state) {
   assert_int_equal(count_records(f), 1);
   if (f->pg) {
     PGresult *v = pg_sql("SELECT max(version) FROM hv_audit_migrations", PGRES_TUPLES_OK);
-    assert_string_equal(PQgetvalue(v, 0, 0), "1");
+    assert_string_equal(PQgetvalue(v, 0, 0), "2");
     PQclear(v);
     /* synchronous_commit is what makes a COMMIT durable: each session of the store sets it. */
     v = pg_sql("SELECT count(*) FROM pg_settings WHERE name = 'fsync' AND setting = 'on'",
@@ -711,14 +696,6 @@ static void test_pg_purge_once_cluster_wide(void **state) {
   hv_audit_close(s);
 }
 
-static void pg_server(const char *action) {
-  const char *dir = getenv("HV_TEST_PG_DIR");
-  if (dir == NULL) fail_msg("HV_TEST_PG_DIR is not set (run under scripts/pg-temp.sh run)");
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "'%s' %s '%s' >/dev/null", HV_PG_TEMP, action, dir);
-  assert_int_equal(system(cmd), 0);
-}
-
 /* The database crashes (immediate shutdown) under an open store: what was committed survives,
  * calls fail with UNAVAILABLE while it is down, and the same store works again once it is back,
  * without being reopened. */
@@ -751,14 +728,7 @@ static void test_pg_recovers_after_database_restart(void **state) {
 }
 
 int main(int argc, char **argv) {
-  g_pg = argc > 1 && strcmp(argv[1], "--postgres") == 0;
-  if (g_pg) {
-    g_dsn = getenv("HV_TEST_PG_DSN");
-    if (g_dsn == NULL || g_dsn[0] == '\0') {
-      fprintf(stderr, "test_audit --postgres: HV_TEST_PG_DSN is not set\n");
-      return 1;
-    }
-  }
+  if (!audit_test_pg_args(argc, argv, "test_audit")) return 1;
   /* Every backend. */
   const struct CMUnitTest common[] = {
       cmocka_unit_test_setup_teardown(test_put_get_round_trip, setup, teardown),
