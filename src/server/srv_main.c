@@ -149,9 +149,12 @@ static void srv_worker_event(void *arg, const wk_event *ev) {
   } else if (ev->kind == WK_EVENT_STARTED) {
     const wk_hello *h = ev->hello;
     bool all = h->ns_flags == (WK_NS_USER | WK_NS_NET | WK_NS_MOUNT);
-    atomic_store(&s->worker_ns, h->ns_flags);
+    /* Warned once, and again when a worker gets other namespaces than the one before: recycles
+     * start workers all the time. */
+    bool first = !atomic_exchange(&s->worker_ns_seen, true);
+    bool warn = !all && (atomic_exchange(&s->worker_ns, h->ns_flags) != h->ns_flags || first);
     atomic_store(&s->worker_ns_errno, h->ns_errno);
-    HV_LOG(s->log, all ? HV_LOG_DEBUG : HV_LOG_WARN,
+    HV_LOG(s->log, warn ? HV_LOG_WARN : HV_LOG_DEBUG,
            all ? "worker.started" : "worker.namespaces_unavailable", 0,
            HV_LOG_INT("pid", ev->pid), HV_LOG_UINT("worker", ev->index),
            HV_LOG_BOOL("user_ns", (h->ns_flags & WK_NS_USER) != 0),
