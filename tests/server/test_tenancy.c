@@ -44,12 +44,14 @@ typedef struct snapshot {
   long switches[MAX_WORKERS];
 } snapshot;
 
-static long voluntary_switches(int pid) {
-  char path[64];
+/* The number after "\nNAME:" in /proc/PID/status; -1 when it is not there. */
+static long status_field(int pid, const char *name) {
+  char path[64], key[64];
   snprintf(path, sizeof path, "/proc/%d/status", pid);
+  snprintf(key, sizeof key, "\n%s:", name);
   char *text = ht_read_text(path);
-  const char *at = strstr(text, "\nvoluntary_ctxt_switches:");
-  long v = at ? atol(at + strlen("\nvoluntary_ctxt_switches:")) : -1;
+  const char *at = strstr(text, key);
+  long v = at ? atol(at + strlen(key)) : -1;
   free(text);
   return v;
 }
@@ -57,7 +59,7 @@ static long voluntary_switches(int pid) {
 static snapshot take(pid_t server) {
   snapshot s = {0};
   s.n = ht_children(server, "hv-worker", false, s.pid, MAX_WORKERS);
-  for (int k = 0; k < s.n; k++) s.switches[k] = voluntary_switches(s.pid[k]);
+  for (int k = 0; k < s.n; k++) s.switches[k] = status_field(s.pid[k], "voluntary_ctxt_switches");
   return s;
 }
 
@@ -138,14 +140,21 @@ static int count_lines(const char *text, const char *needle) {
   return n;
 }
 
+/* A sealed request for add(40, 2) (the caller frees it, *wasm and *ck). */
+static json_t *add_request(ht_server *s, uint8_t **wasm, hv_client_key **ck) {
+  size_t len;
+  *wasm = ht_wasm("add", &len);
+  json_t *req = ht_exec_request(s, *wasm, len, "add", NULL, ck);
+  json_object_set_new(req, "arguments", json_pack("[{s:i},{s:i}]", "value", 40, "value", 2));
+  return req;
+}
+
 /* Runs ROTATION_JOBS requests of the three API keys in turn on a server with two workers; returns
  * how many workers ran requests of several keys. */
 static int rotate(ht_server *s) {
-  size_t len;
-  uint8_t *wasm = ht_wasm("add", &len);
+  uint8_t *wasm = NULL;
   hv_client_key *ck = NULL;
-  json_t *req = ht_exec_request(s, wasm, len, "add", NULL, &ck);
-  json_object_set_new(req, "arguments", json_pack("[{s:i},{s:i}]", "value", 40, "value", 2));
+  json_t *req = add_request(s, &wasm, &ck);
   ledger l = {0};
   snapshot before = settled(s->pid);
   assert_int_equal(before.n, 2);
@@ -223,27 +232,15 @@ static int open_fds(pid_t pid) {
   return n;
 }
 
-static long rss_kib(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-  char *text = ht_read_text(path);
-  const char *at = strstr(text, "\nVmRSS:");
-  long v = at ? atol(at + strlen("\nVmRSS:")) : -1;
-  free(text);
-  return v;
-}
-
 /* Two API keys in turn on one worker: every request recycles it. Nothing piles up in the server. */
 static void test_recycles_leak_nothing(void **state) {
   (void)state;
   ht_server s;
   ht_options o = {.max_concurrent = 1, .executor = "process"};
   ht_start(&s, &o);
-  size_t len;
-  uint8_t *wasm = ht_wasm("add", &len);
+  uint8_t *wasm = NULL;
   hv_client_key *ck = NULL;
-  json_t *req = ht_exec_request(&s, wasm, len, "add", NULL, &ck);
-  json_object_set_new(req, "arguments", json_pack("[{s:i},{s:i}]", "value", 40, "value", 2));
+  json_t *req = add_request(&s, &wasm, &ck);
   for (int k = 0; k < 40; k++) { /* warm up: the HTTP daemon's and the audit writer's buffers */
     ht_resp r = ht_execute(&s, req, api_keys[k % 2]);
     assert_int_equal(r.status, 200);
@@ -251,7 +248,7 @@ static void test_recycles_leak_nothing(void **state) {
   }
   long long was = recycles(&s);
   int fds = open_fds(s.pid);
-  long rss = rss_kib(s.pid);
+  long rss = status_field(s.pid, "VmRSS"); /* KiB */
   double t0 = ht_now();
   for (int k = 0; k < LEAK_JOBS; k++) {
     ht_resp r = ht_execute(&s, req, api_keys[k % 2]);
@@ -264,7 +261,7 @@ static void test_recycles_leak_nothing(void **state) {
   assert_int_equal(ht_children(s.pid, NULL, false, pids, 8), 1); /* the one worker */
   assert_int_equal(ht_children(s.pid, NULL, true, pids, 8), 0);  /* no zombie */
   int fds_after = open_fds(s.pid);
-  long grown = rss_kib(s.pid) - rss;
+  long grown = status_field(s.pid, "VmRSS") - rss;
   fprintf(stderr,
           "leak: %d requests, each a recycle, in %.2f s (%.2f ms each); server descriptors %d -> "
           "%d, RSS %+ld KiB\n",

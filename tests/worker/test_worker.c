@@ -47,8 +47,9 @@ static void proc_read(int pid, const char *name, char *buf, size_t size) {
   fclose(f);
 }
 
-/* The pids of this process's children (the workers), at most `max`. */
-static int children(int *pids, int max) {
+/* The pids of this process's children (the workers), at most `max`: with `zombie` those that
+ * ended and wait to be reaped, else the others. */
+static int children_in(bool zombie, int *pids, int max) {
   DIR *d = opendir("/proc");
   assert_non_null(d);
   int n = 0;
@@ -62,12 +63,14 @@ static int children(int *pids, int max) {
     int ppid = 0;
     char state;
     if (close_paren && sscanf(close_paren + 2, "%c %d", &state, &ppid) == 2 && ppid == getpid() &&
-        state != 'Z')
+        (state == 'Z') == zombie)
       pids[n++] = pid;
   }
   closedir(d);
   return n;
 }
+
+static int children(int *pids, int max) { return children_in(false, pids, max); }
 
 static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
 static char last_reason[512];
@@ -551,24 +554,8 @@ static int self_fds(void) {
 
 /* This process's children that are zombies (reaped by nobody). */
 static int zombies(void) {
-  DIR *d = opendir("/proc");
-  assert_non_null(d);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    int pid = atoi(e->d_name);
-    if (pid <= 0) continue;
-    char stat[512];
-    proc_read(pid, "stat", stat, sizeof stat);
-    const char *close_paren = strrchr(stat, ')');
-    int ppid = 0;
-    char st = 0;
-    if (close_paren && sscanf(close_paren + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid() &&
-        st == 'Z')
-      n++;
-  }
-  closedir(d);
-  return n;
+  int pids[64];
+  return children_in(true, pids, 64);
 }
 
 static int cmp_u64(const void *a, const void *b) {
