@@ -267,7 +267,9 @@ static void test_recycles_leak_nothing(void **state) {
           "%d, RSS %+ld KiB\n",
           LEAK_JOBS, took, took * 1e3 / LEAK_JOBS, fds, fds_after, grown);
   assert_true(fds_after <= fds + 4); /* connections still closing may come and go */
+#ifndef HV_TEST_SANITIZED /* there ht_stop fails on a leak; ASan's quarantine holds memory */
   assert_true(grown < 16 * 1024);
+#endif
   json_decref(req);
   hv_client_key_free(ck);
   free(wasm);
