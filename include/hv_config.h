@@ -109,6 +109,16 @@ typedef enum hv_config_executor {
 /* "thread" or "process"; "?" otherwise. */
 const char *hv_config_executor_name(hv_config_executor executor);
 
+/* wasm.worker_tenancy: whom one worker process serves (docs/workers.md, "Tenancy"). The thread
+ * executor ignores it. */
+typedef enum hv_config_tenancy {
+  HV_CONFIG_TENANCY_DEDICATED = 0, /* one API key per worker for its whole life (default) */
+  HV_CONFIG_TENANCY_SHARED = 1,    /* any API key on any worker */
+} hv_config_tenancy;
+
+/* "dedicated" or "shared"; "?" otherwise. */
+const char *hv_config_tenancy_name(hv_config_tenancy tenancy);
+
 typedef struct hv_config_api_key {
   char id[HV_CONFIG_KEY_ID_SIZE]; /* what logs and audit records name; never the key itself */
   uint8_t sha256[32];             /* SHA-256 of the API key, decoded from hex */
@@ -151,7 +161,8 @@ typedef struct hv_config_wasm {
    * command's stdout and stderr. */
   uint64_t max_result_bytes;
   hv_config_wasi wasi; /* wasm.wasi: none (default) or stdio */
-  hv_config_executor executor; /* wasm.executor: thread (default) or process */
+  hv_config_executor executor; /* wasm.executor: process (default) or thread */
+  hv_config_tenancy worker_tenancy; /* wasm.worker_tenancy: dedicated (default) or shared */
 } hv_config_wasm;
 
 typedef struct hv_config_crypto {

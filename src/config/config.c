@@ -75,6 +75,16 @@ const char *hv_config_executor_name(hv_config_executor executor) {
   return "?";
 }
 
+const char *hv_config_tenancy_name(hv_config_tenancy tenancy) {
+  switch (tenancy) {
+    case HV_CONFIG_TENANCY_DEDICATED:
+      return "dedicated";
+    case HV_CONFIG_TENANCY_SHARED:
+      return "shared";
+  }
+  return "?";
+}
+
 /* ---- Numeric keys: one table for loading, validating and the docs ---------------------------- */
 
 /* X(section, key, min, max). docs/config.md repeats these bounds; keep them in step. */
@@ -108,6 +118,7 @@ void hv_config_defaults(hv_config *c) {
   c->wasm.default_gas_limit = UINT64_C(10000000000);
   c->wasm.max_result_bytes = 16777216;
   c->wasm.executor = HV_CONFIG_EXECUTOR_PROCESS; /* untrusted code never runs beside the keys */
+  c->wasm.worker_tenancy = HV_CONFIG_TENANCY_DEDICATED; /* a worker never serves two API keys */
   c->crypto.key_rotation_hours = 1;
   c->crypto.commitment_retention_days = 7;
   snprintf(c->crypto.key_dir, sizeof c->crypto.key_dir, "./data/keys");
@@ -161,7 +172,7 @@ typedef struct raw_server {
 } raw_server;
 typedef struct raw_wasm {
   char *max_memory_mb, *max_execution_time_seconds, *max_concurrent_executions, *default_gas_limit;
-  char *max_concurrent_per_key, *max_result_bytes, *wasi, *executor;
+  char *max_concurrent_per_key, *max_result_bytes, *wasi, *executor, *worker_tenancy;
 } raw_wasm;
 typedef struct raw_crypto {
   char *key_rotation_hours, *commitment_retention_days, *key_dir, *kek_file;
@@ -227,6 +238,7 @@ static const cyaml_schema_field_t wasm_fields[] = {
     STR("max_result_bytes", raw_wasm, max_result_bytes),
     STR("wasi", raw_wasm, wasi),
     STR("executor", raw_wasm, executor),
+    STR("worker_tenancy", raw_wasm, worker_tenancy),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t crypto_fields[] = {
@@ -477,6 +489,23 @@ static hv_config_status take_string(const loader *L, const char *key, const char
   return HV_CONFIG_OK;
 }
 
+/* A leaf that is one of two words (wasm.wasi, wasm.executor, wasm.worker_tenancy): *out gets the
+ * word's index. `what` names the value in the message ("executor"). */
+static hv_config_status take_word(const loader *L, const char *key, const char *raw,
+                                  const char *const words[2], const char *what, int *out) {
+  const cfg_pos *pos = L->idx != NULL ? cfg_index_find(L->idx, key) : NULL;
+  if (pos != NULL && pos->is_null)
+    return fail_at(L, HV_CONFIG_WRONG_TYPE, key, NULL, "expected %s or %s, got null", words[0],
+                   words[1]);
+  for (int k = 0; k < 2; k++)
+    if (strcmp(raw, words[k]) == 0) {
+      *out = k;
+      return HV_CONFIG_OK;
+    }
+  return fail_at(L, HV_CONFIG_BAD_VALUE, key, NULL, "unknown %s '%.40s' (expected %s or %s)", what,
+                 raw, words[0], words[1]);
+}
+
 static bool valid_hostname(const char *h) {
   size_t len = strlen(h);
   if (len == 0 || len > 253) return false;
@@ -650,6 +679,10 @@ static hv_config_status check(const loader *L, const hv_config *c) {
   if (c->wasm.executor != HV_CONFIG_EXECUTOR_THREAD && c->wasm.executor != HV_CONFIG_EXECUTOR_PROCESS)
     return fail_at(L, HV_CONFIG_BAD_VALUE, "wasm.executor", NULL, "unknown executor %d",
                    (int)c->wasm.executor);
+  if (c->wasm.worker_tenancy != HV_CONFIG_TENANCY_DEDICATED &&
+      c->wasm.worker_tenancy != HV_CONFIG_TENANCY_SHARED)
+    return fail_at(L, HV_CONFIG_BAD_VALUE, "wasm.worker_tenancy", NULL, "unknown tenancy %d",
+                   (int)c->wasm.worker_tenancy);
   if (memchr(c->server.host, '\0', sizeof c->server.host) == NULL || !valid_host(c->server.host))
     return fail_at(L, HV_CONFIG_BAD_VALUE, "server.host", NULL,
                    "'%.64s' is not an IP address or a host name", c->server.host);
@@ -814,30 +847,27 @@ static hv_config_status convert(const loader *L, const raw_config *r, hv_config 
     return st;
 
   if (r->wasm != NULL && r->wasm->wasi != NULL) {
-    const cfg_pos *pos = cfg_index_find(L->idx, "wasm.wasi");
-    if (pos != NULL && pos->is_null)
-      return fail_at(L, HV_CONFIG_WRONG_TYPE, "wasm.wasi", NULL, "expected none or stdio, got null");
-    if (strcmp(r->wasm->wasi, "none") == 0)
-      c->wasm.wasi = HV_CONFIG_WASI_NONE;
-    else if (strcmp(r->wasm->wasi, "stdio") == 0)
-      c->wasm.wasi = HV_CONFIG_WASI_STDIO;
-    else
-      return fail_at(L, HV_CONFIG_BAD_VALUE, "wasm.wasi", NULL,
-                     "unknown WASI profile '%.40s' (expected none or stdio)", r->wasm->wasi);
+    static const char *const words[] = {"none", "stdio"};
+    int k = 0;
+    if ((st = take_word(L, "wasm.wasi", r->wasm->wasi, words, "WASI profile", &k)) != HV_CONFIG_OK)
+      return st;
+    c->wasm.wasi = k == 0 ? HV_CONFIG_WASI_NONE : HV_CONFIG_WASI_STDIO;
   }
-
   if (r->wasm != NULL && r->wasm->executor != NULL) {
-    const cfg_pos *pos = cfg_index_find(L->idx, "wasm.executor");
-    if (pos != NULL && pos->is_null)
-      return fail_at(L, HV_CONFIG_WRONG_TYPE, "wasm.executor", NULL,
-                     "expected thread or process, got null");
-    if (strcmp(r->wasm->executor, "thread") == 0)
-      c->wasm.executor = HV_CONFIG_EXECUTOR_THREAD;
-    else if (strcmp(r->wasm->executor, "process") == 0)
-      c->wasm.executor = HV_CONFIG_EXECUTOR_PROCESS;
-    else
-      return fail_at(L, HV_CONFIG_BAD_VALUE, "wasm.executor", NULL,
-                     "unknown executor '%.40s' (expected thread or process)", r->wasm->executor);
+    static const char *const words[] = {"thread", "process"};
+    int k = 0;
+    if ((st = take_word(L, "wasm.executor", r->wasm->executor, words, "executor", &k)) !=
+        HV_CONFIG_OK)
+      return st;
+    c->wasm.executor = k == 0 ? HV_CONFIG_EXECUTOR_THREAD : HV_CONFIG_EXECUTOR_PROCESS;
+  }
+  if (r->wasm != NULL && r->wasm->worker_tenancy != NULL) {
+    static const char *const words[] = {"dedicated", "shared"};
+    int k = 0;
+    if ((st = take_word(L, "wasm.worker_tenancy", r->wasm->worker_tenancy, words, "tenancy",
+                        &k)) != HV_CONFIG_OK)
+      return st;
+    c->wasm.worker_tenancy = k == 0 ? HV_CONFIG_TENANCY_DEDICATED : HV_CONFIG_TENANCY_SHARED;
   }
 
   if (r->storage != NULL) {

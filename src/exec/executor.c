@@ -1031,6 +1031,7 @@ static void inproc_counts(executor *ex, exec_counts *out) {
   pthread_mutex_unlock(&p->mu);
   out->cache_entries = out->cache_bytes = out->cache_max_bytes = 0;
   out->cache_hits = out->cache_misses = out->cache_evictions = 0;
+  out->worker_recycles = 0;
   if (p->cache) {
     modcache_stats st;
     modcache_get_stats(p->cache, &st);
@@ -1040,9 +1041,8 @@ static void inproc_counts(executor *ex, exec_counts *out) {
     out->cache_hits = st.hits;
     out->cache_misses = st.misses;
     out->cache_evictions = st.evictions;
-  } else if (p->runner.cache_counts) {
-    p->runner.cache_counts(p->runner.ctx, out);
   }
+  if (p->runner.counts) p->runner.counts(p->runner.ctx, out);
 }
 
 static void inproc_deadline(struct timespec *ts, uint64_t from_now_ns) {

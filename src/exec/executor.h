@@ -152,8 +152,11 @@ struct exec_job {
   exec_wasi_mode wasi;
   const exec_wasi_input *wasi_input;
   exec_limits limits;
-  /* Who the job is for (an API key): jobs of one tenant share its slots and threads. */
+  /* Who the job is for (an API key): jobs of one tenant share its slots and threads, and with
+   * the process executor its worker processes (wk_pool.h). */
   uint64_t tenant;
+  /* The tenant's name for log lines (its API key's id, never the key); NULL: none. The caller's. */
+  const char *tenant_name;
   /* When the job's time limit started to run (monotonic ns): the limit covers the wait in the
    * queue too. 0: when it is submitted. */
   uint64_t accepted_ns;
@@ -183,6 +186,8 @@ typedef struct exec_counts {
   /* The compiled-module cache (all zero without one). */
   uint64_t cache_entries, cache_bytes, cache_max_bytes;
   uint64_t cache_hits, cache_misses, cache_evictions;
+  /* Worker processes replaced to serve another tenant (the process executor; 0 otherwise). */
+  uint64_t worker_recycles;
 } exec_counts;
 
 typedef struct executor executor;
@@ -269,9 +274,9 @@ typedef struct exec_runner {
               exec_outcome *out);
   /* Frees ctx once every thread has stopped (also when exec_pool_new fails). May be NULL. */
   void (*destroy)(void *ctx);
-  /* Fills the cache_* figures of *out when the runner keeps module caches of its own (the pool
-   * then has none). May be NULL; called from any thread. */
-  void (*cache_counts)(void *ctx, exec_counts *out);
+  /* Fills the figures of *out the runner keeps itself: cache_* when it keeps module caches of
+   * its own (the pool then has none), worker_recycles. May be NULL; called from any thread. */
+  void (*counts)(void *ctx, exec_counts *out);
 } exec_runner;
 
 /*

@@ -588,6 +588,7 @@ bool srv_execute_body(srv_request *r, srv_reply *reply) {
       .wasi_input = st->v11 ? &st->wasi_input : NULL, /* v1 cannot carry argv or stdin */
       .limits = st->limits,
       .tenant = r->tenant,
+      .tenant_name = r->api_key_id,
       .accepted_ns = r->accepted_ns,
       .done = srv_exec_done,
       .done_arg = r,

@@ -255,6 +255,7 @@ typedef struct srv {
    * refused the rest (an errno, 0: it did not), for the start-up line. */
   _Atomic uint32_t worker_ns;
   _Atomic int worker_ns_errno;
+  _Atomic bool worker_ns_seen; /* a worker has said hello: later ones warn only on a change */
   srv_metrics *metrics;
   srv_ratelimit *rate;       /* with config.auth and config.rate_limit: under auth_lock */
   pthread_rwlock_t auth_lock; /* SIGHUP replaces the API keys and the rate limits under it */

@@ -135,16 +135,26 @@ static bool srv_dev_key(srv *s, char *why, size_t why_size) {
 /* ---- The process executor (docs/workers.md) ------------------------------------------------ */
 
 /* A worker's life in the log: its start (with the namespaces it got, and why not all of them:
- * the documented fallback is visible at start-up), and each replacement (security: a worker that
- * dies or misbehaves may be under attack). Never anything of the program. */
+ * the documented fallback is visible at start-up), each replacement (security: a worker that
+ * dies or misbehaves may be under attack), and each recycle (wasm.worker_tenancy: dedicated; the
+ * API key ids, never a key). Never anything of the program. */
 static void srv_worker_event(void *arg, const wk_event *ev) {
   srv *s = arg;
-  if (ev->kind == WK_EVENT_STARTED) {
+  if (ev->kind == WK_EVENT_RECYCLED) {
+    HV_LOG(s->log, HV_LOG_INFO, "worker.recycled", 0, HV_LOG_INT("pid", ev->pid),
+           HV_LOG_UINT("worker", ev->index), HV_LOG_STR("api_key_id", ev->tenant),
+           HV_LOG_STR("next_api_key_id", ev->next_tenant),
+           HV_LOG_DOUBLE("replace_ms", (double)ev->replace_ns / 1e6),
+           HV_LOG_STR("reason", ev->reason ? ev->reason : ""));
+  } else if (ev->kind == WK_EVENT_STARTED) {
     const wk_hello *h = ev->hello;
     bool all = h->ns_flags == (WK_NS_USER | WK_NS_NET | WK_NS_MOUNT);
-    atomic_store(&s->worker_ns, h->ns_flags);
+    /* Warned once, and again when a worker gets other namespaces than the one before: recycles
+     * start workers all the time. */
+    bool first = !atomic_exchange(&s->worker_ns_seen, true);
+    bool warn = !all && (atomic_exchange(&s->worker_ns, h->ns_flags) != h->ns_flags || first);
     atomic_store(&s->worker_ns_errno, h->ns_errno);
-    HV_LOG(s->log, all ? HV_LOG_DEBUG : HV_LOG_WARN,
+    HV_LOG(s->log, warn ? HV_LOG_WARN : HV_LOG_DEBUG,
            all ? "worker.started" : "worker.namespaces_unavailable", 0,
            HV_LOG_INT("pid", ev->pid), HV_LOG_UINT("worker", ev->index),
            HV_LOG_BOOL("user_ns", (h->ns_flags & WK_NS_USER) != 0),
@@ -182,6 +192,8 @@ static executor *srv_process_executor(srv *s, char *why, size_t why_size) {
       .max_job_bytes = job > WK_JOB_PAYLOAD_MAX ? WK_JOB_PAYLOAD_MAX : (uint32_t)job,
       .event = srv_worker_event,
       .event_arg = s,
+      .tenancy = s->config.wasm.worker_tenancy == HV_CONFIG_TENANCY_SHARED ? WK_TENANCY_SHARED
+                                                                           : WK_TENANCY_DEDICATED,
   };
   return wk_pool_new(s->config.wasm.max_concurrent_executions,
                      s->config.wasm.max_concurrent_per_key, &opts, why, why_size);
@@ -611,6 +623,10 @@ static int srv_run(srv *s, const sigset_t *signals) {
          HV_LOG_STR("config", s->config_file[0] ? s->config_file : "(embedded defaults)"),
          HV_LOG_UINT("http_workers", s->config.server.workers),
          HV_LOG_STR("executor", hv_config_executor_name(s->config.wasm.executor)),
+         HV_LOG_STR("worker_tenancy",
+                    s->config.wasm.executor == HV_CONFIG_EXECUTOR_PROCESS
+                        ? hv_config_tenancy_name(s->config.wasm.worker_tenancy)
+                        : ""),
          HV_LOG_UINT("executor_threads", counts.threads),
          HV_LOG_STR("worker_namespaces", namespaces),
          HV_LOG_STR("worker_namespace_fallback", fallback),

@@ -193,6 +193,9 @@ char *srv_metrics_render_text(srv_metrics *m, const srv_metrics_view *v, size_t 
                  "Executions that had to compile their module.", (double)v->exec.cache_misses);
   srv_text_gauge(&b, "counter", "hypervisor_module_cache_evictions_total",
                  "Modules evicted from the cache to make room.", (double)v->exec.cache_evictions);
+  srv_text_gauge(&b, "counter", "hypervisor_worker_recycles_total",
+                 "Worker processes replaced to serve another API key (worker_tenancy: dedicated).",
+                 (double)v->exec.worker_recycles);
   srv_text_gauge(&b, "gauge", "hypervisor_module_cache_entries", "Modules in the cache.",
                  (double)v->exec.cache_entries);
   srv_text_gauge(&b, "gauge", "hypervisor_module_cache_bytes",
@@ -285,6 +288,8 @@ char *srv_metrics_render_json(srv_metrics *m, const srv_metrics_view *v, size_t 
                       json_integer((json_int_t)v->exec.cache_misses));
   json_object_set_new(o, "module_cache_evictions_total",
                       json_integer((json_int_t)v->exec.cache_evictions));
+  json_object_set_new(o, "worker_recycles_total",
+                      json_integer((json_int_t)v->exec.worker_recycles));
   json_object_set_new(o, "module_cache_entries", json_integer((json_int_t)v->exec.cache_entries));
   json_object_set_new(o, "module_cache_bytes", json_integer((json_int_t)v->exec.cache_bytes));
   json_object_set_new(o, "module_cache_max_bytes",

@@ -124,6 +124,8 @@ static bool wk_write_full(int fd, const uint8_t *p, size_t n) {
 }
 
 #ifdef HV_WORKER_TEST_HOOKS
+static int32_t wk_test_pid; /* this worker's pid, from its hello (getpid is not on the list) */
+
 /* Test-only misbehaviour, chosen by the function name (tests/worker/test_worker.c). Returns true
  * when the hook wrote the reply itself. */
 static bool wk_test_hook(int fd, const exec_job *job, exec_outcome *out) {
@@ -131,7 +133,18 @@ static bool wk_test_hook(int fd, const exec_job *job, exec_outcome *out) {
   if (strncmp(name, "hv-test:", 8) != 0) return false;
   name += 8;
   int rc = 0;
-  if (strcmp(name, "open") == 0) {
+  if (strcmp(name, "pid") == 0) {
+    /* Which process ran the job: one i32 result, as an honest execution would return it. */
+    out->results = calloc(1, sizeof *out->results);
+    if (out->results) {
+      out->results[0] = (hv_value){.type = HVW_TYPE_I32,
+                                   .num = {.type = HVW_TYPE_I32, .of.i32 = wk_test_pid}};
+      out->result_count = 1;
+      out->code = OUTCOME_OK;
+      out->ran = true;
+      return false;
+    }
+  } else if (strcmp(name, "open") == 0) {
     rc = open("/etc/passwd", O_RDONLY); /* killed by SIGSYS before it returns */
   } else if (strcmp(name, "socket") == 0) {
     rc = socket(AF_INET, SOCK_STREAM, 0);
@@ -177,7 +190,7 @@ static bool wk_serve(int fd, modcache *cache, hvw_pool *pool, const uint8_t *pay
     bool replied = false;
 #ifdef HV_WORKER_TEST_HOOKS
     replied = wk_test_hook(fd, &wj->job, out);
-    if (!replied && out->message[0] == '\0')
+    if (!replied && out->code != OUTCOME_OK && out->message[0] == '\0')
 #endif
     {
       exec_store_hook hook = {wk_hook_enter, wk_hook_leave, NULL, pool};
@@ -295,6 +308,9 @@ int main(int argc, char **argv) {
   /* From here on the worker leaves with _exit (exit_group), never through exit(): the handlers
    * exit() runs are not confined code — in a sanitized build LeakSanitizer's check stops the
    * world with clone and ptrace, which the filter forbids (docs/workers.md, "Sanitized builds"). */
+#ifdef HV_WORKER_TEST_HOOKS
+  wk_test_pid = hello.pid;
+#endif
   _exit(wk_loop(&opts, cache, pool, &hello)); /* the cache and pool go with the process */
 
 usage:

@@ -1,7 +1,9 @@
 /*
  * wk_pool.c: the process executor (wk_pool.h). One worker process per pool thread; the thread
- * alone talks to it, so a slot needs no lock. Everything a worker sends is read against a deadline
- * and a size bound, and decoded by the codec's checks before the server uses any of it.
+ * that holds a worker (busy) alone talks to it, so its fd and pid need no lock. Everything a
+ * worker sends is read against a deadline and a size bound, and decoded by the codec's checks
+ * before the server uses any of it. The pool owns its slots, the workers' channels and the
+ * workers themselves (it reaps every one it starts).
  */
 #include "wk_pool.h"
 
@@ -27,6 +29,12 @@ typedef struct wk_slot {
   bool busy;           /* a pool thread holds this worker for a job */
   uint32_t generation; /* bumped for each new worker: its cache starts empty */
   wk_cache_stats cache; /* the worker's cache figures after its last job */
+  /* WK_TENANCY_DEDICATED: the tenant of the worker's first job (bound), cleared for each new
+   * worker; its name (cut to fit) for the log line of a recycle. */
+  bool bound;
+  uint64_t tenant;
+  char tenant_name[WK_TENANT_NAME_SIZE];
+  uint64_t last_used; /* the pool's job count when the worker last took a job: the LRU choice */
 } wk_slot;
 
 /* Which worker last ran a cache key: a direct-mapped table (the keys are SHA-256 output, so their
@@ -47,10 +55,13 @@ typedef struct wk_pool {
   uint64_t grace_ns;
   wk_event_fn event;
   void *event_arg;
-  pthread_mutex_t mu; /* the slots' busy, generation and cache figures; the table; retired_* */
+  wk_tenancy tenancy;
+  pthread_mutex_t mu; /* the slots' fields marked so; the table; the counters below */
   bool mu_ready;
   wk_affinity *affinity;
   uint64_t retired_hits, retired_misses, retired_evictions; /* of workers since replaced */
+  uint64_t jobs;     /* checked out so far: the slots' last_used clock */
+  uint64_t recycles; /* workers replaced to serve another tenant */
 } wk_pool;
 
 static uint64_t wk_now_ns(void) {
@@ -205,7 +216,9 @@ static bool wk_spawn(wk_pool *p, uint32_t index, char *why, size_t why_size) {
   s->fd = sv[0];
   s->pid = pid;
   pthread_mutex_lock(&p->mu);
-  s->generation++; /* a new process: nothing of the old one's cache */
+  s->generation++; /* a new process: nothing of the old one's cache, bound to no tenant yet */
+  s->bound = false;
+  s->tenant_name[0] = '\0';
   p->retired_hits += s->cache.hits;
   p->retired_misses += s->cache.misses;
   p->retired_evictions += s->cache.evictions;
@@ -253,6 +266,33 @@ static void wk_replace(wk_pool *p, uint32_t index, const char *reason, exec_outc
   if (!wk_spawn(p, index, why, sizeof why)) wk_emit(p, WK_EVENT_SPAWN_FAILED, index, 0, NULL, why);
 }
 
+/* WK_TENANCY_DEDICATED: when worker `index` (held by the calling thread, running) is bound to a
+ * tenant other than the job's, replaces it by a fresh one (or by none, when the start fails: the
+ * caller starts one). Neither a fault nor a failed job: logged as a recycle. */
+static void wk_recycle_if_bound(wk_pool *p, uint32_t index, const exec_job *job) {
+  wk_slot *s = &p->slots[index];
+  char was[WK_TENANT_NAME_SIZE], what[320] = "", why[256] = "";
+  pthread_mutex_lock(&p->mu);
+  bool other = s->bound && s->tenant != job->tenant;
+  memcpy(was, s->tenant_name, sizeof was);
+  if (other) p->recycles++;
+  pthread_mutex_unlock(&p->mu);
+  if (!other) return;
+  uint64_t t0 = wk_now_ns();
+  int pid = (int)s->pid;
+  wk_stop(s, true, "", what, sizeof what);
+  bool started = wk_spawn(p, index, why, sizeof why);
+  if (p->event) {
+    char reason[400];
+    snprintf(reason, sizeof reason, "the worker served another tenant; old worker: %s", what);
+    wk_event ev = {.kind = WK_EVENT_RECYCLED, .pid = pid, .index = index, .reason = reason,
+                   .tenant = was, .next_tenant = job->tenant_name ? job->tenant_name : "",
+                   .replace_ns = wk_now_ns() - t0};
+    p->event(p->event_arg, &ev);
+  }
+  if (!started) wk_emit(p, WK_EVENT_SPAWN_FAILED, index, 0, NULL, why);
+}
+
 /* Runs the job on worker `index` (held by the calling thread); *stats gets the worker's cache
  * figures when it answered. */
 static void wk_run_on(wk_pool *p, uint32_t index, const exec_job *job, uint64_t deadline_ns,
@@ -268,10 +308,22 @@ static void wk_run_on(wk_pool *p, uint32_t index, const exec_job *job, uint64_t 
     wk_stop(s, true, "the worker ended or spoke between jobs", what, sizeof what);
     wk_emit(p, WK_EVENT_REPLACED, index, pid, NULL, what);
   }
+  /* Dedicated: a worker bound to another tenant never gets this job, however it was chosen. */
+  if (s->pid > 0 && p->tenancy == WK_TENANCY_DEDICATED) wk_recycle_if_bound(p, index, job);
   if (s->pid <= 0 && !wk_spawn(p, index, why, sizeof why)) {
     wk_emit(p, WK_EVENT_SPAWN_FAILED, index, 0, NULL, why);
     wk_fail(out, "no worker process could be started for the execution");
     return;
+  }
+  if (p->tenancy == WK_TENANCY_DEDICATED) {
+    pthread_mutex_lock(&p->mu);
+    if (!s->bound) {
+      s->bound = true;
+      s->tenant = job->tenant;
+      snprintf(s->tenant_name, sizeof s->tenant_name, "%s",
+               job->tenant_name ? job->tenant_name : "");
+    }
+    pthread_mutex_unlock(&p->mu);
   }
   uint64_t now = wk_now_ns();
   uint64_t backstop = deadline_ns > UINT64_MAX - p->grace_ns ? UINT64_MAX : deadline_ns + p->grace_ns;
@@ -333,20 +385,39 @@ static wk_affinity *wk_affinity_of(wk_pool *p, const uint8_t key[32]) {
   return &p->affinity[h % WK_AFFINITY_SIZE];
 }
 
+/* Whether free worker `k` may take a job of `tenant` as it is: always when shared; when
+ * dedicated, if it is bound to that tenant (`fresh`: if it is bound to none). Under mu. */
+static bool wk_fits(const wk_pool *p, uint32_t k, uint64_t tenant, bool fresh) {
+  if (k >= p->nslots || p->slots[k].busy) return false;
+  const wk_slot *s = &p->slots[k];
+  if (p->tenancy == WK_TENANCY_SHARED) return true;
+  return fresh ? !s->bound : s->bound && s->tenant == tenant;
+}
+
 /* Takes a free worker for `job` (see wk_pool.h); under mu. */
 static uint32_t wk_checkout(wk_pool *p, uint32_t own, const exec_job *job) {
   uint32_t pick = UINT32_MAX;
   if (job->cache_key) {
     const wk_affinity *a = wk_affinity_of(p, job->cache_key);
     if (a->used && memcmp(a->key, job->cache_key, 32) == 0 && a->slot < p->nslots &&
-        p->slots[a->slot].generation == a->generation && !p->slots[a->slot].busy)
+        p->slots[a->slot].generation == a->generation && wk_fits(p, a->slot, job->tenant, false))
       pick = a->slot;
   }
-  if (pick == UINT32_MAX && own < p->nslots && !p->slots[own].busy) pick = own;
+  /* The job's tenant's workers (any when shared), then fresh ones (dedicated), own first. */
+  for (int fresh = 0; fresh < 2 && pick == UINT32_MAX; fresh++) {
+    if (wk_fits(p, own, job->tenant, fresh)) pick = own;
+    for (uint32_t k = 0; pick == UINT32_MAX && k < p->nslots; k++)
+      if (wk_fits(p, k, job->tenant, fresh)) pick = k;
+  }
+  /* Dedicated, none of those free: the free one used least recently, recycled by wk_run_on. */
+  uint32_t lru = UINT32_MAX;
   for (uint32_t k = 0; pick == UINT32_MAX && k < p->nslots; k++)
-    if (!p->slots[k].busy) pick = k;
+    if (!p->slots[k].busy && (lru == UINT32_MAX || p->slots[k].last_used < p->slots[lru].last_used))
+      lru = k;
+  if (pick == UINT32_MAX) pick = lru;
   if (pick == UINT32_MAX) pick = own; /* cannot happen: a thread holds one worker at most */
   p->slots[pick].busy = true;
+  p->slots[pick].last_used = ++p->jobs;
   return pick;
 }
 
@@ -377,8 +448,9 @@ static void wk_run(void *ctx, uint32_t index, const exec_job *job, uint64_t dead
   pthread_mutex_unlock(&p->mu);
 }
 
-/* The sum of the workers' cache figures (counters include workers since replaced). */
-static void wk_cache_counts(void *ctx, exec_counts *out) {
+/* The sum of the workers' cache figures (counters include workers since replaced), and the
+ * recycles. */
+static void wk_counts(void *ctx, exec_counts *out) {
   wk_pool *p = ctx;
   pthread_mutex_lock(&p->mu);
   out->cache_entries = out->cache_bytes = out->cache_max_bytes = 0;
@@ -394,6 +466,7 @@ static void wk_cache_counts(void *ctx, exec_counts *out) {
     out->cache_evictions += c->evictions;
   }
   out->cache_max_bytes = (uint64_t)p->cache_mb * p->nslots << 20;
+  out->worker_recycles = p->recycles;
   pthread_mutex_unlock(&p->mu);
 }
 
@@ -432,8 +505,9 @@ static void wk_pool_free(void *ctx) {
 executor *wk_pool_new(uint32_t capacity, uint32_t tenant_slots, const wk_pool_opts *opts,
                       char *why, size_t why_size) {
   if (!opts->worker_path || opts->max_job_bytes == 0 || opts->max_job_bytes > WK_JOB_PAYLOAD_MAX ||
-      opts->max_memory_mb == 0) {
-    snprintf(why, why_size, "the worker pool needs a worker program and its limits");
+      opts->max_memory_mb == 0 ||
+      (opts->tenancy != WK_TENANCY_DEDICATED && opts->tenancy != WK_TENANCY_SHARED)) {
+    snprintf(why, why_size, "the worker pool needs a worker program, its limits and a tenancy");
     return NULL;
   }
   if (access(opts->worker_path, X_OK) != 0) {
@@ -460,6 +534,7 @@ executor *wk_pool_new(uint32_t capacity, uint32_t tenant_slots, const wk_pool_op
   p->max_job_bytes = opts->max_job_bytes;
   p->cache_mb = opts->cache_mb;
   p->grace_ns = opts->grace_ns ? opts->grace_ns : WK_GRACE_NS;
+  p->tenancy = opts->tenancy;
   p->event = opts->event;
   p->event_arg = opts->event_arg;
   /* Every worker confined and ready before the first request: a worker that cannot start is a
@@ -471,6 +546,6 @@ executor *wk_pool_new(uint32_t capacity, uint32_t tenant_slots, const wk_pool_op
     }
   }
   exec_runner runner = {
-      .ctx = p, .run = wk_run, .destroy = wk_pool_free, .cache_counts = wk_cache_counts};
+      .ctx = p, .run = wk_run, .destroy = wk_pool_free, .counts = wk_counts};
   return exec_pool_new(capacity, tenant_slots, n, 0, &runner, why, why_size);
 }

@@ -394,6 +394,34 @@ static void test_executor(void **state) {
   assert_string_equal(e.key, "wasm.executor");
 }
 
+/* wasm.worker_tenancy: dedicated (the default) or shared, and nothing else. */
+static void test_worker_tenancy(void **state) {
+  (void)state;
+  hv_config c;
+  hv_config_error e;
+  hv_config_defaults(&c);
+  assert_int_equal(c.wasm.worker_tenancy, HV_CONFIG_TENANCY_DEDICATED);
+  assert_int_equal(load("wasm:\n  executor: process\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.wasm.worker_tenancy, HV_CONFIG_TENANCY_DEDICATED);
+  assert_string_equal(hv_config_tenancy_name(c.wasm.worker_tenancy), "dedicated");
+  hv_config_free(&c);
+  assert_int_equal(load("wasm:\n  worker_tenancy: shared\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.wasm.worker_tenancy, HV_CONFIG_TENANCY_SHARED);
+  assert_string_equal(hv_config_tenancy_name(c.wasm.worker_tenancy), "shared");
+  hv_config_free(&c);
+  assert_int_equal(load("wasm:\n  worker_tenancy: dedicated\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.wasm.worker_tenancy, HV_CONFIG_TENANCY_DEDICATED);
+  hv_config_free(&c);
+  expect_error("wasm:\n  worker_tenancy: per-key\n", HV_CONFIG_BAD_VALUE, "wasm.worker_tenancy",
+               2, 19, "unknown tenancy 'per-key' (expected dedicated or shared)");
+  expect_error("wasm:\n  worker_tenancy:\n", HV_CONFIG_WRONG_TYPE, "wasm.worker_tenancy", 2, 18,
+               "expected dedicated or shared, got null");
+  hv_config_defaults(&c);
+  c.wasm.worker_tenancy = (hv_config_tenancy)7;
+  assert_int_equal(hv_config_validate(&c, &e), HV_CONFIG_BAD_VALUE);
+  assert_string_equal(e.key, "wasm.worker_tenancy");
+}
+
 /* ---- Errors ---------------------------------------------------------------------------------- */
 
 static void test_unknown_keys(void **state) {
@@ -749,6 +777,7 @@ int main(void) {
       cmocka_unit_test(test_cors_origins),
       cmocka_unit_test(test_playground),
       cmocka_unit_test(test_executor),
+      cmocka_unit_test(test_worker_tenancy),
       cmocka_unit_test(test_unknown_keys),
       cmocka_unit_test(test_wrong_types),
       cmocka_unit_test(test_bad_values),

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -45,6 +46,35 @@ bool ht_wait_for(bool (*cond)(void *arg), void *arg, double seconds) {
     if (ht_now() > end) return false;
     ht_sleep_ms(20);
   }
+}
+
+int ht_children(pid_t parent, const char *comm, bool zombie, int *pids, int max) {
+  DIR *d = opendir("/proc");
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < max) {
+    int pid = atoi(e->d_name);
+    if (pid <= 0) continue;
+    char path[64], stat[512] = "";
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    size_t len = fread(stat, 1, sizeof stat - 1, f);
+    stat[len] = '\0';
+    fclose(f);
+    /* "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses, so the last ')'. */
+    char *open_paren = strchr(stat, '('), *close_paren = strrchr(stat, ')');
+    int ppid = 0;
+    char state = 0;
+    if (!open_paren || !close_paren || sscanf(close_paren + 2, "%c %d", &state, &ppid) != 2)
+      continue;
+    *close_paren = '\0';
+    if (ppid == parent && (state == 'Z') == zombie && (!comm || strcmp(open_paren + 1, comm) == 0))
+      pids[n++] = pid;
+  }
+  closedir(d);
+  return n;
 }
 
 static uint16_t ht_free_port(void) {
@@ -109,6 +139,7 @@ void ht_write_config(ht_server *s) {
   /* HV_TEST_EXECUTOR=process runs the whole suite on the process executor (docs/workers.md). */
   const char *executor = o->executor ? o->executor : getenv("HV_TEST_EXECUTOR");
   if (executor && *executor) fprintf(f, "  executor: %s\n", executor);
+  if (o->worker_tenancy) fprintf(f, "  worker_tenancy: %s\n", o->worker_tenancy);
   if (o->max_result_bytes)
     fprintf(f, "  max_result_bytes: %llu\n", (unsigned long long)o->max_result_bytes);
   fprintf(f,

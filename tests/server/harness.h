@@ -45,6 +45,7 @@ typedef struct ht_options {
   const char *storage;           /* the whole storage section's body (indented two spaces);
                                     NULL: sqlite at DIR/data/audit.db */
   const char *executor;          /* wasm.executor; NULL: HV_TEST_EXECUTOR, else the default */
+  const char *worker_tenancy;    /* wasm.worker_tenancy; NULL: not in the file (dedicated) */
 } ht_options;
 
 typedef struct ht_server {
@@ -183,6 +184,10 @@ typedef bool (*ht_load_on_answer)(void *ctx, const ht_load_answer *answer);
  * false. For tests that kill something under load. */
 void ht_load_client(const ht_server *s, char *const *bodies, size_t body_count,
                     atomic_bool *stop, ht_load_on_answer on_answer, void *ctx);
+
+/* The pids of `parent`'s children whose command is `comm` ("hv-worker"; NULL: any), at most `max`;
+ * with `zombie` those that have ended and wait to be reaped, else the others. */
+int ht_children(pid_t parent, const char *comm, bool zombie, int *pids, int max);
 
 /* Polls `cond(arg)` every 20 ms up to `seconds`; true once it holds. */
 bool ht_wait_for(bool (*cond)(void *arg), void *arg, double seconds);

@@ -40,32 +40,9 @@
 
 static const char *str(json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
 
-/* The pids of `parent`'s children running hv-worker, at most `max`. */
+/* The pids of `parent`'s live children running hv-worker, at most `max`. */
 static int workers_of(pid_t parent, int *pids, int max) {
-  DIR *d = opendir("/proc");
-  assert_non_null(d);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) && n < max) {
-    int pid = atoi(e->d_name);
-    if (pid <= 0) continue;
-    char path[64], stat[512] = "";
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f) continue;
-    size_t len = fread(stat, 1, sizeof stat - 1, f);
-    stat[len] = '\0';
-    fclose(f);
-    const char *open_paren = strchr(stat, '('), *close_paren = strrchr(stat, ')');
-    int ppid = 0;
-    char state = 0;
-    if (!open_paren || !close_paren || sscanf(close_paren + 2, "%c %d", &state, &ppid) != 2)
-      continue;
-    if (ppid == parent && state != 'Z' && strncmp(open_paren + 1, "hv-worker)", 10) == 0)
-      pids[n++] = pid;
-  }
-  closedir(d);
-  return n;
+  return ht_children(parent, "hv-worker", false, pids, max);
 }
 
 /* ---- SIGKILL of random workers under load ------------------------------------------------- */

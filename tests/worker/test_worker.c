@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -46,8 +47,9 @@ static void proc_read(int pid, const char *name, char *buf, size_t size) {
   fclose(f);
 }
 
-/* The pids of this process's children (the workers), at most `max`. */
-static int children(int *pids, int max) {
+/* The pids of this process's children (the workers), at most `max`: with `zombie` those that
+ * ended and wait to be reaped, else the others. */
+static int children_in(bool zombie, int *pids, int max) {
   DIR *d = opendir("/proc");
   assert_non_null(d);
   int n = 0;
@@ -61,22 +63,34 @@ static int children(int *pids, int max) {
     int ppid = 0;
     char state;
     if (close_paren && sscanf(close_paren + 2, "%c %d", &state, &ppid) == 2 && ppid == getpid() &&
-        state != 'Z')
+        (state == 'Z') == zombie)
       pids[n++] = pid;
   }
   closedir(d);
   return n;
 }
 
+static int children(int *pids, int max) { return children_in(false, pids, max); }
+
 static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
 static char last_reason[512];
 static int replaced, started;
 static wk_hello last_hello;
+/* WK_EVENT_RECYCLED: how many, how long each took (the last RECYCLE_MAX), the last one's names. */
+#define RECYCLE_MAX 4096
+static int recycled;
+static uint64_t recycle_ns[RECYCLE_MAX];
+static char recycled_from[WK_TENANT_NAME_SIZE], recycled_for[WK_TENANT_NAME_SIZE];
 
 static void on_event(void *arg, const wk_event *ev) {
   (void)arg;
   pthread_mutex_lock(&ev_mu);
-  if (ev->kind == WK_EVENT_REPLACED) {
+  if (ev->kind == WK_EVENT_RECYCLED) {
+    recycle_ns[recycled % RECYCLE_MAX] = ev->replace_ns;
+    recycled++;
+    snprintf(recycled_from, sizeof recycled_from, "%s", ev->tenant);
+    snprintf(recycled_for, sizeof recycled_for, "%s", ev->next_tenant);
+  } else if (ev->kind == WK_EVENT_REPLACED) {
     replaced++;
     snprintf(last_reason, sizeof last_reason, "%s", ev->reason);
   } else if (ev->kind == WK_EVENT_STARTED) {
@@ -383,14 +397,16 @@ static int32_t run_bump(executor *ex, const uint8_t *wasm, size_t len, const uin
 }
 
 /* Tenant separation inside one worker: jobs of two API keys, from the cache and compiled, all on
- * the same process, each finds the module's initial state (1000072, see state.wat), never what
- * the previous job left in its globals, memory, data or table. */
+ * the same process (WK_TENANCY_SHARED: with the default each tenant gets a worker of its own),
+ * each finds the module's initial state (1000072, see state.wat), never what the previous job left
+ * in its globals, memory, data or table. */
 static void test_jobs_share_nothing(void **state) {
   (void)state;
   size_t len;
   uint8_t *wasm = read_file(HV_WORKER_WASM_DIR "/state.wasm", &len);
   wk_pool_opts opts = {.worker_path = HV_WORKER_BIN, .workers = 1, .max_memory_mb = 64,
-                       .max_job_bytes = 1 << 20, .cache_mb = 8, .event = on_event};
+                       .max_job_bytes = 1 << 20, .cache_mb = 8, .event = on_event,
+                       .tenancy = WK_TENANCY_SHARED};
   char why[256] = "";
   executor *ex = wk_pool_new(4, 4, &opts, why, sizeof why);
   if (!ex) fail_msg("wk_pool_new: %s", why);
@@ -411,6 +427,189 @@ static void test_jobs_share_nothing(void **state) {
   assert_int_equal(c.cache_hits, 4); /* the cached module too gives a fresh instance */
   pool_free(ex);
   free(wasm);
+}
+
+/* ---- Tenancy -------------------------------------------------------------------------------- */
+
+static int recycled_count(void) {
+  pthread_mutex_lock(&ev_mu);
+  int n = recycled;
+  pthread_mutex_unlock(&ev_mu);
+  return n;
+}
+
+static executor *tenancy_pool(uint32_t workers, wk_tenancy tenancy) {
+  wk_pool_opts opts = {.worker_path = HV_WORKER_TEST_BIN, .workers = workers, .max_memory_mb = 64,
+                       .max_job_bytes = 1 << 20, .event = on_event, .tenancy = tenancy};
+  char why[256] = "";
+  executor *ex = wk_pool_new(16, 16, &opts, why, sizeof why);
+  if (!ex) fail_msg("wk_pool_new: %s", why);
+  return ex;
+}
+
+/* The pid of the worker process that ran a job of `tenant` (hv-worker-test's hv-test:pid). */
+static int32_t run_pid(executor *ex, uint64_t tenant) {
+  char name[16];
+  snprintf(name, sizeof name, "t%llu", (unsigned long long)tenant);
+  exec_job job = {.wasm = add_wasm, .wasm_len = add_len, .function_name = "hv-test:pid",
+                  .max_result_bytes = 1024,
+                  .limits = {.gas_limit = 1000000, .max_memory_pages = 16,
+                             .timeout_ns = 5000000000u},
+                  .tenant = tenant, .tenant_name = name};
+  assert_int_equal(ex->ops->reserve(ex, tenant), EXEC_OK);
+  exec_outcome *out = exec_run_and_wait(ex, &job);
+  assert_non_null(out);
+  assert_int_equal(out->code, OUTCOME_OK);
+  assert_int_equal(out->result_count, 1);
+  int32_t pid = out->results[0].num.of.i32;
+  exec_outcome_free(out);
+  assert_true(pid > 0);
+  return pid;
+}
+
+/* Runs `jobs` jobs of tenants 1 .. ntenants in turn; returns how many worker processes ran jobs
+ * of more than one tenant. */
+static int rotate_tenants(executor *ex, int jobs, unsigned ntenants) {
+  struct {
+    int32_t pid;
+    unsigned tenants; /* a bit per tenant */
+  } seen[256];
+  int nseen = 0;
+  for (int k = 0; k < jobs; k++) {
+    unsigned tenant = 1 + (unsigned)k % ntenants;
+    int32_t pid = run_pid(ex, tenant);
+    int at = 0;
+    while (at < nseen && seen[at].pid != pid) at++;
+    if (at == nseen) {
+      assert_true(nseen < 256);
+      seen[nseen++].pid = pid;
+      seen[at].tenants = 0;
+    }
+    seen[at].tenants |= 1u << tenant;
+  }
+  int mixed = 0;
+  for (int at = 0; at < nseen; at++) mixed += (seen[at].tenants & (seen[at].tenants - 1)) != 0;
+  return mixed;
+}
+
+/* Dedicated (the default): three tenants in turn on two workers. No process ever runs jobs of two
+ * tenants; the third tenant's jobs make the pool recycle workers, counted and reported with the
+ * tenants' names. Two tenants on two workers keep a worker each: no recycle. */
+static void test_dedicated_workers(void **state) {
+  (void)state;
+  executor *ex = tenancy_pool(2, WK_TENANCY_DEDICATED);
+  int was = recycled_count(), faults = replaced_count();
+  assert_int_equal(rotate_tenants(ex, 30, 3), 0);
+  exec_counts c;
+  ex->ops->counts(ex, &c);
+  assert_true(c.worker_recycles > 0);
+  assert_int_equal(c.worker_recycles, (uint64_t)(recycled_count() - was));
+  pthread_mutex_lock(&ev_mu);
+  assert_true(recycled_from[0] == 't' && recycled_for[0] == 't');
+  assert_string_not_equal(recycled_from, recycled_for);
+  pthread_mutex_unlock(&ev_mu);
+  int pids[4];
+  assert_int_equal(children(pids, 4), 2);
+  assert_int_equal(replaced_count(), faults); /* a recycle is no fault */
+  pool_free(ex);
+
+  ex = tenancy_pool(2, WK_TENANCY_DEDICATED);
+  was = recycled_count();
+  assert_int_equal(rotate_tenants(ex, 20, 2), 0);
+  assert_int_equal(recycled_count(), was); /* each tenant found its own worker free */
+  pool_free(ex);
+}
+
+/* Shared: the same sequence mixes tenants on a worker (so rotate_tenants can see it) and recycles
+ * nothing. */
+static void test_shared_workers(void **state) {
+  (void)state;
+  executor *ex = tenancy_pool(2, WK_TENANCY_SHARED);
+  int was = recycled_count();
+  assert_true(rotate_tenants(ex, 30, 3) > 0);
+  exec_counts c;
+  ex->ops->counts(ex, &c);
+  assert_int_equal(c.worker_recycles, 0);
+  assert_int_equal(recycled_count(), was);
+  pool_free(ex);
+}
+
+static long self_status_kb(const char *field) {
+  char buf[4096];
+  proc_read(getpid(), "status", buf, sizeof buf);
+  const char *at = strstr(buf, field);
+  return at ? atol(at + strlen(field)) : -1;
+}
+
+static int self_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+/* This process's children that are zombies (reaped by nobody). */
+static int zombies(void) {
+  int pids[64];
+  return children_in(true, pids, 64);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Two tenants in turn on one worker: a recycle per job, RECYCLES of them. Nothing accumulates:
+ * the pool's descriptors, its children (one worker, no zombie), its memory. Prints what a recycle
+ * costs (kill, reap, start, confinement, hello). */
+#define RECYCLES 2000
+static void test_recycles_leak_nothing(void **state) {
+  (void)state;
+  executor *ex = tenancy_pool(1, WK_TENANCY_DEDICATED);
+  for (int k = 0; k < 100; k++) run_pid(ex, 1 + (unsigned)k % 2); /* warm up */
+  int fds = self_fds();
+  long rss = self_status_kb("\nVmRSS:");
+  int was = recycled_count();
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int32_t last = 0;
+  for (int k = 0; k < RECYCLES; k++) {
+    int32_t pid = run_pid(ex, 1 + (unsigned)k % 2);
+    assert_int_not_equal(pid, last); /* a new process for each job */
+    last = pid;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  assert_int_equal(recycled_count() - was, RECYCLES);
+  assert_int_equal(self_fds(), fds);
+  int pids[4];
+  assert_int_equal(children(pids, 4), 1);
+  assert_int_equal(zombies(), 0);
+  long grown = self_status_kb("\nVmRSS:") - rss;
+#ifndef HV_TEST_SANITIZED /* there LeakSanitizer checks at exit; ASan's quarantine holds memory */
+  assert_true(grown < 4096); /* KiB */
+#endif
+
+  uint64_t *ns = calloc(RECYCLES, sizeof *ns);
+  assert_non_null(ns);
+  pthread_mutex_lock(&ev_mu);
+  for (int k = 0; k < RECYCLES; k++) ns[k] = recycle_ns[(was + k) % RECYCLE_MAX];
+  pthread_mutex_unlock(&ev_mu);
+  qsort(ns, RECYCLES, sizeof *ns, cmp_u64);
+  double total_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  fprintf(stderr,
+          "recycles: %d in %.2f s (%.2f ms per job); replace p50 %.2f ms, p90 %.2f ms, p99 %.2f "
+          "ms, max %.2f ms; descriptors %d, RSS %+ld KiB\n",
+          RECYCLES, total_s, total_s * 1e3 / RECYCLES, (double)ns[RECYCLES / 2] / 1e6,
+          (double)ns[RECYCLES * 9 / 10] / 1e6, (double)ns[RECYCLES * 99 / 100] / 1e6,
+          (double)ns[RECYCLES - 1] / 1e6, fds, grown);
+  free(ns);
+  pool_free(ex);
+  assert_int_equal(children(pids, 4), 0);
+  assert_int_equal(zombies(), 0);
 }
 
 /* A worker program that is missing is a start-up error. */
@@ -436,6 +635,9 @@ int main(void) {
       cmocka_unit_test(test_hang_killed_others_go_on),
       cmocka_unit_test(test_cache_affinity),
       cmocka_unit_test(test_jobs_share_nothing),
+      cmocka_unit_test(test_dedicated_workers),
+      cmocka_unit_test(test_shared_workers),
+      cmocka_unit_test(test_recycles_leak_nothing),
       cmocka_unit_test(test_missing_program),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
