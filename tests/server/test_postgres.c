@@ -4,9 +4,13 @@
  *
  *   - three servers share one key ring and one audit log: keys fetched from A, the request
  *     executed on B, verified on C; without a KEK a node does not start;
+ *   - two servers append to one transparency log and sign with one key: receipts from either
+ *     verify offline against the key either publishes, `hvctl receipt verify --online` on the
+ *     other server proves them, and one monitor state follows the tree through both;
  *   - /health names the backend, and says why when the database is down;
  *   - the database crashes (immediate shutdown) and comes back while clients keep sending: no
- *     200 is answered while it is down, every 200 verifies afterwards, and the server recovers
+ *     200 is answered while it is down (every refusal then is 503 CAPACITY_EXCEEDED with
+ *     Retry-After), every 200 verifies afterwards, and the server recovers
  *     without a restart.
  */
 #include <stdarg.h>
@@ -91,6 +95,80 @@ static void test_three_nodes_one_key_ring_one_audit_log(void **state) {
   ht_cleanup(&c);
 }
 
+/* Two servers, one log: one key, one growing tree, receipts from either proven by the other. */
+static void test_two_nodes_one_transparency_log(void **state) {
+  (void)state;
+  ht_server a, b;
+  start_node(&a);
+  start_node(&b);
+  ht_resp ka = ht_get(&a, "/v1/log/key", NULL), kb = ht_get(&b, "/v1/log/key", NULL);
+  assert_int_equal(ka.status, 200);
+  assert_int_equal(kb.status, 200);
+  assert_string_equal(str(ka.json, "verifier_key"), str(kb.json, "verifier_key"));
+  assert_string_equal(str(ka.json, "origin"), str(kb.json, "origin"));
+  char keyarg[600];
+  snprintf(keyarg, sizeof keyarg, "%s", str(ka.json, "verifier_key"));
+  ht_resp_free(&ka);
+  ht_resp_free(&kb);
+
+  /* Receipts from A, B, A: leaves in that order of one tree. */
+  char add_path[512], receipts[3][320], state_file[320];
+  snprintf(add_path, sizeof add_path, "%s/add.wasm", HV_SERVER_WASM_DIR);
+  snprintf(state_file, sizeof state_file, "%s/monitor.json", a.dir);
+  ht_server *on[3] = {&a, &b, &a};
+  long long index[3];
+  for (int i = 0; i < 3; i++) {
+    snprintf(receipts[i], sizeof receipts[i], "%s/receipt-%d.json", a.dir, i);
+    assert_int_equal(ht_hvctl((const char *const[]){HV_HVCTL_BIN, "--server", on[i]->url,
+                                                    "--api-key", HT_API_KEY, "exec", "--invoke",
+                                                    "add", "--receipt", receipts[i], add_path,
+                                                    "40", "2", NULL},
+                              NULL, NULL),
+                     0);
+    json_t *rj = json_load_file(receipts[i], 0, NULL);
+    assert_non_null(rj);
+    index[i] = json_integer_value(json_object_get(json_object_get(rj, "receipt"), "leaf_index"));
+    json_decref(rj);
+    if (i > 0) assert_true(index[i] > index[i - 1]);
+  }
+  /* Each verifies offline against the one key, and online against the other server. */
+  for (int i = 0; i < 3; i++) {
+    ht_server *other = on[i] == &a ? &b : &a;
+    assert_int_equal(ht_hvctl((const char *const[]){HV_HVCTL_BIN, "receipt", "verify", "--log-key",
+                                                    keyarg, receipts[i], NULL},
+                              NULL, NULL),
+                     0);
+    char *err = NULL;
+    int rc = ht_hvctl((const char *const[]){HV_HVCTL_BIN, "--server", other->url, "receipt",
+                                            "verify", "--log-key", keyarg, "--online", receipts[i],
+                                            NULL},
+                      NULL, &err);
+    if (rc != 0) fail_msg("receipt %d online on the other node: %s", i, err);
+    free(err);
+  }
+  /* One monitor state, fed by A then B then A: always consistent, every leaf checked. */
+  for (int i = 0; i < 3; i++) {
+    char *err = NULL;
+    int rc = ht_hvctl((const char *const[]){HV_HVCTL_BIN, "--server", on[i]->url, "log",
+                                            "monitor", "--state", state_file, "--log-key", keyarg,
+                                            NULL},
+                      NULL, &err);
+    if (rc != 0) fail_msg("monitor via node %d: %s", i, err);
+    free(err);
+  }
+  /* B's checkpoint covers A's last leaf though B appended nothing since. */
+  ht_resp cp = ht_get(&b, "/v1/log/checkpoint", NULL);
+  assert_int_equal(cp.status, 200);
+  char *size_line = strchr(cp.body, '\n');
+  assert_non_null(size_line);
+  assert_true(strtoll(size_line + 1, NULL, 10) > index[2]);
+  ht_resp_free(&cp);
+  ht_stop(&a);
+  ht_stop(&b);
+  ht_cleanup(&a);
+  ht_cleanup(&b);
+}
+
 /* storage postgres shares the key ring, which needs a KEK: without one the start is refused. */
 static void test_postgres_needs_a_kek(void **state) {
   (void)state;
@@ -121,6 +199,7 @@ typedef struct load {
   size_t count;
   atomic_ulong refused;          /* non-200 answers */
   atomic_ulong ok_while_down;    /* 200s answered while the database was down: must stay 0 */
+  atomic_ulong other_while_down; /* refusals while down that were not 503 CAPACITY_EXCEEDED */
 } load;
 
 static void *client(void *arg) {
@@ -142,6 +221,12 @@ static void *client(void *arg) {
       pthread_mutex_unlock(&l->mu);
     } else {
       atomic_fetch_add(&l->refused, 1);
+      /* While it is down the service refuses work with 503 and Retry-After, as when full. */
+      const char *code = r.json ? str(r.json, "error_code") : NULL;
+      if (down_before && down_after &&
+          (r.status != 503 || code == NULL || strcmp(code, "CAPACITY_EXCEEDED") != 0 ||
+           strcmp(r.retry_after, "5") != 0))
+        atomic_fetch_add(&l->other_while_down, 1);
       usleep(5 * 1000); /* refused at once: do not spin on two shared cores */
     }
     ht_resp_free(&r);
@@ -213,6 +298,7 @@ static void test_database_restart_under_load(void **state) {
   for (int i = 0; i < CLIENTS; i++) pthread_join(th[i], NULL);
 
   assert_int_equal(atomic_load(&l.ok_while_down), 0);
+  assert_int_equal(atomic_load(&l.other_while_down), 0);
   assert_true(l.count > before_recovery + 5); /* it serves again */
   /* Every 200 verifies: no record was lost in the crash. */
   for (size_t i = 0; i < l.count; i++) {
@@ -248,6 +334,7 @@ int main(void) {
   close(fd);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_three_nodes_one_key_ring_one_audit_log),
+      cmocka_unit_test(test_two_nodes_one_transparency_log),
       cmocka_unit_test(test_postgres_needs_a_kek),
       cmocka_unit_test(test_database_restart_under_load),
   };
