@@ -23,13 +23,15 @@
  * node that gets it purges, the others skip this round (removed = 0), so the purge runs once
  * across the cluster. It removes records, never the log's leaves and nodes.
  *
- * The transparency log (schema 2; docs/audit.md, "The transparency log"). A round locks the one
- * row of hv_log_state (SELECT ... FOR UPDATE) before anything else: whoever holds that row lock is
- * the one sequencer, whichever server it runs on, and under READ COMMITTED the locked read returns
- * the size the previous holder committed. Nodes of the round are kept in memory (and the node
- * cache) until one statement writes them, with the leaves and the new size, before the COMMIT;
- * the complete subtrees of the tree before the round (its "frontier", all the round reads of the
- * older tree) are fetched in one query. A round of n records is so about n + 5 round trips.
+ * The transparency log (schema 2; docs/audit.md, "The transparency log"). A round inserts its
+ * records, then locks the one row of hv_log_state (SELECT ... FOR UPDATE): whoever holds that row
+ * lock is the one sequencer, whichever server it runs on, and under READ COMMITTED the locked read
+ * returns the size the previous holder committed. The lock is taken after the inserts so that it
+ * is held for the log's few statements and the COMMIT only: every other server's round waits for
+ * it. Nodes of the round are kept in memory (and the node cache) until one statement writes them,
+ * with the leaves and the new size, before the COMMIT; the complete subtrees of the tree before
+ * the round (its "frontier", all the round reads of the older tree) are fetched in one query. A
+ * round of n records is so about n + 5 round trips, 4 of them under the lock.
  *
  * Messages carry libpq's text and SQLSTATE, never the DSN (it may hold a password).
  */
@@ -410,6 +412,48 @@ static PGresult *insert_record(pg_conn *c, const hv_audit_record *r) {
 /* Did an insert (status COMMAND_OK) store its row? "0" rows: the request_id was taken. */
 static bool inserted(PGresult *res) { return strcmp(PQcmdTuples(res), "1") == 0; }
 
+typedef struct pg_insert_order {
+  const char *request_id;
+  size_t index; /* in the round */
+} pg_insert_order;
+
+static int insert_order_cmp(const void *a, const void *b) {
+  return strcmp(((const pg_insert_order *)a)->request_id,
+                ((const pg_insert_order *)b)->request_id);
+}
+
+/* Inserts a round's records in the transaction c is in, in request_id order: two rounds that
+ * share request_ids (on one server or several) then wait for each other's rows in the same order
+ * and cannot deadlock. statuses[i] gets OK or DUPLICATE. Returns OK, DUPLICATE (the first one, in
+ * err), or the failure that must roll the round back. */
+static hv_audit_status insert_round(pg_conn *c, const hv_audit_record *const *records,
+                                    size_t count, hv_audit_status *statuses,
+                                    hv_audit_error *err) {
+  pg_insert_order *order = calloc(count ? count : 1, sizeof *order);
+  if (order == NULL) return audit_fail(err, HV_AUDIT_NO_MEMORY, "out of memory");
+  for (size_t i = 0; i < count; i++) order[i] = (pg_insert_order){records[i]->request_id, i};
+  qsort(order, count, sizeof *order, insert_order_cmp);
+  hv_audit_status result = HV_AUDIT_OK;
+  for (size_t k = 0; k < count; k++) {
+    size_t i = order[k].index;
+    PGresult *res = insert_record(c, records[i]);
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+      result = pg_fail(c->pg, res, err, "cannot store the record");
+      PQclear(res);
+      break;
+    }
+    bool stored = inserted(res);
+    PQclear(res);
+    statuses[i] = stored ? HV_AUDIT_OK : HV_AUDIT_DUPLICATE;
+    if (!stored && result == HV_AUDIT_OK)
+      result = audit_fail(err, HV_AUDIT_DUPLICATE,
+                          "audit store (postgres): a record for %s already exists",
+                          records[i]->request_id);
+  }
+  free(order);
+  return result;
+}
+
 static hv_audit_status pgs_put(void *impl, const hv_audit_record *r, hv_audit_error *err) {
   pg_store *s = impl;
   pg_conn *c = acquire(s);
@@ -430,8 +474,8 @@ static hv_audit_status pgs_put(void *impl, const hv_audit_record *r, hv_audit_er
 }
 
 /*
- * Group commit: BEGIN, one INSERT per record, COMMIT: one WAL flush for them all. A duplicate
- * inserts nothing and fails alone; any other failure rolls everything back and fails every
+ * Group commit: BEGIN, one INSERT per record (insert_round), COMMIT: one WAL flush for them all.
+ * A duplicate inserts nothing and fails alone; any other failure rolls everything back and fails every
  * record. (Work that must be atomic with the records, such as sequencing them in another table,
  * goes between the inserts and the COMMIT.)
  */
@@ -448,24 +492,9 @@ static hv_audit_status pgs_put_batch(void *impl, const hv_audit_record *const *r
     goto all_failed;
   }
   PQclear(res);
-  for (size_t i = 0; i < count; i++) {
-    res = insert_record(c, records[i]);
-    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-      result = pg_fail(c->pg, res, err, "cannot store the record");
-      goto rollback;
-    }
-    if (inserted(res)) {
-      statuses[i] = HV_AUDIT_OK;
-    } else {
-      statuses[i] = HV_AUDIT_DUPLICATE;
-      if (result == HV_AUDIT_OK)
-        result = audit_fail(err, HV_AUDIT_DUPLICATE,
-                            "audit store (postgres): a record for %s already exists",
-                            records[i]->request_id);
-    }
-    PQclear(res);
-  }
   res = NULL;
+  result = insert_round(c, records, count, statuses, err);
+  if (result != HV_AUDIT_OK && result != HV_AUDIT_DUPLICATE) goto rollback;
   /* COMMIT answers COMMAND_OK even for a transaction that had failed (it rolls back then), but
    * none of ours can be in that state here: every failure above went to rollback. */
   if (!exec_ok(c->pg, "COMMIT", PGRES_COMMAND_OK, &res)) {
@@ -926,9 +955,8 @@ out:
   return st;
 }
 
-/* One attempt at BEGIN and the sequencer's lock; *tree gets the size. */
-static hv_audit_status log_begin(pg_store *s, pg_conn *c, uint64_t *tree, bool *in_tx,
-                                 hv_audit_error *err) {
+/* One attempt at BEGIN. */
+static hv_audit_status log_begin(pg_store *s, pg_conn *c, bool *in_tx, hv_audit_error *err) {
   *in_tx = false;
   hv_audit_status st = conn_ready(s, c, err);
   if (st != HV_AUDIT_OK) return st;
@@ -940,8 +968,14 @@ static hv_audit_status log_begin(pg_store *s, pg_conn *c, uint64_t *tree, bool *
   }
   PQclear(res);
   *in_tx = true;
-  /* First, before any record: the row lock that makes this transaction the one sequencer. */
-  res = PQexecPrepared(c->pg, "hv_log_lock", 0, NULL, NULL, NULL, 0);
+  return HV_AUDIT_OK;
+}
+
+/* The row lock that makes this transaction the one sequencer until it ends; *tree gets the size
+ * the previous holder committed. */
+static hv_audit_status log_lock(pg_conn *c, uint64_t *tree, hv_audit_error *err) {
+  hv_audit_status st = HV_AUDIT_OK;
+  PGresult *res = PQexecPrepared(c->pg, "hv_log_lock", 0, NULL, NULL, NULL, 0);
   if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
     st = pg_fail(c->pg, res, err, "cannot lock the log");
   else if (!size_of(res, tree))
@@ -978,11 +1012,20 @@ static hv_audit_status pgs_log_put_batch(void *impl, const hv_audit_record *cons
   nc.c = c;
   uint64_t first = 0, tree = 0;
   bool in_tx = false, was_ready = c->ready;
-  hv_audit_status result = log_begin(s, c, &first, &in_tx, err);
+  hv_audit_status result = log_begin(s, c, &in_tx, err);
   /* A connection that died with a restart of the database fails at once; nothing was done on it,
    * so the round starts again once on a fresh one (as reads do). */
-  if (result == HV_AUDIT_UNAVAILABLE && was_ready) result = log_begin(s, c, &first, &in_tx, err);
+  if (result == HV_AUDIT_UNAVAILABLE && was_ready) result = log_begin(s, c, &in_tx, err);
   if (result != HV_AUDIT_OK) goto rollback;
+  /* The records first, then the lock: the sequencer's lock is held for the log's work and the
+   * COMMIT only, not for the round's inserts, since every other server's round waits for it. */
+  result = insert_round(c, records, count, statuses, err);
+  if (result != HV_AUDIT_OK && result != HV_AUDIT_DUPLICATE) goto rollback;
+  hv_audit_status locked = log_lock(c, &first, err);
+  if (locked != HV_AUDIT_OK) {
+    result = locked;
+    goto rollback;
+  }
   if (first > INT64_MAX - count) {
     result = audit_fail(err, HV_AUDIT_CORRUPT, "audit store (postgres): the log is full");
     goto rollback;
@@ -993,29 +1036,14 @@ static hv_audit_status pgs_log_put_batch(void *impl, const hv_audit_record *cons
     result = nodes_fail(&nc, HV_TLOG_OK, NULL, err, "cannot read the log's nodes");
     goto rollback;
   }
+  /* The leaves in the round's order (a duplicate gets none). */
   for (size_t i = 0; i < count; i++) {
-    PGresult *res = insert_record(c, records[i]);
-    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-      result = pg_fail(c->pg, res, err, "cannot store the record");
-      PQclear(res);
-      goto rollback;
-    }
-    bool stored = inserted(res);
-    PQclear(res);
-    if (!stored) {
-      statuses[i] = HV_AUDIT_DUPLICATE; /* no leaf */
-      if (result == HV_AUDIT_OK)
-        result = audit_fail(err, HV_AUDIT_DUPLICATE,
-                            "audit store (postgres): a record for %s already exists",
-                            records[i]->request_id);
-      continue;
-    }
+    if (statuses[i] != HV_AUDIT_OK) continue;
     hv_tlog_status ts = hv_tlog_append(pg_node_get, pg_node_put, &nc, tree, leaf_hashes[i]);
     if (ts != HV_TLOG_OK) {
       result = nodes_fail(&nc, ts, NULL, err, "cannot append the leaf");
       goto rollback;
     }
-    statuses[i] = HV_AUDIT_OK;
     receipts[i].leaf_index = tree;
     memcpy(receipts[i].leaf_hash, leaf_hashes[i], HV_TLOG_HASH_LEN);
     tree++;

@@ -433,7 +433,10 @@ static void test_pg_migrates_from_schema_1(void **state) {
 #define SEQ_STORES 3u
 #define SEQ_THREADS 6u
 #define SEQ_ROUNDS 8u
-#define SEQ_BATCH 6u /* the last record of each round is shared by every thread's round r */
+/* The last two records of each round are shared by every thread's round r, in opposite orders in
+ * odd and even threads: the rounds must not deadlock on each other's uncommitted rows. */
+#define SEQ_BATCH 6u
+#define SEQ_SHARED 2u
 
 typedef struct seq_round {
   hv_audit_record recs[SEQ_BATCH];
@@ -445,6 +448,7 @@ typedef struct seq_round {
 
 typedef struct seq_thread {
   hv_audit_store *store;
+  pthread_barrier_t *start; /* every thread's round r starts together */
   unsigned id;
   seq_round rounds[SEQ_ROUNDS];
   char failure[HV_AUDIT_MESSAGE_MAX + 64]; /* "" when every round went through */
@@ -456,17 +460,18 @@ static void *seq_run(void *arg) {
     seq_round *x = &t->rounds[r];
     const hv_audit_record *ptrs[SEQ_BATCH];
     for (unsigned k = 0; k < SEQ_BATCH; k++) {
-      unsigned n = k + 1 < SEQ_BATCH ? 0x1000 + t->id * 0x100 + r * 0x10 + k : 0x9000 + r;
+      unsigned j = k + SEQ_SHARED - SEQ_BATCH; /* which shared record, when k is one */
+      unsigned n = k + SEQ_SHARED < SEQ_BATCH ? 0x1000 + t->id * 0x100 + r * 0x10 + k
+                                              : 0x9000 + r * SEQ_SHARED + (t->id & 1 ? 1 - j : j);
       make_record(&x->recs[k], n, 1795514400123 + n, n % 5 == 0);
       ptrs[k] = &x->recs[k];
     }
     hv_audit_error err;
+    pthread_barrier_wait(t->start);
     hv_audit_status st = hv_audit_log_put_batch(t->store, ptrs, SEQ_BATCH, x->statuses,
                                                 x->receipts, &x->size, x->root, &err);
-    if (st != HV_AUDIT_OK && st != HV_AUDIT_DUPLICATE) {
+    if (st != HV_AUDIT_OK && st != HV_AUDIT_DUPLICATE && t->failure[0] == '\0')
       snprintf(t->failure, sizeof t->failure, "thread %u round %u: %s", t->id, r, err.message);
-      break;
-    }
   }
   return NULL;
 }
@@ -478,12 +483,16 @@ static void test_pg_concurrent_sequencers(void **state) {
   seq_thread *threads = calloc(SEQ_THREADS, sizeof *threads);
   assert_non_null(threads);
   pthread_t tids[SEQ_THREADS];
+  pthread_barrier_t round_start;
+  assert_int_equal(pthread_barrier_init(&round_start, NULL, SEQ_THREADS), 0);
   for (unsigned i = 0; i < SEQ_THREADS; i++) {
     threads[i].store = stores[i % SEQ_STORES];
+    threads[i].start = &round_start;
     threads[i].id = i;
     assert_int_equal(pthread_create(&tids[i], NULL, seq_run, &threads[i]), 0);
   }
   for (unsigned i = 0; i < SEQ_THREADS; i++) pthread_join(tids[i], NULL);
+  pthread_barrier_destroy(&round_start);
   for (unsigned i = 0; i < SEQ_THREADS; i++)
     if (threads[i].failure[0]) fail_msg("%s", threads[i].failure);
 
@@ -492,17 +501,18 @@ static void test_pg_concurrent_sequencers(void **state) {
   assert_int_equal(hv_audit_log_head(stores[0], &size, root, NULL), HV_AUDIT_OK);
   /* Each shared record was stored by exactly one round; every other record by its own. */
   uint64_t stored = 0;
-  unsigned shared_ok[SEQ_ROUNDS] = {0};
+  unsigned shared_ok[SEQ_ROUNDS * SEQ_SHARED] = {0};
   for (unsigned i = 0; i < SEQ_THREADS; i++)
     for (unsigned r = 0; r < SEQ_ROUNDS; r++)
       for (unsigned k = 0; k < SEQ_BATCH; k++) {
         hv_audit_status st = threads[i].rounds[r].statuses[k];
-        if (k + 1 < SEQ_BATCH) assert_int_equal(st, HV_AUDIT_OK);
-        else if (st == HV_AUDIT_OK) shared_ok[r]++;
+        unsigned j = k + SEQ_SHARED - SEQ_BATCH;
+        if (k + SEQ_SHARED < SEQ_BATCH) assert_int_equal(st, HV_AUDIT_OK);
+        else if (st == HV_AUDIT_OK) shared_ok[r * SEQ_SHARED + (i & 1 ? 1 - j : j)]++;
         else assert_int_equal(st, HV_AUDIT_DUPLICATE);
         stored += st == HV_AUDIT_OK;
       }
-  for (unsigned r = 0; r < SEQ_ROUNDS; r++) assert_int_equal(shared_ok[r], 1);
+  for (unsigned r = 0; r < SEQ_ROUNDS * SEQ_SHARED; r++) assert_int_equal(shared_ok[r], 1);
   assert_int_equal(size, stored);
   assert_int_equal(pg_int("SELECT count(*) FROM hv_audit_records"), (int64_t)stored);
   assert_int_equal(pg_int("SELECT count(*) FROM hv_log_leaves"), (int64_t)stored);
