@@ -31,7 +31,8 @@
  * it. Nodes of the round are kept in memory (and the node cache) until one statement writes them,
  * with the leaves and the new size, before the COMMIT; the complete subtrees of the tree before
  * the round (its "frontier", all the round reads of the older tree) are fetched in one query. A
- * round of n records is so about n + 5 round trips, 4 of them under the lock.
+ * round is so 6 round trips whatever its size (BEGIN, the inserts, the lock, the nodes read, the
+ * tree's writes, COMMIT), 4 of them under the lock.
  *
  * Messages carry libpq's text and SQLSTATE, never the DSN (it may hold a password).
  */
@@ -82,6 +83,15 @@ static const char insert_sql[] =
     " program_commitment, arguments_commitment, status, execution_summary, request_metadata)"
     " VALUES ($1, $2::bigint, $3, $4, $5, $6, $7, $8, $9, $10)"
     " ON CONFLICT (request_id) DO NOTHING";
+/* A round's records in one statement, inserted in the order of the arrays (ten text[] in binary
+ * format, zipped by unnest); a row whose request_id is taken is skipped and not returned. */
+static const char insert_round_sql[] =
+    "INSERT INTO hv_audit_records (request_id, recorded_at, api_key_id, key_id, result_commitment,"
+    " program_commitment, arguments_commitment, status, execution_summary, request_metadata)"
+    " SELECT r, a::bigint, k, kid, rc, pc, ac, st, es, rm FROM unnest($1::text[], $2::text[],"
+    " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
+    " $10::text[]) WITH ORDINALITY AS t(r, a, k, kid, rc, pc, ac, st, es, rm, o) ORDER BY o"
+    " ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
 static const char select_sql[] =
     "SELECT recorded_at, api_key_id, key_id, result_commitment, program_commitment,"
     " arguments_commitment, status, execution_summary, request_metadata"
@@ -132,6 +142,7 @@ static const struct {
   int nparams;
 } statements[] = {
     {"hv_insert", insert_sql, 10}, {"hv_select", select_sql, 1},   {"hv_purge", purge_sql, 2},
+    {"hv_insert_round", insert_round_sql, 10},
     {"hv_version", version_sql, 0}, {"hv_heartbeat", heartbeat_sql, 1},
     {"hv_log_lock", log_lock_sql, 0}, {"hv_log_size", log_size_sql, 0},
     {"hv_log_advance", log_advance_sql, 6},
@@ -389,24 +400,34 @@ static hv_audit_status pgs_open(const char *dsn, const hv_audit_options *opt, vo
   return HV_AUDIT_OK;
 }
 
+#define PG_RECORD_COLUMNS 10
+
+/* The record's columns as text, in insert_sql's order; absent fields ("") are NULL. `at` holds
+ * recorded_at's digits. */
+static void record_columns(const hv_audit_record *r, char at[24],
+                           const char *values[PG_RECORD_COLUMNS]) {
+  snprintf(at, 24, "%lld", (long long)r->recorded_at_ms);
+#define OR_NULL(f) ((f)[0] != '\0' ? (f) : NULL)
+  const char *v[PG_RECORD_COLUMNS] = {r->request_id,
+                                      at,
+                                      r->api_key_id,
+                                      OR_NULL(r->key_id),
+                                      OR_NULL(r->result_commitment),
+                                      OR_NULL(r->program_commitment),
+                                      OR_NULL(r->arguments_commitment),
+                                      r->status,
+                                      r->execution_summary,
+                                      r->request_metadata};
+#undef OR_NULL
+  memcpy(values, v, sizeof v);
+}
+
 /* Runs the insert of one record on c (in whatever transaction c is in). */
 static PGresult *insert_record(pg_conn *c, const hv_audit_record *r) {
   char at[24];
-  snprintf(at, sizeof at, "%lld", (long long)r->recorded_at_ms);
-  /* Absent fields ("") are stored as NULL. */
-#define OR_NULL(f) ((f)[0] != '\0' ? (f) : NULL)
-  const char *values[10] = {r->request_id,
-                            at,
-                            r->api_key_id,
-                            OR_NULL(r->key_id),
-                            OR_NULL(r->result_commitment),
-                            OR_NULL(r->program_commitment),
-                            OR_NULL(r->arguments_commitment),
-                            r->status,
-                            r->execution_summary,
-                            r->request_metadata};
-#undef OR_NULL
-  return PQexecPrepared(c->pg, "hv_insert", 10, values, NULL, NULL, 0);
+  const char *values[PG_RECORD_COLUMNS];
+  record_columns(r, at, values);
+  return PQexecPrepared(c->pg, "hv_insert", PG_RECORD_COLUMNS, values, NULL, NULL, 0);
 }
 
 /* Did an insert (status COMMAND_OK) store its row? "0" rows: the request_id was taken. */
@@ -417,39 +438,117 @@ typedef struct pg_insert_order {
   size_t index; /* in the round */
 } pg_insert_order;
 
+/* By request_id, then by place in the round (so the first of equal ones stays first). */
 static int insert_order_cmp(const void *a, const void *b) {
-  return strcmp(((const pg_insert_order *)a)->request_id,
-                ((const pg_insert_order *)b)->request_id);
+  const pg_insert_order *x = a, *y = b;
+  int c = strcmp(x->request_id, y->request_id);
+  return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-/* Inserts a round's records in the transaction c is in, in request_id order: two rounds that
- * share request_ids (on one server or several) then wait for each other's rows in the same order
- * and cannot deadlock. statuses[i] gets OK or DUPLICATE. Returns OK, DUPLICATE (the first one, in
- * err), or the failure that must roll the round back. */
+static void put_be32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
+/* Column `column` of `cells` (count rows of PG_RECORD_COLUMNS, NULL for SQL NULL) as a
+ * one-dimensional text[] in PostgreSQL's binary array format (what array_recv reads: dimensions,
+ * a null flag, the element type, then each element's length, -1 for NULL, and its bytes). NULL
+ * when out of memory or past 1 GiB. The caller frees it. */
+static uint8_t *text_array(const char *const *cells, size_t count, unsigned column, int *length) {
+  enum { TEXT_OID = 25, HEADER = 20 };
+  size_t total = HEADER;
+  bool nulls = false;
+  for (size_t k = 0; k < count; k++) {
+    const char *v = cells[k * PG_RECORD_COLUMNS + column];
+    nulls |= v == NULL;
+    total += 4 + (v ? strlen(v) : 0);
+    if (total > (1u << 30)) return NULL;
+  }
+  uint8_t *a = malloc(total), *p = a + HEADER;
+  if (a == NULL) return NULL;
+  put_be32(a, 1);                    /* dimensions */
+  put_be32(a + 4, nulls);            /* has nulls */
+  put_be32(a + 8, TEXT_OID);         /* element type */
+  put_be32(a + 12, (uint32_t)count); /* the dimension's length */
+  put_be32(a + 16, 1);               /* its lower bound */
+  for (size_t k = 0; k < count; k++) {
+    const char *v = cells[k * PG_RECORD_COLUMNS + column];
+    size_t n = v ? strlen(v) : 0;
+    put_be32(p, v ? (uint32_t)n : UINT32_MAX);
+    if (n) memcpy(p + 4, v, n);
+    p += 4 + n;
+  }
+  *length = (int)total;
+  return a;
+}
+
+static int string_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Inserts a round's records in the transaction c is in, in one statement, in request_id order:
+ * two rounds that share request_ids (on one server or several) then wait for each other's rows in
+ * the same order and cannot deadlock. statuses[i] gets OK or DUPLICATE (a request_id stored
+ * before, or earlier in the round). Returns OK, DUPLICATE (the first one, in err), or the failure
+ * that must roll the round back. */
 static hv_audit_status insert_round(pg_conn *c, const hv_audit_record *const *records,
                                     size_t count, hv_audit_status *statuses,
                                     hv_audit_error *err) {
-  pg_insert_order *order = calloc(count ? count : 1, sizeof *order);
-  if (order == NULL) return audit_fail(err, HV_AUDIT_NO_MEMORY, "out of memory");
+  if (count == 0) return HV_AUDIT_OK;
+  pg_insert_order *order = calloc(count, sizeof *order);
+  const char **stored = calloc(count, sizeof *stored);
+  const char **cells = calloc(count * PG_RECORD_COLUMNS, sizeof *cells);
+  char(*ats)[24] = calloc(count, sizeof *ats);
+  uint8_t *arrays[PG_RECORD_COLUMNS] = {0};
+  int lengths[PG_RECORD_COLUMNS], formats[PG_RECORD_COLUMNS];
+  PGresult *res = NULL;
+  hv_audit_status result = HV_AUDIT_NO_MEMORY;
+  if (order == NULL || stored == NULL || cells == NULL || ats == NULL) goto out;
   for (size_t i = 0; i < count; i++) order[i] = (pg_insert_order){records[i]->request_id, i};
   qsort(order, count, sizeof *order, insert_order_cmp);
-  hv_audit_status result = HV_AUDIT_OK;
+  for (size_t k = 0; k < count; k++)
+    record_columns(records[order[k].index], ats[k], &cells[k * PG_RECORD_COLUMNS]);
+  for (unsigned col = 0; col < PG_RECORD_COLUMNS; col++) {
+    arrays[col] = text_array(cells, count, col, &lengths[col]);
+    formats[col] = 1;
+    if (arrays[col] == NULL) goto out;
+  }
+  res = PQexecPrepared(c->pg, "hv_insert_round", PG_RECORD_COLUMNS,
+                       (const char *const *)arrays, lengths, formats, 0);
+  if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+    result = pg_fail(c->pg, res, err, "cannot store the records");
+    goto out;
+  }
+  if (PQnfields(res) != 1 || (size_t)PQntuples(res) > count) {
+    result = audit_fail(err, HV_AUDIT_INTERNAL,
+                        "audit store (postgres): the insert returned an unexpected result");
+    goto out;
+  }
+  /* The returned request_ids were stored; of equal ones in the round, the first in order. */
+  size_t nstored = (size_t)PQntuples(res);
+  for (size_t k = 0; k < nstored; k++) stored[k] = PQgetvalue(res, (int)k, 0);
+  qsort(stored, nstored, sizeof *stored, string_cmp);
+  result = HV_AUDIT_OK;
   for (size_t k = 0; k < count; k++) {
     size_t i = order[k].index;
-    PGresult *res = insert_record(c, records[i]);
-    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-      result = pg_fail(c->pg, res, err, "cannot store the record");
-      PQclear(res);
-      break;
-    }
-    bool stored = inserted(res);
-    PQclear(res);
-    statuses[i] = stored ? HV_AUDIT_OK : HV_AUDIT_DUPLICATE;
-    if (!stored && result == HV_AUDIT_OK)
+    const char *id = order[k].request_id;
+    bool first = k == 0 || strcmp(order[k - 1].request_id, id) != 0;
+    statuses[i] = first && bsearch(&id, stored, nstored, sizeof *stored, string_cmp)
+                      ? HV_AUDIT_OK
+                      : HV_AUDIT_DUPLICATE;
+    if (statuses[i] == HV_AUDIT_DUPLICATE && result == HV_AUDIT_OK)
       result = audit_fail(err, HV_AUDIT_DUPLICATE,
-                          "audit store (postgres): a record for %s already exists",
-                          records[i]->request_id);
+                          "audit store (postgres): a record for %s already exists", id);
   }
+out:
+  if (result == HV_AUDIT_NO_MEMORY) audit_fail(err, HV_AUDIT_NO_MEMORY, "out of memory");
+  PQclear(res);
+  for (unsigned col = 0; col < PG_RECORD_COLUMNS; col++) free(arrays[col]);
+  free(ats);
+  free(cells);
+  free(stored);
   free(order);
   return result;
 }
@@ -474,10 +573,10 @@ static hv_audit_status pgs_put(void *impl, const hv_audit_record *r, hv_audit_er
 }
 
 /*
- * Group commit: BEGIN, one INSERT per record (insert_round), COMMIT: one WAL flush for them all.
- * A duplicate inserts nothing and fails alone; any other failure rolls everything back and fails every
- * record. (Work that must be atomic with the records, such as sequencing them in another table,
- * goes between the inserts and the COMMIT.)
+ * Group commit: BEGIN, one INSERT of the round's records (insert_round), COMMIT: three round trips
+ * and one WAL flush for them all. A duplicate inserts nothing and fails alone; any other failure
+ * rolls everything back and fails every record. (Work that must be atomic with the records, such
+ * as sequencing them in another table, goes between the inserts and the COMMIT.)
  */
 static hv_audit_status pgs_put_batch(void *impl, const hv_audit_record *const *records,
                                      size_t count, hv_audit_status *statuses,

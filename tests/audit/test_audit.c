@@ -294,8 +294,27 @@ static void test_put_batch(void **state) {
   assert_int_equal(hv_audit_put_batch(s, ptrs, 0, sts, &err), HV_AUDIT_OK);
   assert_int_equal(hv_audit_put_batch(s, ptrs, HV_AUDIT_BATCH_MAX + 1, sts, &err),
                    HV_AUDIT_INVALID_ARGUMENT);
+
+  /* One request_id twice in a round: the first is stored, the second is a duplicate; a record
+   * without a key, commitments or metadata (a failure) comes back with them absent. */
+  for (unsigned i = 0; i < 3; i++) make_record(&recs[i], 11, 2 - i, NOW + i);
+  memcpy(recs[0].request_id, recs[2].request_id, sizeof recs[0].request_id);
+  recs[1].key_id[0] = recs[1].result_commitment[0] = '\0';
+  recs[1].program_commitment[0] = recs[1].arguments_commitment[0] = '\0';
+  snprintf(recs[1].status, sizeof recs[1].status, "ENCRYPTION_ERROR");
+  recs[1].request_metadata = NULL;
+  assert_int_equal(hv_audit_put_batch(s, ptrs, 3, sts, &err), HV_AUDIT_DUPLICATE);
+  assert_int_equal(sts[0], HV_AUDIT_OK);
+  assert_int_equal(sts[1], HV_AUDIT_OK);
+  assert_int_equal(sts[2], HV_AUDIT_DUPLICATE);
+  for (unsigned i = 0; i < 2; i++) {
+    hv_audit_record got;
+    assert_int_equal(hv_audit_get(s, recs[i].request_id, &got, &err), HV_AUDIT_OK);
+    assert_same(&got, &recs[i]);
+    hv_audit_record_free(&got);
+  }
   hv_audit_close(s);
-  assert_int_equal(count_records(f), 9);
+  assert_int_equal(count_records(f), 11);
 }
 
 static void test_invalid_records_are_refused(void **state) {
