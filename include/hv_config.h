@@ -163,6 +163,9 @@ typedef struct hv_config_wasm {
   hv_config_wasi wasi; /* wasm.wasi: none (default) or stdio */
   hv_config_executor executor; /* wasm.executor: process (default) or thread */
   hv_config_tenancy worker_tenancy; /* wasm.worker_tenancy: dedicated (default) or shared */
+  /* wasm.worker_processes: worker processes of the process executor, at least its threads; 0
+   * (the default): four times the threads when dedicated, as many as the threads when shared. */
+  uint32_t worker_processes;
 } hv_config_wasm;
 
 typedef struct hv_config_crypto {

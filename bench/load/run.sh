@@ -27,10 +27,16 @@
 #      without it, the same small-module load as 1, in alternating runs of --tlog-seconds on the
 #      same data directory (--tlog-pairs pairs); the medians and their ratio (target >= 0.9); then
 #      bench/load/tlog_bench.c: one audit round of 64 records with and without the log, no HTTP.
+#   7. tenants: the small-module load from --tenant-keys API keys in turn (every connection
+#      rotates them), for --tenant-seconds, with wasm.worker_tenancy dedicated (the default: a
+#      worker serves one key, so a job of another key may recycle it) and then shared; requests/s,
+#      p99, errors and worker recycles of each, and dedicated / shared (docs/workers.md, "Tenancy").
+#      A report, not a target.
 #
 #   bench/load/run.sh [--build DIR] [--duration S] [--connections N] [--threads N]
-#                     [--only throughput,memory,cold,inst,bytes,tlog] [--bytes-reps N]
-#                     [--tlog-pairs N] [--tlog-seconds S] [--perf FILE]
+#                     [--only throughput,memory,cold,inst,bytes,tlog,tenants] [--bytes-reps N]
+#                     [--tlog-pairs N] [--tlog-seconds S] [--tenant-keys N] [--tenant-seconds S]
+#                     [--perf FILE]
 #                     [--executor process|thread|process,thread]
 #
 # --perf FILE: records the server with `perf record --call-graph dwarf` during the throughput run into FILE
@@ -49,11 +55,14 @@ build=build
 duration=30
 connections=100
 wrk_threads=2
-only="throughput,memory,cold,inst,bytes,tlog"
+only="throughput,memory,cold,inst,bytes,tlog,tenants"
 bytes_reps=21
 tlog_pairs=3
 tlog_seconds=10
 tlog=true # storage.transparency_log of the configuration written next
+tenant_keys=8
+tenant_seconds=10
+tenancy=dedicated # wasm.worker_tenancy of the configuration written next
 perf_out=""
 executors=process # wasm.executor (docs/workers.md): the default; thread to compare
 executor=${executors%%,*}
@@ -67,6 +76,8 @@ while [ $# -gt 0 ]; do
     --bytes-reps) bytes_reps=$2; shift 2 ;;
     --tlog-pairs) tlog_pairs=$2; shift 2 ;;
     --tlog-seconds) tlog_seconds=$2; shift 2 ;;
+    --tenant-keys) tenant_keys=$2; shift 2 ;;
+    --tenant-seconds) tenant_seconds=$2; shift 2 ;;
     --perf) perf_out=$2; shift 2 ;;
     --executor) executors=$2; executor=${2%%,*}; shift 2 ;;
     -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
@@ -97,13 +108,21 @@ trap cleanup EXIT
 
 api_key="hvk_$(openssl rand -hex 32)"
 api_sha=$(printf %s "$api_key" | openssl dgst -sha256 -r | cut -d' ' -f1)
+# The tenants scenario's keys; the first is the usual one.
+tenant_api_keys=("$api_key")
+auth_keys="{id: \"bench\", sha256: \"$api_sha\"}"
+for i in $(seq 2 "$tenant_keys"); do
+  k="hvk_$(openssl rand -hex 32)"
+  tenant_api_keys+=("$k")
+  auth_keys+=", {id: \"tenant$i\", sha256: \"$(printf %s "$k" | openssl dgst -sha256 -r | cut -d' ' -f1)\"}"
+done
 write_config() {
   cat >"$work/config.yaml" <<EOF
 server: {host: "127.0.0.1", port: $1, workers: 4, max_body_bytes: 16777216}
-wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100, max_concurrent_per_key: 100, executor: $executor}
+wasm: {max_memory_mb: 64, max_execution_time_seconds: 10, max_concurrent_executions: 100, max_concurrent_per_key: 100, executor: $executor, worker_tenancy: $tenancy}
 crypto: {key_rotation_hours: 1, commitment_retention_days: 7, key_dir: "$work/data/keys"}
 storage: {backend: sqlite, path: "$work/data/audit.db", transparency_log: $tlog}
-auth: {api_keys: [{id: "bench", sha256: "$api_sha"}]}
+auth: {api_keys: [$auth_keys]}
 rate_limit: {requests_per_second: 1000000, burst: 1000000}
 logging: {level: info, file: "$work/server.log"}
 EOF
@@ -269,6 +288,32 @@ if wants tlog; then
   awk -v r="$ratio" 'BEGIN {exit !(r < 0.9)}' && failed=1
   "$wasm_dir/hv_tlog_bench" --rounds 200 --batch 64 | tee "$work/tlog_bench.out"
   note "$(printf '%-34s %s' 'audit round of 64, with / without' "$(awk '/ratio/ {print $NF}' "$work/tlog_bench.out")")"
+fi
+
+if wants tenants; then
+  echo "== tenants: small module, ${tenant_keys} API keys in turn, ${connections} connections, ${tenant_seconds} s per tenancy"
+  declare -A tenant_rps=()
+  for tenancy in dedicated shared; do
+    [ -z "$port" ] || write_config "$port"
+    start_server
+    make_body "$wasm_dir/small.wasm" work '[{"value": 1}, {"value": 2}]' "$work/small.json"
+    HV_BENCH_API_KEYS=$(IFS=,; echo "${tenant_api_keys[*]}") run_wrk "$work/small.json" "$tenant_seconds" "$connections"
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
+    p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$work/wrk.out")")
+    errors=$(($(awk '$1 == "status" && $2 != 200 {n += $3} END {print n + 0}' "$work/wrk.out") + $(wrk_socket_errors)))
+    recycles=$(curl -sf -H "X-API-Key: $api_key" "http://127.0.0.1:$port/metrics" |
+      awk '/^hypervisor_worker_recycles_total/ {print $2}')
+    stop_server
+    tenant_rps[$tenancy]=$rps
+    echo "  $tenancy: $rps requests/s, p99 $p99 ms, $errors errors, ${recycles:-?} recycles"
+    note "$(printf '%-34s %s requests/s, p99 %s ms, %s errors, %s worker recycles' \
+      "$tenant_keys keys, $tenancy" "$rps" "$p99" "$errors" "${recycles:-?}")"
+    [ "$errors" -eq 0 ] || failed=1
+  done
+  tenancy=dedicated
+  [ -z "$port" ] || write_config "$port"
+  note "$(printf '%-34s %s' "$tenant_keys keys, dedicated / shared" \
+    "$(awk -v a="${tenant_rps[dedicated]}" -v b="${tenant_rps[shared]}" 'BEGIN {printf "%.3f", a / b}')")"
 fi
 
 if wants memory; then

@@ -9,6 +9,20 @@ local f = assert(io.open(os.getenv("HV_BENCH_BODY"), "rb"))
 wrk.body = f:read("*a")
 f:close()
 
+-- $HV_BENCH_API_KEYS (comma-separated), when set, replaces the one key: each connection sends
+-- its requests with the keys in turn, so every key keeps requests in flight (bench/load/run.sh's
+-- tenants scenario).
+local keys = {}
+for k in string.gmatch(os.getenv("HV_BENCH_API_KEYS") or "", "[^,]+") do table.insert(keys, k) end
+local next_key = 0
+if #keys > 0 then
+  function request()
+    next_key = next_key % #keys + 1
+    wrk.headers["X-API-Key"] = keys[next_key]
+    return wrk.format(nil, nil, wrk.headers, wrk.body)
+  end
+end
+
 local threads = {}
 
 function setup(thread)

@@ -96,6 +96,7 @@ const char *hv_config_tenancy_name(hv_config_tenancy tenancy) {
   X(wasm, max_execution_time_seconds, 1, 300)     \
   X(wasm, max_concurrent_executions, 1, 10000)    \
   X(wasm, max_concurrent_per_key, 1, 10000)       \
+  X(wasm, worker_processes, 0, 1024)              \
   X(wasm, default_gas_limit, 1, 1000000000000000) \
   X(wasm, max_result_bytes, 1, 1073741824)        \
   X(crypto, key_rotation_hours, 1, 8760)          \
@@ -173,6 +174,7 @@ typedef struct raw_server {
 typedef struct raw_wasm {
   char *max_memory_mb, *max_execution_time_seconds, *max_concurrent_executions, *default_gas_limit;
   char *max_concurrent_per_key, *max_result_bytes, *wasi, *executor, *worker_tenancy;
+  char *worker_processes;
 } raw_wasm;
 typedef struct raw_crypto {
   char *key_rotation_hours, *commitment_retention_days, *key_dir, *kek_file;
@@ -239,6 +241,7 @@ static const cyaml_schema_field_t wasm_fields[] = {
     STR("wasi", raw_wasm, wasi),
     STR("executor", raw_wasm, executor),
     STR("worker_tenancy", raw_wasm, worker_tenancy),
+    STR("worker_processes", raw_wasm, worker_processes),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_field_t crypto_fields[] = {

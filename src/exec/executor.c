@@ -711,6 +711,10 @@ typedef struct inproc_worker {
   bool started;
   hvw_store *store;    /* the store running now, under pool->mu: for the timer and shutdown */
   uint64_t deadline_ns; /* when the timer interrupts it (UINT64_MAX: not armed, or done) */
+  /* Under pool->mu: the tenant of this thread's last job and how many of its jobs it ran in a
+   * row (runs == 0: none yet), for runner.tenant_switch_costs. */
+  uint64_t last_tenant;
+  uint32_t runs;
 } inproc_worker;
 
 /* A tenant that holds at least one slot; the entry is free again when it holds none. */
@@ -880,22 +884,39 @@ static void *inproc_timer_main(void *arg) {
   return NULL;
 }
 
-/* The next job to run: round-robin over the tenants that wait and are under their thread share.
- * Under mu; NULL when none may run now. */
-static exec_job *inproc_pick(inproc *p, inproc_tenant **tenant) {
-  for (uint32_t n = 0; n < p->ntenants; n++) {
+/* Takes the oldest job of tenant `t` (which has one) for a thread. Under mu. */
+static exec_job *inproc_take(inproc *p, uint32_t k, inproc_tenant **tenant) {
+  inproc_tenant *t = &p->tenants[k];
+  exec_job *job = t->head;
+  t->head = job->next_;
+  if (!t->head) t->tail = NULL;
+  t->running++;
+  *tenant = t;
+  return job;
+}
+
+/* The next job for thread `w`: round-robin over the tenants that wait and are under their thread
+ * share; when switching tenants costs the runner, the thread's last tenant first while it waits,
+ * up to EXEC_TENANT_RUN jobs in a row. Under mu; NULL when none may run now. */
+static exec_job *inproc_pick(inproc *p, inproc_worker *w, inproc_tenant **tenant) {
+  exec_job *job = NULL;
+  if (p->runner.tenant_switch_costs && w->runs > 0 && w->runs < EXEC_TENANT_RUN) {
+    inproc_tenant *last = inproc_tenant_find(p, w->last_tenant);
+    if (last && last->head && last->running < p->tenant_threads)
+      job = inproc_take(p, (uint32_t)(last - p->tenants), tenant);
+  }
+  for (uint32_t n = 0; !job && n < p->ntenants; n++) {
     uint32_t k = (p->next_tenant + n) % p->ntenants;
     inproc_tenant *t = &p->tenants[k];
     if (!t->head || t->running >= p->tenant_threads) continue;
-    exec_job *job = t->head;
-    t->head = job->next_;
-    if (!t->head) t->tail = NULL;
-    t->running++;
+    job = inproc_take(p, k, tenant);
     p->next_tenant = (k + 1) % p->ntenants;
-    *tenant = t;
-    return job;
   }
-  return NULL;
+  if (job) {
+    w->runs = w->runs > 0 && w->last_tenant == (*tenant)->id ? w->runs + 1 : 1;
+    w->last_tenant = (*tenant)->id;
+  }
+  return job;
 }
 
 static bool inproc_waiting(const inproc *p) {
@@ -913,7 +934,7 @@ static void *inproc_main(void *arg) {
   pthread_mutex_lock(&p->mu);
   for (;;) {
     inproc_tenant *t = NULL;
-    exec_job *job = inproc_pick(p, &t);
+    exec_job *job = inproc_pick(p, w, &t);
     if (!job) {
       if (p->exiting && !inproc_waiting(p)) break;
       pthread_cond_wait(&p->work_cv, &p->mu);

@@ -277,7 +277,17 @@ typedef struct exec_runner {
   /* Fills the figures of *out the runner keeps itself: cache_* when it keeps module caches of
    * its own (the pool then has none), worker_recycles. May be NULL; called from any thread. */
   void (*counts)(void *ctx, exec_counts *out);
+  /* The runner pays to switch a thread from one tenant to another (the process executor with
+   * dedicated workers recycles a worker): the pool then keeps a thread on its last job's tenant
+   * while that tenant has jobs waiting, for up to EXEC_TENANT_RUN jobs in a row, before it goes
+   * on round-robin. */
+  bool tenant_switch_costs;
 } exec_runner;
+
+/* How many jobs of one tenant a thread runs in a row, at most, while other tenants wait, when
+ * switching tenants costs (exec_runner.tenant_switch_costs): enough to spread a worker's recycle
+ * (about 2 ms) over many jobs, few enough that another tenant waits a few milliseconds at most. */
+#define EXEC_TENANT_RUN 16u
 
 /*
  * The pool of exec_inproc_new (slots, fairness, queue, timer) with its jobs run by `runner`

@@ -256,6 +256,7 @@ typedef struct srv {
   _Atomic uint32_t worker_ns;
   _Atomic int worker_ns_errno;
   _Atomic bool worker_ns_seen; /* a worker has said hello: later ones warn only on a change */
+  uint32_t worker_processes;    /* wasm.executor: process: how many the pool keeps */
   srv_metrics *metrics;
   srv_ratelimit *rate;       /* with config.auth and config.rate_limit: under auth_lock */
   pthread_rwlock_t auth_lock; /* SIGHUP replaces the API keys and the rate limits under it */

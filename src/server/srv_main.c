@@ -182,7 +182,15 @@ static executor *srv_process_executor(srv *s, char *why, size_t why_size) {
   /* The thread executor's cache bound shared out between the workers (each keeps its own cache,
    * docs/workers.md), but never so small that an ordinary module is too large to keep (a cache
    * keeps modules up to an eighth of its bound). */
-  uint32_t workers = exec_pool_threads(s->config.wasm.max_concurrent_executions, 0);
+  uint32_t threads = exec_pool_threads(s->config.wasm.max_concurrent_executions, 0);
+  bool dedicated = s->config.wasm.worker_tenancy != HV_CONFIG_TENANCY_SHARED;
+  /* Dedicated workers: spare ones keep more API keys' workers alive between their jobs, so that
+   * fewer jobs wait for a recycle (docs/workers.md, "Tenancy"). */
+  uint32_t workers = s->config.wasm.worker_processes ? s->config.wasm.worker_processes
+                     : dedicated                     ? 4 * threads
+                                                     : threads;
+  if (workers < threads) workers = threads;
+  s->worker_processes = workers;
   uint32_t cache_mb = (uint32_t)(SRV_MODULE_CACHE_BYTES >> 20) / (workers ? workers : 1);
   if (cache_mb < SRV_WORKER_CACHE_MIN_MB) cache_mb = SRV_WORKER_CACHE_MIN_MB;
   wk_pool_opts opts = {
@@ -192,8 +200,8 @@ static executor *srv_process_executor(srv *s, char *why, size_t why_size) {
       .max_job_bytes = job > WK_JOB_PAYLOAD_MAX ? WK_JOB_PAYLOAD_MAX : (uint32_t)job,
       .event = srv_worker_event,
       .event_arg = s,
-      .tenancy = s->config.wasm.worker_tenancy == HV_CONFIG_TENANCY_SHARED ? WK_TENANCY_SHARED
-                                                                           : WK_TENANCY_DEDICATED,
+      .tenancy = dedicated ? WK_TENANCY_DEDICATED : WK_TENANCY_SHARED,
+      .processes = workers,
   };
   return wk_pool_new(s->config.wasm.max_concurrent_executions,
                      s->config.wasm.max_concurrent_per_key, &opts, why, why_size);
@@ -628,6 +636,7 @@ static int srv_run(srv *s, const sigset_t *signals) {
                         ? hv_config_tenancy_name(s->config.wasm.worker_tenancy)
                         : ""),
          HV_LOG_UINT("executor_threads", counts.threads),
+         HV_LOG_UINT("worker_processes", s->worker_processes),
          HV_LOG_STR("worker_namespaces", namespaces),
          HV_LOG_STR("worker_namespace_fallback", fallback),
          HV_LOG_UINT("module_cache_bytes", counts.cache_max_bytes),

@@ -1,6 +1,6 @@
 /*
- * wk_pool.c: the process executor (wk_pool.h). One worker process per pool thread; the thread
- * that holds a worker (busy) alone talks to it, so its fd and pid need no lock. Everything a
+ * wk_pool.c: the process executor (wk_pool.h). At least one worker process per pool thread; the
+ * thread that holds a worker (busy) alone talks to it, so its fd and pid need no lock. Everything a
  * worker sends is read against a deadline and a size bound, and decoded by the codec's checks
  * before the server uses any of it. The pool owns its slots, the workers' channels and the
  * workers themselves (it reaps every one it starts).
@@ -505,7 +505,7 @@ static void wk_pool_free(void *ctx) {
 executor *wk_pool_new(uint32_t capacity, uint32_t tenant_slots, const wk_pool_opts *opts,
                       char *why, size_t why_size) {
   if (!opts->worker_path || opts->max_job_bytes == 0 || opts->max_job_bytes > WK_JOB_PAYLOAD_MAX ||
-      opts->max_memory_mb == 0 ||
+      opts->max_memory_mb == 0 || opts->processes > WK_PROCESSES_MAX ||
       (opts->tenancy != WK_TENANCY_DEDICATED && opts->tenancy != WK_TENANCY_SHARED)) {
     snprintf(why, why_size, "the worker pool needs a worker program, its limits and a tenancy");
     return NULL;
@@ -516,7 +516,8 @@ executor *wk_pool_new(uint32_t capacity, uint32_t tenant_slots, const wk_pool_op
     return NULL;
   }
   wk_pool *p = calloc(1, sizeof *p);
-  uint32_t n = exec_pool_threads(capacity ? capacity : 1, opts->workers);
+  uint32_t threads = exec_pool_threads(capacity ? capacity : 1, opts->workers);
+  uint32_t n = opts->processes > threads ? opts->processes : threads;
   if (p) {
     p->path = strdup(opts->worker_path);
     p->slots = calloc(n, sizeof *p->slots);
@@ -545,7 +546,12 @@ executor *wk_pool_new(uint32_t capacity, uint32_t tenant_slots, const wk_pool_op
       return NULL;
     }
   }
-  exec_runner runner = {
-      .ctx = p, .run = wk_run, .destroy = wk_pool_free, .counts = wk_counts};
-  return exec_pool_new(capacity, tenant_slots, n, 0, &runner, why, why_size);
+  /* Dedicated workers: a thread that goes on with its tenant keeps its worker; another tenant
+   * may cost a recycle. */
+  exec_runner runner = {.ctx = p,
+                        .run = wk_run,
+                        .destroy = wk_pool_free,
+                        .counts = wk_counts,
+                        .tenant_switch_costs = p->tenancy == WK_TENANCY_DEDICATED};
+  return exec_pool_new(capacity, tenant_slots, threads, 0, &runner, why, why_size);
 }

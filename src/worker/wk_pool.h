@@ -9,7 +9,7 @@
  * worker than the job's outcome can honestly take (wk_outcome_payload_max).
  *
  * Each worker keeps its own compiled-module cache. A pool thread takes a free worker for each job
- * (there is always one: workers = threads): the one that last ran the job's cache key (the
+ * (there is always one: there are at least as many workers as threads): the one that last ran the job's cache key (the
  * module's hash under the API key, so never another tenant's entry) when it is free, else its own,
  * else any free one. The module's bytes always travel with the job (docs/workers.md says why).
  *
@@ -18,7 +18,9 @@
  * only workers bound to the job's tenant, else a fresh (never used) one, else the free worker used
  * least recently, which is recycled first: killed, reaped and replaced by a new, confined one
  * (WK_EVENT_RECYCLED). Its cache goes with it. The binding is checked again on the worker itself
- * right before each job is sent, whatever chose it.
+ * right before each job is sent, whatever chose it. Workers beyond the threads (opts->processes)
+ * keep more tenants' workers alive between their jobs, so fewer jobs need a recycle; and the pool
+ * keeps a thread on one tenant for a run of its waiting jobs (exec_runner.tenant_switch_costs).
  */
 #ifndef HV_WK_POOL_H
 #define HV_WK_POOL_H
@@ -33,6 +35,7 @@
 #define WK_CHANNEL_FD 3            /* where a worker finds its channel */
 #define WK_GRACE_NS 2000000000u     /* past a job's deadline before its worker is killed */
 #define WK_HELLO_TIMEOUT_NS 10000000000u /* for a new worker to confine itself and say hello */
+#define WK_PROCESSES_MAX 1024u /* worker processes in one pool, at most */
 #define WK_TENANT_NAME_SIZE 65 /* a tenant's name kept for the log: an API key id, 1-64 bytes */
 
 typedef enum wk_tenancy {
@@ -64,7 +67,8 @@ typedef void (*wk_event_fn)(void *arg, const wk_event *event);
 
 typedef struct wk_pool_opts {
   const char *worker_path; /* the hv-worker program (copied) */
-  uint32_t workers;        /* worker processes = pool threads; 0: exec_pool_threads' default */
+  uint32_t workers;        /* pool threads; 0: exec_pool_threads' default */
+  uint32_t processes;      /* worker processes, raised to the threads when fewer (0: as many) */
   uint32_t max_memory_mb;  /* wasm.max_memory_mb, for the worker's address-space limit */
   uint32_t max_job_bytes;  /* the largest job payload a worker takes (<= WK_JOB_PAYLOAD_MAX) */
   uint32_t cache_mb;       /* each worker's compiled-module cache (0: none) */
@@ -75,8 +79,8 @@ typedef struct wk_pool_opts {
 } wk_pool_opts;
 
 /*
- * The process executor, with `capacity` and `tenant_slots` as in exec_inproc_new and
- * opts->workers worker processes, all started (and confined) before it returns. NULL with a
+ * The process executor, with `capacity` and `tenant_slots` as in exec_inproc_new, opts->workers
+ * threads and max(opts->processes, threads) worker processes, all started (and confined) before it returns. NULL with a
  * reason in `why` when one cannot be started. Free with ex->ops->shutdown and ->destroy, which
  * close the channels and reap the workers.
  */

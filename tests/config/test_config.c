@@ -422,6 +422,20 @@ static void test_worker_tenancy(void **state) {
   assert_string_equal(e.key, "wasm.worker_tenancy");
 }
 
+/* wasm.worker_processes: 0 (the default) lets the server choose; at most 1024. */
+static void test_worker_processes(void **state) {
+  (void)state;
+  hv_config c;
+  hv_config_error e;
+  hv_config_defaults(&c);
+  assert_int_equal(c.wasm.worker_processes, 0);
+  assert_int_equal(load("wasm:\n  worker_processes: 12\n", &c, &e), HV_CONFIG_OK);
+  assert_int_equal(c.wasm.worker_processes, 12);
+  hv_config_free(&c);
+  expect_error("wasm:\n  worker_processes: 1025\n", HV_CONFIG_BAD_VALUE, "wasm.worker_processes",
+               2, 21, "must be between 0 and 1024 (got 1025)");
+}
+
 /* ---- Errors ---------------------------------------------------------------------------------- */
 
 static void test_unknown_keys(void **state) {
@@ -778,6 +792,7 @@ int main(void) {
       cmocka_unit_test(test_playground),
       cmocka_unit_test(test_executor),
       cmocka_unit_test(test_worker_tenancy),
+      cmocka_unit_test(test_worker_processes),
       cmocka_unit_test(test_unknown_keys),
       cmocka_unit_test(test_wrong_types),
       cmocka_unit_test(test_bad_values),

@@ -140,6 +140,7 @@ void ht_write_config(ht_server *s) {
   const char *executor = o->executor ? o->executor : getenv("HV_TEST_EXECUTOR");
   if (executor && *executor) fprintf(f, "  executor: %s\n", executor);
   if (o->worker_tenancy) fprintf(f, "  worker_tenancy: %s\n", o->worker_tenancy);
+  if (o->worker_processes) fprintf(f, "  worker_processes: %u\n", (unsigned)o->worker_processes);
   if (o->max_result_bytes)
     fprintf(f, "  max_result_bytes: %llu\n", (unsigned long long)o->max_result_bytes);
   fprintf(f,

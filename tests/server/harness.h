@@ -46,6 +46,7 @@ typedef struct ht_options {
                                     NULL: sqlite at DIR/data/audit.db */
   const char *executor;          /* wasm.executor; NULL: HV_TEST_EXECUTOR, else the default */
   const char *worker_tenancy;    /* wasm.worker_tenancy; NULL: not in the file (dedicated) */
+  uint32_t worker_processes;     /* wasm.worker_processes; 0: not in the file (the default) */
 } ht_options;
 
 typedef struct ht_server {

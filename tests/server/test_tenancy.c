@@ -5,6 +5,8 @@
  *   dedicated  three API keys in turn on two workers (the default tenancy): no worker process ever
  *              runs jobs of two keys, seen from outside; hypervisor_worker_recycles_total rises,
  *              one worker.recycled line per recycle, with the API key ids.
+ *   spare      the same with the default worker_processes (four per thread, eight here): each key
+ *              keeps a worker of its own, no recycle.
  *   shared     the same sequence: a worker runs jobs of several keys, no recycle.
  *   leak       two keys in turn on one worker, a recycle per request: the server's descriptors,
  *              children (one worker, no zombie) and memory stay where they were.
@@ -149,22 +151,22 @@ static json_t *add_request(ht_server *s, uint8_t **wasm, hv_client_key **ck) {
   return req;
 }
 
-/* Runs ROTATION_JOBS requests of the three API keys in turn on a server with two workers; returns
- * how many workers ran requests of several keys. */
-static int rotate(ht_server *s) {
+/* Runs ROTATION_JOBS requests of the three API keys in turn on a server with `workers` worker
+ * processes; returns how many of them ran requests of several keys. */
+static int rotate(ht_server *s, int workers) {
   uint8_t *wasm = NULL;
   hv_client_key *ck = NULL;
   json_t *req = add_request(s, &wasm, &ck);
   ledger l = {0};
   snapshot before = settled(s->pid);
-  assert_int_equal(before.n, 2);
+  assert_int_equal(before.n, workers);
   for (int k = 0; k < ROTATION_JOBS; k++) {
     unsigned key = (unsigned)k % 3;
     ht_resp r = ht_execute(s, req, api_keys[key]);
     assert_int_equal(r.status, 200);
     ht_resp_free(&r);
     snapshot after = settled(s->pid);
-    assert_int_equal(after.n, 2); /* the count of workers stays */
+    assert_int_equal(after.n, workers); /* the count of workers stays */
     record(&l, &before, &after, key);
     before = after;
   }
@@ -174,14 +176,16 @@ static int rotate(ht_server *s) {
   return mixed(&l);
 }
 
-/* The default tenancy is dedicated: no worker ever serves two API keys. */
+/* The default tenancy is dedicated: no worker ever serves two API keys; with two workers for
+ * three keys, some requests recycle one. */
 static void test_dedicated(void **state) {
   (void)state;
   ht_server s;
-  ht_options o = {.max_concurrent = 2, .third_key = true, .executor = "process"};
+  ht_options o = {.max_concurrent = 2, .third_key = true, .executor = "process",
+                  .worker_processes = 2};
   ht_start(&s, &o);
   assert_int_equal(recycles(&s), 0);
-  assert_int_equal(rotate(&s), 0);
+  assert_int_equal(rotate(&s, 2), 0);
   long long n = recycles(&s);
   fprintf(stderr, "dedicated: %d requests of 3 API keys on 2 workers, %lld recycles\n",
           ROTATION_JOBS, n);
@@ -202,6 +206,25 @@ static void test_dedicated(void **state) {
   ht_cleanup(&s);
 }
 
+/* By default a dedicated pool keeps four worker processes per thread (two threads here): the
+ * three keys keep a worker each between their requests, and none is recycled. */
+static void test_spare_workers(void **state) {
+  (void)state;
+  ht_server s;
+  ht_options o = {.max_concurrent = 2, .third_key = true, .executor = "process"};
+  ht_start(&s, &o);
+  assert_int_equal(rotate(&s, 8), 0);
+  assert_int_equal(recycles(&s), 0);
+  char *log = ht_read_text(s.log);
+  assert_null(strstr(log, "\"event\":\"worker.recycled\""));
+  const char *started = strstr(log, "\"event\":\"server.started\"");
+  assert_non_null(started);
+  assert_non_null(strstr(started, "\"worker_processes\":8"));
+  free(log);
+  ht_stop(&s);
+  ht_cleanup(&s);
+}
+
 /* worker_tenancy: shared keeps one pool for every key: the same sequence mixes keys on a worker
  * (which also shows that rotate() can see it) and recycles nothing. */
 static void test_shared(void **state) {
@@ -210,7 +233,7 @@ static void test_shared(void **state) {
   ht_options o = {.max_concurrent = 2, .third_key = true, .executor = "process",
                   .worker_tenancy = "shared"};
   ht_start(&s, &o);
-  assert_true(rotate(&s) > 0);
+  assert_true(rotate(&s, 2) > 0);
   assert_int_equal(recycles(&s), 0);
   char *log = ht_read_text(s.log);
   assert_null(strstr(log, "\"event\":\"worker.recycled\""));
@@ -236,7 +259,7 @@ static int open_fds(pid_t pid) {
 static void test_recycles_leak_nothing(void **state) {
   (void)state;
   ht_server s;
-  ht_options o = {.max_concurrent = 1, .executor = "process"};
+  ht_options o = {.max_concurrent = 1, .executor = "process", .worker_processes = 1};
   ht_start(&s, &o);
   uint8_t *wasm = NULL;
   hv_client_key *ck = NULL;
@@ -282,6 +305,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dedicated),
       cmocka_unit_test(test_shared),
+      cmocka_unit_test(test_spare_workers),
       cmocka_unit_test(test_recycles_leak_nothing),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -468,6 +468,81 @@ static void test_queue_deadline(void **state) {
   pthread_mutex_destroy(&a.mu);
 }
 
+/* A runner that records which tenant each job was for, in the order the pool ran them; the
+ * first job waits for `open` so that the others queue up behind it. */
+#define RUN_JOBS 22
+typedef struct tenant_log {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool open;
+  int ran;
+  uint64_t tenant[RUN_JOBS];
+} tenant_log;
+
+static void log_run(void *ctx, uint32_t index, const exec_job *job, uint64_t deadline_ns,
+                    exec_outcome *out) {
+  (void)index;
+  (void)deadline_ns;
+  tenant_log *l = ctx;
+  pthread_mutex_lock(&l->mu);
+  while (!l->open) pthread_cond_wait(&l->cv, &l->mu);
+  if (l->ran < RUN_JOBS) l->tenant[l->ran++] = job->tenant;
+  pthread_cond_broadcast(&l->cv);
+  pthread_mutex_unlock(&l->mu);
+  out->code = OUTCOME_OK;
+}
+
+static void log_done(exec_job *job, exec_outcome *out, void *arg) {
+  (void)job;
+  (void)arg;
+  exec_outcome_free(out);
+}
+
+/* One thread; tenant 2's first job holds it while 20 more of tenant 2's and one of tenant 3's
+ * queue, then 3's, 2's, 3's... Returns where tenant 3's first job ran (0-based), and fills the
+ * order. */
+static int tenant_3_runs_at(bool switch_costs, tenant_log *l) {
+  *l = (tenant_log){.open = false};
+  pthread_mutex_init(&l->mu, NULL);
+  pthread_cond_init(&l->cv, NULL);
+  exec_runner runner = {.ctx = l, .run = log_run, .tenant_switch_costs = switch_costs};
+  char why[128];
+  executor *ex = exec_pool_new(64, 64, 1, 0, &runner, why, sizeof why);
+  assert_non_null(ex);
+  exec_job jobs[RUN_JOBS];
+  for (int k = 0; k < RUN_JOBS; k++) {
+    uint64_t tenant = k == RUN_JOBS - 1 ? 3 : 2;
+    assert_int_equal(ex->ops->reserve(ex, tenant), EXEC_OK);
+    jobs[k] = (exec_job){.tenant = tenant, .limits = {.timeout_ns = 10000000000u},
+                         .done = log_done};
+    assert_int_equal(ex->ops->submit(ex, &jobs[k]), EXEC_OK);
+  }
+  pthread_mutex_lock(&l->mu);
+  l->open = true;
+  pthread_cond_broadcast(&l->cv);
+  while (l->ran < RUN_JOBS) pthread_cond_wait(&l->cv, &l->mu);
+  pthread_mutex_unlock(&l->mu);
+  ex->ops->shutdown(ex, 10000000000u);
+  ex->ops->destroy(ex);
+  pthread_cond_destroy(&l->cv);
+  pthread_mutex_destroy(&l->mu);
+  assert_int_equal(l->ran, RUN_JOBS);
+  for (int k = 0; k < RUN_JOBS; k++)
+    if (l->tenant[k] == 3) return k;
+  return -1;
+}
+
+/* When switching tenants costs the runner (dedicated worker processes), a thread stays with its
+ * tenant for EXEC_TENANT_RUN jobs in a row while it has jobs waiting, then lets the next tenant
+ * in; otherwise tenants take turns job by job. */
+static void test_tenant_runs(void **state) {
+  (void)state;
+  tenant_log l;
+  assert_int_equal(tenant_3_runs_at(false, &l), 1);
+  assert_int_equal(tenant_3_runs_at(true, &l), (int)EXEC_TENANT_RUN);
+  for (int k = 0; k < (int)EXEC_TENANT_RUN; k++) assert_int_equal(l.tenant[k], 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arg_convert),     cmocka_unit_test(test_token_bucket),
@@ -476,6 +551,7 @@ int main(void) {
       cmocka_unit_test(test_modcache_references), cmocka_unit_test(test_executor_cache),
       cmocka_unit_test(test_executor_timer),  cmocka_unit_test(test_tenant_slots),
       cmocka_unit_test(test_tenant_threads),  cmocka_unit_test(test_queue_deadline),
+      cmocka_unit_test(test_tenant_runs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
